@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+// Regenerates the TypeScript protobuf code from proto/ (see buf.gen.yaml for the ts-proto options).
+//
+//   node scripts/gen-proto.mjs              # writes src/gen/
+//   node scripts/gen-proto.mjs --out <dir>  # writes <dir>/ instead (used by the freshness test)
+//
+// Uses the buf CLI and the ts-proto plugin from node_modules only, with no network access.
+// Output is staged in a temporary directory first; the target directory is cleared and replaced
+// only once buf has succeeded, so a failed run never leaves a half-written or stale src/gen/.
+
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** Must match `out:` in buf.gen.yaml. */
+const templateOut = join('src', 'gen');
+
+function parseArgs(argv) {
+  let out = join(root, templateOut);
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--out') {
+      const value = argv[++i];
+      if (!value) throw new Error('--out needs a directory');
+      out = resolve(value);
+    } else if (arg.startsWith('--out=')) {
+      out = resolve(arg.slice('--out='.length));
+    } else if (arg === '--help' || arg === '-h') {
+      console.log('usage: node scripts/gen-proto.mjs [--out <dir>]');
+      process.exit(0);
+    } else {
+      throw new Error(`unknown argument: ${arg}`);
+    }
+  }
+  return { out };
+}
+
+function binary(name) {
+  const file = join(root, 'node_modules', '.bin', process.platform === 'win32' ? `${name}.cmd` : name);
+  if (!existsSync(file)) throw new Error(`${file} is missing: run npm ci first`);
+  return file;
+}
+
+function main() {
+  const { out } = parseArgs(process.argv.slice(2));
+  const buf = binary('buf');
+  binary('protoc-gen-ts_proto');
+
+  const staging = mkdtempSync(join(tmpdir(), 'concord-gen-proto-'));
+  try {
+    const result = spawnSync(buf, ['generate', '--template', 'buf.gen.yaml', '--output', staging], {
+      cwd: root,
+      stdio: 'inherit',
+      env: { ...process.env, BUF_CACHE_DIR: process.env.BUF_CACHE_DIR ?? join(staging, '.buf-cache') },
+    });
+    if (result.error) throw result.error;
+    if (result.status !== 0) throw new Error(`buf generate exited with status ${result.status}`);
+
+    const generated = join(staging, templateOut);
+    if (!existsSync(generated) || readdirSync(generated).length === 0) {
+      throw new Error(`buf generate produced nothing in ${generated}`);
+    }
+    assertSafeToReplace(out);
+    rmSync(out, { recursive: true, force: true });
+    cpSync(generated, out, { recursive: true });
+    console.log(`generated ${listFiles(out).length} files into ${out}`);
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+/** Guards the recursive delete: the target must not hold the repo and may hold only generated .ts files. */
+function assertSafeToReplace(out) {
+  if (root === out || root.startsWith(`${out}${sep}`)) {
+    throw new Error(`refusing to replace ${out}: it contains the repository`);
+  }
+  if (!existsSync(out)) return;
+  const stray = listFiles(out).filter((file) => !file.endsWith('.ts'));
+  if (stray.length > 0) {
+    throw new Error(`refusing to clear ${out}: it holds non-generated files, e.g. ${stray[0]}`);
+  }
+}
+
+function listFiles(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? listFiles(join(dir, entry.name)) : [join(dir, entry.name)],
+  );
+}
+
+try {
+  main();
+} catch (err) {
+  console.error(`gen-proto: ${err instanceof Error ? err.message : err}`);
+  process.exit(1);
+}
