@@ -1,0 +1,157 @@
+/**
+ * The endpoint pool: one lazily created gRPC channel per endpoint, an "active" endpoint that
+ * calls go to, failover to the next endpoint when the active one is unavailable, and the retry
+ * rule for unary calls (reads retry on any member that cannot serve; writes only when the
+ * request certainly never left).
+ *
+ * Idle channels hold nothing open that keeps Node alive: grpc-js unrefs an HTTP/2 session with
+ * no active streams, and every timer here is unref'd unless a caller waits on it.
+ */
+import { isAbortError } from 'abort-controller-x';
+import {
+  type Channel,
+  type ChannelCredentials,
+  type ChannelOptions,
+  type CompatServiceDefinition,
+  createChannel,
+  createClient,
+  type Client as GrpcClient,
+} from 'nice-grpc';
+import { Metadata } from 'nice-grpc-common';
+import { type CallOptions, CallScope, delay } from './call-options.js';
+import { ClientClosedError, isRetryableRead, toEtcdError, UnavailableError, wasNotSent } from './errors.js';
+
+export interface ConnectionSettings {
+  endpoints: string[];
+  timeoutMs: number;
+  credentials?: ChannelCredentials;
+  channelOptions?: ChannelOptions;
+  /** Attempts per unary call, across endpoints, for errors that are safe to retry. */
+  maxAttempts: number;
+  /** Metadata sent with every call (auth token …). */
+  metadata?: Record<string, string>;
+}
+
+export type CallKind = 'read' | 'write';
+
+export class Connections {
+  readonly settings: ConnectionSettings;
+  #channels: (Channel | undefined)[];
+  #clients = new Map<string, GrpcClient<CompatServiceDefinition>>();
+  #active = 0;
+  #closed = false;
+  readonly #closeController = new AbortController();
+
+  constructor(settings: ConnectionSettings) {
+    this.settings = settings;
+    this.#channels = settings.endpoints.map(() => undefined);
+  }
+
+  get endpoints(): readonly string[] {
+    return this.settings.endpoints;
+  }
+  get active(): number {
+    return this.#active;
+  }
+  get closed(): boolean {
+    return this.#closed;
+  }
+  /** Aborts when the client closes: long-running loops (watch, keepalive) listen to it. */
+  get closeSignal(): AbortSignal {
+    return this.#closeController.signal;
+  }
+
+  #channel(i: number): Channel {
+    if (this.#closed) throw new ClientClosedError('client is closed');
+    let ch = this.#channels[i];
+    if (!ch) {
+      ch = createChannel(this.settings.endpoints[i]!, this.settings.credentials, {
+        'grpc.max_receive_message_length': 2 ** 31 - 1,
+        'grpc.max_send_message_length': 2 ** 31 - 1,
+        'grpc.initial_reconnect_backoff_ms': 100,
+        'grpc.max_reconnect_backoff_ms': 2000,
+        'grpc.keepalive_time_ms': 30_000,
+        'grpc.keepalive_timeout_ms': 10_000,
+        ...this.settings.channelOptions,
+      });
+      this.#channels[i] = ch;
+    }
+    return ch;
+  }
+
+  /** A typed client for `definition` on endpoint `i` (default: the active one). */
+  client<D extends CompatServiceDefinition>(definition: D, i = this.#active): GrpcClient<D> {
+    const id = `${(definition as { fullName?: string }).fullName ?? ''}#${i}`;
+    let c = this.#clients.get(id);
+    if (!c) {
+      const metadata = this.settings.metadata;
+      c = createClient(definition, this.#channel(i), metadata ? { '*': { metadata: toMeta(metadata) } } : {});
+      this.#clients.set(id, c);
+    }
+    return c as GrpcClient<D>;
+  }
+
+  /** The active endpoint failed: later calls go to the next one. */
+  failed(i: number): void {
+    if (i === this.#active && this.settings.endpoints.length > 1) {
+      this.#active = (i + 1) % this.settings.endpoints.length;
+    }
+  }
+
+  /**
+   * Runs a unary call with the caller's deadline and signal, failing over and retrying when
+   * that cannot apply a write twice.
+   */
+  async unary<T>(
+    kind: CallKind,
+    opts: CallOptions | undefined,
+    call: (i: number, signal: AbortSignal) => Promise<T>,
+  ) {
+    if (this.#closed) throw new ClientClosedError('client is closed');
+    const scope = new CallScope(opts, this.settings.timeoutMs);
+    try {
+      for (let attempt = 1; ; attempt++) {
+        scope.throwIfAborted();
+        const i = this.#active;
+        try {
+          return await call(i, scope.signal);
+        } catch (e) {
+          if (scope.signal.aborted) throw scope.abortError();
+          if (isAbortError(e)) throw e;
+          const err = toEtcdError(e);
+          if (err instanceof UnavailableError) this.failed(i);
+          const retry = (kind === 'read' && isRetryableRead(err)) || wasNotSent(err);
+          if (!retry || attempt >= this.settings.maxAttempts || this.#closed) throw err;
+          try {
+            await delay(backoff(attempt, this.settings.endpoints.length), scope.signal);
+          } catch {
+            throw scope.abortError();
+          }
+        }
+      }
+    } finally {
+      scope.dispose();
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#closeController.abort(new ClientClosedError('client is closed'));
+    for (const ch of this.#channels) ch?.close();
+    this.#channels = [];
+    this.#clients.clear();
+  }
+}
+
+/** Quick hops across endpoints first, then exponential back-off capped at 1 s. */
+export function backoff(attempt: number, endpoints: number): number {
+  if (attempt < endpoints) return 10;
+  return Math.min(1000, 50 * 2 ** (attempt - endpoints));
+}
+
+function toMeta(m: Record<string, string>): Metadata {
+  const md = new Metadata();
+  for (const [k, v] of Object.entries(m)) md.set(k, v);
+  return md;
+}

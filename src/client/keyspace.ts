@@ -1,0 +1,68 @@
+/**
+ * A keyspace maps the keys and ranges a user writes to the bytes on the wire, and back. The
+ * root keyspace is the identity; `client.namespace('app/')` makes one that prefixes every key
+ * and clamps every range to the prefix, like etcd's `clientv3/namespace`.
+ */
+import { concat, type Key, prefixEnd, startsWith, toBuffer, ZERO } from './bytes.js';
+
+/**
+ * Which keys a request covers:
+ * - a key: that key alone;
+ * - `{ prefix }`: every key starting with it (`{ prefix: '' }` is every key);
+ * - `{ fromKey }`: every key `>=` it;
+ * - `{ key, end }`: the half-open interval `[key, end)`.
+ */
+export type KeyRange = Key | { prefix: Key } | { fromKey: Key } | { key: Key; end?: Key };
+
+export interface WireRange {
+  key: Buffer;
+  rangeEnd: Buffer;
+}
+
+export class Keyspace {
+  readonly prefix: Buffer;
+  constructor(prefix: Buffer = Buffer.alloc(0)) {
+    this.prefix = prefix;
+  }
+
+  child(prefix: Key): Keyspace {
+    return new Keyspace(concat(this.prefix, toBuffer(prefix)));
+  }
+
+  key(k: Key): Buffer {
+    return concat(this.prefix, toBuffer(k));
+  }
+
+  /** The end of this keyspace: `"\0"` (end of all keys) for the root. */
+  #end(): Buffer {
+    return this.prefix.length === 0 ? ZERO : prefixEnd(this.prefix);
+  }
+
+  range(r: KeyRange): WireRange {
+    if (typeof r === 'string' || r instanceof Uint8Array)
+      return { key: this.key(r), rangeEnd: Buffer.alloc(0) };
+    if ('prefix' in r) {
+      const key = this.key(r.prefix);
+      // An empty prefix at the root is "every key": etcd spells that ["\0", "\0").
+      if (key.length === 0) return { key: ZERO, rangeEnd: ZERO };
+      return { key, rangeEnd: prefixEnd(key) };
+    }
+    if ('fromKey' in r) {
+      const key = this.key(r.fromKey);
+      return { key: key.length === 0 ? ZERO : key, rangeEnd: this.#end() };
+    }
+    if (r.end === undefined) return { key: this.key(r.key), rangeEnd: Buffer.alloc(0) };
+    const end = toBuffer(r.end);
+    // A user's "\0" end means "to the end of the keyspace", which in a namespace is its prefix end.
+    if (end.length === 1 && end[0] === 0) return { key: this.key(r.key), rangeEnd: this.#end() };
+    return { key: this.key(r.key), rangeEnd: this.key(end) };
+  }
+
+  /** Strips the prefix from a key the server returned. */
+  strip(k: Buffer): Buffer {
+    if (this.prefix.length === 0 || !startsWith(k, this.prefix)) return k;
+    return k.subarray(this.prefix.length);
+  }
+}
+
+export const ROOT = new Keyspace();

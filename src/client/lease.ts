@@ -1,0 +1,311 @@
+/**
+ * Leases. `client.lease({ ttl })` grants a lease and keeps it alive; every kept lease of a
+ * client shares one LeaseKeepAlive stream. A lease is lost when the server says it is gone
+ * (TTL <= 0 in a keepalive answer) or when no keepalive has been acknowledged for a whole TTL
+ * counted from when that keepalive was *sent* (the server may have expired it by then).
+ *
+ * Holding a kept lease keeps the process alive (the stream and the keepalive timer are ref'd):
+ * revoke it, or close the client, to let the process exit.
+ */
+import { Metadata } from 'nice-grpc-common';
+import {
+  LeaseDefinition,
+  type LeaseKeepAliveRequest,
+  type LeaseKeepAliveResponse,
+} from '../gen/etcdserverpb/rpc.js';
+import { AsyncQueue } from './async-queue.js';
+import { type CallOptions, delay } from './call-options.js';
+import type { Connections } from './connections.js';
+import { ClientClosedError, EtcdError, LeaseLostError } from './errors.js';
+import { header, type ResponseHeader } from './kv.js';
+
+const REQUIRE_LEADER = new Metadata({ hasleader: 'true' });
+
+/** How often the keepalive loop looks at its leases. Tests may lower it. */
+export const KEEPALIVE_TICK_MS = 100;
+
+export interface LeaseOptions extends CallOptions {
+  /** Time to live in seconds. */
+  ttl: number;
+  /** Ask for this lease ID instead of letting the server pick one. */
+  id?: bigint;
+  /** Keep the lease alive until revoked (default true). Off: it simply expires after `ttl`. */
+  keepAlive?: boolean;
+}
+
+export interface LeaseTimeToLive {
+  header: ResponseHeader;
+  id: bigint;
+  /** Remaining seconds; -1 when the lease does not exist (expired or revoked). */
+  ttl: number;
+  grantedTtl: number;
+  keys: Buffer[];
+}
+
+export class Lease {
+  readonly id: bigint;
+  /** The TTL the server granted, in seconds. */
+  readonly ttl: number;
+  readonly #keeper: LeaseKeeper;
+  readonly #ended = new AbortController();
+  #resolveLost!: (e: LeaseLostError) => void;
+  /** Resolves (never rejects) when the lease is lost without being revoked through this object. */
+  readonly lost: Promise<LeaseLostError>;
+  #revoked = false;
+
+  constructor(keeper: LeaseKeeper, id: bigint, ttl: number) {
+    this.#keeper = keeper;
+    this.id = id;
+    this.ttl = ttl;
+    this.lost = new Promise((r) => {
+      this.#resolveLost = r;
+    });
+  }
+
+  /** Aborts when the lease ends for any reason (lost, revoked, client closed); `reason` says which. */
+  get signal(): AbortSignal {
+    return this.#ended.signal;
+  }
+
+  get isLost(): boolean {
+    return this.#ended.signal.aborted && !this.#revoked;
+  }
+
+  /** @internal */
+  _end(err: Error): void {
+    if (this.#ended.signal.aborted) return;
+    this.#ended.abort(err);
+    if (err instanceof LeaseLostError && err.reason !== 'revoked') this.#resolveLost(err);
+  }
+
+  /** Revokes the lease: every key attached to it is deleted. */
+  async revoke(opts?: CallOptions): Promise<void> {
+    this.#revoked = true;
+    this.#keeper.forget(this.id);
+    this._end(new LeaseLostError(`lease ${this.id} revoked`, this.id, 'revoked'));
+    await this.#keeper.revoke(this.id, opts);
+  }
+
+  /** Sends one keepalive now and resolves with the new remaining TTL in seconds. */
+  keepAliveOnce(opts?: CallOptions): Promise<number> {
+    return this.#keeper.keepAliveOnce(this.id, opts);
+  }
+
+  timeToLive(opts?: CallOptions & { keys?: boolean }): Promise<LeaseTimeToLive> {
+    return this.#keeper.timeToLive(this.id, opts);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.#ended.signal.aborted) await this.revoke();
+  }
+}
+
+interface Kept {
+  lease: Lease;
+  ttlMs: number;
+  /** Keepalives sent on the current stream and not yet answered (send times, oldest first). */
+  inflight: number[];
+  lastSent: number;
+  /** When the server may have expired it, if no later keepalive is acknowledged. */
+  deadline: number;
+}
+
+export class LeaseKeeper {
+  readonly #conns: Connections;
+  readonly #kept = new Map<bigint, Kept>();
+  #stream: { requests: AsyncQueue<LeaseKeepAliveRequest>; abort: AbortController } | undefined;
+  #running = false;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  /** Injected clock (ms) for tests. */
+  now: () => number = () => performance.now();
+
+  constructor(conns: Connections) {
+    this.#conns = conns;
+    conns.closeSignal.addEventListener('abort', () => this.#closeAll(), { once: true });
+  }
+
+  get size(): number {
+    return this.#kept.size;
+  }
+
+  async grant(opts: LeaseOptions): Promise<Lease> {
+    if (!Number.isFinite(opts.ttl) || opts.ttl <= 0) {
+      throw new TypeError(`lease ttl must be a positive number of seconds, got ${String(opts.ttl)}`);
+    }
+    const sentAt = this.now();
+    const res = await this.#conns.unary('write', opts, (i, signal) =>
+      this.#conns
+        .client(LeaseDefinition, i)
+        .leaseGrant({ TTL: BigInt(Math.ceil(opts.ttl)), ID: opts.id ?? 0n }, { signal }),
+    );
+    if (res.error) throw new EtcdError(res.error, { code: 'lease-grant' });
+    const lease = new Lease(this, res.ID, Number(res.TTL));
+    if (opts.keepAlive !== false) this.#keep(lease, sentAt);
+    else
+      setTimeout(
+        () => lease._end(new LeaseLostError(`lease ${res.ID} expired`, res.ID, 'expired')),
+        Number(res.TTL) * 1000,
+      ).unref();
+    return lease;
+  }
+
+  async revoke(id: bigint, opts?: CallOptions): Promise<void> {
+    this.forget(id);
+    await this.#conns.unary('write', opts, (i, signal) =>
+      this.#conns.client(LeaseDefinition, i).leaseRevoke({ ID: id }, { signal }),
+    );
+  }
+
+  async keepAliveOnce(id: bigint, opts?: CallOptions): Promise<number> {
+    // A one-shot stream: send one request, read one answer.
+    const res = await this.#conns.unary('read', opts, async (i, signal) => {
+      const q = new AsyncQueue<LeaseKeepAliveRequest>();
+      q.push({ ID: id });
+      try {
+        for await (const r of this.#conns.client(LeaseDefinition, i).leaseKeepAlive(q, { signal })) return r;
+      } finally {
+        q.end();
+      }
+      throw new EtcdError('keepalive stream ended without an answer', { code: 'unavailable' });
+    });
+    const ttl = Number(res.TTL);
+    if (ttl <= 0) throw new LeaseLostError(`etcdserver: requested lease not found`, id, 'expired');
+    return ttl;
+  }
+
+  async timeToLive(id: bigint, opts?: CallOptions & { keys?: boolean }): Promise<LeaseTimeToLive> {
+    const r = await this.#conns.unary('read', opts, (i, signal) =>
+      this.#conns
+        .client(LeaseDefinition, i)
+        .leaseTimeToLive({ ID: id, keys: opts?.keys ?? false }, { signal }),
+    );
+    return {
+      header: header(r.header),
+      id: r.ID,
+      ttl: Number(r.TTL),
+      grantedTtl: Number(r.grantedTTL),
+      keys: r.keys,
+    };
+  }
+
+  async list(opts?: CallOptions): Promise<bigint[]> {
+    const r = await this.#conns.unary('read', opts, (i, signal) =>
+      this.#conns.client(LeaseDefinition, i).leaseLeases({}, { signal }),
+    );
+    return r.leases.map((l) => l.ID);
+  }
+
+  /** Stops keeping `id` alive (it will expire on the server after its TTL unless revoked). */
+  forget(id: bigint): void {
+    this.#kept.delete(id);
+    if (this.#kept.size === 0) this.#stop();
+  }
+
+  #keep(lease: Lease, sentAt: number): void {
+    const ttlMs = lease.ttl * 1000;
+    this.#kept.set(lease.id, { lease, ttlMs, inflight: [], lastSent: sentAt, deadline: sentAt + ttlMs });
+    if (!this.#timer) this.#timer = setInterval(() => this.#tick(), KEEPALIVE_TICK_MS);
+    this.#ensureRunning();
+  }
+
+  #lose(k: Kept, err: LeaseLostError): void {
+    this.#kept.delete(k.lease.id);
+    k.lease._end(err);
+    if (this.#kept.size === 0) this.#stop();
+  }
+
+  #tick(): void {
+    const now = this.now();
+    for (const k of this.#kept.values()) {
+      if (now >= k.deadline) {
+        this.#lose(
+          k,
+          new LeaseLostError(
+            `lease ${k.lease.id} lost: no keepalive acknowledged within its TTL of ${k.lease.ttl}s`,
+            k.lease.id,
+            'keepalive-failed',
+          ),
+        );
+        continue;
+      }
+      // Renew after a third of the TTL, like etcd's clients.
+      if (this.#stream && now - k.lastSent >= k.ttlMs / 3) this.#send(k, now);
+    }
+  }
+
+  #send(k: Kept, now: number): void {
+    k.lastSent = now;
+    k.inflight.push(now);
+    this.#stream?.requests.push({ ID: k.lease.id });
+  }
+
+  #onResponse(res: LeaseKeepAliveResponse): void {
+    const k = this.#kept.get(res.ID);
+    if (!k) return;
+    const sentAt = k.inflight.shift() ?? k.lastSent;
+    const ttl = Number(res.TTL);
+    if (ttl <= 0) {
+      this.#lose(
+        k,
+        new LeaseLostError(`lease ${res.ID} expired or was revoked on the server`, res.ID, 'expired'),
+      );
+      return;
+    }
+    k.deadline = Math.max(k.deadline, sentAt + ttl * 1000);
+  }
+
+  #ensureRunning(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#run().finally(() => {
+      this.#running = false;
+      if (this.#kept.size > 0 && !this.#conns.closed) this.#ensureRunning();
+    });
+  }
+
+  async #run(): Promise<void> {
+    let failures = 0;
+    while (this.#kept.size > 0 && !this.#conns.closed) {
+      const i = this.#conns.active;
+      const s = { requests: new AsyncQueue<LeaseKeepAliveRequest>(), abort: new AbortController() };
+      this.#stream = s;
+      const now = this.now();
+      // A fresh stream: renew everything at once, answers on the old stream are lost.
+      for (const k of this.#kept.values()) {
+        k.inflight = [];
+        this.#send(k, now);
+      }
+      try {
+        const responses = this.#conns
+          .client(LeaseDefinition, i)
+          .leaseKeepAlive(s.requests, { signal: s.abort.signal, metadata: REQUIRE_LEADER });
+        for await (const res of responses) {
+          failures = 0;
+          this.#onResponse(res);
+        }
+      } catch {
+        if (!s.abort.signal.aborted) this.#conns.failed(i);
+      } finally {
+        s.requests.end();
+        s.abort.abort();
+        if (this.#stream === s) this.#stream = undefined;
+      }
+      if (this.#kept.size === 0 || this.#conns.closed) break;
+      failures++;
+      await delay(Math.min(1000, 25 * 2 ** Math.min(failures, 6)), this.#conns.closeSignal).catch(() => {});
+    }
+  }
+
+  #stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#stream?.abort.abort();
+  }
+
+  #closeAll(): void {
+    const err = new ClientClosedError('client is closed');
+    for (const k of this.#kept.values()) k.lease._end(err);
+    this.#kept.clear();
+    this.#stop();
+  }
+}

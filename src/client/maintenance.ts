@@ -1,0 +1,166 @@
+/**
+ * The Maintenance service. Most calls are about one member, so they take an `endpoint` (an
+ * index into the client's endpoints or the endpoint string); by default the active one.
+ */
+import {
+  AlarmRequest_AlarmAction,
+  AlarmType,
+  MaintenanceDefinition,
+  type StatusResponse,
+} from '../gen/etcdserverpb/rpc.js';
+import { type CallOptions, CallScope } from './call-options.js';
+import type { Connections } from './connections.js';
+import { EtcdError, toEtcdError } from './errors.js';
+import { header, type ResponseHeader } from './kv.js';
+
+export interface MemberCallOptions extends CallOptions {
+  /** Which member to ask: an index into the client's endpoints, or one of them. */
+  endpoint?: number | string;
+}
+
+export interface Status {
+  header: ResponseHeader;
+  version: string;
+  dbSize: bigint;
+  dbSizeInUse: bigint;
+  /** Member ID of the leader as this member sees it (0n: none). */
+  leader: bigint;
+  raftIndex: bigint;
+  raftTerm: bigint;
+  raftAppliedIndex: bigint;
+  errors: string[];
+  isLearner: boolean;
+}
+
+export interface Alarm {
+  memberId: bigint;
+  alarm: 'nospace' | 'corrupt' | 'none';
+}
+
+const ALARM_NAME: Record<number, Alarm['alarm']> = {
+  [AlarmType.NONE]: 'none',
+  [AlarmType.NOSPACE]: 'nospace',
+  [AlarmType.CORRUPT]: 'corrupt',
+};
+
+const status = (r: StatusResponse): Status => ({
+  header: header(r.header),
+  version: r.version,
+  dbSize: r.dbSize,
+  dbSizeInUse: r.dbSizeInUse,
+  leader: r.leader,
+  raftIndex: r.raftIndex,
+  raftTerm: r.raftTerm,
+  raftAppliedIndex: r.raftAppliedIndex,
+  errors: r.errors,
+  isLearner: r.isLearner,
+});
+
+export class Maintenance {
+  readonly #conns: Connections;
+  constructor(conns: Connections) {
+    this.#conns = conns;
+  }
+
+  #endpoint(e: MemberCallOptions['endpoint']): number | undefined {
+    if (e === undefined) return undefined;
+    const i = typeof e === 'number' ? e : this.#conns.endpoints.indexOf(e);
+    if (i < 0 || i >= this.#conns.endpoints.length) {
+      throw new TypeError(
+        `unknown endpoint ${JSON.stringify(e)}: not one of ${JSON.stringify(this.#conns.endpoints)}`,
+      );
+    }
+    return i;
+  }
+
+  /** Calls one member, without failover when a particular member was asked for. */
+  async #member<T>(
+    opts: MemberCallOptions | undefined,
+    kind: 'read' | 'write',
+    f: (i: number, s: AbortSignal) => Promise<T>,
+  ) {
+    const target = this.#endpoint(opts?.endpoint);
+    if (target === undefined) return this.#conns.unary(kind, opts, f);
+    const scope = new CallScope(opts, this.#conns.settings.timeoutMs);
+    try {
+      return await f(target, scope.signal);
+    } catch (e) {
+      if (scope.signal.aborted) throw scope.abortError();
+      throw toEtcdError(e);
+    } finally {
+      scope.dispose();
+    }
+  }
+
+  async status(opts?: MemberCallOptions): Promise<Status> {
+    const r = await this.#member(opts, 'read', (i, signal) =>
+      this.#conns.client(MaintenanceDefinition, i).status({}, { signal }),
+    );
+    return status(r);
+  }
+
+  async hashKV(revision = 0n, opts?: MemberCallOptions) {
+    const r = await this.#member(opts, 'read', (i, signal) =>
+      this.#conns.client(MaintenanceDefinition, i).hashKV({ revision }, { signal }),
+    );
+    return { header: header(r.header), hash: r.hash, compactRevision: r.compactRevision };
+  }
+
+  async defragment(opts?: MemberCallOptions): Promise<void> {
+    await this.#member(opts, 'write', (i, signal) =>
+      this.#conns.client(MaintenanceDefinition, i).defragment({}, { signal }),
+    );
+  }
+
+  /** Transfers leadership; must be sent to the current leader. */
+  async moveLeader(targetId: bigint, opts?: MemberCallOptions): Promise<void> {
+    await this.#member(opts, 'write', (i, signal) =>
+      this.#conns.client(MaintenanceDefinition, i).moveLeader({ targetID: targetId }, { signal }),
+    );
+  }
+
+  async alarms(opts?: CallOptions): Promise<Alarm[]> {
+    const r = await this.#conns.unary('read', opts, (i, signal) =>
+      this.#conns
+        .client(MaintenanceDefinition, i)
+        .alarm({ action: AlarmRequest_AlarmAction.GET, memberID: 0n, alarm: AlarmType.NONE }, { signal }),
+    );
+    return r.alarms.map((a) => ({ memberId: a.memberID, alarm: ALARM_NAME[a.alarm] ?? 'none' }));
+  }
+
+  async disarm(alarm: Alarm, opts?: CallOptions): Promise<void> {
+    const type =
+      alarm.alarm === 'nospace'
+        ? AlarmType.NOSPACE
+        : alarm.alarm === 'corrupt'
+          ? AlarmType.CORRUPT
+          : AlarmType.NONE;
+    await this.#conns.unary('write', opts, (i, signal) =>
+      this.#conns
+        .client(MaintenanceDefinition, i)
+        .alarm(
+          { action: AlarmRequest_AlarmAction.DEACTIVATE, memberID: alarm.memberId, alarm: type },
+          { signal },
+        ),
+    );
+  }
+
+  /** Streams a snapshot of the member's backend; chunks are yielded as they arrive. */
+  async *snapshot(opts?: MemberCallOptions): AsyncGenerator<Buffer, void, undefined> {
+    const i = this.#endpoint(opts?.endpoint) ?? this.#conns.active;
+    const scope = new CallScope({ signal: opts?.signal, timeoutMs: opts?.timeoutMs ?? 0 }, 0);
+    try {
+      for await (const r of this.#conns
+        .client(MaintenanceDefinition, i)
+        .snapshot({}, { signal: scope.signal })) {
+        yield r.blob;
+      }
+    } catch (e) {
+      if (scope.signal.aborted) throw scope.abortError();
+      const err = toEtcdError(e);
+      throw err instanceof EtcdError ? err : e;
+    } finally {
+      scope.dispose();
+    }
+  }
+}

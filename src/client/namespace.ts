@@ -1,0 +1,148 @@
+/**
+ * The key-value surface of a client: get, range, put, delete, txn, watch. `Client` is the root
+ * namespace; `client.namespace('app/')` returns one whose keys, ranges, compares and watches
+ * are all under `app/`, with the prefix stripped from what comes back.
+ */
+import { KVDefinition } from '../gen/etcdserverpb/rpc.js';
+import type { Key, Value } from './bytes.js';
+import type { CallOptions } from './call-options.js';
+import type { Connections } from './connections.js';
+import type { KeyRange, Keyspace } from './keyspace.js';
+import {
+  type DeleteOptions,
+  type DeleteResult,
+  deleteRequest,
+  deleteResult,
+  type KeyValue,
+  type PutOptions,
+  type PutResult,
+  putRequest,
+  putResult,
+  type RangeOptions,
+  type RangeResult,
+  rangeRequest,
+  rangeResult,
+} from './kv.js';
+import type { Lease, LeaseKeeper, LeaseOptions } from './lease.js';
+import { isReadOnly, TxnBuilder, type TxnResult, txnRequest, txnResult } from './txn.js';
+import type { Watch, WatchHub, WatchOptions } from './watch.js';
+
+export type GetOptions = CallOptions & Pick<RangeOptions, 'revision' | 'serializable'>;
+
+/** A transaction bound to a keyspace: build it, then `commit()`. */
+export class BoundTxn extends TxnBuilder {
+  readonly #ns: Namespace;
+  constructor(ns: Namespace) {
+    super();
+    this.#ns = ns;
+  }
+  commit(opts?: CallOptions): Promise<TxnResult> {
+    return this.#ns.commit(this, opts);
+  }
+}
+
+/** Internals shared by a client and all its namespaces. */
+export interface Core {
+  conns: Connections;
+  watches: WatchHub;
+  leases: LeaseKeeper;
+}
+
+export class Namespace {
+  /** @internal */
+  protected readonly core: Core;
+  readonly #ks: Keyspace;
+
+  /** @internal */
+  constructor(core: Core, ks: Keyspace) {
+    this.core = core;
+    this.#ks = ks;
+  }
+
+  /** The prefix every key of this view is under ('' for a client). */
+  get prefix(): Buffer {
+    return this.#ks.prefix;
+  }
+
+  /** A view whose keys are all under `prefix` (relative to this one). */
+  namespace(prefix: Key): Namespace {
+    return new Namespace(this.core, this.#ks.child(prefix));
+  }
+
+  /** One key, or undefined when it does not exist. */
+  async get(key: Key, opts?: GetOptions): Promise<KeyValue | undefined> {
+    const r = await this.range(key, opts);
+    return r.kvs[0];
+  }
+
+  async getString(key: Key, opts?: GetOptions): Promise<string | undefined> {
+    return (await this.get(key, opts))?.text();
+  }
+
+  async getJSON<T = unknown>(key: Key, opts?: GetOptions): Promise<T | undefined> {
+    return (await this.get(key, opts))?.json<T>();
+  }
+
+  /** The keys in a range: a key, `{ prefix }`, `{ fromKey }` or `{ key, end }`. */
+  async range(range: KeyRange, opts?: RangeOptions & CallOptions): Promise<RangeResult> {
+    const req = rangeRequest(this.#ks, range, opts);
+    const r = await this.core.conns.unary('read', opts, (i, signal) =>
+      this.core.conns.client(KVDefinition, i).range(req, { signal }),
+    );
+    return rangeResult(this.#ks, r);
+  }
+
+  /** How many keys are in a range. */
+  async count(range: KeyRange, opts?: GetOptions): Promise<bigint> {
+    return (await this.range(range, { ...opts, countOnly: true })).count;
+  }
+
+  async put(key: Key, value: Value, opts?: PutOptions & CallOptions): Promise<PutResult> {
+    const req = putRequest(this.#ks, key, value, opts);
+    const r = await this.core.conns.unary('write', opts, (i, signal) =>
+      this.core.conns.client(KVDefinition, i).put(req, { signal }),
+    );
+    return putResult(this.#ks, r);
+  }
+
+  putJSON(key: Key, value: unknown, opts?: PutOptions & CallOptions): Promise<PutResult> {
+    return this.put(key, JSON.stringify(value), opts);
+  }
+
+  /** Deletes a key or a range; resolves with how many were deleted. */
+  async delete(range: KeyRange, opts?: DeleteOptions & CallOptions): Promise<DeleteResult> {
+    const req = deleteRequest(this.#ks, range, opts);
+    const r = await this.core.conns.unary('write', opts, (i, signal) =>
+      this.core.conns.client(KVDefinition, i).deleteRange(req, { signal }),
+    );
+    return deleteResult(this.#ks, r);
+  }
+
+  /** Starts a transaction: `txn().if(...).success(...).failure(...).commit()`. */
+  txn(): BoundTxn {
+    return new BoundTxn(this);
+  }
+
+  /** @internal */
+  async commit(t: TxnBuilder, opts?: CallOptions): Promise<TxnResult> {
+    const spec = t.spec();
+    const req = txnRequest(this.#ks, spec);
+    const r = await this.core.conns.unary(isReadOnly(spec) ? 'read' : 'write', opts, (i, signal) =>
+      this.core.conns.client(KVDefinition, i).txn(req, { signal }),
+    );
+    return txnResult(this.#ks, r);
+  }
+
+  /**
+   * Watches a key or range. Resolves once the server has created the watch, so every change
+   * made after that is delivered. Iterate the result; leaving the loop cancels it.
+   */
+  watch(range: KeyRange, opts?: WatchOptions): Promise<Watch> {
+    return this.core.watches.watch(this.#ks, range, opts);
+  }
+
+  /** Grants a lease and keeps it alive until revoked (see `Lease`). Leases are not namespaced. */
+  lease(opts: LeaseOptions): Promise<Lease> {
+    return this.core.leases.grant(opts);
+  }
+}

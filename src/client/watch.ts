@@ -1,0 +1,398 @@
+/**
+ * Watches. All watches of a client share one Watch stream (on the active endpoint). Each watch
+ * remembers the next revision it has not seen; when the stream breaks (member killed, no
+ * leader, failover) the hub reopens it, on another endpoint if need be, and recreates every
+ * watch from that revision, so each revision is delivered once and in order.
+ *
+ * Creates are sent one at a time: etcd answers creates in order, and a created response is
+ * matched to the oldest create still unanswered.
+ */
+import { Metadata } from 'nice-grpc-common';
+import {
+  type WatchCreateRequest,
+  WatchCreateRequest_FilterType,
+  WatchDefinition,
+  type WatchRequest,
+  type WatchResponse,
+} from '../gen/etcdserverpb/rpc.js';
+import { Event_EventType, type Event as WireEvent } from '../gen/mvccpb/kv.js';
+import { AsyncQueue } from './async-queue.js';
+import { type CallOptions, CallScope, delay } from './call-options.js';
+import type { Connections } from './connections.js';
+import {
+  CompactedError,
+  EtcdError,
+  NoLeaderError,
+  toEtcdError,
+  UnavailableError,
+  WatchCanceledError,
+} from './errors.js';
+import type { KeyRange, Keyspace } from './keyspace.js';
+import { header, type KeyValue, keyValue, type ResponseHeader } from './kv.js';
+
+export interface WatchOptions extends CallOptions {
+  /** First revision to deliver; default: changes after the watch is created. */
+  startRevision?: bigint | number;
+  /** Deliver each event's previous key-value. */
+  prevKv?: boolean;
+  /** Leave out puts or deletes. */
+  filters?: { noPut?: boolean; noDelete?: boolean };
+  /** Ask the server for periodic progress notifications while idle. */
+  progressNotify?: boolean;
+  /** Let the server split huge revisions across responses (reassembled here). */
+  fragment?: boolean;
+}
+
+export interface WatchEvent {
+  type: 'put' | 'delete';
+  key: Buffer;
+  kv: KeyValue;
+  prevKv: KeyValue | undefined;
+  /** The revision of the change (the kv's mod revision). */
+  revision: bigint;
+}
+
+/** One server response: the events of one or more whole revisions, or a progress notification. */
+export interface WatchBatch {
+  header: ResponseHeader;
+  events: WatchEvent[];
+  /** No events: the server reports that everything up to `header.revision` has been delivered. */
+  progress: boolean;
+}
+
+type State = 'creating' | 'active' | 'done';
+
+/**
+ * Asks etcd to end the stream when the member has no leader ("hasleader"), so a watch held by a
+ * partitioned member fails over instead of waiting silently for events that will not come.
+ */
+export const REQUIRE_LEADER = new Metadata({ hasleader: 'true' });
+
+class Watcher {
+  readonly queue = new AsyncQueue<WatchBatch>();
+  state: State = 'creating';
+  /** Server-side id on the current stream, once created there. */
+  id: bigint | undefined;
+  /** The next revision not yet delivered; 0n until the first creation says where "now" is. */
+  nextRev: bigint;
+  fragments: WireEvent[] = [];
+  created!: { resolve: () => void; reject: (e: unknown) => void };
+  readonly createdPromise: Promise<void>;
+
+  constructor(
+    readonly ks: Keyspace,
+    readonly request: WatchCreateRequest,
+  ) {
+    this.nextRev = request.startRevision;
+    this.createdPromise = new Promise((resolve, reject) => {
+      this.created = { resolve, reject };
+    });
+    // Creation failures are reported through `watch()`; don't let an unobserved one crash.
+    this.createdPromise.catch(() => {});
+  }
+
+  createRequest(): WatchRequest {
+    return { createRequest: { ...this.request, startRevision: this.nextRev } };
+  }
+
+  deliver(res: WatchResponse, events: WireEvent[]): void {
+    const h = header(res.header);
+    if (events.length === 0) {
+      // Everything up to the header revision has been sent: resuming may start after it.
+      if (h.revision >= this.nextRev) this.nextRev = h.revision + 1n;
+      this.queue.push({ header: h, events: [], progress: true });
+      return;
+    }
+    const out: WatchEvent[] = [];
+    for (const e of events) {
+      const kv = e.kv;
+      if (!kv || kv.modRevision < this.nextRev) continue; // already delivered before a resume
+      const k = keyValue(this.ks, kv);
+      out.push({
+        type: e.type === Event_EventType.DELETE ? 'delete' : 'put',
+        key: k.key,
+        kv: k,
+        prevKv: e.prevKv ? keyValue(this.ks, e.prevKv) : undefined,
+        revision: kv.modRevision,
+      });
+    }
+    if (out.length === 0) return;
+    this.nextRev = out[out.length - 1]!.revision + 1n;
+    this.queue.push({ header: h, events: out, progress: false });
+  }
+
+  finish(err?: unknown): void {
+    this.state = 'done';
+    if (err) {
+      this.created.reject(err);
+      this.queue.fail(err);
+    } else {
+      this.created.reject(new WatchCanceledError('watch canceled'));
+      this.queue.end();
+    }
+  }
+}
+
+interface Stream {
+  requests: AsyncQueue<WatchRequest>;
+  abort: AbortController;
+  /** Watchers whose create was sent or is waiting to be sent, oldest first. */
+  pending: Watcher[];
+  byId: Map<bigint, Watcher>;
+}
+
+export class WatchHub {
+  readonly #conns: Connections;
+  readonly #watchers = new Set<Watcher>();
+  #stream: Stream | undefined;
+  #running = false;
+
+  constructor(conns: Connections) {
+    this.#conns = conns;
+    conns.closeSignal.addEventListener('abort', () => this.#closeAll(), { once: true });
+  }
+
+  /** Number of open watches (for tests and metrics). */
+  get size(): number {
+    return this.#watchers.size;
+  }
+
+  async watch(ks: Keyspace, range: KeyRange, opts: WatchOptions = {}): Promise<Watch> {
+    const { key, rangeEnd } = ks.range(range);
+    const filters: WatchCreateRequest_FilterType[] = [];
+    if (opts.filters?.noPut) filters.push(WatchCreateRequest_FilterType.NOPUT);
+    if (opts.filters?.noDelete) filters.push(WatchCreateRequest_FilterType.NODELETE);
+    const w = new Watcher(ks, {
+      key,
+      rangeEnd,
+      startRevision: BigInt(opts.startRevision ?? 0),
+      progressNotify: opts.progressNotify ?? false,
+      filters,
+      prevKv: opts.prevKv ?? false,
+      watchId: 0n,
+      fragment: opts.fragment ?? false,
+    });
+    if (this.#conns.closed) throw new EtcdError('client is closed', { code: 'client-closed' });
+    this.#watchers.add(w);
+    if (this.#stream) this.#enqueueCreate(this.#stream, w);
+    this.#ensureRunning();
+    const scope = new CallScope(opts, this.#conns.settings.timeoutMs);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = () => reject(scope.abortError());
+        scope.signal.addEventListener('abort', onAbort, { once: true });
+        w.createdPromise
+          .then(resolve, reject)
+          .finally(() => scope.signal.removeEventListener('abort', onAbort));
+      });
+    } catch (e) {
+      this.cancel(w);
+      throw e;
+    } finally {
+      scope.dispose();
+    }
+    return new Watch(this, w);
+  }
+
+  /** Asks the server for a progress notification on every watch of the stream. */
+  requestProgress(): void {
+    this.#stream?.requests.push({ progressRequest: {} });
+  }
+
+  cancel(w: Watcher): void {
+    if (w.state === 'done') return;
+    const wasActive = w.state === 'active';
+    w.finish();
+    this.#watchers.delete(w);
+    const s = this.#stream;
+    if (s && wasActive && w.id !== undefined) {
+      s.byId.delete(w.id);
+      s.requests.push({ cancelRequest: { watchId: w.id } });
+    }
+    // Nothing left to watch: close the stream so an idle client lets the process exit.
+    if (this.#watchers.size === 0 && s) s.abort.abort();
+  }
+
+  #closeAll(): void {
+    for (const w of this.#watchers) w.finish(new EtcdError('client is closed', { code: 'client-closed' }));
+    this.#watchers.clear();
+    this.#stream?.abort.abort();
+  }
+
+  #enqueueCreate(s: Stream, w: Watcher): void {
+    s.pending.push(w);
+    if (s.pending.length === 1) s.requests.push(w.createRequest());
+  }
+
+  #ensureRunning(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#run().finally(() => {
+      this.#running = false;
+      // A watch added while the loop was winding down needs a new loop.
+      if (this.#watchers.size > 0 && !this.#conns.closed) this.#ensureRunning();
+    });
+  }
+
+  async #run(): Promise<void> {
+    let failures = 0;
+    while (this.#watchers.size > 0 && !this.#conns.closed) {
+      const i = this.#conns.active;
+      const s: Stream = {
+        requests: new AsyncQueue(),
+        abort: new AbortController(),
+        pending: [],
+        byId: new Map(),
+      };
+      this.#stream = s;
+      for (const w of this.#watchers) {
+        w.id = undefined;
+        w.fragments = [];
+        this.#enqueueCreate(s, w);
+      }
+      try {
+        const client = this.#conns.client(WatchDefinition, i);
+        const responses = client.watch(s.requests, { signal: s.abort.signal, metadata: REQUIRE_LEADER });
+        for await (const res of responses) {
+          failures = 0;
+          this.#onResponse(s, res);
+        }
+      } catch (e) {
+        if (!s.abort.signal.aborted) {
+          const err = toEtcdError(e);
+          if (err instanceof UnavailableError || err instanceof NoLeaderError) this.#conns.failed(i);
+          else if (!(err instanceof EtcdError)) this.#conns.failed(i);
+        }
+      } finally {
+        s.requests.end();
+        s.abort.abort();
+        if (this.#stream === s) this.#stream = undefined;
+      }
+      if (this.#watchers.size === 0 || this.#conns.closed) break;
+      failures++;
+      // The user holds a watch on purpose: this timer may keep the process alive.
+      await delay(Math.min(1000, 25 * 2 ** Math.min(failures, 6)), this.#conns.closeSignal).catch(() => {});
+    }
+  }
+
+  #onResponse(s: Stream, res: WatchResponse): void {
+    if (res.created) {
+      const w = s.pending.shift();
+      const next = s.pending[0];
+      if (next) s.requests.push(next.createRequest());
+      if (!w) return;
+      if (res.canceled || res.watchId < 0n) {
+        this.#watchers.delete(w);
+        w.finish(this.#cancelError(res));
+        return;
+      }
+      w.id = res.watchId;
+      s.byId.set(w.id, w);
+      if (w.state === 'done') {
+        // Canceled while its create was in flight.
+        s.requests.push({ cancelRequest: { watchId: w.id } });
+        return;
+      }
+      if (w.nextRev === 0n) w.nextRev = (res.header?.revision ?? 0n) + 1n;
+      w.state = 'active';
+      w.created.resolve();
+      return;
+    }
+    const w = s.byId.get(res.watchId);
+    if (!w) {
+      // A progress response to `requestProgress()` (watch id -1) is for every watch of the stream.
+      if (res.watchId === -1n && res.events.length === 0 && !res.canceled) {
+        for (const x of s.byId.values()) if (x.state === 'active') x.deliver(res, []);
+      }
+      return;
+    }
+    if (res.canceled || res.compactRevision > 0n) {
+      s.byId.delete(res.watchId);
+      if (w.state === 'done') return;
+      this.#watchers.delete(w);
+      w.finish(this.#cancelError(res));
+      if (this.#watchers.size === 0) s.abort.abort();
+      return;
+    }
+    if (w.state !== 'active') return;
+    if (res.fragment) {
+      w.fragments.push(...res.events);
+      return;
+    }
+    let events = res.events;
+    if (w.fragments.length > 0) {
+      events = w.fragments.concat(events);
+      w.fragments = [];
+    }
+    w.deliver(res, events);
+  }
+
+  #cancelError(res: WatchResponse): EtcdError {
+    if (res.compactRevision > 0n) {
+      return new CompactedError('etcdserver: mvcc: required revision has been compacted', {
+        compactRevision: res.compactRevision,
+      });
+    }
+    return new WatchCanceledError(res.cancelReason || 'etcdserver: watch canceled');
+  }
+}
+
+/**
+ * An open watch: iterate it for events (`for await (const ev of watch)`), or `batches()` for
+ * whole responses including progress notifications. Leaving the loop cancels it on the server.
+ */
+export class Watch implements AsyncIterable<WatchEvent> {
+  readonly #hub: WatchHub;
+  readonly #w: Watcher;
+
+  constructor(hub: WatchHub, w: Watcher) {
+    this.#hub = hub;
+    this.#w = w;
+  }
+
+  /** The server-side watch id on the current stream (changes after a reconnect). */
+  get id(): bigint | undefined {
+    return this.#w.id;
+  }
+
+  /** The next revision this watch will deliver. */
+  get nextRevision(): bigint {
+    return this.#w.nextRev;
+  }
+
+  get closed(): boolean {
+    return this.#w.state === 'done';
+  }
+
+  /** Responses as they arrive: event batches and progress notifications. */
+  async *batches(): AsyncGenerator<WatchBatch, void, undefined> {
+    try {
+      for (;;) {
+        const r = await this.#w.queue.next();
+        if (r.done) return;
+        yield r.value;
+      }
+    } finally {
+      this.cancel();
+    }
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<WatchEvent, void, undefined> {
+    for await (const b of this.batches()) {
+      for (const e of b.events) yield e;
+    }
+  }
+
+  /** Asks the server to report progress (a `progress: true` batch) on this client's watches. */
+  requestProgress(): void {
+    this.#hub.requestProgress();
+  }
+
+  cancel(): void {
+    this.#hub.cancel(this.#w);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.cancel();
+  }
+}
