@@ -11,7 +11,7 @@ export interface ClientOptions {
   endpoints: string[] | string;
   /** Default deadline of every unary call in ms (default 10 000; 0 = none). Streams have none. */
   timeoutMs?: number;
-  /** Attempts per call for errors that are safe to retry (default: 2 per endpoint, at least 3). */
+  /** Attempts per call for errors that are safe to retry, within its deadline (default: 2 per endpoint, at least 10). */
   maxAttempts?: number;
   /** gRPC channel credentials (TLS); default insecure, or TLS for https:// endpoints. */
   credentials?: ChannelCredentials;
@@ -51,7 +51,7 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
   if (!Number.isFinite(timeoutMs) || timeoutMs < 0) {
     throw new TypeError(`timeoutMs must be a non-negative number, got ${String(o.timeoutMs)}`);
   }
-  const maxAttempts = o.maxAttempts ?? Math.max(3, clean.length * 2);
+  const maxAttempts = o.maxAttempts ?? Math.max(10, clean.length * 2);
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
     throw new TypeError(`maxAttempts must be a positive integer, got ${String(o.maxAttempts)}`);
   }

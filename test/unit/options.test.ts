@@ -6,7 +6,7 @@ describe('client options', () => {
     const o = resolveOptions({ endpoints: ['127.0.0.1:2379', 'http://h:1/'] });
     expect(o.endpoints).toEqual(['127.0.0.1:2379', 'http://h:1']);
     expect(o.timeoutMs).toBe(10_000);
-    expect(o.maxAttempts).toBe(4);
+    expect(o.maxAttempts).toBe(10);
   });
   test('a comma-separated string is accepted', () => {
     expect(resolveOptions({ endpoints: 'a:1,b:2' }).endpoints).toEqual(['a:1', 'b:2']);
