@@ -53,6 +53,9 @@ export class Keyspace {
     }
     if (r.end === undefined) return { key: this.key(r.key), rangeEnd: Buffer.alloc(0) };
     const end = toBuffer(r.end);
+    // An empty end means "just the key" (no range_end on the wire), as at the root and in etcd's
+    // clientv3/namespace; prefixing it would send range_end = prefix, an empty range.
+    if (end.length === 0) return { key: this.key(r.key), rangeEnd: Buffer.alloc(0) };
     // A user's "\0" end means "to the end of the keyspace", which in a namespace is its prefix end.
     if (end.length === 1 && end[0] === 0) return { key: this.key(r.key), rangeEnd: this.#end() };
     return { key: this.key(r.key), rangeEnd: this.key(end) };
