@@ -56,17 +56,27 @@ export interface WatchEvent {
 export interface WatchBatch {
   header: ResponseHeader;
   events: WatchEvent[];
-  /** No events: the server reports that everything up to `header.revision` has been delivered. */
+  /**
+   * No events: the server reports that everything up to `header.revision` has been delivered.
+   * (An answer to `requestProgress()` from etcd before 3.4.25 / 3.5.8 may arrive ahead of
+   * events it covers; those events are still delivered after it.)
+   */
   progress: boolean;
 }
 
 type State = 'creating' | 'active' | 'done';
 
 /**
- * Asks etcd to end the stream when the member has no leader ("hasleader"), so a watch held by a
- * partitioned member fails over instead of waiting silently for events that will not come.
+ * The stream's metadata. "hasleader" asks etcd to end the stream when the member has no leader,
+ * so a watch held by a partitioned member fails over instead of waiting silently for events that
+ * will not come. The client's own metadata (auth token …) is merged in: a call's `metadata`
+ * option replaces the client's default metadata in nice-grpc (a shallow spread), so passing
+ * `{ hasleader }` alone dropped the token and etcd with auth enabled refused every watch
+ * ("user name is empty").
  */
-export const REQUIRE_LEADER = new Metadata({ hasleader: 'true' });
+function streamMetadata(conns: Connections): Metadata {
+  return new Metadata({ ...conns.settings.metadata, hasleader: 'true' });
+}
 
 class Watcher {
   readonly queue = new AsyncQueue<WatchBatch>();
@@ -95,11 +105,18 @@ class Watcher {
     return { createRequest: { ...this.request, startRevision: this.nextRev } };
   }
 
-  deliver(res: WatchResponse, events: WireEvent[]): void {
+  /**
+   * `ordered`: the response is this watch's own and comes after every earlier event of it. A
+   * broadcast answer to `requestProgress()` (watch id -1) is not: etcd before 3.4.25 / 3.5.8
+   * sends it on a side channel with the store's current revision, ahead of events still queued
+   * for the watch (etcd-io/etcd#15220). Advancing `nextRev` on it made those events look
+   * already delivered, and they were dropped.
+   */
+  deliver(res: WatchResponse, events: WireEvent[], ordered = true): void {
     const h = header(res.header);
     if (events.length === 0) {
       // Everything up to the header revision has been sent: resuming may start after it.
-      if (h.revision >= this.nextRev) this.nextRev = h.revision + 1n;
+      if (ordered && h.revision >= this.nextRev) this.nextRev = h.revision + 1n;
       this.queue.push({ header: h, events: [], progress: true });
       return;
     }
@@ -252,7 +269,10 @@ export class WatchHub {
       }
       try {
         const client = this.#conns.client(WatchDefinition, i);
-        const responses = client.watch(s.requests, { signal: s.abort.signal, metadata: REQUIRE_LEADER });
+        const responses = client.watch(s.requests, {
+          signal: s.abort.signal,
+          metadata: streamMetadata(this.#conns),
+        });
         for await (const res of responses) {
           failures = 0;
           this.#onResponse(s, res);
@@ -302,7 +322,7 @@ export class WatchHub {
     if (!w) {
       // A progress response to `requestProgress()` (watch id -1) is for every watch of the stream.
       if (res.watchId === -1n && res.events.length === 0 && !res.canceled) {
-        for (const x of s.byId.values()) if (x.state === 'active') x.deliver(res, []);
+        for (const x of s.byId.values()) if (x.state === 'active') x.deliver(res, [], false);
       }
       return;
     }
