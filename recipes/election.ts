@@ -1,0 +1,284 @@
+/**
+ * Leader election on etcd's own layout (Go's `concurrency.Election`, `etcdctl elect`): each
+ * candidate puts `<name>/<lease id in hex>` with its proposal as value; the key with the
+ * lowest create revision under `<name>/` is the leader. Candidates wait on their direct
+ * predecessor only. `proclaim()` changes the leader's value without a new election.
+ */
+import {
+  type Client,
+  CompactedError,
+  compare,
+  EtcdError,
+  type KeyValue,
+  type Lease,
+  type LeaseLostError,
+  op,
+  type Value,
+} from '../src/index.js';
+import { waitPredecessors, withDeadline } from './internal/wait.js';
+
+export interface ElectionOptions {
+  /** This candidate's proposal, published as the leader value once elected. */
+  value: Value;
+  /** TTL in seconds of the lease the election creates (default 60). */
+  ttl?: number;
+  /** Campaign on this lease instead (not revoked by `resign()`). */
+  lease?: Lease;
+  /** Deadline of each request (default: the client's). */
+  timeoutMs?: number;
+}
+
+export class NotLeaderError extends EtcdError {
+  static CODE = 'election-not-leader';
+}
+export class CampaignTimeoutError extends EtcdError {
+  static CODE = 'campaign-timeout';
+}
+export class LeadershipLostError extends EtcdError {
+  static CODE = 'leadership-lost';
+}
+
+export interface Leader {
+  /** The leader's key, `<name>/<lease id hex>`. */
+  key: Buffer;
+  value: Buffer;
+  /** The leader key's create revision: it increases with every new leader (a fencing token). */
+  createRevision: bigint;
+  modRevision: bigint;
+  lease: bigint;
+  text(): string;
+}
+
+const toLeader = (kv: KeyValue): Leader => ({
+  key: kv.key,
+  value: kv.value,
+  createRevision: kv.createRevision,
+  modRevision: kv.modRevision,
+  lease: kv.lease,
+  text: () => kv.text(),
+});
+
+export class Election {
+  readonly name: string;
+  readonly #client: Client;
+  readonly #opts: ElectionOptions;
+  readonly #prefix: Buffer;
+  #value: Value;
+  #lease: Lease | undefined;
+  #key: Buffer | undefined;
+  #rev = 0n;
+  #ended = new AbortController();
+  #lostResolve!: (e: LeadershipLostError) => void;
+  /** Resolves (never rejects) if leadership is lost without resigning (the lease was lost). */
+  readonly lost: Promise<LeadershipLostError>;
+
+  constructor(client: Client, name: string, opts: ElectionOptions) {
+    if (typeof name !== 'string' || name.length === 0) {
+      throw new TypeError(`election name must be a non-empty string, got ${JSON.stringify(name)}`);
+    }
+    this.#client = client;
+    this.name = name;
+    this.#opts = opts;
+    this.#value = opts.value;
+    this.#prefix = Buffer.from(`${name}/`);
+    this.lost = new Promise((r) => {
+      this.#lostResolve = r;
+    });
+  }
+
+  /** The key this candidate campaigns with, once `campaign()` has started. */
+  get key(): Buffer | undefined {
+    return this.#key;
+  }
+  /** While leader: aborts when leadership ends (resigned or lost). */
+  get signal(): AbortSignal {
+    return this.#ended.signal;
+  }
+  /** The create revision of this candidate's key: its term as leader (fencing token). */
+  get revision(): bigint {
+    return this.#rev;
+  }
+
+  /**
+   * Joins the election and resolves once this candidate is the leader. Aborting (or the
+   * optional wait limit) withdraws the candidacy.
+   */
+  async campaign(opts: { signal?: AbortSignal; waitTimeoutMs?: number } = {}): Promise<void> {
+    const c = this.#client;
+    const ownsLease = !this.#opts.lease;
+    const lease =
+      this.#lease ??
+      this.#opts.lease ??
+      (await c.lease({ ttl: this.#opts.ttl ?? 60, signal: opts.signal, timeoutMs: this.#opts.timeoutMs }));
+    this.#lease = lease;
+    const key = Buffer.concat([this.#prefix, Buffer.from(lease.id.toString(16))]);
+    this.#key = key;
+    try {
+      const r = await c
+        .txn()
+        .if(compare.createRevision(key, '==', 0))
+        .success(op.put(key, this.#value, { lease }))
+        .failure(op.get(key))
+        .commit({ signal: opts.signal, timeoutMs: this.#opts.timeoutMs });
+      this.#rev = r.header.revision;
+      if (!r.succeeded) {
+        const kv = (r.responses[0] as { kvs: KeyValue[] }).kvs[0]!;
+        this.#rev = kv.createRevision;
+        if (!kv.value.equals(Buffer.from(this.#value))) await this.proclaim(this.#value);
+      }
+      await withDeadline(
+        opts.waitTimeoutMs,
+        opts.signal,
+        (signal) => waitPredecessors(c, this.#prefix, this.#rev - 1n, signal),
+        () =>
+          new CampaignTimeoutError(`campaign for ${this.name}: not elected within ${opts.waitTimeoutMs} ms`),
+      );
+      const still = await c.get(key, { timeoutMs: this.#opts.timeoutMs });
+      if (!still || still.createRevision !== this.#rev) {
+        throw new LeadershipLostError(
+          `campaign for ${this.name}: candidate key disappeared (lease expired?)`,
+        );
+      }
+    } catch (e) {
+      await this.#withdraw(ownsLease).catch(() => {});
+      throw e;
+    }
+    this.#ended = new AbortController();
+    const ended = this.#ended;
+    lease.lost.then((e: LeaseLostError) => {
+      if (ended.signal.aborted) return;
+      const err = new LeadershipLostError(`leadership of ${this.name} lost: ${e.message}`, { cause: e });
+      ended.abort(err);
+      this.#lostResolve(err);
+    });
+  }
+
+  /** Publishes a new value as the current leader; throws NotLeaderError if not leading. */
+  async proclaim(value: Value): Promise<void> {
+    if (!this.#key || !this.#lease) throw new NotLeaderError(`election ${this.name}: not a candidate`);
+    const r = await this.#client
+      .txn()
+      .if(compare.createRevision(this.#key, '==', this.#rev))
+      .success(op.put(this.#key, value, { lease: this.#lease }))
+      .commit({ timeoutMs: this.#opts.timeoutMs });
+    if (!r.succeeded) throw new NotLeaderError(`election ${this.name}: not the leader`);
+    this.#value = value;
+  }
+
+  /** Gives up leadership (or candidacy); the next candidate takes over. */
+  async resign(): Promise<void> {
+    this.#ended.abort(new EtcdError(`resigned from ${this.name}`, { code: 'resigned' }));
+    await this.#withdraw(!this.#opts.lease);
+  }
+
+  async #withdraw(ownsLease: boolean): Promise<void> {
+    const key = this.#key;
+    const lease = this.#lease;
+    this.#key = undefined;
+    this.#lease = undefined;
+    if (!key) return;
+    if (ownsLease && lease) await lease.revoke();
+    else
+      await this.#client
+        .txn()
+        .if(compare.createRevision(key, '==', this.#rev))
+        .success(op.delete(key))
+        .commit();
+  }
+
+  /** The current leader, or undefined when nobody is leading. */
+  async leader(opts: { signal?: AbortSignal } = {}): Promise<Leader | undefined> {
+    return currentLeader(this.#client, this.#prefix, opts.signal);
+  }
+
+  /** Leader changes as they happen (see `observe()`). */
+  observe(opts: { signal?: AbortSignal } = {}): AsyncGenerator<Leader, void, undefined> {
+    return observe(this.#client, this.name, opts);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.resign();
+  }
+}
+
+async function currentLeader(client: Client, prefix: Buffer, signal?: AbortSignal) {
+  const r = await client.range({ prefix }, { sort: { target: 'create', order: 'ascend' }, limit: 1, signal });
+  const kv = r.kvs[0];
+  return kv ? toLeader(kv) : undefined;
+}
+
+/** A candidate handle for `name`: call `campaign()` to run. */
+export function elect(client: Client, name: string, opts: ElectionOptions): Election {
+  return new Election(client, name, opts);
+}
+
+/**
+ * Every leader of `name` as it takes over, and every proclaimed value: first the current
+ * leader (if any), then each change. Like Go's `Election.Observe`, gaps with no leader are not
+ * reported; the next leader is.
+ */
+export async function* observe(
+  client: Client,
+  name: string,
+  opts: { signal?: AbortSignal } = {},
+): AsyncGenerator<Leader, void, undefined> {
+  const prefix = Buffer.from(`${name}/`);
+  const first = op.get({ prefix }, { sort: { target: 'create', order: 'ascend' }, limit: 1 });
+  let rev: bigint;
+  let current: Leader | undefined;
+  {
+    const r = await client.txn().success(first).commit({ signal: opts.signal });
+    rev = r.header.revision;
+    const kv = (r.responses[0] as { kvs: KeyValue[] }).kvs[0];
+    current = kv ? toLeader(kv) : undefined;
+  }
+  // One watch on the whole prefix from the revision read: every change after it is seen once.
+  const watch = await client.watch(
+    { prefix },
+    { startRevision: rev + 1n, signal: opts.signal, timeoutMs: 0 },
+  );
+  const onAbort = () => watch.cancel();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    if (current) yield current;
+    for await (const batch of watch.batches()) {
+      const last = batch.events[batch.events.length - 1];
+      if (!last) continue;
+      // The leader as of the batch's last revision (the header revision may be later).
+      const r = await client
+        .range(
+          { prefix },
+          {
+            sort: { target: 'create', order: 'ascend' },
+            limit: 1,
+            revision: last.revision,
+            signal: opts.signal,
+          },
+        )
+        .catch((e) => {
+          if (e instanceof CompactedError)
+            return client.range(
+              { prefix },
+              { sort: { target: 'create', order: 'ascend' }, limit: 1, signal: opts.signal },
+            );
+          throw e;
+        });
+      const kv = r.kvs[0];
+      const next = kv ? toLeader(kv) : undefined;
+      if (
+        next &&
+        (!current ||
+          next.createRevision !== current.createRevision ||
+          next.modRevision !== current.modRevision)
+      ) {
+        current = next;
+        yield next;
+      } else if (!next) {
+        current = undefined;
+      }
+    }
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+    watch.cancel();
+  }
+}

@@ -1,0 +1,211 @@
+/**
+ * A distributed mutex with fencing tokens, on etcd's own layout: the lock `name` owns the
+ * prefix `name/`; each contender puts `name/<lease id in hex>` attached to its lease and holds
+ * the lock when its key has the lowest create revision under the prefix. This is what Go's
+ * `concurrency.Mutex` and `etcdctl lock` do, so all three exclude each other.
+ *
+ * Waiters queue by create revision and each watches only its direct predecessor. The fencing
+ * token is the create revision of the holder's key: it strictly increases from one holder to
+ * the next, so a resource that remembers the highest token it has seen can refuse a paused
+ * holder that wakes up after its lease expired (`lock.guard()` does that for etcd itself).
+ */
+import {
+  type Client,
+  type CompareSpec,
+  compare,
+  EtcdError,
+  type Lease,
+  type LeaseLostError,
+  op,
+} from '../src/index.js';
+import { waitPredecessors, withDeadline } from './internal/wait.js';
+
+export interface LockOptions {
+  /** TTL in seconds of the lease the lock creates (default 60, as etcd's sessions). */
+  ttl?: number;
+  /** Hold the lock on this lease instead (it is not revoked on release). */
+  lease?: Lease;
+  /**
+   * Keep the created lease alive (default true). A serverless function that finishes within
+   * `ttl` can turn it off: nothing then runs in the background and the lock frees itself.
+   */
+  keepAlive?: boolean;
+  /** Aborting stops waiting (and releases whatever was queued). */
+  signal?: AbortSignal;
+  /** Give up waiting after this many ms with `LockTimeoutError` (default: wait as long as it takes). */
+  waitTimeoutMs?: number;
+  /** Deadline of each request made on the way (default: the client's). */
+  timeoutMs?: number;
+}
+
+/** `lock()` waited longer than `waitTimeoutMs`. */
+export class LockTimeoutError extends EtcdError {
+  static CODE = 'lock-timeout';
+}
+/** The lock was lost: its lease expired or its key was deleted while held. */
+export class LockLostError extends EtcdError {
+  static CODE = 'lock-lost';
+}
+
+export interface HeldLock {
+  readonly name: string;
+  /** The lock key, `<name>/<lease id hex>`. */
+  readonly key: Buffer;
+  /** The key's create revision: strictly increasing across successive holders. */
+  readonly fencingToken: bigint;
+  readonly lease: Lease;
+  /** Aborts when the lock is released or lost. */
+  readonly signal: AbortSignal;
+  /** Resolves (never rejects) if the lock is lost while held. */
+  readonly lost: Promise<LockLostError>;
+  /** A compare that holds only while this lock is held by this holder: guard writes with it. */
+  guard(): CompareSpec;
+  release(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+const hex = (id: bigint) => id.toString(16);
+
+class Held implements HeldLock {
+  readonly #client: Client;
+  readonly #ownsLease: boolean;
+  readonly #ended = new AbortController();
+  readonly lost: Promise<LockLostError>;
+  #released = false;
+
+  constructor(
+    client: Client,
+    readonly name: string,
+    readonly key: Buffer,
+    readonly fencingToken: bigint,
+    readonly lease: Lease,
+    ownsLease: boolean,
+  ) {
+    this.#client = client;
+    this.#ownsLease = ownsLease;
+    this.lost = lease.lost.then((e: LeaseLostError) => {
+      const err = new LockLostError(`lock ${name} lost: ${e.message}`, { cause: e });
+      this.#ended.abort(err);
+      return err;
+    });
+    lease.signal.addEventListener('abort', () => this.#ended.abort(lease.signal.reason), { once: true });
+  }
+
+  get signal(): AbortSignal {
+    return this.#ended.signal;
+  }
+
+  guard(): CompareSpec {
+    return compare.createRevision(this.key, '==', this.fencingToken);
+  }
+
+  async release(): Promise<void> {
+    if (this.#released) return;
+    this.#released = true;
+    this.#ended.abort(new EtcdError(`lock ${this.name} released`, { code: 'lock-released' }));
+    if (this.#ownsLease) await this.lease.revoke();
+    else await this.#client.delete(this.key);
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.release();
+  }
+}
+
+async function enqueue(client: Client, name: string, opts: LockOptions) {
+  const ownsLease = !opts.lease;
+  const lease =
+    opts.lease ??
+    (await client.lease({
+      ttl: opts.ttl ?? 60,
+      keepAlive: opts.keepAlive,
+      signal: opts.signal,
+      timeoutMs: opts.timeoutMs,
+    }));
+  const prefix = Buffer.from(`${name}/`);
+  const key = Buffer.concat([prefix, Buffer.from(hex(lease.id))]);
+  const first = op.get({ prefix }, { sort: { target: 'create', order: 'ascend' }, limit: 1 });
+  try {
+    const r = await client
+      .txn()
+      .if(compare.createRevision(key, '==', 0))
+      .success(op.put(key, '', { lease }), first)
+      .failure(op.get(key), first)
+      .commit({ signal: opts.signal, timeoutMs: opts.timeoutMs });
+    const mine = r.succeeded
+      ? r.header.revision
+      : (r.responses[0] as { kvs: { createRevision: bigint }[] }).kvs[0]!.createRevision;
+    const owner = (r.responses[1] as { kvs: { createRevision: bigint }[] }).kvs[0]?.createRevision;
+    return { lease, ownsLease, prefix, key, mine, owner, revision: r.header.revision };
+  } catch (e) {
+    if (ownsLease) await lease.revoke().catch(() => {});
+    throw e;
+  }
+}
+
+/** Waits for the lock and resolves once it is held. */
+export async function lock(client: Client, name: string, opts: LockOptions = {}): Promise<HeldLock> {
+  validate(name);
+  const q = await enqueue(client, name, opts);
+  try {
+    if (q.owner !== q.mine) {
+      await withDeadline(
+        opts.waitTimeoutMs,
+        opts.signal,
+        (signal) => waitPredecessors(client, q.prefix, q.mine - 1n, signal),
+        () => new LockTimeoutError(`lock ${name}: not acquired within ${opts.waitTimeoutMs} ms`),
+      );
+      // Our own key may have gone while we waited (lease expired): then we hold nothing.
+      const still = await client.get(q.key, { signal: opts.signal, timeoutMs: opts.timeoutMs });
+      if (!still || still.createRevision !== q.mine) {
+        throw new LockLostError(`lock ${name}: the waiter's key disappeared (lease expired?)`);
+      }
+    }
+    return new Held(client, name, q.key, q.mine, q.lease, q.ownsLease);
+  } catch (e) {
+    await dequeue(client, q).catch(() => {});
+    throw e;
+  }
+}
+
+/** Takes the lock if it is free now; resolves undefined (holding nothing) if it is not. */
+export async function tryLock(
+  client: Client,
+  name: string,
+  opts: LockOptions = {},
+): Promise<HeldLock | undefined> {
+  validate(name);
+  const q = await enqueue(client, name, opts);
+  if (q.owner === q.mine) return new Held(client, name, q.key, q.mine, q.lease, q.ownsLease);
+  await dequeue(client, q);
+  return undefined;
+}
+
+/**
+ * Runs `fn` while holding the lock and releases it afterwards. `fn` gets the fencing token and
+ * a signal that aborts if the lock is lost before `fn` finishes.
+ */
+export async function withLock<T>(
+  client: Client,
+  name: string,
+  fn: (ctx: { fencingToken: bigint; signal: AbortSignal; lock: HeldLock }) => Promise<T> | T,
+  opts: LockOptions = {},
+): Promise<T> {
+  const held = await lock(client, name, opts);
+  try {
+    return await fn({ fencingToken: held.fencingToken, signal: held.signal, lock: held });
+  } finally {
+    await held.release();
+  }
+}
+
+async function dequeue(client: Client, q: { ownsLease: boolean; lease: Lease; key: Buffer }) {
+  if (q.ownsLease) await q.lease.revoke();
+  else await client.delete(q.key);
+}
+
+function validate(name: string): void {
+  if (typeof name !== 'string' || name.length === 0) {
+    throw new TypeError(`lock name must be a non-empty string, got ${JSON.stringify(name)}`);
+  }
+}
