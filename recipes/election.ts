@@ -67,6 +67,8 @@ export class Election {
   #lease: Lease | undefined;
   #key: Buffer | undefined;
   #rev = 0n;
+  /** Campaign finished and neither resigned nor lost since. */
+  #leading = false;
   #ended = new AbortController();
   #lostResolve!: (e: LeadershipLostError) => void;
   /** Resolves (never rejects) if leadership is lost without resigning (the lease was lost). */
@@ -124,7 +126,10 @@ export class Election {
       if (!r.succeeded) {
         const kv = (r.responses[0] as { kvs: KeyValue[] }).kvs[0]!;
         this.#rev = kv.createRevision;
-        if (!kv.value.equals(Buffer.from(this.#value))) await this.proclaim(this.#value);
+        // Resuming a candidacy with another value: publish ours (as Go's Campaign does).
+        if (!kv.value.equals(Buffer.from(this.#value))) {
+          await c.put(key, this.#value, { lease, timeoutMs: this.#opts.timeoutMs });
+        }
       }
       await withDeadline(
         opts.waitTimeoutMs,
@@ -144,9 +149,11 @@ export class Election {
       throw e;
     }
     this.#ended = new AbortController();
+    this.#leading = true;
     const ended = this.#ended;
     lease.lost.then((e: LeaseLostError) => {
       if (ended.signal.aborted) return;
+      this.#leading = false;
       const err = new LeadershipLostError(`leadership of ${this.name} lost: ${e.message}`, { cause: e });
       ended.abort(err);
       this.#lostResolve(err);
@@ -155,18 +162,24 @@ export class Election {
 
   /** Publishes a new value as the current leader; throws NotLeaderError if not leading. */
   async proclaim(value: Value): Promise<void> {
-    if (!this.#key || !this.#lease) throw new NotLeaderError(`election ${this.name}: not a candidate`);
+    if (!this.#leading || !this.#key || !this.#lease) {
+      throw new NotLeaderError(`election ${this.name}: not the leader`);
+    }
     const r = await this.#client
       .txn()
       .if(compare.createRevision(this.#key, '==', this.#rev))
       .success(op.put(this.#key, value, { lease: this.#lease }))
       .commit({ timeoutMs: this.#opts.timeoutMs });
-    if (!r.succeeded) throw new NotLeaderError(`election ${this.name}: not the leader`);
+    if (!r.succeeded) {
+      this.#leading = false;
+      throw new NotLeaderError(`election ${this.name}: not the leader`);
+    }
     this.#value = value;
   }
 
   /** Gives up leadership (or candidacy); the next candidate takes over. */
   async resign(): Promise<void> {
+    this.#leading = false;
     this.#ended.abort(new EtcdError(`resigned from ${this.name}`, { code: 'resigned' }));
     await this.#withdraw(!this.#opts.lease);
   }

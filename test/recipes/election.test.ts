@@ -1,0 +1,151 @@
+/**
+ * elect()/observe() against real etcd: succession, proclaim, resign, interop with
+ * `etcdctl elect`, and failover seen by an observer when the leader process is killed.
+ */
+import { type ChildProcess, execSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { elect, type Leader, LeadershipLostError, NotLeaderError, observe } from '../../recipes/index.js';
+import { Client } from '../../src/index.js';
+import { type EtcdCluster, sleep, startEtcd, waitFor, withTimeout } from '../harness/etcd.js';
+
+const ROOT = path.resolve(__dirname, '../..');
+let cluster: EtcdCluster;
+let client: Client;
+const children = new Set<ChildProcess>();
+
+beforeAll(async () => {
+  if (!existsSync(path.join(ROOT, 'dist/recipes/index.js')))
+    execSync('npm run build', { cwd: ROOT, stdio: 'ignore' });
+  cluster = await startEtcd({ members: 1, name: 'elect' });
+  client = new Client({ endpoints: cluster.endpoints });
+});
+afterEach(() => {
+  for (const c of children) c.kill('SIGKILL');
+  children.clear();
+});
+afterAll(async () => {
+  client?.close();
+  await cluster?.close();
+});
+
+function spawnTracked(cmd: string, args: string[], env: Record<string, string> = {}) {
+  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  const lines: string[] = [];
+  createInterface({ input: child.stdout! }).on('line', (l) => lines.push(l));
+  return { child, lines };
+}
+
+/** Collects what observe() yields into an array until aborted. */
+function collect(name: string) {
+  const ac = new AbortController();
+  const seen: Leader[] = [];
+  const done = (async () => {
+    try {
+      for await (const l of observe(client, name, { signal: ac.signal })) seen.push(l);
+    } catch (e) {
+      if ((e as Error).name !== 'AbortError') throw e;
+    }
+  })();
+  return { seen, stop: () => (ac.abort(), done) };
+}
+
+test('succession: first campaigner leads, the next takes over on resign; proclaim', async () => {
+  const a = elect(client, 'e1', { value: 'a', ttl: 10 });
+  const b = elect(client, 'e1', { value: 'b', ttl: 10 });
+  await a.campaign();
+  expect((await a.leader())?.text()).toBe('a');
+  let bLeads = false;
+  const bp = b.campaign().then(() => {
+    bLeads = true;
+  });
+  await sleep(300);
+  expect(bLeads).toBe(false);
+  await expect(b.proclaim('b2')).rejects.toBeInstanceOf(NotLeaderError);
+  await a.proclaim('a2');
+  expect((await b.leader())?.text()).toBe('a2');
+  await a.resign();
+  await withTimeout(bp, 5000, 'b elected');
+  const l = await b.leader();
+  expect(l?.text()).toBe('b');
+  expect(l?.createRevision).toBe(b.revision);
+  expect(b.revision).toBeGreaterThan(a.revision);
+  await expect(a.proclaim('x')).rejects.toBeInstanceOf(NotLeaderError);
+  await b.resign();
+  expect(await b.leader()).toBeUndefined();
+});
+
+test('observe() reports the current leader, proclaimed values and successors in order', async () => {
+  const obs = collect('e2');
+  const a = elect(client, 'e2', { value: 'a', ttl: 10 });
+  const b = elect(client, 'e2', { value: 'b', ttl: 10 });
+  await a.campaign();
+  const bp = b.campaign();
+  await a.proclaim('a2');
+  await a.resign();
+  await bp;
+  await waitFor(() => obs.seen.length >= 3, { timeoutMs: 5000, what: 'three observations' });
+  await b.resign();
+  await obs.stop();
+  expect(obs.seen.map((l) => l.text())).toEqual(['a', 'a2', 'b']);
+});
+
+test('etcdctl elect and elect() see each other', async () => {
+  const ep = `--endpoints=${cluster.endpoints.join(',')}`;
+  const ctl = spawnTracked('etcdctl', [ep, 'elect', 'mixed-e', 'from-etcdctl'], { ETCDCTL_API: '3' });
+  await waitFor(() => ctl.lines.length >= 2, { timeoutMs: 5000, what: 'etcdctl to be elected' });
+  const ours = elect(client, 'mixed-e', { value: 'from-concord', ttl: 10 });
+  expect((await ours.leader())?.text()).toBe('from-etcdctl');
+  expect(ctl.lines[1]).toBe('from-etcdctl');
+  let led = false;
+  const p = ours.campaign().then(() => {
+    led = true;
+  });
+  await sleep(500);
+  expect(led).toBe(false);
+  // An observer through etcdctl sees our leadership once etcdctl resigns (SIGINT resigns).
+  const listen = spawnTracked('etcdctl', [ep, 'elect', '-l', 'mixed-e'], { ETCDCTL_API: '3' });
+  ctl.child.kill('SIGINT');
+  await withTimeout(p, 5000, 'elected after etcdctl resigned');
+  await waitFor(() => listen.lines.includes('from-concord'), {
+    timeoutMs: 5000,
+    what: 'etcdctl -l to see us',
+  });
+  await ours.resign();
+});
+
+test('leader process killed: its lease expires and the observer sees the successor, no gap', async () => {
+  const obs = collect('e3');
+  const env = { ENDPOINTS: cluster.endpoints.join(','), ELECTION: 'e3', TTL: '2' };
+  const a = spawnTracked(process.execPath, [path.join(ROOT, 'test/fixtures/elect-candidate.mjs')], {
+    ...env,
+    VALUE: 'proc-a',
+  });
+  await waitFor(() => a.lines.includes('elected'), { timeoutMs: 5000, what: 'a elected' });
+  const b = spawnTracked(process.execPath, [path.join(ROOT, 'test/fixtures/elect-candidate.mjs')], {
+    ...env,
+    VALUE: 'proc-b',
+  });
+  await sleep(500);
+  expect(b.lines).toEqual([]);
+  a.child.kill('SIGKILL');
+  await waitFor(() => b.lines.includes('elected'), { timeoutMs: 10_000, what: 'b elected after a died' });
+  await waitFor(() => obs.seen.length >= 2, { timeoutMs: 5000, what: 'observer to see b' });
+  await obs.stop();
+  expect(obs.seen.map((l) => l.text())).toEqual(['proc-a', 'proc-b']);
+  expect(obs.seen[1]!.createRevision).toBeGreaterThan(obs.seen[0]!.createRevision);
+}, 30_000);
+
+test('a leader whose lease is revoked underneath is told it lost', async () => {
+  const a = elect(client, 'e4', { value: 'a', ttl: 3 });
+  await a.campaign();
+  const other = new Client({ endpoints: cluster.endpoints });
+  const lease = (await other.range({ prefix: 'e4/' })).kvs[0]!.lease;
+  await other.revokeLease(lease);
+  other.close();
+  const lost = await withTimeout(a.lost, 5000, 'lost');
+  expect(lost).toBeInstanceOf(LeadershipLostError);
+  expect(a.signal.aborted).toBe(true);
+});
