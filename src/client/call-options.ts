@@ -5,7 +5,7 @@
  * does, while it is in flight).
  */
 import { AbortError } from 'abort-controller-x';
-import { DeadlineExceededError } from './errors.js';
+import { ClientClosedError, DeadlineExceededError } from './errors.js';
 
 export interface CallOptions {
   /** Aborting rejects the call with an AbortError and cancels it on the wire. */
@@ -20,19 +20,37 @@ export class CallScope {
   readonly #parent: AbortSignal | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   readonly #onParentAbort = () => this.#controller.abort(this.#parent?.reason);
+  readonly #closeSignal: AbortSignal | undefined;
+  readonly #onClose = () => {
+    if (this.signal.aborted) return;
+    this.#closed = true;
+    this.#controller.abort(this.#closeSignal?.reason);
+  };
   #timedOut = false;
+  #closed = false;
   readonly timeoutMs: number;
 
-  constructor(opts: CallOptions | undefined, defaultTimeoutMs: number) {
+  /**
+   * `closeSignal` is the client's: closing the client ends the call with a ClientClosedError.
+   * (Closing grpc-js channels does not end calls already in flight on them: without this, a
+   * call pending at close() hung until its deadline, or forever with none, holding the process.)
+   */
+  constructor(opts: CallOptions | undefined, defaultTimeoutMs: number, closeSignal?: AbortSignal) {
     this.signal = this.#controller.signal;
     this.#parent = opts?.signal;
+    this.#closeSignal = closeSignal;
     this.timeoutMs = opts?.timeoutMs ?? defaultTimeoutMs;
     if (this.#parent) {
       if (this.#parent.aborted) this.#controller.abort(this.#parent.reason);
       else this.#parent.addEventListener('abort', this.#onParentAbort, { once: true });
     }
+    if (closeSignal && !this.signal.aborted) {
+      if (closeSignal.aborted) this.#onClose();
+      else closeSignal.addEventListener('abort', this.#onClose, { once: true });
+    }
     if (this.timeoutMs > 0 && !this.signal.aborted) {
       this.#timer = setTimeout(() => {
+        if (this.signal.aborted) return;
         this.#timedOut = true;
         this.#controller.abort(new DeadlineExceededError(`deadline of ${this.timeoutMs} ms exceeded`));
       }, this.timeoutMs);
@@ -52,6 +70,7 @@ export class CallScope {
   /** The error a call cut short by this scope should reject with. */
   abortError(): Error {
     if (this.#timedOut) return this.signal.reason as Error;
+    if (this.#closed) return new ClientClosedError('client is closed');
     const reason = this.#parent?.reason;
     if (reason instanceof Error && reason.name === 'AbortError') return reason;
     const err = new AbortError();
@@ -62,6 +81,7 @@ export class CallScope {
   dispose(): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#parent?.removeEventListener('abort', this.#onParentAbort);
+    this.#closeSignal?.removeEventListener('abort', this.#onClose);
   }
 }
 

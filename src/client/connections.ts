@@ -7,6 +7,7 @@
  * Idle channels hold nothing open that keeps Node alive: grpc-js unrefs an HTTP/2 session with
  * no active streams, and every timer here is unref'd unless a caller waits on it.
  */
+import { setMaxListeners } from 'node:events';
 import { isAbortError } from 'abort-controller-x';
 import {
   type Channel,
@@ -44,6 +45,8 @@ export class Connections {
 
   constructor(settings: ConnectionSettings) {
     this.settings = settings;
+    // Every pending unary call listens here (see CallScope): no max-listeners leak warning.
+    setMaxListeners(0, this.#closeController.signal);
     this.#channels = settings.endpoints.map(() => undefined);
   }
 
@@ -108,7 +111,7 @@ export class Connections {
     call: (i: number, signal: AbortSignal) => Promise<T>,
   ) {
     if (this.#closed) throw new ClientClosedError('client is closed');
-    const scope = new CallScope(opts, this.settings.timeoutMs);
+    const scope = new CallScope(opts, this.settings.timeoutMs, this.#closeController.signal);
     try {
       for (let attempt = 1; ; attempt++) {
         scope.throwIfAborted();

@@ -150,6 +150,9 @@ export class LeaseKeeper {
   }
 
   async revoke(id: bigint, opts?: CallOptions): Promise<void> {
+    // `client.revokeLease(id)` on a lease this client keeps must end that Lease too: forgetting
+    // it alone left its `signal` unaborted forever, so holders kept acting on a revoked lease.
+    this.#kept.get(id)?.lease._end(new LeaseLostError(`lease ${id} revoked`, id, 'revoked'));
     this.forget(id);
     await this.#conns.unary('write', opts, (i, signal) =>
       this.#conns.client(LeaseDefinition, i).leaseRevoke({ ID: id }, { signal }),

@@ -1,0 +1,92 @@
+/**
+ * Endpoint failover on a 3-member etcd cluster: a dead first endpoint is skipped, a write that
+ * could not be sent is retried and applied once, and killing the member in use moves reads to
+ * another member.
+ */
+import { Client } from '../../src/index.js';
+import { type EtcdCluster, freePort, startEtcd } from '../harness/etcd.js';
+
+let cluster: EtcdCluster;
+let deadEndpoint: string;
+const clients: Client[] = [];
+
+function newClient(endpoints: string[]): Client {
+  const c = new Client({ endpoints, timeoutMs: 5000 });
+  clients.push(c);
+  return c;
+}
+
+/** Index of the member whose ID is in a response header. */
+function memberIndex(memberId: bigint): number {
+  return cluster.members.findIndex((m) => m.id !== undefined && BigInt(m.id) === memberId);
+}
+
+beforeAll(async () => {
+  cluster = await startEtcd({ members: 3, name: 'failover' });
+  // Nothing listens there: connections are refused.
+  deadEndpoint = `127.0.0.1:${await freePort()}`;
+}, 30_000);
+
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.close();
+  for (const m of cluster.members) if (!m.alive) await cluster.restart(m.index);
+  await cluster.waitHealthy();
+}, 30_000);
+
+afterAll(async () => {
+  await cluster?.close();
+});
+
+describe('failover', () => {
+  test('a put whose first endpoint is dead is retried on the next one and applied exactly once', async () => {
+    const c = newClient([deadEndpoint, ...cluster.endpoints]);
+    const put = await c.put('fo-once/k', 'v1');
+    expect(memberIndex(put.header.memberId)).toBe(0);
+    const kv = await c.get('fo-once/k');
+    expect(kv?.text()).toBe('v1');
+    // One put, one revision: applying it twice would make version 2.
+    expect(kv?.version).toBe(1n);
+    expect(kv?.createRevision).toBe(put.header.revision);
+    expect(kv?.modRevision).toBe(put.header.revision);
+    // Later calls stay on the live member (no new trip to the dead one needed to succeed).
+    const again = await c.put('fo-once/k2', 'v2');
+    expect(memberIndex(again.header.memberId)).toBe(0);
+    expect(again.header.revision).toBe(put.header.revision + 1n);
+  });
+
+  test('get and put work with endpoints [dead, member0, member1, member2]', async () => {
+    const c = newClient([deadEndpoint, ...cluster.endpoints]);
+    expect(await c.get('fo-basic/missing')).toBeUndefined();
+    await c.put('fo-basic/k', 'v');
+    expect(await c.getString('fo-basic/k')).toBe('v');
+    expect(await c.count({ prefix: 'fo-basic/' })).toBe(1n);
+  });
+
+  test.each([
+    ['a follower', false],
+    ['the leader', true],
+  ])(
+    'killing the member in use (%s) moves reads to another member',
+    async (_what, killLeader) => {
+      const leader = await cluster.leaderIndex();
+      const first = killLeader ? leader : [0, 1, 2].find((i) => i !== leader)!;
+      const order = [first, ...[0, 1, 2].filter((i) => i !== first)];
+      const c = newClient([deadEndpoint, ...order.map((i) => cluster.members[i]!.endpoint)]);
+      const key = `fo-kill-${killLeader ? 'leader' : 'follower'}/k`;
+      const put = await c.put(key, 'v');
+      expect(memberIndex(put.header.memberId)).toBe(first);
+
+      await cluster.kill(first);
+      const r = await c.range(key);
+      expect(r.kvs[0]?.text()).toBe('v');
+      const served = memberIndex(r.header.memberId);
+      expect(served).toBeGreaterThanOrEqual(0);
+      expect(served).not.toBe(first);
+      // And it stays usable for writes on the new member.
+      const put2 = await c.put(`${key}2`, 'w');
+      expect(memberIndex(put2.header.memberId)).not.toBe(first);
+      expect(await c.getString(`${key}2`)).toBe('w');
+    },
+    30_000,
+  );
+});
