@@ -73,8 +73,11 @@ export class Connections {
         'grpc.max_send_message_length': 2 ** 31 - 1,
         'grpc.initial_reconnect_backoff_ms': 100,
         'grpc.max_reconnect_backoff_ms': 2000,
-        'grpc.keepalive_time_ms': 30_000,
-        'grpc.keepalive_timeout_ms': 10_000,
+        // A hung member holding a watch or keepalive stream is noticed in ~15 s. etcd's
+        // --grpc-keepalive-min-time defaults to 5 s: pinging more often gets the connection
+        // closed with "too_many_pings".
+        'grpc.keepalive_time_ms': 10_000,
+        'grpc.keepalive_timeout_ms': 5_000,
         ...this.settings.channelOptions,
       });
       this.#channels[i] = ch;
@@ -92,6 +95,17 @@ export class Connections {
       this.#clients.set(id, c);
     }
     return c as GrpcClient<D>;
+  }
+
+  /**
+   * Metadata for the long-lived streams (watch, keepalive). "hasleader" asks etcd to end the
+   * stream when the member has no leader, so a stream held by a partitioned member fails over
+   * instead of waiting silently. The client's own metadata (auth token …) is merged in: a
+   * call's `metadata` replaces the client's default metadata in nice-grpc, and passing
+   * `{ hasleader }` alone made etcd with auth enabled refuse every watch ("user name is empty").
+   */
+  streamMetadata(): Metadata {
+    return new Metadata({ ...this.settings.metadata, hasleader: 'true' });
   }
 
   /** The active endpoint failed: later calls go to the next one. */
@@ -119,7 +133,12 @@ export class Connections {
         try {
           return await call(i, scope.signal);
         } catch (e) {
-          if (scope.signal.aborted) throw scope.abortError();
+          if (scope.signal.aborted) {
+            // A member that let the deadline pass may be hung (paused, partitioned): the next
+            // call tries another one rather than waiting on it again.
+            if (scope.timedOut) this.failed(i);
+            throw scope.abortError();
+          }
           if (isAbortError(e)) throw e;
           const err = toEtcdError(e);
           if (err instanceof UnavailableError) this.failed(i);

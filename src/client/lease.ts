@@ -7,7 +7,6 @@
  * Holding a kept lease keeps the process alive (the stream and the keepalive timer are ref'd):
  * revoke it, or close the client, to let the process exit.
  */
-import { Metadata } from 'nice-grpc-common';
 import {
   LeaseDefinition,
   type LeaseKeepAliveRequest,
@@ -19,10 +18,10 @@ import type { Connections } from './connections.js';
 import { ClientClosedError, EtcdError, LeaseLostError } from './errors.js';
 import { header, type ResponseHeader } from './kv.js';
 
-const REQUIRE_LEADER = new Metadata({ hasleader: 'true' });
-
 /** How often the keepalive loop looks at its leases. Tests may lower it. */
 export const KEEPALIVE_TICK_MS = 100;
+/** A keepalive unanswered for this long (or a third of the TTL, if longer) means a hung stream. */
+export const HUNG_AFTER_MS = 1000;
 
 export interface LeaseOptions extends CallOptions {
   /** Time to live in seconds. */
@@ -113,7 +112,9 @@ interface Kept {
 export class LeaseKeeper {
   readonly #conns: Connections;
   readonly #kept = new Map<bigint, Kept>();
-  #stream: { requests: AsyncQueue<LeaseKeepAliveRequest>; abort: AbortController } | undefined;
+  #stream:
+    | { requests: AsyncQueue<LeaseKeepAliveRequest>; abort: AbortController; endpoint: number }
+    | undefined;
   #running = false;
   #timer: ReturnType<typeof setInterval> | undefined;
   /** Injected clock (ms) for tests. */
@@ -219,7 +220,12 @@ export class LeaseKeeper {
 
   #tick(): void {
     const now = this.now();
+    let hung = false;
     for (const k of this.#kept.values()) {
+      // An unanswered keepalive older than a third of the TTL: the member is hung or cut off
+      // (a paused process answers nothing and closes nothing). Move before the lease expires.
+      const oldest = k.inflight[0];
+      if (oldest !== undefined && now - oldest > Math.max(HUNG_AFTER_MS, k.ttlMs / 3)) hung = true;
       if (now >= k.deadline) {
         this.#lose(
           k,
@@ -233,6 +239,11 @@ export class LeaseKeeper {
       }
       // Renew after a third of the TTL, like etcd's clients.
       if (this.#stream && now - k.lastSent >= k.ttlMs / 3) this.#send(k, now);
+    }
+    const s = this.#stream;
+    if (hung && s) {
+      this.#conns.failed(s.endpoint);
+      s.abort.abort();
     }
   }
 
@@ -270,7 +281,11 @@ export class LeaseKeeper {
     let failures = 0;
     while (this.#kept.size > 0 && !this.#conns.closed) {
       const i = this.#conns.active;
-      const s = { requests: new AsyncQueue<LeaseKeepAliveRequest>(), abort: new AbortController() };
+      const s = {
+        requests: new AsyncQueue<LeaseKeepAliveRequest>(),
+        abort: new AbortController(),
+        endpoint: i,
+      };
       this.#stream = s;
       const now = this.now();
       // A fresh stream: renew everything at once, answers on the old stream are lost.
@@ -281,7 +296,7 @@ export class LeaseKeeper {
       try {
         const responses = this.#conns
           .client(LeaseDefinition, i)
-          .leaseKeepAlive(s.requests, { signal: s.abort.signal, metadata: REQUIRE_LEADER });
+          .leaseKeepAlive(s.requests, { signal: s.abort.signal, metadata: this.#conns.streamMetadata() });
         for await (const res of responses) {
           failures = 0;
           this.#onResponse(res);

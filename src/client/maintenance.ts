@@ -81,7 +81,7 @@ export class Maintenance {
   ) {
     const target = this.#endpoint(opts?.endpoint);
     if (target === undefined) return this.#conns.unary(kind, opts, f);
-    const scope = new CallScope(opts, this.#conns.settings.timeoutMs);
+    const scope = new CallScope(opts, this.#conns.settings.timeoutMs, this.#conns.closeSignal);
     try {
       return await f(target, scope.signal);
     } catch (e) {
@@ -148,7 +148,11 @@ export class Maintenance {
   /** Streams a snapshot of the member's backend; chunks are yielded as they arrive. */
   async *snapshot(opts?: MemberCallOptions): AsyncGenerator<Buffer, void, undefined> {
     const i = this.#endpoint(opts?.endpoint) ?? this.#conns.active;
-    const scope = new CallScope({ signal: opts?.signal, timeoutMs: opts?.timeoutMs ?? 0 }, 0);
+    const scope = new CallScope(
+      { signal: opts?.signal, timeoutMs: opts?.timeoutMs ?? 0 },
+      0,
+      this.#conns.closeSignal,
+    );
     try {
       for await (const r of this.#conns
         .client(MaintenanceDefinition, i)

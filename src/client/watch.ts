@@ -7,7 +7,6 @@
  * Creates are sent one at a time: etcd answers creates in order, and a created response is
  * matched to the oldest create still unanswered.
  */
-import { Metadata } from 'nice-grpc-common';
 import {
   type WatchCreateRequest,
   WatchCreateRequest_FilterType,
@@ -20,6 +19,7 @@ import { AsyncQueue } from './async-queue.js';
 import { type CallOptions, CallScope, delay } from './call-options.js';
 import type { Connections } from './connections.js';
 import {
+  ClientClosedError,
   CompactedError,
   EtcdError,
   NoLeaderError,
@@ -65,18 +65,6 @@ export interface WatchBatch {
 }
 
 type State = 'creating' | 'active' | 'done';
-
-/**
- * The stream's metadata. "hasleader" asks etcd to end the stream when the member has no leader,
- * so a watch held by a partitioned member fails over instead of waiting silently for events that
- * will not come. The client's own metadata (auth token …) is merged in: a call's `metadata`
- * option replaces the client's default metadata in nice-grpc (a shallow spread), so passing
- * `{ hasleader }` alone dropped the token and etcd with auth enabled refused every watch
- * ("user name is empty").
- */
-function streamMetadata(conns: Connections): Metadata {
-  return new Metadata({ ...conns.settings.metadata, hasleader: 'true' });
-}
 
 class Watcher {
   readonly queue = new AsyncQueue<WatchBatch>();
@@ -189,11 +177,16 @@ export class WatchHub {
       watchId: 0n,
       fragment: opts.fragment ?? false,
     });
-    if (this.#conns.closed) throw new EtcdError('client is closed', { code: 'client-closed' });
+    if (this.#conns.closed) throw new ClientClosedError('client is closed');
+    // Built before the watcher is registered: an already-aborted signal must not create it.
+    const scope = new CallScope(opts, this.#conns.settings.timeoutMs, this.#conns.closeSignal);
+    if (scope.signal.aborted) {
+      scope.dispose();
+      throw scope.abortError();
+    }
     this.#watchers.add(w);
     if (this.#stream) this.#enqueueCreate(this.#stream, w);
     this.#ensureRunning();
-    const scope = new CallScope(opts, this.#conns.settings.timeoutMs);
     try {
       await new Promise<void>((resolve, reject) => {
         const onAbort = () => reject(scope.abortError());
@@ -231,7 +224,7 @@ export class WatchHub {
   }
 
   #closeAll(): void {
-    for (const w of this.#watchers) w.finish(new EtcdError('client is closed', { code: 'client-closed' }));
+    for (const w of this.#watchers) w.finish(new ClientClosedError('client is closed'));
     this.#watchers.clear();
     this.#stream?.abort.abort();
   }
@@ -271,7 +264,7 @@ export class WatchHub {
         const client = this.#conns.client(WatchDefinition, i);
         const responses = client.watch(s.requests, {
           signal: s.abort.signal,
-          metadata: streamMetadata(this.#conns),
+          metadata: this.#conns.streamMetadata(),
         });
         for await (const res of responses) {
           failures = 0;

@@ -120,4 +120,24 @@ describe('lease with a 3-member cluster', () => {
     await expectHeldFor2xTTL(c, lease, 'lq-leader/k');
     await lease.revoke();
   }, 30_000);
+
+  test('pausing (SIGSTOP) the follower the keepalive stream is on: the keeper moves before the lease expires', async () => {
+    // A paused member closes nothing and answers nothing; only the unanswered keepalives tell.
+    const leader = await cluster.leaderIndex();
+    const [paused, other] = [0, 1, 2].filter((i) => i !== leader) as [number, number];
+    const c = newClient([paused, other, leader].map((i) => cluster.members[i]!.endpoint));
+    const lease = await c.lease({ ttl: 3 });
+    const r = await c.put('lq-paused/k', 'v', { lease });
+    expect(r.header.memberId).toBe(BigInt(cluster.members[paused]!.id!));
+    await sleep(500);
+    await cluster.pause(paused);
+    try {
+      // Reads must come from a live member too: the write above was on the paused one.
+      const reader = newClient([other, leader].map((i) => cluster.members[i]!.endpoint));
+      await expectHeldFor2xTTL(reader, lease, 'lq-paused/k');
+    } finally {
+      await cluster.resume(paused);
+    }
+    await lease.revoke();
+  }, 30_000);
 });
