@@ -49,7 +49,11 @@ function collect(name: string) {
       if ((e as Error).name !== 'AbortError') throw e;
     }
   })();
-  return { seen, stop: () => (ac.abort(), done) };
+  const stop = () => {
+    ac.abort();
+    return done;
+  };
+  return { seen, stop };
 }
 
 test('succession: first campaigner leads, the next takes over on resign; proclaim', async () => {
