@@ -2,41 +2,25 @@
  * elect()/observe() against real etcd: succession, proclaim, resign, interop with
  * `etcdctl elect`, and failover seen by an observer when the leader process is killed.
  */
-import { type ChildProcess, execSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { elect, type Leader, LeadershipLostError, NotLeaderError, observe } from '../../recipes/index.js';
 import { Client } from '../../src/index.js';
 import { type EtcdCluster, sleep, startEtcd, waitFor, withTimeout } from '../harness/etcd.js';
+import { ensureBuilt, killAll, ROOT, spawnTracked } from '../harness/fixtures.js';
 
-const ROOT = path.resolve(__dirname, '../..');
 let cluster: EtcdCluster;
 let client: Client;
-const children = new Set<ChildProcess>();
 
 beforeAll(async () => {
-  if (!existsSync(path.join(ROOT, 'dist/recipes/index.js')))
-    execSync('npm run build', { cwd: ROOT, stdio: 'ignore' });
+  ensureBuilt();
   cluster = await startEtcd({ members: 1, name: 'elect' });
   client = new Client({ endpoints: cluster.endpoints });
 });
-afterEach(() => {
-  for (const c of children) c.kill('SIGKILL');
-  children.clear();
-});
+afterEach(killAll);
 afterAll(async () => {
   client?.close();
   await cluster?.close();
 });
-
-function spawnTracked(cmd: string, args: string[], env: Record<string, string> = {}) {
-  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  const lines: string[] = [];
-  createInterface({ input: child.stdout! }).on('line', (l) => lines.push(l));
-  return { child, lines };
-}
 
 /** Collects what observe() yields into an array until aborted. */
 function collect(name: string) {

@@ -2,49 +2,27 @@
  * lock(), tryLock(), withLock() against real etcd: exclusion across processes, fencing tokens,
  * crash of a holder, interop with `etcdctl lock`, timeouts and aborts.
  */
-import { type ChildProcess, execSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { LockLostError, LockTimeoutError, lock, tryLock, withLock } from '../../recipes/index.js';
 import { Client, op } from '../../src/index.js';
 import { type EtcdCluster, sleep, startEtcd, waitFor, withTimeout } from '../harness/etcd.js';
+import { ensureBuilt, killAll, spawnFixture, spawnTracked } from '../harness/fixtures.js';
 
-const ROOT = path.resolve(__dirname, '../..');
 let cluster: EtcdCluster;
 let client: Client;
-const children = new Set<ChildProcess>();
 
 beforeAll(async () => {
-  if (!existsSync(path.join(ROOT, 'dist/recipes/index.js')))
-    execSync('npm run build', { cwd: ROOT, stdio: 'ignore' });
+  ensureBuilt();
   cluster = await startEtcd({ members: 1, name: 'lock' });
   client = new Client({ endpoints: cluster.endpoints });
 });
-afterEach(() => {
-  for (const c of children) c.kill('SIGKILL');
-  children.clear();
-});
+afterEach(killAll);
 afterAll(async () => {
   client?.close();
   await cluster?.close();
 });
 
-function run(script: string, env: Record<string, string>) {
-  const child = spawn(process.execPath, [path.join(ROOT, 'test/fixtures', script)], {
-    env: { ...process.env, ENDPOINTS: cluster.endpoints.join(','), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  const lines: string[] = [];
-  let stderr = '';
-  createInterface({ input: child.stdout! }).on('line', (l) => lines.push(l));
-  child.stderr!.on('data', (d) => {
-    stderr += d;
-  });
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  return { child, lines, exited, stderr: () => stderr };
-}
+const run = (script: string, env: Record<string, string>) =>
+  spawnFixture(script, { ENDPOINTS: cluster.endpoints.join(','), ...env });
 
 test('one holder at a time; tryLock fails while held; tokens increase', async () => {
   const a = await lock(client, 'l1', { ttl: 10 });
@@ -92,15 +70,8 @@ test('a holder killed with SIGKILL loses the lock within its TTL; the waiter get
 
 test('etcdctl lock and lock() exclude each other', async () => {
   // etcdctl holds the lock while its command runs.
-  const ctl = spawn(
-    'etcdctl',
-    [`--endpoints=${cluster.endpoints.join(',')}`, 'lock', 'mixed', 'sleep', '2'],
-    {
-      env: { ...process.env, ETCDCTL_API: '3' },
-      stdio: 'ignore',
-    },
-  );
-  children.add(ctl);
+  const ep = `--endpoints=${cluster.endpoints.join(',')}`;
+  spawnTracked('etcdctl', [ep, 'lock', 'mixed', 'sleep', '2'], { ETCDCTL_API: '3' });
   await waitFor(async () => (await client.count({ prefix: 'mixed/' })) > 0n, {
     timeoutMs: 5000,
     what: 'etcdctl lock',
@@ -111,22 +82,11 @@ test('etcdctl lock and lock() exclude each other', async () => {
   const ours = await withTimeout(lock(client, 'mixed', { ttl: 10 }), 10_000, 'lock after etcdctl');
   expect(ours.fencingToken).toBeGreaterThan(ctlKey.createRevision);
   // Now etcdctl must wait for us.
-  const ctl2 = spawn(
-    'etcdctl',
-    [`--endpoints=${cluster.endpoints.join(',')}`, 'lock', 'mixed', 'echo', 'got-it'],
-    {
-      env: { ...process.env, ETCDCTL_API: '3' },
-    },
-  );
-  children.add(ctl2);
-  let out = '';
-  ctl2.stdout.on('data', (d) => {
-    out += d;
-  });
+  const ctl2 = spawnTracked('etcdctl', [ep, 'lock', 'mixed', 'echo', 'got-it'], { ETCDCTL_API: '3' });
   await sleep(1000);
-  expect(out).not.toContain('got-it');
+  expect(ctl2.lines).not.toContain('got-it');
   await ours.release();
-  await waitFor(() => out.includes('got-it'), { timeoutMs: 5000, what: 'etcdctl to get the lock' });
+  await waitFor(() => ctl2.lines.includes('got-it'), { timeoutMs: 5000, what: 'etcdctl to get the lock' });
 }, 30_000);
 
 test('guard(): a write fenced by the token fails once the lock has changed hands', async () => {
