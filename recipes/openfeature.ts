@@ -1,0 +1,138 @@
+/**
+ * An OpenFeature provider (`@openfeature/server-sdk`) on top of `flags()`: application code keeps
+ * the vendor-neutral OpenFeature API, flags live in etcd.
+ *
+ *   import { OpenFeature } from '@openfeature/server-sdk';
+ *   import { ConcordFlagProvider } from 'concord/recipes/openfeature';
+ *   await OpenFeature.setProviderAndWait(new ConcordFlagProvider(client, { prefix: 'flags/' }));
+ *   const on = await OpenFeature.getClient().getBooleanValue('new-checkout', false, { targetingKey: userId });
+ *
+ * `@openfeature/server-sdk` is an optional peer dependency: this module is a separate entry
+ * point (`concord/recipes/openfeature`) so that nobody else needs it installed.
+ *
+ * Resolution details carry the reason (STATIC, DEFAULT, TARGETING_MATCH, SPLIT, DISABLED,
+ * ERROR), the variant (`value`, `rules[i]`, `rollout`, `otherwise`, `disabled`) and, on errors,
+ * the error code (FLAG_NOT_FOUND, TYPE_MISMATCH, PARSE_ERROR, PROVIDER_NOT_READY, GENERAL);
+ * `flagMetadata` has the document's `revision` and `stale`. Events: CONFIGURATION_CHANGED with
+ * the changed flag names, STALE while the watch is down, READY once it is back and caught up,
+ * ERROR if the underlying reader closes (its client was closed).
+ */
+import {
+  type ErrorCode,
+  type EvaluationContext,
+  type FlagMetadata,
+  type JsonValue,
+  OpenFeatureEventEmitter,
+  type Provider,
+  ProviderEvents,
+  type ResolutionDetails,
+} from '@openfeature/server-sdk';
+import type { Client, Namespace } from '../src/index.js';
+import { type FlagChange, type FlagDetails, Flags, type FlagsOptions, type FlagType } from './flags.js';
+
+export class ConcordFlagProvider implements Provider {
+  readonly metadata = { name: 'concord' } as const;
+  readonly runsOn = 'server' as const;
+  readonly events = new OpenFeatureEventEmitter();
+  /** The reader behind the provider. */
+  readonly flags: Flags;
+  readonly #owns: boolean;
+  #subscribed = false;
+
+  readonly #onChange = (c: FlagChange) =>
+    this.events.emit(ProviderEvents.ConfigurationChanged, {
+      flagsChanged: c.flags,
+      metadata: { revision: Number(c.revision) },
+    });
+  readonly #onStale = (stale: boolean) => {
+    if (stale)
+      this.events.emit(ProviderEvents.Stale, { message: 'the etcd watch is down: serving the last values' });
+    else this.events.emit(ProviderEvents.Ready, { message: 'the etcd watch is back and caught up' });
+  };
+  readonly #onClose = () =>
+    this.events.emit(ProviderEvents.Error, { message: 'the flag reader was closed (client closed?)' });
+
+  /**
+   * On a client (or namespace): the provider creates its own reader with `opts` and closes it
+   * in `onClose()`. On an existing `Flags` reader: it is used as is and left open.
+   */
+  constructor(source: Client | Namespace | Flags, opts: FlagsOptions = {}) {
+    if (source instanceof Flags) {
+      this.flags = source;
+      this.#owns = false;
+    } else {
+      this.flags = new Flags(source, opts);
+      this.#owns = true;
+    }
+  }
+
+  async initialize(_context?: EvaluationContext): Promise<void> {
+    await this.flags.ready();
+    if (this.#subscribed) return;
+    this.#subscribed = true;
+    this.flags.on('change', this.#onChange);
+    this.flags.on('stale', this.#onStale);
+    this.flags.on('close', this.#onClose);
+  }
+
+  async onClose(): Promise<void> {
+    this.flags.off('change', this.#onChange);
+    this.flags.off('stale', this.#onStale);
+    this.flags.off('close', this.#onClose);
+    this.#subscribed = false;
+    if (this.#owns) this.flags.close();
+  }
+
+  #resolve<T>(
+    name: string,
+    type: FlagType,
+    defaultValue: T,
+    context: EvaluationContext,
+  ): ResolutionDetails<T> {
+    return toResolution(this.flags.evaluate(name, type, defaultValue, context));
+  }
+
+  async resolveBooleanEvaluation(
+    flagKey: string,
+    defaultValue: boolean,
+    context: EvaluationContext,
+  ): Promise<ResolutionDetails<boolean>> {
+    return this.#resolve(flagKey, 'boolean', defaultValue, context);
+  }
+
+  async resolveStringEvaluation(
+    flagKey: string,
+    defaultValue: string,
+    context: EvaluationContext,
+  ): Promise<ResolutionDetails<string>> {
+    return this.#resolve(flagKey, 'string', defaultValue, context);
+  }
+
+  async resolveNumberEvaluation(
+    flagKey: string,
+    defaultValue: number,
+    context: EvaluationContext,
+  ): Promise<ResolutionDetails<number>> {
+    return this.#resolve(flagKey, 'number', defaultValue, context);
+  }
+
+  async resolveObjectEvaluation<T extends JsonValue>(
+    flagKey: string,
+    defaultValue: T,
+    context: EvaluationContext,
+  ): Promise<ResolutionDetails<T>> {
+    return this.#resolve(flagKey, 'json', defaultValue, context);
+  }
+}
+
+function toResolution<T>(d: FlagDetails<T>): ResolutionDetails<T> {
+  const flagMetadata: FlagMetadata = { stale: d.stale };
+  if (d.revision !== undefined) flagMetadata.revision = Number(d.revision);
+  const r: ResolutionDetails<T> = { value: d.value, variant: d.variant, reason: d.reason, flagMetadata };
+  if (d.errorCode) {
+    // Our codes are spelled as OpenFeature's ErrorCode values.
+    r.errorCode = d.errorCode as ErrorCode;
+    r.errorMessage = d.errorMessage;
+  }
+  return r;
+}

@@ -1,0 +1,439 @@
+/**
+ * Service registry. An instance registers as `<root><service>/<id>` (root `services/` by
+ * default) with the JSON value `{ id, address, meta }`, attached to a lease kept alive while the
+ * registration is held: `close()` revokes the lease and the key disappears at once; a process
+ * that dies stops renewing and its key disappears when the lease expires (within `ttl`).
+ * Registering again with the same id replaces the value (last writer wins).
+ *
+ * `discover()` keeps a live view of one service: one range, then a watch from the revision
+ * after it, so no change is missed between the two. The view is read synchronously
+ * (`instances()`, `pick`), and reports changes as events and as an async iterable.
+ */
+import { EventEmitter } from 'node:events';
+import {
+  type Client,
+  compare,
+  EtcdError,
+  type KeyValue,
+  type Lease,
+  type LeaseLostError,
+  type Namespace,
+  op,
+} from '../src/index.js';
+import { Feed, Mirror, type MirrorChange } from './internal/mirror.js';
+
+type KV = Client | Namespace;
+
+export type ServiceMeta = Record<string, unknown>;
+
+/** One instance of a service, as stored under `<root><service>/<id>`. */
+export interface ServiceInstance<M = ServiceMeta> {
+  id: string;
+  /** Where to reach it (host:port, URL … whatever clients of the service understand). */
+  address: string;
+  meta: M;
+}
+
+export interface RegisterOptions {
+  /** TTL in seconds of the lease the registration creates (default 10). A crashed instance disappears within it. */
+  ttl?: number;
+  /** Register on this lease instead (not revoked by `close()`: only the key is deleted). */
+  lease?: Lease;
+  /**
+   * Keep the created lease alive (default true). Off, the instance simply disappears `ttl`
+   * seconds after registering, and nothing runs in the background (serverless).
+   */
+  keepAlive?: boolean;
+  /** Root prefix of the registry (default `services/`). */
+  prefix?: string;
+  /** Aborting cancels a registration under way, and closes one already made. */
+  signal?: AbortSignal;
+  /** Deadline of each request (default: the client's). */
+  timeoutMs?: number;
+}
+
+/** The registration's lease was lost (expired, revoked elsewhere): the instance is no longer listed. */
+export class RegistrationLostError extends EtcdError {
+  static CODE = 'registration-lost';
+}
+
+export interface Registration<M = ServiceMeta> {
+  readonly service: string;
+  /** The instance as currently registered. */
+  readonly instance: ServiceInstance<M>;
+  /** `<root><service>/<id>`. */
+  readonly key: Buffer;
+  readonly lease: Lease;
+  /** Aborts when the registration ends: closed, or lost. */
+  readonly signal: AbortSignal;
+  /** Resolves (never rejects) if the registration is lost without `close()`. Register again then. */
+  readonly lost: Promise<RegistrationLostError>;
+  /** Changes the address and/or metadata in place (same lease). */
+  update(
+    patch: { address?: string; meta?: M },
+    opts?: { signal?: AbortSignal; timeoutMs?: number },
+  ): Promise<void>;
+  /** Deregisters: the instance disappears at once. Idempotent. */
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+const DEFAULT_ROOT = 'services/';
+
+function checkName(what: string, v: unknown): string {
+  if (typeof v !== 'string' || v.length === 0 || v.includes('/')) {
+    throw new TypeError(`${what} must be a non-empty string without '/', got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+const servicePrefix = (root: string | undefined, service: string) =>
+  Buffer.from(`${root ?? DEFAULT_ROOT}${service}/`);
+
+class Registered<M> implements Registration<M> {
+  readonly #kv: KV;
+  readonly #ownsLease: boolean;
+  readonly #ended = new AbortController();
+  readonly #timeoutMs: number | undefined;
+  readonly lost: Promise<RegistrationLostError>;
+  #instance: ServiceInstance<M>;
+  #closing: Promise<void> | undefined;
+  #onAbort: (() => void) | undefined;
+
+  constructor(
+    kv: KV,
+    readonly service: string,
+    instance: ServiceInstance<M>,
+    readonly key: Buffer,
+    readonly lease: Lease,
+    ownsLease: boolean,
+    opts: RegisterOptions,
+  ) {
+    this.#kv = kv;
+    this.#instance = instance;
+    this.#ownsLease = ownsLease;
+    this.#timeoutMs = opts.timeoutMs;
+    this.lost = lease.lost.then((e: LeaseLostError) => {
+      const err = new RegistrationLostError(`registration ${key} lost: ${e.message}`, { cause: e });
+      this.#ended.abort(err);
+      return err;
+    });
+    lease.signal.addEventListener('abort', () => this.#ended.abort(lease.signal.reason), { once: true });
+    const signal = opts.signal;
+    if (signal) {
+      this.#onAbort = () => void this.close().catch(() => {});
+      signal.addEventListener('abort', this.#onAbort, { once: true });
+      this.#ended.signal.addEventListener(
+        'abort',
+        () => signal.removeEventListener('abort', this.#onAbort!),
+        {
+          once: true,
+        },
+      );
+    }
+  }
+
+  get instance(): ServiceInstance<M> {
+    return this.#instance;
+  }
+  get signal(): AbortSignal {
+    return this.#ended.signal;
+  }
+
+  async update(
+    patch: { address?: string; meta?: M },
+    opts: { signal?: AbortSignal; timeoutMs?: number } = {},
+  ): Promise<void> {
+    if (this.#ended.signal.aborted) {
+      throw new RegistrationLostError(`registration ${this.key} has ended`, {
+        cause: this.#ended.signal.reason,
+      });
+    }
+    const next: ServiceInstance<M> = {
+      id: this.#instance.id,
+      address: patch.address ?? this.#instance.address,
+      meta: patch.meta ?? this.#instance.meta,
+    };
+    checkInstance(next);
+    const r = await this.#kv
+      .txn()
+      .if(compare.lease(this.key, '==', this.lease))
+      .success(op.put(this.key, JSON.stringify(next), { lease: this.lease }))
+      .commit({ signal: opts.signal, timeoutMs: opts.timeoutMs ?? this.#timeoutMs });
+    if (!r.succeeded) {
+      throw new RegistrationLostError(`registration ${this.key} was replaced or removed`);
+    }
+    this.#instance = next;
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#ended.abort(new EtcdError(`registration ${this.key} closed`, { code: 'registration-closed' }));
+      if (this.#ownsLease) await this.lease.revoke({ timeoutMs: this.#timeoutMs });
+      else
+        await this.#kv
+          .txn()
+          .if(compare.lease(this.key, '==', this.lease))
+          .success(op.delete(this.key))
+          .commit({ timeoutMs: this.#timeoutMs });
+    })();
+    return this.#closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+function checkInstance(i: ServiceInstance<unknown>): void {
+  checkName('instance id', i.id);
+  if (typeof i.address !== 'string' || i.address.length === 0) {
+    throw new TypeError(`instance address must be a non-empty string, got ${JSON.stringify(i.address)}`);
+  }
+  if (i.meta !== undefined && (typeof i.meta !== 'object' || i.meta === null || Array.isArray(i.meta))) {
+    throw new TypeError(`instance meta must be a plain object, got ${JSON.stringify(i.meta)}`);
+  }
+}
+
+/**
+ * Registers an instance of `service` and keeps it registered until `close()` (or the signal).
+ * Resolves once the instance is listed.
+ */
+export async function register<M = ServiceMeta>(
+  client: KV,
+  service: string,
+  instance: { id: string; address: string; meta?: M },
+  opts: RegisterOptions = {},
+): Promise<Registration<M>> {
+  checkName('service name', service);
+  const inst: ServiceInstance<M> = {
+    id: instance.id,
+    address: instance.address,
+    meta: (instance.meta ?? {}) as M,
+  };
+  checkInstance(inst);
+  opts.signal?.throwIfAborted();
+  const key = Buffer.concat([servicePrefix(opts.prefix, service), Buffer.from(inst.id)]);
+  const ownsLease = !opts.lease;
+  const lease =
+    opts.lease ??
+    (await client.lease({
+      ttl: opts.ttl ?? 10,
+      keepAlive: opts.keepAlive,
+      signal: opts.signal,
+      timeoutMs: opts.timeoutMs,
+    }));
+  try {
+    await client.put(key, JSON.stringify(inst), { lease, signal: opts.signal, timeoutMs: opts.timeoutMs });
+  } catch (e) {
+    if (ownsLease) await lease.revoke().catch(() => {});
+    throw e;
+  }
+  const reg = new Registered(client, service, inst, key, lease, ownsLease, opts);
+  if (opts.signal?.aborted) {
+    // Aborted while the put was in flight: undo it and report the abort.
+    await reg.close();
+    opts.signal.throwIfAborted();
+  }
+  return reg;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Discovery
+// ---------------------------------------------------------------------------------------------
+
+export interface DiscoverOptions {
+  /** Root prefix of the registry (default `services/`). */
+  prefix?: string;
+  /** Aborting closes the view. */
+  signal?: AbortSignal;
+  /** Deadline of each request (the initial load, re-syncs); default: the client's. */
+  timeoutMs?: number;
+  /** Probe the watch this often to detect that it is down (default 1000 ms; 0: never). */
+  heartbeatMs?: number;
+  /** The view is `stale` after this long without an answer from the watch (default 3 × heartbeatMs). */
+  staleAfterMs?: number;
+}
+
+export interface InstanceChange<M = ServiceMeta> {
+  type: 'add' | 'update' | 'remove';
+  /** The instance after the change (for 'remove': as it was last seen). */
+  instance: ServiceInstance<M>;
+  /** The instance before an 'update'. */
+  previous?: ServiceInstance<M>;
+  /** The store revision of the change. */
+  revision: bigint;
+}
+
+export interface ServiceViewEvents<M> {
+  add: [instance: ServiceInstance<M>, change: InstanceChange<M>];
+  update: [instance: ServiceInstance<M>, change: InstanceChange<M>];
+  remove: [instance: ServiceInstance<M>, change: InstanceChange<M>];
+  change: [change: InstanceChange<M>];
+  /** The watch went down (true) or is back and caught up (false). */
+  stale: [stale: boolean];
+  close: [];
+}
+
+function parseInstance<M>(kv: KeyValue, id: string): ServiceInstance<M> | undefined {
+  try {
+    const v = kv.json<Partial<ServiceInstance<M>>>();
+    if (typeof v !== 'object' || v === null || typeof v.address !== 'string') return undefined;
+    const meta = typeof v.meta === 'object' && v.meta !== null ? v.meta : ({} as M);
+    return { id, address: v.address, meta };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A live view of the instances of one service. Read it synchronously; listen with
+ * `on('add' | 'update' | 'remove' | 'change', …)` or iterate it (`for await (const change of
+ * view)`: the changes from then on, until closed).
+ */
+export class ServiceView<M = ServiceMeta>
+  extends EventEmitter<ServiceViewEvents<M>>
+  implements AsyncIterable<InstanceChange<M>>
+{
+  readonly service: string;
+  readonly #prefix: string;
+  readonly #mirror: Mirror;
+  readonly #byId = new Map<string, ServiceInstance<M>>();
+  readonly #feed = new Feed<InstanceChange<M>>();
+  #sorted: ServiceInstance<M>[] | undefined;
+  #next = 0;
+
+  /** Choose an instance: `roundRobin()` cycles through them in id order, `random()` picks any. Undefined when none. */
+  readonly pick = {
+    roundRobin: (): ServiceInstance<M> | undefined => {
+      const all = this.instances();
+      if (all.length === 0) return undefined;
+      const i = this.#next++ % all.length;
+      if (this.#next >= Number.MAX_SAFE_INTEGER) this.#next = 0;
+      return all[i];
+    },
+    random: (): ServiceInstance<M> | undefined => {
+      const all = this.instances();
+      return all.length === 0 ? undefined : all[Math.floor(Math.random() * all.length)];
+    },
+  };
+
+  /** @internal Use `discover()`. */
+  constructor(client: KV, service: string, opts: DiscoverOptions) {
+    super();
+    this.service = service;
+    const prefix = servicePrefix(opts.prefix, service);
+    this.#prefix = prefix.toString('utf8');
+    this.#mirror = new Mirror(client, prefix, opts, {
+      change: (changes, revision) => this.#onChanges(changes, revision),
+      stale: (stale) => this.emit('stale', stale),
+      closed: () => {
+        this.#feed.end();
+        this.emit('close');
+      },
+    });
+  }
+
+  /** @internal */
+  async _load(): Promise<void> {
+    await this.#mirror.start();
+    for (const [key, kv] of this.#mirror.entries) {
+      const id = key.slice(this.#prefix.length);
+      const inst = parseInstance<M>(kv, id);
+      if (inst) this.#byId.set(id, inst);
+    }
+  }
+
+  /** The current instances, in id order. */
+  instances(): ServiceInstance<M>[] {
+    this.#sorted ??= [...this.#byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return this.#sorted.slice();
+  }
+
+  get(id: string): ServiceInstance<M> | undefined {
+    return this.#byId.get(id);
+  }
+
+  get size(): number {
+    return this.#byId.size;
+  }
+
+  /** True while the watch is down: the view holds the last instances known. */
+  get stale(): boolean {
+    return this.#mirror.stale;
+  }
+
+  /** The store revision the view reflects. */
+  get revision(): bigint {
+    return this.#mirror.revision;
+  }
+
+  get closed(): boolean {
+    return this.#mirror.closed;
+  }
+
+  #onChanges(changes: MirrorChange[], revision: bigint): void {
+    const out: InstanceChange<M>[] = [];
+    for (const c of changes) {
+      const id = c.key.slice(this.#prefix.length);
+      const before = this.#byId.get(id);
+      const after = c.next ? parseInstance<M>(c.next, id) : undefined;
+      const rev = c.next?.modRevision ?? revision;
+      if (after) this.#byId.set(id, after);
+      else this.#byId.delete(id);
+      if (after && !before) out.push({ type: 'add', instance: after, revision: rev });
+      else if (after && before)
+        out.push({ type: 'update', instance: after, previous: before, revision: rev });
+      else if (!after && before) out.push({ type: 'remove', instance: before, revision: rev });
+    }
+    if (out.length > 0) this.#sorted = undefined;
+    for (const ch of out) {
+      this.#feed.push(ch);
+      this.#safeEmit(ch.type, ch.instance, ch);
+      this.#safeEmit('change', ch);
+    }
+  }
+
+  #safeEmit<K extends keyof ServiceViewEvents<M>>(name: K, ...args: ServiceViewEvents<M>[K]): void {
+    try {
+      (this.emit as (n: K, ...a: ServiceViewEvents<M>[K]) => boolean)(name, ...args);
+    } catch {
+      // A throwing listener must not break the view.
+    }
+  }
+
+  /** The changes from now on, until the view closes (or `signal` aborts). */
+  changes(opts: { signal?: AbortSignal } = {}): AsyncIterableIterator<InstanceChange<M>> {
+    return this.#feed.iterate(opts.signal);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<InstanceChange<M>> {
+    return this.#feed.iterate();
+  }
+
+  /** Stops watching. Idempotent. */
+  close(): void {
+    this.#mirror.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
+}
+
+/** Loads the instances of `service` and keeps the view current until `close()`. */
+export async function discover<M = ServiceMeta>(
+  client: KV,
+  service: string,
+  opts: DiscoverOptions = {},
+): Promise<ServiceView<M>> {
+  checkName('service name', service);
+  const view = new ServiceView<M>(client, service, opts);
+  try {
+    await view._load();
+  } catch (e) {
+    view.close();
+    throw e;
+  }
+  return view;
+}
