@@ -5,6 +5,18 @@
  */
 
 export {
+  Barrier,
+  BarrierTimeoutError,
+  barrier,
+  DoubleBarrier,
+  DoubleBarrierFullError,
+  DoubleBarrierLostError,
+  type DoubleBarrierOptions,
+  doubleBarrier,
+  type WaitOptions as BarrierWaitOptions,
+} from './barrier.js';
+export { Counter, type CounterCallOptions, CounterValueError, counter } from './counter.js';
+export {
   CampaignTimeoutError,
   Election,
   type ElectionOptions,
@@ -50,6 +62,13 @@ export {
   withLock,
 } from './lock.js';
 export {
+  type DequeueOptions,
+  Queue,
+  type QueueCallOptions,
+  QueueTimeoutError,
+  queue,
+} from './queue.js';
+export {
   type DiscoverOptions,
   discover,
   type InstanceChange,
@@ -62,3 +81,23 @@ export {
   ServiceView,
   type ServiceViewEvents,
 } from './registry.js';
+export {
+  type HeldRWLock,
+  RWLock,
+  type RWLockAcquireOptions,
+  RWLockLostError,
+  type RWLockMode,
+  type RWLockOptions,
+  RWLockTimeoutError,
+  rwlock,
+} from './rwlock.js';
+export {
+  type AcquireOptions,
+  type Permit,
+  PermitLostError,
+  Semaphore,
+  SemaphoreLimitError,
+  type SemaphoreOptions,
+  SemaphoreTimeoutError,
+  semaphore,
+} from './semaphore.js';

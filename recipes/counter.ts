@@ -1,0 +1,119 @@
+/**
+ * A shared atomic counter (Curator's `DistributedAtomicLong` / `SharedCount`): the key `name`
+ * holds a decimal integer (a missing key counts as 0). Every change is a compare-and-swap on
+ * the key's mod revision, retried with the value the failed attempt read back, so concurrent
+ * `add()`s from any number of clients never lose an update. Values are bigints: no overflow.
+ */
+import { type Client, compare, EtcdError, type KeyValue, op, type RangeResult } from '../src/index.js';
+
+/** The counter's key holds something that is not a decimal integer. */
+export class CounterValueError extends EtcdError {
+  static CODE = 'counter-invalid';
+}
+
+export interface CounterCallOptions {
+  /** Aborting stops retrying (and cancels the request in flight). */
+  signal?: AbortSignal;
+  /** Deadline of each request (default: the client's). */
+  timeoutMs?: number;
+}
+
+const INTEGER = /^-?\d+$/;
+
+export class Counter {
+  readonly name: string;
+  readonly #client: Client;
+  readonly #key: Buffer;
+
+  constructor(client: Client, name: string) {
+    if (typeof name !== 'string' || name.length === 0) {
+      throw new TypeError(`counter name must be a non-empty string, got ${JSON.stringify(name)}`);
+    }
+    this.#client = client;
+    this.name = name;
+    this.#key = Buffer.from(name);
+  }
+
+  #parse(kv: KeyValue | undefined): bigint {
+    if (!kv) return 0n;
+    const text = kv.text();
+    if (!INTEGER.test(text)) {
+      throw new CounterValueError(`counter ${this.name} holds ${JSON.stringify(text)}, not an integer`);
+    }
+    return BigInt(text);
+  }
+
+  /** The current value (0 if the key does not exist). */
+  async get(o: CounterCallOptions = {}): Promise<bigint> {
+    return this.#parse(await this.#client.get(this.#key, o));
+  }
+
+  /** Adds `delta` atomically and resolves with the new value. */
+  async add(delta: bigint | number, o: CounterCallOptions = {}): Promise<bigint> {
+    const d = toBigInt(delta, 'delta');
+    let next = 0n;
+    await this.#update((cur) => {
+      next = cur + d;
+      return next;
+    }, o);
+    return next;
+  }
+
+  increment(o: CounterCallOptions = {}): Promise<bigint> {
+    return this.add(1n, o);
+  }
+
+  decrement(o: CounterCallOptions = {}): Promise<bigint> {
+    return this.add(-1n, o);
+  }
+
+  /** Sets `next` only if the value is `expected` (0 matches a missing key); resolves whether it did. */
+  async compareAndSet(
+    expected: bigint | number,
+    next: bigint | number,
+    o: CounterCallOptions = {},
+  ): Promise<boolean> {
+    const e = toBigInt(expected, 'expected');
+    const n = toBigInt(next, 'next');
+    return this.#update((cur) => (cur === e ? n : undefined), o);
+  }
+
+  /** Sets the value unconditionally. */
+  async set(value: bigint | number, o: CounterCallOptions = {}): Promise<void> {
+    await this.#client.put(this.#key, String(toBigInt(value, 'value')), o);
+  }
+
+  /**
+   * Applies `f` to the current value and writes the result if the key has not changed since it
+   * was read; otherwise retries with the value the failed attempt read back. `f` returning
+   * undefined stops without writing (resolves false).
+   */
+  async #update(f: (cur: bigint) => bigint | undefined, o: CounterCallOptions): Promise<boolean> {
+    let kv = await this.#client.get(this.#key, o);
+    for (;;) {
+      o.signal?.throwIfAborted();
+      const next = f(this.#parse(kv));
+      if (next === undefined) return false;
+      const r = await this.#client
+        .txn()
+        // A missing key has mod revision 0: the first write also races safely.
+        .if(compare.modRevision(this.#key, '==', kv?.modRevision ?? 0n))
+        .success(op.put(this.#key, String(next)))
+        .failure(op.get(this.#key))
+        .commit(o);
+      if (r.succeeded) return true;
+      kv = (r.responses[0] as RangeResult).kvs[0];
+    }
+  }
+}
+
+function toBigInt(v: bigint | number, what: string): bigint {
+  if (typeof v === 'bigint') return v;
+  if (!Number.isSafeInteger(v)) throw new TypeError(`counter ${what} must be an integer, got ${String(v)}`);
+  return BigInt(v);
+}
+
+/** A handle on the counter stored at the key `name`. */
+export function counter(client: Client, name: string): Counter {
+  return new Counter(client, name);
+}

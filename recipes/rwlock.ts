@@ -1,0 +1,275 @@
+/**
+ * A read-write lock (Curator's `InterProcessReadWriteLock`) on the layout of etcd's Go recipe
+ * `recipes.RWMutex`: the lock `name` owns the prefix `name/`; a reader puts
+ * `name/read/<lease id hex>-<random>` and a writer `name/write/<lease id hex>-<random>`, each on
+ * its lease. Create revisions order everyone in one queue:
+ *
+ * - a reader holds the lock once no *writer* key is older than its own: readers that queue
+ *   between two writers hold it together;
+ * - a writer holds it once no key at all is older than its own.
+ *
+ * So a waiting writer blocks every reader that comes after it: writers are not starved. Each
+ * waiter watches one key at a time, the newest of those it waits for (no thundering herd); a
+ * writer's release wakes exactly the readers queued right behind it, which all get in.
+ *
+ * The fencing token is the holder key's create revision: successive writers have strictly
+ * increasing tokens, and every reader's token is above that of the writer it followed.
+ */
+import {
+  type Client,
+  type CompareSpec,
+  EtcdError,
+  type Lease,
+  type LeaseLostError,
+  op,
+  type RangeResult,
+} from '../src/index.js';
+import { anySignal, contenderId, LeasedHold, obtainLease, removeKey } from './internal/leased.js';
+import { waitPredecessors, withDeadline } from './internal/wait.js';
+
+export type RWLockMode = 'read' | 'write';
+
+export interface RWLockOptions {
+  /** TTL in seconds of the lease each acquisition creates (default 60). */
+  ttl?: number;
+  /** Hold on this lease instead (never revoked by the lock). */
+  lease?: Lease;
+  /** Keep created leases alive (default true). */
+  keepAlive?: boolean;
+  /** Deadline of each request made on the way (default: the client's). */
+  timeoutMs?: number;
+}
+
+export interface RWLockAcquireOptions extends RWLockOptions {
+  /** Aborting stops waiting; nothing stays queued. */
+  signal?: AbortSignal;
+  /** Give up waiting after this many ms with `RWLockTimeoutError` (default: no limit). */
+  waitTimeoutMs?: number;
+}
+
+/** `readLock()` / `writeLock()` waited longer than `waitTimeoutMs`. */
+export class RWLockTimeoutError extends EtcdError {
+  static CODE = 'rwlock-timeout';
+}
+/** The lock was lost: its lease ended (or its key was deleted) while held or queued. */
+export class RWLockLostError extends EtcdError {
+  static CODE = 'rwlock-lost';
+}
+
+export interface HeldRWLock {
+  readonly name: string;
+  readonly mode: RWLockMode;
+  /** `<name>/read/…` or `<name>/write/…`. */
+  readonly key: Buffer;
+  /** The key's create revision (see the module comment). */
+  readonly fencingToken: bigint;
+  readonly lease: Lease;
+  /** Aborts when released or lost. */
+  readonly signal: AbortSignal;
+  /** Resolves (never rejects) if the lease is lost while held. */
+  readonly lost: Promise<RWLockLostError>;
+  /** A compare that holds only while this hold is in place: guard writes with it. */
+  guard(): CompareSpec;
+  release(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+class HeldRW extends LeasedHold<RWLockLostError> implements HeldRWLock {
+  constructor(
+    client: Client,
+    name: string,
+    readonly mode: RWLockMode,
+    key: Buffer,
+    createRevision: bigint,
+    lease: Lease,
+    ownsLease: boolean,
+    timeoutMs: number | undefined,
+  ) {
+    super(
+      client,
+      name,
+      `${mode} lock of ${name}`,
+      key,
+      createRevision,
+      lease,
+      ownsLease,
+      {
+        lost: (m, cause: LeaseLostError) => new RWLockLostError(m, { cause }),
+        released: (m) => new EtcdError(m, { code: 'rwlock-released' }),
+      },
+      timeoutMs,
+    );
+  }
+
+  get fencingToken(): bigint {
+    return this.createRevision;
+  }
+}
+
+interface Queued {
+  mode: RWLockMode;
+  key: Buffer;
+  createRevision: bigint;
+  lease: Lease;
+  ownsLease: boolean;
+  free: boolean;
+}
+
+type Fn<T> = (ctx: { fencingToken: bigint; signal: AbortSignal; lock: HeldRWLock }) => Promise<T> | T;
+
+export class RWLock {
+  readonly name: string;
+  readonly #client: Client;
+  readonly #opts: RWLockOptions;
+  readonly #prefix: Buffer;
+  readonly #read: Buffer;
+  readonly #write: Buffer;
+
+  constructor(client: Client, name: string, opts: RWLockOptions = {}) {
+    if (typeof name !== 'string' || name.length === 0) {
+      throw new TypeError(`rwlock name must be a non-empty string, got ${JSON.stringify(name)}`);
+    }
+    this.#client = client;
+    this.name = name;
+    this.#opts = opts;
+    this.#prefix = Buffer.from(`${name}/`);
+    this.#read = Buffer.from(`${name}/read/`);
+    this.#write = Buffer.from(`${name}/write/`);
+  }
+
+  /** Waits until no writer is ahead, then holds the lock for reading (shared). */
+  readLock(o: RWLockAcquireOptions = {}): Promise<HeldRWLock> {
+    return this.#lock('read', o);
+  }
+  /** Waits until nobody is ahead, then holds the lock for writing (exclusive). */
+  writeLock(o: RWLockAcquireOptions = {}): Promise<HeldRWLock> {
+    return this.#lock('write', o);
+  }
+  /** Reads if nobody writes or waits to write now; undefined (holding nothing) otherwise. */
+  tryReadLock(o: RWLockOptions & { signal?: AbortSignal } = {}): Promise<HeldRWLock | undefined> {
+    return this.#try('read', o);
+  }
+  /** Writes if nobody holds or waits for the lock now; undefined (holding nothing) otherwise. */
+  tryWriteLock(o: RWLockOptions & { signal?: AbortSignal } = {}): Promise<HeldRWLock | undefined> {
+    return this.#try('write', o);
+  }
+  /** Runs `fn` under a read lock and releases it afterwards, also when `fn` throws. */
+  withRead<T>(fn: Fn<T>, o: RWLockAcquireOptions = {}): Promise<T> {
+    return this.#with('read', fn, o);
+  }
+  /** Runs `fn` under the write lock and releases it afterwards, also when `fn` throws. */
+  withWrite<T>(fn: Fn<T>, o: RWLockAcquireOptions = {}): Promise<T> {
+    return this.#with('write', fn, o);
+  }
+
+  async #with<T>(mode: RWLockMode, fn: Fn<T>, o: RWLockAcquireOptions): Promise<T> {
+    const held = await this.#lock(mode, o);
+    try {
+      return await fn({ fencingToken: held.fencingToken, signal: held.signal, lock: held });
+    } finally {
+      await held.release();
+    }
+  }
+
+  async #lock(mode: RWLockMode, o: RWLockAcquireOptions): Promise<HeldRWLock> {
+    const timeoutMs = o.timeoutMs ?? this.#opts.timeoutMs;
+    const q = await this.#enqueue(mode, o, timeoutMs);
+    try {
+      if (!q.free) {
+        await withDeadline(
+          o.waitTimeoutMs,
+          o.signal,
+          (signal) => this.#wait(q, signal, timeoutMs),
+          () =>
+            new RWLockTimeoutError(`${mode} lock of ${this.name}: not acquired within ${o.waitTimeoutMs} ms`),
+        );
+      }
+    } catch (e) {
+      await removeKey(this.#client, q, timeoutMs).catch(() => {});
+      throw e;
+    }
+    return this.#held(q, timeoutMs);
+  }
+
+  async #try(mode: RWLockMode, o: RWLockOptions & { signal?: AbortSignal }) {
+    const timeoutMs = o.timeoutMs ?? this.#opts.timeoutMs;
+    const q = await this.#enqueue(mode, o, timeoutMs);
+    if (q.free) return this.#held(q, timeoutMs);
+    await removeKey(this.#client, q, timeoutMs);
+    return undefined;
+  }
+
+  #held(q: Queued, timeoutMs: number | undefined): HeldRWLock {
+    return new HeldRW(
+      this.#client,
+      this.name,
+      q.mode,
+      q.key,
+      q.createRevision,
+      q.lease,
+      q.ownsLease,
+      timeoutMs,
+    );
+  }
+
+  async #enqueue(
+    mode: RWLockMode,
+    o: RWLockOptions & { signal?: AbortSignal },
+    timeoutMs: number | undefined,
+  ): Promise<Queued> {
+    const { lease, ownsLease } = await obtainLease(this.#client, {
+      ttl: o.ttl ?? this.#opts.ttl,
+      lease: o.lease ?? this.#opts.lease,
+      keepAlive: o.keepAlive ?? this.#opts.keepAlive,
+      signal: o.signal,
+      timeoutMs,
+    });
+    const key = Buffer.concat([mode === 'read' ? this.#read : this.#write, Buffer.from(contenderId(lease))]);
+    // Our key is the newest: anything the get sees is ahead of us.
+    const blockers =
+      mode === 'read'
+        ? op.get({ prefix: this.#write }, { limit: 1, keysOnly: true })
+        : op.get({ prefix: this.#prefix }, { countOnly: true });
+    try {
+      const r = await this.#client
+        .txn()
+        .success(op.put(key, '', { lease }), blockers)
+        .commit({ signal: o.signal, timeoutMs });
+      const seen = r.responses[1] as RangeResult;
+      const free = mode === 'read' ? seen.kvs.length === 0 : seen.count === 1n;
+      return { mode, key, createRevision: r.header.revision, lease, ownsLease, free };
+    } catch (e) {
+      if (ownsLease) await lease.revoke().catch(() => {});
+      else await this.#client.delete(key).catch(() => {});
+      throw e;
+    }
+  }
+
+  async #wait(q: Queued, signal: AbortSignal | undefined, timeoutMs: number | undefined): Promise<void> {
+    const sig = anySignal(signal, q.lease.signal);
+    const lostError = () =>
+      new RWLockLostError(`${q.mode} lock of ${this.name}: the waiter's key disappeared`);
+    try {
+      await waitPredecessors(
+        this.#client,
+        q.mode === 'read' ? this.#write : this.#prefix,
+        q.createRevision - 1n,
+        sig,
+      );
+      const still = await this.#client.get(q.key, { signal: sig, timeoutMs });
+      if (!still || still.createRevision !== q.createRevision) throw lostError();
+    } catch (e) {
+      if (q.lease.signal.aborted && !signal?.aborted && !(e instanceof RWLockLostError)) {
+        throw new RWLockLostError(`${q.mode} lock of ${this.name}: the lease ended while waiting`, {
+          cause: q.lease.signal.reason,
+        });
+      }
+      throw e;
+    }
+  }
+}
+
+/** A handle on the read-write lock `name`; nothing happens until `readLock()` / `writeLock()`. */
+export function rwlock(client: Client, name: string, opts: RWLockOptions = {}): RWLock {
+  return new RWLock(client, name, opts);
+}

@@ -1,0 +1,307 @@
+/**
+ * A counting semaphore (Curator's `InterProcessSemaphoreV2`) on etcd primitives. The semaphore
+ * `name` owns the prefix `name/` and the key `name`:
+ *
+ * - `name` holds the limit (a decimal number). The first `acquire()` stores it; every later one
+ *   checks, in the same transaction that queues it, that the stored limit is its own, and fails
+ *   with `SemaphoreLimitError` otherwise. All users therefore agree on one limit. The key is
+ *   not on a lease: it outlives the holders. To change the limit, delete `name` while nobody
+ *   holds or waits.
+ * - Each contender puts `name/<lease id hex>-<random>` on its lease. A contender holds a permit
+ *   when fewer than `limit` keys under `name/` have a lower create revision. Keys only ever join
+ *   at the end of that order, so once admitted a holder stays admitted until it releases, and at
+ *   any moment at most `limit` keys are admitted: the limit holds under any race.
+ *
+ * No thundering herd: the first waiter (exactly `limit` keys ahead of it) watches deletions
+ * under the prefix, since any of them admits it; every later waiter watches only the key right
+ * ahead of it, which changes when that waiter is admitted (it marks its key `held`) or leaves.
+ */
+import {
+  type Client,
+  type CompareSpec,
+  compare,
+  EtcdError,
+  type KeyValue,
+  type Lease,
+  type LeaseLostError,
+  op,
+  type RangeResult,
+} from '../src/index.js';
+import { anySignal, contenderId, LeasedHold, nextChange, obtainLease, removeKey } from './internal/leased.js';
+import { withDeadline } from './internal/wait.js';
+
+export interface SemaphoreOptions {
+  /** How many permits exist. Every user of the semaphore must pass the same limit. */
+  limit: number;
+  /** TTL in seconds of the lease each `acquire()` creates (default 60). */
+  ttl?: number;
+  /** Hold permits on this lease instead (never revoked by the semaphore). */
+  lease?: Lease;
+  /** Keep created leases alive (default true). */
+  keepAlive?: boolean;
+  /** Deadline of each request made on the way (default: the client's). */
+  timeoutMs?: number;
+}
+
+export interface AcquireOptions {
+  /** Aborting stops waiting; nothing stays queued. */
+  signal?: AbortSignal;
+  /** Give up waiting after this many ms with `SemaphoreTimeoutError` (default: no limit). */
+  waitTimeoutMs?: number;
+  /** Deadline of each request (default: the semaphore's, else the client's). */
+  timeoutMs?: number;
+  /** Per-acquire overrides of the semaphore's lease options. */
+  ttl?: number;
+  lease?: Lease;
+  keepAlive?: boolean;
+}
+
+/** `acquire()` waited longer than `waitTimeoutMs`. */
+export class SemaphoreTimeoutError extends EtcdError {
+  static CODE = 'semaphore-timeout';
+}
+/** The permit (or the place in the queue) was lost: its lease ended or its key was deleted. */
+export class PermitLostError extends EtcdError {
+  static CODE = 'permit-lost';
+}
+/** The limit stored for the semaphore differs from the one this user passed. */
+export class SemaphoreLimitError extends EtcdError {
+  static CODE = 'semaphore-limit-mismatch';
+}
+
+export interface Permit {
+  /** The semaphore's name. */
+  readonly name: string;
+  /** The permit's key, `<name>/<lease id hex>-<random>`. */
+  readonly key: Buffer;
+  /** The key's create revision (unique; later permits have higher ones). */
+  readonly createRevision: bigint;
+  readonly lease: Lease;
+  /** Aborts when the permit is released or lost. */
+  readonly signal: AbortSignal;
+  /** Resolves (never rejects) with a `PermitLostError` if the lease is lost while held. */
+  readonly lost: Promise<PermitLostError>;
+  /** A compare that holds only while this permit is held: guard writes with it. */
+  guard(): CompareSpec;
+  /** Gives the permit back (idempotent). */
+  release(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+interface Queued {
+  key: Buffer;
+  createRevision: bigint;
+  lease: Lease;
+  ownsLease: boolean;
+  admitted: boolean;
+}
+
+export class Semaphore {
+  readonly name: string;
+  readonly limit: number;
+  readonly #client: Client;
+  readonly #opts: SemaphoreOptions;
+  readonly #prefix: Buffer;
+  readonly #meta: Buffer;
+
+  constructor(client: Client, name: string, opts: SemaphoreOptions) {
+    if (typeof name !== 'string' || name.length === 0) {
+      throw new TypeError(`semaphore name must be a non-empty string, got ${JSON.stringify(name)}`);
+    }
+    if (!Number.isSafeInteger(opts?.limit) || opts.limit < 1) {
+      throw new TypeError(`semaphore limit must be a positive integer, got ${String(opts?.limit)}`);
+    }
+    this.#client = client;
+    this.name = name;
+    this.limit = opts.limit;
+    this.#opts = opts;
+    this.#prefix = Buffer.from(`${name}/`);
+    this.#meta = Buffer.from(name);
+  }
+
+  /** Waits for a permit and resolves once it is held. */
+  async acquire(o: AcquireOptions = {}): Promise<Permit> {
+    const timeoutMs = o.timeoutMs ?? this.#opts.timeoutMs;
+    const q = await this.#enqueue(o, timeoutMs);
+    try {
+      if (!q.admitted) {
+        await withDeadline(
+          o.waitTimeoutMs,
+          o.signal,
+          (signal) => this.#wait(q, signal, timeoutMs),
+          () => new SemaphoreTimeoutError(`semaphore ${this.name}: no permit within ${o.waitTimeoutMs} ms`),
+        );
+      }
+    } catch (e) {
+      await removeKey(this.#client, q, timeoutMs).catch(() => {});
+      throw e;
+    }
+    return this.#permit(q, timeoutMs);
+  }
+
+  /** Takes a permit if one is free now; resolves undefined (holding nothing) otherwise. */
+  async tryAcquire(o: Omit<AcquireOptions, 'waitTimeoutMs'> = {}): Promise<Permit | undefined> {
+    const timeoutMs = o.timeoutMs ?? this.#opts.timeoutMs;
+    const q = await this.#enqueue(o, timeoutMs);
+    if (q.admitted) return this.#permit(q, timeoutMs);
+    await removeKey(this.#client, q, timeoutMs);
+    return undefined;
+  }
+
+  /**
+   * Runs `fn` while holding a permit and releases it afterwards, also when `fn` throws. `fn`'s
+   * signal aborts if the permit is lost before it finishes.
+   */
+  async withPermit<T>(
+    fn: (ctx: { signal: AbortSignal; permit: Permit }) => Promise<T> | T,
+    o: AcquireOptions = {},
+  ): Promise<T> {
+    const permit = await this.acquire(o);
+    try {
+      return await fn({ signal: permit.signal, permit });
+    } finally {
+      await permit.release();
+    }
+  }
+
+  /** The keys currently holding permits (at most `limit`), oldest first. */
+  async holders(o: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<KeyValue[]> {
+    const r = await this.#client.range(
+      { prefix: this.#prefix },
+      { sort: { target: 'create', order: 'ascend' }, limit: this.limit, ...o },
+    );
+    return r.kvs;
+  }
+
+  /** The limit stored in etcd, or undefined before the first `acquire()`. */
+  async storedLimit(o: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<number | undefined> {
+    const v = await this.#client.getString(this.#meta, o);
+    return v === undefined ? undefined : Number(v);
+  }
+
+  async #enqueue(o: AcquireOptions, timeoutMs: number | undefined): Promise<Queued> {
+    const { lease, ownsLease } = await obtainLease(this.#client, {
+      ttl: o.ttl ?? this.#opts.ttl,
+      lease: o.lease ?? this.#opts.lease,
+      keepAlive: o.keepAlive ?? this.#opts.keepAlive,
+      signal: o.signal,
+      timeoutMs,
+    });
+    const key = Buffer.concat([this.#prefix, Buffer.from(contenderId(lease))]);
+    const limit = String(this.limit);
+    try {
+      for (;;) {
+        // Queue only if the stored limit is ours; count the queue as of our own put.
+        const r = await this.#client
+          .txn()
+          .if(compare.value(this.#meta, '==', limit))
+          .success(op.put(key, '', { lease }), op.get({ prefix: this.#prefix }, { countOnly: true }))
+          .failure(op.get(this.#meta))
+          .commit({ signal: o.signal, timeoutMs });
+        if (r.succeeded) {
+          const count = (r.responses[1] as RangeResult).count;
+          return { key, createRevision: r.header.revision, lease, ownsLease, admitted: count <= this.limit };
+        }
+        const stored = (r.responses[0] as RangeResult).kvs[0];
+        if (stored) {
+          throw new SemaphoreLimitError(
+            `semaphore ${this.name} has limit ${stored.text()} stored in etcd; this user passed ${limit}`,
+          );
+        }
+        // First use: store the limit (unless another user just did), then queue.
+        await this.#client
+          .txn()
+          .if(compare.createRevision(this.#meta, '==', 0))
+          .success(op.put(this.#meta, limit))
+          .commit({ signal: o.signal, timeoutMs });
+      }
+    } catch (e) {
+      // The put may have applied even if its answer was lost: remove whatever we may have left.
+      if (ownsLease) await lease.revoke().catch(() => {});
+      else await this.#client.delete(key).catch(() => {});
+      throw e;
+    }
+  }
+
+  /** Waits until fewer than `limit` keys are ahead of ours. */
+  async #wait(q: Queued, signal: AbortSignal | undefined, timeoutMs: number | undefined): Promise<void> {
+    const c = this.#client;
+    // Losing the lease while queued ends the wait too.
+    const sig = anySignal(signal, q.lease.signal);
+    try {
+      for (;;) {
+        sig?.throwIfAborted();
+        const r = await c
+          .txn()
+          .success(
+            op.get(q.key),
+            op.get(
+              { prefix: this.#prefix },
+              {
+                maxCreateRevision: q.createRevision - 1n,
+                sort: { target: 'create', order: 'descend' },
+                limit: this.limit + 1,
+                keysOnly: true,
+              },
+            ),
+          )
+          .commit({ signal: sig, timeoutMs });
+        const mine = (r.responses[0] as RangeResult).kvs[0];
+        if (!mine || mine.createRevision !== q.createRevision) {
+          throw new PermitLostError(`semaphore ${this.name}: the waiter's key disappeared (lease expired?)`);
+        }
+        const ahead = (r.responses[1] as RangeResult).kvs;
+        if (ahead.length < this.limit) {
+          // Admitted. Mark the key: the waiter right behind watches it, and moves up on this put.
+          const m = await c
+            .txn()
+            .if(compare.createRevision(q.key, '==', q.createRevision))
+            .success(op.put(q.key, 'held', { ignoreLease: true }))
+            .commit({ signal: sig, timeoutMs });
+          if (!m.succeeded) {
+            throw new PermitLostError(
+              `semaphore ${this.name}: the waiter's key disappeared (lease expired?)`,
+            );
+          }
+          return;
+        }
+        if (ahead.length === this.limit) {
+          // First in line: any release ahead admits us.
+          await nextChange(c, { prefix: this.#prefix }, r.header.revision, { noPut: true }, sig);
+        } else {
+          // Further back: nothing changes for us before the key right ahead is admitted or leaves.
+          await nextChange(c, ahead[0]!.key, r.header.revision, undefined, sig);
+        }
+      }
+    } catch (e) {
+      if (q.lease.signal.aborted && !signal?.aborted && !(e instanceof PermitLostError)) {
+        throw new PermitLostError(`semaphore ${this.name}: the lease ended while waiting`, {
+          cause: q.lease.signal.reason,
+        });
+      }
+      throw e;
+    }
+  }
+
+  #permit(q: Queued, timeoutMs: number | undefined): Permit {
+    return new LeasedHold<PermitLostError>(
+      this.#client,
+      this.name,
+      `permit of semaphore ${this.name}`,
+      q.key,
+      q.createRevision,
+      q.lease,
+      q.ownsLease,
+      {
+        lost: (m, cause: LeaseLostError) => new PermitLostError(m, { cause }),
+        released: (m) => new EtcdError(m, { code: 'permit-released' }),
+      },
+      timeoutMs,
+    );
+  }
+}
+
+/** A handle on the semaphore `name` with `limit` permits; nothing happens until `acquire()`. */
+export function semaphore(client: Client, name: string, opts: SemaphoreOptions): Semaphore {
+  return new Semaphore(client, name, opts);
+}
