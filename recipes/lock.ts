@@ -9,15 +9,8 @@
  * the next, so a resource that remembers the highest token it has seen can refuse a paused
  * holder that wakes up after its lease expired (`lock.guard()` does that for etcd itself).
  */
-import {
-  type Client,
-  type CompareSpec,
-  compare,
-  EtcdError,
-  type Lease,
-  type LeaseLostError,
-  op,
-} from '../src/index.js';
+import { type Client, type CompareSpec, compare, EtcdError, type Lease, op } from '../src/index.js';
+import { hex, LeasedHold, obtainLease, removeKey } from './internal/leased.js';
 import { waitPredecessors, withDeadline } from './internal/wait.js';
 
 export interface LockOptions {
@@ -64,64 +57,21 @@ export interface HeldLock {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-const hex = (id: bigint) => id.toString(16);
-
-class Held implements HeldLock {
-  readonly #client: Client;
-  readonly #ownsLease: boolean;
-  readonly #ended = new AbortController();
-  readonly lost: Promise<LockLostError>;
-  #released = false;
-
-  constructor(
-    client: Client,
-    readonly name: string,
-    readonly key: Buffer,
-    readonly fencingToken: bigint,
-    readonly lease: Lease,
-    ownsLease: boolean,
-  ) {
-    this.#client = client;
-    this.#ownsLease = ownsLease;
-    this.lost = lease.lost.then((e: LeaseLostError) => {
-      const err = new LockLostError(`lock ${name} lost: ${e.message}`, { cause: e });
-      this.#ended.abort(err);
-      return err;
+/** A held lock: a lease-held key whose create revision is the fencing token. */
+class Held extends LeasedHold<LockLostError> implements HeldLock {
+  constructor(client: Client, name: string, key: Buffer, token: bigint, lease: Lease, ownsLease: boolean) {
+    super(client, name, `lock ${name}`, key, token, lease, ownsLease, {
+      lost: (message, cause) => new LockLostError(message, { cause }),
+      released: (message) => new EtcdError(message, { code: 'lock-released' }),
     });
-    lease.signal.addEventListener('abort', () => this.#ended.abort(lease.signal.reason), { once: true });
   }
-
-  get signal(): AbortSignal {
-    return this.#ended.signal;
-  }
-
-  guard(): CompareSpec {
-    return compare.createRevision(this.key, '==', this.fencingToken);
-  }
-
-  async release(): Promise<void> {
-    if (this.#released) return;
-    this.#released = true;
-    this.#ended.abort(new EtcdError(`lock ${this.name} released`, { code: 'lock-released' }));
-    if (this.#ownsLease) await this.lease.revoke();
-    else await this.#client.delete(this.key);
-  }
-
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.release();
+  get fencingToken(): bigint {
+    return this.createRevision;
   }
 }
 
 async function enqueue(client: Client, name: string, opts: LockOptions) {
-  const ownsLease = !opts.lease;
-  const lease =
-    opts.lease ??
-    (await client.lease({
-      ttl: opts.ttl ?? 60,
-      keepAlive: opts.keepAlive,
-      signal: opts.signal,
-      timeoutMs: opts.timeoutMs,
-    }));
+  const { lease, ownsLease } = await obtainLease(client, opts);
   const prefix = Buffer.from(`${name}/`);
   const key = Buffer.concat([prefix, Buffer.from(hex(lease.id))]);
   const first = op.get({ prefix }, { sort: { target: 'create', order: 'ascend' }, limit: 1 });
@@ -199,9 +149,8 @@ export async function withLock<T>(
   }
 }
 
-async function dequeue(client: Client, q: { ownsLease: boolean; lease: Lease; key: Buffer }) {
-  if (q.ownsLease) await q.lease.revoke();
-  else await client.delete(q.key);
+function dequeue(client: Client, q: { ownsLease: boolean; lease: Lease; key: Buffer; mine: bigint }) {
+  return removeKey(client, { key: q.key, createRevision: q.mine, lease: q.lease, ownsLease: q.ownsLease });
 }
 
 function validate(name: string): void {
