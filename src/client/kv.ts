@@ -60,7 +60,10 @@ export interface RangeResult {
   kvs: KeyValue[];
   /** More keys matched than `limit` let through. */
   more: boolean;
-  /** How many keys matched (ignoring `limit`). */
+  /**
+   * How many keys are in the range, as etcd counts them: before `limit` and before the
+   * min/max mod/create revision filters are applied.
+   */
   count: bigint;
 }
 

@@ -30,6 +30,10 @@ import {
 import type { KeyRange, Keyspace } from './keyspace.js';
 import { header, type KeyValue, keyValue, type ResponseHeader } from './kv.js';
 
+/**
+ * `signal` bounds the creation and then the whole watch: aborting later cancels it on the
+ * server and the iteration throws an AbortError. `timeoutMs` bounds the creation only.
+ */
 export interface WatchOptions extends CallOptions {
   /** First revision to deliver; default: changes after the watch is created. */
   startRevision?: bigint | number;
@@ -126,8 +130,13 @@ class Watcher {
     this.queue.push({ header: h, events: out, progress: false });
   }
 
+  /** Runs once when the watch ends (releases the listener on the caller's signal). */
+  onFinish: (() => void) | undefined;
+
   finish(err?: unknown): void {
     this.state = 'done';
+    this.onFinish?.();
+    this.onFinish = undefined;
     if (err) {
       this.created.reject(err);
       this.queue.fail(err);
@@ -201,6 +210,13 @@ export class WatchHub {
     } finally {
       scope.dispose();
     }
+    // The caller's signal also ends the open watch: iteration throws an AbortError.
+    const signal = opts.signal;
+    if (signal) {
+      const onAbort = () => this.cancel(w, new CallScope({ signal }, 0).abortError());
+      signal.addEventListener('abort', onAbort, { once: true });
+      w.onFinish = () => signal.removeEventListener('abort', onAbort);
+    }
     return new Watch(this, w);
   }
 
@@ -209,10 +225,11 @@ export class WatchHub {
     this.#stream?.requests.push({ progressRequest: {} });
   }
 
-  cancel(w: Watcher): void {
+  /** Cancels on the server; iteration ends quietly, or throws `err` when given. */
+  cancel(w: Watcher, err?: unknown): void {
     if (w.state === 'done') return;
     const wasActive = w.state === 'active';
-    w.finish();
+    w.finish(err);
     this.#watchers.delete(w);
     const s = this.#stream;
     if (s && wasActive && w.id !== undefined) {

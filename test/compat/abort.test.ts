@@ -316,20 +316,21 @@ describe('against a live etcd member', () => {
     expect(c.holding).toEqual({ watches: 0, leases: 0 });
   });
 
-  test('a successful call leaves no listener on the signal', async () => {
+  test('a successful call leaves no listener on the signal; an open watch keeps one until it ends', async () => {
     const c = newClient(cluster.members[0]!.endpoint);
     const ac = new AbortController();
     await c.put('abort-ok/k', 'v', { signal: ac.signal });
     expect(await c.getString('abort-ok/k', { signal: ac.signal })).toBe('v');
-    const w = await c.watch('abort-ok/k', { signal: ac.signal });
     const lease = await c.lease({ ttl: 5, signal: ac.signal });
     expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
-    // Aborting the creation signal later ends neither the watch nor the lease.
+    // The signal bounds a watch's whole life: aborting later cancels it (not the lease).
+    const w = await c.watch('abort-ok/k', { signal: ac.signal });
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(1);
     ac.abort();
     await sleep(50);
-    expect(w.closed).toBe(false);
+    expect(w.closed).toBe(true);
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
     expect(lease.signal.aborted).toBe(false);
-    w.cancel();
     await lease.revoke();
     expect((lease.signal.reason as LeaseLostError).reason).toBe('revoked');
   });

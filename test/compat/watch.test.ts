@@ -3,6 +3,7 @@
  * replay, compaction, cancellation (checked on the server through its /metrics), stream
  * sharing and progress notifications.
  */
+import { getEventListeners } from 'node:events';
 import { Client, CompactedError, op, type Watch, type WatchEvent } from '../../src/index.js';
 import { type EtcdCluster, startEtcd, waitFor } from '../harness/etcd.js';
 import { httpPostJson, metric, Reader, WATCH_RPC, watchMetrics, within } from './watch-helpers.js';
@@ -343,6 +344,30 @@ describe('cancellation (checked on the server)', () => {
     await settle(base, 'no watcher and no stream once the last watch is canceled');
     // A canceled watch iterates as finished.
     for await (const e of w1) throw new Error(`event after cancel: ${e.type}`);
+  });
+
+  test('aborting the signal after creation cancels the open watch; iteration throws AbortError', async () => {
+    const base = await idleServer();
+    const p = fresh('abort-open');
+    const ac = new AbortController();
+    const w = await client.watch({ prefix: p }, { signal: ac.signal });
+    await settle({ watchers: base.watchers + 1, streams: base.streams + 1 }, 'watch open');
+    const iterating = (async () => {
+      for await (const _ of w) {
+        // no events are written
+      }
+    })();
+    ac.abort();
+    await expect(iterating).rejects.toMatchObject({ name: 'AbortError' });
+    expect(w.closed).toBe(true);
+    expect(client.holding.watches).toBe(0);
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
+    await settle(base, 'watch gone after the abort');
+    // A watch that ends otherwise lets go of the caller's signal too.
+    const ac2 = new AbortController();
+    const w2 = await client.watch({ prefix: p }, { signal: ac2.signal });
+    w2.cancel();
+    expect(getEventListeners(ac2.signal, 'abort')).toHaveLength(0);
   });
 
   test('await using cancels the watch at the end of the block', async () => {
