@@ -20,8 +20,11 @@ export interface Spawned {
   child: ChildProcess;
   /** stdout, line by line, as it arrives. */
   lines: string[];
-  /** Resolves with the exit code (null when killed by a signal). */
+  /** `performance.now()` when each of `lines` arrived. */
+  times: number[];
+  /** Resolves with the exit code (null when killed by a signal) once the process has exited and all its output is read. */
   exited: Promise<number | null>;
+  stdout(): string;
   stderr(): string;
 }
 
@@ -35,18 +38,26 @@ export function spawnTracked(cmd: string, args: string[], env: Record<string, st
   });
   running.add(child);
   const lines: string[] = [];
+  const times: number[] = [];
+  let stdout = '';
   let stderr = '';
-  createInterface({ input: child.stdout! }).on('line', (l) => lines.push(l));
+  createInterface({ input: child.stdout! }).on('line', (l) => {
+    lines.push(l);
+    times.push(performance.now());
+  });
+  child.stdout!.on('data', (d) => {
+    stdout += d;
+  });
   child.stderr!.on('data', (d) => {
     stderr += d;
   });
   const exited = new Promise<number | null>((r) =>
-    child.on('exit', (code) => {
+    child.on('close', (code) => {
       running.delete(child);
       r(code);
     }),
   );
-  return { child, lines, exited, stderr: () => stderr };
+  return { child, lines, times, exited, stdout: () => stdout, stderr: () => stderr };
 }
 
 /** Runs `test/fixtures/<script>` with node. */

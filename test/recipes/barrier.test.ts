@@ -4,68 +4,30 @@
  * arrived and leave only once all are leaving, a crashed participant does not block leaving,
  * an extra participant is refused; and the example runs.
  */
-import { type ChildProcess, execFile, execSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { promisify } from 'node:util';
 import { BarrierTimeoutError, barrier, DoubleBarrierFullError, doubleBarrier } from '../../recipes/index.js';
-import { Client } from '../../src/index.js';
-import { type EtcdCluster, sleep, startEtcd, waitFor, withTimeout } from '../harness/etcd.js';
+import { sleep, waitFor, withTimeout } from '../harness/etcd.js';
+import { etcdSuite } from '../harness/etcd-suite.js';
 
-const ROOT = path.resolve(__dirname, '../..');
-let cluster: EtcdCluster;
-let client: Client;
-const children = new Set<ChildProcess>();
-const clients: Client[] = [];
+const etcd = etcdSuite({ members: 1, name: 'barrier' });
 
-beforeAll(async () => {
-  if (!existsSync(path.join(ROOT, 'dist/examples/barrier.js')))
-    execSync('npm run build', { cwd: ROOT, stdio: 'ignore' });
-  cluster = await startEtcd({ members: 1, name: 'barrier' });
-  client = new Client({ endpoints: cluster.endpoints });
-});
-afterEach(() => {
-  for (const c of children) c.kill('SIGKILL');
-  children.clear();
-  for (const c of clients.splice(0)) c.close();
-});
-afterAll(async () => {
-  client?.close();
-  await cluster?.close();
-});
-
-function run(env: Record<string, string>) {
-  const child = spawn(process.execPath, [path.join(ROOT, 'test/fixtures/barrier-participant.mjs')], {
-    env: { ...process.env, ENDPOINTS: cluster.endpoints.join(','), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  const lines: string[] = [];
-  let stderr = '';
-  createInterface({ input: child.stdout! }).on('line', (l) => lines.push(l));
-  child.stderr!.on('data', (d) => {
-    stderr += d;
-  });
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  const events = () => lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
-  return { child, lines, exited, events, stderr: () => stderr };
-}
-
-function newClient(): Client {
-  const c = new Client({ endpoints: cluster.endpoints });
-  clients.push(c);
-  return c;
+/** Runs test/fixtures/barrier-participant.mjs; `events()` are the JSON lines it has printed. */
+function participant(env: Record<string, string>) {
+  const p = etcd.fixture('barrier-participant.mjs', env);
+  const events = () => p.lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+  return { ...p, events };
 }
 
 test('barrier: waiters in other processes and clients pass only once it is released', async () => {
-  const b = barrier(client, 'gate');
+  const b = barrier(etcd.client, 'gate');
   expect(await b.hold()).toBe(true);
   expect(await b.hold()).toBe(false);
   expect(await b.isHeld()).toBe(true);
-  const procs = [run({ MODE: 'wait', BARRIER: 'gate' }), run({ MODE: 'wait', BARRIER: 'gate' })];
+  const procs = [
+    participant({ MODE: 'wait', BARRIER: 'gate' }),
+    participant({ MODE: 'wait', BARRIER: 'gate' }),
+  ];
   let passed = 0;
-  const inProc = [newClient(), newClient()].map((c) =>
+  const inProc = [etcd.newClient(), etcd.newClient()].map((c) =>
     barrier(c, 'gate')
       .wait()
       .then(() => passed++),
@@ -89,15 +51,15 @@ test('barrier: waiters in other processes and clients pass only once it is relea
 });
 
 test('barrier: on a lease it falls when the lease ends; waitTimeoutMs and abort', async () => {
-  const b = barrier(client, 'gate2');
-  const lease = await client.lease({ ttl: 10 });
+  const b = barrier(etcd.client, 'gate2');
+  const lease = await etcd.client.lease({ ttl: 10 });
   await b.hold({ lease });
   await expect(b.wait({ waitTimeoutMs: 300 })).rejects.toBeInstanceOf(BarrierTimeoutError);
   const ac = new AbortController();
   const aborted = b.wait({ signal: ac.signal });
   ac.abort();
   await expect(aborted).rejects.toMatchObject({ name: 'AbortError' });
-  const waiting = barrier(newClient(), 'gate2').wait();
+  const waiting = barrier(etcd.newClient(), 'gate2').wait();
   await sleep(200);
   await lease.revoke();
   await withTimeout(waiting, 5000, 'waiter after the lease ended');
@@ -112,14 +74,14 @@ test('double barrier: 4 processes enter only once all arrived, leave only once a
     ID: String(id),
     LEAVE_DELAY_MS: String(id * 300),
   });
-  const procs = [0, 1, 2].map((i) => run(env(i)));
-  await waitFor(async () => (await client.count({ prefix: 'db/waiters/' })) === 3n, {
+  const procs = [0, 1, 2].map((i) => participant(env(i)));
+  await waitFor(async () => (await etcd.client.count({ prefix: 'db/waiters/' })) === 3n, {
     timeoutMs: 15_000,
     what: '3 participants in',
   });
   await sleep(500);
   expect(procs.flatMap((p) => p.events())).toEqual([]);
-  procs.push(run(env(3)));
+  procs.push(participant(env(3)));
   const codes = await withTimeout(Promise.all(procs.map((p) => p.exited)), 20_000, 'participants');
   for (const [i, c] of codes.entries())
     expect({ i, c, err: c === 0 ? '' : procs[i]!.stderr() }).toEqual({ i, c: 0, err: '' });
@@ -129,12 +91,12 @@ test('double barrier: 4 processes enter only once all arrived, leave only once a
       { event: 'left', leaving: 4 },
     ]);
   }
-  expect(await client.count({ prefix: 'db/' })).toBe(0n);
+  expect(await etcd.client.count({ prefix: 'db/' })).toBe(0n);
 }, 40_000);
 
 test('double barrier: a participant killed inside does not block the others from leaving', async () => {
-  const p = run({ BARRIER: 'crash', COUNT: '2', RUN: 'crash-run', ID: 'p', STAY: '1', TTL: '2' });
-  const mine = doubleBarrier(client, 'crash', 2, { ttl: 10 });
+  const p = participant({ BARRIER: 'crash', COUNT: '2', RUN: 'crash-run', ID: 'p', STAY: '1', TTL: '2' });
+  const mine = doubleBarrier(etcd.client, 'crash', 2, { ttl: 10 });
   await withTimeout(mine.enter(), 15_000, 'enter');
   await waitFor(() => p.events().length > 0, { what: 'the process entered' });
   const leaving = mine.leave();
@@ -148,42 +110,34 @@ test('double barrier: a participant killed inside does not block the others from
   expect(left).toBe(false);
   p.child.kill('SIGKILL');
   await withTimeout(leaving, 10_000, 'leave after the crash');
-  expect(await client.count({ prefix: 'crash/' })).toBe(0n);
+  expect(await etcd.client.count({ prefix: 'crash/' })).toBe(0n);
 }, 30_000);
 
 test('double barrier: one participant too many is refused; timeouts leave nothing behind', async () => {
-  const [a, b, c] = [newClient(), newClient(), newClient()].map((x) =>
+  const [a, b, c] = [etcd.newClient(), etcd.newClient(), etcd.newClient()].map((x) =>
     doubleBarrier(x, 'full', 2, { ttl: 10 }),
   );
   await withTimeout(Promise.all([a!.enter(), b!.enter()]), 5000, 'two enter');
   await expect(c!.enter()).rejects.toBeInstanceOf(DoubleBarrierFullError);
-  expect(await client.count({ prefix: 'full/waiters/' })).toBe(2n);
+  expect(await etcd.client.count({ prefix: 'full/waiters/' })).toBe(2n);
   await withTimeout(Promise.all([a!.leave(), b!.leave()]), 5000, 'two leave');
-  expect(await client.count({ prefix: 'full/' })).toBe(0n);
+  expect(await etcd.client.count({ prefix: 'full/' })).toBe(0n);
   // await using drops out at once (without leaving: `ready` stays behind).
   {
-    await using d = doubleBarrier(client, 'full', 1, { ttl: 10 });
+    await using d = doubleBarrier(etcd.client, 'full', 1, { ttl: 10 });
     await d.enter();
-    expect(await client.count({ prefix: 'full/waiters/' })).toBe(1n);
+    expect(await etcd.client.count({ prefix: 'full/waiters/' })).toBe(1n);
   }
-  expect(await client.count({ prefix: 'full/waiters/' })).toBe(0n);
-  expect(await client.count('full/ready')).toBe(1n);
+  expect(await etcd.client.count({ prefix: 'full/waiters/' })).toBe(0n);
+  expect(await etcd.client.count('full/ready')).toBe(1n);
   // A new round does not pass on the old round's `ready`; a timed-out enter leaves nothing.
-  const lone = doubleBarrier(client, 'full', 2, { ttl: 10 });
+  const lone = doubleBarrier(etcd.client, 'full', 2, { ttl: 10 });
   await expect(lone.enter({ waitTimeoutMs: 300 })).rejects.toBeInstanceOf(BarrierTimeoutError);
-  expect(await client.count({ prefix: 'full/waiters/' })).toBe(0n);
+  expect(await etcd.client.count({ prefix: 'full/waiters/' })).toBe(0n);
 });
 
 test('examples/barrier runs and prints what it promises', async () => {
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    [path.join(ROOT, 'dist/examples/barrier.js')],
-    {
-      env: { ...process.env, ETCD_ENDPOINTS: cluster.endpoints.join(',') },
-      timeout: 20_000,
-    },
-  );
-  expect(stdout.trim().split('\n')).toEqual([
+  expect((await etcd.example('barrier')).lines).toEqual([
     'gate raised: true',
     'workers through while the gate is up: 0',
     'workers through after release: 3',

@@ -3,36 +3,14 @@
  * compareAndSet semantics, a missing key counting as 0, refusal of a non-integer value, and
  * the example.
  */
-import { execFile, execSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { CounterValueError, counter } from '../../recipes/index.js';
-import { Client } from '../../src/index.js';
-import { type EtcdCluster, startEtcd, withTimeout } from '../harness/etcd.js';
+import { withTimeout } from '../harness/etcd.js';
+import { etcdSuite } from '../harness/etcd-suite.js';
 
-const ROOT = path.resolve(__dirname, '../..');
-let cluster: EtcdCluster;
-let client: Client;
-const clients: Client[] = [];
-
-beforeAll(async () => {
-  if (!existsSync(path.join(ROOT, 'dist/examples/counter.js')))
-    execSync('npm run build', { cwd: ROOT, stdio: 'ignore' });
-  cluster = await startEtcd({ members: 1, name: 'counter' });
-  client = new Client({ endpoints: cluster.endpoints });
-});
-afterEach(() => {
-  for (const c of clients.splice(0)) c.close();
-});
-afterAll(async () => {
-  client?.close();
-  await cluster?.close();
-});
+const etcd = etcdSuite({ members: 1, name: 'counter' });
 
 test('10 concurrent clients x 50 increments = exactly 500, each value returned once', async () => {
-  const cs = Array.from({ length: 10 }, () => new Client({ endpoints: cluster.endpoints }));
-  clients.push(...cs);
+  const cs = Array.from({ length: 10 }, () => etcd.newClient());
   const returned = await withTimeout(
     Promise.all(
       cs.map(async (c) => {
@@ -45,7 +23,7 @@ test('10 concurrent clients x 50 increments = exactly 500, each value returned o
     25_000,
     'increments',
   );
-  expect(await counter(client, 'hits').get()).toBe(500n);
+  expect(await counter(etcd.client, 'hits').get()).toBe(500n);
   // Each increment saw its own new value: 1..500, none twice.
   const all = returned.flat().sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   expect(all).toEqual(Array.from({ length: 500 }, (_, i) => BigInt(i + 1)));
@@ -55,11 +33,11 @@ test('10 concurrent clients x 50 increments = exactly 500, each value returned o
 }, 30_000);
 
 test('get/add/decrement/set with bigints; a missing key is 0', async () => {
-  const c = counter(client, 'big');
+  const c = counter(etcd.client, 'big');
   expect(await c.get()).toBe(0n);
   expect(await c.decrement()).toBe(-1n);
   expect(await c.add(2n ** 70n)).toBe(2n ** 70n - 1n);
-  expect(await client.getString('big')).toBe(String(2n ** 70n - 1n));
+  expect(await etcd.client.getString('big')).toBe(String(2n ** 70n - 1n));
   expect(await c.add(-5)).toBe(2n ** 70n - 6n);
   await c.set(42);
   expect(await c.get()).toBe(42n);
@@ -67,39 +45,30 @@ test('get/add/decrement/set with bigints; a missing key is 0', async () => {
 });
 
 test('compareAndSet sets only on the expected value; 0 matches a missing key', async () => {
-  const c = counter(client, 'cas');
+  const c = counter(etcd.client, 'cas');
   expect(await c.compareAndSet(1, 5)).toBe(false);
-  expect(await client.get('cas')).toBeUndefined();
+  expect(await etcd.client.get('cas')).toBeUndefined();
   expect(await c.compareAndSet(0, 5)).toBe(true);
   expect(await c.compareAndSet(0, 6)).toBe(false);
   expect(await c.compareAndSet(5n, 7n)).toBe(true);
   expect(await c.get()).toBe(7n);
   // Concurrent CAS from the same value: exactly one wins.
-  const cs = Array.from({ length: 5 }, () => new Client({ endpoints: cluster.endpoints }));
-  clients.push(...cs);
+  const cs = Array.from({ length: 5 }, () => etcd.newClient());
   const wins = await Promise.all(cs.map((x, i) => counter(x, 'cas').compareAndSet(7, 100 + i)));
   expect(wins.filter(Boolean)).toHaveLength(1);
   expect(await c.get()).toBe(BigInt(100 + wins.indexOf(true)));
 });
 
 test('a value that is not an integer is refused, not overwritten', async () => {
-  await client.put('garbage', 'twelve');
-  const c = counter(client, 'garbage');
+  await etcd.client.put('garbage', 'twelve');
+  const c = counter(etcd.client, 'garbage');
   await expect(c.get()).rejects.toBeInstanceOf(CounterValueError);
   await expect(c.increment()).rejects.toBeInstanceOf(CounterValueError);
-  expect(await client.getString('garbage')).toBe('twelve');
+  expect(await etcd.client.getString('garbage')).toBe('twelve');
 });
 
 test('examples/counter runs and prints what it promises', async () => {
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    [path.join(ROOT, 'dist/examples/counter.js')],
-    {
-      env: { ...process.env, ETCD_ENDPOINTS: cluster.endpoints.join(',') },
-      timeout: 20_000,
-    },
-  );
-  expect(stdout.trim().split('\n')).toEqual([
+  expect((await etcd.example('counter')).lines).toEqual([
     'page views after 4 x 25 concurrent increments: 100',
     'reset from 100 to 0: true',
     'reset from 100 to 0 again: false',

@@ -2,25 +2,13 @@
  * elect()/observe() against real etcd: succession, proclaim, resign, interop with
  * `etcdctl elect`, and failover seen by an observer when the leader process is killed.
  */
-import path from 'node:path';
 import { elect, type Leader, LeadershipLostError, NotLeaderError, observe } from '../../recipes/index.js';
 import { Client } from '../../src/index.js';
-import { type EtcdCluster, sleep, startEtcd, waitFor, withTimeout } from '../harness/etcd.js';
-import { ensureBuilt, killAll, ROOT, spawnTracked } from '../harness/fixtures.js';
+import { sleep, waitFor, withTimeout } from '../harness/etcd.js';
+import { etcdSuite } from '../harness/etcd-suite.js';
+import { spawnTracked } from '../harness/fixtures.js';
 
-let cluster: EtcdCluster;
-let client: Client;
-
-beforeAll(async () => {
-  ensureBuilt();
-  cluster = await startEtcd({ members: 1, name: 'elect' });
-  client = new Client({ endpoints: cluster.endpoints });
-});
-afterEach(killAll);
-afterAll(async () => {
-  client?.close();
-  await cluster?.close();
-});
+const etcd = etcdSuite({ members: 1, name: 'elect' });
 
 /** Collects what observe() yields into an array until aborted. */
 function collect(name: string) {
@@ -28,7 +16,7 @@ function collect(name: string) {
   const seen: Leader[] = [];
   const done = (async () => {
     try {
-      for await (const l of observe(client, name, { signal: ac.signal })) seen.push(l);
+      for await (const l of observe(etcd.client, name, { signal: ac.signal })) seen.push(l);
     } catch (e) {
       if ((e as Error).name !== 'AbortError') throw e;
     }
@@ -41,8 +29,8 @@ function collect(name: string) {
 }
 
 test('succession: first campaigner leads, the next takes over on resign; proclaim', async () => {
-  const a = elect(client, 'e1', { value: 'a', ttl: 10 });
-  const b = elect(client, 'e1', { value: 'b', ttl: 10 });
+  const a = elect(etcd.client, 'e1', { value: 'a', ttl: 10 });
+  const b = elect(etcd.client, 'e1', { value: 'b', ttl: 10 });
   await a.campaign();
   expect((await a.leader())?.text()).toBe('a');
   let bLeads = false;
@@ -67,8 +55,8 @@ test('succession: first campaigner leads, the next takes over on resign; proclai
 
 test('observe() reports the current leader, proclaimed values and successors in order', async () => {
   const obs = collect('e2');
-  const a = elect(client, 'e2', { value: 'a', ttl: 10 });
-  const b = elect(client, 'e2', { value: 'b', ttl: 10 });
+  const a = elect(etcd.client, 'e2', { value: 'a', ttl: 10 });
+  const b = elect(etcd.client, 'e2', { value: 'b', ttl: 10 });
   await a.campaign();
   const bp = b.campaign();
   await a.proclaim('a2');
@@ -81,10 +69,10 @@ test('observe() reports the current leader, proclaimed values and successors in 
 });
 
 test('etcdctl elect and elect() see each other', async () => {
-  const ep = `--endpoints=${cluster.endpoints.join(',')}`;
+  const ep = `--endpoints=${etcd.cluster.endpoints.join(',')}`;
   const ctl = spawnTracked('etcdctl', [ep, 'elect', 'mixed-e', 'from-etcdctl'], { ETCDCTL_API: '3' });
   await waitFor(() => ctl.lines.length >= 2, { timeoutMs: 5000, what: 'etcdctl to be elected' });
-  const ours = elect(client, 'mixed-e', { value: 'from-concord', ttl: 10 });
+  const ours = elect(etcd.client, 'mixed-e', { value: 'from-concord', ttl: 10 });
   expect((await ours.leader())?.text()).toBe('from-etcdctl');
   expect(ctl.lines[1]).toBe('from-etcdctl');
   let led = false;
@@ -106,16 +94,10 @@ test('etcdctl elect and elect() see each other', async () => {
 
 test('leader process killed: its lease expires and the observer sees the successor, no gap', async () => {
   const obs = collect('e3');
-  const env = { ENDPOINTS: cluster.endpoints.join(','), ELECTION: 'e3', TTL: '2' };
-  const a = spawnTracked(process.execPath, [path.join(ROOT, 'test/fixtures/elect-candidate.mjs')], {
-    ...env,
-    VALUE: 'proc-a',
-  });
+  const env = { ELECTION: 'e3', TTL: '2' };
+  const a = etcd.fixture('elect-candidate.mjs', { ...env, VALUE: 'proc-a' });
   await waitFor(() => a.lines.includes('elected'), { timeoutMs: 5000, what: 'a elected' });
-  const b = spawnTracked(process.execPath, [path.join(ROOT, 'test/fixtures/elect-candidate.mjs')], {
-    ...env,
-    VALUE: 'proc-b',
-  });
+  const b = etcd.fixture('elect-candidate.mjs', { ...env, VALUE: 'proc-b' });
   await sleep(500);
   expect(b.lines).toEqual([]);
   a.child.kill('SIGKILL');
@@ -127,9 +109,9 @@ test('leader process killed: its lease expires and the observer sees the success
 }, 30_000);
 
 test('a leader whose lease is revoked underneath is told it lost', async () => {
-  const a = elect(client, 'e4', { value: 'a', ttl: 3 });
+  const a = elect(etcd.client, 'e4', { value: 'a', ttl: 3 });
   await a.campaign();
-  const other = new Client({ endpoints: cluster.endpoints });
+  const other = new Client({ endpoints: etcd.cluster.endpoints });
   const lease = (await other.range({ prefix: 'e4/' })).kvs[0]!.lease;
   await other.revokeLease(lease);
   other.close();

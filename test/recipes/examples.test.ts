@@ -2,36 +2,15 @@
  * The runnable programs in examples/ run against a real etcd and print what they promise.
  * (Each recipe's own test file runs its example; these are the SDK and lock/election ones.)
  */
-import { execFile, execSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { type EtcdCluster, startEtcd } from '../harness/etcd.js';
+import { etcdSuite } from '../harness/etcd-suite.js';
+import { ROOT } from '../harness/fixtures.js';
 
-const ROOT = path.resolve(__dirname, '../..');
-let cluster: EtcdCluster;
-
-beforeAll(async () => {
-  if (!existsSync(path.join(ROOT, 'dist/examples/lock.js')))
-    execSync('npm run build', { cwd: ROOT, stdio: 'ignore' });
-  cluster = await startEtcd({ members: 1, name: 'examples' });
-});
-afterAll(() => cluster?.close());
-
-async function runExample(name: string): Promise<string[]> {
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    [path.join(ROOT, 'dist/examples', `${name}.js`)],
-    {
-      env: { ...process.env, ETCD_ENDPOINTS: cluster.endpoints.join(',') },
-      timeout: 20_000,
-    },
-  );
-  return stdout.trim().split('\n');
-}
+const etcd = etcdSuite({ members: 1, name: 'examples' });
 
 test('examples/lock: both workers hold the lock in turn, fenced writes succeed', async () => {
-  const out = await runExample('lock');
+  const out = (await etcd.example('lock')).lines;
   expect(out.filter((l) => l.includes('held the lock')).sort()).toEqual([
     'worker-a held the lock (token ok), fenced write ok: true',
     'worker-b held the lock (token ok), fenced write ok: true',
@@ -40,7 +19,7 @@ test('examples/lock: both workers hold the lock in turn, fenced writes succeed',
 });
 
 test('examples/election: succession seen by the observer', async () => {
-  const out = await runExample('election');
+  const out = (await etcd.example('election')).lines;
   expect(out).toHaveLength(4);
   expect(out).toContain('node-a: elected');
   expect(out).toContain('node-b: elected');
@@ -53,10 +32,10 @@ test('examples/election: succession seen by the observer', async () => {
 
 test('examples/config-watch: initial snapshot then live changes', async () => {
   const { Client } = await import('../../src/index.js');
-  const c = new Client({ endpoints: cluster.endpoints });
+  const c = new Client({ endpoints: etcd.cluster.endpoints });
   await c.put('config/a', '1');
   const child = execFile(process.execPath, [path.join(ROOT, 'dist/examples/config-watch.js')], {
-    env: { ...process.env, ETCD_ENDPOINTS: cluster.endpoints.join(',') },
+    env: { ...process.env, ETCD_ENDPOINTS: etcd.cluster.endpoints.join(',') },
     timeout: 20_000,
   });
   let out = '';

@@ -4,11 +4,7 @@
  * watch (50 readers), stale while the only member is down and back after it restarts, and
  * processes exiting once the reader is closed.
  */
-import { type ChildProcess, execSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { OpenFeature, ProviderEvents, ProviderStatus } from '@openfeature/server-sdk';
 import {
   type FlagChange,
@@ -19,40 +15,13 @@ import {
   rolloutBucket,
 } from '../../recipes/index.js';
 import { ConcordFlagProvider } from '../../recipes/openfeature.js';
-import { Client } from '../../src/index.js';
-import { type EtcdCluster, sleep, startEtcd, waitFor, withTimeout } from '../harness/etcd.js';
+import { sleep, waitFor, withTimeout } from '../harness/etcd.js';
+import { etcdSuite } from '../harness/etcd-suite.js';
 
-const ROOT = path.resolve(__dirname, '../..');
-let cluster: EtcdCluster;
-let client: Client;
-const children = new Set<ChildProcess>();
-const extraClients: Client[] = [];
-
-beforeAll(async () => {
-  if (!existsSync(path.join(ROOT, 'dist/recipes/index.js')))
-    execSync('npm run build', { cwd: ROOT, stdio: 'ignore' });
-  cluster = await startEtcd({ members: 1, name: 'flags' });
-  client = new Client({ endpoints: cluster.endpoints });
-});
-afterEach(() => {
-  for (const c of children) c.kill('SIGKILL');
-  children.clear();
-  for (const c of extraClients) c.close();
-  extraClients.length = 0;
-});
-afterAll(async () => {
-  client?.close();
-  await cluster?.close();
-});
-
-function newClient(): Client {
-  const c = new Client({ endpoints: cluster.endpoints });
-  extraClients.push(c);
-  return c;
-}
+const etcd = etcdSuite({ members: 1, name: 'flags' });
 
 test('admin: set validates and stores JSON at <prefix><name>; get, list, delete', async () => {
-  const admin = flagsAdmin(client, { prefix: 'adm/' });
+  const admin = flagsAdmin(etcd.client, { prefix: 'adm/' });
   const def: FlagDefinition<boolean> = {
     type: 'boolean',
     value: false,
@@ -60,7 +29,7 @@ test('admin: set validates and stores JSON at <prefix><name>; get, list, delete'
     rollout: { percentage: 10, serve: true },
   };
   const rev = await admin.set('checkout', def);
-  const kv = (await client.get('adm/checkout'))!;
+  const kv = (await etcd.client.get('adm/checkout'))!;
   expect(kv.json()).toEqual(def);
   expect(kv.modRevision).toBe(rev);
 
@@ -105,9 +74,9 @@ test('admin: set validates and stores JSON at <prefix><name>; get, list, delete'
       rules: [{ attribute: 'a', op: 'matches', value: '(', serve: true }],
     }),
   ).toMatch(/rules\[0\]\.value: invalid regular expression/);
-  expect(await client.get('adm/bad')).toBeUndefined();
+  expect(await etcd.client.get('adm/bad')).toBeUndefined();
 
-  await client.put('adm/broken', '{not json');
+  await etcd.client.put('adm/broken', '{not json');
   const list = await admin.list();
   expect(list.map((e) => [e.name, e.definition !== undefined, e.error?.slice(0, 8)])).toEqual([
     ['broken', false, 'not JSON'],
@@ -121,16 +90,16 @@ test('admin: set validates and stores JSON at <prefix><name>; get, list, delete'
 });
 
 test('evaluation is typed, synchronous after ready(), and never throws', async () => {
-  const admin = flagsAdmin(client, { prefix: 'ev/' });
+  const admin = flagsAdmin(etcd.client, { prefix: 'ev/' });
   await admin.set('on', { type: 'boolean', value: true });
   await admin.set('color', { type: 'string', value: 'blue' });
   await admin.set('limit', { type: 'number', value: 42 });
   await admin.set('conf', { type: 'json', value: { a: [1, 2] } });
   await admin.set('off', { type: 'boolean', value: true, enabled: false });
-  await client.put('ev/garbage', '{"type":');
-  await client.putJSON('ev/invalid', { type: 'boolean', value: 'yes' });
+  await etcd.client.put('ev/garbage', '{"type":');
+  await etcd.client.putJSON('ev/invalid', { type: 'boolean', value: 'yes' });
 
-  const f = flags(client, { prefix: 'ev/' });
+  const f = flags(etcd.client, { prefix: 'ev/' });
   // Before ready(): the default, with the reason.
   expect(f.getBooleanDetails('on', false)).toMatchObject({
     value: false,
@@ -175,7 +144,7 @@ test('evaluation is typed, synchronous after ready(), and never throws', async (
 });
 
 test('rules by attribute, first match wins; rollout by a stable hash; 10 % of 10,000 keys within ±1 %', async () => {
-  const admin = flagsAdmin(client, { prefix: 'rules/' });
+  const admin = flagsAdmin(etcd.client, { prefix: 'rules/' });
   await admin.set('tier', {
     type: 'string',
     value: 'basic',
@@ -195,7 +164,7 @@ test('rules by attribute, first match wins; rollout by a stable hash; 10 % of 10
     value: 'control',
     rollout: { percentage: 50, serve: 'treatment', otherwise: 'holdout' },
   });
-  const f = flags(client, { prefix: 'rules/' });
+  const f = flags(etcd.client, { prefix: 'rules/' });
   await f.ready();
   const tier = (ctx: Record<string, unknown>) => f.getStringDetails('tier', 'x', ctx);
   expect(tier({ targetingKey: 'vip-2', email: 'a@corp.example' })).toMatchObject({
@@ -218,7 +187,7 @@ test('rules by attribute, first match wins; rollout by a stable hash; 10 % of 10
   expect(on).toBeGreaterThanOrEqual(900);
   expect(on).toBeLessThanOrEqual(1100);
   // Stable: the same key gets the same answer from another reader, and it is the documented hash.
-  const g = flags(newClient(), { prefix: 'rules/' });
+  const g = flags(etcd.newClient(), { prefix: 'rules/' });
   await g.ready();
   for (let i = 0; i < 200; i++) {
     const key = `user-${i}`;
@@ -239,9 +208,9 @@ test('rules by attribute, first match wins; rollout by a stable hash; 10 % of 10
 });
 
 test('changes arrive through the watch: events, async iteration, fresh values; deletes too', async () => {
-  const admin = flagsAdmin(client, { prefix: 'ch/' });
+  const admin = flagsAdmin(etcd.client, { prefix: 'ch/' });
   await admin.set('a', { type: 'number', value: 1 });
-  const f = flags(client, { prefix: 'ch/' });
+  const f = flags(etcd.client, { prefix: 'ch/' });
   await f.ready();
   const events: FlagChange[] = [];
   f.on('change', (c) => events.push(c));
@@ -262,33 +231,32 @@ test('changes arrive through the watch: events, async iteration, fresh values; d
   expect(f.getNumberDetails('a', 0).errorCode).toBe('FLAG_NOT_FOUND');
   expect(f.getString('b', '')).toBe('x');
   f.close();
-  expect(client.holding.watches).toBe(0);
+  expect(etcd.client.holding.watches).toBe(0);
 });
 
 test('signal and deadline: aborting closes a reader; ready() gives up after timeoutMs', async () => {
   const ac = new AbortController();
-  const f = flags(client, { prefix: 'ch/', signal: ac.signal });
+  const f = flags(etcd.client, { prefix: 'ch/', signal: ac.signal });
   await f.ready();
   const closed = new Promise<void>((r) => f.once('close', r));
   ac.abort();
   await withTimeout(closed, 1000, 'close event');
   expect(f.closed).toBe(true);
-  expect(client.holding.watches).toBe(0);
-  await expect(flags(client, { signal: AbortSignal.abort() }).ready()).rejects.toThrow();
+  expect(etcd.client.holding.watches).toBe(0);
+  await expect(flags(etcd.client, { signal: AbortSignal.abort() }).ready()).rejects.toThrow();
 
-  const nowhere = new Client({ endpoints: ['127.0.0.1:1'] });
-  extraClients.push(nowhere);
+  const nowhere = etcd.newClient(['127.0.0.1:1']);
   const t0 = performance.now();
   await expect(flags(nowhere, { timeoutMs: 300 }).ready()).rejects.toThrow(/deadline/);
   expect(performance.now() - t0).toBeLessThan(3000);
 });
 
 test('50 readers, each on its own client, all receive a change through their watches', async () => {
-  const admin = flagsAdmin(client, { prefix: 'fifty/' });
+  const admin = flagsAdmin(etcd.client, { prefix: 'fifty/' });
   await admin.set('f', { type: 'boolean', value: false });
   const readers = await Promise.all(
     Array.from({ length: 50 }, async () => {
-      const r = flags(newClient(), { prefix: 'fifty/' });
+      const r = flags(etcd.newClient(), { prefix: 'fifty/' });
       await r.ready();
       return r;
     }),
@@ -303,7 +271,7 @@ test('50 readers, each on its own client, all receive a change through their wat
 }, 30_000);
 
 test('OpenFeature: provider resolves with context, reports details, and emits configuration changes', async () => {
-  const admin = flagsAdmin(client, { prefix: 'of/' });
+  const admin = flagsAdmin(etcd.client, { prefix: 'of/' });
   await admin.set('beta', {
     type: 'boolean',
     value: false,
@@ -311,7 +279,7 @@ test('OpenFeature: provider resolves with context, reports details, and emits co
   });
   await admin.set('banner', { type: 'string', value: 'hello' });
   await admin.set('conf', { type: 'json', value: { retries: 3 } });
-  const provider = new ConcordFlagProvider(newClient(), { prefix: 'of/' });
+  const provider = new ConcordFlagProvider(etcd.newClient(), { prefix: 'of/' });
   await OpenFeature.setProviderAndWait(provider);
   try {
     const of = OpenFeature.getClient();
@@ -339,48 +307,21 @@ test('OpenFeature: provider resolves with context, reports details, and emits co
 });
 
 test('a process whose reader is closed exits by itself (client left open)', async () => {
-  await flagsAdmin(client, { prefix: 'exit/' }).set('go', { type: 'boolean', value: true });
-  const child = spawn(process.execPath, [path.join(ROOT, 'test/fixtures/flags-exit.mjs')], {
-    env: { ...process.env, ENDPOINTS: cluster.endpoints.join(','), PREFIX: 'exit/', FLAG: 'go' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  const lines: string[] = [];
-  let stderr = '';
-  createInterface({ input: child.stdout! }).on('line', (l) => lines.push(l));
-  child.stderr!.on('data', (d) => {
-    stderr += d;
-  });
-  const code = await withTimeout(
-    new Promise((r) => child.on('exit', r)),
-    10_000,
-    'process to exit by itself',
-  );
-  expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
-  expect(lines).toEqual(['value true', 'released {"watches":0,"leases":0}']);
+  await flagsAdmin(etcd.client, { prefix: 'exit/' }).set('go', { type: 'boolean', value: true });
+  const p = etcd.fixture('flags-exit.mjs', { PREFIX: 'exit/', FLAG: 'go' });
+  const code = await withTimeout(p.exited, 10_000, 'process to exit by itself');
+  expect({ code, stderr: p.stderr() }).toEqual({ code: 0, stderr: '' });
+  expect(p.lines).toEqual(['value true', 'released {"watches":0,"leases":0}']);
 });
 
 test('examples/flags.ts runs and exits', async () => {
-  const p = spawn(process.execPath, [path.join(ROOT, 'dist/examples/flags.js')], {
-    env: { ...process.env, ETCD_ENDPOINTS: cluster.endpoints.join(',') },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(p);
-  let out = '';
-  let err = '';
-  p.stdout!.on('data', (d) => {
-    out += d;
-  });
-  p.stderr!.on('data', (d) => {
-    err += d;
-  });
-  const code = await withTimeout(new Promise((r) => p.on('exit', r)), 15_000, 'example to exit');
-  expect({ code, err }).toEqual({ code: 0, err: '' });
-  expect(out).toContain('rejected: invalid flag "bad": value: must be a finite number');
-  expect(out).toContain('staff: true (TARGETING_MATCH, rules[0])');
-  expect(out).toMatch(/rollout: \d+ of 1000 users get it/);
-  expect(out).toContain('missing: fallback (FLAG_NOT_FOUND)');
-  expect(out).toContain('after change: true');
+  const { stdout, stderr } = await etcd.example('flags', 15_000);
+  expect(stderr).toBe('');
+  expect(stdout).toContain('rejected: invalid flag "bad": value: must be a finite number');
+  expect(stdout).toContain('staff: true (TARGETING_MATCH, rules[0])');
+  expect(stdout).toMatch(/rollout: \d+ of 1000 users get it/);
+  expect(stdout).toContain('missing: fallback (FLAG_NOT_FOUND)');
+  expect(stdout).toContain('after change: true');
 });
 
 /** A TCP proxy to the member that the test can cut (every connection dropped, port closed) and restore. */
@@ -419,11 +360,10 @@ async function cuttableProxy(target: string) {
 }
 
 test('a reader cut off from the cluster goes stale, misses a change, then catches up when reconnected', async () => {
-  const admin = flagsAdmin(client, { prefix: 'cut/' });
+  const admin = flagsAdmin(etcd.client, { prefix: 'cut/' });
   await admin.set('c', { type: 'number', value: 1 });
-  const proxy = await cuttableProxy(cluster.endpoints[0]!);
-  const reader = new Client({ endpoints: [proxy.endpoint()] });
-  extraClients.push(reader);
+  const proxy = await cuttableProxy(etcd.cluster.endpoints[0]!);
+  const reader = etcd.newClient([proxy.endpoint()]);
   const f = flags(reader, { prefix: 'cut/', heartbeatMs: 200 });
   await f.ready();
   const changes: FlagChange[] = [];
@@ -451,9 +391,9 @@ test('a reader cut off from the cluster goes stale, misses a change, then catche
 
 // Last: it kills and restarts the only member.
 test('stale while the member is down (last values still served), fresh again after restart and catch-up', async () => {
-  const admin = flagsAdmin(client, { prefix: 'st/' });
+  const admin = flagsAdmin(etcd.client, { prefix: 'st/' });
   await admin.set('s', { type: 'string', value: 'v1' });
-  const f = flags(newClient(), { prefix: 'st/', heartbeatMs: 200 });
+  const f = flags(etcd.newClient(), { prefix: 'st/', heartbeatMs: 200 });
   await f.ready();
   const staleEvents: boolean[] = [];
   f.on('stale', (s) => staleEvents.push(s));
@@ -463,7 +403,7 @@ test('stale while the member is down (last values still served), fresh again aft
   try {
     await sleep(500);
     expect(f.stale).toBe(false);
-    await cluster.kill(0);
+    await etcd.cluster.kill(0);
     await waitFor(() => f.stale, { timeoutMs: 5000, what: 'reader to report stale' });
     expect(f.getStringDetails('s', 'd')).toMatchObject({ value: 'v1', stale: true, reason: 'STATIC' });
     await waitFor(() => of.providerStatus === ProviderStatus.STALE, {
@@ -473,7 +413,7 @@ test('stale while the member is down (last values still served), fresh again aft
     expect((await of.getStringDetails('s', 'd')).flagMetadata).toMatchObject({ stale: true });
     expect(await of.getStringValue('s', 'd')).toBe('v1');
 
-    await cluster.restart(0);
+    await etcd.cluster.restart(0);
     await waitFor(() => !f.stale, { timeoutMs: 15_000, what: 'reader to be fresh again' });
     await waitFor(() => of.providerStatus === ProviderStatus.READY, {
       timeoutMs: 2000,

@@ -3,35 +3,14 @@
  * consumers (each in enqueue order), blocking dequeue with timeouts and aborts, interop with
  * the layout of etcd's Go recipe, and the example.
  */
-import { execFile, execSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { QueueTimeoutError, queue } from '../../recipes/index.js';
-import { Client } from '../../src/index.js';
-import { type EtcdCluster, sleep, startEtcd, withTimeout } from '../harness/etcd.js';
+import { sleep, withTimeout } from '../harness/etcd.js';
+import { etcdSuite } from '../harness/etcd-suite.js';
 
-const ROOT = path.resolve(__dirname, '../..');
-let cluster: EtcdCluster;
-let client: Client;
-const clients: Client[] = [];
-
-beforeAll(async () => {
-  if (!existsSync(path.join(ROOT, 'dist/examples/queue.js')))
-    execSync('npm run build', { cwd: ROOT, stdio: 'ignore' });
-  cluster = await startEtcd({ members: 1, name: 'queue' });
-  client = new Client({ endpoints: cluster.endpoints });
-});
-afterEach(() => {
-  for (const c of clients.splice(0)) c.close();
-});
-afterAll(async () => {
-  client?.close();
-  await cluster?.close();
-});
+const etcd = etcdSuite({ members: 1, name: 'queue' });
 
 test('one consumer gets items in enqueue order; peek and size', async () => {
-  const q = queue(client, 'fifo');
+  const q = queue(etcd.client, 'fifo');
   expect(await q.size()).toBe(0);
   expect(await q.peek()).toBeUndefined();
   const keys = [];
@@ -48,9 +27,8 @@ test('one consumer gets items in enqueue order; peek and size', async () => {
 });
 
 test('200 items, 5 concurrent consumers: each item dequeued exactly once, in order per consumer', async () => {
-  const consumers = Array.from({ length: 5 }, () => new Client({ endpoints: cluster.endpoints }));
-  clients.push(...consumers);
-  const producer = queue(client, 'work');
+  const consumers = Array.from({ length: 5 }, () => etcd.newClient());
+  const producer = queue(etcd.client, 'work');
   const stop = new AbortController();
   let total = 0;
   const taken = consumers.map(() => [] as number[]);
@@ -95,7 +73,7 @@ test('200 items, 5 concurrent consumers: each item dequeued exactly once, in ord
 }, 30_000);
 
 test('dequeue blocks until an item arrives; waitTimeoutMs and abort stop waiting', async () => {
-  const q = queue(client, 'block');
+  const q = queue(etcd.client, 'block');
   await expect(q.dequeue({ waitTimeoutMs: 300 })).rejects.toBeInstanceOf(QueueTimeoutError);
   const ac = new AbortController();
   const aborted = q.dequeue({ signal: ac.signal });
@@ -116,23 +94,15 @@ test('dequeue blocks until an item arrives; waitTimeoutMs and abort stop waiting
 
 test("items enqueued under Go recipes' layout (<name>/<unix ns>) are taken by create revision", async () => {
   // etcd's Go recipe names items by the producer's clock; order comes from create revisions.
-  await client.put('interop/9000000000000000000', 'first');
-  await client.put('interop/1000000000000000000', 'second');
-  const q = queue(client, 'interop');
+  await etcd.client.put('interop/9000000000000000000', 'first');
+  await etcd.client.put('interop/1000000000000000000', 'second');
+  const q = queue(etcd.client, 'interop');
   expect((await q.dequeue()).text()).toBe('first');
   expect((await q.dequeue()).text()).toBe('second');
 });
 
 test('examples/queue runs and prints what it promises', async () => {
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    [path.join(ROOT, 'dist/examples/queue.js')],
-    {
-      env: { ...process.env, ETCD_ENDPOINTS: cluster.endpoints.join(',') },
-      timeout: 20_000,
-    },
-  );
-  expect(stdout.trim().split('\n')).toEqual([
+  expect((await etcd.example('queue')).lines).toEqual([
     'jobs taken: 12, distinct: 12',
     'each consumer got its jobs in order: true',
     'left in the queue: 0',

@@ -3,58 +3,12 @@
  * processes), a waiting writer blocks later readers, a killed writer frees the lock within its
  * TTL, timeouts and aborts leave nothing queued, and the example runs.
  */
-import { type ChildProcess, execFile, execSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { promisify } from 'node:util';
 import { type HeldRWLock, RWLockLostError, RWLockTimeoutError, rwlock } from '../../recipes/index.js';
-import { Client, op } from '../../src/index.js';
-import { type EtcdCluster, sleep, startEtcd, waitFor, withTimeout } from '../harness/etcd.js';
+import { op } from '../../src/index.js';
+import { sleep, waitFor, withTimeout } from '../harness/etcd.js';
+import { etcdSuite } from '../harness/etcd-suite.js';
 
-const ROOT = path.resolve(__dirname, '../..');
-let cluster: EtcdCluster;
-let client: Client;
-const children = new Set<ChildProcess>();
-const clients: Client[] = [];
-
-beforeAll(async () => {
-  if (!existsSync(path.join(ROOT, 'dist/examples/rwlock.js')))
-    execSync('npm run build', { cwd: ROOT, stdio: 'ignore' });
-  cluster = await startEtcd({ members: 1, name: 'rwlock' });
-  client = new Client({ endpoints: cluster.endpoints });
-});
-afterEach(() => {
-  for (const c of children) c.kill('SIGKILL');
-  children.clear();
-  for (const c of clients.splice(0)) c.close();
-});
-afterAll(async () => {
-  client?.close();
-  await cluster?.close();
-});
-
-function run(script: string, env: Record<string, string>) {
-  const child = spawn(process.execPath, [path.join(ROOT, 'test/fixtures', script)], {
-    env: { ...process.env, ENDPOINTS: cluster.endpoints.join(','), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  const lines: string[] = [];
-  let stderr = '';
-  createInterface({ input: child.stdout! }).on('line', (l) => lines.push(l));
-  child.stderr!.on('data', (d) => {
-    stderr += d;
-  });
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  return { child, lines, exited, stderr: () => stderr };
-}
-
-function newClient(): Client {
-  const c = new Client({ endpoints: cluster.endpoints });
-  clients.push(c);
-  return c;
-}
+const etcd = etcdSuite({ members: 1, name: 'rwlock' });
 
 function track(p: Promise<HeldRWLock>) {
   const t: { held?: HeldRWLock; p: Promise<HeldRWLock> } = { p };
@@ -69,13 +23,13 @@ function track(p: Promise<HeldRWLock>) {
 
 test('5 readers (5 clients) hold the lock at once; no writer while they do', async () => {
   const readers = await withTimeout(
-    Promise.all(Array.from({ length: 5 }, () => rwlock(newClient(), 'rw1', { ttl: 10 }).readLock())),
+    Promise.all(Array.from({ length: 5 }, () => rwlock(etcd.newClient(), 'rw1', { ttl: 10 }).readLock())),
     5000,
     '5 readers',
   );
   expect(readers.every((r) => r.mode === 'read' && !r.signal.aborted)).toBe(true);
-  expect(await client.count({ prefix: 'rw1/read/' })).toBe(5n);
-  const rw = rwlock(client, 'rw1', { ttl: 10 });
+  expect(await etcd.client.count({ prefix: 'rw1/read/' })).toBe(5n);
+  const rw = rwlock(etcd.client, 'rw1', { ttl: 10 });
   expect(await rw.tryWriteLock()).toBeUndefined();
   // Another reader still gets in.
   const sixth = await rw.tryReadLock();
@@ -88,20 +42,20 @@ test('5 readers (5 clients) hold the lock at once; no writer while they do', asy
   expect(await rw.tryReadLock()).toBeUndefined();
   expect(await rw.tryWriteLock()).toBeUndefined();
   await w!.release();
-  expect(await client.count({ prefix: 'rw1/' })).toBe(0n);
+  expect(await etcd.client.count({ prefix: 'rw1/' })).toBe(0n);
 });
 
 test('processes: writers always alone, readers never with a writer, readers together', async () => {
   const procs = [
     ...['r0', 'r1', 'r2', 'r3'].map((id) =>
-      run('rwlock-worker.mjs', { LOCK: 'mix', RUN: 'mix-run', ID: id, MODE: 'read', N: '4' }),
+      etcd.fixture('rwlock-worker.mjs', { LOCK: 'mix', RUN: 'mix-run', ID: id, MODE: 'read', N: '4' }),
     ),
     ...['w0', 'w1'].map((id) =>
-      run('rwlock-worker.mjs', { LOCK: 'mix', RUN: 'mix-run', ID: id, MODE: 'write', N: '4' }),
+      etcd.fixture('rwlock-worker.mjs', { LOCK: 'mix', RUN: 'mix-run', ID: id, MODE: 'write', N: '4' }),
     ),
   ];
   await waitFor(() => procs.every((p) => p.lines.includes('ready')), { timeoutMs: 15_000, what: 'workers' });
-  await client.put('mix-run/go', '1');
+  await etcd.client.put('mix-run/go', '1');
   const codes = await withTimeout(Promise.all(procs.map((p) => p.exited)), 25_000, 'workers');
   for (const [i, c] of codes.entries())
     expect({ i, c, err: c === 0 ? '' : procs[i]!.stderr() }).toEqual({ i, c: 0, err: '' });
@@ -121,22 +75,22 @@ test('processes: writers always alone, readers never with a writer, readers toge
   // Writer tokens are all distinct (each write hold had its own key).
   const writerTokens = seen.filter((x) => x.mode === 'write').flatMap((s) => s.tokens);
   expect(new Set(writerTokens).size).toBe(8);
-  expect(await client.count({ prefix: 'mix/' })).toBe(0n);
+  expect(await etcd.client.count({ prefix: 'mix/' })).toBe(0n);
 }, 45_000);
 
 test('a waiting writer blocks later readers; it gets in when earlier readers leave, then they do', async () => {
-  const rw = rwlock(client, 'fair', { ttl: 10 });
+  const rw = rwlock(etcd.client, 'fair', { ttl: 10 });
   const r1 = await rw.readLock();
   const w = track(rw.writeLock());
-  await waitFor(async () => (await client.count({ prefix: 'fair/write/' })) === 1n, {
+  await waitFor(async () => (await etcd.client.count({ prefix: 'fair/write/' })) === 1n, {
     what: 'writer queued',
   });
   // A reader arriving now must wait behind the writer.
   expect(await rw.tryReadLock()).toBeUndefined();
   const r2 = track(rw.readLock());
-  await waitFor(async () => (await client.count({ prefix: 'fair/' })) === 3n, { what: 'r2 queued' });
+  await waitFor(async () => (await etcd.client.count({ prefix: 'fair/' })) === 3n, { what: 'r2 queued' });
   const w2 = track(rw.writeLock());
-  await waitFor(async () => (await client.count({ prefix: 'fair/' })) === 4n, { what: 'w2 queued' });
+  await waitFor(async () => (await etcd.client.count({ prefix: 'fair/' })) === 4n, { what: 'w2 queued' });
   await sleep(300);
   expect([w.held, r2.held, w2.held]).toEqual([undefined, undefined, undefined]);
   await r1.release();
@@ -153,22 +107,24 @@ test('a waiting writer blocks later readers; it gets in when earlier readers lea
   const w2Held = await withTimeout(w2.p, 5000, 'second writer');
   expect(w2Held.fencingToken).toBeGreaterThan(wHeld.fencingToken);
   // Fenced writes: only the current holder's guard holds.
-  expect((await client.txn().if(wHeld.guard()).success(op.put('fair-out', 'stale')).commit()).succeeded).toBe(
-    false,
-  );
-  expect((await client.txn().if(w2Held.guard()).success(op.put('fair-out', 'ok')).commit()).succeeded).toBe(
-    true,
-  );
+  expect(
+    (await etcd.client.txn().if(wHeld.guard()).success(op.put('fair-out', 'stale')).commit()).succeeded,
+  ).toBe(false);
+  expect(
+    (await etcd.client.txn().if(w2Held.guard()).success(op.put('fair-out', 'ok')).commit()).succeeded,
+  ).toBe(true);
   await w2Held.release();
 });
 
 test('a writer killed with SIGKILL frees the lock within its TTL', async () => {
-  const h = run('rwlock-worker.mjs', { LOCK: 'crash', MODE: 'hold-write', TTL: '2' });
+  const h = etcd.fixture('rwlock-worker.mjs', { LOCK: 'crash', MODE: 'hold-write', TTL: '2' });
   await waitFor(() => h.lines.length > 0, { timeoutMs: 10_000, what: 'writer to lock' });
   const first = JSON.parse(h.lines[0]!);
-  const rw = rwlock(client, 'crash', { ttl: 10 });
+  const rw = rwlock(etcd.client, 'crash', { ttl: 10 });
   const reader = rw.readLock();
-  await waitFor(async () => (await client.count({ prefix: 'crash/' })) === 2n, { what: 'reader queued' });
+  await waitFor(async () => (await etcd.client.count({ prefix: 'crash/' })) === 2n, {
+    what: 'reader queued',
+  });
   h.child.kill('SIGKILL');
   const killedAt = Date.now();
   const got = await withTimeout(reader, 10_000, 'reader after the crash');
@@ -178,7 +134,7 @@ test('a writer killed with SIGKILL frees the lock within its TTL', async () => {
 }, 30_000);
 
 test('waitTimeoutMs gives up with RWLockTimeoutError; abort likewise; nothing stays queued', async () => {
-  const rw = rwlock(client, 'wait', { ttl: 10 });
+  const rw = rwlock(etcd.client, 'wait', { ttl: 10 });
   const w = await rw.writeLock();
   await expect(rw.readLock({ waitTimeoutMs: 300 })).rejects.toBeInstanceOf(RWLockTimeoutError);
   const ac = new AbortController();
@@ -186,46 +142,40 @@ test('waitTimeoutMs gives up with RWLockTimeoutError; abort likewise; nothing st
   await sleep(200);
   ac.abort();
   await expect(p).rejects.toMatchObject({ name: 'AbortError' });
-  expect((await client.range({ prefix: 'wait/' })).kvs.map((kv) => kv.keyText())).toEqual([w.key.toString()]);
+  expect((await etcd.client.range({ prefix: 'wait/' })).kvs.map((kv) => kv.keyText())).toEqual([
+    w.key.toString(),
+  ]);
   await w.release();
 });
 
 test('withRead/withWrite release afterwards, also when fn throws; await using releases', async () => {
-  const rw = rwlock(client, 'with', { ttl: 10 });
+  const rw = rwlock(etcd.client, 'with', { ttl: 10 });
   const token = await rw.withWrite(async ({ fencingToken, lock }) => {
     expect(lock.mode).toBe('write');
-    expect(await client.count({ prefix: 'with/write/' })).toBe(1n);
+    expect(await etcd.client.count({ prefix: 'with/write/' })).toBe(1n);
     return fencingToken;
   });
   expect(typeof token).toBe('bigint');
   await expect(rw.withRead(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
-  expect(await client.count({ prefix: 'with/' })).toBe(0n);
+  expect(await etcd.client.count({ prefix: 'with/' })).toBe(0n);
   {
     await using r = await rw.readLock();
     expect(r.mode).toBe('read');
     expect(await rw.tryWriteLock()).toBeUndefined();
   }
-  expect(await client.count({ prefix: 'with/' })).toBe(0n);
+  expect(await etcd.client.count({ prefix: 'with/' })).toBe(0n);
 });
 
 test('a hold whose lease is revoked underneath reports lost', async () => {
-  const rw = rwlock(client, 'lost', { ttl: 3 });
+  const rw = rwlock(etcd.client, 'lost', { ttl: 3 });
   const r = await rw.readLock();
-  await newClient().revokeLease(r.lease.id);
+  await etcd.newClient().revokeLease(r.lease.id);
   expect(await withTimeout(r.lost, 5000, 'lost')).toBeInstanceOf(RWLockLostError);
   expect(r.signal.aborted).toBe(true);
 });
 
 test('examples/rwlock runs and prints what it promises', async () => {
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    [path.join(ROOT, 'dist/examples/rwlock.js')],
-    {
-      env: { ...process.env, ETCD_ENDPOINTS: cluster.endpoints.join(',') },
-      timeout: 20_000,
-    },
-  );
-  expect(stdout.trim().split('\n')).toEqual([
+  expect((await etcd.example('rwlock')).lines).toEqual([
     '3 readers hold the lock together',
     'a reader arriving while the writer waits: must wait',
     'readers: leaving',
