@@ -1,0 +1,205 @@
+import { readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { crc32c } from '@node-rs/crc32';
+import { Wal, WalClosedError, WalCorruptError, WalVersionError } from '../../src/storage/index.js';
+import { entries, entry, removeTempDirs, summary, tempDir } from './wal-helpers.js';
+
+afterEach(removeTempDirs);
+
+function segments(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.wal'))
+    .sort()
+    .map((f) => path.join(dir, f));
+}
+
+/** Offsets of the record headers in a segment (16-byte file header, 16-byte record headers). */
+function recordOffsets(file: string): number[] {
+  const buf = readFileSync(file);
+  const out: number[] = [];
+  for (let at = 16; at < buf.length; at += 16 + buf.readUInt32LE(at)) out.push(at);
+  return out;
+}
+
+const quiet = { onTornTail: () => {} };
+
+describe('Wal', () => {
+  test('entries and hard state survive a reopen', async () => {
+    const dir = tempDir();
+    const wal = await Wal.open(dir);
+    expect(wal.readAll()).toEqual({ hardState: undefined, snapshot: undefined, entries: [] });
+    await wal.save({ term: 2, vote: 0xfedcba9876543210n, commit: 3 }, entries(1, 5, 2));
+    await wal.save({ term: 2, vote: 0xfedcba9876543210n, commit: 5 }, []);
+    await wal.close();
+    const again = await Wal.open(dir);
+    const got = again.readAll();
+    expect(got.hardState).toEqual({ term: 2, vote: 0xfedcba9876543210n, commit: 5 });
+    expect(summary(got.entries)).toEqual(summary(entries(1, 5, 2)));
+    expect(again.recovery.tornTail).toBeUndefined();
+    await again.close();
+  });
+
+  test('a later entry at an earlier index replaces the suffix (§5.3 log overwrite)', async () => {
+    const dir = tempDir();
+    const wal = await Wal.open(dir);
+    await wal.save(undefined, entries(1, 5, 1));
+    await wal.save(undefined, [entry(3, 2, 'new-3'), entry(4, 2, 'new-4')]);
+    await wal.close();
+    const again = await Wal.open(dir);
+    expect(summary(again.readAll().entries)).toEqual([
+      '1/1:entry-1',
+      '2/1:entry-2',
+      '3/2:new-3',
+      '4/2:new-4',
+    ]);
+    await again.close();
+  });
+
+  test('group commit: saves issued together share one write and one fdatasync', async () => {
+    const wal = await Wal.open(tempDir());
+    await Promise.all(Array.from({ length: 64 }, (_, i) => wal.save(undefined, [entry(i + 1)])));
+    expect(wal.stats()).toMatchObject({ appends: 64, fsyncs: 1 });
+    // One more in flight while the next 10 queue: at most two more rounds.
+    const first = wal.save(undefined, [entry(65)]);
+    await Promise.resolve();
+    const rest = Array.from({ length: 10 }, (_, i) => wal.save(undefined, [entry(66 + i)]));
+    await Promise.all([first, ...rest]);
+    expect(wal.stats().appends).toBe(75);
+    expect(wal.stats().fsyncs).toBeLessThanOrEqual(3);
+    await wal.close();
+    const again = await Wal.open(tempDir());
+    await again.close();
+  });
+
+  test('segments rotate at the size limit and are released behind a snapshot', async () => {
+    const dir = tempDir();
+    const wal = await Wal.open(dir, { segmentBytes: 4096 });
+    for (let i = 1; i <= 200; i += 10) await wal.save({ term: 1, vote: 0n, commit: i }, entries(i, i + 9));
+    expect(wal.stats().segments).toBeGreaterThanOrEqual(3);
+    // No snapshot yet: nothing may be released.
+    expect(await wal.releaseTo(150)).toBe(0);
+    await wal.saveSnapshot({ index: 150, term: 1 });
+    const released = await wal.releaseTo(150);
+    expect(released).toBeGreaterThan(0);
+    expect(segments(dir).length).toBe(wal.stats().segments);
+    await wal.close();
+    const again = await Wal.open(dir);
+    const got = again.readAll();
+    expect(got.snapshot).toEqual({ index: 150, term: 1 });
+    expect(got.hardState).toEqual({ term: 1, vote: 0n, commit: 191 });
+    expect(summary(got.entries)).toEqual(summary(entries(151, 200)));
+    await again.save(undefined, [entry(201)]);
+    await again.close();
+  });
+
+  test('entries restart after a snapshot marker beyond the log (installed snapshot)', async () => {
+    const dir = tempDir();
+    const wal = await Wal.open(dir);
+    await wal.save(undefined, entries(1, 3));
+    await wal.saveSnapshot({ index: 100, term: 4 });
+    await wal.save(undefined, [entry(101, 4), entry(102, 4)]);
+    await wal.close();
+    const again = await Wal.open(dir);
+    expect(again.readAll().snapshot).toEqual({ index: 100, term: 4 });
+    expect(summary(again.readAll().entries)).toEqual(['101/4:entry-101', '102/4:entry-102']);
+    await again.close();
+  });
+
+  test('a byte flipped in a middle record refuses start-up, naming the file and offset', async () => {
+    for (const where of ['payload', 'length'] as const) {
+      const dir = tempDir();
+      const wal = await Wal.open(dir);
+      for (let i = 1; i <= 10; i++) await wal.save(undefined, [entry(i)]);
+      await wal.close();
+      const [file] = segments(dir);
+      const offsets = recordOffsets(file!);
+      const victim = offsets[4]!;
+      const buf = readFileSync(file!);
+      buf[where === 'payload' ? victim + 16 + 3 : victim] ^= 0x40;
+      writeFileSync(file!, buf);
+      const err = await Wal.open(dir).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WalCorruptError);
+      expect((err as WalCorruptError).file).toBe(file);
+      expect((err as WalCorruptError).offset).toBe(victim);
+      expect((err as Error).message).toContain(`${file} at offset ${victim}`);
+    }
+  });
+
+  test('corruption at the end of a segment that is not the last one refuses start-up', async () => {
+    const dir = tempDir();
+    const wal = await Wal.open(dir, { segmentBytes: 2048 });
+    for (let i = 1; i <= 60; i++) await wal.save(undefined, [entry(i)]);
+    await wal.close();
+    const [first] = segments(dir);
+    truncateSync(first!, statSync(first!).size - 5);
+    await expect(Wal.open(dir)).rejects.toThrow(WalCorruptError);
+  });
+
+  test('a torn tail is cut off and reported; appends continue after it', async () => {
+    const dir = tempDir();
+    const wal = await Wal.open(dir);
+    for (let i = 1; i <= 10; i++) await wal.save(undefined, [entry(i)]);
+    await wal.close();
+    const [file] = segments(dir);
+    const offsets = recordOffsets(file!);
+    const size = statSync(file!).size;
+    truncateSync(file!, size - 4);
+    const reports: unknown[] = [];
+    const again = await Wal.open(dir, { onTornTail: (t) => reports.push(t) });
+    const torn = {
+      file,
+      offset: offsets[9],
+      bytes: size - 4 - offsets[9]!,
+      reason: expect.stringContaining('cut short'),
+    };
+    expect(again.recovery.tornTail).toEqual(torn);
+    expect(reports).toEqual([torn]);
+    expect(statSync(file!).size).toBe(offsets[9]);
+    expect(summary(again.readAll().entries)).toEqual(summary(entries(1, 9)));
+    await again.save(undefined, [entry(10, 1, 'again')]);
+    await again.close();
+    const third = await Wal.open(dir);
+    expect(third.recovery.tornTail).toBeUndefined();
+    expect(summary(third.readAll().entries).at(-1)).toBe('10/1:again');
+    await third.close();
+  });
+
+  test('a zero-filled tail (file extended, never written) is cut off', async () => {
+    const dir = tempDir();
+    const wal = await Wal.open(dir);
+    await wal.save(undefined, entries(1, 3));
+    await wal.close();
+    const [file] = segments(dir);
+    const size = statSync(file!).size;
+    writeFileSync(file!, Buffer.alloc(1000), { flag: 'a' });
+    const again = await Wal.open(dir, quiet);
+    expect(again.recovery.tornTail).toMatchObject({ offset: size, bytes: 1000, reason: 'zero-filled tail' });
+    expect(again.readAll().entries).toHaveLength(3);
+    await again.close();
+  });
+
+  test('a data dir written by a newer format version is refused', async () => {
+    const dir = tempDir();
+    const wal = await Wal.open(dir);
+    await wal.save(undefined, entries(1, 2));
+    await wal.close();
+    const [file] = segments(dir);
+    const buf = readFileSync(file!);
+    buf.writeUInt32LE(2, 8);
+    buf.writeUInt32LE(crc32c(buf.subarray(0, 12)), 12);
+    writeFileSync(file!, buf);
+    const err = await Wal.open(dir).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WalVersionError);
+    expect((err as Error).message).toMatch(/format version 2, this build reads up to version 1/);
+  });
+
+  test('saves after close reject with WalClosedError', async () => {
+    const wal = await Wal.open(tempDir());
+    await wal.close();
+    await expect(wal.save(undefined, [entry(1)])).rejects.toThrow(WalClosedError);
+  });
+
+  test('options are validated', async () => {
+    await expect(Wal.open(tempDir(), { segmentBytes: 10 })).rejects.toThrow(/segmentBytes.*got 10/);
+  });
+});
