@@ -1,0 +1,21 @@
+/**
+ * src/mvcc — the replicated state machine: revisioned keyspace, txns, compaction, watch hub,
+ * leases, quota and alarms, snapshot and hash. Pure and deterministic; imports no Node I/O.
+ */
+export * from './alarms.js';
+export * from './errors.js';
+export { hashKV } from './hash.js';
+export { Rev } from './key-index.js';
+export { type Change, KvStore, REV_OVERHEAD_BYTES, WriteTxn } from './kv-store.js';
+export { DEFAULT_MIN_LEASE_TTL, Lease, Lessor, MAX_LEASE_TTL } from './lessor.js';
+export * from './quota.js';
+export { restore, restoreSync, SNAPSHOT_CHUNK_BYTES, snapshot } from './snapshot.js';
+export * from './state-machine.js';
+export { DEFAULT_MAX_TXN_OPS, validateTxn } from './txn.js';
+export {
+  WATCH_BATCH_MAX_REVS,
+  WATCH_FRAGMENT_BYTES,
+  Watcher,
+  WatchHub,
+  type WatchSink,
+} from './watch-hub.js';

@@ -1,0 +1,322 @@
+/**
+ * The watch hub (etcd's watchableStore). A watcher is *synced* once it has seen every revision
+ * up to the store's: it gets each write's events as the write is applied, one response per
+ * revision. A watcher that starts in the past, or whose sink refused a response (a slow
+ * stream), is *unsynced*: sync() replays history from the log to it in batches of at most
+ * WATCH_BATCH_MAX_REVS revisions, then moves it to the synced set. A watcher whose next
+ * revision has been compacted is cancelled with the compact revision.
+ *
+ * Events of one revision always travel in one response, unless the watcher asked for
+ * fragments and the response is larger than the limit. Watch IDs belong to the caller (etcd
+ * numbers them per stream); the hub identifies a watcher by its object.
+ */
+import type { WatchCreateRequest, WatchResponse } from '../gen/etcdserverpb/rpc.js';
+import { WatchCreateRequest_FilterType as Filter } from '../gen/etcdserverpb/rpc.js';
+import { type Event, Event_EventType } from '../gen/mvccpb/kv.js';
+import { header, str, toKeyValue, tombstoneKeyValue } from './convert.js';
+import type { Rev } from './key-index.js';
+import { type Change, type KvStore, rangeEndOf } from './kv-store.js';
+
+/** Most distinct revisions sent to a catching-up watcher in one response (etcd's watchBatchMaxRevs). */
+export const WATCH_BATCH_MAX_REVS = 1000;
+/** Size above which a watcher that asked for fragments gets its response in pieces (etcd's default max request bytes). */
+export const WATCH_FRAGMENT_BYTES = 1.5 * 1024 * 1024;
+/** Estimated protobuf overhead of one event, for fragment sizing. */
+const EVENT_OVERHEAD_BYTES = 48;
+
+/** Where a watcher's responses go. Usually one per client stream, shared by its watchers. */
+export interface WatchSink {
+  /**
+   * Takes a response. Returning false means "not now" (the stream is backed up): the response
+   * is dropped, and the watcher catches up from history later.
+   */
+  send(resp: WatchResponse): boolean;
+}
+
+export class Watcher {
+  /** The next revision this watcher must see. */
+  minRev: number;
+  synced = false;
+  /** Whether an event went out since the last progress notification. */
+  sentSinceProgress = false;
+  constructor(
+    readonly id: bigint,
+    readonly key: string,
+    /** undefined = the single key; KEY_SPACE_END = to the end. */
+    readonly end: string | undefined,
+    startRev: number,
+    readonly prevKv: boolean,
+    readonly noPut: boolean,
+    readonly noDelete: boolean,
+    readonly progressNotify: boolean,
+    readonly fragment: boolean,
+    readonly sink: WatchSink,
+  ) {
+    this.minRev = startRev;
+  }
+
+  matches(key: string): boolean {
+    return this.end === undefined ? key === this.key : key >= this.key && key < this.end;
+  }
+}
+
+export interface WatchHubOptions {
+  batchMaxRevs?: number;
+  fragmentBytes?: number;
+}
+
+export class WatchHub {
+  readonly #store: KvStore;
+  readonly #batchMaxRevs: number;
+  readonly #fragmentBytes: number;
+  /** Synced single-key watchers by key. */
+  readonly #byKey = new Map<string, Set<Watcher>>();
+  /** Synced range watchers (scanned per event; an interval tree would pay off with many). */
+  readonly #ranges = new Set<Watcher>();
+  readonly #unsynced = new Set<Watcher>();
+
+  constructor(store: KvStore, opts: WatchHubOptions = {}) {
+    this.#store = store;
+    this.#batchMaxRevs = opts.batchMaxRevs ?? WATCH_BATCH_MAX_REVS;
+    this.#fragmentBytes = opts.fragmentBytes ?? WATCH_FRAGMENT_BYTES;
+  }
+
+  get size(): number {
+    let n = this.#ranges.size + this.#unsynced.size;
+    for (const s of this.#byKey.values()) n += s.size;
+    return n;
+  }
+
+  get unsyncedCount(): number {
+    return this.#unsynced.size;
+  }
+
+  /**
+   * Registers a watcher. Start revision 0 = from the next write. The caller sends the
+   * `created` response; history (if the start is in the past) comes with sync().
+   */
+  watch(id: bigint, req: WatchCreateRequest, sink: WatchSink): Watcher {
+    const store = this.#store;
+    const start = req.startRevision > 0n ? Number(req.startRevision) : store.currentRev + 1;
+    const filters = req.filters;
+    const w = new Watcher(
+      id,
+      str(req.key),
+      rangeEndOf(str(req.rangeEnd)),
+      start,
+      req.prevKv,
+      filters.includes(Filter.NOPUT),
+      filters.includes(Filter.NODELETE),
+      req.progressNotify,
+      req.fragment,
+      sink,
+    );
+    if (start > store.currentRev) this.#addSynced(w);
+    else this.#unsynced.add(w);
+    return w;
+  }
+
+  cancel(w: Watcher): void {
+    if (w.synced) this.#removeSynced(w);
+    else this.#unsynced.delete(w);
+  }
+
+  #addSynced(w: Watcher): void {
+    w.synced = true;
+    if (w.end === undefined) {
+      let set = this.#byKey.get(w.key);
+      if (!set) {
+        set = new Set();
+        this.#byKey.set(w.key, set);
+      }
+      set.add(w);
+    } else this.#ranges.add(w);
+  }
+
+  #removeSynced(w: Watcher): void {
+    w.synced = false;
+    if (w.end === undefined) {
+      const set = this.#byKey.get(w.key);
+      if (set) {
+        set.delete(w);
+        if (set.size === 0) this.#byKey.delete(w.key);
+      }
+    } else this.#ranges.delete(w);
+  }
+
+  /** Delivers one applied write (all its changes share one main revision) to synced watchers. */
+  notify(changes: readonly Change[]): void {
+    if (changes.length === 0) return;
+    const rev = changes[0]!.rev.main;
+    let batches: Map<Watcher, Event[]> | undefined;
+    const add = (w: Watcher, c: Change, ev: EventPair) => {
+      if (w.minRev > rev) return;
+      if (c.rev.tomb ? w.noDelete : w.noPut) return;
+      batches ??= new Map();
+      let evs = batches.get(w);
+      if (!evs) {
+        evs = [];
+        batches.set(w, evs);
+      }
+      evs.push(w.prevKv ? ev.withPrev() : ev.plain());
+    };
+    const ranges = this.#ranges;
+    for (const c of changes) {
+      const set = this.#byKey.get(c.rev.key);
+      if (set === undefined && ranges.size === 0) continue;
+      const ev = new EventPair(c.rev, c.prev);
+      if (set) for (const w of set) add(w, c, ev);
+      for (const w of ranges) if (w.matches(c.rev.key)) add(w, c, ev);
+    }
+    if (!batches) return;
+    for (const [w, events] of batches) {
+      if (this.#deliver(w, events, rev)) w.minRev = rev + 1;
+      else {
+        // The stream is backed up: replay from this revision later.
+        this.#removeSynced(w);
+        w.minRev = rev;
+        this.#unsynced.add(w);
+      }
+    }
+  }
+
+  /**
+   * One round of catching up: each unsynced watcher gets at most one batch of history, or is
+   * cancelled if its next revision was compacted. Returns how many watchers are still unsynced.
+   */
+  sync(): number {
+    const store = this.#store;
+    for (const w of [...this.#unsynced]) {
+      if (w.minRev < store.compactRev) {
+        this.#unsynced.delete(w);
+        w.sink.send({
+          header: header(store.currentRev),
+          watchId: w.id,
+          created: false,
+          canceled: true,
+          compactRevision: BigInt(store.compactRev),
+          cancelReason: '',
+          fragment: false,
+          events: [],
+        });
+        continue;
+      }
+      const log = store.log;
+      const upTo = Math.min(store.currentRev, w.minRev + this.#batchMaxRevs - 1);
+      const events: Event[] = [];
+      for (let i = store.logIndexOf(w.minRev); i < log.length; i++) {
+        const r = log[i]!;
+        if (r.main > upTo) break;
+        if (!w.matches(r.key) || (r.tomb ? w.noDelete : w.noPut)) continue;
+        const ev = new EventPair(r, w.prevKv ? store.prevOf(r) : undefined);
+        events.push(w.prevKv ? ev.withPrev() : ev.plain());
+      }
+      if (events.length > 0 && !this.#deliver(w, events, store.currentRev)) continue;
+      w.minRev = upTo + 1;
+      if (w.minRev > store.currentRev) {
+        this.#unsynced.delete(w);
+        this.#addSynced(w);
+      }
+    }
+    return this.#unsynced.size;
+  }
+
+  /** Whether every given watcher is synced (a progress request is answered only then). */
+  allSynced(watchers: Iterable<Watcher>): boolean {
+    for (const w of watchers) if (!w.synced) return false;
+    return true;
+  }
+
+  /**
+   * Periodic progress notification: an empty response carrying the current revision to each
+   * synced watcher that asked for them and got no events since the last round.
+   */
+  progressNotify(): void {
+    const rev = this.#store.currentRev;
+    const visit = (w: Watcher) => {
+      if (!w.progressNotify) return;
+      if (w.sentSinceProgress) {
+        w.sentSinceProgress = false;
+        return;
+      }
+      w.sink.send(response(w.id, rev, []));
+    };
+    for (const set of this.#byKey.values()) for (const w of set) visit(w);
+    for (const w of this.#ranges) visit(w);
+  }
+
+  #deliver(w: Watcher, events: Event[], rev: number): boolean {
+    w.sentSinceProgress = true;
+    if (!w.fragment || events.length < 2) return w.sink.send(response(w.id, rev, events));
+    const parts = fragment(events, this.#fragmentBytes);
+    if (parts.length === 1) return w.sink.send(response(w.id, rev, events));
+    // A refused fragment loses the rest: the watcher replays from this revision, as a whole.
+    for (let i = 0; i < parts.length; i++) {
+      const resp = response(w.id, rev, parts[i]!);
+      resp.fragment = i < parts.length - 1;
+      if (!w.sink.send(resp)) return false;
+    }
+    return true;
+  }
+}
+
+function response(watchId: bigint, rev: number, events: Event[]): WatchResponse {
+  return {
+    header: header(rev),
+    watchId,
+    created: false,
+    canceled: false,
+    compactRevision: 0n,
+    cancelReason: '',
+    fragment: false,
+    events,
+  };
+}
+
+function eventBytes(e: Event): number {
+  let n = EVENT_OVERHEAD_BYTES + (e.kv ? e.kv.key.length + e.kv.value.length : 0);
+  if (e.prevKv) n += EVENT_OVERHEAD_BYTES + e.prevKv.key.length + e.prevKv.value.length;
+  return n;
+}
+
+function fragment(events: Event[], limit: number): Event[][] {
+  const parts: Event[][] = [];
+  let cur: Event[] = [];
+  let size = 0;
+  for (const e of events) {
+    const n = eventBytes(e);
+    if (cur.length > 0 && size + n > limit) {
+      parts.push(cur);
+      cur = [];
+      size = 0;
+    }
+    cur.push(e);
+    size += n;
+  }
+  parts.push(cur);
+  return parts;
+}
+
+/** Builds an event once, with and without prev_kv, and shares it between watchers. */
+class EventPair {
+  #plain: Event | undefined;
+  #withPrev: Event | undefined;
+  constructor(
+    readonly rev: Rev,
+    readonly prev: Rev | undefined,
+  ) {}
+
+  plain(): Event {
+    this.#plain ??= {
+      type: this.rev.tomb ? Event_EventType.DELETE : Event_EventType.PUT,
+      kv: this.rev.tomb ? tombstoneKeyValue(this.rev) : toKeyValue(this.rev),
+      prevKv: undefined,
+    };
+    return this.#plain;
+  }
+
+  withPrev(): Event {
+    this.#withPrev ??= { ...this.plain(), prevKv: this.prev ? toKeyValue(this.prev) : undefined };
+    return this.#withPrev;
+  }
+}
