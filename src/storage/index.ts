@@ -4,6 +4,41 @@
  * configured). Nothing here knows Raft's rules beyond the host contract of etcd-io/raft.
  */
 export * from './errors.js';
+export {
+  FileSnapshotStore,
+  SNAPSHOT_FILE_VERSION,
+  SNAPSHOT_READ_CHUNK_BYTES,
+} from './snap/file-store.js';
+export { openSnapshotStore } from './snap/open-store.js';
+export { PG_SCHEMA_VERSION } from './snap/pg-schema.js';
+export {
+  PG_CALL_TIMEOUT_MS,
+  PG_CHUNK_BYTES,
+  PG_CONNECT_TIMEOUT_MS,
+  PG_POOL_SIZE,
+  PG_READ_BATCH_CHUNKS,
+  PG_SAVE_TIMEOUT_MS,
+  PG_STATEMENT_TIMEOUT_MS,
+  PostgresSnapshotStore,
+  type PostgresSnapshotStoreOptions,
+} from './snap/pg-store.js';
+export {
+  hexId,
+  type SnapshotFilter,
+  type SnapshotInfo,
+  type SnapshotMeta,
+  type SnapshotSource,
+  type SnapshotStore,
+  type StoreCallOptions,
+} from './snap/types.js';
+export {
+  SnapshotUploader,
+  type SnapshotUploaderOptions,
+  UPLOAD_MAX_BACKOFF_MS,
+  UPLOAD_MIN_BACKOFF_MS,
+  UPLOAD_TIMEOUT_MS,
+  type UploaderMetrics,
+} from './snap/uploader.js';
 export { WAL_FORMAT_VERSION } from './wal/segment.js';
 export type { HardState, SnapshotMarker, TornTail, WalContents, WalEntry } from './wal/types.js';
 export { WAL_SEGMENT_BYTES, Wal, type WalOptions, type WalStats } from './wal/wal.js';
