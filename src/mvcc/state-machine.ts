@@ -84,6 +84,8 @@ export interface Responses {
 export type Kind = keyof Requests;
 /** One request: an object with exactly one of the kinds set. */
 export type MvccRequest = { [K in Kind]: { [P in K]: Requests[P] } }[Kind];
+/** The response type for a request type. */
+export type ResponseOf<R> = { [K in Kind]: R extends Record<K, unknown> ? Responses[K] : never }[Kind];
 
 export interface ApplyContext {
   /** Caller's clock in ms; used only for lease expiry bookkeeping on the primary. */
@@ -145,18 +147,14 @@ export class StateMachine {
    * before (a replay): they are skipped and undefined is returned. A request that fails
    * throws an MvccError — deterministically, on every member — and still counts as applied.
    */
-  apply<K extends Kind>(
-    index: number,
-    req: { [P in K]: Requests[P] },
-    ctx: ApplyContext = {},
-  ): Responses[K] | undefined {
+  apply<R extends MvccRequest>(index: number, req: R, ctx: ApplyContext = {}): ResponseOf<R> | undefined {
     if (index <= this.appliedIndex) return undefined;
     this.appliedIndex = index;
     return this.execute(req, ctx);
   }
 
   /** Runs a request without touching the applied index (reads, tests, single-node use). */
-  execute<K extends Kind>(req: { [P in K]: Requests[P] }, ctx: ApplyContext = {}): Responses[K] {
+  execute<R extends MvccRequest>(req: R, ctx: ApplyContext = {}): ResponseOf<R> {
     const a = this.#applier;
     const r = req as Partial<Requests>;
     let out: unknown;
@@ -170,7 +168,7 @@ export class StateMachine {
     else if (r.leaseCheckpoint) out = a.leaseCheckpoint(r.leaseCheckpoint);
     else if (r.alarm) out = a.alarm(r.alarm);
     else throw new TypeError('mvcc: empty request');
-    return out as Responses[K];
+    return out as ResponseOf<R>;
   }
 
   // Convenience entry points (same as execute with one kind).
