@@ -1,0 +1,51 @@
+/**
+ * `npm run sim -- --seed N` replays one run (with its trace on failure);
+ * `npm run sim -- --seeds N [--from S]` runs N seeds (random start unless --from) and prints
+ * every failing seed. Exit code 1 if any run failed.
+ */
+import { formatFailure, runSeed } from './run.js';
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+function main(): number {
+  const one = arg('--seed');
+  if (one !== undefined) {
+    const seed = Number(one);
+    const r = runSeed(seed, { trace: process.argv.includes('--trace') });
+    if (r.ok) {
+      console.log(`seed ${seed} ok: ${r.options}`);
+      console.log(`  ${JSON.stringify(r.stats)}`);
+      return 0;
+    }
+    console.log(formatFailure(r));
+    if (r.trace) console.log(r.trace.slice(-200).join('\n'));
+    return 1;
+  }
+  const count = Number(arg('--seeds') ?? '100');
+  const from = arg('--from') !== undefined ? Number(arg('--from')) : Math.floor(Math.random() * 2 ** 31);
+  const t0 = performance.now();
+  const failures: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const seed = (from + i) >>> 0;
+    const r = runSeed(seed);
+    if (!r.ok) {
+      failures.push(seed);
+      console.log(formatFailure(r));
+    }
+    if ((i + 1) % 1000 === 0) {
+      const s = (performance.now() - t0) / 1000;
+      console.log(`${i + 1}/${count} seeds, ${failures.length} failed, ${((i + 1) / s).toFixed(1)} seeds/s`);
+    }
+  }
+  const s = (performance.now() - t0) / 1000;
+  console.log(
+    `${count} seeds from ${from}: ${failures.length} failed in ${s.toFixed(1)} s (${(count / s).toFixed(1)} seeds/s)` +
+      (failures.length > 0 ? `; failing seeds: ${failures.join(' ')}` : ''),
+  );
+  return failures.length > 0 ? 1 : 0;
+}
+
+process.exitCode = main();
