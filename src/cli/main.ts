@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+/**
+ * The `concord` command. Each command group lives in its own module (`snapshot.ts`, …) and is
+ * added here; storage and server errors print their message and exit 1.
+ */
+import { Command } from 'commander';
+import { StorageError } from '../storage/index.js';
+import { snapshotCommand } from './snapshot.js';
+
+function program(): Command {
+  return new Command('concord')
+    .description('Concord: a Raft-replicated key-value cluster speaking the etcd v3 API')
+    .addCommand(snapshotCommand());
+}
+
+program()
+  .parseAsync()
+  .catch((err: unknown) => {
+    process.stderr.write(`concord: ${err instanceof StorageError ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  });
