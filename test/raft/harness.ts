@@ -73,9 +73,9 @@ export class TestNet {
   }
 
   /** Restarts a node from its storage (unpersisted state is lost). */
-  restart(id: NodeId): TestNode {
+  restart(id: NodeId | number): TestNode {
     const n = this.node(id);
-    n.rn = this.#make(id, n.storage);
+    n.rn = this.#make(n.id, n.storage);
     return n;
   }
 
