@@ -67,7 +67,7 @@ class ChunkWriter {
  */
 export function snapshot(sm: StateMachine): Iterable<Uint8Array> {
   const kv = sm.kv;
-  const index = kv.index.clone();
+  const index = kv.index.snapshotView();
   const meta = {
     appliedIndex: sm.appliedIndex,
     currentRev: kv.currentRev,

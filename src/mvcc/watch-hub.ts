@@ -69,8 +69,8 @@ export class WatchHub {
   readonly #store: KvStore;
   readonly #batchMaxRevs: number;
   readonly #fragmentBytes: number;
-  /** Synced single-key watchers by key. */
-  readonly #byKey = new Map<string, Set<Watcher>>();
+  /** Synced single-key watchers by key: the watcher itself while it is alone (saves a Set per watched key). */
+  readonly #byKey = new Map<string, Watcher | Set<Watcher>>();
   /** Synced range watchers (scanned per event; an interval tree would pay off with many). */
   readonly #ranges = new Set<Watcher>();
   readonly #unsynced = new Set<Watcher>();
@@ -83,7 +83,7 @@ export class WatchHub {
 
   get size(): number {
     let n = this.#ranges.size + this.#unsynced.size;
-    for (const s of this.#byKey.values()) n += s.size;
+    for (const s of this.#byKey.values()) n += s instanceof Set ? s.size : 1;
     return n;
   }
 
@@ -124,22 +124,21 @@ export class WatchHub {
   #addSynced(w: Watcher): void {
     w.synced = true;
     if (w.end === undefined) {
-      let set = this.#byKey.get(w.key);
-      if (!set) {
-        set = new Set();
-        this.#byKey.set(w.key, set);
-      }
-      set.add(w);
+      const cur = this.#byKey.get(w.key);
+      if (cur === undefined) this.#byKey.set(w.key, w);
+      else if (cur instanceof Set) cur.add(w);
+      else this.#byKey.set(w.key, new Set([cur, w]));
     } else this.#ranges.add(w);
   }
 
   #removeSynced(w: Watcher): void {
     w.synced = false;
     if (w.end === undefined) {
-      const set = this.#byKey.get(w.key);
-      if (set) {
-        set.delete(w);
-        if (set.size === 0) this.#byKey.delete(w.key);
+      const cur = this.#byKey.get(w.key);
+      if (cur === w) this.#byKey.delete(w.key);
+      else if (cur instanceof Set) {
+        cur.delete(w);
+        if (cur.size === 1) this.#byKey.set(w.key, cur.values().next().value!);
       }
     } else this.#ranges.delete(w);
   }
@@ -162,10 +161,11 @@ export class WatchHub {
     };
     const ranges = this.#ranges;
     for (const c of changes) {
-      const set = this.#byKey.get(c.rev.key);
-      if (set === undefined && ranges.size === 0) continue;
+      const hit = this.#byKey.get(c.rev.key);
+      if (hit === undefined && ranges.size === 0) continue;
       const ev = new EventPair(c.rev, c.prev);
-      if (set) for (const w of set) add(w, c, ev);
+      if (hit instanceof Set) for (const w of hit) add(w, c, ev);
+      else if (hit) add(hit, c, ev);
       for (const w of ranges) if (w.matches(c.rev.key)) add(w, c, ev);
     }
     if (!batches) return;
@@ -241,7 +241,10 @@ export class WatchHub {
       }
       w.sink.send(response(w.id, rev, []));
     };
-    for (const set of this.#byKey.values()) for (const w of set) visit(w);
+    for (const hit of this.#byKey.values()) {
+      if (hit instanceof Set) for (const w of hit) visit(w);
+      else visit(hit);
+    }
     for (const w of this.#ranges) visit(w);
   }
 
