@@ -70,8 +70,12 @@ export class Lessor implements LeaseAttachments {
     }
   }
 
-  /** Validates and creates a lease; `nowMs` matters only on the primary. */
+  /**
+   * Validates and creates a lease. `nowMs` matters only on the primary (default: the last
+   * time it was given, by promote or renew).
+   */
   grant(id: bigint, ttl: number, nowMs: number = this.#now): Lease {
+    this.#now = Math.max(this.#now, nowMs);
     if (id === 0n) id = this.nextId();
     if (ttl > MAX_LEASE_TTL) throw new LeaseTTLTooLargeError();
     if (this.leases.has(id)) throw new LeaseExistsError();

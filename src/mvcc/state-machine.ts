@@ -99,7 +99,7 @@ export interface Applier {
   deleteRange(r: DeleteRangeRequest): DeleteRangeResponse;
   txn(r: TxnRequest): TxnResponse;
   compaction(r: CompactionRequest): CompactionResponse;
-  leaseGrant(r: LeaseGrantRequest, nowMs: number): LeaseGrantResponse;
+  leaseGrant(r: LeaseGrantRequest, nowMs: number | undefined): LeaseGrantResponse;
   leaseRevoke(r: LeaseRevokeRequest): LeaseRevokeResponse;
   leaseCheckpoint(r: LeaseCheckpointRequest): LeaseCheckpointResponse;
   alarm(r: AlarmRequest): AlarmResponse;
@@ -163,7 +163,7 @@ export class StateMachine {
     else if (r.deleteRange) out = a.deleteRange(r.deleteRange);
     else if (r.txn) out = a.txn(r.txn);
     else if (r.compaction) out = a.compaction(r.compaction);
-    else if (r.leaseGrant) out = a.leaseGrant(r.leaseGrant, ctx.nowMs ?? 0);
+    else if (r.leaseGrant) out = a.leaseGrant(r.leaseGrant, ctx.nowMs);
     else if (r.leaseRevoke) out = a.leaseRevoke(r.leaseRevoke);
     else if (r.leaseCheckpoint) out = a.leaseCheckpoint(r.leaseCheckpoint);
     else if (r.alarm) out = a.alarm(r.alarm);
@@ -187,7 +187,7 @@ export class StateMachine {
   compact(r: CompactionRequest): CompactionResponse {
     return this.#applier.compaction(r);
   }
-  leaseGrant(r: LeaseGrantRequest, nowMs = 0): LeaseGrantResponse {
+  leaseGrant(r: LeaseGrantRequest, nowMs?: number): LeaseGrantResponse {
     return this.#applier.leaseGrant(r, nowMs);
   }
   leaseRevoke(r: LeaseRevokeRequest): LeaseRevokeResponse {
@@ -287,7 +287,7 @@ class BackendApplier implements Applier {
     return { header: header(kv.currentRev) };
   }
 
-  leaseGrant(r: LeaseGrantRequest, nowMs: number): LeaseGrantResponse {
+  leaseGrant(r: LeaseGrantRequest, nowMs: number | undefined): LeaseGrantResponse {
     const l = this.sm.lessor.grant(r.ID, num(r.TTL), nowMs);
     return { header: header(this.sm.kv.currentRev), ID: l.id, TTL: BigInt(l.ttl), error: '' };
   }
@@ -353,7 +353,7 @@ class QuotaApplier implements Applier {
   compaction(r: CompactionRequest): CompactionResponse {
     return this.next.compaction(r);
   }
-  leaseGrant(r: LeaseGrantRequest, nowMs: number): LeaseGrantResponse {
+  leaseGrant(r: LeaseGrantRequest, nowMs: number | undefined): LeaseGrantResponse {
     this.#check({ leaseGrant: r });
     return this.next.leaseGrant(r, nowMs);
   }

@@ -189,8 +189,9 @@ export class WatchHub {
     for (const w of [...this.#unsynced]) {
       if (w.minRev < store.compactRev) {
         this.#unsynced.delete(w);
+        // etcd's header carries revision 0 here (the cancel is not tied to a store revision).
         w.sink.send({
-          header: header(store.currentRev),
+          header: header(0),
           watchId: w.id,
           created: false,
           canceled: true,

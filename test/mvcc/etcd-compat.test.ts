@@ -272,8 +272,9 @@ function onMvcc(sm: StateMachine, step: Step, index: number): Outcome {
   }
 }
 
+const sm = new StateMachine();
+
 test('the same requests give the same responses as etcd 3.4', async () => {
-  const sm = new StateMachine();
   // Before compaction, watch everything from revision 1 on both, to compare histories.
   const mismatches: string[] = [];
   let index = 0;
@@ -290,6 +291,41 @@ test('the same requests give the same responses as etcd 3.4', async () => {
   }
   expect(mismatches).toEqual([]);
 }, 60_000);
+
+test('a watch from a compacted revision is cancelled like etcd does it', async () => {
+  // Runs after the table: both are compacted at 10 and at the same revision.
+  expect(sm.compactRevision).toBe(10);
+  const req = watchReq('a', { startRevision: 5n });
+  const got: WatchResponse[] = [];
+  sm.watches.watch(0n, req, {
+    send: (r) => {
+      got.push(r);
+      return true;
+    },
+  });
+  sm.watches.sync();
+
+  const watch = createClient(WatchDefinition, channel);
+  const ac = new AbortController();
+  const want: WatchResponse[] = [];
+  async function* requests() {
+    yield WatchRequest.fromPartial({ createRequest: req });
+    await new Promise((resolve) => ac.signal.addEventListener('abort', resolve));
+  }
+  const collect = async () => {
+    try {
+      for await (const r of watch.watch(requests(), { signal: ac.signal })) {
+        if (r.created && !r.canceled) continue;
+        want.push(r);
+        break;
+      }
+    } finally {
+      ac.abort();
+    }
+  };
+  await withTimeout(collect(), 10_000, 'etcd compacted watch');
+  expect(got.map(normalize)).toEqual(want.map(normalize));
+}, 20_000);
 
 const show = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `${x}n` : x));
 
