@@ -1,0 +1,160 @@
+/**
+ * A member's configuration: etcd's flags where they exist, their defaults, and validation with
+ * messages that quote the bad value. Member and cluster IDs are derived as etcd derives them
+ * (SHA-1 over the peer URLs and the cluster token; over the sorted member IDs), so a member
+ * keeps its identity across restarts with the same flags.
+ */
+import { createHash } from 'node:crypto';
+import { DEFAULT_MAX_TXN_OPS } from '../mvcc/index.js';
+import { ConfigError } from './errors.js';
+import { DEFAULT_MAX_REQUEST_BYTES, DEFAULT_SNAPSHOT_COUNT } from './local-proposer.js';
+
+export const DEFAULT_NAME = 'default';
+export const DEFAULT_DATA_DIR = './concord.data';
+export const DEFAULT_CLIENT_URL = 'http://127.0.0.1:2379';
+export const DEFAULT_PEER_URL = 'http://localhost:2380';
+export const DEFAULT_CLUSTER_TOKEN = 'etcd-cluster';
+/** etcd's --quota-backend-bytes default (2 GiB). */
+export const DEFAULT_QUOTA_BACKEND_BYTES = 2 * 1024 * 1024 * 1024;
+export const DEFAULT_HEARTBEAT_MS = 100;
+export const DEFAULT_ELECTION_MS = 1000;
+/** Added to --max-request-bytes for the gRPC receive limit (etcd's grpcOverheadBytes). */
+export const GRPC_OVERHEAD_BYTES = 512 * 1024;
+
+export interface ServeConfig {
+  name: string;
+  dataDir: string;
+  listenClientUrls: string[];
+  advertiseClientUrls: string[];
+  listenPeerUrls: string[];
+  initialAdvertisePeerUrls: string[];
+  /** name=peerURL pairs. */
+  initialCluster: { name: string; peerUrl: string }[];
+  initialClusterState: 'new' | 'existing';
+  initialClusterToken: string;
+  /** Extra HTTP listeners for /health, /version (etcd's --listen-metrics-urls). */
+  listenMetricsUrls: string[];
+  snapshotCount: number;
+  quotaBackendBytes: number;
+  maxRequestBytes: number;
+  maxTxnOps: number;
+  heartbeatIntervalMs: number;
+  electionTimeoutMs: number;
+}
+
+/** Flags as given (strings), before validation. */
+export type ServeFlags = Partial<Record<keyof ServeConfig | 'initialCluster', string>>;
+
+export function parseUrls(flag: string, value: string): URL[] {
+  return value.split(',').map((s) => {
+    let u: URL;
+    try {
+      u = new URL(s.trim());
+    } catch {
+      throw new ConfigError(`--${flag}: ${JSON.stringify(s)} is not a URL`);
+    }
+    if (u.protocol !== 'http:')
+      throw new ConfigError(
+        `--${flag}: ${JSON.stringify(s)}: only http:// URLs are supported (TLS is not implemented yet)`,
+      );
+    if (!u.port) throw new ConfigError(`--${flag}: ${JSON.stringify(s)} has no port`);
+    return u;
+  });
+}
+
+function positiveInt(flag: string, value: string | undefined, dflt: number, min = 1): number {
+  if (value === undefined) return dflt;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < min)
+    throw new ConfigError(`--${flag}: expected an integer ≥ ${min}, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+const urlText = (u: URL): string => `${u.protocol}//${u.host}`;
+
+export function resolveConfig(f: ServeFlags): ServeConfig {
+  const name = f.name ?? DEFAULT_NAME;
+  if (name === '') throw new ConfigError('--name must not be empty');
+  const listenClient = parseUrls('listen-client-urls', f.listenClientUrls ?? DEFAULT_CLIENT_URL).map(urlText);
+  const advertiseClient = f.advertiseClientUrls
+    ? parseUrls('advertise-client-urls', f.advertiseClientUrls).map(urlText)
+    : listenClient;
+  const listenPeer = parseUrls('listen-peer-urls', f.listenPeerUrls ?? DEFAULT_PEER_URL).map(urlText);
+  const advertisePeer = f.initialAdvertisePeerUrls
+    ? parseUrls('initial-advertise-peer-urls', f.initialAdvertisePeerUrls).map(urlText)
+    : listenPeer;
+  const cluster = f.initialCluster
+    ? f.initialCluster.split(',').map((pair) => {
+        const at = pair.indexOf('=');
+        if (at <= 0)
+          throw new ConfigError(`--initial-cluster: expected name=url pairs, got ${JSON.stringify(pair)}`);
+        const peerUrl = urlText(parseUrls('initial-cluster', pair.slice(at + 1))[0]!);
+        return { name: pair.slice(0, at).trim(), peerUrl };
+      })
+    : advertisePeer.map((peerUrl) => ({ name, peerUrl }));
+  const names = new Set(cluster.map((m) => m.name));
+  if (!names.has(name))
+    throw new ConfigError(
+      `couldn't find local name ${JSON.stringify(name)} in the initial cluster configuration`,
+    );
+  if (names.size > 1)
+    throw new ConfigError(
+      `--initial-cluster lists ${names.size} members (${[...names].join(', ')}): this build runs single-member clusters only; multi-member clusters arrive with Raft replication`,
+    );
+  const state = f.initialClusterState ?? 'new';
+  if (state !== 'new' && state !== 'existing')
+    throw new ConfigError(
+      `--initial-cluster-state: expected "new" or "existing", got ${JSON.stringify(state)}`,
+    );
+  const heartbeat = positiveInt('heartbeat-interval', f.heartbeatIntervalMs, DEFAULT_HEARTBEAT_MS);
+  const election = positiveInt('election-timeout', f.electionTimeoutMs, DEFAULT_ELECTION_MS);
+  if (election < 5 * heartbeat)
+    throw new ConfigError(
+      `--election-timeout[${election}ms] should be at least as 5 times as --heartbeat-interval[${heartbeat}ms]`,
+    );
+  return {
+    name,
+    dataDir: f.dataDir ?? DEFAULT_DATA_DIR,
+    listenClientUrls: listenClient,
+    advertiseClientUrls: advertiseClient,
+    listenPeerUrls: listenPeer,
+    initialAdvertisePeerUrls: advertisePeer,
+    initialCluster: cluster,
+    initialClusterState: state,
+    initialClusterToken: f.initialClusterToken ?? DEFAULT_CLUSTER_TOKEN,
+    listenMetricsUrls: f.listenMetricsUrls
+      ? parseUrls('listen-metrics-urls', f.listenMetricsUrls).map(urlText)
+      : [],
+    snapshotCount: positiveInt('snapshot-count', f.snapshotCount, DEFAULT_SNAPSHOT_COUNT),
+    quotaBackendBytes:
+      positiveInt('quota-backend-bytes', f.quotaBackendBytes, DEFAULT_QUOTA_BACKEND_BYTES, 0) ||
+      DEFAULT_QUOTA_BACKEND_BYTES,
+    maxRequestBytes: positiveInt('max-request-bytes', f.maxRequestBytes, DEFAULT_MAX_REQUEST_BYTES),
+    maxTxnOps: positiveInt('max-txn-ops', f.maxTxnOps, DEFAULT_MAX_TXN_OPS),
+    heartbeatIntervalMs: heartbeat,
+    electionTimeoutMs: election,
+  };
+}
+
+/** etcd's member ID: the first 8 bytes of SHA-1(sorted peer URLs joined + cluster token), big-endian. */
+export function memberIdOf(peerUrls: string[], token: string): bigint {
+  const h = createHash('sha1')
+    .update([...peerUrls].sort().join(''))
+    .update(token)
+    .digest();
+  return h.readBigUInt64BE(0);
+}
+
+/** etcd's cluster ID: the first 8 bytes of SHA-1 over the sorted member IDs (8 bytes big-endian each). */
+export function clusterIdOf(memberIds: bigint[]): bigint {
+  const ids = [...memberIds].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const b = Buffer.alloc(8 * ids.length);
+  for (let i = 0; i < ids.length; i++) b.writeBigUInt64BE(ids[i]!, 8 * i);
+  return createHash('sha1').update(b).digest().readBigUInt64BE(0);
+}
+
+/** `http://h:p` → `h:p` for listen(). */
+export function hostPort(url: string): string {
+  const u = new URL(url);
+  return u.host;
+}

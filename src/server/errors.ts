@@ -1,0 +1,78 @@
+/**
+ * Errors the server itself raises (the state machine's live in src/mvcc/errors.ts), each with
+ * etcd's exact message and gRPC code (api/v3rpc/rpctypes), and the one function that turns any
+ * error into the gRPC status a client sees.
+ */
+import { ServerError, Status } from 'nice-grpc-common';
+import { MvccError } from '../mvcc/index.js';
+
+export class ServerRequestError extends Error {
+  readonly grpcCode: Status;
+  constructor(message: string, grpcCode: Status) {
+    super(message);
+    this.name = new.target.name;
+    this.grpcCode = grpcCode;
+  }
+}
+
+/** The encoded request exceeds --max-request-bytes (etcd checks the marshalled raft request). */
+export class RequestTooLargeError extends ServerRequestError {
+  constructor() {
+    super('etcdserver: request is too large', Status.INVALID_ARGUMENT);
+  }
+}
+
+/** A gRPC message over the receive limit (etcd: max-request-bytes + 512 KiB), as grpc-go words it. */
+export class MessageTooLargeError extends ServerRequestError {
+  constructor(size: number, limit: number) {
+    super(`grpc: received message larger than max (${size} vs. ${limit})`, Status.RESOURCE_EXHAUSTED);
+  }
+}
+
+export class StoppedError extends ServerRequestError {
+  constructor() {
+    super('etcdserver: server stopped', Status.UNAVAILABLE);
+  }
+}
+
+export class RequestTimeoutError extends ServerRequestError {
+  constructor() {
+    super('etcdserver: request timed out', Status.UNAVAILABLE);
+  }
+}
+
+export class CanceledError extends ServerRequestError {
+  constructor() {
+    super('context canceled', Status.CANCELLED);
+  }
+}
+
+export class UnimplementedError extends ServerRequestError {
+  constructor(what: string) {
+    super(`concord: ${what} is not implemented yet`, Status.UNIMPLEMENTED);
+  }
+}
+
+/** A member flag or option that this build refuses (e.g. more than one member in the single-node slice). */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * The gRPC status for an error thrown by a handler. Known errors keep their message; anything
+ * else is a bug: it is logged and answered as etcd answers an unexpected error (UNKNOWN).
+ */
+export function toServerError(err: unknown, log: (msg: string) => void = console.error): ServerError {
+  if (err instanceof ServerError) return err;
+  if (err instanceof MvccError || err instanceof ServerRequestError)
+    return new ServerError(err.grpcCode, err.message);
+  if (err instanceof Error && err.name === 'AbortError')
+    return new ServerError(Status.CANCELLED, 'context canceled');
+  log(
+    `concord: unexpected error in a request handler: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+  );
+  return new ServerError(Status.UNKNOWN, err instanceof Error ? err.message : String(err));
+}

@@ -1,0 +1,100 @@
+/**
+ * The client-facing gRPC server: etcd's services on nice-grpc, behind one middleware that turns
+ * every error into etcd's status (code + exact message) and enforces the receive limit with
+ * grpc-go's wording. Requests are measured as they are decoded: grpc-js would reject an
+ * oversized message itself, but with its own words, so its limit is only a memory backstop set
+ * above ours.
+ */
+import { createServer, type Server } from 'nice-grpc';
+import type { CallContext, ServerMiddlewareCall } from 'nice-grpc-common';
+import {
+  ClusterDefinition,
+  KVDefinition,
+  LeaseDefinition,
+  MaintenanceDefinition,
+  WatchDefinition,
+} from '../gen/etcdserverpb/rpc.js';
+import { clusterService } from './cluster-service.js';
+import { GRPC_OVERHEAD_BYTES } from './config.js';
+import { MessageTooLargeError, toServerError } from './errors.js';
+import { kvService } from './kv-service.js';
+import { leaseService } from './lease-service.js';
+import { maintenanceService } from './maintenance-service.js';
+import type { Node } from './node.js';
+import { watchService } from './watch-service.js';
+
+/** How far above our limit grpc-js may buffer a message before refusing it on its own. */
+export const GRPC_BACKSTOP_BYTES = 4 * 1024 * 1024;
+
+/** Messages decoded above the limit, with their size (keyed by the decoded object). */
+type Oversized = WeakMap<object, number>;
+
+interface MethodLike {
+  requestType: { decode(input: Uint8Array, length?: number): unknown };
+}
+interface DefinitionLike {
+  name: string;
+  fullName: string;
+  methods: Record<string, MethodLike>;
+}
+
+/** The same definition whose request decoders note messages larger than `limit` bytes. */
+function measured<D extends DefinitionLike>(def: D, limit: number, oversized: Oversized): D {
+  const methods: Record<string, MethodLike> = {};
+  for (const [key, m] of Object.entries(def.methods)) {
+    const decode = m.requestType.decode.bind(m.requestType);
+    methods[key] = {
+      ...m,
+      requestType: {
+        ...m.requestType,
+        decode(input: Uint8Array, length?: number) {
+          const msg = decode(input, length);
+          if (input.length > limit && typeof msg === 'object' && msg !== null)
+            oversized.set(msg, input.length);
+          return msg;
+        },
+      },
+    };
+  }
+  return { ...def, methods } as D;
+}
+
+export function createGrpcServer(node: Node): Server {
+  const limit = node.config.maxRequestBytes + GRPC_OVERHEAD_BYTES;
+  const oversized: Oversized = new WeakMap();
+  const check = (msg: unknown) => {
+    const size = typeof msg === 'object' && msg !== null ? oversized.get(msg) : undefined;
+    if (size !== undefined) throw new MessageTooLargeError(size, limit);
+  };
+  async function* each<T>(requests: AsyncIterable<T>): AsyncIterable<T> {
+    for await (const r of requests) {
+      check(r);
+      yield r;
+    }
+  }
+  async function* guard<Req, Res>(call: ServerMiddlewareCall<Req, Res>, context: CallContext) {
+    try {
+      if (call.requestStream) return yield* call.next(each(call.request), context);
+      check(call.request);
+      return yield* call.next(call.request, context);
+    } catch (err) {
+      throw toServerError(err);
+    }
+  }
+  const server = createServer({
+    'grpc.max_receive_message_length': limit + GRPC_BACKSTOP_BYTES,
+    'grpc.max_send_message_length': 2 ** 31 - 1,
+    // etcd's server keepalive defaults: ping an idle client every 2 h, 20 s to answer.
+    'grpc.keepalive_time_ms': 2 * 60 * 60_000,
+    'grpc.keepalive_timeout_ms': 20_000,
+    // etcd's --grpc-keepalive-min-time (5 s): clients may ping this often.
+    'grpc.http2.min_ping_interval_without_data_ms': 5_000,
+    'grpc.keepalive_permit_without_calls': 1,
+  }).use(guard);
+  server.add(measured(KVDefinition, limit, oversized), kvService(node));
+  server.add(measured(WatchDefinition, limit, oversized), watchService(node));
+  server.add(measured(LeaseDefinition, limit, oversized), leaseService(node));
+  server.add(measured(ClusterDefinition, limit, oversized), clusterService(node));
+  server.add(measured(MaintenanceDefinition, limit, oversized), maintenanceService(node));
+  return server;
+}

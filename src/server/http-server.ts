@@ -1,0 +1,28 @@
+/**
+ * The member's HTTP/1 endpoints: /health and /version (etcd's shapes). grpc-js owns the client
+ * port's HTTP/2 server and cannot share it with HTTP/1, so these are served on the
+ * --listen-metrics-urls listeners, as etcd also offers.
+ */
+import http from 'node:http';
+import { AlarmType } from '../gen/etcdserverpb/rpc.js';
+import { CLUSTER_VERSION, ETCD_VERSION } from './maintenance-service.js';
+import type { Node } from './node.js';
+
+export function createHttpServer(node: Node): http.Server {
+  return http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const json = (code: number, body: unknown) => {
+      res.writeHead(code, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    if (req.method !== 'GET' && req.method !== 'HEAD') return json(405, { error: 'method not allowed' });
+    if (path === '/health') {
+      const noSpace = node.sm.alarms.has(AlarmType.NOSPACE);
+      const hasLeader = node.proposer.status().leader !== 0n;
+      const reason = noSpace ? 'ALARM NOSPACE' : hasLeader ? '' : 'RAFT NO LEADER';
+      return json(reason === '' ? 200 : 503, { health: reason === '' ? 'true' : 'false', reason });
+    }
+    if (path === '/version') return json(200, { etcdserver: ETCD_VERSION, etcdcluster: CLUSTER_VERSION });
+    json(404, { error: 'not found' });
+  });
+}

@@ -1,0 +1,81 @@
+/**
+ * The requests that change the state machine (etcd's InternalRaftRequest), and their byte form:
+ * what a Raft entry will carry once replication lands, and what the WAL holds today.
+ *
+ * Envelope: [format version u8][kind tag u8][the request's protobuf]. The protobuf is etcd's
+ * own message for that kind (PutRequest, TxnRequest …), encoded by the generated code; the tag
+ * numbers are part of the on-disk format and never change meaning.
+ */
+import {
+  AlarmRequest,
+  CompactionRequest,
+  DeleteRangeRequest,
+  LeaseCheckpointRequest,
+  LeaseGrantRequest,
+  LeaseRevokeRequest,
+  PutRequest,
+  TxnRequest,
+} from '../gen/etcdserverpb/rpc.js';
+import type { Requests } from '../mvcc/index.js';
+
+export const INTERNAL_REQUEST_VERSION = 1;
+
+/** Kinds that go through the log (reads never do). */
+export type WriteKind = Exclude<keyof Requests, 'range'>;
+/** One write request: an object with exactly one kind set. */
+export type InternalRequest = { [K in WriteKind]: { [P in K]: Requests[P] } }[WriteKind];
+
+interface Codec<T> {
+  encode(message: T): { finish(): Uint8Array };
+  decode(input: Uint8Array): T;
+}
+
+// Tag → kind. Append only: a tag, once written to a WAL, keeps its meaning.
+const CODECS: { [K in WriteKind]: { tag: number; codec: Codec<Requests[K]> } } = {
+  put: { tag: 1, codec: PutRequest },
+  deleteRange: { tag: 2, codec: DeleteRangeRequest },
+  txn: { tag: 3, codec: TxnRequest },
+  compaction: { tag: 4, codec: CompactionRequest },
+  leaseGrant: { tag: 5, codec: LeaseGrantRequest },
+  leaseRevoke: { tag: 6, codec: LeaseRevokeRequest },
+  leaseCheckpoint: { tag: 7, codec: LeaseCheckpointRequest },
+  alarm: { tag: 8, codec: AlarmRequest },
+};
+const BY_TAG = new Map<number, WriteKind>(
+  (Object.keys(CODECS) as WriteKind[]).map((k) => [CODECS[k].tag, k] as const),
+);
+
+export class InternalRequestFormatError extends Error {
+  constructor(what: string) {
+    super(`concord: bad internal request: ${what}`);
+    this.name = 'InternalRequestFormatError';
+  }
+}
+
+export function kindOf(req: InternalRequest): WriteKind {
+  for (const k in req) return k as WriteKind;
+  throw new InternalRequestFormatError('empty request');
+}
+
+export function encodeInternalRequest(req: InternalRequest): Uint8Array {
+  const kind = kindOf(req);
+  const { tag, codec } = CODECS[kind] as { tag: number; codec: Codec<unknown> };
+  const body = codec.encode((req as Record<string, unknown>)[kind]).finish();
+  const out = Buffer.allocUnsafe(2 + body.length);
+  out[0] = INTERNAL_REQUEST_VERSION;
+  out[1] = tag;
+  out.set(body, 2);
+  return out;
+}
+
+export function decodeInternalRequest(data: Uint8Array): InternalRequest {
+  if (data.length < 2) throw new InternalRequestFormatError(`${data.length} bytes`);
+  if (data[0] !== INTERNAL_REQUEST_VERSION)
+    throw new InternalRequestFormatError(
+      `format version ${data[0]} (this build reads ${INTERNAL_REQUEST_VERSION})`,
+    );
+  const kind = BY_TAG.get(data[1]!);
+  if (kind === undefined) throw new InternalRequestFormatError(`unknown kind tag ${data[1]}`);
+  const codec = CODECS[kind].codec as Codec<unknown>;
+  return { [kind]: codec.decode(data.subarray(2)) } as InternalRequest;
+}

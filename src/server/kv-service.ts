@@ -1,0 +1,73 @@
+/**
+ * The KV service (etcd's v3rpc kvServer + the server's request checks): requests are checked
+ * before they are proposed (etcd rejects bad requests without touching Raft), writes go through
+ * the Proposer, linearizable reads wait for `readIndex`, serializable reads are served locally.
+ */
+import type { KVServiceImplementation, RequestOp, TxnRequest } from '../gen/etcdserverpb/rpc.js';
+import type { Node } from './node.js';
+
+/** A txn with no write anywhere in it (nested txns included) is a read. */
+export function isReadOnlyTxn(t: TxnRequest): boolean {
+  const ro = (ops: RequestOp[]): boolean =>
+    ops.every((op) =>
+      op.requestTxn ? isReadOnlyTxn(op.requestTxn) : !op.requestPut && !op.requestDeleteRange,
+    );
+  return ro(t.success) && ro(t.failure);
+}
+
+/** etcd serves a read-only txn as serializable only if every range in it asks to be. */
+function serializableTxn(t: TxnRequest): boolean {
+  const ok = (ops: RequestOp[]): boolean =>
+    ops.every((op) =>
+      op.requestTxn ? serializableTxn(op.requestTxn) : op.requestRange ? op.requestRange.serializable : true,
+    );
+  return ok(t.success) && ok(t.failure);
+}
+
+export function kvService(node: Node): KVServiceImplementation {
+  const { sm, proposer } = node;
+  return {
+    async range(req, ctx) {
+      sm.validate({ range: req });
+      if (!req.serializable) await proposer.readIndex(ctx.signal);
+      const resp = sm.range(req);
+      node.header(resp.header);
+      return resp;
+    },
+
+    async put(req, ctx) {
+      sm.validate({ put: req });
+      sm.checkQuota({ put: req });
+      const resp = await proposer.propose({ put: req }, ctx.signal);
+      node.header(resp.header);
+      return resp;
+    },
+
+    async deleteRange(req, ctx) {
+      sm.validate({ deleteRange: req });
+      const resp = await proposer.propose({ deleteRange: req }, ctx.signal);
+      node.header(resp.header);
+      return resp;
+    },
+
+    async txn(req, ctx) {
+      sm.validate({ txn: req });
+      if (isReadOnlyTxn(req)) {
+        if (!serializableTxn(req)) await proposer.readIndex(ctx.signal);
+        const resp = sm.txn(req);
+        node.header(resp.header);
+        return resp;
+      }
+      sm.checkQuota({ txn: req });
+      const resp = await proposer.propose({ txn: req }, ctx.signal);
+      node.header(resp.header);
+      return resp;
+    },
+
+    async compact(req, ctx) {
+      const resp = await proposer.propose({ compaction: req }, ctx.signal);
+      node.header(resp.header);
+      return resp;
+    },
+  };
+}

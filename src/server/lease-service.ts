@@ -1,0 +1,76 @@
+/**
+ * The Lease service. Grant and revoke are writes (through the Proposer); keepalives and
+ * time-to-live are answered by the member that tracks expiry (the primary — with one member,
+ * this one). A keepalive for an unknown or expired lease answers TTL 0, as etcd does.
+ */
+import type { LeaseKeepAliveResponse, LeaseServiceImplementation } from '../gen/etcdserverpb/rpc.js';
+import { LeaseNotFoundError } from '../mvcc/index.js';
+import { AsyncQueue } from './async-queue.js';
+import type { Node } from './node.js';
+
+export function leaseService(node: Node): LeaseServiceImplementation {
+  const { sm, proposer } = node;
+
+  function keepAliveOnce(id: bigint): LeaseKeepAliveResponse {
+    const now = Date.now();
+    let ttl = 0;
+    try {
+      if (sm.lessor.remaining(id, now) > 0) {
+        const r = sm.lessor.renew(id, now);
+        ttl = r.ttl;
+        // A stale checkpoint must not shorten the renewed lease after a leader change.
+        if (r.clearCheckpoint)
+          proposer
+            .propose({ leaseCheckpoint: { checkpoints: [{ ID: id, remainingTTL: 0n }] } })
+            .catch(() => {});
+      }
+    } catch (err) {
+      if (!(err instanceof LeaseNotFoundError)) throw err;
+    }
+    return { header: node.header(undefined, sm.revision), ID: id, TTL: BigInt(ttl) };
+  }
+
+  return {
+    async leaseGrant(req, ctx) {
+      const resp = await proposer.propose({ leaseGrant: req }, ctx.signal);
+      node.header(resp.header);
+      return resp;
+    },
+
+    async leaseRevoke(req, ctx) {
+      if (!sm.lessor.has(req.ID)) throw new LeaseNotFoundError();
+      const resp = await proposer.propose({ leaseRevoke: req }, ctx.signal);
+      node.header(resp.header);
+      return resp;
+    },
+
+    leaseKeepAlive(requests, ctx) {
+      const out = new AsyncQueue<LeaseKeepAliveResponse>();
+      const onAbort = () => out.close();
+      ctx.signal.addEventListener('abort', onAbort, { once: true });
+      (async () => {
+        for await (const r of requests) out.push(keepAliveOnce(r.ID));
+      })()
+        .catch(() => {})
+        .finally(() => {
+          ctx.signal.removeEventListener('abort', onAbort);
+          out.close();
+        });
+      return out;
+    },
+
+    async leaseTimeToLive(req, ctx) {
+      await proposer.readIndex(ctx.signal);
+      const resp = sm.leaseTimeToLive(req, Date.now());
+      node.header(resp.header);
+      return resp;
+    },
+
+    async leaseLeases(_req, ctx) {
+      await proposer.readIndex(ctx.signal);
+      const resp = sm.leaseLeases();
+      node.header(resp.header);
+      return resp;
+    },
+  };
+}

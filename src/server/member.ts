@@ -1,0 +1,73 @@
+/**
+ * A running member: the Node plus its listeners (gRPC on every --listen-client-urls, HTTP on
+ * every --listen-metrics-urls). `stop()` is the graceful shutdown: stop taking calls, end open
+ * streams, flush the WAL, release files.
+ */
+import type http from 'node:http';
+import type { Server } from 'nice-grpc';
+import { hostPort, type ServeConfig } from './config.js';
+import { createGrpcServer } from './grpc-server.js';
+import { createHttpServer } from './http-server.js';
+import { Node } from './node.js';
+
+/** How long graceful shutdown waits for unary calls before cancelling what is left. */
+export const SHUTDOWN_GRACE_MS = 2_000;
+
+export interface Member {
+  node: Node;
+  /** Bound client addresses (host:port), in --listen-client-urls order. */
+  clientAddresses: string[];
+  metricsAddresses: string[];
+  stop(): Promise<void>;
+}
+
+export async function startMember(
+  config: ServeConfig,
+  log: (msg: string) => void = (m) => console.error(m),
+): Promise<Member> {
+  const node = await Node.start(config, log);
+  const grpc: Server = createGrpcServer(node);
+  const https: http.Server[] = [];
+  const clientAddresses: string[] = [];
+  const metricsAddresses: string[] = [];
+  try {
+    for (const url of config.listenClientUrls) {
+      const hp = hostPort(url);
+      const port = await grpc.listen(hp);
+      clientAddresses.push(`${new URL(url).hostname}:${port}`);
+    }
+    for (const url of config.listenMetricsUrls) {
+      const u = new URL(url);
+      const s = createHttpServer(node);
+      await new Promise<void>((resolve, reject) => {
+        s.once('error', reject);
+        s.listen(Number(u.port), u.hostname, () => resolve());
+      });
+      https.push(s);
+      const addr = s.address();
+      metricsAddresses.push(typeof addr === 'object' && addr ? `${u.hostname}:${addr.port}` : u.host);
+    }
+  } catch (err) {
+    grpc.forceShutdown();
+    for (const s of https) s.close();
+    await node.close();
+    throw err;
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    node,
+    clientAddresses,
+    metricsAddresses,
+    stop() {
+      stopping ??= (async () => {
+        for (const s of https) s.close();
+        // Watch and keepalive streams never finish by themselves: give unary calls a grace period.
+        const grace = setTimeout(() => grpc.forceShutdown(), SHUTDOWN_GRACE_MS);
+        await grpc.shutdown();
+        clearTimeout(grace);
+        await node.close();
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,33 @@
+/**
+ * The seam between the API services and consensus. A service hands every write to a Proposer
+ * and awaits its applied result; before a linearizable read it awaits `readIndex`. Today the
+ * LocalProposer (one member: WAL + apply) stands behind it; the Raft-backed proposer replaces
+ * it without the services changing.
+ */
+import type { ResponseOf } from '../mvcc/index.js';
+import type { InternalRequest } from './internal-request.js';
+
+/** What response headers and Maintenance.Status report about consensus. */
+export interface RaftStatus {
+  term: number;
+  /** Member ID of the leader, 0n when there is none. */
+  leader: bigint;
+  /** Index of the last entry in the log (etcd's raft_index). */
+  lastIndex: number;
+  /** Index of the last entry applied to the state machine. */
+  appliedIndex: number;
+}
+
+export interface Proposer {
+  /**
+   * Replicates `req`, applies it, and resolves with the state machine's response once it is
+   * durable and applied (an MvccError when the request failed in apply). An aborted signal
+   * rejects the call, but a request already proposed may still be applied.
+   */
+  propose<R extends InternalRequest>(req: R, signal?: AbortSignal): Promise<ResponseOf<R>>;
+  /** Resolves once the local state machine reflects every write acknowledged before the call. */
+  readIndex(signal?: AbortSignal): Promise<void>;
+  status(): RaftStatus;
+  /** Stops accepting proposals, waits for those in flight, releases files. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,128 @@
+/**
+ * The Watch service: one bidirectional stream multiplexes many watchers (etcd's serverWatchStream).
+ * Create, cancel and progress requests are handled as they arrive; events come from the mvcc
+ * watch hub through a per-stream sink. When the client reads slower than events arrive, the
+ * sink refuses (after WATCH_STREAM_MAX_PENDING queued responses) and the hub replays the
+ * refused revisions from history later, so nothing is dropped or repeated.
+ */
+import type {
+  WatchCreateRequest,
+  WatchResponse,
+  WatchServiceImplementation,
+} from '../gen/etcdserverpb/rpc.js';
+import type { Watcher, WatchSink } from '../mvcc/index.js';
+import { AsyncQueue } from './async-queue.js';
+import type { Node } from './node.js';
+
+/** Responses queued on one stream before the hub is told to hold back (etcd's chan buffer is 128). */
+export const WATCH_STREAM_MAX_PENDING = 128;
+/** The watch ID of a progress response not tied to one watcher (clientv3.InvalidWatchID). */
+const ALL_WATCHERS = -1n;
+
+const DUPLICATE_ID = 'mvcc: duplicate watch ID provided on the WatchStream';
+
+class WatchStream implements WatchSink {
+  readonly out = new AsyncQueue<WatchResponse>();
+  readonly #node: Node;
+  readonly #watchers = new Map<bigint, Watcher>();
+  #nextId = 0n;
+  #progressPending = false;
+
+  constructor(node: Node) {
+    this.#node = node;
+  }
+
+  /** The hub's sink: false tells it to replay later. */
+  send(resp: WatchResponse): boolean {
+    if (this.out.closed) return false;
+    // Control messages (cancel with compact revision) always go; events respect backpressure.
+    if (resp.events.length > 0 && this.out.length >= WATCH_STREAM_MAX_PENDING) return false;
+    this.#node.header(resp.header);
+    if (resp.canceled) this.#watchers.delete(resp.watchId);
+    this.out.push(resp);
+    return true;
+  }
+
+  #control(watchId: bigint, fields: Partial<WatchResponse>): void {
+    this.out.push({
+      header: this.#node.header(undefined, this.#node.sm.revision),
+      watchId,
+      created: false,
+      canceled: false,
+      compactRevision: 0n,
+      cancelReason: '',
+      fragment: false,
+      events: [],
+      ...fields,
+    });
+  }
+
+  create(c: WatchCreateRequest): void {
+    let id = c.watchId;
+    if (id !== 0n) {
+      if (this.#watchers.has(id)) {
+        this.#control(id, { created: true, canceled: true, cancelReason: DUPLICATE_ID });
+        return;
+      }
+    } else {
+      while (this.#watchers.has(this.#nextId)) this.#nextId++;
+      id = this.#nextId++;
+    }
+    // etcd: an empty key means the smallest key, \0.
+    const req = c.key.length === 0 ? { ...c, key: Buffer.from([0]) } : c;
+    // Register first, send `created` before any event: the hub delivers only on later applies/syncs.
+    const w = this.#node.sm.watches.watch(id, req, this);
+    this.#watchers.set(id, w);
+    this.#control(id, { created: true });
+  }
+
+  cancel(id: bigint): void {
+    const w = this.#watchers.get(id);
+    if (!w) return;
+    this.#node.sm.watches.cancel(w);
+    this.#watchers.delete(id);
+    this.#control(id, { canceled: true });
+  }
+
+  /** Answered once every watcher of the stream is synced, so the revision it carries is a promise kept. */
+  progress(): void {
+    this.#progressPending = true;
+    this.afterSync();
+  }
+
+  afterSync = (): void => {
+    if (!this.#progressPending) return;
+    if (!this.#node.sm.watches.allSynced(this.#watchers.values())) return;
+    this.#progressPending = false;
+    this.#control(ALL_WATCHERS, {});
+  };
+
+  close(): void {
+    for (const w of this.#watchers.values()) this.#node.sm.watches.cancel(w);
+    this.#watchers.clear();
+    this.out.close();
+  }
+}
+
+export function watchService(node: Node): WatchServiceImplementation {
+  return {
+    watch(requests, ctx) {
+      const stream = new WatchStream(node);
+      node.afterWatchSync.add(stream.afterSync);
+      const end = () => {
+        node.afterWatchSync.delete(stream.afterSync);
+        stream.close();
+      };
+      ctx.signal.addEventListener('abort', end, { once: true });
+      (async () => {
+        for await (const r of requests) {
+          if (r.createRequest) stream.create(r.createRequest);
+          else if (r.cancelRequest) stream.cancel(r.cancelRequest.watchId);
+          else if (r.progressRequest) stream.progress();
+        }
+        // A client that half-closes keeps receiving until it cancels the call (as etcd does).
+      })().catch(end);
+      return stream.out;
+    },
+  };
+}
