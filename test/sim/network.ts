@@ -22,6 +22,8 @@ export class Network {
   readonly blocked = new Set<string>();
   /** Scenario hook: return false to drop a message. */
   filter: ((m: Message) => boolean) | undefined;
+  /** Scenario hook: replace a message on delivery (e.g. strip some entries), undefined drops it. */
+  rewrite: ((m: Message) => Message | undefined) | undefined;
   readonly #queue = new Map<number, Message[]>();
   sent = 0;
   dropped = 0;
@@ -50,10 +52,11 @@ export class Network {
     const q = this.#queue.get(now);
     if (!q) return [];
     this.#queue.delete(now);
-    return q.map((m) => {
-      const delivered = this.canDeliver(m);
+    return q.map((sent) => {
+      const m = this.rewrite ? this.rewrite(sent) : sent;
+      const delivered = m !== undefined && this.canDeliver(m);
       if (!delivered) this.dropped++;
-      return { m, delivered };
+      return { m: m ?? sent, delivered };
     });
   }
 
