@@ -4,6 +4,7 @@
  * configured). Nothing here knows Raft's rules beyond the host contract of etcd-io/raft.
  */
 export * from './errors.js';
+export { copySnapshot } from './snap/copy.js';
 export {
   FileSnapshotStore,
   SNAPSHOT_FILE_VERSION,
@@ -19,6 +20,7 @@ export {
   PG_READ_BATCH_CHUNKS,
   PG_SAVE_TIMEOUT_MS,
   PG_STATEMENT_TIMEOUT_MS,
+  PG_WRITE_PIPELINE,
   PostgresSnapshotStore,
   type PostgresSnapshotStoreOptions,
 } from './snap/pg-store.js';

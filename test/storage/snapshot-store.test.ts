@@ -1,6 +1,7 @@
 /** The SnapshotStore contract, run against the file store and the PostgreSQL store alike. */
 import { Readable } from 'node:stream';
 import {
+  copySnapshot,
   FileSnapshotStore,
   PostgresSnapshotStore,
   SnapshotChecksumError,
@@ -169,5 +170,44 @@ describe.each(kinds)('$name snapshot store', (kind) => {
       clusterId: 0xffffffffffffffffn,
       memberId: 0x8000000000000000n,
     });
+  });
+});
+
+describe('between stores', () => {
+  const schema = testSchemaName();
+  let pgStore: PostgresSnapshotStore;
+  beforeAll(() => {
+    pgStore = new PostgresSnapshotStore({ connectionString: DATABASE_URL, schema, chunkBytes: 1000 });
+  });
+  afterAll(async () => {
+    await pgStore.close();
+    await dropSchema(schema);
+    removeTempDirs();
+  });
+
+  test('a member bootstraps by copying the latest snapshot from PostgreSQL to its file store', async () => {
+    await pgStore.save(info(40), pieces(data(40, 12345)));
+    const latest = (await pgStore.latest({ clusterId: info(0).clusterId }))!;
+    const local = new FileSnapshotStore(tempDir('concord-boot-'));
+    const copied = await copySnapshot(pgStore, latest.id, local);
+    expect(copied).toMatchObject({ index: 40, size: 12345, sha256: latest.sha256 });
+    expect((await readAll(await local.open(copied.id))).equals(data(40, 12345))).toBe(true);
+  });
+
+  test('a corrupt source fails the copy and leaves the target empty', async () => {
+    const m = await pgStore.save(info(41), pieces(data(41)));
+    await kinds[1]!.corrupt(pgStore, m.id);
+    const local = new FileSnapshotStore(tempDir('concord-boot-'));
+    await expect(copySnapshot(pgStore, m.id, local)).rejects.toThrow(SnapshotChecksumError);
+    expect(await local.list()).toEqual([]);
+  });
+
+  test('a reader that stops early leaves the store usable', async () => {
+    const m = await pgStore.save(info(42), pieces(data(42, 20000)));
+    for (let i = 0; i < 6; i++) {
+      const s = await pgStore.open(m.id);
+      for await (const _ of s) break;
+    }
+    expect((await readAll(await pgStore.open(m.id))).equals(data(42, 20000))).toBe(true);
   });
 });

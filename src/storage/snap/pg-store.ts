@@ -30,8 +30,10 @@ import { rechunk, verifiedStream } from './verify.js';
 
 /** Bytes per `bytea` chunk row. */
 export const PG_CHUNK_BYTES = 1024 * 1024;
-/** Chunks fetched per query when reading. */
-export const PG_READ_BATCH_CHUNKS = 4;
+/** Chunk inserts kept in flight on the connection while saving. */
+export const PG_WRITE_PIPELINE = 2;
+/** Chunks fetched per query when reading (one batch is prefetched while the last is consumed). */
+export const PG_READ_BATCH_CHUNKS = 2;
 export const PG_CONNECT_TIMEOUT_MS = 5_000;
 export const PG_STATEMENT_TIMEOUT_MS = 30_000;
 /** Deadline of a call that moves no snapshot data (list, stat, delete …). */
@@ -158,15 +160,26 @@ export class PostgresSnapshotStore implements SnapshotStore {
       const hash = createHash('sha256');
       let size = 0;
       let seq = 0;
-      for await (const chunk of rechunk(data, this.#chunkBytes)) {
-        if (signal.aborted) throw signal.reason;
-        hash.update(chunk);
-        size += chunk.length;
-        await c.query(`INSERT INTO ${this.#s}.snapshot_chunks (snapshot_id, seq, data) VALUES ($1, $2, $3)`, [
-          id,
-          seq++,
-          chunk,
-        ]);
+      // Up to PG_WRITE_PIPELINE inserts in flight: the next chunk is sent while the server
+      // stores the previous one, and memory stays at a few chunks.
+      const inflight: Promise<unknown>[] = [];
+      try {
+        for await (const chunk of rechunk(data, this.#chunkBytes)) {
+          if (signal.aborted) throw signal.reason;
+          hash.update(chunk);
+          size += chunk.length;
+          const insert = c.query(
+            `INSERT INTO ${this.#s}.snapshot_chunks (snapshot_id, seq, data) VALUES ($1, $2, $3)`,
+            [id, seq++, chunk],
+          );
+          insert.catch(() => {}); // observed below; never an unhandled rejection
+          inflight.push(insert);
+          if (inflight.length >= PG_WRITE_PIPELINE) await inflight.shift();
+        }
+        await Promise.all(inflight);
+      } finally {
+        // On failure the connection is destroyed by #call; settle what is pending first.
+        await Promise.allSettled(inflight);
       }
       const sha = hash.digest();
       const done = await c.query<Row>(
@@ -222,28 +235,33 @@ export class PostgresSnapshotStore implements SnapshotStore {
     async function* chunks(): AsyncGenerator<Uint8Array> {
       let client: pg.PoolClient | undefined;
       let broken = false;
+      let next: Promise<pg.QueryResult<{ data: Buffer }>> | undefined;
       try {
-        client = await race(store.#connect(), dl.signal, (late) => late.release());
-        for (let seq = 0; ; ) {
-          // Text results (hex bytea): this driver decodes binary-mode bytea through a UTF-8 string,
-          // which corrupts it. The hex is decoded natively into a fresh Buffer per row.
-          const r = await race(
-            client.query<{ data: Buffer }>(
-              `SELECT data FROM ${store.#s}.snapshot_chunks WHERE snapshot_id = $1 AND seq >= $2 AND seq < $3 ORDER BY seq`,
-              [id, seq, seq + PG_READ_BATCH_CHUNKS],
-            ),
-            dl.signal,
+        const c = await race(store.#connect(), dl.signal, (late) => late.release());
+        client = c;
+        // Text results (hex bytea): this driver decodes binary-mode bytea through a UTF-8 string,
+        // which corrupts it. The hex is decoded natively into a fresh Buffer per row.
+        const fetch = (seq: number) => {
+          const q = c.query<{ data: Buffer }>(
+            `SELECT data FROM ${store.#s}.snapshot_chunks WHERE snapshot_id = $1 AND seq >= $2 AND seq < $3 ORDER BY seq`,
+            [id, seq, seq + PG_READ_BATCH_CHUNKS],
           );
-          if (r.rows.length === 0) break;
+          q.catch(() => {}); // observed when awaited; never an unhandled rejection
+          return q;
+        };
+        next = fetch(0);
+        for (let seq = PG_READ_BATCH_CHUNKS; next; seq += PG_READ_BATCH_CHUNKS) {
+          const r: pg.QueryResult<{ data: Buffer }> = await race(next, dl.signal);
+          // Fetch the next batch while the consumer takes this one.
+          next = r.rows.length === PG_READ_BATCH_CHUNKS ? fetch(seq) : undefined;
           for (const row of r.rows) yield row.data;
-          seq += PG_READ_BATCH_CHUNKS;
-          if (r.rows.length < PG_READ_BATCH_CHUNKS) break;
         }
       } catch (err) {
         broken = true;
         throw mapError(err, dl.signal, `read ${id}`);
       } finally {
-        client?.release(broken);
+        // A connection with a query still running (reader stopped early) is not reusable.
+        client?.release(broken || next !== undefined);
         dl.done();
       }
     }
