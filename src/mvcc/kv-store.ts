@@ -105,22 +105,27 @@ export class KvStore {
    */
   compact(rev: number): void {
     const index = this.index;
-    const drop: string[] = [];
-    const replace: [string, Revs][] = [];
-    for (const [key, revs] of index.entries()) {
+    // Only keys written since the last compaction can hold superseded revisions: every other
+    // key has a single revision left (the previous compaction saw to it). So the work is
+    // proportional to the history since then, not to the keyspace.
+    const log = this.log;
+    const upTo = lowerBoundMain(log, rev + 1);
+    const keys = new Set<string>();
+    for (let i = 0; i < upTo; i++) keys.add(log[i]!.key);
+    for (const key of keys) {
+      const revs = index.get(key);
+      if (revs === undefined) continue;
       const next = compactRevs(revs, rev);
       if (next === revs) continue;
       for (let i = 0; i < revs.length && (next === undefined || revs[i] !== next[0]); i++) {
         this.sizeBytes -= revBytes(revs[i]!);
       }
-      if (next === undefined) drop.push(key);
-      else replace.push([key, next]);
+      if (next === undefined) index.delete(key);
+      else index.set(key, next);
     }
-    for (const key of drop) index.delete(key);
-    for (const [key, revs] of replace) index.set(key, revs);
     // The log keeps what a watcher starting at `rev` may replay; a tombstone at `rev` was
     // removed from the keyspace above, so it goes from the log too (as in etcd).
-    this.log = this.log.slice(lowerBoundMain(this.log, rev)).filter((r) => r.main > rev || !r.tomb);
+    this.log = log.slice(lowerBoundMain(log, rev)).filter((r) => r.main > rev || !r.tomb);
     this.compactRev = rev;
   }
 
