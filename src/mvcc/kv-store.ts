@@ -5,7 +5,7 @@
  * sub revision. A write request that changes nothing does not consume a revision.
  */
 import { CompactedError, FutureRevisionError } from './errors.js';
-import { compactRevs, lastAtOrBefore, latestLive, Rev, type Revs, visibleAt } from './key-index.js';
+import { compactRevs, lastAtOrBefore, latestLive, Rev, visibleAt } from './key-index.js';
 import { KEY_SPACE_END, TreeIndex } from './tree-index.js';
 
 /** Bytes counted per stored revision on top of key and value (etcd's quota uses 256 per put). */
