@@ -327,11 +327,16 @@ export class Cluster {
       this.log(
         `${n.id} applied ${cc.type} ${cc.nodeId} at ${e.index}: voters ${n.confState.voters} learners ${n.confState.learners}`,
       );
-      if (cc.type === 'removeNode' && cc.nodeId === n.id) {
-        // A removed member shuts down, as etcd's server does.
-        n.removed = true;
-        n.rn = undefined;
-        this.log(`${n.id} removed, stopping`);
+      if (cc.type === 'removeNode') {
+        // A removed member shuts down once its removal is committed, as etcd's does (its peers
+        // refuse its messages as from a removed member, and it exits). Left running without
+        // PreVote, it would keep disrupting elections with ever higher terms.
+        const gone = this.nodes.get(cc.nodeId);
+        if (gone && !gone.removed) {
+          gone.removed = true;
+          gone.rn = undefined;
+          this.log(`${cc.nodeId} removed, stopping`);
+        }
       }
       return;
     }
