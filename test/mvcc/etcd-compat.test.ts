@@ -199,6 +199,34 @@ const STEPS: [string, Step][] = [
   ['txn future range', { txn: txn([], [opPut('x', '1'), opRange('x', { revision: 10000n })]) }],
   ['txn unknown lease', { txn: txn([], [opPut('x', '1', { lease: 77n })]) }],
   ['txn ignore_value missing', { txn: txn([], [opPut('nokey', '', { ignoreValue: true })]) }],
+  ['put prev_kv on a new key', { put: put('fresh', '1', { prevKv: true }) }],
+  [
+    'keys only + count only',
+    { range: range('\0', { rangeEnd: Buffer.from([0]), keysOnly: true, countOnly: true }) },
+  ],
+  [
+    'sort desc by version with limit and min mod',
+    {
+      range: range('\0', {
+        rangeEnd: Buffer.from([0]),
+        sortTarget: Target.VERSION,
+        sortOrder: Order.DESCEND,
+        limit: 2n,
+        minModRevision: 10n,
+      }),
+    },
+  ],
+  [
+    'txn compare from key to the end',
+    { txn: txn([cmp('m', 'version', '>', 0n, '\0')], [opRange('m1')], [opRange('m2')]) },
+  ],
+  ['grant TTL 0 (raised to the minimum)', { leaseGrant: { TTL: 0n, ID: 0x99n } }],
+  ['revoke 0x99', { leaseRevoke: { ID: 0x99n } }],
+  [
+    'delete from key to the end, prev',
+    { deleteRange: del('m5', { rangeEnd: Buffer.from([0]), prevKv: true }) },
+  ],
+  ['range everything left', { range: range('\0', { rangeEnd: Buffer.from([0]), keysOnly: true }) }],
   ['revoke L2 (deletes b, c)', { leaseRevoke: { ID: L2 } }],
   ['revoke L2 again', { leaseRevoke: { ID: L2 } }],
   ['range after revoke', { range: range('a', { rangeEnd: Buffer.from('d') }) }],
@@ -272,7 +300,8 @@ function onMvcc(sm: StateMachine, step: Step, index: number): Outcome {
   }
 }
 
-const sm = new StateMachine();
+// etcd's minimum lease TTL here: ceil(1.5 × the harness's 500 ms election timeout) = 1 s.
+const sm = new StateMachine({ minLeaseTtlSeconds: 1 });
 
 test('the same requests give the same responses as etcd 3.4', async () => {
   // Before compaction, watch everything from revision 1 on both, to compare histories.
