@@ -7,6 +7,24 @@
  *
  * Like etcd, cross-cutting rules wrap the core applier as decorators: the quota/alarm check
  * (QuotaApplier) sits in front of the backend applier.
+ *
+ * The host (the server) contract:
+ *  1. Before proposing a request: `validate(req)` and `checkQuota(req)`; on NoSpaceError,
+ *     propose an AlarmRequest ACTIVATE NOSPACE and answer the client with the error.
+ *  2. For each committed entry, in order: `apply(index, req, { nowMs })`. It returns the
+ *     response (header.revision filled; cluster, member and raft term are the host's) or
+ *     throws an MvccError whose `grpcCode` and `message` are etcd's status for the client.
+ *  3. After each apply pass: `watches.sync()` (repeatedly, as the event loop allows) so that
+ *     watchers created in the past or behind a slow stream catch up; `created` and `canceled`
+ *     responses for client requests are the host's to send.
+ *  4. Leases: `lessor.promote(now)` on becoming leader, `demote()` on losing it; periodically
+ *     propose LeaseRevoke for `lessor.expired(now)` and LeaseCheckpoint for
+ *     `lessor.checkpointsDue(now)`; keepalives are `lessor.renew(id, now)` (propose a zero
+ *     checkpoint when it says clearCheckpoint).
+ *  5. Progress: `watches.progressNotify()` on the progress interval; a client's progress
+ *     request is answered (watch id -1, current revision) when `watches.allSynced(...)`.
+ *  6. Snapshots: `snapshot(sm)` streams the state with `appliedIndex`; `restore(chunks)`
+ *     rebuilds it; entries at or below the restored applied index are then skipped.
  */
 import type {
   AlarmRequest,
