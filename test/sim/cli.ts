@@ -1,5 +1,8 @@
 /**
- * `npm run sim -- --seed N` replays one run (with its trace on failure);
+ * The simulator's command line. `npm run sim` compiles src/raft and test/sim with
+ * tsconfig.sim.json (plain tsc, into dist/sim, so no build step can be forgotten) and runs this.
+ *
+ * `npm run sim -- --seed N [--trace]` replays one run (with its trace on failure);
  * `npm run sim -- --seeds N [--from S]` runs N seeds (random start unless --from) and prints
  * every failing seed. Exit code 1 if any run failed.
  */
