@@ -1,0 +1,136 @@
+/**
+ * Runs `concord serve` as a real process for tests: `node dist/src/cli/main.js serve` on a free
+ * 127.0.0.1 port with a temp data dir, waiting for its ready line. `kill()` SIGKILLs it (or
+ * sends another signal), `restart()` starts it again on the same port and data dir.
+ */
+
+import { execSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort, withTimeout } from '../harness/etcd.js';
+import { ROOT, type Spawned, spawnTracked } from '../harness/fixtures.js';
+
+export const MAIN = path.join(ROOT, 'dist/src/cli/main.js');
+const READY = /ready to serve client requests on (\S+)/;
+
+/** Builds dist/ if the server's entry point is missing or older than any src/server or src/cli file. */
+export function ensureServerBuilt(): void {
+  const newest = (dir: string): number => {
+    let t = 0;
+    for (const f of readdirSync(dir, { recursive: true }) as string[]) {
+      const p = path.join(dir, f);
+      if (p.endsWith('.ts')) t = Math.max(t, statSync(p).mtimeMs);
+    }
+    return t;
+  };
+  const src = Math.max(newest(path.join(ROOT, 'src/server')), newest(path.join(ROOT, 'src/cli')));
+  if (!existsSync(MAIN) || statSync(MAIN).mtimeMs < src)
+    execSync('npm run build', { cwd: ROOT, stdio: 'ignore' });
+}
+
+export interface Concord {
+  endpoint: string;
+  port: number;
+  dataDir: string;
+  proc: Spawned;
+  /** SIGKILL by default; resolves once the process has exited. */
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
+  restart(extraArgs?: string[]): Promise<void>;
+  /** Kills the process and removes the temp dir. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  args?: string[];
+  /** Reuse a data dir (not removed by close). */
+  dataDir?: string;
+  timeoutMs?: number;
+}
+
+async function spawnServe(
+  port: number,
+  dataDir: string,
+  args: string[],
+  timeoutMs: number,
+): Promise<Spawned> {
+  const proc = spawnTracked(process.execPath, [
+    MAIN,
+    'serve',
+    '--data-dir',
+    dataDir,
+    '--listen-client-urls',
+    `http://127.0.0.1:${port}`,
+    ...args,
+  ]);
+  const ready = new Promise<void>((resolve, reject) => {
+    const t = setInterval(() => {
+      if (proc.lines.some((l) => READY.test(l))) {
+        clearInterval(t);
+        resolve();
+      }
+    }, 20);
+    proc.exited.then((code) => {
+      clearInterval(t);
+      reject(new Error(`concord serve exited (${code}) before it was ready:\n${proc.stderr()}`));
+    });
+  });
+  try {
+    await withTimeout(ready, timeoutMs, `concord serve on port ${port}`);
+  } catch (err) {
+    proc.child.kill('SIGKILL');
+    throw err;
+  }
+  return proc;
+}
+
+export async function startConcord(opts: StartOptions = {}): Promise<Concord> {
+  const own = opts.dataDir === undefined;
+  const dir = own ? await mkdtemp(path.join(os.tmpdir(), 'concord-test-')) : '';
+  const dataDir = opts.dataDir ?? path.join(dir, 'data');
+  const timeoutMs = opts.timeoutMs ?? 20_000;
+  let args = opts.args ?? [];
+  let port = 0;
+  let proc: Spawned | undefined;
+  for (let attempt = 0; ; attempt++) {
+    port = await freePort();
+    try {
+      proc = await spawnServe(port, dataDir, args, timeoutMs);
+      break;
+    } catch (err) {
+      if (attempt >= 3 || !/EADDRINUSE|address already in use/i.test(String(err))) throw err;
+    }
+  }
+  const c: Concord = {
+    endpoint: `127.0.0.1:${port}`,
+    port,
+    dataDir,
+    proc,
+    async kill(signal = 'SIGKILL') {
+      if (c.proc.child.exitCode !== null || c.proc.child.signalCode !== null) return c.proc.child.exitCode;
+      c.proc.child.kill(signal);
+      return withTimeout(c.proc.exited, 10_000, 'concord serve to exit');
+    },
+    async restart(extraArgs) {
+      await c.kill();
+      if (extraArgs) args = extraArgs;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          c.proc = await spawnServe(port, dataDir, args, timeoutMs);
+          return;
+        } catch (err) {
+          // The port can linger a moment after a kill.
+          if (attempt >= 20 || !/EADDRINUSE|address already in use|No address added/i.test(String(err)))
+            throw err;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    },
+    async close() {
+      await c.kill().catch(() => {});
+      if (own) await rm(dir, { recursive: true, force: true });
+    },
+  };
+  return c;
+}
