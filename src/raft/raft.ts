@@ -185,7 +185,22 @@ export class Raft {
     }
     // Forwarded messages keep their origin (a transfer names its transferee in `from`).
     const from = m.from !== undefined && m.from !== None ? m.from : this.id;
-    this.msgs.push(message({ ...m, from, term }));
+    this.msgs.push(
+      message({
+        type: t,
+        to: m.to,
+        from,
+        term,
+        logTerm: m.logTerm,
+        index: m.index,
+        entries: m.entries,
+        commit: m.commit,
+        snapshot: m.snapshot,
+        reject: m.reject,
+        rejectHint: m.rejectHint,
+        context: m.context,
+      }),
+    );
   }
 
   /** Sends entries (or an empty MsgApp when sendIfEmpty) to `to` if its flow control allows. */

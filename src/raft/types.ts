@@ -160,19 +160,26 @@ export interface Rng {
   int(n: number): number;
 }
 
-/** Builds a message with zero values for the fields not given. */
+const NO_ENTRIES: readonly Entry[] = Object.freeze([]);
+
+/**
+ * Builds a message with zero values for the fields not given. Written out field by field: it
+ * runs for every message, and object spreads are measurably slower on this path.
+ */
 export function message(m: Partial<Message> & Pick<Message, 'type'>): Message {
   return {
-    to: None,
-    from: None,
-    term: 0,
-    logTerm: 0,
-    index: 0,
-    entries: [],
-    commit: 0,
-    reject: false,
-    rejectHint: 0,
-    ...m,
+    type: m.type,
+    to: m.to ?? None,
+    from: m.from ?? None,
+    term: m.term ?? 0,
+    logTerm: m.logTerm ?? 0,
+    index: m.index ?? 0,
+    entries: m.entries ?? NO_ENTRIES,
+    commit: m.commit ?? 0,
+    snapshot: m.snapshot,
+    reject: m.reject ?? false,
+    rejectHint: m.rejectHint ?? 0,
+    context: m.context,
   };
 }
 

@@ -281,13 +281,9 @@ export class Cluster {
       }
       if (rd.entries.length > 0) {
         const storage = n.storage;
-        this.inv.onAppend(n.id, rd.entries, (i) => {
-          try {
-            return storage.term(i);
-          } catch {
-            return undefined;
-          }
-        });
+        this.inv.onAppend(n.id, rd.entries, (i) =>
+          i >= storage.firstIndex() - 1 && i <= storage.lastIndex() ? storage.term(i) : undefined,
+        );
         n.storage.append(rd.entries);
       }
       if (rd.hardState) {
