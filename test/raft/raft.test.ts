@@ -527,6 +527,44 @@ describe('snapshots', () => {
   });
 });
 
+describe('odds and ends', () => {
+  test('with proposal forwarding disabled a follower refuses proposals', () => {
+    const net = new TestNet(3, { disableProposalForwarding: true });
+    net.elect(1);
+    expect(() => net.node(2).rn.propose(enc('x'))).toThrow(ProposalDroppedError);
+    expect(() => new TestNet(3).node(2).rn.propose(enc('x'))).toThrow(/no leader/);
+  });
+
+  test('an unreachable report sends a replicating follower back to probing', () => {
+    const net = new TestNet(2);
+    net.elect(1);
+    net.propose(1, 'x');
+    expect(net.raft(1).trk.progress.get(2n)!.state).toBe('replicate');
+    net.node(1).rn.reportUnreachable(2n);
+    expect(net.raft(1).trk.progress.get(2n)!.state).toBe('probe');
+  });
+
+  test('a learner is never a transfer target and ignores TimeoutNow', () => {
+    const net = new TestNet(3, {}, 1);
+    net.elect(1);
+    net.node(1).rn.transferLeader(4n);
+    net.settle();
+    expect(net.raft(1).leadTransferee).toBe(None);
+    net.raft(4).step(message({ type: 'MsgTimeoutNow', from: 1n, to: 4n, term: net.raft(1).term }));
+    net.settle();
+    expect(net.raft(1).state).toBe('leader');
+    expect(net.raft(4).state).toBe('follower');
+  });
+
+  test('responses from nodes outside the configuration are dropped', () => {
+    const net = new TestNet(3);
+    net.elect(1);
+    const before = net.raft(1).raftLog.committed;
+    net.node(1).rn.step(message({ type: 'MsgAppResp', from: 9n, to: 1n, term: net.raft(1).term, index: 99 }));
+    expect(net.raft(1).raftLog.committed).toBe(before);
+  });
+});
+
 describe('host contract', () => {
   test('ready() twice without advance() is refused; local message types cannot be stepped', () => {
     const net = new TestNet(1);
