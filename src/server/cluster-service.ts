@@ -10,7 +10,8 @@ export function clusterService(node: Node): ClusterServiceImplementation {
   return {
     async memberList() {
       return {
-        header: node.header(undefined, node.sm.revision),
+        // etcd's cluster service header carries no revision.
+        header: node.header(undefined),
         members: node.members.map((m) => ({
           ID: m.id,
           name: m.name,
