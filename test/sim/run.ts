@@ -221,16 +221,6 @@ export function runSeed(seed: number, over: RunOverrides = {}): RunResult {
       if (!l) return false;
       const cs = l.confState;
       const inConf = new Set<NodeId>([...cs.voters, ...cs.learners]);
-      if (l.rn!.raft.pendingConfIndex <= l.applied) {
-        // Members removed while cut off never learn it, and processes whose addition was never
-        // committed are not members: like etcd's server, stop them.
-        for (const id of c.upIds()) {
-          if (!inConf.has(id)) {
-            c.node(id).removed = true;
-            c.crash(id);
-          }
-        }
-      }
       if (!l.kv.results.has(markerId)) {
         if ((c.now - start) % (opts.tickEvery * 5) === 0) c.propose(l.id, { op: 'marker', id: markerId });
         return false;
