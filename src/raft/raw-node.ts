@@ -15,7 +15,10 @@
  *      d. call `advance(rd)`.
  *   Calling `ready()` twice without `advance()` is a ContractError.
  *
- * The leader counts its own log toward the commit quorum only after (a), at `advance()`.
+ * The leader counts its own log toward the commit quorum only after (a), at `advance()`. That
+ * is what lets a leader host send its MsgApp/MsgHeartbeat/MsgSnap messages *while* persisting
+ * (thesis §10.2.1, as etcd allows): nothing it sends depends on its own durability. Every other
+ * message (votes, acknowledgements of any kind from a non-leader) must wait for (a).
  */
 import { decodeConfChange, encodeConfChange } from './confchange.js';
 import { ContractError, ProposalDroppedError, StepLocalMessageError } from './errors.js';
