@@ -37,7 +37,7 @@ export function kvService(node: Node): KVServiceImplementation {
 
     async put(req, ctx) {
       sm.validate({ put: req });
-      sm.checkQuota({ put: req });
+      await node.checkQuota({ put: req }, ctx.signal);
       const resp = await proposer.propose({ put: req }, ctx.signal);
       node.header(resp.header);
       return resp;
@@ -58,7 +58,7 @@ export function kvService(node: Node): KVServiceImplementation {
         node.header(resp.header);
         return resp;
       }
-      sm.checkQuota({ txn: req });
+      await node.checkQuota({ txn: req }, ctx.signal);
       const resp = await proposer.propose({ txn: req }, ctx.signal);
       node.header(resp.header);
       return resp;

@@ -32,6 +32,7 @@ export function leaseService(node: Node): LeaseServiceImplementation {
 
   return {
     async leaseGrant(req, ctx) {
+      await node.checkQuota({ leaseGrant: req }, ctx.signal);
       const resp = await proposer.propose({ leaseGrant: req }, ctx.signal);
       node.header(resp.header);
       return resp;
@@ -48,12 +49,14 @@ export function leaseService(node: Node): LeaseServiceImplementation {
       const out = new AsyncQueue<LeaseKeepAliveResponse>();
       const onAbort = () => out.close();
       ctx.signal.addEventListener('abort', onAbort, { once: true });
+      node.streams.add(onAbort);
       (async () => {
         for await (const r of requests) out.push(keepAliveOnce(r.ID));
       })()
         .catch(() => {})
         .finally(() => {
           ctx.signal.removeEventListener('abort', onAbort);
+          node.streams.delete(onAbort);
           out.close();
         });
       return out;

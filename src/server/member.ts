@@ -61,7 +61,8 @@ export async function startMember(
     stop() {
       stopping ??= (async () => {
         for (const s of https) s.close();
-        // Watch and keepalive streams never finish by themselves: give unary calls a grace period.
+        // Streams never finish by themselves: end them, then give unary calls a grace period.
+        node.endStreams();
         const grace = setTimeout(() => grpc.forceShutdown(), SHUTDOWN_GRACE_MS);
         await grpc.shutdown();
         clearTimeout(grace);

@@ -4,8 +4,8 @@
  * and progress notifications. The API services see a member only through this class.
  */
 import { mkdir } from 'node:fs/promises';
-import type { ResponseHeader } from '../gen/etcdserverpb/rpc.js';
-import { LeaseNotFoundError, type StateMachine } from '../mvcc/index.js';
+import { AlarmRequest_AlarmAction, AlarmType, type ResponseHeader } from '../gen/etcdserverpb/rpc.js';
+import { LeaseNotFoundError, type MvccRequest, NoSpaceError, type StateMachine } from '../mvcc/index.js';
 import { clusterIdOf, memberIdOf, type ServeConfig } from './config.js';
 import { LocalProposer } from './local-proposer.js';
 import type { Proposer } from './proposer.js';
@@ -36,6 +36,8 @@ export class Node {
   readonly startedAt = Date.now();
   /** Called after each sync round (watch streams answer deferred progress requests). */
   readonly afterWatchSync = new Set<() => void>();
+  /** Open streams (watch, keepalive), each by the function that ends it: shutdown ends them first. */
+  readonly streams = new Set<() => void>();
   readonly #timers: NodeJS.Timeout[] = [];
   readonly #revoking = new Set<bigint>();
   #closed = false;
@@ -109,6 +111,33 @@ export class Node {
     return out;
   }
 
+  /**
+   * The quota check before proposing (etcd's quotaKVServer / quotaLeaseServer): a request that
+   * would not fit raises the NOSPACE alarm — through the proposer, so every member has it — and
+   * is refused.
+   */
+  async checkQuota(req: MvccRequest, signal?: AbortSignal): Promise<void> {
+    try {
+      this.sm.checkQuota(req);
+    } catch (err) {
+      if (!(err instanceof NoSpaceError)) throw err;
+      if (!this.sm.alarms.has(AlarmType.NOSPACE))
+        await this.proposer
+          .propose(
+            {
+              alarm: {
+                action: AlarmRequest_AlarmAction.ACTIVATE,
+                memberID: this.memberId,
+                alarm: AlarmType.NOSPACE,
+              },
+            },
+            signal,
+          )
+          .catch(() => {});
+      throw err;
+    }
+  }
+
   /** One catching-up round for watchers behind the store. */
   syncWatchers(): void {
     if (this.sm.watches.unsyncedCount > 0) this.sm.watches.sync();
@@ -142,10 +171,16 @@ export class Node {
     }
   }
 
+  /** Ends every open stream (its call completes); clients reconnect elsewhere. */
+  endStreams(): void {
+    for (const end of [...this.streams]) end();
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     for (const t of this.#timers) clearInterval(t);
+    this.endStreams();
     await this.proposer.close();
   }
 }

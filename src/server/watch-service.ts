@@ -111,8 +111,11 @@ export function watchService(node: Node): WatchServiceImplementation {
       node.afterWatchSync.add(stream.afterSync);
       const end = () => {
         node.afterWatchSync.delete(stream.afterSync);
+        node.streams.delete(end);
+        ctx.signal.removeEventListener('abort', end);
         stream.close();
       };
+      node.streams.add(end);
       ctx.signal.addEventListener('abort', end, { once: true });
       (async () => {
         for await (const r of requests) {
