@@ -1,7 +1,6 @@
 /**
- * The member's HTTP/1 endpoints: /health and /version (etcd's shapes). grpc-js owns the client
- * port's HTTP/2 server and cannot share it with HTTP/1, so these are served on the
- * --listen-metrics-urls listeners, as etcd also offers.
+ * The member's HTTP/1 endpoints: /health and /version (etcd's shapes), served on the client
+ * port (beside gRPC, see client-port.ts) and on any --listen-metrics-urls listener.
  */
 import http from 'node:http';
 import { AlarmType } from '../gen/etcdserverpb/rpc.js';

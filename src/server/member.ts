@@ -5,7 +5,8 @@
  */
 import type http from 'node:http';
 import type { Server } from 'nice-grpc';
-import { hostPort, type ServeConfig } from './config.js';
+import { ClientPort, grpcJsServerOf } from './client-port.js';
+import type { ServeConfig } from './config.js';
 import { createGrpcServer } from './grpc-server.js';
 import { createHttpServer } from './http-server.js';
 import { Node } from './node.js';
@@ -28,13 +29,19 @@ export async function startMember(
   const node = await Node.start(config, log);
   const grpc: Server = createGrpcServer(node);
   const https: http.Server[] = [];
+  const ports: ClientPort[] = [];
   const clientAddresses: string[] = [];
   const metricsAddresses: string[] = [];
   try {
+    // gRPC and HTTP/1 share each client port (as in etcd); see client-port.ts.
+    const grpcJs = await grpcJsServerOf(grpc);
+    const clientHttp = createHttpServer(node);
     for (const url of config.listenClientUrls) {
-      const hp = hostPort(url);
-      const port = await grpc.listen(hp);
-      clientAddresses.push(`${new URL(url).hostname}:${port}`);
+      const u = new URL(url);
+      const p = new ClientPort(grpcJs, clientHttp);
+      ports.push(p);
+      const port = await p.listen(u.hostname, Number(u.port));
+      clientAddresses.push(`${u.hostname}:${port}`);
     }
     for (const url of config.listenMetricsUrls) {
       const u = new URL(url);
@@ -48,6 +55,7 @@ export async function startMember(
       metricsAddresses.push(typeof addr === 'object' && addr ? `${u.hostname}:${addr.port}` : u.host);
     }
   } catch (err) {
+    for (const p of ports) p.close();
     grpc.forceShutdown();
     for (const s of https) s.close();
     await node.close();
@@ -60,6 +68,7 @@ export async function startMember(
     metricsAddresses,
     stop() {
       stopping ??= (async () => {
+        for (const p of ports) p.close();
         for (const s of https) s.close();
         // Streams never finish by themselves: end them, then give unary calls a grace period.
         node.endStreams();

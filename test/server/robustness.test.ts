@@ -95,14 +95,28 @@ test('a frame that claims more bytes than it carries, unknown methods and servic
   await stillServes();
 });
 
-test('/health and /version on the metrics listener', async () => {
+test.each(['client', 'metrics'])('/health and /version over HTTP/1 on the %s port', async (which) => {
   const line = server.proc.lines.find((l) => l.includes('http: '))!;
-  const addr = /http: (\S+?)\)/.exec(line)![1]!;
+  const addr = which === 'client' ? server.endpoint : /http: (\S+?)\)/.exec(line)![1]!;
   const health = await (await fetch(`http://${addr}/health`)).json();
   expect(health).toEqual({ health: 'true', reason: '' });
   const version = await (await fetch(`http://${addr}/version`)).json();
   expect(version).toEqual({ etcdserver: '3.5.0', etcdcluster: '3.5.0' });
   expect((await fetch(`http://${addr}/nope`)).status).toBe(404);
+  await stillServes();
+});
+
+test('a connection that sends a few bytes and vanishes does not disturb the port', async () => {
+  const { connect } = await import('node:net');
+  await new Promise<void>((resolve) => {
+    const s = connect(server.port, '127.0.0.1', () => {
+      s.write('P');
+      s.destroy();
+      resolve();
+    });
+    s.on('error', () => resolve());
+  });
+  await stillServes();
 });
 
 describe('flags', () => {
