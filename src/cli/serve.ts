@@ -16,63 +16,74 @@ import { Command } from 'commander';
 import { resolveConfig, type ServeFlags, startMember } from '../server/index.js';
 
 export function serveCommand(): Command {
-  return new Command('serve')
-    .description('run a Concord member (etcd v3 API on the client URLs)')
-    .option('--name <name>', 'human-readable name for this member', 'default')
-    .option('--data-dir <dir>', 'path to the data directory', './concord.data')
-    .option('--listen-client-urls <urls>', 'URLs to listen on for client traffic', 'http://127.0.0.1:2379')
-    .option(
-      '--advertise-client-urls <urls>',
-      'client URLs advertised to the cluster (default: the listen URLs)',
-    )
-    .option('--listen-peer-urls <urls>', 'URLs to listen on for peer traffic')
-    .option('--initial-advertise-peer-urls <urls>', "this member's peer URLs advertised to the cluster")
-    .option('--initial-cluster <pairs>', 'initial cluster configuration: name=peerURL,…')
-    .option('--initial-cluster-state <state>', 'new or existing', 'new')
-    .option('--initial-cluster-token <token>', 'initial cluster token', 'etcd-cluster')
-    .option('--listen-metrics-urls <urls>', 'URLs for /health and /version over HTTP/1')
-    .option('--snapshot-count <n>', 'applied entries between snapshots')
-    .option('--quota-backend-bytes <n>', 'NOSPACE alarm above this many bytes of keyspace')
-    .option('--max-request-bytes <n>', 'largest client request accepted, in bytes')
-    .option('--max-txn-ops <n>', 'most operations in one txn')
-    .option('--heartbeat-interval <ms>', 'heartbeat interval in ms')
-    .option('--election-timeout <ms>', 'election timeout in ms')
-    .action(async (o: Record<string, string | undefined>) => {
-      const flags: ServeFlags = {
-        name: o.name,
-        dataDir: o.dataDir,
-        listenClientUrls: o.listenClientUrls,
-        advertiseClientUrls: o.advertiseClientUrls,
-        listenPeerUrls: o.listenPeerUrls,
-        initialAdvertisePeerUrls: o.initialAdvertisePeerUrls,
-        initialCluster: o.initialCluster,
-        initialClusterState: o.initialClusterState,
-        initialClusterToken: o.initialClusterToken,
-        listenMetricsUrls: o.listenMetricsUrls,
-        snapshotCount: o.snapshotCount,
-        quotaBackendBytes: o.quotaBackendBytes,
-        maxRequestBytes: o.maxRequestBytes,
-        maxTxnOps: o.maxTxnOps,
-        heartbeatIntervalMs: o.heartbeatInterval,
-        electionTimeoutMs: o.electionTimeout,
-      };
-      const config = resolveConfig(flags);
-      const member = await startMember(config);
-      const shutdown = (signal: string) => {
-        process.stderr.write(`concord: ${signal}: shutting down\n`);
-        member.stop().then(
-          () => process.exit(0),
-          (err: unknown) => {
-            process.stderr.write(`concord: shutdown failed: ${String(err)}\n`);
-            process.exit(1);
-          },
+  return (
+    new Command('serve')
+      .description('run a Concord member (etcd v3 API on the client URLs)')
+      .option('--name <name>', 'human-readable name for this member', 'default')
+      .option('--data-dir <dir>', 'path to the data directory', './concord.data')
+      .option('--listen-client-urls <urls>', 'URLs to listen on for client traffic', 'http://127.0.0.1:2379')
+      .option(
+        '--advertise-client-urls <urls>',
+        'client URLs advertised to the cluster (default: the listen URLs)',
+      )
+      .option('--listen-peer-urls <urls>', 'URLs to listen on for peer traffic')
+      .option('--initial-advertise-peer-urls <urls>', "this member's peer URLs advertised to the cluster")
+      .option('--initial-cluster <pairs>', 'initial cluster configuration: name=peerURL,…')
+      .option('--initial-cluster-state <state>', 'new or existing', 'new')
+      .option('--initial-cluster-token <token>', 'initial cluster token', 'etcd-cluster')
+      .option('--listen-metrics-urls <urls>', 'URLs for /health and /version over HTTP/1')
+      .option('--snapshot-count <n>', 'applied entries between snapshots')
+      .option('--quota-backend-bytes <n>', 'NOSPACE alarm above this many bytes of keyspace')
+      .option('--max-request-bytes <n>', 'largest client request accepted, in bytes')
+      .option('--max-txn-ops <n>', 'most operations in one txn')
+      .option('--heartbeat-interval <ms>', 'heartbeat interval in ms')
+      .option('--election-timeout <ms>', 'election timeout in ms')
+      .option(
+        '--experimental-watch-progress-notify-interval <duration>',
+        'progress notifications to watchers that asked for them (e.g. 10m, 1s)',
+      )
+      // etcd's logging flags are accepted so etcd command lines run unchanged; Concord logs to stderr.
+      .option('--logger <logger>', "accepted for etcd compatibility ('zap'); ignored")
+      .option('--log-outputs <outputs>', "accepted for etcd compatibility ('default', 'stderr'); ignored")
+      .option('--log-level <level>', 'accepted for etcd compatibility; ignored')
+      .action(async (o: Record<string, string | undefined>) => {
+        const flags: ServeFlags = {
+          name: o.name,
+          dataDir: o.dataDir,
+          listenClientUrls: o.listenClientUrls,
+          advertiseClientUrls: o.advertiseClientUrls,
+          listenPeerUrls: o.listenPeerUrls,
+          initialAdvertisePeerUrls: o.initialAdvertisePeerUrls,
+          initialCluster: o.initialCluster,
+          initialClusterState: o.initialClusterState,
+          initialClusterToken: o.initialClusterToken,
+          listenMetricsUrls: o.listenMetricsUrls,
+          snapshotCount: o.snapshotCount,
+          quotaBackendBytes: o.quotaBackendBytes,
+          maxRequestBytes: o.maxRequestBytes,
+          maxTxnOps: o.maxTxnOps,
+          heartbeatIntervalMs: o.heartbeatInterval,
+          electionTimeoutMs: o.electionTimeout,
+          watchProgressNotifyIntervalMs: o.experimentalWatchProgressNotifyInterval,
+        };
+        const config = resolveConfig(flags);
+        const member = await startMember(config);
+        const shutdown = (signal: string) => {
+          process.stderr.write(`concord: ${signal}: shutting down\n`);
+          member.stop().then(
+            () => process.exit(0),
+            (err: unknown) => {
+              process.stderr.write(`concord: shutdown failed: ${String(err)}\n`);
+              process.exit(1);
+            },
+          );
+        };
+        process.once('SIGTERM', () => shutdown('SIGTERM'));
+        process.once('SIGINT', () => shutdown('SIGINT'));
+        const extra = member.metricsAddresses.length ? ` (http: ${member.metricsAddresses.join(',')})` : '';
+        process.stdout.write(
+          `concord: ready to serve client requests on ${member.clientAddresses.join(',')}${extra}\n`,
         );
-      };
-      process.once('SIGTERM', () => shutdown('SIGTERM'));
-      process.once('SIGINT', () => shutdown('SIGINT'));
-      const extra = member.metricsAddresses.length ? ` (http: ${member.metricsAddresses.join(',')})` : '';
-      process.stdout.write(
-        `concord: ready to serve client requests on ${member.clientAddresses.join(',')}${extra}\n`,
-      );
-    });
+      })
+  );
 }

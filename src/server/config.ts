@@ -40,10 +40,39 @@ export interface ServeConfig {
   maxTxnOps: number;
   heartbeatIntervalMs: number;
   electionTimeoutMs: number;
+  /** Progress notifications to watchers that asked (etcd's --experimental-watch-progress-notify-interval, default 10m). */
+  watchProgressNotifyIntervalMs: number;
 }
 
 /** Flags as given (strings), before validation. */
 export type ServeFlags = Partial<Record<keyof ServeConfig | 'initialCluster', string>>;
+
+export const DEFAULT_WATCH_PROGRESS_NOTIFY_MS = 10 * 60_000;
+const DURATION_UNITS: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
+
+/** A Go duration ("10m", "1.5s", "1h30m", "500ms") in milliseconds, as etcd's duration flags take. */
+export function parseDuration(flag: string, value: string): number {
+  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
+  let ms = 0;
+  let at = 0;
+  for (let m = re.exec(value); m; m = re.exec(value)) {
+    ms += Number(m[1]) * DURATION_UNITS[m[2]!]!;
+    at = re.lastIndex;
+  }
+  if (value === '' || at !== value.length || ms <= 0)
+    throw new ConfigError(
+      `--${flag}: expected a duration such as "10m" or "500ms", got ${JSON.stringify(value)}`,
+    );
+  return ms;
+}
 
 export function parseUrls(flag: string, value: string): URL[] {
   return value.split(',').map((s) => {
@@ -133,6 +162,9 @@ export function resolveConfig(f: ServeFlags): ServeConfig {
     maxTxnOps: positiveInt('max-txn-ops', f.maxTxnOps, DEFAULT_MAX_TXN_OPS),
     heartbeatIntervalMs: heartbeat,
     electionTimeoutMs: election,
+    watchProgressNotifyIntervalMs: f.watchProgressNotifyIntervalMs
+      ? parseDuration('experimental-watch-progress-notify-interval', f.watchProgressNotifyIntervalMs)
+      : DEFAULT_WATCH_PROGRESS_NOTIFY_MS,
   };
 }
 

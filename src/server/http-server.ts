@@ -4,11 +4,14 @@
  */
 import http from 'node:http';
 import { AlarmType } from '../gen/etcdserverpb/rpc.js';
+import { jsonGateway } from './json-gateway.js';
 import { CLUSTER_VERSION, ETCD_VERSION } from './maintenance-service.js';
 import type { Node } from './node.js';
 
 export function createHttpServer(node: Node): http.Server {
+  const gateway = jsonGateway(node);
   return http.createServer((req, res) => {
+    if (gateway(req, res)) return;
     const path = (req.url ?? '/').split('?')[0];
     const json = (code: number, body: unknown) => {
       res.writeHead(code, { 'content-type': 'application/json' });

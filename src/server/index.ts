@@ -27,7 +27,6 @@ export {
   LEASE_REVOKES_PER_CHECK,
   type MemberInfo,
   Node,
-  WATCH_PROGRESS_NOTIFY_MS,
   WATCH_SYNC_INTERVAL_MS,
 } from './node.js';
 export type { Proposer, RaftStatus } from './proposer.js';

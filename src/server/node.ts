@@ -17,8 +17,6 @@ export const LEASE_EXPIRY_CHECK_MS = 500;
 export const LEASE_REVOKES_PER_CHECK = 500;
 /** How often catching-up watchers get another batch (etcd's watchable store syncs every 100 ms). */
 export const WATCH_SYNC_INTERVAL_MS = 100;
-/** Progress notifications for watchers that asked (etcd's default interval: 10 minutes). */
-export const WATCH_PROGRESS_NOTIFY_MS = 10 * 60_000;
 
 export interface MemberInfo {
   id: bigint;
@@ -152,7 +150,7 @@ export class Node {
     };
     every(LEASE_EXPIRY_CHECK_MS, () => this.#revokeExpired());
     every(WATCH_SYNC_INTERVAL_MS, () => this.syncWatchers());
-    every(WATCH_PROGRESS_NOTIFY_MS, () => this.sm.watches.progressNotify());
+    every(this.config.watchProgressNotifyIntervalMs, () => this.sm.watches.progressNotify());
   }
 
   /** Expired leases are revoked through the Proposer, like any write, so every member agrees. */
