@@ -248,6 +248,12 @@ describe.each(targets)('against a %s', (target) => {
     // A user signal that never aborts: the deadline must not leave a listener on it.
     const ac = new AbortController();
     const start = performance.now();
+    // A plain 200 ms timer armed at the same moment: on a loaded machine every timer fires
+    // late, so the SDK is held to "within 50 ms of when a 200 ms timer could fire".
+    let timerFiredAt = 0;
+    setTimeout(() => {
+      timerFiredAt = performance.now();
+    }, 200);
     const err = await withTimeout(
       run(c, { timeoutMs: 200, signal: ac.signal }, prefix).then(
         () => new Error('the call resolved'),
@@ -256,10 +262,12 @@ describe.each(targets)('against a %s', (target) => {
       5000,
       `${name} to hit its deadline`,
     );
-    const elapsed = performance.now() - start;
+    const end = performance.now();
     expect(err).toBeInstanceOf(DeadlineExceededError);
-    expect(elapsed).toBeGreaterThanOrEqual(195);
-    expect(elapsed).toBeLessThanOrEqual(250);
+    expect(end - start).toBeGreaterThanOrEqual(195);
+    await waitFor(() => timerFiredAt > 0, { timeoutMs: 2000, what: 'the reference timer' });
+    // On an idle machine the timer fires at ~200 ms and this is the plain "by 250 ms".
+    expect(end - timerFiredAt).toBeLessThanOrEqual(50);
     expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
     await checkAfter(target, c, before, prefix);
   });
@@ -370,7 +378,15 @@ describe('close() while calls are pending', () => {
         (e: unknown) => e,
       ),
     );
-    await sleep(100);
+    if (what === 'silent HTTP/2 server') {
+      // close() must cancel calls that are on the wire: wait until each has opened its stream.
+      await waitFor(() => [...openedStreams(silentH2)].filter((s) => !before.has(s)).length >= ops.length, {
+        timeoutMs: 5000,
+        what: 'every call to open its stream',
+      });
+    } else {
+      await sleep(100);
+    }
     c.close();
     const errors = await withTimeout(Promise.all(pending), 2000, 'pending calls to end after close()');
     if (what === 'silent HTTP/2 server') {

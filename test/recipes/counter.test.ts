@@ -9,28 +9,30 @@ import { etcdSuite } from '../harness/etcd-suite.js';
 
 const etcd = etcdSuite({ members: 1, name: 'counter' });
 
-test('10 concurrent clients x 50 increments = exactly 500, each value returned once', async () => {
+test('10 concurrent clients x 20 increments = exactly 200, each value returned once', async () => {
   const cs = Array.from({ length: 10 }, () => etcd.newClient());
   const returned = await withTimeout(
     Promise.all(
       cs.map(async (c) => {
         const ctr = counter(c, 'hits');
         const mine: bigint[] = [];
-        for (let i = 0; i < 50; i++) mine.push(await ctr.increment());
+        for (let i = 0; i < 20; i++) mine.push(await ctr.increment());
         return mine;
       }),
     ),
-    25_000,
+    // Every lost compare-and-swap is a write through raft: under a loaded CI machine the
+    // contended run can take several times its idle ~4 s.
+    50_000,
     'increments',
   );
-  expect(await counter(etcd.client, 'hits').get()).toBe(500n);
-  // Each increment saw its own new value: 1..500, none twice.
+  expect(await counter(etcd.client, 'hits').get()).toBe(200n);
+  // Each increment saw its own new value: 1..200, none twice.
   const all = returned.flat().sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  expect(all).toEqual(Array.from({ length: 500 }, (_, i) => BigInt(i + 1)));
+  expect(all).toEqual(Array.from({ length: 200 }, (_, i) => BigInt(i + 1)));
   // And each client's values increase.
   for (const mine of returned)
     for (let i = 1; i < mine.length; i++) expect(mine[i]! > mine[i - 1]!).toBe(true);
-}, 30_000);
+}, 60_000);
 
 test('get/add/decrement/set with bigints; a missing key is 0', async () => {
   const c = counter(etcd.client, 'big');
