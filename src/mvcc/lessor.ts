@@ -142,6 +142,18 @@ export class Lessor implements LeaseAttachments {
     return Math.max(0, Math.ceil((l.expiry - nowMs) / 1000));
   }
 
+  /**
+   * The TTL that LeaseTimeToLive reports: whole seconds left, truncated as etcd does
+   * (`int64(l.Remaining().Seconds())`: 59 right after a grant of 60). `remaining()` rounds up,
+   * which is what "still alive?" checks want.
+   */
+  timeToLive(id: bigint, nowMs: number): number {
+    const l = this.leases.get(id);
+    if (!l) throw new LeaseNotFoundError();
+    if (!Number.isFinite(l.expiry)) return l.remainingTTL > 0 ? l.remainingTTL : l.ttl;
+    return Math.max(0, Math.floor((l.expiry - nowMs) / 1000));
+  }
+
   /** Leases due at nowMs (primary only), earliest first, at most `limit`. */
   expired(nowMs: number, limit = Number.POSITIVE_INFINITY): bigint[] {
     if (!this.#primary) return [];

@@ -241,7 +241,7 @@ export class StateMachine {
     return {
       header: header(this.kv.currentRev),
       ID: r.ID,
-      TTL: BigInt(this.lessor.remaining(r.ID, nowMs)),
+      TTL: BigInt(this.lessor.timeToLive(r.ID, nowMs)),
       grantedTTL: BigInt(l.ttl),
       keys,
     };

@@ -39,8 +39,8 @@ function normalize(v: unknown, key = ''): unknown {
     return out;
   }
   if (VOLATILE.has(key)) return key === 'lease' && v === 0 ? 0 : `<${key}>`;
-  // Remaining TTL: etcd truncates the seconds left, Concord's lessor rounds up (59 vs 60 right
-  // after a grant of 60). Only "alive" vs -1 (gone) is compared.
+  // Remaining TTL: both truncate the seconds left, but a second boundary may fall between the
+  // two runs. Only "alive" vs -1 (gone) is compared.
   if (key === 'ttl' && typeof v === 'number' && v > 0) return '<alive>';
   return v;
 }

@@ -99,6 +99,8 @@ describe('lessor expiry (primary only, caller-supplied time)', () => {
     expect(l.renew(1n, 8000)).toEqual({ ttl: 10, clearCheckpoint: false });
     expect(l.expired(17_999)).toEqual([]);
     expect(l.remaining(1n, 12_500)).toBe(6);
+    // LeaseTimeToLive truncates, as etcd does.
+    expect(l.timeToLive(1n, 12_500)).toBe(5);
     l.checkpoint(1n, 4);
     expect(l.renew(1n, 9000).clearCheckpoint).toBe(true);
   });
