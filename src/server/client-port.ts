@@ -1,8 +1,8 @@
 /**
- * The client port: gRPC and HTTP/1 (/health, /version) on one TCP listener, as etcd serves
- * them. Each connection's first bytes decide: the HTTP/2 connection preface ("PRI * HTTP/2.0")
- * goes to the gRPC server, anything else to the HTTP/1 server. The socket itself is handed over
- * (no proxying), so the gRPC hot path pays nothing for the sharing.
+ * The client port: gRPC and HTTP/1 (/health, /version, /metrics) on one TCP listener, as etcd
+ * serves them. Each connection's first bytes decide: the HTTP/2 connection preface ("PRI *
+ * HTTP/2.0") goes to the gRPC server, anything else to the HTTP/1 server. The socket itself is
+ * handed over (no proxying), so the gRPC hot path pays nothing for the sharing.
  *
  * nice-grpc owns its grpc-js Server and only offers `listen(address)`; grpc-js's public
  * `createConnectionInjector` is what lets us hand it sockets. `grpcJsServerOf` obtains the

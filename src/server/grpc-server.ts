@@ -90,7 +90,9 @@ export function createGrpcServer(node: Node): Server {
     // etcd's --grpc-keepalive-min-time (5 s): clients may ping this often.
     'grpc.http2.min_ping_interval_without_data_ms': 5_000,
     'grpc.keepalive_permit_without_calls': 1,
-  }).use(guard);
+  })
+    .use(node.metrics.grpcMiddleware())
+    .use(guard);
   server.add(measured(KVDefinition, limit, oversized), kvService(node));
   server.add(measured(WatchDefinition, limit, oversized), watchService(node));
   server.add(measured(LeaseDefinition, limit, oversized), leaseService(node));

@@ -1,6 +1,7 @@
 /**
- * The member's HTTP/1 endpoints: /health and /version (etcd's shapes), served on the client
- * port (beside gRPC, see client-port.ts) and on any --listen-metrics-urls listener.
+ * The member's HTTP/1 endpoints: /health and /version (etcd's shapes) and /metrics (Prometheus
+ * text, see metrics.ts), served on the client port (beside gRPC, see client-port.ts) and on any
+ * --listen-metrics-urls listener.
  */
 import http from 'node:http';
 import { AlarmType } from '../gen/etcdserverpb/rpc.js';
@@ -23,6 +24,16 @@ export function createHttpServer(node: Node): http.Server {
       const hasLeader = node.proposer.status().leader !== 0n;
       const reason = noSpace ? 'ALARM NOSPACE' : hasLeader ? '' : 'RAFT NO LEADER';
       return json(reason === '' ? 200 : 503, { health: reason === '' ? 'true' : 'false', reason });
+    }
+    if (path === '/metrics') {
+      node.metrics.scrape().then(
+        ({ contentType, body }) => {
+          res.writeHead(200, { 'content-type': contentType });
+          res.end(req.method === 'HEAD' ? undefined : body);
+        },
+        (err: unknown) => json(500, { error: String(err) }),
+      );
+      return;
     }
     if (path === '/version') return json(200, { etcdserver: ETCD_VERSION, etcdcluster: CLUSTER_VERSION });
     json(404, { error: 'not found' });

@@ -22,6 +22,7 @@ export {
 } from './local-proposer.js';
 export { CLUSTER_VERSION, ETCD_VERSION } from './maintenance-service.js';
 export { type Member, SHUTDOWN_GRACE_MS, startMember } from './member.js';
+export { type MetricsSource, ServerMetrics, WAL_FSYNC_BUCKETS } from './metrics.js';
 export {
   LEASE_EXPIRY_CHECK_MS,
   LEASE_REVOKES_PER_CHECK,

@@ -13,6 +13,7 @@ import { MvccError, type ResponseOf, type StateMachine, snapshot } from '../mvcc
 import type { FileSnapshotStore, Wal, WalEntry } from '../storage/index.js';
 import { CanceledError, RequestTooLargeError, StoppedError } from './errors.js';
 import { encodeInternalRequest, type InternalRequest } from './internal-request.js';
+import type { ServerMetrics } from './metrics.js';
 import type { Proposer, RaftStatus } from './proposer.js';
 import type { RecoveredState } from './recover.js';
 
@@ -35,6 +36,8 @@ export interface LocalProposerOptions {
   /** Called after each applied batch (the node syncs catching-up watchers). */
   onApplied?: () => void;
   log?: (msg: string) => void;
+  /** The member's metrics (proposals, WAL fsync latency, leader changes). */
+  metrics?: ServerMetrics;
 }
 
 interface Waiter {
@@ -48,7 +51,8 @@ export class LocalProposer implements Proposer {
   readonly sm: StateMachine;
   readonly #wal: Wal;
   readonly #snapshots: FileSnapshotStore;
-  readonly #opts: Required<Omit<LocalProposerOptions, 'onApplied'>> & Pick<LocalProposerOptions, 'onApplied'>;
+  readonly #opts: Required<Omit<LocalProposerOptions, 'onApplied' | 'metrics'>> &
+    Pick<LocalProposerOptions, 'onApplied' | 'metrics'>;
   readonly #term: number;
   #lastIndex: number;
   #snapshotIndex: number;
@@ -74,6 +78,7 @@ export class LocalProposer implements Proposer {
       memberId: opts.memberId,
       clusterId: opts.clusterId,
       onApplied: opts.onApplied,
+      metrics: opts.metrics,
     };
   }
 
@@ -83,6 +88,10 @@ export class LocalProposer implements Proposer {
     await rec.wal.save({ term, vote: opts.memberId, commit: rec.lastIndex });
     const p = new LocalProposer(rec, term, opts);
     p.sm.lessor.promote(Date.now());
+    // Becoming leader of the new term is the one leader change a single member sees.
+    opts.metrics?.leaderChanges.inc();
+    opts.metrics?.proposalsCommitted.set(rec.lastIndex);
+    opts.metrics?.proposalsApplied.set(rec.sm.appliedIndex);
     return p;
   }
 
@@ -96,10 +105,16 @@ export class LocalProposer implements Proposer {
   }
 
   propose<R extends InternalRequest>(req: R, signal?: AbortSignal): Promise<ResponseOf<R>> {
-    if (this.#closed) return Promise.reject(new StoppedError());
-    if (signal?.aborted) return Promise.reject(new CanceledError());
+    const metrics = this.#opts.metrics;
+    const refuse = (err: Error) => {
+      metrics?.proposalsFailed.inc();
+      return Promise.reject(err);
+    };
+    if (this.#closed) return refuse(new StoppedError());
+    if (signal?.aborted) return refuse(new CanceledError());
     const data = encodeInternalRequest(req);
-    if (data.length > this.#opts.maxRequestBytes) return Promise.reject(new RequestTooLargeError());
+    if (data.length > this.#opts.maxRequestBytes) return refuse(new RequestTooLargeError());
+    metrics?.proposalsPending.inc();
     const index = ++this.#lastIndex;
     this.#entries.push({ index, term: this.#term, type: ENTRY_NORMAL, data });
     const p = new Promise<unknown>((resolve, reject) => this.#waiters.push({ req, index, resolve, reject }));
@@ -127,7 +142,18 @@ export class LocalProposer implements Proposer {
     this.#waiters = [];
     if (entries.length === 0) return;
     const commit = entries[entries.length - 1]!.index;
+    const metrics = this.#opts.metrics;
+    // The WAL writes and fdatasyncs the batch inside save(): its duration is the fsync latency.
+    const endTimer = metrics?.walFsync.startTimer();
     const saved = this.#wal.save({ term: this.#term, vote: this.#opts.memberId, commit }, entries);
+    if (endTimer)
+      saved.then(
+        () => {
+          endTimer();
+          metrics?.proposalsCommitted.set(commit);
+        },
+        () => {},
+      );
     // The chain keeps apply in index order even if a later batch's write settles first.
     this.#chain = this.#chain
       .then(() => saved)
@@ -135,6 +161,8 @@ export class LocalProposer implements Proposer {
         () => this.#apply(waiters),
         (err: unknown) => {
           this.#opts.log(`concord: WAL write failed; refusing writes: ${String(err)}`);
+          metrics?.proposalsPending.dec(waiters.length);
+          metrics?.proposalsFailed.inc(waiters.length);
           for (const w of waiters) w.reject(new StoppedError());
         },
       );
@@ -152,6 +180,9 @@ export class LocalProposer implements Proposer {
         w.reject(err);
       }
     }
+    const metrics = this.#opts.metrics;
+    metrics?.proposalsPending.dec(waiters.length);
+    metrics?.proposalsApplied.set(sm.appliedIndex);
     this.#opts.onApplied?.();
     if (sm.appliedIndex - this.#snapshotIndex >= this.#opts.snapshotCount && !this.#snapshotting)
       this.#snapshot();

@@ -8,6 +8,7 @@ import { AlarmRequest_AlarmAction, AlarmType, type ResponseHeader } from '../gen
 import { LeaseNotFoundError, type MvccRequest, NoSpaceError, type StateMachine } from '../mvcc/index.js';
 import { clusterIdOf, memberIdOf, type ServeConfig } from './config.js';
 import { LocalProposer } from './local-proposer.js';
+import { ServerMetrics } from './metrics.js';
 import type { Proposer } from './proposer.js';
 import { recover } from './recover.js';
 
@@ -31,6 +32,8 @@ export class Node {
   readonly clusterId: bigint;
   readonly sm: StateMachine;
   readonly proposer: Proposer;
+  /** This member's Prometheus registry and metrics (served at /metrics). */
+  readonly metrics: ServerMetrics;
   readonly startedAt = Date.now();
   /** Called after each sync round (watch streams answer deferred progress requests). */
   readonly afterWatchSync = new Set<() => void>();
@@ -45,12 +48,14 @@ export class Node {
     ids: { memberId: bigint; clusterId: bigint },
     sm: StateMachine,
     p: Proposer,
+    metrics: ServerMetrics,
   ) {
     this.config = config;
     this.memberId = ids.memberId;
     this.clusterId = ids.clusterId;
     this.sm = sm;
     this.proposer = p;
+    this.metrics = metrics;
   }
 
   static async start(
@@ -70,6 +75,11 @@ export class Node {
       { clusterId, memberId },
     );
     let node: Node | undefined;
+    const metrics = new ServerMetrics({
+      hasLeader: () => node !== undefined && node.proposer.status().leader !== 0n,
+      dbSizeBytes: () => rec.sm.kv.sizeBytes,
+      watchers: () => rec.sm.watches.size,
+    });
     const proposer = await LocalProposer.start(rec, {
       memberId,
       clusterId,
@@ -78,8 +88,9 @@ export class Node {
       membership: Buffer.from(JSON.stringify(config.initialCluster)),
       onApplied: () => node?.syncWatchers(),
       log,
+      metrics,
     });
-    node = new Node(config, { memberId, clusterId }, rec.sm, proposer);
+    node = new Node(config, { memberId, clusterId }, rec.sm, proposer, metrics);
     node.#startClocks();
     if (rec.replayed > 0 || rec.snapshotIndex > 0)
       log(

@@ -109,7 +109,10 @@ export function watchService(node: Node): WatchServiceImplementation {
     watch(requests, ctx) {
       const stream = new WatchStream(node);
       node.afterWatchSync.add(stream.afterSync);
+      node.metrics.watchStreams.inc();
       const end = () => {
+        if (!node.streams.has(end)) return;
+        node.metrics.watchStreams.dec();
         node.afterWatchSync.delete(stream.afterSync);
         node.streams.delete(end);
         ctx.signal.removeEventListener('abort', end);

@@ -1,0 +1,182 @@
+/**
+ * A member's Prometheus metrics, named as etcd's (and as go-grpc-prometheus's for the gRPC
+ * counters) so dashboards and alerts written for etcd work unchanged. Each member has its own
+ * Registry, not prom-client's global one: several members in one process (tests, `concord dev`)
+ * must not share counters.
+ *
+ * Counters are bumped where things happen (the proposer, the watch service, the gRPC
+ * middleware); values that are state (leader, db size, open watchers) are read at scrape time.
+ */
+import type { CallContext, ServerMiddleware, ServerMiddlewareCall } from 'nice-grpc-common';
+import { ServerError, Status } from 'nice-grpc-common';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** The fsync histogram's buckets: etcd's ExponentialBuckets(0.001, 2, 14), 1 ms to ~8 s. */
+export const WAL_FSYNC_BUCKETS = Array.from({ length: 14 }, (_, i) => 0.001 * 2 ** i);
+
+/** What is read from the member at scrape time. */
+export interface MetricsSource {
+  hasLeader(): boolean;
+  dbSizeBytes(): number;
+  watchers(): number;
+}
+
+/** go-grpc-prometheus's grpc_type label values. */
+function grpcType(requestStream: boolean, responseStream: boolean): string {
+  if (requestStream && responseStream) return 'bidi_stream';
+  if (requestStream) return 'client_stream';
+  if (responseStream) return 'server_stream';
+  return 'unary';
+}
+
+/** grpc-go's codes.Code.String(), which go-grpc-prometheus uses as the grpc_code label. */
+const CODE_NAMES: Record<number, string> = {
+  [Status.OK]: 'OK',
+  [Status.CANCELLED]: 'Canceled',
+  [Status.UNKNOWN]: 'Unknown',
+  [Status.INVALID_ARGUMENT]: 'InvalidArgument',
+  [Status.DEADLINE_EXCEEDED]: 'DeadlineExceeded',
+  [Status.NOT_FOUND]: 'NotFound',
+  [Status.ALREADY_EXISTS]: 'AlreadyExists',
+  [Status.PERMISSION_DENIED]: 'PermissionDenied',
+  [Status.RESOURCE_EXHAUSTED]: 'ResourceExhausted',
+  [Status.FAILED_PRECONDITION]: 'FailedPrecondition',
+  [Status.ABORTED]: 'Aborted',
+  [Status.OUT_OF_RANGE]: 'OutOfRange',
+  [Status.UNIMPLEMENTED]: 'Unimplemented',
+  [Status.INTERNAL]: 'Internal',
+  [Status.UNAVAILABLE]: 'Unavailable',
+  [Status.DATA_LOSS]: 'DataLoss',
+  [Status.UNAUTHENTICATED]: 'Unauthenticated',
+};
+
+function codeOf(err: unknown): string {
+  if (err instanceof ServerError) return CODE_NAMES[err.code] ?? 'Unknown';
+  if (err instanceof Error && err.name === 'AbortError') return 'Canceled';
+  return 'Unknown';
+}
+
+export class ServerMetrics {
+  readonly registry = new Registry();
+  readonly leaderChanges: Counter;
+  /** Gauges in etcd despite the _total suffix: the committed / applied raft index. */
+  readonly proposalsCommitted: Gauge;
+  readonly proposalsApplied: Gauge;
+  readonly proposalsPending: Gauge;
+  readonly proposalsFailed: Counter;
+  readonly walFsync: Histogram;
+  readonly watchStreams: Gauge;
+  readonly #grpcStarted: Counter;
+  readonly #grpcHandled: Counter;
+
+  constructor(source: MetricsSource) {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'etcd_server_has_leader',
+      help: 'Whether or not a leader exists. 1 is existence, 0 is not.',
+      registers,
+      collect() {
+        this.set(source.hasLeader() ? 1 : 0);
+      },
+    });
+    this.leaderChanges = new Counter({
+      name: 'etcd_server_leader_changes_seen_total',
+      help: 'The number of leader changes seen.',
+      registers,
+    });
+    this.proposalsCommitted = new Gauge({
+      name: 'etcd_server_proposals_committed_total',
+      help: 'The total number of consensus proposals committed.',
+      registers,
+    });
+    this.proposalsApplied = new Gauge({
+      name: 'etcd_server_proposals_applied_total',
+      help: 'The total number of consensus proposals applied.',
+      registers,
+    });
+    this.proposalsPending = new Gauge({
+      name: 'etcd_server_proposals_pending',
+      help: 'The current number of pending proposals to commit.',
+      registers,
+    });
+    this.proposalsFailed = new Counter({
+      name: 'etcd_server_proposals_failed_total',
+      help: 'The total number of failed proposals seen.',
+      registers,
+    });
+    this.walFsync = new Histogram({
+      name: 'etcd_disk_wal_fsync_duration_seconds',
+      help: 'The latency distributions of fsync called by WAL.',
+      buckets: WAL_FSYNC_BUCKETS,
+      registers,
+    });
+    new Gauge({
+      name: 'etcd_mvcc_db_total_size_in_bytes',
+      help: 'Total size of the underlying database physically allocated in bytes.',
+      registers,
+      collect() {
+        this.set(source.dbSizeBytes());
+      },
+    });
+    new Gauge({
+      name: 'etcd_debugging_mvcc_watcher_total',
+      help: 'Total number of watchers.',
+      registers,
+      collect() {
+        this.set(source.watchers());
+      },
+    });
+    this.watchStreams = new Gauge({
+      name: 'etcd_debugging_mvcc_watch_stream_total',
+      help: 'Total number of watch streams.',
+      registers,
+    });
+    this.#grpcStarted = new Counter({
+      name: 'grpc_server_started_total',
+      help: 'Total number of RPCs started on the server.',
+      labelNames: ['grpc_type', 'grpc_service', 'grpc_method'],
+      registers,
+    });
+    this.#grpcHandled = new Counter({
+      name: 'grpc_server_handled_total',
+      help: 'Total number of RPCs completed on the server, regardless of success or failure.',
+      labelNames: ['grpc_type', 'grpc_service', 'grpc_method', 'grpc_code'],
+      registers,
+    });
+  }
+
+  /** The Prometheus text exposition and its content type. */
+  async scrape(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  /**
+   * gRPC middleware counting calls started and handled, by etcd's status code. It must be used
+   * outside the middleware that turns errors into etcd's statuses, so it sees the final code.
+   */
+  grpcMiddleware(): ServerMiddleware {
+    const started = this.#grpcStarted;
+    const handled = this.#grpcHandled;
+    return async function* <Req, Res>(call: ServerMiddlewareCall<Req, Res>, context: CallContext) {
+      // The path is "/etcdserverpb.KV/Range".
+      const [service = '', method = ''] = call.method.path.slice(1).split('/');
+      const labels = {
+        grpc_type: grpcType(call.requestStream, call.responseStream),
+        grpc_service: service,
+        grpc_method: method,
+      };
+      started.inc(labels);
+      let code = 'OK';
+      try {
+        return yield* call.next(call.request, context);
+      } catch (err) {
+        code = codeOf(err);
+        throw err;
+      } finally {
+        // A stream the client cancelled ends without an error reaching us.
+        if (code === 'OK' && context.signal.aborted) code = 'Canceled';
+        handled.inc({ ...labels, grpc_code: code });
+      }
+    };
+  }
+}
