@@ -71,11 +71,7 @@ export class CallScope {
   abortError(): Error {
     if (this.#timedOut) return this.signal.reason as Error;
     if (this.#closed) return new ClientClosedError('client is closed');
-    const reason = this.#parent?.reason;
-    if (reason instanceof Error && reason.name === 'AbortError') return reason;
-    const err = new AbortError();
-    if (reason !== undefined) (err as { cause?: unknown }).cause = reason;
-    return err;
+    return abortErrorOf(this.#parent);
   }
 
   dispose(): void {
@@ -83,6 +79,15 @@ export class CallScope {
     this.#parent?.removeEventListener('abort', this.#onParentAbort);
     this.#closeSignal?.removeEventListener('abort', this.#onClose);
   }
+}
+
+/** The AbortError for a call the user's `signal` ended; the signal's reason becomes its cause. */
+export function abortErrorOf(signal: AbortSignal | undefined): Error {
+  const reason = signal?.reason;
+  if (reason instanceof Error && reason.name === 'AbortError') return reason;
+  const err = new AbortError();
+  if (reason !== undefined) (err as { cause?: unknown }).cause = reason;
+  return err;
 }
 
 /**

@@ -16,17 +16,9 @@ import {
 } from '../gen/etcdserverpb/rpc.js';
 import { Event_EventType, type Event as WireEvent } from '../gen/mvccpb/kv.js';
 import { AsyncQueue } from './async-queue.js';
-import { type CallOptions, CallScope, delay } from './call-options.js';
+import { abortErrorOf, type CallOptions, CallScope, delay } from './call-options.js';
 import type { Connections } from './connections.js';
-import {
-  ClientClosedError,
-  CompactedError,
-  EtcdError,
-  NoLeaderError,
-  toEtcdError,
-  UnavailableError,
-  WatchCanceledError,
-} from './errors.js';
+import { ClientClosedError, CompactedError, type EtcdError, WatchCanceledError } from './errors.js';
 import type { KeyRange, Keyspace } from './keyspace.js';
 import { header, type KeyValue, keyValue, type ResponseHeader } from './kv.js';
 
@@ -213,7 +205,7 @@ export class WatchHub {
     // The caller's signal also ends the open watch: iteration throws an AbortError.
     const signal = opts.signal;
     if (signal) {
-      const onAbort = () => this.cancel(w, new CallScope({ signal }, 0).abortError());
+      const onAbort = () => this.cancel(w, abortErrorOf(signal));
       signal.addEventListener('abort', onAbort, { once: true });
       w.onFinish = () => signal.removeEventListener('abort', onAbort);
     }
@@ -287,12 +279,10 @@ export class WatchHub {
           failures = 0;
           this.#onResponse(s, res);
         }
-      } catch (e) {
-        if (!s.abort.signal.aborted) {
-          const err = toEtcdError(e);
-          if (err instanceof UnavailableError || err instanceof NoLeaderError) this.#conns.failed(i);
-          else if (!(err instanceof EtcdError)) this.#conns.failed(i);
-        }
+      } catch {
+        // A stream that broke by itself (member gone, no leader, reset): the next one goes to
+        // another member, as the keepalive stream does.
+        if (!s.abort.signal.aborted) this.#conns.failed(i);
       } finally {
         s.requests.end();
         s.abort.abort();
