@@ -112,6 +112,8 @@ interface Kept {
 export class LeaseKeeper {
   readonly #conns: Connections;
   readonly #kept = new Map<bigint, Kept>();
+  /** Leases granted with `keepAlive: false`, with the timer that ends them. */
+  readonly #expiring = new Map<bigint, { lease: Lease; timer: ReturnType<typeof setTimeout> }>();
   #stream:
     | { requests: AsyncQueue<LeaseKeepAliveRequest>; abort: AbortController; endpoint: number }
     | undefined;
@@ -142,18 +144,43 @@ export class LeaseKeeper {
     if (res.error) throw new EtcdError(res.error, { code: 'lease-grant' });
     const lease = new Lease(this, res.ID, Number(res.TTL));
     if (opts.keepAlive !== false) this.#keep(lease, sentAt);
-    else
-      setTimeout(
-        () => lease._end(new LeaseLostError(`lease ${res.ID} expired`, res.ID, 'expired')),
-        Number(res.TTL) * 1000,
-      ).unref();
+    else this.#armExpiry(lease, sentAt + lease.ttl * 1000);
     return lease;
+  }
+
+  /**
+   * A lease not kept alive ends (`signal`, `lost`) when its TTL runs out, counted from when the
+   * last grant or `keepAliveOnce()` was sent; the timer is unref'd (nothing is held open).
+   */
+  #armExpiry(lease: Lease, deadline: number): void {
+    const old = this.#expiring.get(lease.id);
+    if (old) clearTimeout(old.timer);
+    const timer = setTimeout(
+      () => {
+        this.#expiring.delete(lease.id);
+        lease._end(new LeaseLostError(`lease ${lease.id} expired`, lease.id, 'expired'));
+      },
+      Math.max(0, deadline - this.now()),
+    );
+    timer.unref();
+    this.#expiring.set(lease.id, { lease, timer });
+  }
+
+  /** Ends the Lease object of `id` held by this client, if any, and stops tracking it. */
+  #endLocal(id: bigint, err: LeaseLostError): void {
+    this.#kept.get(id)?.lease._end(err);
+    const x = this.#expiring.get(id);
+    if (x) {
+      clearTimeout(x.timer);
+      this.#expiring.delete(id);
+      x.lease._end(err);
+    }
   }
 
   async revoke(id: bigint, opts?: CallOptions): Promise<void> {
     // `client.revokeLease(id)` on a lease this client keeps must end that Lease too: forgetting
     // it alone left its `signal` unaborted forever, so holders kept acting on a revoked lease.
-    this.#kept.get(id)?.lease._end(new LeaseLostError(`lease ${id} revoked`, id, 'revoked'));
+    this.#endLocal(id, new LeaseLostError(`lease ${id} revoked`, id, 'revoked'));
     this.forget(id);
     await this.#conns.unary('write', opts, (i, signal) =>
       this.#conns.client(LeaseDefinition, i).leaseRevoke({ ID: id }, { signal }),
@@ -161,6 +188,7 @@ export class LeaseKeeper {
   }
 
   async keepAliveOnce(id: bigint, opts?: CallOptions): Promise<number> {
+    const sentAt = this.now();
     // A one-shot stream: send one request, read one answer.
     const res = await this.#conns.unary('read', opts, async (i, signal) => {
       const q = new AsyncQueue<LeaseKeepAliveRequest>();
@@ -173,7 +201,13 @@ export class LeaseKeeper {
       throw new EtcdError('keepalive stream ended without an answer', { code: 'unavailable' });
     });
     const ttl = Number(res.TTL);
-    if (ttl <= 0) throw new LeaseLostError(`etcdserver: requested lease not found`, id, 'expired');
+    if (ttl <= 0) {
+      const err = new LeaseLostError(`etcdserver: requested lease not found`, id, 'expired');
+      this.#endLocal(id, err);
+      throw err;
+    }
+    const unkept = this.#expiring.get(id);
+    if (unkept) this.#armExpiry(unkept.lease, sentAt + ttl * 1000);
     return ttl;
   }
 
@@ -324,6 +358,11 @@ export class LeaseKeeper {
     const err = new ClientClosedError('client is closed');
     for (const k of this.#kept.values()) k.lease._end(err);
     this.#kept.clear();
+    for (const x of this.#expiring.values()) {
+      clearTimeout(x.timer);
+      x.lease._end(err);
+    }
+    this.#expiring.clear();
     this.#stop();
   }
 }

@@ -171,6 +171,28 @@ describe('lease', () => {
     expect((lease.signal.reason as LeaseLostError).reason).toBe('expired');
   }, 15_000);
 
+  test('keepAliveOnce() renews a lease that is not kept alive; on a revoked lease it throws LeaseLostError', async () => {
+    const c = newClient();
+    const lease = await c.lease({ ttl: 3, keepAlive: false });
+    await c.put('lease-once/k', 'v', { lease });
+    // Let the TTL run down, then renew it by hand: twice the TTL later the key is still there.
+    for (let i = 0; i < 3; i++) {
+      await sleep(2000);
+      expect(await lease.keepAliveOnce()).toBe(lease.ttl);
+    }
+    expect(await c.getString('lease-once/k')).toBe('v');
+    // The Lease object knows it was renewed: past the first TTL it has not ended.
+    expect(lease.signal.aborted).toBe(false);
+    expect(c.holding.leases).toBe(0);
+    const other = newClient();
+    await other.revokeLease(lease.id);
+    const err = await lease.keepAliveOnce().catch((e) => e);
+    expect(err).toBeInstanceOf(LeaseLostError);
+    expect(err.reason).toBe('expired');
+    expect(lease.signal.aborted).toBe(true);
+    expect(await withTimeout(lease.lost, 1000, 'lost')).toBe(err);
+  }, 15_000);
+
   test('a lease granted with an explicit id', async () => {
     const c = newClient();
     const id = 0x1000_0000_0000n + BigInt(Math.floor(Math.random() * 1_000_000));
