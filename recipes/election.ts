@@ -6,7 +6,6 @@
  */
 import {
   type Client,
-  CompactedError,
   compare,
   EtcdError,
   type KeyValue,
@@ -236,58 +235,48 @@ export async function* observe(
   opts: { signal?: AbortSignal } = {},
 ): AsyncGenerator<Leader, void, undefined> {
   const prefix = Buffer.from(`${name}/`);
-  const first = op.get({ prefix }, { sort: { target: 'create', order: 'ascend' }, limit: 1 });
-  let rev: bigint;
-  let current: Leader | undefined;
-  {
-    const r = await client.txn().success(first).commit({ signal: opts.signal });
-    rev = r.header.revision;
-    const kv = (r.responses[0] as { kvs: KeyValue[] }).kvs[0];
-    current = kv ? toLeader(kv) : undefined;
-  }
+  // A local mirror of the candidates, so that every revision of a batch is judged on its own:
+  // a watch that catches up delivers several revisions at once, and judging only the last one
+  // would skip a leader or a proclaimed value that lived in between.
+  const candidates = new Map<string, KeyValue>();
+  const first = await client.range({ prefix }, { signal: opts.signal });
+  for (const kv of first.kvs) candidates.set(kv.key.toString('hex'), kv);
+  const leaderOf = (): KeyValue | undefined => {
+    let best: KeyValue | undefined;
+    for (const kv of candidates.values()) if (!best || kv.createRevision < best.createRevision) best = kv;
+    return best;
+  };
+  let current = leaderOf();
   // One watch on the whole prefix from the revision read: every change after it is seen once.
   const watch = await client.watch(
     { prefix },
-    { startRevision: rev + 1n, signal: opts.signal, timeoutMs: 0 },
+    { startRevision: first.header.revision + 1n, signal: opts.signal, timeoutMs: 0 },
   );
   const onAbort = () => watch.cancel();
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    if (current) yield current;
+    if (current) yield toLeader(current);
     for await (const batch of watch.batches()) {
-      const last = batch.events[batch.events.length - 1];
-      if (!last) continue;
-      // The leader as of the batch's last revision (the header revision may be later).
-      const r = await client
-        .range(
-          { prefix },
-          {
-            sort: { target: 'create', order: 'ascend' },
-            limit: 1,
-            revision: last.revision,
-            signal: opts.signal,
-          },
-        )
-        .catch((e) => {
-          if (e instanceof CompactedError)
-            return client.range(
-              { prefix },
-              { sort: { target: 'create', order: 'ascend' }, limit: 1, signal: opts.signal },
-            );
-          throw e;
-        });
-      const kv = r.kvs[0];
-      const next = kv ? toLeader(kv) : undefined;
-      if (
-        next &&
-        (!current ||
-          next.createRevision !== current.createRevision ||
-          next.modRevision !== current.modRevision)
-      ) {
-        current = next;
-        yield next;
-      } else if (!next) {
-        current = undefined;
+      const events = batch.events;
+      for (let i = 0; i < events.length; i++) {
+        const ev = events[i]!;
+        const id = ev.key.toString('hex');
+        if (ev.type === 'put') candidates.set(id, ev.kv);
+        else candidates.delete(id);
+        // Judge once per revision, after all of its events (a txn may touch several keys).
+        if (events[i + 1]?.revision === ev.revision) continue;
+        const next = leaderOf();
+        if (
+          next &&
+          (!current ||
+            next.createRevision !== current.createRevision ||
+            next.modRevision !== current.modRevision)
+        ) {
+          current = next;
+          yield toLeader(next);
+        } else if (!next) {
+          current = undefined;
+        }
       }
     }
   } finally {

@@ -68,6 +68,50 @@ test('observe() reports the current leader, proclaimed values and successors in 
   expect(obs.seen.map((l) => l.text())).toEqual(['a', 'a2', 'b']);
 });
 
+test('observe() whose watch catches up over several revisions reports each leader and value', async () => {
+  // Hold the observer's watch back until the whole succession has happened, so that the
+  // watch replays it in one batch: each revision must still be judged on its own.
+  let openGate!: () => void;
+  const gate = new Promise<void>((r) => {
+    openGate = r;
+  });
+  const client = etcd.client;
+  const gated = new Proxy(client, {
+    get(target, prop, receiver) {
+      if (prop === 'watch')
+        return async (...args: Parameters<Client['watch']>) => {
+          await gate;
+          return target.watch(...args);
+        };
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+  const ac = new AbortController();
+  const seen: string[] = [];
+  const done = (async () => {
+    try {
+      for await (const l of observe(gated, 'e2b', { signal: ac.signal })) seen.push(l.text());
+    } catch (e) {
+      if ((e as Error).name !== 'AbortError') throw e;
+    }
+  })();
+  await sleep(200);
+  const a = elect(client, 'e2b', { value: 'a', ttl: 10 });
+  const b = elect(client, 'e2b', { value: 'b', ttl: 10 });
+  await a.campaign();
+  const bp = b.campaign();
+  await a.proclaim('a2');
+  await a.resign();
+  await bp;
+  openGate();
+  await waitFor(() => seen.length >= 3, { timeoutMs: 5000, what: 'three observations' });
+  await b.resign();
+  ac.abort();
+  await done;
+  expect(seen).toEqual(['a', 'a2', 'b']);
+});
+
 test('etcdctl elect and elect() see each other', async () => {
   const ep = `--endpoints=${etcd.cluster.endpoints.join(',')}`;
   const ctl = spawnTracked('etcdctl', [ep, 'elect', 'mixed-e', 'from-etcdctl'], { ETCDCTL_API: '3' });
