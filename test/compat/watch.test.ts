@@ -6,7 +6,7 @@
 import { getEventListeners } from 'node:events';
 import { Client, CompactedError, op, type Watch, type WatchEvent } from '../../src/index.js';
 import { type EtcdCluster, startEtcd, waitFor } from '../harness/etcd.js';
-import { httpPostJson, metric, Reader, WATCH_RPC, watchMetrics, within } from './watch-helpers.js';
+import { metric, Reader, WATCH_RPC, watchMetrics, within } from './watch-helpers.js';
 
 let cluster: EtcdCluster;
 let url: string;
@@ -503,30 +503,4 @@ describe('progress', () => {
     // The burst really raced progress notifications against events.
     expect(r.batches.filter((b) => b.progress).length).toBeGreaterThan(0);
   });
-});
-
-describe('metadata', () => {
-  test('watches carry the client metadata (auth token) along with the hasleader flag', async () => {
-    const auth = await startEtcd({ members: 1, name: 'watch-auth' });
-    let c: Client | undefined;
-    try {
-      await auth.etcdctl(['user', 'add', 'root:pw', '--interactive=false'], { check: true });
-      await auth.etcdctl(['auth', 'enable'], { check: true });
-      const { token } = await httpPostJson<{ token: string }>(
-        `${auth.members[0]!.clientUrl}/v3/auth/authenticate`,
-        {
-          name: 'root',
-          password: 'pw',
-        },
-      );
-      c = new Client({ endpoints: auth.endpoints, metadata: { token } });
-      await c.put('k', 'unwatched');
-      const r = new Reader(await c.watch('k', { timeoutMs: 5000 }));
-      const put = await c.put('k', 'v');
-      expect(summary(await r.events(1))).toEqual([['put', 'k', put.header.revision]]);
-    } finally {
-      c?.close();
-      await auth.close();
-    }
-  }, 30_000);
 });

@@ -40,6 +40,10 @@ test('200 items, 5 concurrent consumers: each item dequeued exactly once, in ord
         const item = await q.dequeue({ signal: stop.signal });
         taken[i]!.push(Number(item.text()));
         if (++total === 200) stop.abort();
+        // Each item takes a moment to process, as real work does. A consumer that loops with no
+        // work at all keeps the lead on a server answering strictly in arrival order (its next
+        // request always comes first), and the others would only ever lose the race.
+        await sleep(2);
       }
     } catch (e) {
       if ((e as Error).name !== 'AbortError') throw e;
