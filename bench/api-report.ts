@@ -1,0 +1,62 @@
+/**
+ * The text table of `npm run bench`: one row per case, one column group (ops/s, p50, p99) per
+ * target, and Concord's throughput as a ratio of etcd's when both ran. Errors, failed cases and
+ * case notes are listed under the table rather than squeezed into it.
+ */
+import type { Measured } from './api-load.js';
+
+export interface Column {
+  label: string;
+  endpoints: string[];
+  results: Map<string, Measured | Error>;
+  /** The target could not be started. */
+  error?: string;
+}
+
+const num = (n: number, digits: number) =>
+  Number.isFinite(n)
+    ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+    : '-';
+
+function cells(r: Measured | Error | undefined): string[] {
+  if (r === undefined) return ['-', '-', '-'];
+  if (r instanceof Error) return ['failed', '-', '-'];
+  return [num(r.rate, 0), num(r.p50, 2), num(r.p99, 2)];
+}
+
+export function table(cases: string[], columns: Column[]): string {
+  const withRatio = columns.length === 2;
+  const header = ['case', ...columns.flatMap((c) => [`${c.label} ops/s`, 'p50', 'p99'])];
+  if (withRatio) header.push('ratio');
+  const rows = cases.map((name) => {
+    const row = [name, ...columns.flatMap((c) => cells(c.results.get(name)))];
+    if (withRatio) {
+      const [a, b] = columns.map((c) => c.results.get(name));
+      const ok = (r: Measured | Error | undefined): r is Measured => r !== undefined && !(r instanceof Error);
+      row.push(ok(a) && ok(b) && a.rate > 0 ? num(b.rate / a.rate, 2) : '-');
+    }
+    return row;
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  // Columns of one target are grouped between bars.
+  const bar = (i: number) => i === 0 || (i - 1) % 3 === 2;
+  const line = (r: string[]) =>
+    r
+      .map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
+      .map((cell, i) => (i < r.length - 1 ? `${cell}${bar(i) ? ' | ' : '  '}` : cell))
+      .join('');
+  const out = [line(header), '-'.repeat(line(header).length), ...rows.map(line)];
+  const notes: string[] = [];
+  for (const c of columns) {
+    if (c.error) notes.push(`${c.label}: not run: ${c.error.split('\n')[0]}`);
+    for (const [name, r] of c.results) {
+      if (r instanceof Error) notes.push(`${c.label}, ${name}: failed: ${r.message}`);
+      else {
+        if (r.note) notes.push(`${c.label}, ${name}: ${r.note}`);
+        if (r.errors) notes.push(`${c.label}, ${name}: ${r.errors} errors, first: ${r.firstError}`);
+      }
+    }
+  }
+  if (withRatio) notes.unshift(`ratio: ${columns[1]!.label} ops/s / ${columns[0]!.label} ops/s`);
+  return [...out, '', ...notes].join('\n');
+}
