@@ -40,6 +40,12 @@ export class Alarms {
     return { ...a };
   }
 
+  /** Takes over another set's alarms (a snapshot was installed). */
+  replaceWith(other: Alarms): void {
+    this.#active.clear();
+    for (const a of other.list()) this.activate(a.memberID, a.alarm);
+  }
+
   /** etcd's applier: GET lists all; ACTIVATE/DEACTIVATE answer with the alarm changed (if any). */
   apply(r: AlarmRequest, revision: number): AlarmResponse {
     let alarms: AlarmMember[] = [];

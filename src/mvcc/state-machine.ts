@@ -212,6 +212,27 @@ export class StateMachine {
     return this.#applier.leaseRevoke(r);
   }
 
+  /**
+   * Becomes `other` (restored from a snapshot the leader sent) while keeping this object, its
+   * lessor and its watch hub: the services hold references to them, and watchers stay
+   * registered and replay what they missed from the new history.
+   */
+  adopt(other: StateMachine): void {
+    const kv = this.kv;
+    const seen = kv.currentRev;
+    kv.index = other.kv.index;
+    kv.currentRev = other.kv.currentRev;
+    kv.compactRev = other.kv.compactRev;
+    kv.log = other.kv.log;
+    kv.sizeBytes = other.kv.sizeBytes;
+    this.lessor.leases.clear();
+    for (const [id, l] of other.lessor.leases) this.lessor.leases.set(id, l);
+    this.lessor.idSeq = other.lessor.idSeq;
+    this.alarms.replaceWith(other.alarms);
+    this.appliedIndex = other.appliedIndex;
+    this.watches.unsyncAll(seen + 1);
+  }
+
   /** Request checks that need no state (the server runs them before proposing). */
   validate(req: MvccRequest): void {
     const r = req as Partial<Requests>;

@@ -143,6 +143,23 @@ export class WatchHub {
     } else this.#ranges.delete(w);
   }
 
+  /**
+   * The store jumped to a new state (a snapshot from the leader was installed): every synced
+   * watcher replays from the first revision it has not seen, out of the new history.
+   */
+  unsyncAll(fromRev: number): void {
+    for (const w of [...this.#ranges]) this.#toUnsynced(w, fromRev);
+    for (const hit of [...this.#byKey.values()])
+      if (hit instanceof Set) for (const w of [...hit]) this.#toUnsynced(w, fromRev);
+      else this.#toUnsynced(hit, fromRev);
+  }
+
+  #toUnsynced(w: Watcher, fromRev: number): void {
+    this.#removeSynced(w);
+    w.minRev = Math.max(w.minRev, fromRev);
+    this.#unsynced.add(w);
+  }
+
   /** Delivers one applied write (all its changes share one main revision) to synced watchers. */
   notify(changes: readonly Change[]): void {
     if (changes.length === 0) return;

@@ -17,7 +17,7 @@ export function clusterService(node: Node): ClusterServiceImplementation {
           name: m.name,
           peerURLs: m.peerUrls,
           clientURLs: m.clientUrls,
-          isLearner: false,
+          isLearner: m.isLearner,
         })),
       };
     },

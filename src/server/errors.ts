@@ -41,6 +41,25 @@ export class RequestTimeoutError extends ServerRequestError {
   }
 }
 
+export class NoLeaderError extends ServerRequestError {
+  constructor() {
+    super('etcdserver: no leader', Status.UNAVAILABLE);
+  }
+}
+
+export class LeaderChangedError extends ServerRequestError {
+  constructor() {
+    super('etcdserver: leader changed', Status.UNAVAILABLE);
+  }
+}
+
+/** A call only the leader answers reached a member that is not (etcd's ErrNotPrimary). */
+export class NotPrimaryError extends ServerRequestError {
+  constructor() {
+    super('not a primary lessor', Status.FAILED_PRECONDITION);
+  }
+}
+
 export class CanceledError extends ServerRequestError {
   constructor() {
     super('context canceled', Status.CANCELLED);

@@ -79,3 +79,77 @@ export function decodeInternalRequest(data: Uint8Array): InternalRequest {
   const codec = CODECS[kind].codec as Codec<unknown>;
   return { [kind]: codec.decode(data.subarray(2)) } as InternalRequest;
 }
+
+/**
+ * A Raft entry's payload: a client write with the ID the proposing member waits on (etcd's
+ * InternalRaftRequest header ID), or a member publishing its attributes. Format version 2:
+ * [2][kind tag u8][proposer prefix u16][proposal counter u48][body]. Version 1 payloads (the
+ * single-member WAL of earlier builds) carry no ID.
+ */
+export const ENTRY_FORMAT_VERSION = 2;
+/** Host-level entry: a member's name and client URLs, JSON. Never reaches the state machine. */
+const TAG_PUBLISH = 100;
+
+export interface MemberAttributes {
+  /** Member ID, hex. */
+  id: string;
+  name: string;
+  clientUrls: string[];
+}
+
+export type DecodedEntry =
+  | { kind: 'request'; prefix: number; counter: number; req: InternalRequest }
+  | { kind: 'publish'; prefix: number; counter: number; attrs: MemberAttributes };
+
+const HEADER = 10;
+
+export function encodeRequestEntry(prefix: number, counter: number, req: InternalRequest): Buffer {
+  const kind = kindOf(req);
+  const { tag, codec } = CODECS[kind] as { tag: number; codec: Codec<unknown> };
+  const body = codec.encode((req as Record<string, unknown>)[kind]).finish();
+  const out = Buffer.allocUnsafe(HEADER + body.length);
+  out[0] = ENTRY_FORMAT_VERSION;
+  out[1] = tag;
+  out.writeUInt16BE(prefix, 2);
+  out.writeUIntBE(counter, 4, 6);
+  out.set(body, HEADER);
+  return out;
+}
+
+export function encodePublishEntry(prefix: number, counter: number, attrs: MemberAttributes): Buffer {
+  const body = Buffer.from(JSON.stringify(attrs));
+  const out = Buffer.allocUnsafe(HEADER + body.length);
+  out[0] = ENTRY_FORMAT_VERSION;
+  out[1] = TAG_PUBLISH;
+  out.writeUInt16BE(prefix, 2);
+  out.writeUIntBE(counter, 4, 6);
+  out.set(body, HEADER);
+  return out;
+}
+
+export function decodeEntry(data: Uint8Array): DecodedEntry {
+  if (data[0] === INTERNAL_REQUEST_VERSION)
+    return { kind: 'request', prefix: 0, counter: 0, req: decodeInternalRequest(data) };
+  if (data.length < HEADER) throw new InternalRequestFormatError(`${data.length} bytes`);
+  if (data[0] !== ENTRY_FORMAT_VERSION)
+    throw new InternalRequestFormatError(
+      `format version ${data[0]} (this build reads up to ${ENTRY_FORMAT_VERSION})`,
+    );
+  const b = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (b[1] === TAG_PUBLISH)
+    return {
+      kind: 'publish',
+      prefix: b.readUInt16BE(2),
+      counter: b.readUIntBE(4, 6),
+      attrs: JSON.parse(b.toString('utf8', HEADER)) as MemberAttributes,
+    };
+  const kind = BY_TAG.get(b[1]!);
+  if (kind === undefined) throw new InternalRequestFormatError(`unknown kind tag ${b[1]}`);
+  const codec = CODECS[kind].codec as Codec<unknown>;
+  return {
+    kind: 'request',
+    prefix: b.readUInt16BE(2),
+    counter: b.readUIntBE(4, 6),
+    req: { [kind]: codec.decode(b.subarray(HEADER)) } as InternalRequest,
+  };
+}

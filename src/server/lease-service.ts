@@ -1,7 +1,7 @@
 /**
- * The Lease service. Grant and revoke are writes (through the Proposer); keepalives and
- * time-to-live are answered by the member that tracks expiry (the primary — with one member,
- * this one). A keepalive for an unknown or expired lease answers TTL 0, as etcd does.
+ * The Lease service. Grant and revoke are writes (through Raft); keepalives and time-to-live
+ * are answered by the leader, which runs the lease clocks (a follower forwards them). A
+ * keepalive for an unknown or expired lease answers TTL 0, as etcd does.
  */
 import type { LeaseKeepAliveResponse, LeaseServiceImplementation } from '../gen/etcdserverpb/rpc.js';
 import { LeaseNotFoundError } from '../mvcc/index.js';
@@ -11,22 +11,8 @@ import type { Node } from './node.js';
 export function leaseService(node: Node): LeaseServiceImplementation {
   const { sm, proposer } = node;
 
-  function keepAliveOnce(id: bigint): LeaseKeepAliveResponse {
-    const now = Date.now();
-    let ttl = 0;
-    try {
-      if (sm.lessor.remaining(id, now) > 0) {
-        const r = sm.lessor.renew(id, now);
-        ttl = r.ttl;
-        // A stale checkpoint must not shorten the renewed lease after a leader change.
-        if (r.clearCheckpoint)
-          proposer
-            .propose({ leaseCheckpoint: { checkpoints: [{ ID: id, remainingTTL: 0n }] } })
-            .catch(() => {});
-      }
-    } catch (err) {
-      if (!(err instanceof LeaseNotFoundError)) throw err;
-    }
+  async function keepAliveOnce(id: bigint, signal: AbortSignal): Promise<LeaseKeepAliveResponse> {
+    const ttl = await node.leaseRenew(id, signal);
     return { header: node.header(undefined, sm.revision), ID: id, TTL: BigInt(ttl) };
   }
 
@@ -51,7 +37,7 @@ export function leaseService(node: Node): LeaseServiceImplementation {
       ctx.signal.addEventListener('abort', onAbort, { once: true });
       node.streams.add(onAbort);
       (async () => {
-        for await (const r of requests) out.push(keepAliveOnce(r.ID));
+        for await (const r of requests) out.push(await keepAliveOnce(r.ID, ctx.signal));
       })()
         .catch(() => {})
         .finally(() => {
@@ -63,8 +49,7 @@ export function leaseService(node: Node): LeaseServiceImplementation {
     },
 
     async leaseTimeToLive(req, ctx) {
-      await proposer.readIndex(ctx.signal);
-      const resp = sm.leaseTimeToLive(req, Date.now());
+      const resp = await node.leaseTimeToLive(req, ctx.signal);
       node.header(resp.header);
       return resp;
     },

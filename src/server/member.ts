@@ -4,7 +4,10 @@
  * streams, flush the WAL, release files.
  */
 import type http from 'node:http';
-import type { Server } from 'nice-grpc';
+import { createServer, type Server } from 'nice-grpc';
+import { PeerDefinition } from '../gen/concord/raftpb.js';
+import { peerService } from '../transport/peer-service.js';
+import { PEER_MAX_MESSAGE_BYTES } from '../transport/peer-transport.js';
 import { ClientPort, grpcJsServerOf } from './client-port.js';
 import type { ServeConfig } from './config.js';
 import { createGrpcServer } from './grpc-server.js';
@@ -19,6 +22,8 @@ export interface Member {
   /** Bound client addresses (host:port), in --listen-client-urls order. */
   clientAddresses: string[];
   metricsAddresses: string[];
+  /** Bound peer addresses (host:port), in --listen-peer-urls order. */
+  peerAddresses: string[];
   stop(): Promise<void>;
 }
 
@@ -32,7 +37,18 @@ export async function startMember(
   const ports: ClientPort[] = [];
   const clientAddresses: string[] = [];
   const metricsAddresses: string[] = [];
+  const peerAddresses: string[] = [];
+  const peer = createServer({
+    'grpc.max_receive_message_length': PEER_MAX_MESSAGE_BYTES,
+    'grpc.max_send_message_length': PEER_MAX_MESSAGE_BYTES,
+  });
+  peer.add(PeerDefinition, peerService(node.peerHandler));
   try {
+    for (const url of config.listenPeerUrls) {
+      const u = new URL(url);
+      const port = await peer.listen(`${u.hostname}:${u.port}`);
+      peerAddresses.push(`${u.hostname}:${port}`);
+    }
     // gRPC and HTTP/1 share each client port (as in etcd); see client-port.ts.
     const grpcJs = await grpcJsServerOf(grpc);
     const clientHttp = createHttpServer(node);
@@ -57,6 +73,7 @@ export async function startMember(
   } catch (err) {
     for (const p of ports) p.close();
     grpc.forceShutdown();
+    peer.forceShutdown();
     for (const s of https) s.close();
     await node.close();
     throw err;
@@ -66,8 +83,11 @@ export async function startMember(
     node,
     clientAddresses,
     metricsAddresses,
+    peerAddresses,
     stop() {
       stopping ??= (async () => {
+        // A leader hands over first, so the cluster does not wait out an election timeout.
+        if (node.proposer.isLeader) await node.proposer.transferLeadership().catch(() => false);
         for (const p of ports) p.close();
         for (const s of https) s.close();
         // Streams never finish by themselves: end them, then give unary calls a grace period.
@@ -75,6 +95,7 @@ export async function startMember(
         const grace = setTimeout(() => grpc.forceShutdown(), SHUTDOWN_GRACE_MS);
         await grpc.shutdown();
         clearTimeout(grace);
+        peer.forceShutdown();
         await node.close();
       })();
       return stopping;

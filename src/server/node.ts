@@ -1,16 +1,29 @@
 /**
- * A member: its identity, its state machine and the Proposer in front of it, plus the member's
- * own clocks — lease expiry (found locally, revoked through the Proposer), catching-up watchers
- * and progress notifications. The API services see a member only through this class.
+ * A member: its identity, its state machine and the Raft proposer in front of it, plus the
+ * member's own clocks — lease expiry (found by the leader, revoked through Raft), catching-up
+ * watchers and progress notifications — and the lease calls that only the leader answers
+ * (forwarded to it from a follower). The API services see a member only through this class.
  */
 import { mkdir } from 'node:fs/promises';
-import { AlarmRequest_AlarmAction, AlarmType, type ResponseHeader } from '../gen/etcdserverpb/rpc.js';
+import type { LeaseTimeToLiveResponse as PeerTtlResponse } from '../gen/concord/raftpb.js';
+import {
+  AlarmRequest_AlarmAction,
+  AlarmType,
+  type LeaseTimeToLiveRequest,
+  type LeaseTimeToLiveResponse,
+  type ResponseHeader,
+} from '../gen/etcdserverpb/rpc.js';
 import { LeaseNotFoundError, type MvccRequest, NoSpaceError, type StateMachine } from '../mvcc/index.js';
+import type { PeerHandler } from '../transport/peer-service.js';
 import { clusterIdOf, memberIdOf, type ServeConfig } from './config.js';
-import { LocalProposer } from './local-proposer.js';
+import { NoLeaderError, NotPrimaryError, RequestTimeoutError } from './errors.js';
+import { Membership } from './membership.js';
 import { ServerMetrics } from './metrics.js';
-import type { Proposer } from './proposer.js';
-import { recover } from './recover.js';
+import { RaftProposer } from './raft-proposer.js';
+import { recoverRaft } from './recover.js';
+
+/** How long a follower waits for the leader to answer a forwarded lease call. */
+export const LEASE_FORWARD_TIMEOUT_MS = 3_000;
 
 /** How often the member looks for expired leases (etcd checks every 500 ms). */
 export const LEASE_EXPIRY_CHECK_MS = 500;
@@ -31,7 +44,7 @@ export class Node {
   readonly memberId: bigint;
   readonly clusterId: bigint;
   readonly sm: StateMachine;
-  readonly proposer: Proposer;
+  readonly proposer: RaftProposer;
   /** This member's Prometheus registry and metrics (served at /metrics). */
   readonly metrics: ServerMetrics;
   readonly startedAt = Date.now();
@@ -47,7 +60,7 @@ export class Node {
     config: ServeConfig,
     ids: { memberId: bigint; clusterId: bigint },
     sm: StateMachine,
-    p: Proposer,
+    p: RaftProposer,
     metrics: ServerMetrics,
   ) {
     this.config = config;
@@ -63,51 +76,135 @@ export class Node {
     log: (msg: string) => void = (m) => console.error(m),
   ): Promise<Node> {
     await mkdir(config.dataDir, { recursive: true });
-    const memberId = memberIdOf(config.initialAdvertisePeerUrls, config.initialClusterToken);
-    const clusterId = clusterIdOf([memberId]);
-    const rec = await recover(
-      config.dataDir,
-      {
+    const founding = foundingMembers(config);
+    const me = founding.find((m) => m.name === config.name);
+    if (!me) throw new Error(`member ${config.name} is not in the initial cluster`);
+    const memberId = me.id;
+    const clusterId = clusterIdOf(founding.map((m) => m.id));
+    const rec = await recoverRaft(config.dataDir, {
+      smOptions: {
         quotaBytes: config.quotaBackendBytes,
         maxTxnOps: config.maxTxnOps,
         fragmentBytes: config.maxRequestBytes,
       },
-      { clusterId, memberId },
-    );
+      clusterId,
+      memberId,
+      founding: () => Membership.founding(founding),
+      initialClusterState: config.initialClusterState,
+    });
     let node: Node | undefined;
     const metrics = new ServerMetrics({
       hasLeader: () => node !== undefined && node.proposer.status().leader !== 0n,
       dbSizeBytes: () => rec.sm.kv.sizeBytes,
       watchers: () => rec.sm.watches.size,
     });
-    const proposer = await LocalProposer.start(rec, {
+    const proposer = new RaftProposer(rec, {
       memberId,
       clusterId,
+      name: config.name,
+      clientUrls: config.advertiseClientUrls,
+      heartbeatMs: config.heartbeatIntervalMs,
+      electionMs: config.electionTimeoutMs,
       snapshotCount: config.snapshotCount,
       maxRequestBytes: config.maxRequestBytes,
-      membership: Buffer.from(JSON.stringify(config.initialCluster)),
+      fresh: rec.fresh,
       onApplied: () => node?.syncWatchers(),
       log,
       metrics,
     });
     node = new Node(config, { memberId, clusterId }, rec.sm, proposer, metrics);
     node.#startClocks();
-    if (rec.replayed > 0 || rec.snapshotIndex > 0)
+    if (!rec.fresh)
       log(
-        `concord: recovered to index ${rec.sm.appliedIndex} (snapshot ${rec.snapshotIndex}, ${rec.replayed} WAL entries replayed), revision ${rec.sm.revision}`,
+        `concord: recovered snapshot ${rec.snapshotIndex} with ${rec.entries.length} WAL entries after it (commit ${rec.hardState.commit})`,
       );
     return node;
   }
 
-  get members(): MemberInfo[] {
-    return [
-      {
-        id: this.memberId,
-        name: this.config.name,
-        peerUrls: this.config.initialAdvertisePeerUrls,
-        clientUrls: this.config.advertiseClientUrls,
+  get members(): (MemberInfo & { isLearner: boolean })[] {
+    return this.proposer.membership.list().map((m) => ({
+      id: m.id,
+      name: m.name,
+      peerUrls: m.peerUrls,
+      clientUrls: m.id === this.memberId ? this.config.advertiseClientUrls : m.clientUrls,
+      isLearner: m.isLearner,
+    }));
+  }
+
+  /** What the peer service calls into. */
+  get peerHandler(): PeerHandler {
+    const p = this.proposer;
+    return {
+      clusterId: this.clusterId,
+      step: (m) => p.step(m),
+      receiveSnapshot: (m, membership, data) => p.receiveSnapshot(m, membership, data),
+      leaseRenew: async (id) => {
+        if (!p.isLeader) throw new NotPrimaryError();
+        return this.#renewLocal(id);
       },
-    ];
+      leaseTimeToLive: async (id, keys) => {
+        if (!p.isLeader) throw new NotPrimaryError();
+        const r = this.sm.leaseTimeToLive({ ID: id, keys }, Date.now());
+        return {
+          found: r.TTL !== -1n,
+          ttl: r.TTL,
+          grantedTtl: r.grantedTTL,
+          keys: r.keys,
+        } satisfies PeerTtlResponse;
+      },
+    };
+  }
+
+  /** A keepalive on the leader: the lease's TTL, or 0 if it is gone or expired. */
+  #renewLocal(id: bigint): number {
+    const now = Date.now();
+    try {
+      if (this.sm.lessor.remaining(id, now) <= 0) return 0;
+      const r = this.sm.lessor.renew(id, now);
+      // A stale checkpoint must not shorten the renewed lease after a leader change.
+      if (r.clearCheckpoint)
+        this.proposer
+          .propose({ leaseCheckpoint: { checkpoints: [{ ID: id, remainingTTL: 0n }] } })
+          .catch(() => {});
+      return r.ttl;
+    } catch (err) {
+      if (err instanceof LeaseNotFoundError) return 0;
+      throw err;
+    }
+  }
+
+  /** A keepalive from a client: answered by the leader, forwarded to it from a follower. */
+  async leaseRenew(id: bigint, signal?: AbortSignal): Promise<number> {
+    const p = this.proposer;
+    if (p.isLeader) return this.#renewLocal(id);
+    const client = this.#leaderClient();
+    const r = await client.leaseRenew({ clusterId: this.clusterId, id }, { signal: forwardSignal(signal) });
+    return Number(r.ttl);
+  }
+
+  /** TimeToLive is the leader's to answer (only it runs the lease clocks). */
+  async leaseTimeToLive(req: LeaseTimeToLiveRequest, signal?: AbortSignal): Promise<LeaseTimeToLiveResponse> {
+    const p = this.proposer;
+    if (p.isLeader) {
+      await p.readIndex(signal);
+      return this.sm.leaseTimeToLive(req, Date.now());
+    }
+    const client = this.#leaderClient();
+    const r = await client.leaseTimeToLive(
+      { clusterId: this.clusterId, id: req.ID, keys: req.keys },
+      { signal: forwardSignal(signal) },
+    );
+    const header = this.header(undefined, this.sm.revision);
+    if (!r.found) return { header, ID: req.ID, TTL: -1n, grantedTTL: 0n, keys: [] };
+    return { header, ID: req.ID, TTL: r.ttl, grantedTTL: r.grantedTtl, keys: r.keys };
+  }
+
+  #leaderClient() {
+    const lead = this.proposer.leader;
+    if (lead === 0n) throw new NoLeaderError();
+    const c = this.proposer.transport.client(lead);
+    if (!c) throw new RequestTimeoutError();
+    return c;
   }
 
   /** Completes a header from the state machine (which knows only the revision) as etcd fills it. */
@@ -166,7 +263,7 @@ export class Node {
 
   /** Expired leases are revoked through the Proposer, like any write, so every member agrees. */
   #revokeExpired(): void {
-    if (this.#closed) return;
+    if (this.#closed || !this.proposer.isLeader) return;
     for (const id of this.sm.lessor.expired(Date.now(), LEASE_REVOKES_PER_CHECK)) {
       if (this.#revoking.has(id)) continue;
       this.#revoking.add(id);
@@ -192,4 +289,24 @@ export class Node {
     this.endStreams();
     await this.proposer.close();
   }
+}
+
+/** Members of the initial cluster: names with their peer URLs, IDs derived as etcd derives them. */
+export function foundingMembers(config: ServeConfig): { id: bigint; name: string; peerUrl: string }[] {
+  const byName = new Map<string, string[]>();
+  for (const m of config.initialCluster) {
+    const urls = byName.get(m.name) ?? [];
+    urls.push(m.peerUrl);
+    byName.set(m.name, urls);
+  }
+  return [...byName].map(([name, urls]) => ({
+    id: memberIdOf(urls, config.initialClusterToken),
+    name,
+    peerUrl: urls[0]!,
+  }));
+}
+
+function forwardSignal(signal: AbortSignal | undefined): AbortSignal {
+  const t = AbortSignal.timeout(LEASE_FORWARD_TIMEOUT_MS);
+  return signal ? AbortSignal.any([signal, t]) : t;
 }

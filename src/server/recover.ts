@@ -8,9 +8,11 @@
  *   <data-dir>/snap   the file snapshot store
  */
 import path from 'node:path';
-import { MvccError, restore, StateMachine, type StateMachineOptions } from '../mvcc/index.js';
+import { MvccError, restore, StateMachine, type StateMachineOptions, snapshot } from '../mvcc/index.js';
 import { FileSnapshotStore, type HardState, Wal } from '../storage/index.js';
 import { decodeInternalRequest } from './internal-request.js';
+import { Membership } from './membership.js';
+import type { RaftRecovered } from './raft-proposer.js';
 
 export interface RecoveredState {
   sm: StateMachine;
@@ -90,6 +92,113 @@ export async function recover(
       lastIndex: last ? last.index : Math.max(snapshotIndex, marker?.index ?? 0),
       lastTerm: last ? last.term : snapshotTerm,
       replayed,
+    };
+  } catch (err) {
+    await wal.close();
+    throw err;
+  }
+}
+
+export interface RaftRecoveryOptions {
+  smOptions: StateMachineOptions;
+  clusterId: bigint;
+  memberId: bigint;
+  /** The membership of a new cluster, used only when the data dir is empty and state is new. */
+  founding: () => Membership;
+  initialClusterState: 'new' | 'existing';
+}
+
+/**
+ * Rebuilds what a Raft member needs from its data dir: the state machine from the newest local
+ * snapshot (not from the WAL: only committed entries may be applied, and the core hands those
+ * back in order), the log after the snapshot, the hard state and the membership.
+ *
+ * A founding member of a new cluster starts from a bootstrap snapshot at index 1 (term 1, the
+ * initial configuration, empty state), written before it serves, so every start looks the same.
+ */
+export async function recoverRaft(
+  dataDir: string,
+  o: RaftRecoveryOptions,
+): Promise<RaftRecovered & { fresh: boolean }> {
+  const snapshots = new FileSnapshotStore(path.join(dataDir, 'snap'));
+  const filter = { clusterId: o.clusterId, memberId: o.memberId };
+  const wal = await Wal.open(path.join(dataDir, 'wal'));
+  try {
+    let latest = await snapshots.latest(filter);
+    const contents = wal.readAll();
+    let fresh = false;
+    if (!latest && contents.entries.length === 0 && !contents.snapshot && !contents.hardState) {
+      if (o.initialClusterState === 'new') {
+        const membership = o.founding();
+        const sm = new StateMachine(o.smOptions);
+        sm.appliedIndex = 1;
+        latest = await snapshots.save(
+          {
+            clusterId: o.clusterId,
+            memberId: o.memberId,
+            term: 1,
+            index: 1,
+            membership: membership.encode(),
+          },
+          snapshot(sm),
+        );
+        await wal.saveSnapshot({ index: 1, term: 1 });
+        await wal.save({ term: 1, vote: 0n, commit: 1 });
+        fresh = true;
+      } else {
+        // Joining: no state until the leader sends it.
+        const membership = o.founding();
+        membership.confState = { voters: [], learners: [], votersOutgoing: [], learnersNext: [] };
+        return {
+          sm: new StateMachine(o.smOptions),
+          smOptions: o.smOptions,
+          wal,
+          snapshots,
+          hardState: { term: 0, vote: 0n, commit: 0 },
+          snapshotIndex: 0,
+          snapshotTerm: 0,
+          entries: [],
+          membership,
+          fresh: false,
+        };
+      }
+    }
+    if (!latest)
+      throw new RecoveryError(
+        `${snapshots.dir} holds no snapshot of member ${o.memberId.toString(16)} in cluster ${o.clusterId.toString(16)} but the WAL is not empty (a data dir of another cluster or of an earlier single-member build?)`,
+      );
+    const sm = await restore(await snapshots.open(latest.id), o.smOptions);
+    if (sm.appliedIndex !== latest.index)
+      throw new RecoveryError(
+        `snapshot ${latest.id} says index ${latest.index} but holds applied index ${sm.appliedIndex}`,
+      );
+    const membership = Membership.decode(latest.membership);
+    const { hardState, snapshot: marker } = fresh ? wal.readAll() : contents;
+    if (marker && marker.index > latest.index)
+      throw new RecoveryError(
+        `the WAL starts after a snapshot at index ${marker.index}, but the newest snapshot in ${snapshots.dir} is at ${latest.index}`,
+      );
+    const entries = contents.entries.filter((e) => e.index > latest.index);
+    if (entries.length > 0 && entries[0]!.index !== latest.index + 1)
+      throw new RecoveryError(
+        `the WAL continues at index ${entries[0]!.index}, the snapshot is at ${latest.index}: entries are missing`,
+      );
+    const hs = hardState ?? { term: latest.term, vote: 0n, commit: latest.index };
+    return {
+      sm,
+      smOptions: o.smOptions,
+      wal,
+      snapshots,
+      hardState: {
+        term: Math.max(hs.term, latest.term),
+        vote: hs.vote,
+        commit: Math.max(hs.commit, latest.index),
+      },
+      snapshotIndex: latest.index,
+      snapshotTerm: latest.term,
+      entries,
+      membership,
+      fresh,
     };
   } catch (err) {
     await wal.close();

@@ -466,6 +466,7 @@ class Member implements EtcdMember {
     readonly clientPort: number,
     readonly peerPort: number,
     readonly dataDir: string,
+    readonly bin: string = ETCD_BIN,
   ) {
     this.endpoint = `127.0.0.1:${clientPort}`;
     this.clientUrl = `http://${this.endpoint}`;
@@ -495,7 +496,7 @@ class Member implements EtcdMember {
     const echo = VERBOSE ? (line: string) => process.stderr.write(`[${this.name}] ${line}\n`) : undefined;
     if (this.run) this.ring.add(`----- [harness] restarting ${this.name} -----`);
     const logStart = this.ring.total;
-    const child = spawn(ETCD_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(this.bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const pid = child.pid ?? -1;
     if (pid > 0) registerPid(pid);
     let resolveExit!: (info: ExitInfo) => void;
@@ -562,6 +563,8 @@ export interface StartEtcdOptions {
   name?: string;
   /** Appended to every member's command line (also on restart). */
   extraArgs?: string[];
+  /** The server binary (default ETCD_BIN): a test may start Concord through its etcd-flag wrapper. */
+  bin?: string;
   /** `--heartbeat-interval`, default 50 ms. */
   heartbeatMs?: number;
   /** `--election-timeout`, default 500 ms. */
@@ -996,7 +999,14 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdCluste
       const members = Array.from(
         { length: n },
         (_, i) =>
-          new Member(i, `${name}-${i}`, ports[2 * i]!, ports[2 * i + 1]!, path.join(dir, `${name}-${i}`)),
+          new Member(
+            i,
+            `${name}-${i}`,
+            ports[2 * i]!,
+            ports[2 * i + 1]!,
+            path.join(dir, `${name}-${i}`),
+            opts.bin,
+          ),
       );
       cluster = new Cluster(dir, token, members, heartbeatMs, electionMs, opts.extraArgs ?? []);
       await cluster.boot(startTimeoutMs);

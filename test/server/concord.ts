@@ -51,10 +51,15 @@ export interface StartOptions {
 
 async function spawnServe(
   port: number,
+  peerPort: number,
   dataDir: string,
   args: string[],
   timeoutMs: number,
 ): Promise<Spawned> {
+  // The peer URL is the member's identity (its ID derives from it): the same on every restart.
+  const peer = args.includes('--listen-peer-urls')
+    ? []
+    : ['--listen-peer-urls', `http://127.0.0.1:${peerPort}`];
   const proc = spawnTracked(process.execPath, [
     MAIN,
     'serve',
@@ -62,6 +67,7 @@ async function spawnServe(
     dataDir,
     '--listen-client-urls',
     `http://127.0.0.1:${port}`,
+    ...peer,
     ...args,
   ]);
   const ready = new Promise<void>((resolve, reject) => {
@@ -92,11 +98,13 @@ export async function startConcord(opts: StartOptions = {}): Promise<Concord> {
   const timeoutMs = opts.timeoutMs ?? 20_000;
   let args = opts.args ?? [];
   let port = 0;
+  let peerPort = 0;
   let proc: Spawned | undefined;
   for (let attempt = 0; ; attempt++) {
     port = await freePort();
+    peerPort = await freePort();
     try {
-      proc = await spawnServe(port, dataDir, args, timeoutMs);
+      proc = await spawnServe(port, peerPort, dataDir, args, timeoutMs);
       break;
     } catch (err) {
       if (attempt >= 3 || !/EADDRINUSE|address already in use/i.test(String(err))) throw err;
@@ -117,7 +125,7 @@ export async function startConcord(opts: StartOptions = {}): Promise<Concord> {
       if (extraArgs) args = extraArgs;
       for (let attempt = 0; ; attempt++) {
         try {
-          c.proc = await spawnServe(port, dataDir, args, timeoutMs);
+          c.proc = await spawnServe(port, peerPort, dataDir, args, timeoutMs);
           return;
         } catch (err) {
           // The port can linger a moment after a kill.

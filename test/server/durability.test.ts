@@ -88,7 +88,8 @@ test('snapshots every --snapshot-count entries; restarts rebuild the same state 
       expect(after.compactRevision).toBe(before.compactRevision);
       expect(after.header.revision).toBe(before.header.revision);
       const st = await client.maintenance.status();
-      expect(st.raftAppliedIndex).toBe(status.raftAppliedIndex);
+      // Nothing applied is lost; the restarted leader's empty entry (and its publication) may follow.
+      expect(st.raftAppliedIndex).toBeGreaterThanOrEqual(status.raftAppliedIndex);
       expect(st.raftTerm).toBeGreaterThan(status.raftTerm);
       client.close();
       await server.kill('SIGKILL');

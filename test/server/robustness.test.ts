@@ -136,8 +136,13 @@ describe('flags', () => {
 
   test.each([
     [
-      ['--initial-cluster', 'a=http://127.0.0.1:1,b=http://127.0.0.1:2', '--name', 'a'],
-      /single-member clusters only/,
+      [
+        '--initial-cluster',
+        Array.from({ length: 8 }, (_, i) => `m${i}=http://127.0.0.1:${i + 1}`).join(','),
+        '--name',
+        'm0',
+      ],
+      /clusters of 1 to 7 members/,
     ],
     [['--initial-cluster', 'x=http://127.0.0.1:1'], /couldn't find local name "default"/],
     [['--max-txn-ops', 'lots'], /--max-txn-ops: expected an integer ≥ 1, got "lots"/],

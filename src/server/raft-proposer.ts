@@ -1,0 +1,742 @@
+/**
+ * RaftProposer: the Proposer over the Raft core — the host loop of raw-node.ts's contract.
+ *
+ * Every proposal and read request of one event-loop turn joins one batch: proposals enter the
+ * core as one MsgProp (forwarded by the core to the leader when this member follows), reads as
+ * one ReadIndex. Each Ready is then handled in order: the leader sends its messages at once
+ * (appends and heartbeats do not depend on its own disk), the entries and hard state are
+ * written with one WAL write + fdatasync, a follower sends only then, committed entries are
+ * applied, and `advance()` closes the cycle. Requests arriving while a WAL write is in flight
+ * form the next batch (group commit).
+ *
+ * A proposal carries a request ID (prefix from the member ID, then a counter); whichever member
+ * applies an entry resolves its own waiter for that ID, so a follower's client is answered from
+ * its own state machine once the forwarded entry comes back committed. Nothing is answered
+ * before it is applied, and nothing is applied before a quorum has it on disk.
+ */
+
+import type { Message as PbMessage } from '../gen/concord/raftpb.js';
+import {
+  MvccError,
+  type ResponseOf,
+  restore,
+  type StateMachine,
+  type StateMachineOptions,
+  snapshot,
+} from '../mvcc/index.js';
+import {
+  type ConfState,
+  type Entry,
+  type HardState,
+  MemoryStorage,
+  type Message,
+  type NodeId,
+  None,
+  RawNode,
+  type ReadState,
+  type Ready,
+  SeededRng,
+  type Snapshot,
+  type SoftState,
+} from '../raft/index.js';
+import type { FileSnapshotStore, SnapshotMeta, Wal, WalEntry } from '../storage/index.js';
+import { fromPbMessage, snapshotMetadataOf } from '../transport/codec.js';
+import { PeerTransport } from '../transport/peer-transport.js';
+import {
+  CanceledError,
+  NoLeaderError,
+  RequestTimeoutError,
+  RequestTooLargeError,
+  StoppedError,
+} from './errors.js';
+import {
+  decodeEntry,
+  encodePublishEntry,
+  encodeRequestEntry,
+  type InternalRequest,
+} from './internal-request.js';
+import { Membership } from './membership.js';
+import type { ServerMetrics } from './metrics.js';
+import type { Proposer, RaftStatus } from './proposer.js';
+
+/** Snapshots kept in the local store (etcd's --max-snapshots). */
+export const SNAPSHOTS_KEPT = 5;
+/** Entries kept in memory behind a snapshot for slow followers (etcd's SnapshotCatchUpEntries). */
+export const SNAPSHOT_CATCH_UP_ENTRIES = 5000;
+const ENTRY_NORMAL = 0;
+const ENTRY_CONF_CHANGE = 1;
+
+export interface RaftRecovered {
+  sm: StateMachine;
+  smOptions: StateMachineOptions;
+  wal: Wal;
+  snapshots: FileSnapshotStore;
+  hardState: HardState;
+  snapshotIndex: number;
+  snapshotTerm: number;
+  /** WAL entries after the snapshot (committed or not). */
+  entries: WalEntry[];
+  membership: Membership;
+}
+
+export interface RaftProposerOptions {
+  memberId: bigint;
+  clusterId: bigint;
+  name: string;
+  clientUrls: string[];
+  heartbeatMs: number;
+  electionMs: number;
+  snapshotCount: number;
+  maxRequestBytes: number;
+  /** True for a member of a new cluster starting for the first time (elections start at once). */
+  fresh: boolean;
+  onApplied?: () => void;
+  log: (msg: string) => void;
+  metrics?: ServerMetrics;
+}
+
+interface Waiter {
+  deadline: number;
+  resolve: (resp: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+interface Queued {
+  counter: number;
+  data: Uint8Array;
+}
+
+interface ReadWaiter {
+  deadline: number;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+export class RaftProposer implements Proposer {
+  readonly sm: StateMachine;
+  readonly membership: Membership;
+  readonly transport: PeerTransport;
+  readonly #raw: RawNode;
+  readonly #storage: MemoryStorage;
+  readonly #wal: Wal;
+  readonly #snapshots: FileSnapshotStore;
+  readonly #smOptions: StateMachineOptions;
+  readonly #opts: RaftProposerOptions;
+  readonly #requestTimeoutMs: number;
+  readonly #prefix: number;
+  #counter: number;
+  /** Proposals not yet handed to the core (no leader known yet, or waiting for the next turn). */
+  #queue: Queued[] = [];
+  readonly #waiters = new Map<number, Waiter>();
+  /** Reads not yet sent as a ReadIndex. */
+  #reads: ReadWaiter[] = [];
+  /** ReadIndex requests in flight, by context. */
+  readonly #readsInFlight = new Map<number, ReadWaiter[]>();
+  /** Answered reads waiting for the applied index to reach theirs. */
+  #readsAt: { index: number; waiters: ReadWaiter[] }[] = [];
+  #readCtx = 0;
+  #snapshotIndex: number;
+  #snapshotting: Promise<void> | undefined;
+  #lead: NodeId = None;
+  #isLeader = false;
+  #published = false;
+  #publishing = false;
+  /** Hard state not yet written (a commit-only change needs no fsync of its own). */
+  #hardPending: HardState | undefined;
+  #scheduled = false;
+  #running: Promise<void> | undefined;
+  #closed = false;
+  #failed: Error | undefined;
+  readonly #timers: NodeJS.Timeout[] = [];
+  /** Called when this member becomes leader or stops being it. */
+  onRoleChange: ((leader: boolean) => void) | undefined;
+
+  constructor(rec: RaftRecovered, opts: RaftProposerOptions) {
+    this.sm = rec.sm;
+    this.membership = rec.membership;
+    this.#wal = rec.wal;
+    this.#snapshots = rec.snapshots;
+    this.#smOptions = rec.smOptions;
+    this.#opts = opts;
+    this.#snapshotIndex = rec.snapshotIndex;
+    this.#requestTimeoutMs = 5000 + 2 * opts.electionMs;
+    this.#prefix = Number(opts.memberId & 0xffffn);
+    // Start the counter from the clock so IDs of this run never meet a previous run's.
+    this.#counter = (Date.now() % 2 ** 40) * 256;
+
+    const storage = new MemoryStorage();
+    if (rec.snapshotIndex > 0)
+      storage.applySnapshot({
+        data: new Uint8Array(0),
+        metadata: { index: rec.snapshotIndex, term: rec.snapshotTerm, confState: rec.membership.confState },
+      });
+    storage.append(rec.entries.map(toRaftEntry));
+    storage.setHardState(rec.hardState);
+    this.#storage = storage;
+    const electionTick = Math.max(2, Math.round(opts.electionMs / opts.heartbeatMs));
+    this.#raw = new RawNode({
+      id: opts.memberId,
+      storage,
+      electionTick,
+      heartbeatTick: 1,
+      rng: new SeededRng(Number((opts.memberId ^ BigInt(Date.now())) & 0xffffffffn)),
+      applied: rec.sm.appliedIndex,
+      checkQuorum: true,
+      preVote: true,
+    });
+
+    this.transport = new PeerTransport({
+      selfId: opts.memberId,
+      clusterId: opts.clusterId,
+      openSnapshot: (index) => this.#openSnapshot(index),
+      onUnreachable: (id) => {
+        this.#raw.reportUnreachable(id);
+        this.#kick();
+      },
+      onSnapshotSent: (id, ok) => {
+        this.#raw.reportSnapshot(id, ok);
+        this.#kick();
+      },
+      log: opts.log,
+    });
+    for (const m of this.membership.members.values())
+      if (m.id !== opts.memberId && m.peerUrls[0]) this.transport.addPeer(m.id, m.peerUrls[0]);
+
+    const voters = this.membership.confState.voters;
+    if (voters.length === 1 && voters[0] === opts.memberId) {
+      // Alone: no one to wait for.
+      this.#raw.campaign();
+    } else if (opts.fresh) {
+      // etcd's fast-forward on a new cluster: the first election after one tick, not a timeout.
+      for (let i = 0; i < electionTick - 1; i++) this.#raw.tick();
+    }
+    const every = (ms: number, f: () => void) => {
+      const t = setInterval(f, ms);
+      t.unref();
+      this.#timers.push(t);
+    };
+    every(opts.heartbeatMs, () => {
+      this.#raw.tick();
+      this.#kick();
+    });
+    every(250, () => this.#expire());
+    this.#kick();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Proposer
+
+  status(): RaftStatus {
+    const s = this.#raw.status();
+    return {
+      term: s.term,
+      leader: s.lead,
+      lastIndex: this.#raw.raft.raftLog.lastIndex(),
+      appliedIndex: this.sm.appliedIndex,
+    };
+  }
+
+  get isLeader(): boolean {
+    return this.#isLeader;
+  }
+
+  get leader(): NodeId {
+    return this.#lead;
+  }
+
+  get memberId(): bigint {
+    return this.#opts.memberId;
+  }
+
+  propose<R extends InternalRequest>(req: R, signal?: AbortSignal): Promise<ResponseOf<R>> {
+    const metrics = this.#opts.metrics;
+    const refuse = (err: Error) => {
+      metrics?.proposalsFailed.inc();
+      return Promise.reject(err);
+    };
+    if (this.#closed || this.#failed) return refuse(new StoppedError());
+    if (signal?.aborted) return refuse(new CanceledError());
+    const counter = ++this.#counter;
+    const data = encodeRequestEntry(this.#prefix, counter, req);
+    if (data.length > this.#opts.maxRequestBytes) return refuse(new RequestTooLargeError());
+    metrics?.proposalsPending.inc();
+    const p = new Promise<unknown>((resolve, reject) =>
+      this.#waiters.set(counter, { deadline: Date.now() + this.#requestTimeoutMs, resolve, reject }),
+    );
+    this.#queue.push({ counter, data });
+    this.#kick();
+    return (signal ? abortable(p, signal) : p) as Promise<ResponseOf<R>>;
+  }
+
+  readIndex(signal?: AbortSignal): Promise<void> {
+    if (this.#closed || this.#failed) return Promise.reject(new StoppedError());
+    if (signal?.aborted) return Promise.reject(new CanceledError());
+    const p = new Promise<void>((resolve, reject) =>
+      this.#reads.push({ deadline: Date.now() + this.#requestTimeoutMs, resolve, reject }),
+    );
+    this.#kick();
+    return signal ? abortable(p, signal) : p;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Peers
+
+  /** A message from a peer's stream. */
+  step(m: Message): void {
+    if (this.#closed) return;
+    this.#raw.step(m);
+    this.#kick();
+  }
+
+  /**
+   * A snapshot streamed by the leader: saved to the local store first, then its MsgSnap is
+   * stepped; the core hands it back in a Ready once it accepts it, and it is installed then.
+   */
+  async receiveSnapshot(
+    m: PbMessage,
+    membership: Uint8Array,
+    data: AsyncIterable<Uint8Array>,
+  ): Promise<void> {
+    const meta = snapshotMetadataOf(m);
+    if (!meta) throw new Error('MsgSnap without snapshot metadata');
+    await this.#snapshots.save(
+      {
+        clusterId: this.#opts.clusterId,
+        memberId: this.#opts.memberId,
+        term: meta.term,
+        index: meta.index,
+        membership,
+      },
+      data,
+    );
+    this.#opts.log(`concord: received snapshot at index ${meta.index} from ${m.from.toString(16)}`);
+    this.step(fromPbMessage(m));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Leadership
+
+  /** Hands leadership to the most caught-up voter, waiting up to `timeoutMs`; false if it did not move. */
+  async transferLeadership(timeoutMs = this.#opts.electionMs * 2): Promise<boolean> {
+    if (!this.#isLeader) return false;
+    const self = this.#opts.memberId;
+    let best: NodeId = None;
+    let bestMatch = -1;
+    for (const [id, pr] of this.#raw.raft.trk.progress) {
+      if (id === self || pr.isLearner) continue;
+      if (pr.match > bestMatch) {
+        best = id;
+        bestMatch = pr.match;
+      }
+    }
+    if (best === None) return false;
+    this.#raw.transferLeader(best);
+    this.#kick();
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until) {
+      await sleep(this.#opts.heartbeatMs / 2);
+      if (this.#lead !== self && this.#lead !== None) return true;
+    }
+    return false;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The loop
+
+  #kick(): void {
+    if (this.#scheduled || this.#closed) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      if (this.#running) return;
+      this.#running = this.#loop().finally(() => {
+        this.#running = undefined;
+        if (this.#raw.hasReady() || this.#hasInput()) this.#kick();
+      });
+    });
+  }
+
+  #hasInput(): boolean {
+    return (this.#queue.length > 0 || this.#reads.length > 0) && this.#lead !== None;
+  }
+
+  /** Hands the turn's proposals and reads to the core (once a leader is known). */
+  #feed(): void {
+    if (this.#lead === None) return;
+    if (this.#queue.length > 0) {
+      const q = this.#queue;
+      this.#queue = [];
+      try {
+        this.#raw.proposeBatch(q.map((x) => x.data));
+      } catch {
+        // Dropped (a leadership transfer is under way): retried on a later turn until the deadline.
+        this.#queue = q.concat(this.#queue);
+      }
+    }
+    if (this.#reads.length > 0) {
+      const ctx = ++this.#readCtx;
+      this.#readsInFlight.set(ctx, this.#reads);
+      this.#reads = [];
+      const b = Buffer.allocUnsafe(8);
+      b.writeDoubleBE(ctx, 0);
+      this.#raw.readIndex(b);
+    }
+  }
+
+  async #loop(): Promise<void> {
+    try {
+      for (;;) {
+        if (this.#closed) return;
+        this.#feed();
+        if (!this.#raw.hasReady()) return;
+        const rd = this.#raw.ready();
+        await this.#handle(rd);
+        this.#raw.advance(rd);
+      }
+    } catch (err) {
+      this.#fail(err);
+    }
+  }
+
+  async #handle(rd: Ready): Promise<void> {
+    if (rd.softState) this.#onSoftState(rd.softState);
+    const leader = this.#isLeader;
+    if (leader) this.transport.send(rd.messages);
+    if (rd.snapshot) await this.#installSnapshot(rd.snapshot);
+    if (rd.hardState) this.#hardPending = rd.hardState;
+    if (rd.entries.length > 0 || rd.mustSync) {
+      const metrics = this.#opts.metrics;
+      const endTimer = metrics?.walFsync.startTimer();
+      await this.#wal.save(this.#hardPending, rd.entries.map(toWalEntry));
+      endTimer?.();
+      this.#hardPending = undefined;
+    }
+    if (rd.entries.length > 0) this.#storage.append(rd.entries);
+    if (rd.hardState) {
+      this.#storage.setHardState(rd.hardState);
+      this.#opts.metrics?.proposalsCommitted.set(rd.hardState.commit);
+    }
+    if (!leader) this.transport.send(rd.messages);
+    if (rd.committedEntries.length > 0) this.#apply(rd.committedEntries);
+    if (rd.readStates.length > 0) this.#onReadStates(rd.readStates);
+    this.#serveReads();
+  }
+
+  #onSoftState(ss: SoftState): void {
+    const self = this.#opts.memberId;
+    const wasLeader = this.#isLeader;
+    const prevLead = this.#lead;
+    this.#lead = ss.lead;
+    this.#isLeader = ss.role === 'leader';
+    if (ss.lead !== prevLead) {
+      if (ss.lead !== None) this.#opts.metrics?.leaderChanges.inc();
+      this.#opts.log(
+        ss.lead === None
+          ? `concord: ${self.toString(16)} lost its leader`
+          : `concord: ${self.toString(16)} sees leader ${ss.lead.toString(16)} at term ${this.#raw.status().term}`,
+      );
+      // Reads sent to the old leader may never be answered: ask the new one.
+      for (const ws of this.#readsInFlight.values()) this.#reads.push(...ws);
+      this.#readsInFlight.clear();
+    }
+    if (this.#isLeader && !wasLeader) {
+      // etcd extends every lease by an election timeout on promotion, so that no lease expires
+      // because its keepalives could not reach anyone during the election.
+      this.sm.lessor.promote(Date.now(), this.#opts.electionMs);
+      this.onRoleChange?.(true);
+    } else if (!this.#isLeader && wasLeader) {
+      this.sm.lessor.demote();
+      this.onRoleChange?.(false);
+    }
+    if (ss.lead !== None) this.#publish();
+  }
+
+  /** Records this member's name and client URLs in the replicated membership (etcd's publish). */
+  #publish(): void {
+    if (this.#published || this.#publishing || this.#closed) return;
+    const me = this.membership.members.get(this.#opts.memberId);
+    if (me && me.name === this.#opts.name && sameList(me.clientUrls, this.#opts.clientUrls)) {
+      this.#published = true;
+      return;
+    }
+    this.#publishing = true;
+    this.#opts.metrics?.proposalsPending.inc();
+    const counter = ++this.#counter;
+    const p = new Promise<unknown>((resolve, reject) =>
+      this.#waiters.set(counter, { deadline: Date.now() + this.#requestTimeoutMs, resolve, reject }),
+    );
+    this.#queue.push({
+      counter,
+      data: encodePublishEntry(this.#prefix, counter, {
+        id: this.#opts.memberId.toString(16),
+        name: this.#opts.name,
+        clientUrls: this.#opts.clientUrls,
+      }),
+    });
+    p.then(
+      () => {
+        this.#published = true;
+      },
+      () => {},
+    ).finally(() => {
+      this.#publishing = false;
+      if (!this.#published && !this.#closed) setTimeout(() => this.#publish(), 500).unref();
+    });
+  }
+
+  #apply(entries: Entry[]): void {
+    const sm = this.sm;
+    const now = Date.now();
+    const metrics = this.#opts.metrics;
+    for (const e of entries) {
+      if (e.index <= sm.appliedIndex) continue;
+      if (e.type === 'confChange') {
+        const cc = RawNode.decodeConfChange(e.data);
+        this.membership.confState = this.#raw.applyConfChange(cc) as ConfState;
+        sm.appliedIndex = e.index;
+        continue;
+      }
+      if (e.data.length === 0) {
+        // A new leader's empty entry.
+        sm.appliedIndex = e.index;
+        continue;
+      }
+      const d = decodeEntry(e.data);
+      if (d.kind === 'publish') {
+        sm.appliedIndex = e.index;
+        this.membership.setAttributes(BigInt(`0x${d.attrs.id}`), d.attrs.name, d.attrs.clientUrls);
+        if (d.prefix === this.#prefix) this.#settle(d.counter, undefined, undefined);
+        continue;
+      }
+      let resp: unknown;
+      let error: unknown;
+      try {
+        resp = sm.apply(e.index, d.req, { nowMs: now });
+      } catch (err) {
+        if (!(err instanceof MvccError))
+          this.#opts.log(`concord: apply of entry ${e.index} failed: ${String(err)}`);
+        error = err ?? new Error('apply failed');
+      }
+      if (d.prefix === this.#prefix) this.#settle(d.counter, resp, error);
+    }
+    metrics?.proposalsApplied.set(sm.appliedIndex);
+    this.#opts.onApplied?.();
+    if (
+      sm.appliedIndex - this.#snapshotIndex >= this.#opts.snapshotCount &&
+      !this.#snapshotting &&
+      !this.#closed
+    )
+      this.#snapshot();
+  }
+
+  #settle(counter: number, resp: unknown, error: unknown): void {
+    const w = this.#waiters.get(counter);
+    if (!w) return;
+    this.#waiters.delete(counter);
+    this.#opts.metrics?.proposalsPending.dec();
+    if (error !== undefined) w.reject(error);
+    else w.resolve(resp);
+  }
+
+  #onReadStates(states: ReadState[]): void {
+    for (const rs of states) {
+      const ctx = Buffer.from(rs.requestCtx).readDoubleBE(0);
+      const ws = this.#readsInFlight.get(ctx);
+      if (!ws) continue;
+      this.#readsInFlight.delete(ctx);
+      this.#readsAt.push({ index: rs.index, waiters: ws });
+    }
+  }
+
+  #serveReads(): void {
+    if (this.#readsAt.length === 0) return;
+    const applied = this.sm.appliedIndex;
+    const keep: { index: number; waiters: ReadWaiter[] }[] = [];
+    for (const r of this.#readsAt) {
+      if (r.index <= applied) for (const w of r.waiters) w.resolve();
+      else keep.push(r);
+    }
+    this.#readsAt = keep;
+  }
+
+  /** Fails what waited too long: proposals and reads past their deadline. */
+  #expire(): void {
+    const now = Date.now();
+    for (const [counter, w] of this.#waiters) {
+      if (w.deadline > now) break;
+      this.#waiters.delete(counter);
+      this.#opts.metrics?.proposalsPending.dec();
+      this.#opts.metrics?.proposalsFailed.inc();
+      w.reject(this.#lead === None ? new NoLeaderError() : new RequestTimeoutError());
+    }
+    // Proposals whose waiter is gone need not be proposed any more.
+    if (this.#queue.length > 0) this.#queue = this.#queue.filter((q) => this.#waiters.has(q.counter));
+    const late = (w: ReadWaiter) => {
+      if (w.deadline > now) return false;
+      w.reject(this.#lead === None ? new NoLeaderError() : new RequestTimeoutError());
+      return true;
+    };
+    this.#reads = this.#reads.filter((w) => !late(w));
+    for (const [ctx, ws] of this.#readsInFlight) {
+      const left = ws.filter((w) => !late(w));
+      if (left.length === 0) this.#readsInFlight.delete(ctx);
+      else this.#readsInFlight.set(ctx, left);
+    }
+    for (const r of this.#readsAt) r.waiters = r.waiters.filter((w) => !late(w));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Snapshots
+
+  /** Captures the state now (apply continues meanwhile), saves it, then compacts the log behind it. */
+  #snapshot(): void {
+    const sm = this.sm;
+    const index = sm.appliedIndex;
+    const term = this.#storage.term(index);
+    const confState = this.membership.confState;
+    const membership = this.membership.encode();
+    const chunks = snapshot(sm);
+    this.#snapshotting = (async () => {
+      const info = {
+        clusterId: this.#opts.clusterId,
+        memberId: this.#opts.memberId,
+        term,
+        index,
+        membership,
+      };
+      await this.#snapshots.save(info, chunks);
+      await this.#wal.saveSnapshot({ index, term });
+      if (index > this.#storage.snapshot().metadata.index) {
+        this.#storage.createSnapshot(index, confState, new Uint8Array(0));
+        const compactTo = index - SNAPSHOT_CATCH_UP_ENTRIES;
+        if (compactTo > this.#storage.firstIndex()) this.#storage.compact(compactTo);
+      }
+      this.#snapshotIndex = Math.max(this.#snapshotIndex, index);
+      await this.#wal.releaseTo(index);
+      await this.#snapshots.retain(SNAPSHOTS_KEPT, { clusterId: info.clusterId, memberId: info.memberId });
+    })()
+      .catch((err: unknown) => {
+        if (!this.#closed) this.#opts.log(`concord: snapshot at index ${index} failed: ${String(err)}`);
+      })
+      .finally(() => {
+        this.#snapshotting = undefined;
+      });
+  }
+
+  async #findSnapshot(index: number): Promise<SnapshotMeta | undefined> {
+    const all = await this.#snapshots.list({
+      clusterId: this.#opts.clusterId,
+      memberId: this.#opts.memberId,
+    });
+    return all.find((m) => m.index === index);
+  }
+
+  async #openSnapshot(index: number): Promise<{ membership: Uint8Array; data: AsyncIterable<Uint8Array> }> {
+    await this.#snapshotting;
+    const meta = await this.#findSnapshot(index);
+    if (!meta) throw new Error(`snapshot at index ${index} is not in the local store`);
+    return { membership: meta.membership, data: await this.#snapshots.open(meta.id) };
+  }
+
+  /** Installs a snapshot the core accepted from the leader (received into the store before). */
+  async #installSnapshot(snap: Snapshot): Promise<void> {
+    await this.#snapshotting;
+    const { index, term } = snap.metadata;
+    const meta = await this.#findSnapshot(index);
+    if (!meta) throw new Error(`snapshot at index ${index} was accepted but is not in the local store`);
+    const restored = await restore(await this.#snapshots.open(meta.id), this.#smOptions);
+    this.#storage.applySnapshot({ data: new Uint8Array(0), metadata: snap.metadata });
+    await this.#wal.saveSnapshot({ index, term });
+    this.sm.adopt(restored);
+    if (this.#isLeader) this.sm.lessor.promote(Date.now(), this.#opts.electionMs);
+    else this.sm.lessor.demote();
+    const m = Membership.decode(meta.membership);
+    this.membership.members.clear();
+    for (const [id, r] of m.members) this.membership.members.set(id, r);
+    this.membership.confState = snap.metadata.confState;
+    for (const r of m.members.values())
+      if (r.id !== this.#opts.memberId && r.peerUrls[0]) this.transport.addPeer(r.id, r.peerUrls[0]);
+    this.#snapshotIndex = index;
+    this.#opts.log(`concord: installed snapshot at index ${index} (revision ${this.sm.revision})`);
+    await this.#snapshots.retain(SNAPSHOTS_KEPT, {
+      clusterId: this.#opts.clusterId,
+      memberId: this.#opts.memberId,
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Shutdown
+
+  #fail(err: unknown): void {
+    if (this.#failed) return;
+    this.#failed = err instanceof Error ? err : new Error(String(err));
+    if (!this.#closed)
+      this.#opts.log(
+        `concord: raft loop failed; refusing requests: ${this.#failed.stack ?? this.#failed.message}`,
+      );
+    this.#rejectAll(new StoppedError());
+  }
+
+  #rejectAll(err: Error): void {
+    for (const w of this.#waiters.values()) w.reject(err);
+    this.#opts.metrics?.proposalsPending.dec(this.#waiters.size);
+    this.#waiters.clear();
+    this.#queue = [];
+    for (const w of this.#reads) w.reject(err);
+    this.#reads = [];
+    for (const ws of this.#readsInFlight.values()) for (const w of ws) w.reject(err);
+    this.#readsInFlight.clear();
+    for (const r of this.#readsAt) for (const w of r.waiters) w.reject(err);
+    this.#readsAt = [];
+  }
+
+  /** Waits for the loop and snapshots in flight (tests and shutdown). */
+  async idle(): Promise<void> {
+    await this.#running;
+    await this.#snapshotting;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const t of this.#timers) clearInterval(t);
+    this.#rejectAll(new StoppedError());
+    this.transport.close();
+    await this.idle().catch(() => {});
+    if (this.#hardPending) await this.#wal.save(this.#hardPending).catch(() => {});
+    await this.#wal.close();
+    await this.#snapshots.close();
+  }
+}
+
+function toRaftEntry(e: WalEntry): Entry {
+  return {
+    term: e.term,
+    index: e.index,
+    type: e.type === ENTRY_CONF_CHANGE ? 'confChange' : 'normal',
+    data: e.data,
+  };
+}
+
+function toWalEntry(e: Entry): WalEntry {
+  return {
+    term: e.term,
+    index: e.index,
+    type: e.type === 'confChange' ? ENTRY_CONF_CHANGE : ENTRY_NORMAL,
+    data: e.data,
+  };
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new CanceledError());
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}

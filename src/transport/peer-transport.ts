@@ -1,0 +1,197 @@
+/**
+ * Messages to peers over streaming gRPC: one long-lived `Send` stream per peer, fed with one
+ * batch per event-loop turn (every message the core produced in that turn for that peer), and
+ * one `SendSnapshot` stream per snapshot transfer, the snapshot's bytes in chunks.
+ *
+ * Delivery is best effort, as Raft expects of its network: a broken stream loses what was in
+ * it, the core is told the peer is unreachable and retransmits. A peer that cannot keep up has
+ * its queue bounded: beyond it, messages are dropped (and reported) rather than buffered.
+ */
+import { type Channel, type Client, createChannel, createClient } from 'nice-grpc';
+import {
+  type MessageBatch,
+  type Message as PbMessage,
+  type PeerClient,
+  PeerDefinition,
+  type SnapshotChunk,
+} from '../gen/concord/raftpb.js';
+import type { Message, NodeId } from '../raft/index.js';
+import { AsyncQueue } from '../server/async-queue.js';
+import { toPbMessage } from './codec.js';
+
+/** Batches queued to one peer beyond which further messages are dropped. */
+export const MAX_QUEUED_BATCHES = 4096;
+/** Bytes per snapshot chunk on the wire. */
+export const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
+/** The largest peer message (a batch of entries); grpc-js refuses larger ones. */
+export const PEER_MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
+
+export interface PeerTransportOptions {
+  selfId: NodeId;
+  clusterId: bigint;
+  /** A local snapshot by raft index (what a MsgSnap refers to): its membership record and bytes. */
+  openSnapshot(index: number): Promise<{ membership: Uint8Array; data: AsyncIterable<Uint8Array> }>;
+  /** A message to `id` was lost (stream broken, queue full): the core should know. */
+  onUnreachable(id: NodeId): void;
+  onSnapshotSent(id: NodeId, ok: boolean): void;
+  log(msg: string): void;
+}
+
+interface Link {
+  id: NodeId;
+  url: string;
+  channel: Channel;
+  client: Client<typeof PeerDefinition>;
+  stream: AsyncQueue<MessageBatch> | undefined;
+  pending: PbMessage[];
+  snapshotting: boolean;
+}
+
+export class PeerTransport {
+  readonly #opts: PeerTransportOptions;
+  readonly #links = new Map<NodeId, Link>();
+  #flushScheduled = false;
+  #closed = false;
+
+  constructor(opts: PeerTransportOptions) {
+    this.#opts = opts;
+  }
+
+  /** Starts talking to a peer (or re-points it at a new URL). */
+  addPeer(id: NodeId, peerUrl: string): void {
+    const old = this.#links.get(id);
+    if (old?.url === peerUrl) return;
+    if (old) this.removePeer(id);
+    const u = new URL(peerUrl);
+    const channel = createChannel(`${u.hostname}:${u.port}`, undefined, {
+      'grpc.max_receive_message_length': PEER_MAX_MESSAGE_BYTES,
+      'grpc.max_send_message_length': PEER_MAX_MESSAGE_BYTES,
+      // Fail fast and retry soon: a member that comes back must be heard from within a heartbeat or two.
+      'grpc.initial_reconnect_backoff_ms': 100,
+      'grpc.max_reconnect_backoff_ms': 1000,
+      'grpc.keepalive_time_ms': 10_000,
+      'grpc.keepalive_timeout_ms': 5_000,
+    });
+    this.#links.set(id, {
+      id,
+      url: peerUrl,
+      channel,
+      client: createClient(PeerDefinition, channel),
+      stream: undefined,
+      pending: [],
+      snapshotting: false,
+    });
+  }
+
+  removePeer(id: NodeId): void {
+    const l = this.#links.get(id);
+    if (!l) return;
+    this.#links.delete(id);
+    l.stream?.close();
+    l.channel.close();
+  }
+
+  /** A client for calls a follower forwards to `id` (the leader), or undefined if unknown. */
+  client(id: NodeId): PeerClient | undefined {
+    return this.#links.get(id)?.client;
+  }
+
+  send(msgs: readonly Message[]): void {
+    if (this.#closed) return;
+    for (const m of msgs) {
+      const l = this.#links.get(m.to);
+      if (!l) continue;
+      if (m.type === 'MsgSnap') {
+        this.#sendSnapshot(l, m);
+        continue;
+      }
+      l.pending.push(toPbMessage(m));
+    }
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => this.#flush());
+    }
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    for (const l of this.#links.values()) {
+      if (l.pending.length === 0) continue;
+      const messages = l.pending;
+      l.pending = [];
+      const stream = l.stream ?? this.#open(l);
+      if (stream.length >= MAX_QUEUED_BATCHES) {
+        this.#opts.onUnreachable(l.id);
+        continue;
+      }
+      stream.push({ clusterId: this.#opts.clusterId, from: this.#opts.selfId, messages });
+    }
+  }
+
+  #open(l: Link): AsyncQueue<MessageBatch> {
+    const q = new AsyncQueue<MessageBatch>();
+    l.stream = q;
+    l.client.send(q).then(
+      () => {
+        if (l.stream === q) l.stream = undefined;
+      },
+      () => {
+        if (l.stream === q) l.stream = undefined;
+        q.close();
+        if (!this.#closed) this.#opts.onUnreachable(l.id);
+      },
+    );
+    return q;
+  }
+
+  #sendSnapshot(l: Link, m: Message): void {
+    if (l.snapshotting || !m.snapshot) {
+      // One transfer at a time; the core asks again after it hears how this one went.
+      return;
+    }
+    l.snapshotting = true;
+    const index = m.snapshot.metadata.index;
+    const opts = this.#opts;
+    const clusterId = opts.clusterId;
+    async function* chunks(): AsyncIterable<SnapshotChunk> {
+      const snap = await opts.openSnapshot(index);
+      // The first chunk: the message, and the membership record the snapshot was taken with.
+      yield { clusterId, message: toPbMessage(m), data: Buffer.from(snap.membership) };
+      let buf: Buffer[] = [];
+      let size = 0;
+      for await (const c of snap.data) {
+        buf.push(Buffer.from(c.buffer, c.byteOffset, c.byteLength));
+        size += c.byteLength;
+        if (size >= SNAPSHOT_CHUNK_BYTES) {
+          yield { clusterId, message: undefined, data: Buffer.concat(buf) };
+          buf = [];
+          size = 0;
+        }
+      }
+      if (size > 0) yield { clusterId, message: undefined, data: Buffer.concat(buf) };
+    }
+    const started = Date.now();
+    l.client.sendSnapshot(chunks()).then(
+      () => {
+        l.snapshotting = false;
+        opts.log(
+          `concord: sent snapshot at index ${index} to ${l.id.toString(16)} in ${Date.now() - started} ms`,
+        );
+        if (!this.#closed) opts.onSnapshotSent(l.id, true);
+      },
+      (err: unknown) => {
+        l.snapshotting = false;
+        if (this.#closed) return;
+        opts.log(
+          `concord: sending snapshot at index ${index} to ${l.id.toString(16)} failed: ${String(err)}`,
+        );
+        opts.onSnapshotSent(l.id, false);
+      },
+    );
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const id of [...this.#links.keys()]) this.removePeer(id);
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * Concord as a 3-member Raft cluster, as real processes started with etcd's flags: every member
+ * serves reads and writes (a follower forwards), leases are kept alive through any member, and
+ * MemberList shows every member with the client URLs it published.
+ */
+import path from 'node:path';
+import { Client } from '../../src/index.js';
+import { type EtcdCluster, startEtcd, waitFor } from '../harness/etcd.js';
+import { ROOT } from '../harness/fixtures.js';
+import { ensureServerBuilt } from '../server/concord.js';
+
+export const CONCORD_BIN = path.join(ROOT, 'test/harness/concord-as-etcd');
+
+let cluster: EtcdCluster;
+const clients: Client[] = [];
+const clientOn = (i: number) => {
+  const c = new Client({ endpoints: [cluster.endpoints[i]!] });
+  clients.push(c);
+  return c;
+};
+
+beforeAll(async () => {
+  ensureServerBuilt();
+  cluster = await startEtcd({ members: 3, name: 'raft', bin: CONCORD_BIN });
+}, 60_000);
+afterAll(async () => {
+  for (const c of clients) c.close();
+  await cluster?.close();
+});
+
+test('writes through any member are read back from every member', async () => {
+  for (let i = 0; i < 3; i++) await clientOn(i).put(`k/${i}`, `from-${i}`);
+  for (let i = 0; i < 3; i++) {
+    const c = clientOn(i);
+    const r = await c.range({ prefix: 'k/' });
+    expect(r.kvs.map((kv) => `${kv.key}=${kv.text()}`)).toEqual(['k/0=from-0', 'k/1=from-1', 'k/2=from-2']);
+  }
+  // Serializable reads on a follower see a write once it has applied it.
+  const rev = (await clientOn(0).put('k/s', 'x')).header.revision;
+  for (let i = 0; i < 3; i++) {
+    const c = clientOn(i);
+    await waitFor(async () => (await c.range('k/s', { serializable: true })).header.revision >= rev, {
+      timeoutMs: 5000,
+      what: `member ${i} to apply revision ${rev}`,
+    });
+  }
+});
+
+test('MemberList shows every member with its published client URL', async () => {
+  const c = clientOn(1);
+  await waitFor(async () => (await c.cluster.members()).members.every((m) => m.clientURLs.length > 0), {
+    timeoutMs: 5000,
+    what: 'every member to publish its client URL',
+  });
+  const list = await c.cluster.members();
+  expect(list.members.map((m) => m.clientURLs[0]).sort()).toEqual(
+    cluster.members.map((m) => m.clientUrl).sort(),
+  );
+  expect(list.members.map((m) => m.name).sort()).toEqual(cluster.members.map((m) => m.name).sort());
+});
+
+test('a lease granted and kept alive through a follower outlives its TTL, then expires on the leader', async () => {
+  const leader = await cluster.leaderIndex();
+  const follower = (leader + 1) % 3;
+  const c = new Client({ endpoints: [cluster.endpoints[follower]!] });
+  const lease = await c.lease({ ttl: 2 });
+  await c.put('leased', 'v', { lease: lease.id });
+  await new Promise((r) => setTimeout(r, 3500));
+  expect((await c.range('leased')).kvs).toHaveLength(1);
+  const ttl = await c.leaseTimeToLive(lease.id);
+  expect(ttl.ttl).toBeGreaterThan(0);
+  expect(ttl.grantedTtl).toBe(2);
+  // Closing the client stops the keepalives without revoking.
+  c.close();
+  await waitFor(async () => (await clientOn(leader).range('leased')).kvs.length === 0, {
+    timeoutMs: 8000,
+    what: 'the lease to expire once no longer kept alive',
+  });
+}, 30_000);
