@@ -156,7 +156,7 @@ function watchFanout(watchers: number): BenchCase {
         const onEvent = (seq: number) => {
           const now = performance.now();
           const t0 = sentAt[seq];
-          if (t0 !== undefined && t0 >= start && now <= end) rec.add(now - t0);
+          if (t0 !== undefined && now >= start && now <= end) rec.add(now - t0);
           delivered[seq] = (delivered[seq] ?? 0) + 1;
           advance();
         };

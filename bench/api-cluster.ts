@@ -11,11 +11,11 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { healthy } from './api-metrics.js';
 
 export type Target = 'etcd' | 'concord';
 
@@ -82,7 +82,6 @@ class Member {
 
   constructor(
     readonly name: string,
-    readonly clientUrl: string,
     command: string,
     args: string[],
     onLine: (line: string) => void,
@@ -143,22 +142,6 @@ function freePorts(n: number): Promise<number[]> {
   );
 }
 
-function healthy(clientUrl: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = http.get(`${clientUrl}/health`, { agent: false, timeout: 2000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => {
-        body += c;
-      });
-      res.on('end', () => resolve(res.statusCode === 200 && /"health"\s*:\s*"true"/.test(body)));
-      res.on('error', () => resolve(false));
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(false));
-  });
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -207,7 +190,7 @@ export async function startCluster(target: Target, members: number): Promise<Loc
     const onLine = (line: string) => {
       if (line.includes('ready to serve client requests')) ready.add(m.name);
     };
-    return new Member(m.name, m.clientUrl, command, args, onLine);
+    return new Member(m.name, command, args, onLine);
   });
   const close = async () => {
     await Promise.all(started.map((m) => m.kill()));
@@ -221,7 +204,7 @@ export async function startCluster(target: Target, members: number): Promise<Loc
       if (dead.length > 0) throw new Error(`${target} member ${dead[0]!.name} ${dead[0]!.exit}`);
       const ok =
         (target === 'etcd' || ready.size === members) &&
-        (await Promise.all(started.map((m) => healthy(m.clientUrl)))).every(Boolean);
+        (await Promise.all(spec.map((m) => healthy(m.clientUrl.replace('http://', ''))))).every(Boolean);
       if (ok) break;
       if (Date.now() > deadline) throw new Error(`${target} not healthy after ${START_TIMEOUT_MS} ms`);
       await sleep(100);

@@ -20,6 +20,8 @@ export interface Measured {
   clientCpu?: number;
   /** CPU the members of a cluster started here used over the case, in cores. */
   serverCpu?: number;
+  /** Leader changes during the case (from the members' /metrics), when they report them. */
+  leaderChanges?: number;
 }
 
 /** Measures this process's CPU use, in cores, from construction to `cores()`. */
@@ -78,8 +80,10 @@ export function warmupMs(seconds: number): number {
 
 /**
  * Runs `op(worker)` in `concurrency` loops for warm-up + `seconds`, recording the latency of
- * every op that starts and ends inside the measured window. A failed op is counted and its
- * worker backs off briefly, so a broken server yields errors rather than a hot spin.
+ * every op that completes inside the measured window (wherever it started: with latencies near
+ * the window's length, counting only ops that also started inside it would report nothing). A
+ * failed op is counted and its worker backs off briefly, so a broken server yields errors rather
+ * than a hot spin.
  */
 export async function closedLoop(
   concurrency: number,
@@ -97,9 +101,10 @@ export async function closedLoop(
       try {
         await op(w);
         const t1 = performance.now();
-        if (t0 >= start && t1 <= end) rec.add(t1 - t0);
+        if (t1 >= start && t1 <= end) rec.add(t1 - t0);
       } catch (err) {
-        if (t0 >= start) rec.fail(err);
+        const t1 = performance.now();
+        if (t1 >= start && t1 <= end) rec.fail(err);
         await sleep(10);
       }
     }

@@ -54,6 +54,8 @@ export function table(cases: string[], columns: Column[]): string {
       else {
         if (r.note) notes.push(`${c.label}, ${name}: ${r.note}`);
         if (r.errors) notes.push(`${c.label}, ${name}: ${r.errors} errors, first: ${r.firstError}`);
+        if (r.leaderChanges)
+          notes.push(`${c.label}, ${name}: ${r.leaderChanges} leader change(s) during the case`);
       }
     }
   }

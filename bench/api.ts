@@ -21,6 +21,7 @@ import { parseArgs } from 'node:util';
 import { CASES, type CaseContext, cleanup, MAX_CONNS } from './api-cases.js';
 import { etcdInstalled, type LocalCluster, startCluster, type Target } from './api-cluster.js';
 import type { Measured } from './api-load.js';
+import { leaderChanges } from './api-metrics.js';
 import { type Column, table } from './api-report.js';
 
 const { values: args } = parseArgs({
@@ -51,13 +52,17 @@ async function runCases(label: string, endpoints: string[], serverCpu?: () => nu
     try {
       const t0 = performance.now();
       const cpu0 = serverCpu?.();
+      const elections0 = await leaderChanges(endpoints);
       const m = await c.run(ctx);
       if (serverCpu) m.serverCpu = (serverCpu() - cpu0!) / ((performance.now() - t0) / 1000);
+      const elections1 = await leaderChanges(endpoints);
+      if (elections0 !== undefined && elections1 !== undefined) m.leaderChanges = elections1 - elections0;
       results.set(c.name, m);
       const errors = m.errors ? `, ${m.errors} errors (${m.firstError})` : '';
       const cpu = [
         m.serverCpu === undefined ? '' : `, CPU: servers ${m.serverCpu.toFixed(2)}`,
         m.clientCpu === undefined ? '' : `, bench ${m.clientCpu.toFixed(2)} cores`,
+        m.leaderChanges ? `, ${m.leaderChanges} leader change(s)` : '',
       ].join('');
       log(
         `  ${c.name}: ${m.rate.toFixed(0)}/s p50 ${m.p50.toFixed(2)} ms p99 ${m.p99.toFixed(2)} ms${cpu}${errors}${m.note ? `, ${m.note}` : ''}`,

@@ -1,0 +1,50 @@
+/**
+ * What `npm run bench` reads from the members' HTTP side (etcd and Concord alike serve it on the
+ * client port): /health to know a cluster is up, and the leader-change counter from /metrics,
+ * since an election in the middle of a case explains a collapse in its figures.
+ */
+import http from 'node:http';
+
+/** GET without keep-alive (nothing pooled outlives the run); undefined on any failure. */
+export function httpGet(
+  url: string,
+  timeoutMs = 2000,
+): Promise<{ status: number; body: string } | undefined> {
+  return new Promise((resolve) => {
+    const req = http.get(url, { agent: false, timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        body += c;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', () => resolve(undefined));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(undefined));
+  });
+}
+
+export async function healthy(endpoint: string): Promise<boolean> {
+  const r = await httpGet(`http://${endpoint}/health`);
+  return r !== undefined && r.status === 200 && /"health"\s*:\s*"true"/.test(r.body);
+}
+
+const LEADER_CHANGES = /^etcd_server_leader_changes_seen_total(?:\{[^}]*\})?\s+(\S+)/m;
+
+/**
+ * Leader changes seen so far: the highest count any member reports (each member counts the
+ * changes it saw itself, so summing would count one election once per member). Undefined when
+ * no member exposes the counter.
+ */
+export async function leaderChanges(endpoints: string[]): Promise<number | undefined> {
+  const counts = await Promise.all(
+    endpoints.map(async (e) => {
+      const r = await httpGet(`http://${e.replace(/^https?:\/\//, '')}/metrics`);
+      const m = r?.status === 200 ? LEADER_CHANGES.exec(r.body) : null;
+      return m ? Number(m[1]) : undefined;
+    }),
+  );
+  const known = counts.filter((n): n is number => n !== undefined && Number.isFinite(n));
+  return known.length ? Math.max(...known) : undefined;
+}
