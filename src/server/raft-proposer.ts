@@ -44,6 +44,7 @@ import { fromPbMessage, snapshotMetadataOf } from '../transport/codec.js';
 import { PeerTransport } from '../transport/peer-transport.js';
 import {
   CanceledError,
+  LeaderChangedError,
   NoLeaderError,
   RequestTimeoutError,
   RequestTooLargeError,
@@ -438,6 +439,11 @@ export class RaftProposer implements Proposer {
       // Reads sent to the old leader may never be answered: ask the new one.
       for (const ws of this.#readsInFlight.values()) this.#reads.push(...ws);
       this.#readsInFlight.clear();
+      // Proposals this follower forwarded to a leader that is gone may never come back: their
+      // clients hear so now (the outcome is unknown, as with a timeout) instead of after the
+      // request timeout, and can retry through the new leader.
+      if (prevLead !== None && prevLead !== self && !this.#isLeader)
+        this.#failInFlight(new LeaderChangedError());
     }
     if (this.#isLeader && !wasLeader) {
       // etcd extends every lease by an election timeout on promotion, so that no lease expires
@@ -557,6 +563,18 @@ export class RaftProposer implements Proposer {
       else keep.push(r);
     }
     this.#readsAt = keep;
+  }
+
+  /** Fails every proposal already handed to the core (those still queued wait for the new leader). */
+  #failInFlight(err: Error): void {
+    const queued = new Set(this.#queue.map((q) => q.counter));
+    for (const [counter, w] of this.#waiters) {
+      if (queued.has(counter)) continue;
+      this.#waiters.delete(counter);
+      this.#opts.metrics?.proposalsPending.dec();
+      this.#opts.metrics?.proposalsFailed.inc();
+      w.reject(err);
+    }
   }
 
   /** Fails what waited too long: proposals and reads past their deadline. */

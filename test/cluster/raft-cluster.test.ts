@@ -3,13 +3,10 @@
  * serves reads and writes (a follower forwards), leases are kept alive through any member, and
  * MemberList shows every member with the client URLs it published.
  */
-import path from 'node:path';
 import { Client } from '../../src/index.js';
 import { type EtcdCluster, startEtcd, waitFor } from '../harness/etcd.js';
-import { ROOT } from '../harness/fixtures.js';
 import { ensureServerBuilt } from '../server/concord.js';
-
-export const CONCORD_BIN = path.join(ROOT, 'test/harness/concord-as-etcd');
+import { CONCORD_BIN } from './concord-bin.js';
 
 let cluster: EtcdCluster;
 const clients: Client[] = [];
