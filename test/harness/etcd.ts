@@ -428,6 +428,8 @@ export interface EtcdMember {
   readonly paused: boolean;
   /** The last ~200 lines of this member's stdout/stderr, across restarts. */
   logs(): string;
+  /** The log lines of the current run only. */
+  runLogs(): string;
 }
 
 interface ExitInfo {
