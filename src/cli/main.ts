@@ -6,6 +6,7 @@
 import { Command } from 'commander';
 import { ConfigError, RecoveryError } from '../server/index.js';
 import { StorageError } from '../storage/index.js';
+import { devCommand } from './dev.js';
 import { serveCommand } from './serve.js';
 import { snapshotCommand } from './snapshot.js';
 
@@ -13,6 +14,7 @@ function program(): Command {
   return new Command('concord')
     .description('Concord: a Raft-replicated key-value cluster speaking the etcd v3 API')
     .addCommand(serveCommand())
+    .addCommand(devCommand())
     .addCommand(snapshotCommand());
 }
 

@@ -87,7 +87,10 @@ export async function startMember(
     stop() {
       stopping ??= (async () => {
         // A leader hands over first, so the cluster does not wait out an election timeout.
-        if (node.proposer.isLeader) await node.proposer.transferLeadership().catch(() => false);
+        if (node.proposer.isLeader) {
+          const moved = await node.proposer.transferLeadership().catch(() => false);
+          if (moved) log(`concord: transferred leadership to ${node.proposer.leader.toString(16)}`);
+        }
         for (const p of ports) p.close();
         for (const s of https) s.close();
         // Streams never finish by themselves: end them, then give unary calls a grace period.
