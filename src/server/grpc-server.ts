@@ -93,6 +93,13 @@ export function createGrpcServer(node: Node): Server {
   })
     .use(node.metrics.grpcMiddleware())
     .use(guard);
+  node.metrics.initializeGrpc([
+    KVDefinition,
+    WatchDefinition,
+    LeaseDefinition,
+    ClusterDefinition,
+    MaintenanceDefinition,
+  ]);
   server.add(measured(KVDefinition, limit, oversized), kvService(node));
   server.add(measured(WatchDefinition, limit, oversized), watchService(node));
   server.add(measured(LeaseDefinition, limit, oversized), leaseService(node));

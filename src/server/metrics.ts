@@ -56,6 +56,16 @@ function codeOf(err: unknown): string {
   return 'Unknown';
 }
 
+/** A gRPC service as its counters need it: full name and methods' shapes. */
+export interface GrpcServiceShape {
+  fullName: string;
+  methods: Record<string, { name: string; requestStream: boolean; responseStream: boolean }>;
+}
+
+function grpcLabels(service: string, method: string, requestStream: boolean, responseStream: boolean) {
+  return { grpc_type: grpcType(requestStream, responseStream), grpc_service: service, grpc_method: method };
+}
+
 export class ServerMetrics {
   readonly registry = new Registry();
   readonly leaderChanges: Counter;
@@ -145,6 +155,22 @@ export class ServerMetrics {
     });
   }
 
+  /**
+   * Puts every method of `services` at 0 in the started and handled (every code) counters, as
+   * go-grpc-prometheus's InitializeMetrics does for etcd: a scraper finds a method's counters
+   * before its first call, and can compare later values with that first sample.
+   */
+  initializeGrpc(services: readonly GrpcServiceShape[]): void {
+    for (const s of services) {
+      for (const m of Object.values(s.methods)) {
+        const labels = grpcLabels(s.fullName, m.name, m.requestStream, m.responseStream);
+        this.#grpcStarted.inc(labels, 0);
+        for (const code of Object.values(CODE_NAMES))
+          this.#grpcHandled.inc({ ...labels, grpc_code: code }, 0);
+      }
+    }
+  }
+
   /** The Prometheus text exposition and its content type. */
   async scrape(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
@@ -160,11 +186,7 @@ export class ServerMetrics {
     return async function* <Req, Res>(call: ServerMiddlewareCall<Req, Res>, context: CallContext) {
       // The path is "/etcdserverpb.KV/Range".
       const [service = '', method = ''] = call.method.path.slice(1).split('/');
-      const labels = {
-        grpc_type: grpcType(call.requestStream, call.responseStream),
-        grpc_service: service,
-        grpc_method: method,
-      };
+      const labels = grpcLabels(service, method, call.requestStream, call.responseStream);
       started.inc(labels);
       let code = 'OK';
       try {

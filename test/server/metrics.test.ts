@@ -65,6 +65,29 @@ async function scrape(port = server.port): Promise<Scrape> {
 
 const WATCH_LABELS = { grpc_type: 'bidi_stream', grpc_service: 'etcdserverpb.Watch', grpc_method: 'Watch' };
 
+test('every served gRPC method has its call counters at 0 before its first call (as etcd)', async () => {
+  // Regression: counters appeared only with a method's first call, so a test comparing a
+  // member's Watch counters before and after found nothing on a member never watched.
+  const s = await scrape();
+  expect(s.value('grpc_server_started_total', WATCH_LABELS)).toBe(0);
+  for (const code of ['OK', 'Canceled', 'Unavailable', 'Unauthenticated'])
+    expect(s.value('grpc_server_handled_total', { ...WATCH_LABELS, grpc_code: code })).toBe(0);
+  const moveLeader = {
+    grpc_type: 'unary',
+    grpc_service: 'etcdserverpb.Maintenance',
+    grpc_method: 'MoveLeader',
+  };
+  expect(s.value('grpc_server_started_total', moveLeader)).toBe(0);
+  expect(s.value('grpc_server_handled_total', { ...moveLeader, grpc_code: 'Unimplemented' })).toBe(0);
+  expect(
+    s.value('grpc_server_started_total', {
+      grpc_type: 'bidi_stream',
+      grpc_service: 'etcdserverpb.Lease',
+      grpc_method: 'LeaseKeepAlive',
+    }),
+  ).toBe(0);
+});
+
 test('etcd metrics follow writes, watches and lease keepalives', async () => {
   const before = await scrape();
   expect(before.contentType).toMatch(/^text\/plain; version=0\.0\.4/);
