@@ -5,4 +5,3 @@
 import path from 'node:path';
 
 process.env.ETCD_BIN = path.resolve(__dirname, 'concord-as-etcd');
-process.env.HARNESS_TARGET = 'concord';
