@@ -7,8 +7,11 @@
 import { createHash } from 'node:crypto';
 import { DEFAULT_MAX_TXN_OPS } from '../mvcc/index.js';
 import { ConfigError } from './errors.js';
-import { DEFAULT_MAX_REQUEST_BYTES, DEFAULT_SNAPSHOT_COUNT } from './local-proposer.js';
 
+/** etcd's --snapshot-count default (3.5: 100,000 applied entries between snapshots). */
+export const DEFAULT_SNAPSHOT_COUNT = 100_000;
+/** etcd's --max-request-bytes default: 1.5 MiB. */
+export const DEFAULT_MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
 export const DEFAULT_NAME = 'default';
 export const DEFAULT_DATA_DIR = './concord.data';
 export const DEFAULT_CLIENT_URL = 'http://127.0.0.1:2379';

@@ -20,7 +20,7 @@ import { NoLeaderError, NotPrimaryError, RequestTimeoutError } from './errors.js
 import { Membership } from './membership.js';
 import { ServerMetrics } from './metrics.js';
 import { RaftProposer } from './raft-proposer.js';
-import { recoverRaft } from './recover.js';
+import { recover } from './recover.js';
 
 /** How long a follower waits for the leader to answer a forwarded lease call. */
 export const LEASE_FORWARD_TIMEOUT_MS = 3_000;
@@ -81,7 +81,7 @@ export class Node {
     if (!me) throw new Error(`member ${config.name} is not in the initial cluster`);
     const memberId = me.id;
     const clusterId = clusterIdOf(founding.map((m) => m.id));
-    const rec = await recoverRaft(config.dataDir, {
+    const rec = await recover(config.dataDir, {
       smOptions: {
         quotaBytes: config.quotaBackendBytes,
         maxTxnOps: config.maxTxnOps,

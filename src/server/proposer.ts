@@ -1,8 +1,7 @@
 /**
  * The seam between the API services and consensus. A service hands every write to a Proposer
- * and awaits its applied result; before a linearizable read it awaits `readIndex`. Today the
- * LocalProposer (one member: WAL + apply) stands behind it; the Raft-backed proposer replaces
- * it without the services changing.
+ * and awaits its applied result; before a linearizable read it awaits `readIndex`. The
+ * RaftProposer stands behind it (for one member as for five); tests may put a fake there.
  */
 import type { ResponseOf } from '../mvcc/index.js';
 import type { InternalRequest } from './internal-request.js';
