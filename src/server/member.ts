@@ -41,6 +41,7 @@ export async function startMember(
   const peer = createServer({
     'grpc.max_receive_message_length': PEER_MAX_MESSAGE_BYTES,
     'grpc.max_send_message_length': PEER_MAX_MESSAGE_BYTES,
+    'grpc.enable_channelz': 0,
   });
   peer.add(PeerDefinition, peerService(node.peerHandler));
   try {

@@ -65,6 +65,7 @@ export class PeerTransport {
     const u = new URL(peerUrl);
     const channel = createChannel(`${u.hostname}:${u.port}`, undefined, {
       'grpc.max_receive_message_length': PEER_MAX_MESSAGE_BYTES,
+      'grpc.enable_channelz': 0,
       'grpc.max_send_message_length': PEER_MAX_MESSAGE_BYTES,
       // Fail fast and retry soon: a member that comes back must be heard from within a heartbeat or two.
       'grpc.initial_reconnect_backoff_ms': 100,
