@@ -4,8 +4,10 @@
  * that legitimately differ are normalized (cluster/member/lease IDs, raft term and index, db
  * size, version, URLs). Revisions are not normalized: both start empty, so they must agree.
  */
-import { type EtcdctlResult, runEtcdctl, startEtcd } from '../harness/etcd.js';
-import { type Concord, ensureServerBuilt, startConcord } from '../server/concord.js';
+
+import { CONCORD_BIN } from '../cluster/concord-bin.js';
+import { type EtcdctlResult, startEtcd } from '../harness/etcd.js';
+import { ensureServerBuilt } from '../server/concord.js';
 
 type Ctl = (args: string[], opts?: { input?: string; timeoutMs?: number }) => Promise<EtcdctlResult>;
 
@@ -121,50 +123,55 @@ async function script(ctl: Ctl): Promise<[string, unknown][]> {
   await json('endpoint status', ['endpoint', 'status']);
   await json('member list', ['member', 'list']);
   await text('endpoint health', ['endpoint', 'health']);
+  // lock and elect, as etcdctl runs them (Go's concurrency package on our KV, lease and watch).
+  await text('lock -- echo', ['lock', 'ctl-lock', '--', 'echo', 'held']);
+  const e = await ctl(['elect', 'ctl-election', 'proposal-1'], { timeoutMs: 2500 });
+  steps.push(['elect (killed after 2.5 s)', e.stdout.trim().replace(/\/[0-9a-f]+$/m, '/<lease>')]);
   return steps;
 }
 
-let concord: Concord | undefined;
-
 beforeAll(() => ensureServerBuilt(), 120_000);
 
-afterAll(async () => {
-  await concord?.close();
-});
-
-test('the same etcdctl script gives the same JSON from Concord as from etcd', async () => {
-  const etcd = await startEtcd({ members: 1, name: 'ctl-concord' });
-  let expected: [string, unknown][];
-  try {
-    expected = await script((args, o) => etcd.etcdctl(args, o));
-  } finally {
-    await etcd.close();
-  }
-  concord = await startConcord();
-  const endpoint = concord.endpoint;
-  const actual = await script((args, o) => runEtcdctl([`--endpoints=${endpoint}`, ...args], o));
-  const strip = (s: [string, unknown][]) =>
-    s.map(([name, out]) =>
-      // etcdctl prints the endpoint and the took time in health output.
-      name === 'endpoint health'
-        ? [
-            name,
-            JSON.stringify(out)
-              .replace(/127\.0\.0\.1:\d+/g, 'EP')
-              .replace(/took = [^\\"]+/g, 'took'),
-          ]
-        : [name, out],
+test.each([1, 3] as const)(
+  'the same etcdctl script gives the same JSON from %i-member Concord as from etcd',
+  async (members) => {
+    const run = async (bin?: string) => {
+      const cluster = await startEtcd({ members, name: bin ? 'ctl-concord' : 'ctl-etcd', bin });
+      try {
+        return await script((args, o) => cluster.etcdctl(args, o));
+      } finally {
+        await cluster.close();
+      }
+    };
+    const expected = await run();
+    const actual = await run(CONCORD_BIN);
+    const strip = (s: [string, unknown][]) =>
+      s.map(([name, out]) =>
+        // etcdctl prints the endpoint and the took time in health output.
+        name === 'endpoint health'
+          ? [
+              name,
+              JSON.stringify(out)
+                .replace(/127\.0\.0\.1:\d+/g, 'EP')
+                .replace(/took = [^\\"]+/g, 'took'),
+            ]
+          : [name, out],
+      );
+    const a = strip(actual);
+    const e = strip(expected);
+    // The script exercised what it meant to (guards against two equally empty outputs).
+    const step = (name: string) => e.find(([n]) => n === name)![1];
+    expect(JSON.stringify(step('watch --rev 1'))).toContain('"Events"');
+    expect(JSON.stringify(step('watch --rev 1')).match(/"mod_revision"/g)?.length).toBeGreaterThan(10);
+    expect(JSON.stringify(step('get foo --rev 3 (compacted)'))).toContain(
+      'required revision has been compacted',
     );
-  const a = strip(actual);
-  const e = strip(expected);
-  // The script exercised what it meant to (guards against two equally empty outputs).
-  const step = (name: string) => e.find(([n]) => n === name)![1];
-  expect(JSON.stringify(step('watch --rev 1'))).toContain('"Events"');
-  expect(JSON.stringify(step('watch --rev 1')).match(/"mod_revision"/g)?.length).toBeGreaterThan(10);
-  expect(JSON.stringify(step('get foo --rev 3 (compacted)'))).toContain(
-    'required revision has been compacted',
-  );
-  expect(JSON.stringify(step('put empty key'))).toContain('key is not provided');
-  for (let i = 0; i < e.length; i++) expect(a[i]).toEqual(e[i]);
-  expect(a.length).toBe(e.length);
-}, 90_000);
+    expect(JSON.stringify(step('put empty key'))).toContain('key is not provided');
+    expect(JSON.stringify(step('member list')).match(/"clientURLs"/g)?.length).toBe(members);
+    expect(JSON.stringify(step('lock -- echo'))).toContain('held');
+    expect(step('elect (killed after 2.5 s)')).toBe('ctl-election/<lease>\nproposal-1');
+    for (let i = 0; i < e.length; i++) expect(a[i]).toEqual(e[i]);
+    expect(a.length).toBe(e.length);
+  },
+  120_000,
+);
