@@ -4,7 +4,6 @@
  * keepalive for an unknown or expired lease answers TTL 0, as etcd does.
  */
 import type { LeaseKeepAliveResponse, LeaseServiceImplementation } from '../gen/etcdserverpb/rpc.js';
-import { LeaseNotFoundError } from '../mvcc/index.js';
 import { AsyncQueue } from './async-queue.js';
 import type { Node } from './node.js';
 
@@ -25,7 +24,8 @@ export function leaseService(node: Node): LeaseServiceImplementation {
     },
 
     async leaseRevoke(req, ctx) {
-      if (!sm.lessor.has(req.ID)) throw new LeaseNotFoundError();
+      // No local pre-check: a follower may not have applied the grant yet; the apply on every
+      // member answers "lease not found" for a lease that is really gone.
       const resp = await proposer.propose({ leaseRevoke: req }, ctx.signal);
       node.header(resp.header);
       return resp;

@@ -74,3 +74,21 @@ test('a lease granted and kept alive through a follower outlives its TTL, then e
     what: 'the lease to expire once no longer kept alive',
   });
 }, 30_000);
+
+test('a kept-alive lease survives the election that follows a leader crash', async () => {
+  const c = new Client({ endpoints: cluster.endpoints });
+  clients.push(c);
+  const lease = await c.lease({ ttl: 2 });
+  await c.put('survivor', 'v', { lease: lease.id });
+  const leader = await cluster.leaderIndex();
+  await cluster.kill(leader, 'SIGKILL');
+  // Longer than the TTL: the new leader extended the lease and the keepalives found it.
+  await new Promise((r) => setTimeout(r, 4000));
+  expect(lease.isLost).toBe(false);
+  const other = clientOn((leader + 1) % 3);
+  expect((await other.range('survivor')).kvs).toHaveLength(1);
+  expect((await other.leaseTimeToLive(lease.id)).ttl).toBeGreaterThan(0);
+  await lease.revoke();
+  expect((await other.range('survivor')).kvs).toHaveLength(0);
+  await cluster.restart(leader);
+}, 40_000);
