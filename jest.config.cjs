@@ -40,16 +40,14 @@ const ETCD_ONLY_FILES = [
 ];
 
 /**
- * Start 3- or 5-member clusters, which Concord refuses until Raft replication is wired into
- * `concord serve`. Remove this exclusion (keep the list empty) once multi-member serving lands.
+ * Not passing against Concord yet, each with its reason: remove an entry once its reason is gone.
+ * (Until Raft replication landed in `concord serve`, every file starting a 3- or 5-member
+ * cluster was listed here.)
  */
-const MULTI_MEMBER_FILES = [
-  'test/compat/cluster.test.ts',
-  'test/compat/failover.test.ts',
-  'test/compat/lease-quorum.test.ts',
+const CONCORD_PENDING_FILES = [
+  // `concord serve` refuses etcd's --grpc-keepalive-min-time (src/cli/serve.ts), which this file
+  // passes so that clients may ping every second.
   'test/compat/watch-failover.test.ts',
-  'test/recipes/lock-cluster.test.ts',
-  'test/recipes/semaphore.test.ts',
 ];
 
 const exactly = (file) => `<rootDir>/${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`;
@@ -73,7 +71,10 @@ module.exports = {
       ...common,
       displayName: 'concord',
       testMatch: TARGET_SUITES,
-      testPathIgnorePatterns: ['/node_modules/', ...[...ETCD_ONLY_FILES, ...MULTI_MEMBER_FILES].map(exactly)],
+      testPathIgnorePatterns: [
+        '/node_modules/',
+        ...[...ETCD_ONLY_FILES, ...CONCORD_PENDING_FILES].map(exactly),
+      ],
       setupFiles: [path.join(__dirname, 'test/harness/target-concord.ts')],
     },
   ],
