@@ -14,11 +14,15 @@ import {
   MaintenanceDefinition,
   WatchDefinition,
 } from '../gen/etcdserverpb/rpc.js';
+import { ElectionDefinition } from '../gen/v3electionpb/v3election.js';
+import { LockDefinition } from '../gen/v3lockpb/v3lock.js';
 import { clusterService } from './cluster-service.js';
 import { GRPC_OVERHEAD_BYTES } from './config.js';
+import { electionService } from './election-service.js';
 import { MessageTooLargeError, toServerError } from './errors.js';
 import { kvService } from './kv-service.js';
 import { leaseService } from './lease-service.js';
+import { lockService } from './lock-service.js';
 import { maintenanceService } from './maintenance-service.js';
 import type { Node } from './node.js';
 import { watchService } from './watch-service.js';
@@ -101,11 +105,15 @@ export function createGrpcServer(node: Node): Server {
     LeaseDefinition,
     ClusterDefinition,
     MaintenanceDefinition,
+    LockDefinition,
+    ElectionDefinition,
   ]);
   server.add(measured(KVDefinition, limit, oversized), kvService(node));
   server.add(measured(WatchDefinition, limit, oversized), watchService(node));
   server.add(measured(LeaseDefinition, limit, oversized), leaseService(node));
   server.add(measured(ClusterDefinition, limit, oversized), clusterService(node));
   server.add(measured(MaintenanceDefinition, limit, oversized), maintenanceService(node));
+  server.add(measured(LockDefinition, limit, oversized), lockService(node));
+  server.add(measured(ElectionDefinition, limit, oversized), electionService(node));
   return server;
 }
