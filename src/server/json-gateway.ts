@@ -3,7 +3,8 @@
  * as JSON, answered with the response as JSON — 64-bit integers as strings, bytes in base64,
  * field names as in the .proto (etcd's gateway marshals with OrigName), zero values left out.
  * Errors come back as `{"error", "code", "message"}` with the HTTP status grpc-gateway maps the
- * gRPC code to. The streaming calls (/v3/watch, /v3/lease/keepalive) are not served yet.
+ * gRPC code to. The streaming calls (/v3/watch, /v3/lease/keepalive, /v3/election/observe) are
+ * not served yet.
  */
 import type http from 'node:http';
 import { Metadata, Status } from 'nice-grpc-common';
@@ -39,10 +40,23 @@ import {
   TxnRequest,
   TxnResponse,
 } from '../gen/etcdserverpb/rpc.js';
+import {
+  CampaignRequest,
+  CampaignResponse,
+  LeaderRequest,
+  LeaderResponse,
+  ProclaimRequest,
+  ProclaimResponse,
+  ResignRequest,
+  ResignResponse,
+} from '../gen/v3electionpb/v3election.js';
+import { LockRequest, LockResponse, UnlockRequest, UnlockResponse } from '../gen/v3lockpb/v3lock.js';
 import { clusterService } from './cluster-service.js';
+import { electionService } from './election-service.js';
 import { toServerError } from './errors.js';
 import { kvService } from './kv-service.js';
 import { leaseService } from './lease-service.js';
+import { lockService } from './lock-service.js';
 import { maintenanceService } from './maintenance-service.js';
 import type { Node } from './node.js';
 
@@ -132,6 +146,8 @@ export function jsonGateway(node: Node): (req: http.IncomingMessage, res: http.S
   const lease = leaseService(node);
   const cluster = clusterService(node);
   const maint = maintenanceService(node);
+  const lock = lockService(node);
+  const election = electionService(node);
   // The services only read the signal from their call context.
   type Ctx = Parameters<typeof kv.range>[1];
   const ctxOf = (signal: AbortSignal) => ({ signal, metadata: Metadata(), peer: '' }) as unknown as Ctx;
@@ -181,6 +197,12 @@ export function jsonGateway(node: Node): (req: http.IncomingMessage, res: http.S
       '/v3/maintenance/defragment',
       route(DefragmentRequest, DefragmentResponse, (q, c) => maint.defragment(q, c)),
     ],
+    ['/v3/lock/lock', route(LockRequest, LockResponse, (q, c) => lock.lock(q, c))],
+    ['/v3/lock/unlock', route(UnlockRequest, UnlockResponse, (q, c) => lock.unlock(q, c))],
+    ['/v3/election/campaign', route(CampaignRequest, CampaignResponse, (q, c) => election.campaign(q, c))],
+    ['/v3/election/proclaim', route(ProclaimRequest, ProclaimResponse, (q, c) => election.proclaim(q, c))],
+    ['/v3/election/leader', route(LeaderRequest, LeaderResponse, (q, c) => election.leader(q, c))],
+    ['/v3/election/resign', route(ResignRequest, ResignResponse, (q, c) => election.resign(q, c))],
   ]);
   const maxBody = MAX_BODY_FACTOR * node.config.maxRequestBytes;
 

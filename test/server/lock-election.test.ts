@@ -17,6 +17,14 @@ import { type Concord, ensureServerBuilt, startConcord } from './concord.js';
 const b = (s: string) => Buffer.from(s);
 const hex = (id: bigint) => id.toString(16);
 
+/** The fields these tests read from etcd's gateway JSON. */
+interface GatewayBody {
+  header: Record<string, string>;
+  key: string;
+  leader: Record<string, string>;
+  kv: Record<string, string>;
+}
+
 interface Target {
   name: 'concord' | 'etcd';
   start(): Promise<{ endpoint: string; close(): Promise<void> }>;
@@ -266,6 +274,46 @@ describe.each(targets)('Lock and Election against $name', (target) => {
     expect(now.kv!.value.toString()).toBe('two');
     expect(now.kv!.version).toBe(2n);
     expect(now.kv!.modRevision).toBeGreaterThan(first.header!.revision);
+  });
+
+  test("the JSON gateway's unary calls: lock, unlock, campaign, leader, and grpc-gateway's error shape", async () => {
+    const post = async (path: string, body: unknown) => {
+      const res = await fetch(`http://${server.endpoint}${path}`, {
+        method: 'POST',
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as GatewayBody };
+    };
+    const b64 = (s: string) => Buffer.from(s).toString('base64');
+    const a = await grant();
+    const locked = await post('/v3/lock/lock', { name: b64('gw'), lease: String(a) });
+    expect(locked.status).toBe(200);
+    expect(Buffer.from(locked.body.key, 'base64').toString()).toBe(`gw/${hex(a)}`);
+    expect(Object.keys(locked.body.header).sort()).toEqual([
+      'cluster_id',
+      'member_id',
+      'raft_term',
+      'revision',
+    ]);
+    expect((await post('/v3/lock/unlock', { key: locked.body.key })).status).toBe(200);
+    const campaign = await post('/v3/election/campaign', {
+      name: b64('gwe'),
+      lease: String(a),
+      value: b64('v'),
+    });
+    expect(campaign.body.leader).toEqual({
+      name: b64('gwe'),
+      key: b64(`gwe/${hex(a)}`),
+      rev: campaign.body.header.revision,
+      lease: String(a),
+    });
+    const leader = await post('/v3/election/leader', { name: b64('gwe') });
+    expect(leader.body.kv.value).toBe(b64('v'));
+    expect((await post('/v3/election/resign', { leader: campaign.body.leader })).status).toBe(200);
+    expect(await post('/v3/election/leader', { name: b64('gwe') })).toEqual({
+      status: 500,
+      body: { error: 'election: no leader', message: 'election: no leader', code: 2 },
+    });
   });
 
   test('errors: no leader, not leader, a missing LeaderKey, an empty Unlock key', async () => {
