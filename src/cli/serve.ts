@@ -42,6 +42,12 @@ export function serveCommand(): Command {
         '--experimental-watch-progress-notify-interval <duration>',
         'progress notifications to watchers that asked for them (e.g. 10m, 1s)',
       )
+      .option('--grpc-keepalive-min-time <duration>', 'minimum interval between client pings (default 5s)')
+      .option(
+        '--grpc-keepalive-interval <duration>',
+        'how often the server pings an idle client (default 2h)',
+      )
+      .option('--grpc-keepalive-timeout <duration>', 'how long a server ping may go unanswered (default 20s)')
       // etcd's logging flags are accepted so etcd command lines run unchanged; Concord logs to stderr.
       .option('--logger <logger>', "accepted for etcd compatibility ('zap'); ignored")
       .option('--log-outputs <outputs>', "accepted for etcd compatibility ('default', 'stderr'); ignored")
@@ -65,6 +71,9 @@ export function serveCommand(): Command {
           heartbeatIntervalMs: o.heartbeatInterval,
           electionTimeoutMs: o.electionTimeout,
           watchProgressNotifyIntervalMs: o.experimentalWatchProgressNotifyInterval,
+          grpcKeepaliveMinTimeMs: o.grpcKeepaliveMinTime,
+          grpcKeepaliveIntervalMs: o.grpcKeepaliveInterval,
+          grpcKeepaliveTimeoutMs: o.grpcKeepaliveTimeout,
         };
         const config = resolveConfig(flags);
         const member = await startMember(config);
@@ -78,6 +87,7 @@ export function serveCommand(): Command {
             },
           );
         };
+        member.removed.then(() => shutdown('removed from the cluster'));
         process.once('SIGTERM', () => shutdown('SIGTERM'));
         process.once('SIGINT', () => shutdown('SIGINT'));
         const extra = member.metricsAddresses.length ? ` (http: ${member.metricsAddresses.join(',')})` : '';

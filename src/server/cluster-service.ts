@@ -1,37 +1,72 @@
 /**
- * The Cluster service: MemberList. Membership changes arrive with Raft replication (the
- * cluster-operations issue); until then they answer UNIMPLEMENTED.
+ * The Cluster service: the member list and runtime membership changes (etcd's MemberAdd,
+ * MemberRemove, MemberUpdate, MemberPromote), each replicated through Raft and answered once
+ * applied here, with the member list as it stands after the change.
  */
-import type { ClusterServiceImplementation } from '../gen/etcdserverpb/rpc.js';
-import { UnimplementedError } from './errors.js';
+import { createChannel, createClient } from 'nice-grpc';
+import {
+  type ClusterClient,
+  ClusterDefinition,
+  type ClusterServiceImplementation,
+  type Member,
+} from '../gen/etcdserverpb/rpc.js';
+import type { MemberRecord } from './membership.js';
 import type { Node } from './node.js';
 
+const toMember = (m: MemberRecord): Member => ({
+  ID: m.id,
+  name: m.name,
+  peerURLs: m.peerUrls,
+  clientURLs: m.clientUrls,
+  isLearner: m.isLearner,
+});
+
 export function clusterService(node: Node): ClusterServiceImplementation {
+  // etcd's cluster service header carries no revision.
+  const header = () => node.header(undefined);
+  const list = () => node.members.map((m) => toMember({ ...m, isLearner: m.isLearner }));
+  /** Sends a call to the leader's client port and answers with what the leader answered. */
+  async function forwardToLeader<T>(call: (c: ClusterClient) => Promise<T>): Promise<T> {
+    const u = new URL(node.leaderClientUrl());
+    const channel = createChannel(`${u.hostname}:${u.port}`);
+    try {
+      return await call(createClient(ClusterDefinition, channel));
+    } finally {
+      channel.close();
+    }
+  }
   return {
-    async memberList() {
+    async memberList(req, ctx) {
+      // etcd 3.5: a linearizable member list first catches up with the leader's commit.
+      if (req.linearizable) await node.proposer.readIndex(ctx.signal);
+      return { header: header(), members: list() };
+    },
+
+    async memberAdd(req, ctx) {
+      const { id } = await node.memberAdd(req.peerURLs, req.isLearner, ctx.signal);
       return {
-        // etcd's cluster service header carries no revision.
-        header: node.header(undefined),
-        members: node.members.map((m) => ({
-          ID: m.id,
-          name: m.name,
-          peerURLs: m.peerUrls,
-          clientURLs: m.clientUrls,
-          isLearner: m.isLearner,
-        })),
+        header: header(),
+        member: { ID: id, name: '', peerURLs: req.peerURLs, clientURLs: [], isLearner: req.isLearner },
+        members: list(),
       };
     },
-    async memberAdd() {
-      throw new UnimplementedError('MemberAdd');
+
+    async memberRemove(req, ctx) {
+      const done = await node.memberRemove(req.ID, ctx.signal);
+      if (done === undefined) return forwardToLeader((c) => c.memberRemove(req, { signal: ctx.signal }));
+      return { header: header(), members: list() };
     },
-    async memberRemove() {
-      throw new UnimplementedError('MemberRemove');
+
+    async memberUpdate(req, ctx) {
+      await node.memberUpdate(req.ID, req.peerURLs, ctx.signal);
+      return { header: header(), members: list() };
     },
-    async memberUpdate() {
-      throw new UnimplementedError('MemberUpdate');
-    },
-    async memberPromote() {
-      throw new UnimplementedError('MemberPromote');
+
+    async memberPromote(req, ctx) {
+      const done = await node.memberPromote(req.ID, ctx.signal);
+      // Only the leader knows how far the learner's log is: it decides (etcd forwards too).
+      if (done === undefined) return forwardToLeader((c) => c.memberPromote(req, { signal: ctx.signal }));
+      return { header: header(), members: list() };
     },
   };
 }

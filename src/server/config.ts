@@ -45,6 +45,12 @@ export interface ServeConfig {
   electionTimeoutMs: number;
   /** Progress notifications to watchers that asked (etcd's --experimental-watch-progress-notify-interval, default 10m). */
   watchProgressNotifyIntervalMs: number;
+  /** etcd's --grpc-keepalive-min-time (5s): clients may ping this often. */
+  grpcKeepaliveMinTimeMs: number;
+  /** etcd's --grpc-keepalive-interval (2h): the server pings an idle client this often. */
+  grpcKeepaliveIntervalMs: number;
+  /** etcd's --grpc-keepalive-timeout (20s): how long a ping may go unanswered. */
+  grpcKeepaliveTimeoutMs: number;
 }
 
 /** Flags as given (strings), before validation. */
@@ -168,6 +174,15 @@ export function resolveConfig(f: ServeFlags): ServeConfig {
     watchProgressNotifyIntervalMs: f.watchProgressNotifyIntervalMs
       ? parseDuration('experimental-watch-progress-notify-interval', f.watchProgressNotifyIntervalMs)
       : DEFAULT_WATCH_PROGRESS_NOTIFY_MS,
+    grpcKeepaliveMinTimeMs: f.grpcKeepaliveMinTimeMs
+      ? parseDuration('grpc-keepalive-min-time', f.grpcKeepaliveMinTimeMs)
+      : 5_000,
+    grpcKeepaliveIntervalMs: f.grpcKeepaliveIntervalMs
+      ? parseDuration('grpc-keepalive-interval', f.grpcKeepaliveIntervalMs)
+      : 2 * 60 * 60_000,
+    grpcKeepaliveTimeoutMs: f.grpcKeepaliveTimeoutMs
+      ? parseDuration('grpc-keepalive-timeout', f.grpcKeepaliveTimeoutMs)
+      : 20_000,
   };
 }
 

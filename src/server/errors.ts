@@ -3,7 +3,7 @@
  * etcd's exact message and gRPC code (api/v3rpc/rpctypes), and the one function that turns any
  * error into the gRPC status a client sees.
  */
-import { ServerError, Status } from 'nice-grpc-common';
+import { ClientError, ServerError, Status } from 'nice-grpc-common';
 import { MvccError } from '../mvcc/index.js';
 
 export class ServerRequestError extends Error {
@@ -38,6 +38,63 @@ export class StoppedError extends ServerRequestError {
 export class RequestTimeoutError extends ServerRequestError {
   constructor() {
     super('etcdserver: request timed out', Status.UNAVAILABLE);
+  }
+}
+
+export class MemberNotFoundError extends ServerRequestError {
+  constructor() {
+    super('etcdserver: member not found', Status.NOT_FOUND);
+  }
+}
+
+export class MemberExistsError extends ServerRequestError {
+  constructor() {
+    super('etcdserver: member ID already exist', Status.FAILED_PRECONDITION);
+  }
+}
+
+export class PeerUrlExistsError extends ServerRequestError {
+  constructor() {
+    super('etcdserver: Peer URLs already exists', Status.FAILED_PRECONDITION);
+  }
+}
+
+export class MemberNotLearnerError extends ServerRequestError {
+  constructor() {
+    super('etcdserver: can only promote a learner member', Status.FAILED_PRECONDITION);
+  }
+}
+
+export class LearnerNotReadyError extends ServerRequestError {
+  constructor() {
+    super(
+      'etcdserver: can only promote a learner member which is in sync with leader',
+      Status.FAILED_PRECONDITION,
+    );
+  }
+}
+
+export class NotSupportedForLearnerError extends ServerRequestError {
+  constructor() {
+    super('etcdserver: rpc not supported for learner', Status.UNAVAILABLE);
+  }
+}
+
+export class NotLeaderError extends ServerRequestError {
+  constructor() {
+    super('etcdserver: not leader', Status.FAILED_PRECONDITION);
+  }
+}
+
+export class BadLeaderTransfereeError extends ServerRequestError {
+  constructor() {
+    super('etcdserver: bad leader transferee', Status.FAILED_PRECONDITION);
+  }
+}
+
+export class LeaderTransferTimeoutError extends ServerRequestError {
+  constructor() {
+    super('etcdserver: request timed out, leader transfer took too long', Status.UNAVAILABLE);
   }
 }
 
@@ -86,6 +143,8 @@ export class ConfigError extends Error {
  */
 export function toServerError(err: unknown, log: (msg: string) => void = console.error): ServerError {
   if (err instanceof ServerError) return err;
+  // A call forwarded to the leader failed there: its status is the answer.
+  if (err instanceof ClientError) return new ServerError(err.code, err.details);
   if (err instanceof MvccError || err instanceof ServerRequestError)
     return new ServerError(err.grpcCode, err.message);
   if (err instanceof Error && err.name === 'AbortError')

@@ -19,7 +19,7 @@ import { LockDefinition } from '../gen/v3lockpb/v3lock.js';
 import { clusterService } from './cluster-service.js';
 import { GRPC_OVERHEAD_BYTES } from './config.js';
 import { electionService } from './election-service.js';
-import { MessageTooLargeError, toServerError } from './errors.js';
+import { MessageTooLargeError, NotSupportedForLearnerError, toServerError } from './errors.js';
 import { kvService } from './kv-service.js';
 import { leaseService } from './lease-service.js';
 import { lockService } from './lock-service.js';
@@ -63,6 +63,13 @@ function measured<D extends DefinitionLike>(def: D, limit: number, oversized: Ov
   return { ...def, methods } as D;
 }
 
+/** etcd's isRPCSupportedForLearner: a learner answers Status and serializable reads, nothing else. */
+function learnerMayServe(path: string, request: unknown): boolean {
+  if (path === '/etcdserverpb.Maintenance/Status') return true;
+  if (path === '/etcdserverpb.KV/Range') return (request as { serializable?: boolean }).serializable === true;
+  return false;
+}
+
 export function createGrpcServer(node: Node): Server {
   const limit = node.config.maxRequestBytes + GRPC_OVERHEAD_BYTES;
   const oversized: Oversized = new WeakMap();
@@ -78,6 +85,11 @@ export function createGrpcServer(node: Node): Server {
   }
   async function* guard<Req, Res>(call: ServerMiddlewareCall<Req, Res>, context: CallContext) {
     try {
+      if (
+        node.proposer.isLearner &&
+        !learnerMayServe(call.method.path, call.requestStream ? undefined : call.request)
+      )
+        throw new NotSupportedForLearnerError();
       if (call.requestStream) return yield* call.next(each(call.request), context);
       check(call.request);
       return yield* call.next(call.request, context);
@@ -90,11 +102,10 @@ export function createGrpcServer(node: Node): Server {
     'grpc.max_send_message_length': 2 ** 31 - 1,
     // channelz bookkeeping runs on every call and shows in profiles; nothing here reads it.
     'grpc.enable_channelz': 0,
-    // etcd's server keepalive defaults: ping an idle client every 2 h, 20 s to answer.
-    'grpc.keepalive_time_ms': 2 * 60 * 60_000,
-    'grpc.keepalive_timeout_ms': 20_000,
-    // etcd's --grpc-keepalive-min-time (5 s): clients may ping this often.
-    'grpc.http2.min_ping_interval_without_data_ms': 5_000,
+    // etcd's --grpc-keepalive-interval / -timeout / -min-time.
+    'grpc.keepalive_time_ms': node.config.grpcKeepaliveIntervalMs,
+    'grpc.keepalive_timeout_ms': node.config.grpcKeepaliveTimeoutMs,
+    'grpc.http2.min_ping_interval_without_data_ms': node.config.grpcKeepaliveMinTimeMs,
     'grpc.keepalive_permit_without_calls': 1,
   })
     .use(node.metrics.grpcMiddleware())

@@ -89,6 +89,8 @@ export function decodeInternalRequest(data: Uint8Array): InternalRequest {
 export const ENTRY_FORMAT_VERSION = 2;
 /** Host-level entry: a member's name and client URLs, JSON. Never reaches the state machine. */
 const TAG_PUBLISH = 100;
+/** Host-level entry: a member's new peer URLs (MemberUpdate), JSON. */
+const TAG_MEMBER_UPDATE = 101;
 
 export interface MemberAttributes {
   /** Member ID, hex. */
@@ -99,7 +101,14 @@ export interface MemberAttributes {
 
 export type DecodedEntry =
   | { kind: 'request'; prefix: number; counter: number; req: InternalRequest }
-  | { kind: 'publish'; prefix: number; counter: number; attrs: MemberAttributes };
+  | { kind: 'publish'; prefix: number; counter: number; attrs: MemberAttributes }
+  | { kind: 'memberUpdate'; prefix: number; counter: number; update: MemberUpdate };
+
+export interface MemberUpdate {
+  /** Member ID, hex. */
+  id: string;
+  peerUrls: string[];
+}
 
 const HEADER = 10;
 
@@ -117,13 +126,21 @@ export function encodeRequestEntry(prefix: number, counter: number, req: Interna
 }
 
 export function encodePublishEntry(prefix: number, counter: number, attrs: MemberAttributes): Buffer {
-  const body = Buffer.from(JSON.stringify(attrs));
-  const out = Buffer.allocUnsafe(HEADER + body.length);
+  return jsonEntry(TAG_PUBLISH, prefix, counter, attrs);
+}
+
+export function encodeMemberUpdateEntry(prefix: number, counter: number, update: MemberUpdate): Buffer {
+  return jsonEntry(TAG_MEMBER_UPDATE, prefix, counter, update);
+}
+
+function jsonEntry(tag: number, prefix: number, counter: number, body: unknown): Buffer {
+  const json = Buffer.from(JSON.stringify(body));
+  const out = Buffer.allocUnsafe(HEADER + json.length);
   out[0] = ENTRY_FORMAT_VERSION;
-  out[1] = TAG_PUBLISH;
+  out[1] = tag;
   out.writeUInt16BE(prefix, 2);
   out.writeUIntBE(counter, 4, 6);
-  out.set(body, HEADER);
+  out.set(json, HEADER);
   return out;
 }
 
@@ -142,6 +159,13 @@ export function decodeEntry(data: Uint8Array): DecodedEntry {
       prefix: b.readUInt16BE(2),
       counter: b.readUIntBE(4, 6),
       attrs: JSON.parse(b.toString('utf8', HEADER)) as MemberAttributes,
+    };
+  if (b[1] === TAG_MEMBER_UPDATE)
+    return {
+      kind: 'memberUpdate',
+      prefix: b.readUInt16BE(2),
+      counter: b.readUIntBE(4, 6),
+      update: JSON.parse(b.toString('utf8', HEADER)) as MemberUpdate,
     };
   const kind = BY_TAG.get(b[1]!);
   if (kind === undefined) throw new InternalRequestFormatError(`unknown kind tag ${b[1]}`);

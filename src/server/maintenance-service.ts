@@ -3,7 +3,12 @@
  * Downgrade belong to the cluster-operations issue and answer UNIMPLEMENTED until then.
  */
 import { AlarmRequest_AlarmAction, type MaintenanceServiceImplementation } from '../gen/etcdserverpb/rpc.js';
-import { UnimplementedError } from './errors.js';
+import {
+  BadLeaderTransfereeError,
+  LeaderTransferTimeoutError,
+  NotLeaderError,
+  UnimplementedError,
+} from './errors.js';
 import type { Node } from './node.js';
 
 /** The etcd version this member reports (the API level it implements). */
@@ -67,8 +72,13 @@ export function maintenanceService(node: Node): MaintenanceServiceImplementation
     snapshot() {
       throw new UnimplementedError('Maintenance.Snapshot');
     },
-    async moveLeader() {
-      throw new UnimplementedError('MoveLeader');
+    async moveLeader(req) {
+      const p = node.proposer;
+      if (!p.isLeader) throw new NotLeaderError();
+      if (!p.isVoter(req.targetID)) throw new BadLeaderTransfereeError();
+      if (!(await p.transferLeadership(5000 + 2 * node.config.electionTimeoutMs, req.targetID)))
+        throw new LeaderTransferTimeoutError();
+      return { header: node.header(undefined, sm.revision) };
     },
     async downgrade() {
       throw new UnimplementedError('Downgrade');

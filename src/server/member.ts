@@ -14,6 +14,9 @@ import { createGrpcServer } from './grpc-server.js';
 import { createHttpServer } from './http-server.js';
 import { Node } from './node.js';
 
+/** How long a removed member keeps answering before it stops (etcd waits 1 s too). */
+export const REMOVED_STOP_DELAY_MS = 1_000;
+
 /** How long graceful shutdown waits for unary calls before cancelling what is left. */
 export const SHUTDOWN_GRACE_MS = 2_000;
 
@@ -24,6 +27,8 @@ export interface Member {
   metricsAddresses: string[];
   /** Bound peer addresses (host:port), in --listen-peer-urls order. */
   peerAddresses: string[];
+  /** Resolves when this member has been removed from the cluster (it should then stop). */
+  removed: Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -80,11 +85,19 @@ export async function startMember(
     throw err;
   }
   let stopping: Promise<void> | undefined;
+  const removed = new Promise<void>((resolve) => {
+    node.proposer.onRemoved = () => {
+      log(`concord: member ${node.memberId.toString(16)} has been permanently removed from the cluster`);
+      // etcd's stopWithDelay: the call that removed this member is answered before it stops.
+      setTimeout(resolve, REMOVED_STOP_DELAY_MS).unref();
+    };
+  });
   return {
     node,
     clientAddresses,
     metricsAddresses,
     peerAddresses,
+    removed,
     stop() {
       stopping ??= (async () => {
         // A leader hands over first, so the cluster does not wait out an election timeout.

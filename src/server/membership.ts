@@ -18,6 +18,8 @@ interface MembershipJson {
   version: 1;
   members: { id: string; name: string; peerUrls: string[]; clientUrls: string[]; isLearner: boolean }[];
   confState: { voters: string[]; learners: string[] };
+  /** IDs removed from the cluster: they may never come back (etcd's removed set). */
+  removed?: string[];
 }
 
 export class MembershipFormatError extends Error {
@@ -29,6 +31,7 @@ export class MembershipFormatError extends Error {
 
 export class Membership {
   readonly members = new Map<bigint, MemberRecord>();
+  readonly removed = new Set<bigint>();
   confState: ConfState = { voters: [], learners: [], votersOutgoing: [], learnersNext: [] };
 
   static founding(members: { id: bigint; name: string; peerUrl: string }[]): Membership {
@@ -55,6 +58,12 @@ export class Membership {
     return [...this.members.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
+  /** The member whose peer URLs include `url` (a joining member finds itself this way). */
+  byPeerUrl(url: string): MemberRecord | undefined {
+    for (const m of this.members.values()) if (m.peerUrls.includes(url)) return m;
+    return undefined;
+  }
+
   setAttributes(id: bigint, name: string, clientUrls: string[]): void {
     const m = this.members.get(id);
     if (!m) return;
@@ -70,6 +79,7 @@ export class Membership {
         voters: this.confState.voters.map((v) => v.toString(16)),
         learners: this.confState.learners.map((v) => v.toString(16)),
       },
+      removed: [...this.removed].map((v) => v.toString(16)),
     };
     return Buffer.from(JSON.stringify(j));
   }
@@ -84,6 +94,7 @@ export class Membership {
     if (j?.version !== 1) throw new MembershipFormatError(`version ${String(j?.version)}`);
     const m = new Membership();
     for (const x of j.members) m.members.set(BigInt(`0x${x.id}`), { ...x, id: BigInt(`0x${x.id}`) });
+    for (const r of j.removed ?? []) m.removed.add(BigInt(`0x${r}`));
     m.confState = {
       voters: j.confState.voters.map((v) => BigInt(`0x${v}`)),
       learners: j.confState.learners.map((v) => BigInt(`0x${v}`)),

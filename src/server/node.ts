@@ -5,7 +5,10 @@
  * (forwarded to it from a follower). The API services see a member only through this class.
  */
 import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { createChannel, createClient } from 'nice-grpc';
 import type { LeaseTimeToLiveResponse as PeerTtlResponse } from '../gen/concord/raftpb.js';
+import { PeerDefinition } from '../gen/concord/raftpb.js';
 import {
   AlarmRequest_AlarmAction,
   AlarmType,
@@ -14,9 +17,20 @@ import {
   type ResponseHeader,
 } from '../gen/etcdserverpb/rpc.js';
 import { LeaseNotFoundError, type MvccRequest, NoSpaceError, type StateMachine } from '../mvcc/index.js';
+import { FileSnapshotStore } from '../storage/index.js';
 import type { PeerHandler } from '../transport/peer-service.js';
 import { clusterIdOf, memberIdOf, type ServeConfig } from './config.js';
-import { NoLeaderError, NotPrimaryError, RequestTimeoutError } from './errors.js';
+import {
+  ConfigError,
+  LearnerNotReadyError,
+  MemberExistsError,
+  MemberNotFoundError,
+  MemberNotLearnerError,
+  NoLeaderError,
+  NotPrimaryError,
+  PeerUrlExistsError,
+  RequestTimeoutError,
+} from './errors.js';
 import { Membership } from './membership.js';
 import { ServerMetrics } from './metrics.js';
 import { RaftProposer } from './raft-proposer.js';
@@ -79,8 +93,29 @@ export class Node {
     const founding = foundingMembers(config);
     const me = founding.find((m) => m.name === config.name);
     if (!me) throw new Error(`member ${config.name} is not in the initial cluster`);
-    const memberId = me.id;
-    const clusterId = clusterIdOf(founding.map((m) => m.id));
+    let memberId = me.id;
+    let clusterId = clusterIdOf(founding.map((m) => m.id));
+    let membership = () => Membership.founding(founding);
+    // A data dir says which cluster and member it belongs to; an empty one joining an existing
+    // cluster asks a peer (etcd's GetClusterFromRemotePeers).
+    const held = await new FileSnapshotStore(path.join(config.dataDir, 'snap')).latest();
+    if (held) {
+      memberId = held.memberId;
+      clusterId = held.clusterId;
+    } else if (config.initialClusterState === 'existing') {
+      const info = await clusterFromPeers(founding.filter((m) => m.id !== memberId).map((m) => m.peerUrl));
+      clusterId = info.clusterId;
+      const m = Membership.decode(info.membership);
+      // MemberAdd chose the ID (with a time salt, as etcd's): find it by this member's peer URL.
+      const self = m.byPeerUrl(me.peerUrl);
+      if (!self)
+        throw new ConfigError(
+          `no member with peer URL ${me.peerUrl} in cluster ${clusterId.toString(16)}: add it with "member add" first`,
+        );
+      memberId = self.id;
+      membership = () => m;
+      log(`concord: joining cluster ${clusterId.toString(16)} as member ${memberId.toString(16)}`);
+    }
     const rec = await recover(config.dataDir, {
       smOptions: {
         quotaBytes: config.quotaBackendBytes,
@@ -89,7 +124,7 @@ export class Node {
       },
       clusterId,
       memberId,
-      founding: () => Membership.founding(founding),
+      founding: membership,
       initialClusterState: config.initialClusterState,
     });
     let node: Node | undefined;
@@ -142,6 +177,8 @@ export class Node {
         if (!p.isLeader) throw new NotPrimaryError();
         return this.#renewLocal(id);
       },
+      membership: () => p.membership.encode(),
+      isRemoved: (id) => p.membership.removed.has(id),
       leaseTimeToLive: async (id, keys) => {
         if (!p.isLeader) throw new NotPrimaryError();
         const r = this.sm.leaseTimeToLive({ ID: id, keys }, Date.now());
@@ -153,6 +190,71 @@ export class Node {
         } satisfies PeerTtlResponse;
       },
     };
+  }
+
+  // ---- membership (the Cluster service) ------------------------------------------------------
+
+  /** etcd's MemberAdd: the new member's ID derives from its peer URLs and the cluster token. */
+  async memberAdd(peerUrls: string[], isLearner: boolean, signal?: AbortSignal) {
+    const p = this.proposer;
+    const urls = peerUrls.map((u) => urlOf(u));
+    for (const m of p.membership.members.values())
+      if (m.peerUrls.some((u) => urls.includes(u))) throw new PeerUrlExistsError();
+    // etcd salts a new member's ID with the time, so a peer URL removed and added again gets a
+    // new ID (a removed ID never comes back).
+    const id = memberIdOf(urls, `${this.config.initialClusterToken}/${Date.now()}`);
+    if (p.membership.members.has(id) || p.membership.removed.has(id)) throw new MemberExistsError();
+    const members = await p.proposeConfChange(
+      isLearner ? 'addLearnerNode' : 'addNode',
+      id,
+      { name: '', peerUrls: urls },
+      signal,
+    );
+    return { id, members };
+  }
+
+  /**
+   * Removing the leader hands leadership over first, so the cluster does not sit out an election
+   * timeout with the removal committed but not yet known to the others. Only the leader can do
+   * that: undefined means "ask the leader".
+   */
+  async memberRemove(id: bigint, signal?: AbortSignal) {
+    const p = this.proposer;
+    if (!p.membership.members.has(id)) throw new MemberNotFoundError();
+    if (id === p.leader && id !== this.memberId) return undefined;
+    if (id === this.memberId && p.isLeader) await p.transferLeadership();
+    return p.proposeConfChange('removeNode', id, undefined, signal);
+  }
+
+  /** Promotion needs the leader's view of the learner's log: a follower asks the leader. */
+  async memberPromote(id: bigint, signal?: AbortSignal) {
+    const p = this.proposer;
+    const m = p.membership.members.get(id);
+    if (!m) throw new MemberNotFoundError();
+    if (!m.isLearner) throw new MemberNotLearnerError();
+    if (!p.isLeader) return undefined;
+    if (!p.learnerReady(id)) throw new LearnerNotReadyError();
+    return p.proposeConfChange('addNode', id, undefined, signal);
+  }
+
+  async memberUpdate(id: bigint, peerUrls: string[], signal?: AbortSignal) {
+    const p = this.proposer;
+    if (!p.membership.members.has(id)) throw new MemberNotFoundError();
+    await p.updateMember(
+      id,
+      peerUrls.map((u) => urlOf(u)),
+      signal,
+    );
+    return p.membership.list();
+  }
+
+  /** The leader's client URL, for calls only the leader can answer. */
+  leaderClientUrl(): string {
+    const lead = this.proposer.leader;
+    if (lead === 0n) throw new NoLeaderError();
+    const url = this.proposer.membership.members.get(lead)?.clientUrls[0];
+    if (!url) throw new RequestTimeoutError();
+    return url;
   }
 
   /** A keepalive on the leader: the lease's TTL, or 0 if it is gone or expired. */
@@ -309,4 +411,33 @@ export function foundingMembers(config: ServeConfig): { id: bigint; name: string
 function forwardSignal(signal: AbortSignal | undefined): AbortSignal {
   const t = AbortSignal.timeout(LEASE_FORWARD_TIMEOUT_MS);
   return signal ? AbortSignal.any([signal, t]) : t;
+}
+
+/** `http://h:p/` → `http://h:p` (member URLs are compared in this form). */
+function urlOf(u: string): string {
+  const x = new URL(u);
+  return `${x.protocol}//${x.host}`;
+}
+
+/** Asks the peers, in turn, for the cluster's ID and membership (a member joining it). */
+async function clusterFromPeers(peerUrls: string[]): Promise<{ clusterId: bigint; membership: Uint8Array }> {
+  const errors: string[] = [];
+  for (const url of peerUrls) {
+    const u = new URL(url);
+    const channel = createChannel(`${u.hostname}:${u.port}`);
+    try {
+      const r = await createClient(PeerDefinition, channel).clusterInfo(
+        {},
+        { signal: AbortSignal.timeout(3000) },
+      );
+      return { clusterId: r.clusterId, membership: r.membership };
+    } catch (err) {
+      errors.push(`${url}: ${err instanceof Error ? err.message : String(err)}`);
+    } finally {
+      channel.close();
+    }
+  }
+  throw new ConfigError(
+    `--initial-cluster-state existing: no peer answered with the cluster's membership (${errors.join('; ')})`,
+  );
 }

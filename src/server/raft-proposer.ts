@@ -25,7 +25,7 @@ import {
   snapshot,
 } from '../mvcc/index.js';
 import {
-  type ConfState,
+  type ConfChange,
   type Entry,
   type HardState,
   MemoryStorage,
@@ -45,6 +45,7 @@ import { PeerTransport } from '../transport/peer-transport.js';
 import {
   CanceledError,
   LeaderChangedError,
+  MemberNotFoundError,
   NoLeaderError,
   RequestTimeoutError,
   RequestTooLargeError,
@@ -52,11 +53,12 @@ import {
 } from './errors.js';
 import {
   decodeEntry,
+  encodeMemberUpdateEntry,
   encodePublishEntry,
   encodeRequestEntry,
   type InternalRequest,
 } from './internal-request.js';
-import { Membership } from './membership.js';
+import { type MemberRecord, Membership } from './membership.js';
 import type { ServerMetrics } from './metrics.js';
 import type { Proposer, RaftStatus } from './proposer.js';
 
@@ -65,6 +67,13 @@ export const SNAPSHOTS_KEPT = 5;
 /** Entries kept in memory behind a snapshot for slow followers (etcd's SnapshotCatchUpEntries). */
 export const SNAPSHOT_CATCH_UP_ENTRIES = 5000;
 const ENTRY_NORMAL = 0;
+
+/** What a conf change entry carries for the host (raft treats it as opaque). */
+interface ConfChangeContext {
+  prefix: number;
+  counter: number;
+  member?: { name: string; peerUrls: string[] };
+}
 const ENTRY_CONF_CHANGE = 1;
 
 export interface RaftRecovered {
@@ -98,6 +107,13 @@ export interface RaftProposerOptions {
 
 interface Waiter {
   deadline: number;
+  /**
+   * Membership changes are not failed when the leader changes: removing the leader changes the
+   * leader by design, and the change is still applied (the caller waits for it).
+   */
+  keepOnLeaderChange?: boolean;
+  /** Set on a proposal removing this member: a peer telling us we are removed answers it. */
+  removesSelf?: boolean;
   resolve: (resp: unknown) => void;
   reject: (err: unknown) => void;
 }
@@ -151,6 +167,9 @@ export class RaftProposer implements Proposer {
   readonly #timers: NodeJS.Timeout[] = [];
   /** Called when this member becomes leader or stops being it. */
   onRoleChange: ((leader: boolean) => void) | undefined;
+  /** Called once when this member applies its own removal from the cluster. */
+  onRemoved: (() => void) | undefined;
+  #removed = false;
 
   constructor(rec: RaftRecovered, opts: RaftProposerOptions) {
     this.sm = rec.sm;
@@ -194,6 +213,7 @@ export class RaftProposer implements Proposer {
         this.#raw.reportUnreachable(id);
         this.#kick();
       },
+      onRemoved: () => this.#onRemovedByPeer(),
       onSnapshotSent: (id, ok) => {
         this.#raw.reportSnapshot(id, ok);
         this.#kick();
@@ -318,27 +338,34 @@ export class RaftProposer implements Proposer {
   // Leadership
 
   /** Hands leadership to the most caught-up voter, waiting up to `timeoutMs`; false if it did not move. */
-  async transferLeadership(timeoutMs = this.#opts.electionMs * 2): Promise<boolean> {
+  async transferLeadership(timeoutMs = this.#opts.electionMs * 2, target: NodeId = None): Promise<boolean> {
     if (!this.#isLeader) return false;
     const self = this.#opts.memberId;
-    let best: NodeId = None;
+    let best: NodeId = target;
     let bestMatch = -1;
-    for (const [id, pr] of this.#raw.raft.trk.progress) {
-      if (id === self || pr.isLearner) continue;
-      if (pr.match > bestMatch) {
-        best = id;
-        bestMatch = pr.match;
+    if (best === None)
+      for (const [id, pr] of this.#raw.raft.trk.progress) {
+        if (id === self || pr.isLearner) continue;
+        if (pr.match > bestMatch) {
+          best = id;
+          bestMatch = pr.match;
+        }
       }
-    }
     if (best === None) return false;
+    if (best === self) return true;
     this.#raw.transferLeader(best);
     this.#kick();
     const until = Date.now() + timeoutMs;
     while (Date.now() < until) {
       await sleep(this.#opts.heartbeatMs / 2);
-      if (this.#lead !== self && this.#lead !== None) return true;
+      if (this.#lead === best) return true;
     }
     return false;
+  }
+
+  /** Whether `id` is a voter of the applied configuration (a possible transferee). */
+  isVoter(id: NodeId): boolean {
+    return this.membership.confState.voters.includes(id);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -503,9 +530,8 @@ export class RaftProposer implements Proposer {
     for (const e of entries) {
       if (e.index <= sm.appliedIndex) continue;
       if (e.type === 'confChange') {
-        const cc = RawNode.decodeConfChange(e.data);
-        this.membership.confState = this.#raw.applyConfChange(cc) as ConfState;
         sm.appliedIndex = e.index;
+        this.#applyConfChange(RawNode.decodeConfChange(e.data));
         continue;
       }
       if (e.data.length === 0) {
@@ -518,6 +544,18 @@ export class RaftProposer implements Proposer {
         sm.appliedIndex = e.index;
         this.membership.setAttributes(BigInt(`0x${d.attrs.id}`), d.attrs.name, d.attrs.clientUrls);
         if (d.prefix === this.#prefix) this.#settle(d.counter, undefined, undefined);
+        continue;
+      }
+      if (d.kind === 'memberUpdate') {
+        sm.appliedIndex = e.index;
+        const id = BigInt(`0x${d.update.id}`);
+        const m = this.membership.members.get(id);
+        if (m) {
+          m.peerUrls = [...d.update.peerUrls];
+          if (id !== this.#opts.memberId && m.peerUrls[0]) this.transport.addPeer(id, m.peerUrls[0]);
+        }
+        if (d.prefix === this.#prefix)
+          this.#settle(d.counter, undefined, m ? undefined : new MemberNotFoundError());
         continue;
       }
       let resp: unknown;
@@ -533,6 +571,135 @@ export class RaftProposer implements Proposer {
     }
     metrics?.proposalsApplied.set(sm.appliedIndex);
     this.#opts.onApplied?.();
+  }
+
+  /**
+   * A committed membership change: the core's configuration, the replicated member list, the
+   * peer links, and the proposer's waiter. A member that applies its own removal stops.
+   */
+  #applyConfChange(cc: ConfChange): void {
+    let ctx: ConfChangeContext | undefined;
+    try {
+      ctx = cc.context?.length
+        ? (JSON.parse(Buffer.from(cc.context).toString('utf8')) as ConfChangeContext)
+        : undefined;
+    } catch {
+      ctx = undefined;
+    }
+    this.membership.confState = this.#raw.applyConfChange(cc);
+    const self = this.#opts.memberId;
+    const id = cc.nodeId;
+    if (cc.type === 'removeNode') {
+      this.membership.members.delete(id);
+      this.membership.removed.add(id);
+      if (id !== self) this.transport.removePeer(id);
+    } else {
+      const learner = cc.type === 'addLearnerNode';
+      const known = this.membership.members.get(id);
+      if (known) known.isLearner = learner;
+      else if (ctx?.member)
+        this.membership.members.set(id, {
+          id,
+          name: ctx.member.name,
+          peerUrls: ctx.member.peerUrls,
+          clientUrls: [],
+          isLearner: learner,
+        });
+      const url = this.membership.members.get(id)?.peerUrls[0];
+      if (id !== self && url) this.transport.addPeer(id, url);
+    }
+    if (ctx && ctx.prefix === this.#prefix) this.#settle(ctx.counter, this.membership.list(), undefined);
+    this.#opts.log(
+      `concord: applied conf change ${cc.type} ${id.toString(16)}; voters ${this.membership.confState.voters.map((v) => v.toString(16)).join(',')} learners ${this.membership.confState.learners.map((v) => v.toString(16)).join(',') || '-'}`,
+    );
+    if (cc.type === 'removeNode' && id === self && !this.#removed) {
+      this.#removed = true;
+      // Let this turn finish (the removal is applied and answered), then stop.
+      setImmediate(() => this.onRemoved?.());
+    }
+  }
+
+  /** A peer refused our messages because this member was removed (we missed the entry). */
+  #onRemovedByPeer(): void {
+    if (this.#removed || this.#closed) return;
+    this.#removed = true;
+    this.#opts.log('concord: a peer says this member was removed from the cluster');
+    // The removal this member proposed was applied elsewhere before it reached us: it is done.
+    const self = this.#opts.memberId;
+    for (const [counter, w] of this.#waiters)
+      if (w.removesSelf) {
+        this.#waiters.delete(counter);
+        this.#opts.metrics?.proposalsPending.dec();
+        w.resolve(this.membership.list().filter((m) => m.id !== self));
+      }
+    setImmediate(() => this.onRemoved?.());
+  }
+
+  /**
+   * Proposes a membership change and resolves with the member list once it is applied. The core
+   * replaces a change proposed while another is pending with an empty entry: that one times out.
+   */
+  proposeConfChange(
+    type: ConfChange['type'],
+    nodeId: bigint,
+    member?: { name: string; peerUrls: string[] },
+    signal?: AbortSignal,
+  ): Promise<MemberRecord[]> {
+    if (this.#closed || this.#failed) return Promise.reject(new StoppedError());
+    if (this.#lead === None) return Promise.reject(new NoLeaderError());
+    const counter = ++this.#counter;
+    const ctx: ConfChangeContext = { prefix: this.#prefix, counter, member };
+    const p = new Promise<unknown>((resolve, reject) =>
+      this.#waiters.set(counter, {
+        deadline: Date.now() + this.#requestTimeoutMs,
+        keepOnLeaderChange: true,
+        removesSelf: type === 'removeNode' && nodeId === this.#opts.memberId,
+        resolve,
+        reject,
+      }),
+    );
+    this.#opts.metrics?.proposalsPending.inc();
+    try {
+      this.#raw.proposeConfChange({ type, nodeId, context: Buffer.from(JSON.stringify(ctx)) });
+    } catch (err) {
+      this.#waiters.delete(counter);
+      this.#opts.metrics?.proposalsPending.dec();
+      return Promise.reject(
+        err instanceof Error && err.name === 'ProposalDroppedError' ? new NoLeaderError() : err,
+      );
+    }
+    this.#kick();
+    return (signal ? abortable(p, signal) : p) as Promise<MemberRecord[]>;
+  }
+
+  /** Replicates a member's new peer URLs (MemberUpdate). */
+  updateMember(id: bigint, peerUrls: string[], signal?: AbortSignal): Promise<void> {
+    if (this.#closed || this.#failed) return Promise.reject(new StoppedError());
+    const counter = ++this.#counter;
+    const p = new Promise<unknown>((resolve, reject) =>
+      this.#waiters.set(counter, { deadline: Date.now() + this.#requestTimeoutMs, resolve, reject }),
+    );
+    this.#opts.metrics?.proposalsPending.inc();
+    this.#queue.push({
+      counter,
+      data: encodeMemberUpdateEntry(this.#prefix, counter, { id: id.toString(16), peerUrls }),
+    });
+    this.#kick();
+    return (signal ? abortable(p, signal) : p) as Promise<void>;
+  }
+
+  /** Leader only: whether a learner's log is close enough to the leader's to be promoted (etcd: 90%). */
+  learnerReady(id: bigint): boolean {
+    const trk = this.#raw.raft.trk;
+    const pr = trk.progress.get(id);
+    const mine = trk.progress.get(this.#opts.memberId);
+    if (!pr || !mine) return false;
+    return pr.match >= mine.match * 0.9;
+  }
+
+  /** True when this member is a learner in the applied configuration. */
+  get isLearner(): boolean {
+    return this.membership.confState.learners.includes(this.#opts.memberId);
   }
 
   #maybeSnapshot(): void {
@@ -579,7 +746,7 @@ export class RaftProposer implements Proposer {
   #failInFlight(err: Error): void {
     const queued = new Set(this.#queue.map((q) => q.counter));
     for (const [counter, w] of this.#waiters) {
-      if (queued.has(counter)) continue;
+      if (queued.has(counter) || w.keepOnLeaderChange) continue;
       this.#waiters.delete(counter);
       this.#opts.metrics?.proposalsPending.dec();
       this.#opts.metrics?.proposalsFailed.inc();
@@ -681,6 +848,7 @@ export class RaftProposer implements Proposer {
     const m = Membership.decode(meta.membership);
     this.membership.members.clear();
     for (const [id, r] of m.members) this.membership.members.set(id, r);
+    for (const id of m.removed) this.membership.removed.add(id);
     this.membership.confState = snap.metadata.confState;
     for (const r of m.members.values())
       if (r.id !== this.#opts.memberId && r.peerUrls[0]) this.transport.addPeer(r.id, r.peerUrls[0]);

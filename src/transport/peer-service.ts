@@ -11,6 +11,7 @@ import type {
 } from '../gen/concord/raftpb.js';
 import type { Message } from '../raft/index.js';
 import { fromPbMessage, PeerProtocolError } from './codec.js';
+import { REMOVED_MESSAGE } from './peer-transport.js';
 
 export interface PeerHandler {
   readonly clusterId: bigint;
@@ -20,6 +21,10 @@ export interface PeerHandler {
   leaseRenew(id: bigint): Promise<number>;
   /** Leader only. */
   leaseTimeToLive(id: bigint, keys: boolean): Promise<LeaseTimeToLiveResponse>;
+  /** The membership record, for a member joining the cluster. */
+  membership(): Uint8Array;
+  /** Whether `id` was removed from the cluster (its messages are refused, and it is told so). */
+  isRemoved(id: bigint): boolean;
 }
 
 function checkCluster(h: PeerHandler, clusterId: bigint): void {
@@ -35,6 +40,7 @@ export function peerService(h: PeerHandler): PeerServiceImplementation {
     async send(batches) {
       for await (const b of batches) {
         checkCluster(h, b.clusterId);
+        if (h.isRemoved(b.from)) throw new ServerError(Status.FAILED_PRECONDITION, REMOVED_MESSAGE);
         for (const m of b.messages) {
           let msg: Message;
           try {
@@ -74,6 +80,11 @@ export function peerService(h: PeerHandler): PeerServiceImplementation {
     async leaseTimeToLive(req) {
       checkCluster(h, req.clusterId);
       return h.leaseTimeToLive(req.id, req.keys);
+    },
+
+    // Open to any caller: a joining member does not know the cluster ID yet.
+    async clusterInfo() {
+      return { clusterId: h.clusterId, membership: Buffer.from(h.membership()) };
     },
   };
 }

@@ -19,6 +19,9 @@ import type { Message, NodeId } from '../raft/index.js';
 import { AsyncQueue } from '../server/async-queue.js';
 import { toPbMessage } from './codec.js';
 
+/** What a member answers to messages from a member removed from the cluster (etcd's wording). */
+export const REMOVED_MESSAGE = 'the member has been permanently removed from the cluster';
+
 /** Batches queued to one peer beyond which further messages are dropped. */
 export const MAX_QUEUED_BATCHES = 4096;
 /** Bytes per snapshot chunk on the wire. */
@@ -34,6 +37,8 @@ export interface PeerTransportOptions {
   /** A message to `id` was lost (stream broken, queue full): the core should know. */
   onUnreachable(id: NodeId): void;
   onSnapshotSent(id: NodeId, ok: boolean): void;
+  /** A peer refused this member's messages: it has been removed from the cluster. */
+  onRemoved(): void;
   log(msg: string): void;
 }
 
@@ -136,10 +141,12 @@ export class PeerTransport {
       () => {
         if (l.stream === q) l.stream = undefined;
       },
-      () => {
+      (err: unknown) => {
         if (l.stream === q) l.stream = undefined;
         q.close();
-        if (!this.#closed) this.#opts.onUnreachable(l.id);
+        if (this.#closed) return;
+        if (err instanceof Error && err.message.includes(REMOVED_MESSAGE)) this.#opts.onRemoved();
+        else this.#opts.onUnreachable(l.id);
       },
     );
     return q;

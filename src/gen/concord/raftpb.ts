@@ -132,6 +132,16 @@ export interface LeaseTimeToLiveResponse {
   keys: Buffer[];
 }
 
+/** What a member joining an existing cluster asks a peer: the cluster it is joining. */
+export interface ClusterInfoRequest {
+}
+
+export interface ClusterInfoResponse {
+  clusterId: bigint;
+  /** The membership record (JSON, as snapshots carry it). */
+  membership: Buffer;
+}
+
 function createBaseEntry(): Entry {
   return { term: 0n, index: 0n, type: 0, data: Buffer.alloc(0) };
 }
@@ -1547,6 +1557,150 @@ export const LeaseTimeToLiveResponse: MessageFns<LeaseTimeToLiveResponse> = {
   },
 };
 
+function createBaseClusterInfoRequest(): ClusterInfoRequest {
+  return {};
+}
+
+export const ClusterInfoRequest: MessageFns<ClusterInfoRequest> = {
+  encode(_: ClusterInfoRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClusterInfoRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClusterInfoRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ClusterInfoRequest {
+    return {};
+  },
+
+  toJSON(_: ClusterInfoRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<ClusterInfoRequest>): ClusterInfoRequest {
+    return ClusterInfoRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<ClusterInfoRequest>): ClusterInfoRequest {
+    const message = createBaseClusterInfoRequest();
+    return message;
+  },
+};
+
+function createBaseClusterInfoResponse(): ClusterInfoResponse {
+  return { clusterId: 0n, membership: Buffer.alloc(0) };
+}
+
+export const ClusterInfoResponse: MessageFns<ClusterInfoResponse> = {
+  encode(message: ClusterInfoResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.clusterId !== 0n) {
+      if (BigInt.asUintN(64, message.clusterId) !== message.clusterId) {
+        throw new globalThis.Error("value provided for field message.clusterId of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.clusterId);
+    }
+    if (message.membership.length !== 0) {
+      writer.uint32(18).bytes(message.membership);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClusterInfoResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClusterInfoResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.clusterId = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.membership = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClusterInfoResponse {
+    return {
+      clusterId: isSet(object.clusterId)
+        ? BigInt(object.clusterId)
+        : isSet(object.cluster_id)
+        ? BigInt(object.cluster_id)
+        : 0n,
+      membership: isSet(object.membership) ? Buffer.from(bytesFromBase64(object.membership)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: ClusterInfoResponse): unknown {
+    const obj: any = {};
+    if (message.clusterId !== 0n) {
+      obj.clusterId = message.clusterId.toString();
+    }
+    if (message.membership.length !== 0) {
+      obj.membership = base64FromBytes(message.membership);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ClusterInfoResponse>): ClusterInfoResponse {
+    return ClusterInfoResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ClusterInfoResponse>): ClusterInfoResponse {
+    const message = createBaseClusterInfoResponse();
+    message.clusterId = (object.clusterId !== undefined && object.clusterId !== null) ? BigInt(object.clusterId) : 0n;
+    message.membership = object.membership ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
 export type PeerDefinition = typeof PeerDefinition;
 export const PeerDefinition = {
   name: "Peer",
@@ -1584,6 +1738,14 @@ export const PeerDefinition = {
       responseStream: false,
       options: {},
     },
+    clusterInfo: {
+      name: "ClusterInfo",
+      requestType: ClusterInfoRequest as typeof ClusterInfoRequest,
+      requestStream: false,
+      responseType: ClusterInfoResponse as typeof ClusterInfoResponse,
+      responseStream: false,
+      options: {},
+    },
   },
 } as const;
 
@@ -1601,6 +1763,10 @@ export interface PeerServiceImplementation<CallContextExt = {}> {
     request: LeaseTimeToLiveRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<LeaseTimeToLiveResponse>>;
+  clusterInfo(
+    request: ClusterInfoRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<ClusterInfoResponse>>;
 }
 
 export interface PeerClient<CallOptionsExt = {}> {
@@ -1620,6 +1786,10 @@ export interface PeerClient<CallOptionsExt = {}> {
     request: DeepPartial<LeaseTimeToLiveRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<LeaseTimeToLiveResponse>;
+  clusterInfo(
+    request: DeepPartial<ClusterInfoRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<ClusterInfoResponse>;
 }
 
 function bytesFromBase64(b64: string): Uint8Array {
