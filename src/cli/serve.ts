@@ -42,6 +42,11 @@ export function serveCommand(): Command {
         '--experimental-watch-progress-notify-interval <duration>',
         'progress notifications to watchers that asked for them (e.g. 10m, 1s)',
       )
+      .option('--auto-compaction-mode <mode>', 'periodic or revision (default periodic)')
+      .option(
+        '--auto-compaction-retention <value>',
+        'periodic: a duration (or hours); revision: a revision count; 0 = off (default)',
+      )
       .option('--grpc-keepalive-min-time <duration>', 'minimum interval between client pings (default 5s)')
       .option(
         '--grpc-keepalive-interval <duration>',
@@ -71,6 +76,8 @@ export function serveCommand(): Command {
           heartbeatIntervalMs: o.heartbeatInterval,
           electionTimeoutMs: o.electionTimeout,
           watchProgressNotifyIntervalMs: o.experimentalWatchProgressNotifyInterval,
+          autoCompactionMode: o.autoCompactionMode,
+          autoCompactionRetention: o.autoCompactionRetention,
           grpcKeepaliveMinTimeMs: o.grpcKeepaliveMinTime,
           grpcKeepaliveIntervalMs: o.grpcKeepaliveInterval,
           grpcKeepaliveTimeoutMs: o.grpcKeepaliveTimeout,

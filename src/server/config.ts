@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { DEFAULT_MAX_TXN_OPS } from '../mvcc/index.js';
+import { type CompactionMode, parseRetention } from './compactor.js';
 import { ConfigError } from './errors.js';
 
 /** etcd's --snapshot-count default (3.5: 100,000 applied entries between snapshots). */
@@ -45,6 +46,8 @@ export interface ServeConfig {
   electionTimeoutMs: number;
   /** Progress notifications to watchers that asked (etcd's --experimental-watch-progress-notify-interval, default 10m). */
   watchProgressNotifyIntervalMs: number;
+  /** etcd's --auto-compaction-mode/--auto-compaction-retention; undefined when off (retention 0). */
+  autoCompaction: { mode: CompactionMode; retention: number } | undefined;
   /** etcd's --grpc-keepalive-min-time (5s): clients may ping this often. */
   grpcKeepaliveMinTimeMs: number;
   /** etcd's --grpc-keepalive-interval (2h): the server pings an idle client this often. */
@@ -54,7 +57,30 @@ export interface ServeConfig {
 }
 
 /** Flags as given (strings), before validation. */
-export type ServeFlags = Partial<Record<keyof ServeConfig | 'initialCluster', string>>;
+export type ServeFlags = Partial<
+  Record<keyof ServeConfig | 'initialCluster' | 'autoCompactionMode' | 'autoCompactionRetention', string>
+>;
+
+function autoCompactionOf(
+  mode: string | undefined,
+  retention: string | undefined,
+): { mode: CompactionMode; retention: number } | undefined {
+  const m = mode ?? 'periodic';
+  if (m !== 'periodic' && m !== 'revision')
+    throw new ConfigError(
+      `--auto-compaction-mode: expected "periodic" or "revision", got ${JSON.stringify(m)}`,
+    );
+  if (retention === undefined || retention === '0' || retention === '') return undefined;
+  try {
+    return {
+      mode: m,
+      retention: parseRetention(m, retention, (v) => parseDuration('auto-compaction-retention', v)),
+    };
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(err instanceof Error ? err.message : String(err));
+  }
+}
 
 export const DEFAULT_WATCH_PROGRESS_NOTIFY_MS = 10 * 60_000;
 const DURATION_UNITS: Record<string, number> = {
@@ -174,6 +200,7 @@ export function resolveConfig(f: ServeFlags): ServeConfig {
     watchProgressNotifyIntervalMs: f.watchProgressNotifyIntervalMs
       ? parseDuration('experimental-watch-progress-notify-interval', f.watchProgressNotifyIntervalMs)
       : DEFAULT_WATCH_PROGRESS_NOTIFY_MS,
+    autoCompaction: autoCompactionOf(f.autoCompactionMode, f.autoCompactionRetention),
     grpcKeepaliveMinTimeMs: f.grpcKeepaliveMinTimeMs
       ? parseDuration('grpc-keepalive-min-time', f.grpcKeepaliveMinTimeMs)
       : 5_000,

@@ -19,6 +19,7 @@ import {
 import { LeaseNotFoundError, type MvccRequest, NoSpaceError, type StateMachine } from '../mvcc/index.js';
 import { FileSnapshotStore } from '../storage/index.js';
 import type { PeerHandler } from '../transport/peer-service.js';
+import { Compactor } from './compactor.js';
 import { clusterIdOf, memberIdOf, type ServeConfig } from './config.js';
 import {
   ConfigError,
@@ -359,6 +360,24 @@ export class Node {
       this.#timers.push(t);
     };
     every(LEASE_EXPIRY_CHECK_MS, () => this.#revokeExpired());
+    const ac = this.config.autoCompaction;
+    if (ac) {
+      const compactor = new Compactor(
+        {
+          isLeader: () => this.proposer.isLeader,
+          revision: () => this.sm.revision,
+          compactRevision: () => this.sm.compactRevision,
+          compact: async (revision) => {
+            await this.proposer.propose({ compaction: { revision: BigInt(revision), physical: false } });
+          },
+          log: (m) => console.error(m),
+        },
+        ac,
+      );
+      every(compactor.tickMs, () => {
+        compactor.tick(Date.now()).catch(() => {});
+      });
+    }
     every(WATCH_SYNC_INTERVAL_MS, () => this.syncWatchers());
     every(this.config.watchProgressNotifyIntervalMs, () => this.sm.watches.progressNotify());
   }
