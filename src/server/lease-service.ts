@@ -36,15 +36,23 @@ export function leaseService(node: Node): LeaseServiceImplementation {
       const onAbort = () => out.close();
       ctx.signal.addEventListener('abort', onAbort, { once: true });
       node.streams.add(onAbort);
+      const end = () => {
+        ctx.signal.removeEventListener('abort', onAbort);
+        node.streams.delete(onAbort);
+        out.close();
+      };
       (async () => {
-        for await (const r of requests) out.push(await keepAliveOnce(r.ID, ctx.signal));
+        // Each keepalive is answered on its own: a follower forwards it to the leader, and one
+        // slow round trip must not hold back the renewals of the other leases on this stream.
+        // A keepalive that cannot be answered (no leader) ends the stream: the client fails over.
+        for await (const r of requests)
+          keepAliveOnce(r.ID, ctx.signal).then(
+            (resp) => out.push(resp),
+            () => end(),
+          );
       })()
         .catch(() => {})
-        .finally(() => {
-          ctx.signal.removeEventListener('abort', onAbort);
-          node.streams.delete(onAbort);
-          out.close();
-        });
+        .finally(end);
       return out;
     },
 

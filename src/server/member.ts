@@ -55,6 +55,9 @@ export async function startMember(
       const port = await peer.listen(`${u.hostname}:${u.port}`);
       peerAddresses.push(`${u.hostname}:${port}`);
     }
+    // etcd serves clients only once it is ready: a restarted member first catches up with the
+    // leader's commit, so it never answers from a state older than what clients saw before.
+    await node.waitReady();
     // gRPC and HTTP/1 share each client port (as in etcd); see client-port.ts.
     const grpcJs = await grpcJsServerOf(grpc);
     const clientHttp = createHttpServer(node);

@@ -31,6 +31,7 @@ import {
   NotPrimaryError,
   PeerUrlExistsError,
   RequestTimeoutError,
+  StoppedError,
 } from './errors.js';
 import { Membership } from './membership.js';
 import { ServerMetrics } from './metrics.js';
@@ -308,6 +309,24 @@ export class Node {
     const c = this.proposer.transport.client(lead);
     if (!c) throw new RequestTimeoutError();
     return c;
+  }
+
+  /**
+   * Resolves once this member has applied everything committed when it started (a ReadIndex
+   * through the leader), retrying while there is no leader yet. A learner waits for nothing.
+   */
+  async waitReady(): Promise<void> {
+    for (;;) {
+      if (this.#closed) throw new StoppedError();
+      if (this.proposer.isLearner || this.proposer.membership.confState.voters.length === 0) return;
+      try {
+        await this.proposer.readIndex(AbortSignal.timeout(this.config.electionTimeoutMs * 3));
+        return;
+      } catch (err) {
+        if (err instanceof StoppedError) throw err;
+        await new Promise((r) => setTimeout(r, this.config.heartbeatIntervalMs));
+      }
+    }
   }
 
   /** Completes a header from the state machine (which knows only the revision) as etcd fills it. */
