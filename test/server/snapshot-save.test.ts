@@ -1,7 +1,8 @@
 /**
  * Maintenance.Snapshot on Concord: the real `etcdctl snapshot save` writes Concord's snapshot
  * data followed by its SHA-256; `concord snapshot status <file>` verifies that trailer, restores
- * the data and reports the revision and key count written; a flipped byte is refused. On a
+ * the data and reports the revision and key count written; a flipped byte is refused. The raw
+ * gRPC stream has etcd's shape (32 KiB blobs, remainingBytes down to 0, SHA-256 last). On a
  * 3-member cluster every member's stream (through the SDK) ends with the SHA-256 of the rest,
  * and a follower's snapshot at the same revision holds the same keyspace as the leader's.
  */
@@ -10,6 +11,8 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { createChannel, createClient } from 'nice-grpc';
+import { MaintenanceDefinition } from '../../src/gen/etcdserverpb/rpc.js';
 import { Client } from '../../src/index.js';
 import { restore } from '../../src/mvcc/index.js';
 import { type EtcdCluster, runEtcdctl, startEtcd, waitFor } from '../harness/etcd.js';
@@ -101,6 +104,34 @@ test('etcdctl snapshot save writes a file that concord snapshot status verifies'
   expect(notOurs.code).toBe(1);
   expect(notOurs.stderr).toMatch(/not a Concord snapshot \(wrong magic\)/);
 }, 120_000);
+
+test('the stream is etcd-shaped: 32 KiB blobs, remainingBytes counting down to 0, the SHA-256 last', async () => {
+  // Runs after the first test, on its member and data.
+  const channel = createChannel(server!.endpoint);
+  try {
+    const raw = createClient(MaintenanceDefinition, channel);
+    const msgs = [];
+    for await (const m of raw.snapshot({})) msgs.push(m);
+    expect(msgs.length).toBeGreaterThan(3);
+    const data = msgs.slice(0, -1);
+    const total = data.reduce((n, m) => n + m.blob.length, 0);
+    expect(total % 512).toBe(0);
+    let left = total;
+    for (const m of data) {
+      expect(m.blob.length).toBeLessThanOrEqual(32 * 1024);
+      left -= m.blob.length;
+      expect(m.remainingBytes).toBe(BigInt(left));
+      expect(m.header?.revision).toBeGreaterThan(0n);
+    }
+    const last = msgs[msgs.length - 1]!;
+    expect(last.remainingBytes).toBe(0n);
+    const sha = createHash('sha256');
+    for (const m of data) sha.update(m.blob);
+    expect(last.blob.equals(sha.digest())).toBe(true);
+  } finally {
+    channel.close();
+  }
+}, 60_000);
 
 test('on 3 members, each streams its state ending with its SHA-256; a follower matches the leader', async () => {
   cluster = await startEtcd({ members: 3, bin: path.join(ROOT, 'test/harness/concord-as-etcd') });
