@@ -34,9 +34,6 @@ const ETCD_ONLY_FILES = [
   'test/compat/etcdctl-concord.test.ts',
   // Needs etcd's Auth service, which Concord does not implement.
   'test/compat/watch-auth.test.ts',
-  // Member add/promote/update/remove, MoveLeader and Snapshot: Concord answers them in the
-  // cluster-operations issue, not in issue 7.
-  'test/compat/cluster-ops.test.ts',
 ];
 
 /**

@@ -3,6 +3,7 @@
  *
  *   concord snapshot list    --store <dir|postgres://…> [--cluster-id <hex>] [--member-id <hex>] [--json]
  *   concord snapshot inspect <id> --store <dir|postgres://…> [--verify] [--json]
+ *   concord snapshot status <file> [--json]   (a file from `etcdctl snapshot save`)
  *
  * (`restore` arrives with the server, which owns the data-dir layout.)
  */
@@ -14,12 +15,24 @@ import {
   type SnapshotMeta,
   type SnapshotStore,
 } from '../storage/index.js';
+import { SnapshotFileError, snapshotFileStatus } from './snapshot-file.js';
 
 export interface CliIo {
   out: (text: string) => void;
+  /** A refusal: printed, and the command exits 1. */
+  fail?: (text: string) => void;
 }
 
 const defaultIo: CliIo = { out: (t) => process.stdout.write(t) };
+
+function fail(io: CliIo, text: string): void {
+  if (io.fail) {
+    io.fail(text);
+    return;
+  }
+  process.stderr.write(`concord: ${text}\n`);
+  process.exitCode = 1;
+}
 
 function parseId(value: string): bigint {
   if (!/^(0x)?[0-9a-fA-F]{1,16}$/.test(value))
@@ -119,6 +132,30 @@ export function snapshotCommand(io: CliIo = defaultIo): Command {
         if (o.json) io.out(`${JSON.stringify(j)}\n`);
         else io.out(table(Object.entries(j).map(([k, v]) => [`${k}:`, String(v)])));
       });
+    });
+  cmd
+    .command('status <file>')
+    .description(
+      'check a file saved by `etcdctl snapshot save` from a Concord member (its SHA-256, then its data) and show it as etcdctl snapshot status does',
+    )
+    .option('--json', 'print JSON (etcdctl -w json field names)')
+    .action(async (file: string, o: { json?: boolean }) => {
+      let st: Awaited<ReturnType<typeof snapshotFileStatus>>;
+      try {
+        st = await snapshotFileStatus(file);
+      } catch (e) {
+        if (!(e instanceof SnapshotFileError)) throw e;
+        fail(io, e.message);
+        return;
+      }
+      if (o.json) io.out(`${JSON.stringify(st)}\n`);
+      else
+        io.out(
+          table([
+            ['HASH', 'REVISION', 'TOTAL KEYS', 'TOTAL SIZE'],
+            [st.hash.toString(16), String(st.revision), String(st.totalKey), String(st.totalSize)],
+          ]),
+        );
     });
   return cmd;
 }

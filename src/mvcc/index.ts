@@ -9,7 +9,13 @@ export { Rev } from './key-index.js';
 export { type Change, KvStore, REV_OVERHEAD_BYTES, WriteTxn } from './kv-store.js';
 export { DEFAULT_MIN_LEASE_TTL, Lease, Lessor, MAX_LEASE_TTL } from './lessor.js';
 export * from './quota.js';
-export { restore, restoreSync, SNAPSHOT_CHUNK_BYTES, snapshot } from './snapshot.js';
+export {
+  restore,
+  restoreSync,
+  SNAPSHOT_CHUNK_BYTES,
+  type SnapshotOptions,
+  snapshot,
+} from './snapshot.js';
 export * from './state-machine.js';
 export { DEFAULT_MAX_TXN_OPS, validateTxn } from './txn.js';
 export {

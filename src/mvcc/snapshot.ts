@@ -7,7 +7,8 @@
  * chunks of about SNAPSHOT_CHUNK_BYTES; the reader parses record by record as chunks arrive.
  *
  * Format: "CNCDSNP1", then records [type u8][length u32][payload], the last one 'E' carrying
- * the CRC32C of everything before it. Numbers are big-endian; revisions are float64 (exact up
+ * the CRC32C of everything before it; an optional 'P' record of zeros before it pads the stream to
+ * an alignment. Numbers are big-endian; revisions are float64 (exact up
  * to 2^53), lease IDs int64.
  */
 import { crc32c } from '@node-rs/crc32';
@@ -25,11 +26,16 @@ const T_LEASE = 0x4c; // L
 const T_ALARM = 0x41; // A
 const T_KEY = 0x4b; // K
 const T_END = 0x45; // E
+// Filler, so a stream can end on a boundary (etcdctl wants sector-aligned data); ignored on restore.
+const T_PAD = 0x50; // P
+const END_BYTES = 9;
 
 class ChunkWriter {
   buf = Buffer.allocUnsafe(SNAPSHOT_CHUNK_BYTES);
   n = 0;
   crc = 0;
+  /** Bytes flushed so far. */
+  flushed = 0;
   readonly out: Uint8Array[] = [];
 
   /** Starts a record of at most `max` payload bytes; returns the offset of its length field. */
@@ -56,16 +62,23 @@ class ChunkWriter {
     const chunk = Buffer.from(this.buf.subarray(0, this.n));
     this.crc = crc32c(chunk, this.crc);
     this.out.push(chunk);
+    this.flushed += chunk.length;
     this.buf = Buffer.allocUnsafe(SNAPSHOT_CHUNK_BYTES);
     this.n = 0;
   }
+}
+
+export interface SnapshotOptions {
+  /** Pad the stream so its total length is a multiple of this many bytes. */
+  alignTo?: number;
 }
 
 /**
  * The state as of this call, as an iterable of chunks. Iterate it once; apply may continue
  * meanwhile.
  */
-export function snapshot(sm: StateMachine): Iterable<Uint8Array> {
+export function snapshot(sm: StateMachine, options: SnapshotOptions = {}): Iterable<Uint8Array> {
+  const align = options.alignTo ?? 0;
   const kv = sm.kv;
   const index = kv.index.snapshotView();
   const meta = {
@@ -128,9 +141,18 @@ export function snapshot(sm: StateMachine): Iterable<Uint8Array> {
         w.finish(at);
         if (w.out.length > 0) yield* w.out.splice(0);
       }
+      if (align > 0) {
+        // A pad record is at least its 5-byte header, so the filler may wrap to the next boundary.
+        const used = (w.flushed + w.n + 5 + END_BYTES) % align;
+        const fill = used === 0 ? 0 : align - used;
+        at = w.begin(T_PAD, fill);
+        w.buf.fill(0, w.n, w.n + fill);
+        w.n += fill;
+        w.finish(at);
+      }
       w.flush();
       // The checksum covers every byte before the end record.
-      const end = Buffer.allocUnsafe(9);
+      const end = Buffer.allocUnsafe(END_BYTES);
       end[0] = T_END;
       end.writeUInt32BE(4, 1);
       end.writeUInt32BE(w.crc >>> 0, 5);
@@ -222,6 +244,8 @@ class Restorer {
         return;
       case T_ALARM:
         sm.alarms.activate(p.readBigUInt64BE(0), p.readInt32BE(8));
+        return;
+      case T_PAD:
         return;
       case T_KEY: {
         let o = 0;

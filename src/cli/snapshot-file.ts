@@ -1,0 +1,59 @@
+/**
+ * Reads a snapshot file saved by `etcdctl snapshot save` (or the SDK's maintenance.snapshot())
+ * from a Concord member: Concord's snapshot data followed by its SHA-256, as etcd's stream ends.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { restoreSync, SnapshotFormatError } from '../mvcc/index.js';
+import { rangeEndOf } from '../mvcc/kv-store.js';
+
+const SHA256_BYTES = 32;
+
+export class SnapshotFileError extends Error {
+  override name = 'SnapshotFileError';
+}
+
+/** What `etcdctl snapshot status` reports, with the same JSON field names. */
+export interface SnapshotFileStatus {
+  /** The keyspace hash at `revision`, as HashKV answers it for the member that saved it. */
+  hash: number;
+  revision: number;
+  /** Keys with a value at `revision`. */
+  totalKey: number;
+  /** Bytes of snapshot data (the file without its SHA-256). */
+  totalSize: number;
+}
+
+/** Checks the trailing SHA-256, then restores the data in memory. Throws SnapshotFileError. */
+export async function snapshotFileStatus(file: string): Promise<SnapshotFileStatus> {
+  const buf = await readFile(file).catch((e: NodeJS.ErrnoException) => {
+    throw new SnapshotFileError(`cannot read ${file}: ${e.message}`);
+  });
+  if (buf.length <= SHA256_BYTES)
+    throw new SnapshotFileError(
+      `${file}: too short (${buf.length} bytes) to hold a snapshot and its SHA-256`,
+    );
+  const data = buf.subarray(0, buf.length - SHA256_BYTES);
+  const want = buf.subarray(data.length);
+  const got = createHash('sha256').update(data).digest();
+  if (!got.equals(want))
+    throw new SnapshotFileError(
+      `${file}: SHA-256 mismatch, the file is corrupted or truncated (trailer ${want.toString('hex')}, data hashes to ${got.toString('hex')})`,
+    );
+  let sm: ReturnType<typeof restoreSync>;
+  try {
+    sm = restoreSync([data]);
+  } catch (e) {
+    if (!(e instanceof SnapshotFormatError)) throw e;
+    throw new SnapshotFileError(
+      `${file}: not a Concord snapshot (${e.message.replace(/^.*bad snapshot: /, '')}); a file saved from etcd is a bbolt database: read it with etcdctl snapshot status`,
+    );
+  }
+  const revision = sm.kv.currentRev;
+  return {
+    hash: sm.hashKV(0).hash,
+    revision,
+    totalKey: sm.kv.range('\0', rangeEndOf('\0'), revision, 0, true).count,
+    totalSize: data.length,
+  };
+}
