@@ -321,6 +321,11 @@ export class Node {
       if (this.proposer.isLearner || this.proposer.membership.confState.voters.length === 0) return;
       try {
         await this.proposer.readIndex(AbortSignal.timeout(this.config.electionTimeoutMs * 3));
+        // etcd is ready once its attributes are published: MemberList then shows its client URLs.
+        await Promise.race([
+          this.proposer.published,
+          new Promise<void>((r) => setTimeout(r, this.config.electionTimeoutMs * 3).unref()),
+        ]);
         return;
       } catch (err) {
         if (err instanceof StoppedError) throw err;

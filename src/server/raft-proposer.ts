@@ -157,6 +157,11 @@ export class RaftProposer implements Proposer {
   #lead: NodeId = None;
   #isLeader = false;
   #published = false;
+  #onPublished!: () => void;
+  /** Resolves once this member's name and client URLs are in the replicated membership. */
+  readonly published = new Promise<void>((r) => {
+    this.#onPublished = r;
+  });
   #publishing = false;
   /** Hard state not yet written (a commit-only change needs no fsync of its own). */
   #hardPending: HardState | undefined;
@@ -405,8 +410,11 @@ export class RaftProposer implements Proposer {
       const ctx = ++this.#readCtx;
       this.#readsInFlight.set(ctx, this.#reads);
       this.#reads = [];
-      const b = Buffer.allocUnsafe(8);
-      b.writeDoubleBE(ctx, 0);
+      // The leader keys pending reads by context and ignores a duplicate: the context must be
+      // unique across members, not just here (two followers' first reads were both "1").
+      const b = Buffer.allocUnsafe(16);
+      b.writeBigUInt64BE(this.#opts.memberId, 0);
+      b.writeDoubleBE(ctx, 8);
       this.#raw.readIndex(b);
     }
   }
@@ -496,6 +504,7 @@ export class RaftProposer implements Proposer {
     const me = this.membership.members.get(this.#opts.memberId);
     if (me && me.name === this.#opts.name && sameList(me.clientUrls, this.#opts.clientUrls)) {
       this.#published = true;
+      this.#onPublished();
       return;
     }
     this.#publishing = true;
@@ -515,6 +524,7 @@ export class RaftProposer implements Proposer {
     p.then(
       () => {
         this.#published = true;
+        this.#onPublished();
       },
       () => {},
     ).finally(() => {
@@ -723,7 +733,9 @@ export class RaftProposer implements Proposer {
 
   #onReadStates(states: ReadState[]): void {
     for (const rs of states) {
-      const ctx = Buffer.from(rs.requestCtx).readDoubleBE(0);
+      const b = Buffer.from(rs.requestCtx);
+      if (b.length !== 16 || b.readBigUInt64BE(0) !== this.#opts.memberId) continue;
+      const ctx = b.readDoubleBE(8);
       const ws = this.#readsInFlight.get(ctx);
       if (!ws) continue;
       this.#readsInFlight.delete(ctx);

@@ -54,15 +54,17 @@ test('concord dev --members 3 serves a 3-member cluster and stops on SIGTERM', a
 }, 60_000);
 
 test('SIGTERM on the leader hands leadership over: a new leader well within one election timeout', async () => {
-  // With a 10 s election timeout, a cluster that had to notice the leader's absence would need
-  // more than 10 s; a handed-over leadership takes a few heartbeats.
-  const electionMs = 10_000;
+  // With a 5 s election timeout, a cluster that had to notice the leader's absence would need
+  // more than 5 s; a handed-over leadership takes a few heartbeats. (Starting such a cluster
+  // also found ReadIndex contexts colliding between followers: their first reads never came back.)
+  const electionMs = 5_000;
   const cluster = await startEtcd({
     members: 3,
     name: 'term',
     bin: CONCORD_BIN,
     heartbeatMs: 100,
     electionMs,
+    startTimeoutMs: 45_000,
   });
   try {
     const leader = await cluster.leaderIndex({ timeoutMs: 30_000 });
