@@ -48,6 +48,7 @@ describe('generated protobuf code', () => {
   it('covers every proto package', () => {
     expect(listFiles(fresh)).toEqual([
       'authpb/auth.ts',
+      'concord/raftpb.ts',
       'etcdserverpb/rpc.ts',
       'mvccpb/kv.ts',
       'v3electionpb/v3election.ts',
