@@ -4,7 +4,7 @@
  * keepalive for an unknown or expired lease answers TTL 0, as etcd does.
  */
 import type { LeaseKeepAliveResponse, LeaseServiceImplementation } from '../gen/etcdserverpb/rpc.js';
-import { AsyncQueue } from './async-queue.js';
+import { AsyncQueue } from '../transport/async-queue.js';
 import type { Node } from './node.js';
 
 export function leaseService(node: Node): LeaseServiceImplementation {

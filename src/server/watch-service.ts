@@ -11,7 +11,7 @@ import type {
   WatchServiceImplementation,
 } from '../gen/etcdserverpb/rpc.js';
 import type { Watcher, WatchSink } from '../mvcc/index.js';
-import { AsyncQueue } from './async-queue.js';
+import { AsyncQueue } from '../transport/async-queue.js';
 import type { Node } from './node.js';
 
 /** Responses queued on one stream before the hub is told to hold back (etcd's chan buffer is 128). */

@@ -16,7 +16,7 @@ import {
   type SnapshotChunk,
 } from '../gen/concord/raftpb.js';
 import type { Message, NodeId } from '../raft/index.js';
-import { AsyncQueue } from '../server/async-queue.js';
+import { AsyncQueue } from './async-queue.js';
 import { toPbMessage } from './codec.js';
 
 /** What a member answers to messages from a member removed from the cluster (etcd's wording). */

@@ -13,7 +13,7 @@ import {
   type WatchRequest,
 } from '../../src/gen/etcdserverpb/rpc.js';
 import { Client } from '../../src/index.js';
-import { AsyncQueue } from '../../src/server/async-queue.js';
+import { AsyncQueue } from '../../src/transport/async-queue.js';
 import { freePort, waitFor, withTimeout } from '../harness/etcd.js';
 import { type Concord, ensureServerBuilt, startConcord } from './concord.js';
 

@@ -12,7 +12,7 @@ import {
 } from '../../src/gen/etcdserverpb/rpc.js';
 import { Event_EventType } from '../../src/gen/mvccpb/kv.js';
 import { Client, CompactedError, op, type WatchEvent } from '../../src/index.js';
-import { AsyncQueue } from '../../src/server/async-queue.js';
+import { AsyncQueue } from '../../src/transport/async-queue.js';
 import { withTimeout } from '../harness/etcd.js';
 import { type Concord, ensureServerBuilt, startConcord } from './concord.js';
 
