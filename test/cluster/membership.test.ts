@@ -21,8 +21,10 @@ interface Proc {
 
 let dir: string;
 const clients: Client[] = [];
+// Membership changes wait for an apply (and removing the leader for a handover): on a loaded
+// machine that can take seconds.
 const clientFor = (endpoints: string[]) => {
-  const c = new Client({ endpoints, timeoutMs: 5000 });
+  const c = new Client({ endpoints, timeoutMs: 15_000 });
   clients.push(c);
   return c;
 };

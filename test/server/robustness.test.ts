@@ -91,7 +91,7 @@ test('a frame that claims more bytes than it carries, unknown methods and servic
   expect(truncated.status).not.toBe('0');
   expect((await rawCall('/etcdserverpb.KV/Nope', Buffer.alloc(0))).status).toBe('12'); // UNIMPLEMENTED
   expect((await rawCall('/nothing.Here/Call', Buffer.alloc(0))).status).toBe('12');
-  expect((await rawCall('/etcdserverpb.Maintenance/Snapshot', Buffer.alloc(0))).status).toBe('12');
+  expect((await rawCall('/etcdserverpb.Maintenance/Downgrade', Buffer.alloc(0))).status).toBe('12');
   await stillServes();
 });
 
