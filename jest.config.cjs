@@ -41,7 +41,6 @@ const ETCD_ONLY_FILES = [
  * (Until Raft replication landed in `concord serve`, every file starting a 3- or 5-member
  * cluster was listed here.)
  */
-/** Files that cannot run against Concord yet (none: keep the list for when one must wait). */
 const CONCORD_PENDING_FILES = [];
 
 const exactly = (file) => `<rootDir>/${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`;
