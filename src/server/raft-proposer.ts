@@ -285,10 +285,7 @@ export class RaftProposer implements Proposer {
     const counter = ++this.#counter;
     const data = encodeRequestEntry(this.#prefix, counter, req);
     if (data.length > this.#opts.maxRequestBytes) return refuse(new RequestTooLargeError());
-    metrics?.proposalsPending.inc();
-    const p = new Promise<unknown>((resolve, reject) =>
-      this.#waiters.set(counter, { deadline: Date.now() + this.#requestTimeoutMs, resolve, reject }),
-    );
+    const p = this.#await(counter);
     this.#queue.push({ counter, data });
     this.#kick();
     return (signal ? abortable(p, signal) : p) as Promise<ResponseOf<R>>;
@@ -508,11 +505,8 @@ export class RaftProposer implements Proposer {
       return;
     }
     this.#publishing = true;
-    this.#opts.metrics?.proposalsPending.inc();
     const counter = ++this.#counter;
-    const p = new Promise<unknown>((resolve, reject) =>
-      this.#waiters.set(counter, { deadline: Date.now() + this.#requestTimeoutMs, resolve, reject }),
-    );
+    const p = this.#await(counter);
     this.#queue.push({
       counter,
       data: encodePublishEntry(this.#prefix, counter, {
@@ -659,16 +653,10 @@ export class RaftProposer implements Proposer {
     if (this.#lead === None) return Promise.reject(new NoLeaderError());
     const counter = ++this.#counter;
     const ctx: ConfChangeContext = { prefix: this.#prefix, counter, member };
-    const p = new Promise<unknown>((resolve, reject) =>
-      this.#waiters.set(counter, {
-        deadline: Date.now() + this.#requestTimeoutMs,
-        keepOnLeaderChange: true,
-        removesSelf: type === 'removeNode' && nodeId === this.#opts.memberId,
-        resolve,
-        reject,
-      }),
-    );
-    this.#opts.metrics?.proposalsPending.inc();
+    const p = this.#await(counter, {
+      keepOnLeaderChange: true,
+      removesSelf: type === 'removeNode' && nodeId === this.#opts.memberId,
+    });
     try {
       this.#raw.proposeConfChange({ type, nodeId, context: Buffer.from(JSON.stringify(ctx)) });
     } catch (err) {
@@ -686,10 +674,7 @@ export class RaftProposer implements Proposer {
   updateMember(id: bigint, peerUrls: string[], signal?: AbortSignal): Promise<void> {
     if (this.#closed || this.#failed) return Promise.reject(new StoppedError());
     const counter = ++this.#counter;
-    const p = new Promise<unknown>((resolve, reject) =>
-      this.#waiters.set(counter, { deadline: Date.now() + this.#requestTimeoutMs, resolve, reject }),
-    );
-    this.#opts.metrics?.proposalsPending.inc();
+    const p = this.#await(counter);
     this.#queue.push({
       counter,
       data: encodeMemberUpdateEntry(this.#prefix, counter, { id: id.toString(16), peerUrls }),
@@ -720,6 +705,19 @@ export class RaftProposer implements Proposer {
       !this.#closed
     )
       this.#snapshot();
+  }
+
+  /** Registers the waiter for proposal `counter`: answered when its entry is applied here. */
+  #await(counter: number, flags: Pick<Waiter, 'keepOnLeaderChange' | 'removesSelf'> = {}): Promise<unknown> {
+    this.#opts.metrics?.proposalsPending.inc();
+    return new Promise<unknown>((resolve, reject) =>
+      this.#waiters.set(counter, {
+        deadline: Date.now() + this.#requestTimeoutMs,
+        ...flags,
+        resolve,
+        reject,
+      }),
+    );
   }
 
   #settle(counter: number, resp: unknown, error: unknown): void {
