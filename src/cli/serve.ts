@@ -8,6 +8,7 @@
  *                 [--snapshot-count 100000] [--quota-backend-bytes 2147483648]
  *                 [--max-request-bytes 1572864] [--max-txn-ops 128]
  *                 [--heartbeat-interval 100] [--election-timeout 1000] [--listen-metrics-urls …]
+ *                 [--snapshot-store postgres://…|dir] [--snapshot-store-retention 5]
  *
  * Prints one line `concord: ready to serve client requests on <host:port,…>` on stdout once the
  * member answers; SIGTERM/SIGINT shut it down gracefully (exit 0).
@@ -53,6 +54,11 @@ export function serveCommand(): Command {
         'how often the server pings an idle client (default 2h)',
       )
       .option('--grpc-keepalive-timeout <duration>', 'how long a server ping may go unanswered (default 20s)')
+      .option(
+        '--snapshot-store <store>',
+        'shared snapshot store (postgres://…[?schema=…] or a directory): the leader uploads snapshots, joining members start from them',
+      )
+      .option('--snapshot-store-retention <n>', 'snapshots kept in the shared store per member (default 5)')
       // etcd's logging flags are accepted so etcd command lines run unchanged; Concord logs to stderr.
       .option('--logger <logger>', "accepted for etcd compatibility ('zap'); ignored")
       .option('--log-outputs <outputs>', "accepted for etcd compatibility ('default', 'stderr'); ignored")
@@ -81,6 +87,8 @@ export function serveCommand(): Command {
           grpcKeepaliveMinTimeMs: o.grpcKeepaliveMinTime,
           grpcKeepaliveIntervalMs: o.grpcKeepaliveInterval,
           grpcKeepaliveTimeoutMs: o.grpcKeepaliveTimeout,
+          snapshotStore: o.snapshotStore,
+          snapshotStoreRetention: o.snapshotStoreRetention,
         };
         const config = resolveConfig(flags);
         const member = await startMember(config);

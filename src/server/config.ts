@@ -24,6 +24,8 @@ export const DEFAULT_HEARTBEAT_MS = 100;
 export const DEFAULT_ELECTION_MS = 1000;
 /** Added to --max-request-bytes for the gRPC receive limit (etcd's grpcOverheadBytes). */
 export const GRPC_OVERHEAD_BYTES = 512 * 1024;
+/** Snapshots a member keeps in the shared store by default (etcd's --max-snapshots is 5). */
+export const DEFAULT_SNAPSHOT_STORE_RETENTION = 5;
 
 export interface ServeConfig {
   name: string;
@@ -54,6 +56,13 @@ export interface ServeConfig {
   grpcKeepaliveIntervalMs: number;
   /** etcd's --grpc-keepalive-timeout (20s): how long a ping may go unanswered. */
   grpcKeepaliveTimeoutMs: number;
+  /**
+   * A shared snapshot store (a postgres:// URL or a directory): the leader uploads each new
+   * snapshot there, and a member joining with an empty data dir starts from the newest one.
+   */
+  snapshotStore: string | undefined;
+  /** Snapshots kept in the shared store per uploading member (newest first). */
+  snapshotStoreRetention: number;
 }
 
 /** Flags as given (strings), before validation. */
@@ -210,6 +219,12 @@ export function resolveConfig(f: ServeFlags): ServeConfig {
     grpcKeepaliveTimeoutMs: f.grpcKeepaliveTimeoutMs
       ? parseDuration('grpc-keepalive-timeout', f.grpcKeepaliveTimeoutMs)
       : 20_000,
+    snapshotStore: f.snapshotStore || undefined,
+    snapshotStoreRetention: positiveInt(
+      'snapshot-store-retention',
+      f.snapshotStoreRetention,
+      DEFAULT_SNAPSHOT_STORE_RETENTION,
+    ),
   };
 }
 

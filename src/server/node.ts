@@ -17,7 +17,7 @@ import {
   type ResponseHeader,
 } from '../gen/etcdserverpb/rpc.js';
 import { LeaseNotFoundError, type MvccRequest, NoSpaceError, type StateMachine } from '../mvcc/index.js';
-import { FileSnapshotStore } from '../storage/index.js';
+import { FileSnapshotStore, openSnapshotStore } from '../storage/index.js';
 import type { PeerHandler } from '../transport/peer-service.js';
 import { Compactor } from './compactor.js';
 import { clusterIdOf, memberIdOf, type ServeConfig } from './config.js';
@@ -37,6 +37,7 @@ import { Membership } from './membership.js';
 import { ServerMetrics } from './metrics.js';
 import { RaftProposer } from './raft-proposer.js';
 import { recover } from './recover.js';
+import { SnapshotSharing } from './snapshot-sharing.js';
 
 /** How long a follower waits for the leader to answer a forwarded lease call. */
 export const LEASE_FORWARD_TIMEOUT_MS = 3_000;
@@ -70,6 +71,7 @@ export class Node {
   readonly streams = new Set<() => void>();
   readonly #timers: NodeJS.Timeout[] = [];
   readonly #revoking = new Set<bigint>();
+  #sharing: SnapshotSharing | undefined;
   #closed = false;
 
   private constructor(
@@ -118,6 +120,7 @@ export class Node {
       membership = () => m;
       log(`concord: joining cluster ${clusterId.toString(16)} as member ${memberId.toString(16)}`);
     }
+    const shared = config.snapshotStore ? openSnapshotStore(config.snapshotStore) : undefined;
     const rec = await recover(config.dataDir, {
       smOptions: {
         quotaBytes: config.quotaBackendBytes,
@@ -128,7 +131,13 @@ export class Node {
       memberId,
       founding: membership,
       initialClusterState: config.initialClusterState,
+      shared,
+      log,
+    }).catch(async (err: unknown) => {
+      await shared?.close();
+      throw err;
     });
+    let sharing: SnapshotSharing | undefined;
     let node: Node | undefined;
     const metrics = new ServerMetrics({
       hasLeader: () => node !== undefined && node.proposer.status().leader !== 0n,
@@ -146,10 +155,31 @@ export class Node {
       maxRequestBytes: config.maxRequestBytes,
       fresh: rec.fresh,
       onApplied: () => node?.syncWatchers(),
+      onSnapshotSaved: (meta) => sharing?.offer(meta),
       log,
       metrics,
     });
     node = new Node(config, { memberId, clusterId }, rec.sm, proposer, metrics);
+    if (shared) {
+      sharing = new SnapshotSharing(shared, rec.snapshots, {
+        clusterId,
+        memberId,
+        retain: config.snapshotStoreRetention,
+        isLeader: () => proposer.isLeader,
+        log,
+        metrics,
+      });
+      node.#sharing = sharing;
+      proposer.onRoleChange = (leader) => {
+        if (leader) sharing?.offerNewest().catch((err: unknown) => log(`concord: ${String(err)}`));
+      };
+    }
+    if (rec.bootstrapped) {
+      metrics.storeBootstrapIndex.set(rec.bootstrapped.index);
+      log(
+        `concord: started from snapshot ${rec.bootstrapped.id} at index ${rec.bootstrapped.index} of the ${shared?.kind} snapshot store; catching up from the leader's log`,
+      );
+    }
     node.#startClocks();
     if (!rec.fresh)
       log(
@@ -433,6 +463,7 @@ export class Node {
     for (const t of this.#timers) clearInterval(t);
     this.endStreams();
     await this.proposer.close();
+    await this.#sharing?.close();
   }
 }
 

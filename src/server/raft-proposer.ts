@@ -101,6 +101,8 @@ export interface RaftProposerOptions {
   /** True for a member of a new cluster starting for the first time (elections start at once). */
   fresh: boolean;
   onApplied?: () => void;
+  /** A new local snapshot is durable (the member may share it, see --snapshot-store). */
+  onSnapshotSaved?: (meta: SnapshotMeta) => void;
   log: (msg: string) => void;
   metrics?: ServerMetrics;
 }
@@ -220,6 +222,7 @@ export class RaftProposer implements Proposer {
       },
       onRemoved: () => this.#onRemovedByPeer(),
       onSnapshotSent: (id, ok) => {
+        if (ok) opts.metrics?.snapshotsSent.inc({ To: id.toString(16) });
         this.#raw.reportSnapshot(id, ok);
         this.#kick();
       },
@@ -332,6 +335,7 @@ export class RaftProposer implements Proposer {
       },
       data,
     );
+    this.#opts.metrics?.snapshotsReceived.inc({ From: m.from.toString(16) });
     this.#opts.log(`concord: received snapshot at index ${meta.index} from ${m.from.toString(16)}`);
     this.step(fromPbMessage(m));
   }
@@ -809,7 +813,7 @@ export class RaftProposer implements Proposer {
         index,
         membership,
       };
-      await this.#snapshots.save(info, chunks);
+      const meta = await this.#snapshots.save(info, chunks);
       await this.#wal.saveSnapshot({ index, term });
       if (index > this.#storage.snapshot().metadata.index) {
         this.#storage.createSnapshot(index, confState, new Uint8Array(0));
@@ -819,6 +823,7 @@ export class RaftProposer implements Proposer {
       this.#snapshotIndex = Math.max(this.#snapshotIndex, index);
       await this.#wal.releaseTo(index);
       await this.#snapshots.retain(SNAPSHOTS_KEPT, { clusterId: info.clusterId, memberId: info.memberId });
+      this.#opts.onSnapshotSaved?.(meta);
     })()
       .catch((err: unknown) => {
         if (!this.#closed) this.#opts.log(`concord: snapshot at index ${index} failed: ${String(err)}`);
