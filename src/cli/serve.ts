@@ -55,6 +55,14 @@ export function serveCommand(): Command {
       )
       .option('--grpc-keepalive-timeout <duration>', 'how long a server ping may go unanswered (default 20s)')
       .option(
+        '--experimental-enable-lease-checkpoint [bool]',
+        "record leases' remaining TTL through Raft so a new leader does not restart them in full (default true)",
+      )
+      .option(
+        '--experimental-lease-checkpoint-interval <duration>',
+        'how often the leader records remaining lease TTLs (default 5m)',
+      )
+      .option(
         '--snapshot-store <store>',
         'shared snapshot store (postgres://…[?schema=…] or a directory): the leader uploads snapshots, joining members start from them',
       )
@@ -87,6 +95,12 @@ export function serveCommand(): Command {
           grpcKeepaliveMinTimeMs: o.grpcKeepaliveMinTime,
           grpcKeepaliveIntervalMs: o.grpcKeepaliveInterval,
           grpcKeepaliveTimeoutMs: o.grpcKeepaliveTimeout,
+          // `[bool]`: commander gives true for the bare flag.
+          enableLeaseCheckpoint:
+            o.experimentalEnableLeaseCheckpoint === undefined
+              ? undefined
+              : String(o.experimentalEnableLeaseCheckpoint),
+          leaseCheckpointInterval: o.experimentalLeaseCheckpointInterval,
           snapshotStore: o.snapshotStore,
           snapshotStoreRetention: o.snapshotStoreRetention,
         };

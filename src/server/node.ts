@@ -46,6 +46,8 @@ export const LEASE_FORWARD_TIMEOUT_MS = 3_000;
 export const LEASE_EXPIRY_CHECK_MS = 500;
 /** Most lease revokes proposed per check (etcd's leaseRevokeRate is 1000/s). */
 export const LEASE_REVOKES_PER_CHECK = 500;
+/** Checkpoints per LeaseCheckpoint proposal (etcd's maxLeaseCheckpointBatchSize). */
+export const LEASE_CHECKPOINTS_PER_REQUEST = 1000;
 /** How often catching-up watchers get another batch (etcd's watchable store syncs every 100 ms). */
 export const WATCH_SYNC_INTERVAL_MS = 100;
 
@@ -414,6 +416,8 @@ export class Node {
       this.#timers.push(t);
     };
     every(LEASE_EXPIRY_CHECK_MS, () => this.#revokeExpired());
+    if (this.config.leaseCheckpointIntervalMs > 0)
+      every(this.config.leaseCheckpointIntervalMs, () => this.#checkpointLeases());
     const ac = this.config.autoCompaction;
     if (ac) {
       const compactor = new Compactor(
@@ -450,6 +454,18 @@ export class Node {
         })
         .finally(() => this.#revoking.delete(id));
     }
+  }
+
+  /** The leader records what is left of each lease (applied by every member, see lessor.promote). */
+  #checkpointLeases(): void {
+    if (this.#closed || !this.proposer.isLeader) return;
+    const due = this.sm.lessor.checkpointsDue(Date.now());
+    for (let i = 0; i < due.length; i += LEASE_CHECKPOINTS_PER_REQUEST)
+      this.proposer
+        .propose({ leaseCheckpoint: { checkpoints: due.slice(i, i + LEASE_CHECKPOINTS_PER_REQUEST) } })
+        .catch((err: unknown) => {
+          if (!this.#closed) console.error(`concord: lease checkpoint failed: ${String(err)}`);
+        });
   }
 
   /** Ends every open stream (its call completes); clients reconnect elsewhere. */
