@@ -711,6 +711,23 @@ export class RaftProposer implements Proposer {
       this.#snapshot();
   }
 
+  /**
+   * Snapshots what is applied now, whatever --snapshot-count says, and releases the WAL behind
+   * it (Defragment: the nearest thing here to etcd's rewrite of its database file). Resolves with
+   * the snapshot's index once it is durable.
+   */
+  async snapshotNow(): Promise<number> {
+    await this.#snapshotting;
+    if (
+      this.sm.appliedIndex > this.#snapshotIndex &&
+      this.sm.appliedIndex <= this.#storage.lastIndex() &&
+      !this.#closed
+    )
+      this.#snapshot();
+    await this.#snapshotting;
+    return this.#snapshotIndex;
+  }
+
   /** Registers the waiter for proposal `counter`: answered when its entry is applied here. */
   #await(counter: number, flags: Pick<Waiter, 'keepOnLeaderChange' | 'removesSelf'> = {}): Promise<unknown> {
     this.#opts.metrics?.proposalsPending.inc();
