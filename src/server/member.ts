@@ -4,6 +4,8 @@
  * streams, flush the WAL, release files.
  */
 import type http from 'node:http';
+import type net from 'node:net';
+import tls from 'node:tls';
 import { createServer, type Server } from 'nice-grpc';
 import { PeerDefinition } from '../gen/concord/raftpb.js';
 import { peerService } from '../transport/peer-service.js';
@@ -39,6 +41,8 @@ export async function startMember(
   const node = await Node.start(config, log);
   const grpc: Server = createGrpcServer(node);
   const https: http.Server[] = [];
+  /** TLS listeners in front of `https` (https:// metrics URLs). */
+  const listeners: net.Server[] = [];
   const ports: ClientPort[] = [];
   const clientAddresses: string[] = [];
   const metricsAddresses: string[] = [];
@@ -50,9 +54,11 @@ export async function startMember(
   });
   peer.add(PeerDefinition, peerService(node.peerHandler));
   try {
+    warnPlainWithTls(config, log);
     for (const url of config.listenPeerUrls) {
       const u = new URL(url);
-      const port = await peer.listen(`${u.hostname}:${u.port}`);
+      const secure = u.protocol === 'https:' ? node.tls.peer?.serverCredentials() : undefined;
+      const port = await peer.listen(`${u.hostname}:${u.port}`, secure);
       peerAddresses.push(`${u.hostname}:${port}`);
     }
     // etcd serves clients only once it is ready: a restarted member first catches up with the
@@ -63,19 +69,25 @@ export async function startMember(
     const clientHttp = createHttpServer(node);
     for (const url of config.listenClientUrls) {
       const u = new URL(url);
-      const p = new ClientPort(grpcJs, clientHttp);
+      const p = new ClientPort(grpcJs, clientHttp, u.protocol === 'https:' ? node.tls.client : undefined);
       ports.push(p);
       const port = await p.listen(u.hostname, Number(u.port));
       clientAddresses.push(`${u.hostname}:${port}`);
     }
     for (const url of config.listenMetricsUrls) {
       const u = new URL(url);
-      const s = createHttpServer(node);
+      const h = createHttpServer(node);
+      https.push(h);
+      // https:// metrics URLs use the client port's certificate (as etcd's do).
+      const material = u.protocol === 'https:' ? node.tls.client : undefined;
+      const s: net.Server = material
+        ? tls.createServer(material.serverOptions(['http/1.1']), (socket) => h.emit('connection', socket))
+        : h;
+      if (s !== h) listeners.push(s);
       await new Promise<void>((resolve, reject) => {
         s.once('error', reject);
         s.listen(Number(u.port), u.hostname, () => resolve());
       });
-      https.push(s);
       const addr = s.address();
       metricsAddresses.push(typeof addr === 'object' && addr ? `${u.hostname}:${addr.port}` : u.host);
     }
@@ -83,7 +95,7 @@ export async function startMember(
     for (const p of ports) p.close();
     grpc.forceShutdown();
     peer.forceShutdown();
-    for (const s of https) s.close();
+    for (const s of [...https, ...listeners]) s.close();
     await node.close();
     throw err;
   }
@@ -109,7 +121,7 @@ export async function startMember(
           if (moved) log(`concord: transferred leadership to ${node.proposer.leader.toString(16)}`);
         }
         for (const p of ports) p.close();
-        for (const s of https) s.close();
+        for (const s of [...https, ...listeners]) s.close();
         // Streams never finish by themselves: end them, then give unary calls a grace period.
         node.endStreams();
         const grace = setTimeout(() => grpc.forceShutdown(), SHUTDOWN_GRACE_MS);
@@ -121,4 +133,22 @@ export async function startMember(
       return stopping;
     },
   };
+}
+
+/** etcd's warnings for an http:// URL while TLS files are set: that URL is served in the clear. */
+function warnPlainWithTls(config: ServeConfig, log: (msg: string) => void): void {
+  const warn = (urls: string[], what: string, files: ServeConfig['clientTls'], flag: string) => {
+    for (const url of urls) {
+      if (!files || !url.startsWith('http:')) continue;
+      log(
+        `concord: scheme is HTTP while key and cert files are present; ignoring key and cert files (${what} ${url})`,
+      );
+      if (files.clientCertAuth)
+        log(
+          `concord: scheme is HTTP while --${flag} is enabled; ignoring client cert auth for this URL (${what} ${url})`,
+        );
+    }
+  };
+  warn(config.listenClientUrls, 'client-url', config.clientTls, 'client-cert-auth');
+  warn(config.listenPeerUrls, 'peer-url', config.peerTls, 'peer-client-cert-auth');
 }
