@@ -46,6 +46,7 @@ export class ClientPort {
   readonly #tcp: net.Server;
   readonly #injector: ConnectionInjector;
   readonly #http: http.Server;
+  readonly #secure: tls.Server | undefined;
 
   /** `tls`: this port is https:// (its certificate, and whether client certificates are required). */
   constructor(grpc: GrpcJsServer, httpServer: http.Server, tlsMaterial?: TlsMaterial) {
@@ -54,6 +55,7 @@ export class ClientPort {
     const secure = tlsMaterial
       ? tls.createServer(tlsMaterial.serverOptions(), (socket) => this.#route(socket))
       : undefined;
+    this.#secure = secure;
     this.#tcp = net.createServer((socket) => {
       socket.setNoDelay(true);
       // A failed handshake (no certificate, an untrusted one, plain text) ends in the TLS
@@ -61,6 +63,11 @@ export class ClientPort {
       if (secure) secure.emit('connection', socket);
       else this.#route(socket);
     });
+  }
+
+  /** A renewed certificate (see watchTls): new connections are served with it. No-op on http://. */
+  setTls(material: TlsMaterial): void {
+    this.#secure?.setSecureContext(material.serverOptions());
   }
 
   /** Listens on host:port (0 = any free port); resolves with the bound port. */

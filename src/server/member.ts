@@ -15,6 +15,7 @@ import type { ServeConfig } from './config.js';
 import { createGrpcServer } from './grpc-server.js';
 import { createHttpServer } from './http-server.js';
 import { Node } from './node.js';
+import { ReloadableServerCredentials, watchTls } from './tls.js';
 
 /** How long a removed member keeps answering before it stops (etcd waits 1 s too). */
 export const REMOVED_STOP_DELAY_MS = 1_000;
@@ -53,11 +54,14 @@ export async function startMember(
     'grpc.enable_channelz': 0,
   });
   peer.add(PeerDefinition, peerService(node.peerHandler));
+  const peerCredentials = node.tls.peer && new ReloadableServerCredentials(node.tls.peer);
+  /** https:// metrics listeners, renewed with the client port's certificate. */
+  const secureMetrics: tls.Server[] = [];
   try {
     warnPlainWithTls(config, log);
     for (const url of config.listenPeerUrls) {
       const u = new URL(url);
-      const secure = u.protocol === 'https:' ? node.tls.peer?.serverCredentials() : undefined;
+      const secure = u.protocol === 'https:' ? peerCredentials : undefined;
       const port = await peer.listen(`${u.hostname}:${u.port}`, secure);
       peerAddresses.push(`${u.hostname}:${port}`);
     }
@@ -84,6 +88,7 @@ export async function startMember(
         ? tls.createServer(material.serverOptions(['http/1.1']), (socket) => h.emit('connection', socket))
         : h;
       if (s !== h) listeners.push(s);
+      if (s instanceof tls.Server) secureMetrics.push(s);
       await new Promise<void>((resolve, reject) => {
         s.once('error', reject);
         s.listen(Number(u.port), u.hostname, () => resolve());
@@ -99,6 +104,31 @@ export async function startMember(
     await node.close();
     throw err;
   }
+  // Renewed certificates take effect for new connections, without a restart.
+  const unwatch = [
+    node.tls.client &&
+      watchTls(
+        node.tls.client,
+        '',
+        (m) => {
+          node.tls.client = m;
+          for (const p of ports) p.setTls(m);
+          for (const s of secureMetrics) s.setSecureContext(m.serverOptions(['http/1.1']));
+        },
+        log,
+      ),
+    node.tls.peer &&
+      watchTls(
+        node.tls.peer,
+        'peer-',
+        (m) => {
+          node.tls.peer = m;
+          peerCredentials?.update(m);
+          node.proposer.transport.reconnect();
+        },
+        log,
+      ),
+  ];
   let stopping: Promise<void> | undefined;
   const removed = new Promise<void>((resolve) => {
     node.proposer.onRemoved = () => {
@@ -115,6 +145,7 @@ export async function startMember(
     removed,
     stop() {
       stopping ??= (async () => {
+        for (const stop of unwatch) stop?.();
         // A leader hands over first, so the cluster does not wait out an election timeout.
         if (node.proposer.isLeader) {
           const moved = await node.proposer.transferLeadership().catch(() => false);

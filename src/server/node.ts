@@ -67,7 +67,7 @@ export class Node {
   readonly proposer: RaftProposer;
   /** This member's Prometheus registry and metrics (served at /metrics). */
   readonly metrics: ServerMetrics;
-  /** TLS of the client and peer ports, loaded and checked at start. */
+  /** TLS of the client and peer ports, loaded and checked at start (replaced on reload). */
   readonly tls: MemberTls;
   readonly startedAt = Date.now();
   /** Called after each sync round (watch streams answer deferred progress requests). */

@@ -7,10 +7,14 @@
  * terminates TLS itself, see client-port.ts) and grpc-js credentials (the peer port, the peer
  * clients, calls forwarded to another member's client port).
  *
+ * The files are looked at again every TLS_RELOAD_CHECK_MS: a renewed certificate that loads
+ * cleanly replaces the old one for new connections, without a restart (one that does not is
+ * logged and ignored, the old one stays).
+ *
  * Key material never reaches a message: errors quote paths and OpenSSL's reason only.
  */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import tls from 'node:tls';
 import { ChannelCredentials, ServerCredentials } from '@grpc/grpc-js';
 import { defaultPeerCredentials } from '../transport/peer-transport.js';
@@ -55,14 +59,10 @@ export class TlsMaterial {
     };
   }
 
-  /** grpc-js server credentials (the peer port). */
-  serverCredentials(): ServerCredentials {
-    const ca = this.ca ?? (this.files.clientCertAuth ? systemCas() : null);
-    return ServerCredentials.createSsl(
-      ca,
-      [{ cert_chain: this.cert, private_key: this.key }],
-      this.files.clientCertAuth,
-    );
+  /** What grpc-js's TLS server is built from (the peer port). */
+  contextOptions(): tls.SecureContextOptions {
+    const ca = this.ca ?? (this.files.clientCertAuth ? systemCas() : undefined);
+    return { ca, cert: this.cert, key: this.key };
   }
 
   /** grpc-js channel credentials for calling another member: this certificate is the client's. */
@@ -134,6 +134,72 @@ export function loadTls(files: TlsFiles, prefix: '' | 'peer-'): TlsMaterial {
     );
   }
   return material;
+}
+
+/**
+ * grpc-js server credentials whose certificate can be replaced (the peer port): new
+ * connections get the latest. The subclass is grpc-js's own extension point (createSsl's
+ * credentials are fixed).
+ */
+export class ReloadableServerCredentials extends ServerCredentials {
+  constructor(material: TlsMaterial) {
+    const auth = material.files.clientCertAuth;
+    super({ requestCert: auth, rejectUnauthorized: auth }, material.contextOptions());
+  }
+
+  update(material: TlsMaterial): void {
+    this.updateSecureContextOptions(material.contextOptions());
+  }
+
+  _equals(other: ServerCredentials): boolean {
+    return other === this;
+  }
+}
+
+/** How often a member looks at its TLS files for a renewed certificate. */
+export const TLS_RELOAD_CHECK_MS = 5_000;
+
+/** Size and modification time of each file: a change of any of them means "load again". */
+function stamp(files: TlsFiles): string {
+  return [files.certFile, files.keyFile, files.trustedCaFile]
+    .map((f) => {
+      if (f === undefined) return '';
+      try {
+        const st = statSync(f);
+        return `${st.size}@${st.mtimeMs}`;
+      } catch {
+        return 'missing';
+      }
+    })
+    .join(',');
+}
+
+/**
+ * Watches one port's files; when they change and load cleanly, `apply` gets the new material.
+ * Returns the function that stops watching.
+ */
+export function watchTls(
+  current: TlsMaterial,
+  prefix: '' | 'peer-',
+  apply: (m: TlsMaterial) => void,
+  log: (msg: string) => void,
+): () => void {
+  const what = prefix ? 'peer' : 'client';
+  let seen = stamp(current.files);
+  const t = setInterval(() => {
+    const now = stamp(current.files);
+    if (now === seen) return;
+    seen = now;
+    try {
+      current = loadTls(current.files, prefix);
+      apply(current);
+      log(`concord: reloaded the ${what} TLS certificate from ${JSON.stringify(current.files.certFile)}`);
+    } catch (err) {
+      log(`concord: keeping the current ${what} TLS certificate: ${reason(err)}`);
+    }
+  }, TLS_RELOAD_CHECK_MS);
+  t.unref();
+  return () => clearInterval(t);
 }
 
 /** A member's TLS on both ports (each undefined without its flags). */

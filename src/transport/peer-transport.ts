@@ -107,6 +107,17 @@ export class PeerTransport {
     l.channel.close();
   }
 
+  /**
+   * Opens every link again (new credentials: a renewed certificate). What was in flight is lost,
+   * as on any broken stream; Raft retransmits.
+   */
+  reconnect(): void {
+    for (const l of [...this.#links.values()]) {
+      this.removePeer(l.id);
+      this.addPeer(l.id, l.url);
+    }
+  }
+
   /** A client for calls a follower forwards to `id` (the leader), or undefined if unknown. */
   client(id: NodeId): PeerClient | undefined {
     return this.#links.get(id)?.client;
