@@ -23,7 +23,7 @@ export {
 export { Lease, type LeaseOptions, type LeaseTimeToLive } from './client/lease.js';
 export type { Alarm, MemberCallOptions, Status } from './client/maintenance.js';
 export { BoundTxn, type GetOptions, Namespace } from './client/namespace.js';
-export type { ClientOptions } from './client/options.js';
+export type { ClientOptions, Pem, TlsOptions } from './client/options.js';
 export {
   type CompareOp,
   type CompareSpec,

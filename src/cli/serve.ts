@@ -9,6 +9,8 @@
  *                 [--max-request-bytes 1572864] [--max-txn-ops 128]
  *                 [--heartbeat-interval 100] [--election-timeout 1000] [--listen-metrics-urls …]
  *                 [--snapshot-store postgres://…|dir] [--snapshot-store-retention 5]
+ *                 [--cert-file f --key-file f [--trusted-ca-file f] [--client-cert-auth]]
+ *                 [--peer-cert-file f --peer-key-file f [--peer-trusted-ca-file f] [--peer-client-cert-auth]]
  *
  * Prints one line `concord: ready to serve client requests on <host:port,…>` on stdout once the
  * member answers; SIGTERM/SIGINT shut it down gracefully (exit 0).
@@ -67,6 +69,20 @@ export function serveCommand(): Command {
         'shared snapshot store (postgres://…[?schema=…] or a directory): the leader uploads snapshots, joining members start from them',
       )
       .option('--snapshot-store-retention <n>', 'snapshots kept in the shared store per member (default 5)')
+      .option('--cert-file <file>', 'TLS certificate of the https:// client URLs')
+      .option('--key-file <file>', 'TLS private key of the https:// client URLs')
+      .option('--trusted-ca-file <file>', 'CA bundle that verifies client certificates')
+      .option('--client-cert-auth [bool]', 'require a client certificate signed by --trusted-ca-file')
+      .option(
+        '--peer-cert-file <file>',
+        'TLS certificate of the https:// peer URLs (also presented to peers)',
+      )
+      .option('--peer-key-file <file>', 'TLS private key of the https:// peer URLs')
+      .option('--peer-trusted-ca-file <file>', 'CA bundle that verifies peer certificates')
+      .option(
+        '--peer-client-cert-auth [bool]',
+        'require peers to present a certificate signed by --peer-trusted-ca-file',
+      )
       // etcd's logging flags are accepted so etcd command lines run unchanged; Concord logs to stderr.
       .option('--logger <logger>', "accepted for etcd compatibility ('zap'); ignored")
       .option('--log-outputs <outputs>', "accepted for etcd compatibility ('default', 'stderr'); ignored")
@@ -103,6 +119,14 @@ export function serveCommand(): Command {
           leaseCheckpointInterval: o.experimentalLeaseCheckpointInterval,
           snapshotStore: o.snapshotStore,
           snapshotStoreRetention: o.snapshotStoreRetention,
+          certFile: o.certFile,
+          keyFile: o.keyFile,
+          trustedCaFile: o.trustedCaFile,
+          clientCertAuth: boolText(o.clientCertAuth),
+          peerCertFile: o.peerCertFile,
+          peerKeyFile: o.peerKeyFile,
+          peerTrustedCaFile: o.peerTrustedCaFile,
+          peerClientCertAuth: boolText(o.peerClientCertAuth),
         };
         const config = resolveConfig(flags);
         const member = await startMember(config);
@@ -125,4 +149,9 @@ export function serveCommand(): Command {
         );
       })
   );
+}
+
+/** A `[bool]` option: commander gives `true` for `--flag` alone, the text for `--flag=false`. */
+function boolText(v: unknown): string | undefined {
+  return v === undefined ? undefined : String(v);
 }

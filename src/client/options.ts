@@ -1,7 +1,20 @@
 /**
  * Client options, validated at construction with messages that quote the bad value.
  */
-import type { ChannelCredentials, ChannelOptions } from 'nice-grpc';
+import { ChannelCredentials, type ChannelOptions } from 'nice-grpc';
+
+/** PEM text or bytes. */
+export type Pem = string | Uint8Array;
+
+/** TLS towards the members (their --cert-file port; mutual TLS under --client-cert-auth). */
+export interface TlsOptions {
+  /** CA certificate(s) that sign the members' certificates (default: the system's CAs). */
+  ca?: Pem;
+  /** This client's certificate, for members started with --client-cert-auth (with `key`). */
+  cert?: Pem;
+  /** The private key of `cert`. */
+  key?: Pem;
+}
 
 export interface ClientOptions {
   /**
@@ -13,7 +26,12 @@ export interface ClientOptions {
   timeoutMs?: number;
   /** Attempts per call for errors that are safe to retry, within its deadline (default: 2 per endpoint, at least 10). */
   maxAttempts?: number;
-  /** gRPC channel credentials (TLS); default insecure, or TLS for https:// endpoints. */
+  /**
+   * TLS (like etcdctl's --cacert, --cert, --key): every endpoint is then spoken to over TLS
+   * (`https://host:port` or `host:port`; an `http://` endpoint is refused).
+   */
+  tls?: TlsOptions;
+  /** gRPC channel credentials (instead of `tls`); default insecure, or TLS for https:// endpoints. */
   credentials?: ChannelCredentials;
   /** Extra grpc-js channel options. */
   channelOptions?: ChannelOptions;
@@ -59,8 +77,28 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     endpoints: clean.map((e) => e.replace(/\/$/, '')),
     timeoutMs,
     maxAttempts,
-    credentials: o.credentials,
+    credentials: o.tls === undefined ? o.credentials : tlsCredentials(o, clean),
     channelOptions: o.channelOptions,
     metadata: o.metadata,
   };
+}
+
+const pem = (v: Pem | undefined, what: string): Buffer | null => {
+  if (v === undefined) return null;
+  if (typeof v !== 'string' && !(v instanceof Uint8Array))
+    throw new TypeError(`tls.${what} must be PEM text or bytes, got ${typeof v}`);
+  return Buffer.from(v);
+};
+
+function tlsCredentials(o: ClientOptions, endpoints: string[]): ChannelCredentials {
+  const t = o.tls;
+  if (t === null || typeof t !== 'object')
+    throw new TypeError(`tls must be an object { ca?, cert?, key? }, got ${String(t)}`);
+  if (o.credentials !== undefined) throw new TypeError('give either tls or credentials, not both');
+  if ((t.cert === undefined) !== (t.key === undefined))
+    throw new TypeError('tls.cert and tls.key must be given together');
+  const plain = endpoints.find((e) => e.startsWith('http://'));
+  if (plain !== undefined)
+    throw new TypeError(`endpoint ${JSON.stringify(plain)} is plain http but tls is set: use https://`);
+  return ChannelCredentials.createSsl(pem(t.ca, 'ca'), pem(t.key, 'key'), pem(t.cert, 'cert'));
 }

@@ -12,6 +12,7 @@ import {
 } from '../gen/etcdserverpb/rpc.js';
 import type { MemberRecord } from './membership.js';
 import type { Node } from './node.js';
+import { channelCredentialsFor } from './tls.js';
 
 const toMember = (m: MemberRecord): Member => ({
   ID: m.id,
@@ -27,8 +28,10 @@ export function clusterService(node: Node): ClusterServiceImplementation {
   const list = () => node.members.map((m) => toMember({ ...m, isLearner: m.isLearner }));
   /** Sends a call to the leader's client port and answers with what the leader answered. */
   async function forwardToLeader<T>(call: (c: ClusterClient) => Promise<T>): Promise<T> {
-    const u = new URL(node.leaderClientUrl());
-    const channel = createChannel(`${u.hostname}:${u.port}`);
+    const url = node.leaderClientUrl();
+    const u = new URL(url);
+    // The member calls as a client of the leader's port: its client certificate is its own.
+    const channel = createChannel(`${u.hostname}:${u.port}`, channelCredentialsFor(url, node.tls.client));
     try {
       return await call(createClient(ClusterDefinition, channel));
     } finally {

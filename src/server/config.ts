@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { DEFAULT_MAX_TXN_OPS } from '../mvcc/index.js';
 import { type CompactionMode, parseRetention } from './compactor.js';
 import { ConfigError } from './errors.js';
+import type { TlsFiles } from './tls.js';
 
 /** etcd's --snapshot-count default (3.5: 100,000 applied entries between snapshots). */
 export const DEFAULT_SNAPSHOT_COUNT = 100_000;
@@ -70,7 +71,15 @@ export interface ServeConfig {
    * --experimental-enable-lease-checkpoint (off by default there, on here) with a 5 min interval.
    */
   leaseCheckpointIntervalMs: number;
+  /** TLS on https:// client URLs (--cert-file, --key-file, --trusted-ca-file, --client-cert-auth). */
+  clientTls?: TlsFiles;
+  /** TLS on https:// peer URLs, both ways (the --peer-* twins of the client flags). */
+  peerTls?: TlsFiles;
 }
+
+/** The TLS flags of one port (etcd's names, camel-cased; --peer-* for the peer port). */
+type TlsFlag = 'certFile' | 'keyFile' | 'trustedCaFile' | 'clientCertAuth';
+type PeerTlsFlag = `peer${Capitalize<TlsFlag>}`;
 
 /** Flags as given (strings), before validation. */
 export type ServeFlags = Partial<
@@ -80,7 +89,9 @@ export type ServeFlags = Partial<
     | 'autoCompactionMode'
     | 'autoCompactionRetention'
     | 'enableLeaseCheckpoint'
-    | 'leaseCheckpointInterval',
+    | 'leaseCheckpointInterval'
+    | TlsFlag
+    | PeerTlsFlag,
     string
   >
 >;
@@ -93,6 +104,21 @@ function booleanFlag(flag: string, value: string | undefined, dflt: boolean): bo
   if (value === 'true' || value === '') return true;
   if (value === 'false') return false;
   throw new ConfigError(`--${flag}: expected true or false, got ${JSON.stringify(value)}`);
+}
+
+/** One port's TLS flags; undefined when neither a certificate nor a key is given (etcd's TLSInfo.Empty). */
+function tlsFilesOf(
+  prefix: '' | 'peer-',
+  certFile: string | undefined,
+  keyFile: string | undefined,
+  trustedCaFile: string | undefined,
+  clientCertAuth: string | undefined,
+): TlsFiles | undefined {
+  const auth = booleanFlag(`${prefix}client-cert-auth`, clientCertAuth, false);
+  if (!certFile && !keyFile) return undefined;
+  if (!certFile || !keyFile)
+    throw new ConfigError(`--${prefix}cert-file and --${prefix}key-file must be given together`);
+  return { certFile, keyFile, trustedCaFile: trustedCaFile || undefined, clientCertAuth: auth };
 }
 
 function autoCompactionOf(
@@ -151,10 +177,8 @@ export function parseUrls(flag: string, value: string): URL[] {
     } catch {
       throw new ConfigError(`--${flag}: ${JSON.stringify(s)} is not a URL`);
     }
-    if (u.protocol !== 'http:')
-      throw new ConfigError(
-        `--${flag}: ${JSON.stringify(s)}: only http:// URLs are supported (TLS is not implemented yet)`,
-      );
+    if (u.protocol !== 'http:' && u.protocol !== 'https:')
+      throw new ConfigError(`--${flag}: ${JSON.stringify(s)}: expected an http:// or https:// URL`);
     if (!u.port) throw new ConfigError(`--${flag}: ${JSON.stringify(s)} has no port`);
     return u;
   });
@@ -199,6 +223,34 @@ export function resolveConfig(f: ServeFlags): ServeConfig {
     throw new ConfigError(
       `--initial-cluster lists ${names.size} members: Concord runs clusters of 1 to 7 members`,
     );
+  const clientTls = tlsFilesOf('', f.certFile, f.keyFile, f.trustedCaFile, f.clientCertAuth);
+  const peerTls = tlsFilesOf(
+    'peer-',
+    f.peerCertFile,
+    f.peerKeyFile,
+    f.peerTrustedCaFile,
+    f.peerClientCertAuth,
+  );
+  // etcd's checks, with its words; an http:// URL with TLS files set is served in the clear
+  // (etcd warns and ignores the files for it; see member.ts).
+  for (const u of listenClient)
+    if (u.startsWith('https:') && !clientTls)
+      throw new ConfigError(
+        `TLS key/cert (--cert-file, --key-file) must be provided for client url ${u} with HTTPS scheme`,
+      );
+  for (const u of listenPeer)
+    if (u.startsWith('https:') && !peerTls)
+      throw new ConfigError(
+        `cannot listen on TLS for ${new URL(u).host}: KeyFile and CertFile are not presented`,
+      );
+  const listenMetrics = f.listenMetricsUrls
+    ? parseUrls('listen-metrics-urls', f.listenMetricsUrls).map(urlText)
+    : [];
+  for (const u of listenMetrics)
+    if (u.startsWith('https:') && !clientTls)
+      throw new ConfigError(
+        `cannot listen on TLS for ${new URL(u).host}: KeyFile and CertFile are not presented`,
+      );
   const state = f.initialClusterState ?? 'new';
   if (state !== 'new' && state !== 'existing')
     throw new ConfigError(
@@ -220,9 +272,7 @@ export function resolveConfig(f: ServeFlags): ServeConfig {
     initialCluster: cluster,
     initialClusterState: state,
     initialClusterToken: f.initialClusterToken ?? DEFAULT_CLUSTER_TOKEN,
-    listenMetricsUrls: f.listenMetricsUrls
-      ? parseUrls('listen-metrics-urls', f.listenMetricsUrls).map(urlText)
-      : [],
+    listenMetricsUrls: listenMetrics,
     snapshotCount: positiveInt('snapshot-count', f.snapshotCount, DEFAULT_SNAPSHOT_COUNT),
     quotaBackendBytes:
       positiveInt('quota-backend-bytes', f.quotaBackendBytes, DEFAULT_QUOTA_BACKEND_BYTES, 0) ||
@@ -259,6 +309,8 @@ export function resolveConfig(f: ServeFlags): ServeConfig {
       f.snapshotStoreRetention,
       DEFAULT_SNAPSHOT_STORE_RETENTION,
     ),
+    clientTls,
+    peerTls,
   };
 }
 

@@ -38,6 +38,7 @@ import { ServerMetrics } from './metrics.js';
 import { RaftProposer } from './raft-proposer.js';
 import { recover } from './recover.js';
 import { SnapshotSharing } from './snapshot-sharing.js';
+import { channelCredentialsFor, loadMemberTls, type MemberTls } from './tls.js';
 
 /** How long a follower waits for the leader to answer a forwarded lease call. */
 export const LEASE_FORWARD_TIMEOUT_MS = 3_000;
@@ -66,6 +67,8 @@ export class Node {
   readonly proposer: RaftProposer;
   /** This member's Prometheus registry and metrics (served at /metrics). */
   readonly metrics: ServerMetrics;
+  /** TLS of the client and peer ports, loaded and checked at start (replaced on reload). */
+  readonly tls: MemberTls;
   readonly startedAt = Date.now();
   /** Called after each sync round (watch streams answer deferred progress requests). */
   readonly afterWatchSync = new Set<() => void>();
@@ -82,6 +85,7 @@ export class Node {
     sm: StateMachine,
     p: RaftProposer,
     metrics: ServerMetrics,
+    tls: MemberTls,
   ) {
     this.config = config;
     this.memberId = ids.memberId;
@@ -89,12 +93,14 @@ export class Node {
     this.sm = sm;
     this.proposer = p;
     this.metrics = metrics;
+    this.tls = tls;
   }
 
   static async start(
     config: ServeConfig,
     log: (msg: string) => void = (m) => console.error(m),
   ): Promise<Node> {
+    const tls = loadMemberTls(config);
     await mkdir(config.dataDir, { recursive: true });
     const founding = foundingMembers(config);
     const me = founding.find((m) => m.name === config.name);
@@ -109,7 +115,10 @@ export class Node {
       memberId = held.memberId;
       clusterId = held.clusterId;
     } else if (config.initialClusterState === 'existing') {
-      const info = await clusterFromPeers(founding.filter((m) => m.id !== memberId).map((m) => m.peerUrl));
+      const info = await clusterFromPeers(
+        founding.filter((m) => m.id !== memberId).map((m) => m.peerUrl),
+        tls,
+      );
       clusterId = info.clusterId;
       const m = Membership.decode(info.membership);
       // MemberAdd chose the ID (with a time salt, as etcd's): find it by this member's peer URL.
@@ -160,8 +169,9 @@ export class Node {
       onSnapshotSaved: (meta) => sharing?.offer(meta),
       log,
       metrics,
+      peerCredentials: (url) => channelCredentialsFor(url, tls.peer),
     });
-    node = new Node(config, { memberId, clusterId }, rec.sm, proposer, metrics);
+    node = new Node(config, { memberId, clusterId }, rec.sm, proposer, metrics, tls);
     if (shared) {
       sharing = new SnapshotSharing(shared, rec.snapshots, {
         clusterId,
@@ -510,11 +520,14 @@ function urlOf(u: string): string {
 }
 
 /** Asks the peers, in turn, for the cluster's ID and membership (a member joining it). */
-async function clusterFromPeers(peerUrls: string[]): Promise<{ clusterId: bigint; membership: Uint8Array }> {
+async function clusterFromPeers(
+  peerUrls: string[],
+  tls: MemberTls,
+): Promise<{ clusterId: bigint; membership: Uint8Array }> {
   const errors: string[] = [];
   for (const url of peerUrls) {
     const u = new URL(url);
-    const channel = createChannel(`${u.hostname}:${u.port}`);
+    const channel = createChannel(`${u.hostname}:${u.port}`, channelCredentialsFor(url, tls.peer));
     try {
       const r = await createClient(PeerDefinition, channel).clusterInfo(
         {},

@@ -15,6 +15,7 @@
  * before it is applied, and nothing is applied before a quorum has it on disk.
  */
 
+import type { ChannelCredentials } from 'nice-grpc';
 import type { Message as PbMessage } from '../gen/concord/raftpb.js';
 import {
   MvccError,
@@ -105,6 +106,8 @@ export interface RaftProposerOptions {
   onSnapshotSaved?: (meta: SnapshotMeta) => void;
   log: (msg: string) => void;
   metrics?: ServerMetrics;
+  /** Credentials for a peer URL (TLS for https:// peers); default: plain, or TLS with the system's CAs. */
+  peerCredentials?: (peerUrl: string) => ChannelCredentials;
 }
 
 interface Waiter {
@@ -227,6 +230,7 @@ export class RaftProposer implements Proposer {
         this.#kick();
       },
       log: opts.log,
+      credentials: opts.peerCredentials,
     });
     for (const m of this.membership.members.values())
       if (m.id !== opts.memberId && m.peerUrls[0]) this.transport.addPeer(m.id, m.peerUrls[0]);
