@@ -1,12 +1,17 @@
 /**
- * etcd's JSON gateway (grpc-gateway) for the unary calls: `POST /v3/kv/range` with the request
- * as JSON, answered with the response as JSON — 64-bit integers as strings, bytes in base64,
- * field names as in the .proto (etcd's gateway marshals with OrigName), zero values left out.
- * Errors come back as `{"error", "code", "message"}` with the HTTP status grpc-gateway maps the
- * gRPC code to. The streaming calls (/v3/watch, /v3/lease/keepalive, /v3/election/observe) are
- * not served yet.
+ * etcd's JSON gateway (grpc-gateway): `POST /v3/kv/range` with the request as JSON, answered with
+ * the response as JSON — 64-bit integers as strings, bytes in base64, field names as in the
+ * .proto (etcd's gateway marshals with OrigName), zero values left out. /v3beta/ and /v3alpha/
+ * are etcd 3.4's older names of the same paths. Errors come back as `{"error", "code",
+ * "message"}` with the HTTP status grpc-gateway maps the gRPC code to.
+ *
+ * The streaming calls (/v3/watch, /v3/lease/keepalive, /v3/election/observe) take one or more
+ * concatenated JSON requests as the body and answer with newline-delimited `{"result": …}`
+ * objects, as grpc-gateway v1 streams; an error after the first answer ends the stream with
+ * `{"error": {"grpc_code", "http_code", "message", "http_status"}}`. A watch keeps streaming
+ * after the body ends, until the client goes; a keepalive ends once each request is answered.
  */
-import type http from 'node:http';
+import http from 'node:http';
 import { Metadata, Status } from 'nice-grpc-common';
 import {
   AlarmRequest,
@@ -23,6 +28,8 @@ import {
   HashResponse,
   LeaseGrantRequest,
   LeaseGrantResponse,
+  LeaseKeepAliveRequest,
+  LeaseKeepAliveResponse,
   LeaseLeasesRequest,
   LeaseLeasesResponse,
   LeaseRevokeRequest,
@@ -39,6 +46,8 @@ import {
   StatusResponse,
   TxnRequest,
   TxnResponse,
+  WatchRequest,
+  WatchResponse,
 } from '../gen/etcdserverpb/rpc.js';
 import {
   CampaignRequest,
@@ -52,15 +61,21 @@ import {
 } from '../gen/v3electionpb/v3election.js';
 import { LockRequest, LockResponse, UnlockRequest, UnlockResponse } from '../gen/v3lockpb/v3lock.js';
 import { clusterService } from './cluster-service.js';
+import { GRPC_OVERHEAD_BYTES } from './config.js';
 import { electionService } from './election-service.js';
-import { toServerError } from './errors.js';
+import { MessageTooLargeError, toServerError } from './errors.js';
 import { kvService } from './kv-service.js';
 import { leaseService } from './lease-service.js';
 import { lockService } from './lock-service.js';
 import { maintenanceService } from './maintenance-service.js';
 import type { Node } from './node.js';
+import { watchService } from './watch-service.js';
 
-/** Largest JSON body read (the gRPC limit plus room for base64 and field names). */
+/**
+ * Largest JSON body read: the gRPC limit with room for base64 (4/3) and field names. A body
+ * under it is parsed, then held to the gRPC limit by its protobuf size, as etcd's gateway (a
+ * gRPC client of its own server) is.
+ */
 const MAX_BODY_FACTOR = 2;
 
 /** Proto field names that are not snake_case; every other JSON name maps back by camel → snake. */
@@ -101,11 +116,49 @@ function origNames(v: unknown, inHeader = false): unknown {
 interface Codec<T> {
   fromJSON(o: unknown): T;
   toJSON(m: T): unknown;
+  encode(m: T): { finish(): Uint8Array };
 }
-interface Route {
+interface UnaryRoute {
   request: Codec<unknown>;
   response: Codec<unknown>;
   call: (req: unknown, ctx: { signal: AbortSignal }) => Promise<unknown>;
+}
+interface StreamRoute {
+  request: Codec<unknown>;
+  response: Codec<unknown>;
+  /** Answers the requests of the body; ends when the call's signal aborts, if not before. */
+  stream: (reqs: unknown[], ctx: { signal: AbortSignal }) => AsyncIterable<unknown>;
+}
+type Route = UnaryRoute | StreamRoute;
+
+/**
+ * Splits a body of concatenated JSON values (`{…}{…}`, `{…}\n{…}`) as grpc-gateway's decoder
+ * reads a request stream. Throws a SyntaxError naming what is wrong.
+ */
+export function jsonValues(text: string): unknown[] {
+  const out: unknown[] = [];
+  let depth = 0;
+  let start = -1;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (c === '"') inString = true;
+    else if (c === '{' || c === '[') {
+      if (depth++ === 0) start = i;
+    } else if (c === '}' || c === ']') {
+      if (--depth < 0) throw new SyntaxError(`unexpected ${JSON.stringify(c)} at position ${i}`);
+      if (depth === 0) out.push(JSON.parse(text.slice(start, i + 1)));
+    } else if (depth === 0 && !/\s/.test(c)) {
+      throw new SyntaxError(`unexpected ${JSON.stringify(c)} at position ${i}: expected a JSON object`);
+    }
+  }
+  if (depth !== 0 || inString) throw new SyntaxError('unexpected EOF');
+  return out;
 }
 
 /** grpc-gateway's HTTP status for a gRPC code. */
@@ -141,6 +194,21 @@ function httpStatus(code: Status): number {
   }
 }
 
+/** The path without query, with etcd 3.4's /v3beta/ and /v3alpha/ read as /v3/. */
+function routePath(url: string | undefined): string {
+  return (url ?? '').split('?')[0]!.replace(/^\/v3(?:beta|alpha)\//, '/v3/');
+}
+
+/** grpc-gateway v1's error object, ending a stream that has already answered. */
+function streamError(code: Status, message: string) {
+  const httpCode = httpStatus(code);
+  return { error: { grpc_code: code, http_code: httpCode, message, http_status: httpStatusText(httpCode) } };
+}
+
+function httpStatusText(code: number): string {
+  return http.STATUS_CODES[code] ?? 'Unknown';
+}
+
 export function jsonGateway(node: Node): (req: http.IncomingMessage, res: http.ServerResponse) => boolean {
   const kv = kvService(node);
   const lease = leaseService(node);
@@ -148,6 +216,7 @@ export function jsonGateway(node: Node): (req: http.IncomingMessage, res: http.S
   const maint = maintenanceService(node);
   const lock = lockService(node);
   const election = electionService(node);
+  const watch = watchService(node);
   // The services only read the signal from their call context.
   type Ctx = Parameters<typeof kv.range>[1];
   const ctxOf = (signal: AbortSignal) => ({ signal, metadata: Metadata(), peer: '' }) as unknown as Ctx;
@@ -159,6 +228,15 @@ export function jsonGateway(node: Node): (req: http.IncomingMessage, res: http.S
     request: request as Codec<unknown>,
     response: response as Codec<unknown>,
     call: (q, c) => f(q as Q, ctxOf(c.signal)),
+  });
+  const streamRoute = <Q, R>(
+    request: Codec<Q>,
+    response: Codec<R>,
+    f: (reqs: Q[], c: Ctx) => AsyncIterable<unknown>,
+  ): Route => ({
+    request: request as Codec<unknown>,
+    response: response as Codec<unknown>,
+    stream: (reqs, c) => f(reqs as Q[], ctxOf(c.signal)),
   });
   const routes = new Map<string, Route>([
     ['/v3/kv/range', route(RangeRequest, RangeResponse, (q, c) => kv.range(q, c))],
@@ -203,11 +281,25 @@ export function jsonGateway(node: Node): (req: http.IncomingMessage, res: http.S
     ['/v3/election/proclaim', route(ProclaimRequest, ProclaimResponse, (q, c) => election.proclaim(q, c))],
     ['/v3/election/leader', route(LeaderRequest, LeaderResponse, (q, c) => election.leader(q, c))],
     ['/v3/election/resign', route(ResignRequest, ResignResponse, (q, c) => election.resign(q, c))],
+    ['/v3/watch', streamRoute(WatchRequest, WatchResponse, (qs, c) => watch.watch(iterate(qs), c))],
+    [
+      '/v3/lease/keepalive',
+      streamRoute(LeaseKeepAliveRequest, LeaseKeepAliveResponse, (qs, c) =>
+        answerEach(qs, c, lease.leaseKeepAlive),
+      ),
+    ],
+    [
+      '/v3/election/observe',
+      streamRoute(LeaderRequest, LeaderResponse, (qs, c) =>
+        election.observe(qs[0] ?? LeaderRequest.fromJSON({}), c),
+      ),
+    ],
   ]);
-  const maxBody = MAX_BODY_FACTOR * node.config.maxRequestBytes;
+  const limit = node.config.maxRequestBytes + GRPC_OVERHEAD_BYTES;
+  const maxBody = MAX_BODY_FACTOR * limit;
 
   return (req, res) => {
-    const r = routes.get((req.url ?? '').split('?')[0]!);
+    const r = routes.get(routePath(req.url));
     if (!r) return false;
     const send = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
@@ -226,28 +318,97 @@ export function jsonGateway(node: Node): (req: http.IncomingMessage, res: http.S
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
+      if (size > maxBody) return;
       size += c.length;
       if (size > maxBody) {
-        fail(new Error('request body too large'));
-        req.destroy();
+        fail(new MessageTooLargeError(size, limit));
+        // Stop reading, but let the answer go out before the connection closes.
+        req.pause();
+        res.on('finish', () => req.destroy());
         return;
       }
       chunks.push(c);
     });
     req.on('end', () => {
-      let parsed: unknown;
+      if (size > maxBody) return;
+      let parsed: unknown[];
       try {
         const text = Buffer.concat(chunks).toString('utf8');
-        parsed = r.request.fromJSON(text.trim() === '' ? {} : JSON.parse(text));
+        parsed = jsonValues(text).map((v) => r.request.fromJSON(v));
+        if (!('stream' in r) && parsed.length === 0) parsed = [r.request.fromJSON({})];
+        if (!('stream' in r) && parsed.length > 1)
+          throw new SyntaxError('invalid character after top-level value');
       } catch (err) {
-        send(400, { error: String(err), code: Status.INVALID_ARGUMENT, message: String(err) });
+        const message = err instanceof Error ? err.message : String(err);
+        send(400, { error: message, code: Status.INVALID_ARGUMENT, message });
         return;
       }
-      r.call(parsed, { signal: abort.signal }).then(
+      for (const q of parsed) {
+        const n = r.request.encode(q).finish().length;
+        if (n > limit) return fail(new MessageTooLargeError(n, limit));
+      }
+      if ('stream' in r) return streamOut(r, parsed, res, abort);
+      r.call(parsed[0], { signal: abort.signal }).then(
         (out) => send(200, origNames(r.response.toJSON(out))),
         fail,
       );
     });
     return true;
   };
+}
+
+/** Writes a stream's answers as they come, one JSON object a line. */
+function streamOut(r: StreamRoute, reqs: unknown[], res: http.ServerResponse, abort: AbortController): void {
+  res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-cache' });
+  // Sent at once: a client waiting on the response headers learns that the stream is open.
+  res.flushHeaders();
+  (async () => {
+    try {
+      for await (const m of r.stream(reqs, { signal: abort.signal })) {
+        if (abort.signal.aborted) break;
+        res.write(`${JSON.stringify({ result: origNames(r.response.toJSON(m)) })}\n`);
+      }
+    } catch (err) {
+      if (!abort.signal.aborted) {
+        const e = toServerError(err);
+        res.write(`${JSON.stringify(streamError(e.code, e.details))}\n`);
+      }
+    }
+    res.end();
+  })();
+}
+
+/** The requests of a body, as the request stream of a gRPC call that then half-closes. */
+async function* iterate<T>(items: T[]): AsyncGenerator<T> {
+  yield* items;
+}
+
+/**
+ * Runs a bidirectional call whose requests each get one answer (LeaseKeepAlive), ending it once
+ * every request of the body is answered: half-closing at once would end the call before the
+ * answers (etcd's gateway answers each keepalive of a body, then ends).
+ */
+async function* answerEach<Q, R>(
+  reqs: Q[],
+  ctx: { signal: AbortSignal },
+  call: (requests: AsyncIterable<Q>, ctx: never) => AsyncIterable<R>,
+): AsyncGenerator<R> {
+  let done!: () => void;
+  const answered = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  async function* requests() {
+    yield* reqs;
+    await answered;
+  }
+  let n = 0;
+  try {
+    if (reqs.length === 0) return;
+    for await (const m of call(requests(), ctx as never)) {
+      yield m;
+      if (++n === reqs.length) return;
+    }
+  } finally {
+    done();
+  }
 }
