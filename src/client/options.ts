@@ -2,6 +2,7 @@
  * Client options, validated at construction with messages that quote the bad value.
  */
 import type { ChannelCredentials, ChannelOptions } from 'nice-grpc';
+import type { TransportFactory } from './transport.js';
 
 export interface ClientOptions {
   /**
@@ -19,6 +20,19 @@ export interface ClientOptions {
   channelOptions?: ChannelOptions;
   /** Metadata sent with every call (e.g. `{ token }` for etcd auth). */
   metadata?: Record<string, string>;
+  /**
+   * How calls travel: `'grpc'` (HTTP/2, Node only), `'fetch'` (etcd's JSON gateway over the
+   * runtime's `fetch`, for Workers, edge runtimes, browsers), `'auto'` (default: gRPC from the
+   * Node entry point `concord`, fetch from `concord/fetch`), or a transport factory.
+   */
+  transport?: 'grpc' | 'fetch' | 'auto' | TransportFactory;
+  /** The `fetch` the fetch transport uses (default: the global one). */
+  fetch?: typeof fetch;
+  /**
+   * Defaults for leases this client grants, including the ones recipes create: `ttl` in seconds
+   * when a recipe is not told one (recipes' own default is 60), `keepAlive` (default true).
+   */
+  leases?: { ttl?: number; keepAlive?: boolean };
 }
 
 export interface ResolvedOptions {
@@ -28,6 +42,9 @@ export interface ResolvedOptions {
   credentials?: ChannelCredentials;
   channelOptions?: ChannelOptions;
   metadata?: Record<string, string>;
+  transport: 'grpc' | 'fetch' | 'auto' | TransportFactory;
+  fetch?: typeof fetch;
+  leases: { ttl?: number; keepAlive: boolean };
 }
 
 const ENDPOINT = /^(?:(?:http|https):\/\/)?(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}\/?$/;
@@ -55,6 +72,24 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
     throw new TypeError(`maxAttempts must be a positive integer, got ${String(o.maxAttempts)}`);
   }
+  const transport = o.transport ?? 'auto';
+  if (
+    typeof transport !== 'function' &&
+    transport !== 'grpc' &&
+    transport !== 'fetch' &&
+    transport !== 'auto'
+  ) {
+    throw new TypeError(
+      `transport must be 'grpc', 'fetch', 'auto' or a factory, got ${JSON.stringify(transport)}`,
+    );
+  }
+  if (o.fetch !== undefined && typeof o.fetch !== 'function') {
+    throw new TypeError(`fetch must be a function, got ${String(o.fetch)}`);
+  }
+  const leaseTtl = o.leases?.ttl;
+  if (leaseTtl !== undefined && (!Number.isFinite(leaseTtl) || leaseTtl <= 0)) {
+    throw new TypeError(`leases.ttl must be a positive number of seconds, got ${String(leaseTtl)}`);
+  }
   return {
     endpoints: clean.map((e) => e.replace(/\/$/, '')),
     timeoutMs,
@@ -62,5 +97,8 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     credentials: o.credentials,
     channelOptions: o.channelOptions,
     metadata: o.metadata,
+    transport,
+    fetch: o.fetch,
+    leases: { ttl: leaseTtl, keepAlive: o.leases?.keepAlive ?? true },
   };
 }

@@ -14,52 +14,14 @@
 import http from 'node:http';
 import { Metadata, Status } from 'nice-grpc-common';
 import {
-  AlarmRequest,
-  AlarmResponse,
-  CompactionRequest,
-  CompactionResponse,
-  DefragmentRequest,
-  DefragmentResponse,
-  DeleteRangeRequest,
-  DeleteRangeResponse,
-  HashKVRequest,
-  HashKVResponse,
-  HashRequest,
-  HashResponse,
-  LeaseGrantRequest,
-  LeaseGrantResponse,
-  LeaseKeepAliveRequest,
-  LeaseKeepAliveResponse,
-  LeaseLeasesRequest,
-  LeaseLeasesResponse,
-  LeaseRevokeRequest,
-  LeaseRevokeResponse,
-  LeaseTimeToLiveRequest,
-  LeaseTimeToLiveResponse,
-  MemberListRequest,
-  MemberListResponse,
-  PutRequest,
-  PutResponse,
-  RangeRequest,
-  RangeResponse,
-  StatusRequest,
-  StatusResponse,
-  TxnRequest,
-  TxnResponse,
-  WatchRequest,
-  WatchResponse,
+  ClusterDefinition,
+  KVDefinition,
+  LeaseDefinition,
+  MaintenanceDefinition,
+  WatchDefinition,
 } from '../gen/etcdserverpb/rpc.js';
-import {
-  CampaignRequest,
-  CampaignResponse,
-  LeaderRequest,
-  LeaderResponse,
-  ProclaimRequest,
-  ProclaimResponse,
-  ResignRequest,
-  ResignResponse,
-} from '../gen/v3electionpb/v3election.js';
-import { LockRequest, LockResponse, UnlockRequest, UnlockResponse } from '../gen/v3lockpb/v3lock.js';
+import { ElectionDefinition } from '../gen/v3electionpb/v3election.js';
+import { LockDefinition } from '../gen/v3lockpb/v3lock.js';
 import { clusterService } from './cluster-service.js';
 import { GRPC_OVERHEAD_BYTES } from './config.js';
 import { electionService } from './election-service.js';
@@ -118,14 +80,31 @@ interface Codec<T> {
   toJSON(m: T): unknown;
   encode(m: T): { finish(): Uint8Array };
 }
-interface UnaryRoute {
+interface Service {
+  fullName: string;
+  methods: Record<
+    string,
+    {
+      name: string;
+      requestType: unknown;
+      responseType: unknown;
+      requestStream: boolean;
+      responseStream: boolean;
+    }
+  >;
+}
+interface RouteBase {
+  /** The gRPC method, as etcd's metrics name it. */
+  grpcPath: string;
+  requestStream: boolean;
+  responseStream: boolean;
   request: Codec<unknown>;
   response: Codec<unknown>;
+}
+interface UnaryRoute extends RouteBase {
   call: (req: unknown, ctx: { signal: AbortSignal }) => Promise<unknown>;
 }
-interface StreamRoute {
-  request: Codec<unknown>;
-  response: Codec<unknown>;
+interface StreamRoute extends RouteBase {
   /** Answers the requests of the body; ends when the call's signal aborts, if not before. */
   stream: (reqs: unknown[], ctx: { signal: AbortSignal }) => AsyncIterable<unknown>;
 }
@@ -220,80 +199,67 @@ export function jsonGateway(node: Node): (req: http.IncomingMessage, res: http.S
   // The services only read the signal from their call context.
   type Ctx = Parameters<typeof kv.range>[1];
   const ctxOf = (signal: AbortSignal) => ({ signal, metadata: Metadata(), peer: '' }) as unknown as Ctx;
-  const route = <Q, R>(
-    request: Codec<Q>,
-    response: Codec<R>,
-    f: (q: Q, c: Ctx) => Promise<unknown>,
-  ): Route => ({
-    request: request as Codec<unknown>,
-    response: response as Codec<unknown>,
-    call: (q, c) => f(q as Q, ctxOf(c.signal)),
+  const gw = (svc: Service, key: string) => {
+    const m = svc.methods[key]!;
+    return {
+      grpcPath: `/${svc.fullName}/${m.name}`,
+      requestStream: m.requestStream,
+      responseStream: m.responseStream,
+      request: m.requestType as Codec<unknown>,
+      response: m.responseType as Codec<unknown>,
+    };
+  };
+  const unary = (svc: Service, key: string, f: (q: never, c: Ctx) => Promise<unknown>): Route => ({
+    ...gw(svc, key),
+    call: (q, c) => f(q as never, ctxOf(c.signal)),
   });
-  const streamRoute = <Q, R>(
-    request: Codec<Q>,
-    response: Codec<R>,
-    f: (reqs: Q[], c: Ctx) => AsyncIterable<unknown>,
-  ): Route => ({
-    request: request as Codec<unknown>,
-    response: response as Codec<unknown>,
-    stream: (reqs, c) => f(reqs as Q[], ctxOf(c.signal)),
+  const stream = (svc: Service, key: string, f: (qs: never[], c: Ctx) => AsyncIterable<unknown>): Route => ({
+    ...gw(svc, key),
+    stream: (qs, c) => f(qs as never[], ctxOf(c.signal)),
   });
+  const KV = KVDefinition;
+  const Lease = LeaseDefinition;
+  const Cluster = ClusterDefinition;
+  const Maint = MaintenanceDefinition;
+  const Election = ElectionDefinition;
+  // etcd's paths (etcd 3.4's rpc.proto http options; /v3/kv/lease/… are its older lease paths).
   const routes = new Map<string, Route>([
-    ['/v3/kv/range', route(RangeRequest, RangeResponse, (q, c) => kv.range(q, c))],
-    ['/v3/kv/put', route(PutRequest, PutResponse, (q, c) => kv.put(q, c))],
-    ['/v3/kv/deleterange', route(DeleteRangeRequest, DeleteRangeResponse, (q, c) => kv.deleteRange(q, c))],
-    ['/v3/kv/txn', route(TxnRequest, TxnResponse, (q, c) => kv.txn(q, c))],
-    ['/v3/kv/compaction', route(CompactionRequest, CompactionResponse, (q, c) => kv.compact(q, c))],
-    ['/v3/lease/grant', route(LeaseGrantRequest, LeaseGrantResponse, (q, c) => lease.leaseGrant(q, c))],
-    ['/v3/lease/revoke', route(LeaseRevokeRequest, LeaseRevokeResponse, (q, c) => lease.leaseRevoke(q, c))],
-    [
-      '/v3/kv/lease/revoke',
-      route(LeaseRevokeRequest, LeaseRevokeResponse, (q, c) => lease.leaseRevoke(q, c)),
-    ],
-    [
-      '/v3/lease/timetolive',
-      route(LeaseTimeToLiveRequest, LeaseTimeToLiveResponse, (q, c) => lease.leaseTimeToLive(q, c)),
-    ],
-    [
-      '/v3/kv/lease/timetolive',
-      route(LeaseTimeToLiveRequest, LeaseTimeToLiveResponse, (q, c) => lease.leaseTimeToLive(q, c)),
-    ],
-    ['/v3/lease/leases', route(LeaseLeasesRequest, LeaseLeasesResponse, (q, c) => lease.leaseLeases(q, c))],
-    [
-      '/v3/kv/lease/leases',
-      route(LeaseLeasesRequest, LeaseLeasesResponse, (q, c) => lease.leaseLeases(q, c)),
-    ],
-    [
-      '/v3/cluster/member/list',
-      route(MemberListRequest, MemberListResponse, (q, c) => cluster.memberList(q, c)),
-    ],
-    ['/v3/maintenance/status', route(StatusRequest, StatusResponse, (q, c) => maint.status(q, c))],
-    ['/v3/maintenance/hash', route(HashRequest, HashResponse, (q, c) => maint.hash(q, c))],
-    ['/v3/maintenance/hashkv', route(HashKVRequest, HashKVResponse, (q, c) => maint.hashKV(q, c))],
-    ['/v3/maintenance/alarm', route(AlarmRequest, AlarmResponse, (q, c) => maint.alarm(q, c))],
-    [
-      '/v3/maintenance/defragment',
-      route(DefragmentRequest, DefragmentResponse, (q, c) => maint.defragment(q, c)),
-    ],
-    ['/v3/lock/lock', route(LockRequest, LockResponse, (q, c) => lock.lock(q, c))],
-    ['/v3/lock/unlock', route(UnlockRequest, UnlockResponse, (q, c) => lock.unlock(q, c))],
-    ['/v3/election/campaign', route(CampaignRequest, CampaignResponse, (q, c) => election.campaign(q, c))],
-    ['/v3/election/proclaim', route(ProclaimRequest, ProclaimResponse, (q, c) => election.proclaim(q, c))],
-    ['/v3/election/leader', route(LeaderRequest, LeaderResponse, (q, c) => election.leader(q, c))],
-    ['/v3/election/resign', route(ResignRequest, ResignResponse, (q, c) => election.resign(q, c))],
-    ['/v3/watch', streamRoute(WatchRequest, WatchResponse, (qs, c) => watch.watch(iterate(qs), c))],
+    ['/v3/kv/range', unary(KV, 'range', (q, c) => kv.range(q, c))],
+    ['/v3/kv/put', unary(KV, 'put', (q, c) => kv.put(q, c))],
+    ['/v3/kv/deleterange', unary(KV, 'deleteRange', (q, c) => kv.deleteRange(q, c))],
+    ['/v3/kv/txn', unary(KV, 'txn', (q, c) => kv.txn(q, c))],
+    ['/v3/kv/compaction', unary(KV, 'compact', (q, c) => kv.compact(q, c))],
+    ['/v3/watch', stream(WatchDefinition, 'watch', (qs, c) => watch.watch(iterate(qs), c))],
+    ['/v3/lease/grant', unary(Lease, 'leaseGrant', (q, c) => lease.leaseGrant(q, c))],
+    ['/v3/lease/revoke', unary(Lease, 'leaseRevoke', (q, c) => lease.leaseRevoke(q, c))],
+    ['/v3/kv/lease/revoke', unary(Lease, 'leaseRevoke', (q, c) => lease.leaseRevoke(q, c))],
     [
       '/v3/lease/keepalive',
-      streamRoute(LeaseKeepAliveRequest, LeaseKeepAliveResponse, (qs, c) =>
-        answerEach(qs, c, lease.leaseKeepAlive),
-      ),
+      stream(Lease, 'leaseKeepAlive', (qs, c) => answerEach(qs, c, lease.leaseKeepAlive)),
     ],
-    [
-      '/v3/election/observe',
-      streamRoute(LeaderRequest, LeaderResponse, (qs, c) =>
-        election.observe(qs[0] ?? LeaderRequest.fromJSON({}), c),
-      ),
-    ],
+    ['/v3/lease/timetolive', unary(Lease, 'leaseTimeToLive', (q, c) => lease.leaseTimeToLive(q, c))],
+    ['/v3/kv/lease/timetolive', unary(Lease, 'leaseTimeToLive', (q, c) => lease.leaseTimeToLive(q, c))],
+    ['/v3/lease/leases', unary(Lease, 'leaseLeases', (q, c) => lease.leaseLeases(q, c))],
+    ['/v3/kv/lease/leases', unary(Lease, 'leaseLeases', (q, c) => lease.leaseLeases(q, c))],
+    ['/v3/cluster/member/add', unary(Cluster, 'memberAdd', (q, c) => cluster.memberAdd(q, c))],
+    ['/v3/cluster/member/remove', unary(Cluster, 'memberRemove', (q, c) => cluster.memberRemove(q, c))],
+    ['/v3/cluster/member/update', unary(Cluster, 'memberUpdate', (q, c) => cluster.memberUpdate(q, c))],
+    ['/v3/cluster/member/list', unary(Cluster, 'memberList', (q, c) => cluster.memberList(q, c))],
+    ['/v3/cluster/member/promote', unary(Cluster, 'memberPromote', (q, c) => cluster.memberPromote(q, c))],
+    ['/v3/maintenance/alarm', unary(Maint, 'alarm', (q, c) => maint.alarm(q, c))],
+    ['/v3/maintenance/status', unary(Maint, 'status', (q, c) => maint.status(q, c))],
+    ['/v3/maintenance/defragment', unary(Maint, 'defragment', (q, c) => maint.defragment(q, c))],
+    ['/v3/maintenance/hash', unary(Maint, 'hash', (q, c) => maint.hash(q, c))],
+    // etcd 3.4 binds HashKV to /v3/maintenance/hash too, where Hash answers; 3.5 added this path.
+    ['/v3/maintenance/hashkv', unary(Maint, 'hashKV', (q, c) => maint.hashKV(q, c))],
+    ['/v3/maintenance/transfer-leadership', unary(Maint, 'moveLeader', (q, c) => maint.moveLeader(q, c))],
+    ['/v3/lock/lock', unary(LockDefinition, 'lock', (q, c) => lock.lock(q, c))],
+    ['/v3/lock/unlock', unary(LockDefinition, 'unlock', (q, c) => lock.unlock(q, c))],
+    ['/v3/election/campaign', unary(Election, 'campaign', (q, c) => election.campaign(q, c))],
+    ['/v3/election/proclaim', unary(Election, 'proclaim', (q, c) => election.proclaim(q, c))],
+    ['/v3/election/leader', unary(Election, 'leader', (q, c) => election.leader(q, c))],
+    ['/v3/election/observe', stream(Election, 'observe', (qs, c) => election.observe(qs[0] ?? {}, c))],
+    ['/v3/election/resign', unary(Election, 'resign', (q, c) => election.resign(q, c))],
   ]);
   const limit = node.config.maxRequestBytes + GRPC_OVERHEAD_BYTES;
   const maxBody = MAX_BODY_FACTOR * limit;
@@ -347,10 +313,18 @@ export function jsonGateway(node: Node): (req: http.IncomingMessage, res: http.S
         const n = r.request.encode(q).finish().length;
         if (n > limit) return fail(new MessageTooLargeError(n, limit));
       }
-      if ('stream' in r) return streamOut(r, parsed, res, abort);
+      // etcd's gateway is a gRPC client of its own server: its calls count as gRPC calls.
+      const ended = node.metrics.gatewayCall(r.grpcPath, r.requestStream, r.responseStream);
+      if ('stream' in r) return streamOut(r, parsed, res, abort, ended);
       r.call(parsed[0], { signal: abort.signal }).then(
-        (out) => send(200, origNames(r.response.toJSON(out))),
-        fail,
+        (out) => {
+          ended();
+          send(200, origNames(r.response.toJSON(out)));
+        },
+        (err) => {
+          ended(toServerError(err));
+          fail(err);
+        },
       );
     });
     return true;
@@ -358,7 +332,13 @@ export function jsonGateway(node: Node): (req: http.IncomingMessage, res: http.S
 }
 
 /** Writes a stream's answers as they come, one JSON object a line. */
-function streamOut(r: StreamRoute, reqs: unknown[], res: http.ServerResponse, abort: AbortController): void {
+function streamOut(
+  r: StreamRoute,
+  reqs: unknown[],
+  res: http.ServerResponse,
+  abort: AbortController,
+  ended: (err?: unknown, canceled?: boolean) => void,
+): void {
   res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-cache' });
   // Sent at once: a client waiting on the response headers learns that the stream is open.
   res.flushHeaders();
@@ -368,9 +348,12 @@ function streamOut(r: StreamRoute, reqs: unknown[], res: http.ServerResponse, ab
         if (abort.signal.aborted) break;
         res.write(`${JSON.stringify({ result: origNames(r.response.toJSON(m)) })}\n`);
       }
+      ended(undefined, abort.signal.aborted);
     } catch (err) {
-      if (!abort.signal.aborted) {
+      if (abort.signal.aborted) ended(undefined, true);
+      else {
         const e = toServerError(err);
+        ended(e);
         res.write(`${JSON.stringify(streamError(e.code, e.details))}\n`);
       }
     }
