@@ -28,8 +28,16 @@ async function size(entry, platform) {
 
 const kb = (n) => `${(n / 1024).toFixed(1)} KiB`;
 for (const [name, entry, platform] of [
-  ['fetch (concord/fetch)', "export { Client } from './src/fetch.ts'; export { lock } from './recipes/lock.ts';", 'neutral'],
-  ['gRPC (concord)', "export { Client } from './src/index.ts'; export { lock } from './recipes/lock.ts';", 'node'],
+  [
+    'fetch (concord/fetch)',
+    "export { Client } from './src/fetch.ts'; export { lock } from './recipes/lock.ts';",
+    'neutral',
+  ],
+  [
+    'gRPC (concord)',
+    "export { Client } from './src/index.ts'; export { lock } from './recipes/lock.ts';",
+    'node',
+  ],
 ]) {
   const s = await size(entry, platform);
   console.log(`${name}: ${kb(s.minified)} minified, ${kb(s.gzipped)} gzipped`);

@@ -28,6 +28,8 @@ import type { CompatServiceDefinition, ServiceClient, Transport, TransportSettin
 export interface FetchTransportSettings extends TransportSettings {
   /** The `fetch` to use (default: the global one). */
   fetch?: typeof fetch;
+  /** While watches are open, a serializable read from their member every `intervalMs` must answer within `timeoutMs`. */
+  keepalive?: { intervalMs: number; timeoutMs: number };
 }
 
 /** Gateway paths of the etcd API calls, by gRPC method path. */
@@ -278,6 +280,45 @@ export class FetchTransport implements Transport {
           watches.delete(id);
         });
     };
+    // A member that hangs (paused, cut off) keeps its connections open and sends nothing: with
+    // watches open, it must answer a read now and then, else the stream fails over (gRPC
+    // notices the same with keepalive pings).
+    const { intervalMs = 10_000, timeoutMs = 5_000 } = this.#settings.keepalive ?? {};
+    const check = async () => {
+      if (watches.size === 0 || all.signal.aborted) return;
+      const deadline = new AbortController();
+      const timer = setTimeout(() => deadline.abort(), timeoutMs);
+      const stop = () => deadline.abort();
+      all.signal.addEventListener('abort', stop, { once: true });
+      try {
+        const res = await this.#post(
+          i,
+          '/etcdserverpb.KV/Range',
+          '/v3/kv/range',
+          PING,
+          deadline.signal,
+          false,
+        );
+        await res.arrayBuffer();
+      } catch (e) {
+        if (all.signal.aborted) return;
+        fail(
+          deadline.signal.aborted
+            ? new ClientError(
+                grpcPath,
+                Status.UNAVAILABLE,
+                `the member did not answer a keepalive read within ${timeoutMs} ms`,
+              )
+            : e,
+        );
+      } finally {
+        clearTimeout(timer);
+        all.signal.removeEventListener('abort', stop);
+      }
+    };
+    const pinger = setInterval(() => void check(), intervalMs);
+    (pinger as { unref?: () => void }).unref?.();
+    all.signal.addEventListener('abort', () => clearInterval(pinger), { once: true });
     // Progress requests that arrive while one is answered are answered by one more read.
     let progress: 'idle' | 'reading' | 'again' = 'idle';
     const requestProgress = async () => {
@@ -328,6 +369,9 @@ export class FetchTransport implements Transport {
     })();
   }
 }
+
+/** A read every member answers by itself (serializable), cheap (count only). */
+const PING = '{"key":"AA==","count_only":true,"serializable":true}';
 
 export const fetchTransport = (settings: FetchTransportSettings): Transport => new FetchTransport(settings);
 

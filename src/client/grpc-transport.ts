@@ -22,6 +22,7 @@ import type { Transport, TransportSettings } from './transport.js';
 export interface GrpcTransportSettings extends TransportSettings {
   credentials?: ChannelCredentials;
   channelOptions?: ChannelOptions;
+  keepalive?: { intervalMs: number; timeoutMs: number };
 }
 
 export class GrpcTransport implements Transport {
@@ -47,11 +48,11 @@ export class GrpcTransport implements Transport {
         'grpc.enable_channelz': 0,
         'grpc.initial_reconnect_backoff_ms': 100,
         'grpc.max_reconnect_backoff_ms': 2000,
-        // A hung member holding a watch or keepalive stream is noticed in ~15 s. etcd's
-        // --grpc-keepalive-min-time defaults to 5 s: pinging more often gets the connection
-        // closed with "too_many_pings".
-        'grpc.keepalive_time_ms': 10_000,
-        'grpc.keepalive_timeout_ms': 5_000,
+        // A hung member holding a watch or keepalive stream is noticed in ~15 s by default.
+        // etcd's --grpc-keepalive-min-time defaults to 5 s: pinging more often gets the
+        // connection closed with "too_many_pings".
+        'grpc.keepalive_time_ms': this.#settings.keepalive?.intervalMs ?? 10_000,
+        'grpc.keepalive_timeout_ms': this.#settings.keepalive?.timeoutMs ?? 5_000,
         ...this.#settings.channelOptions,
       });
       this.#channels[i] = ch;

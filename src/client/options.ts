@@ -33,6 +33,14 @@ export interface ClientOptions {
    * when a recipe is not told one (recipes' own default is 60), `keepAlive` (default true).
    */
   leases?: { ttl?: number; keepAlive?: boolean };
+  /**
+   * How a member holding long-lived streams (watches, keepalives) is checked for being hung: a
+   * check every `intervalMs` that must be answered within `timeoutMs` (defaults 10 000 / 5 000),
+   * else the streams move to another endpoint. gRPC: the channel's keepalive pings (etcd's
+   * --grpc-keepalive-min-time, 5 s by default, refuses more frequent pings); fetch: a
+   * serializable read from that member while watches are open.
+   */
+  keepalive?: { intervalMs?: number; timeoutMs?: number };
 }
 
 export interface ResolvedOptions {
@@ -45,6 +53,7 @@ export interface ResolvedOptions {
   transport: 'grpc' | 'fetch' | 'auto' | TransportFactory;
   fetch?: typeof fetch;
   leases: { ttl?: number; keepAlive: boolean };
+  keepalive: { intervalMs: number; timeoutMs: number };
 }
 
 const ENDPOINT = /^(?:(?:http|https):\/\/)?(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}\/?$/;
@@ -90,6 +99,14 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
   if (leaseTtl !== undefined && (!Number.isFinite(leaseTtl) || leaseTtl <= 0)) {
     throw new TypeError(`leases.ttl must be a positive number of seconds, got ${String(leaseTtl)}`);
   }
+  const keepalive = {
+    intervalMs: o.keepalive?.intervalMs ?? 10_000,
+    timeoutMs: o.keepalive?.timeoutMs ?? 5_000,
+  };
+  for (const [k, v] of Object.entries(keepalive)) {
+    if (!Number.isFinite(v) || v <= 0)
+      throw new TypeError(`keepalive.${k} must be a positive number, got ${String(v)}`);
+  }
   return {
     endpoints: clean.map((e) => e.replace(/\/$/, '')),
     timeoutMs,
@@ -100,5 +117,6 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     transport,
     fetch: o.fetch,
     leases: { ttl: leaseTtl, keepAlive: o.leases?.keepAlive ?? true },
+    keepalive,
   };
 }

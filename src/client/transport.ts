@@ -44,6 +44,8 @@ export interface TransportFactorySettings extends TransportSettings {
   credentials?: ChannelCredentials;
   channelOptions?: ChannelOptions;
   fetch?: typeof fetch;
+  /** See `ClientOptions.keepalive`. */
+  keepalive?: { intervalMs: number; timeoutMs: number };
 }
 
 /** Makes a transport for a client's settings (the `transport` client option may be one). */

@@ -252,6 +252,7 @@ export function jsonGateway(node: Node): (req: http.IncomingMessage, res: http.S
     ['/v3/maintenance/hash', unary(Maint, 'hash', (q, c) => maint.hash(q, c))],
     // etcd 3.4 binds HashKV to /v3/maintenance/hash too, where Hash answers; 3.5 added this path.
     ['/v3/maintenance/hashkv', unary(Maint, 'hashKV', (q, c) => maint.hashKV(q, c))],
+    ['/v3/maintenance/snapshot', stream(Maint, 'snapshot', (qs, c) => maint.snapshot(qs[0] ?? {}, c))],
     ['/v3/maintenance/transfer-leadership', unary(Maint, 'moveLeader', (q, c) => maint.moveLeader(q, c))],
     ['/v3/lock/lock', unary(LockDefinition, 'lock', (q, c) => lock.lock(q, c))],
     ['/v3/lock/unlock', unary(LockDefinition, 'unlock', (q, c) => lock.unlock(q, c))],

@@ -11,6 +11,21 @@ import { ensureBuilt } from '../harness/fixtures.js';
 const CONCORD_AS_ETCD = path.resolve(__dirname, '../harness/concord-as-etcd');
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
+/** A streamed answer line, as the assertions read it. */
+interface Answer {
+  result: {
+    header: Record<string, string>;
+    created?: boolean;
+    canceled?: boolean;
+    watch_id?: string;
+    compact_revision?: string;
+    events?: unknown[];
+    kv?: { value: string; lease?: string };
+    ID?: string;
+    TTL?: string;
+  };
+}
+
 /** The lines of a streamed response, parsed, as they arrive. */
 async function* lines(res: Response): AsyncGenerator<Record<string, unknown>> {
   const decoder = new TextDecoder();
@@ -60,8 +75,7 @@ describe.each([
     );
     expect(res.status).toBe(200);
     const it = lines(res);
-    const next = async () =>
-      (await withTimeout(it.next(), 15_000, 'a watch answer')).value as { result: any };
+    const next = async () => (await withTimeout(it.next(), 15_000, 'a watch answer')).value as Answer;
     try {
       const first = await next();
       expect(first.result.created).toBe(true);
@@ -119,8 +133,7 @@ describe.each([
         abort.signal,
       );
       const it = lines(res);
-      const next = async () =>
-        (await withTimeout(it.next(), 15_000, 'a watch answer')).value as { result: any };
+      const next = async () => (await withTimeout(it.next(), 15_000, 'a watch answer')).value as Answer;
       const created = await next();
       expect(created.result.created).toBe(true);
       const events = await next();
@@ -140,7 +153,7 @@ describe.each([
       const it2 = lines(res2);
       const answers = [];
       for (let i = 0; i < 2; i++) answers.push((await withTimeout(it2.next(), 15_000, 'an answer')).value);
-      const canceled = answers.find((a: any) => a.result.canceled) as any;
+      const canceled = (answers as Answer[]).find((a) => a.result.canceled)!;
       expect(canceled.result.compact_revision).toBe(p.header.revision);
     } finally {
       abort.abort();
@@ -154,8 +167,8 @@ describe.each([
       JSON.stringify({ ID: grant.ID }) + JSON.stringify({ ID: '1' }),
     );
     expect(res.status).toBe(200);
-    const all: any[] = [];
-    for await (const l of lines(res)) all.push(l);
+    const all: Answer[] = [];
+    for await (const l of lines(res)) all.push(l as unknown as Answer);
     expect(all).toHaveLength(2);
     expect(all[0].result.ID).toBe(grant.ID);
     expect(all[0].result.TTL).toBe('30');
@@ -180,13 +193,12 @@ describe.each([
     try {
       const res = await post('/v3/election/observe', JSON.stringify({ name: b64('e1') }), abort.signal);
       const it = lines(res);
-      const next = async () =>
-        (await withTimeout(it.next(), 15_000, 'an observe answer')).value as { result: any };
-      expect((await next()).result.kv.value).toBe(b64('v1'));
+      const next = async () => (await withTimeout(it.next(), 15_000, 'an observe answer')).value as Answer;
+      expect((await next()).result.kv?.value).toBe(b64('v1'));
       await postJSON('/v3/election/proclaim', { leader: camp.leader, value: b64('v2') });
       const second = await next();
-      expect(second.result.kv.value).toBe(b64('v2'));
-      expect(second.result.kv.lease).toBe(grant.ID);
+      expect(second.result.kv?.value).toBe(b64('v2'));
+      expect(second.result.kv?.lease).toBe(grant.ID);
     } finally {
       abort.abort();
     }
