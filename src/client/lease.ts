@@ -28,7 +28,7 @@ export interface LeaseOptions extends CallOptions {
   ttl: number;
   /** Ask for this lease ID instead of letting the server pick one. */
   id?: bigint;
-  /** Keep the lease alive until revoked (default true). Off: it simply expires after `ttl`. */
+  /** Keep the lease alive until revoked (default: the client's `leases.keepAlive`, true unless set). Off: it simply expires after `ttl`. */
   keepAlive?: boolean;
 }
 
