@@ -3,7 +3,6 @@
  * contender holds its key on, unique key suffixes, a handle for something held on a lease,
  * and waiting for the next change of a key or prefix.
  */
-import { randomBytes } from 'node:crypto';
 import {
   type Client,
   CompactedError,
@@ -17,12 +16,16 @@ import {
   op,
   type WatchEvent,
   type WatchOptions,
-} from '../../src/index.js';
+} from '../../src/core.js';
 
 export const hex = (id: bigint): string => id.toString(16);
 
 /** `<lease id hex>-<12 random hex digits>`: unique even when several holders share one lease. */
-export const contenderId = (lease: Lease): string => `${hex(lease.id)}-${randomBytes(6).toString('hex')}`;
+export const contenderId = (lease: Lease): string => `${hex(lease.id)}-${randomHex(6)}`;
+
+/** `n` random bytes in hex, from Web Crypto (global in Node 20 and in every fetch-only runtime). */
+const randomHex = (n: number): string =>
+  Array.from(crypto.getRandomValues(new Uint8Array(n)), (b) => b.toString(16).padStart(2, '0')).join('');
 
 export interface LeaseChoice {
   /** TTL in seconds of a lease created for the purpose (default 60). */
@@ -42,7 +45,7 @@ export async function obtainLease(
 ): Promise<{ lease: Lease; ownsLease: boolean }> {
   if (o.lease) return { lease: o.lease, ownsLease: false };
   const lease = await client.lease({
-    ttl: o.ttl ?? 60,
+    ttl: o.ttl ?? client.leaseDefaults.ttl ?? 60,
     keepAlive: o.keepAlive,
     signal: o.signal,
     timeoutMs: o.timeoutMs,

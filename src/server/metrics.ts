@@ -205,6 +205,29 @@ export class ServerMetrics {
     }
   }
 
+  /**
+   * Counts a call that reached a service without going through gRPC (the JSON gateway's): etcd's
+   * gateway is a gRPC client of its own server, so its calls show in these counters. Call the
+   * returned function once when the call ends, with the etcd ServerError it failed with if any.
+   */
+  gatewayCall(
+    grpcPath: string,
+    requestStream: boolean,
+    responseStream: boolean,
+  ): (err?: unknown, canceled?: boolean) => void {
+    const [service = '', method = ''] = grpcPath.slice(1).split('/');
+    const labels = grpcLabels(service, method, requestStream, responseStream);
+    this.#grpcStarted.inc(labels);
+    let ended = false;
+    return (err, canceled = false) => {
+      if (ended) return;
+      ended = true;
+      let code = err === undefined ? 'OK' : codeOf(err);
+      if (code === 'OK' && canceled) code = 'Canceled';
+      this.#grpcHandled.inc({ ...labels, grpc_code: code });
+    };
+  }
+
   /** The Prometheus text exposition and its content type. */
   async scrape(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
