@@ -258,3 +258,25 @@ test('a key leaving the middle of the queue wakes only the waiter right behind i
   await hd.release();
   expect(await etcd.client.count({ prefix: 'skip/' })).toBe(0n);
 }, 60_000);
+
+test('serverless: a lock with keepAlive false and a short TTL frees itself, and the process exits by itself', async () => {
+  const p = etcd.fixture('lock-serverless.mjs', { LOCK: 'fn', TTL: '6' });
+  // Nothing runs in the background: the holder returns still holding the lock, and Node exits.
+  const code = await withTimeout(p.exited, 15_000, 'the holder process to exit by itself');
+  expect({ code, stderr: p.stderr() }).toEqual({ code: 0, stderr: '' });
+  const held = JSON.parse(p.lines[0]!) as {
+    key: string;
+    token: string;
+    lease: string;
+    ttl: number;
+    holding: unknown;
+  };
+  expect(held.holding).toEqual({ watches: 0, leases: 0 });
+  expect(held.ttl).toBe(6);
+  expect(held.key).toBe(`fn/${BigInt(held.lease).toString(16)}`);
+  // The lease is not kept alive: it runs out and takes the key with it.
+  const next = await withTimeout(lock(etcd.client, 'fn', { ttl: 10 }), 30_000, 'the lock to free itself');
+  expect(next.fencingToken).toBeGreaterThan(BigInt(held.token));
+  expect((await etcd.client.leaseTimeToLive(BigInt(held.lease))).ttl).toBe(-1);
+  await next.release();
+}, 60_000);
