@@ -11,7 +11,8 @@ import {
   type EtcdError,
   type KeyRange,
   type Lease,
-  type LeaseLostError,
+  LeaseLostError,
+  LeaseNotFoundError,
   type Namespace,
   op,
   type WatchEvent,
@@ -55,7 +56,7 @@ export async function obtainLease(
 
 /**
  * Removes a contender's key: revokes the lease when the recipe created it (which deletes the
- * key), else deletes the key if it is still the one created at `createRevision`.
+ * key; a lease already gone took the key with it), else deletes the key if it is still the one created at `createRevision`.
  */
 export async function removeKey(
   client: Client,
@@ -63,7 +64,13 @@ export async function removeKey(
   timeoutMs?: number,
 ): Promise<void> {
   if (h.ownsLease) {
-    await h.lease.revoke({ timeoutMs });
+    try {
+      await h.lease.revoke({ timeoutMs });
+    } catch (e) {
+      // The lease expired or was revoked elsewhere (the hold was lost): its keys went with it,
+      // so there is nothing left to remove (withLock must not turn fn's result into this error).
+      if (!(e instanceof LeaseNotFoundError)) throw e;
+    }
     return;
   }
   await client
@@ -96,7 +103,13 @@ export class LeasedHold<E extends EtcdError = EtcdError> {
   /** Resolves (never rejects) if the lease is lost while held. */
   readonly lost: Promise<E>;
   #released = false;
-  readonly #onLeaseEnd = () => this.#ended.abort(this.lease.signal.reason);
+  #lostError: E | undefined;
+  readonly #onLeaseEnd = () => {
+    const reason: unknown = this.lease.signal.reason;
+    // The lease's signal often says it first: `signal` then aborts with the same error as `lost`.
+    if (reason instanceof LeaseLostError && reason.reason !== 'revoked') this.#lose(reason);
+    else this.#ended.abort(reason);
+  };
 
   constructor(
     client: Client,
@@ -118,12 +131,16 @@ export class LeasedHold<E extends EtcdError = EtcdError> {
     this.lost = lease.lost.then((e: LeaseLostError) => {
       // A shared lease lost after this hold was released: nothing of ours was lost.
       if (this.#released) return new Promise<E>(() => {});
-      const err = errors.lost(`${what} lost: ${e.message}`, e);
-      this.#ended.abort(err);
-      return err;
+      return this.#lose(e);
     });
     // Revoked elsewhere (or the client closed): no longer held either.
     lease.signal.addEventListener('abort', this.#onLeaseEnd, { once: true });
+  }
+
+  #lose(e: LeaseLostError): E {
+    this.#lostError ??= this.#errors.lost(`${this.#what} lost: ${e.message}`, e);
+    this.#ended.abort(this.#lostError);
+    return this.#lostError;
   }
 
   /** Aborts when released or lost; `reason` says which. */
