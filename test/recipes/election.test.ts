@@ -140,7 +140,7 @@ test('leader process killed: its lease expires and the observer sees the success
   const obs = collect('e3');
   const env = { ELECTION: 'e3', TTL: '2' };
   const a = etcd.fixture('elect-candidate.mjs', { ...env, VALUE: 'proc-a' });
-  await waitFor(() => a.lines.includes('elected'), { timeoutMs: 5000, what: 'a elected' });
+  await waitFor(() => a.lines.includes('elected'), { timeoutMs: 20_000, what: 'a elected' });
   const b = etcd.fixture('elect-candidate.mjs', { ...env, VALUE: 'proc-b' });
   await sleep(500);
   expect(b.lines).toEqual([]);
