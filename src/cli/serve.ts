@@ -53,6 +53,9 @@ export function serveCommand(): Command {
         'how often the server pings an idle client (default 2h)',
       )
       .option('--grpc-keepalive-timeout <duration>', 'how long a server ping may go unanswered (default 20s)')
+      .option('--auth-token <type>', "token type for auth: 'simple' (default)")
+      .option('--auth-token-ttl <seconds>', 'seconds an unused simple token stays valid (default 300)')
+      .option('--bcrypt-cost <n>', 'bcrypt cost for hashing auth passwords, 4 to 31 (default 10)')
       // etcd's logging flags are accepted so etcd command lines run unchanged; Concord logs to stderr.
       .option('--logger <logger>', "accepted for etcd compatibility ('zap'); ignored")
       .option('--log-outputs <outputs>', "accepted for etcd compatibility ('default', 'stderr'); ignored")
@@ -81,6 +84,9 @@ export function serveCommand(): Command {
           grpcKeepaliveMinTimeMs: o.grpcKeepaliveMinTime,
           grpcKeepaliveIntervalMs: o.grpcKeepaliveInterval,
           grpcKeepaliveTimeoutMs: o.grpcKeepaliveTimeout,
+          authToken: o.authToken,
+          authTokenTtlSec: o.authTokenTtl,
+          bcryptCost: o.bcryptCost,
         };
         const config = resolveConfig(flags);
         const member = await startMember(config);

@@ -24,6 +24,12 @@ export const DEFAULT_HEARTBEAT_MS = 100;
 export const DEFAULT_ELECTION_MS = 1000;
 /** Added to --max-request-bytes for the gRPC receive limit (etcd's grpcOverheadBytes). */
 export const GRPC_OVERHEAD_BYTES = 512 * 1024;
+/** etcd's --bcrypt-cost default (bcrypt.DefaultCost) and bounds (bcrypt.MinCost, MaxCost). */
+export const DEFAULT_BCRYPT_COST = 10;
+export const MIN_BCRYPT_COST = 4;
+export const MAX_BCRYPT_COST = 31;
+/** etcd's --auth-token-ttl default: 300 seconds. */
+export const DEFAULT_AUTH_TOKEN_TTL_SEC = 300;
 
 export interface ServeConfig {
   name: string;
@@ -54,12 +60,37 @@ export interface ServeConfig {
   grpcKeepaliveIntervalMs: number;
   /** etcd's --grpc-keepalive-timeout (20s): how long a ping may go unanswered. */
   grpcKeepaliveTimeoutMs: number;
+  /** etcd's --auth-token: 'simple' (default); options after commas as etcd parses them. */
+  authToken: { type: 'simple'; options: Record<string, string> };
+  /** etcd's --auth-token-ttl, in seconds: a simple token unused this long expires. */
+  authTokenTtlSec: number;
+  /** etcd's --bcrypt-cost (4 to 31, default 10). */
+  bcryptCost: number;
 }
 
 /** Flags as given (strings), before validation. */
 export type ServeFlags = Partial<
   Record<keyof ServeConfig | 'initialCluster' | 'autoCompactionMode' | 'autoCompactionRetention', string>
 >;
+
+/** etcd's --auth-token value: "simple" or "jwt,pub-key=…" (decomposeOpts). Concord serves simple tokens. */
+function authTokenOf(value: string | undefined): ServeConfig['authToken'] {
+  const [type = '', ...rest] = (value ?? 'simple').split(',');
+  const options: Record<string, string> = {};
+  for (const o of rest) {
+    const pair = o.split('=');
+    if (pair.length !== 2 || pair[0]! in options)
+      throw new ConfigError(
+        `--auth-token: invalid token option ${JSON.stringify(o)} in ${JSON.stringify(value)}`,
+      );
+    options[pair[0]!] = pair[1]!;
+  }
+  if (type !== 'simple')
+    throw new ConfigError(
+      `--auth-token: expected "simple", got ${JSON.stringify(type)} (jwt is not supported yet)`,
+    );
+  return { type, options };
+}
 
 function autoCompactionOf(
   mode: string | undefined,
@@ -210,7 +241,19 @@ export function resolveConfig(f: ServeFlags): ServeConfig {
     grpcKeepaliveTimeoutMs: f.grpcKeepaliveTimeoutMs
       ? parseDuration('grpc-keepalive-timeout', f.grpcKeepaliveTimeoutMs)
       : 20_000,
+    authToken: authTokenOf(f.authToken),
+    authTokenTtlSec: positiveInt('auth-token-ttl', f.authTokenTtlSec, DEFAULT_AUTH_TOKEN_TTL_SEC),
+    bcryptCost: bcryptCostOf(f.bcryptCost),
   };
+}
+
+function bcryptCostOf(value: string | undefined): number {
+  const cost = positiveInt('bcrypt-cost', value, DEFAULT_BCRYPT_COST);
+  if (cost < MIN_BCRYPT_COST || cost > MAX_BCRYPT_COST)
+    throw new ConfigError(
+      `--bcrypt-cost: expected ${MIN_BCRYPT_COST} to ${MAX_BCRYPT_COST}, got ${JSON.stringify(value)}`,
+    );
+  return cost;
 }
 
 /** etcd's member ID: the first 8 bytes of SHA-1(sorted peer URLs joined + cluster token), big-endian. */

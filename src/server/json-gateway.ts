@@ -11,6 +11,40 @@ import { Metadata, Status } from 'nice-grpc-common';
 import {
   AlarmRequest,
   AlarmResponse,
+  AuthDisableRequest,
+  AuthDisableResponse,
+  AuthEnableRequest,
+  AuthEnableResponse,
+  AuthenticateRequest,
+  AuthenticateResponse,
+  AuthRoleAddRequest,
+  AuthRoleAddResponse,
+  AuthRoleDeleteRequest,
+  AuthRoleDeleteResponse,
+  AuthRoleGetRequest,
+  AuthRoleGetResponse,
+  AuthRoleGrantPermissionRequest,
+  AuthRoleGrantPermissionResponse,
+  AuthRoleListRequest,
+  AuthRoleListResponse,
+  AuthRoleRevokePermissionRequest,
+  AuthRoleRevokePermissionResponse,
+  AuthStatusRequest,
+  AuthStatusResponse,
+  AuthUserAddRequest,
+  AuthUserAddResponse,
+  AuthUserChangePasswordRequest,
+  AuthUserChangePasswordResponse,
+  AuthUserDeleteRequest,
+  AuthUserDeleteResponse,
+  AuthUserGetRequest,
+  AuthUserGetResponse,
+  AuthUserGrantRoleRequest,
+  AuthUserGrantRoleResponse,
+  AuthUserListRequest,
+  AuthUserListResponse,
+  AuthUserRevokeRoleRequest,
+  AuthUserRevokeRoleResponse,
   CompactionRequest,
   CompactionResponse,
   DefragmentRequest,
@@ -51,6 +85,7 @@ import {
   ResignResponse,
 } from '../gen/v3electionpb/v3election.js';
 import { LockRequest, LockResponse, UnlockRequest, UnlockResponse } from '../gen/v3lockpb/v3lock.js';
+import { authService } from './auth-service.js';
 import { clusterService } from './cluster-service.js';
 import { electionService } from './election-service.js';
 import { toServerError } from './errors.js';
@@ -105,7 +140,7 @@ interface Codec<T> {
 interface Route {
   request: Codec<unknown>;
   response: Codec<unknown>;
-  call: (req: unknown, ctx: { signal: AbortSignal }) => Promise<unknown>;
+  call: (req: unknown, ctx: { signal: AbortSignal; token: string | undefined }) => Promise<unknown>;
 }
 
 /** grpc-gateway's HTTP status for a gRPC code. */
@@ -148,9 +183,16 @@ export function jsonGateway(node: Node): (req: http.IncomingMessage, res: http.S
   const maint = maintenanceService(node);
   const lock = lockService(node);
   const election = electionService(node);
-  // The services only read the signal from their call context.
+  const auth = authService(node);
+  // The services read the signal and the auth token from their call context; the token comes
+  // from the Authorization header, as etcd's grpc-gateway passes it on.
   type Ctx = Parameters<typeof kv.range>[1];
-  const ctxOf = (signal: AbortSignal) => ({ signal, metadata: Metadata(), peer: '' }) as unknown as Ctx;
+  const ctxOf = (signal: AbortSignal, token: string | undefined) =>
+    ({
+      signal,
+      metadata: token === undefined ? Metadata() : Metadata({ authorization: token }),
+      peer: '',
+    }) as unknown as Ctx;
   const route = <Q, R>(
     request: Codec<Q>,
     response: Codec<R>,
@@ -158,7 +200,7 @@ export function jsonGateway(node: Node): (req: http.IncomingMessage, res: http.S
   ): Route => ({
     request: request as Codec<unknown>,
     response: response as Codec<unknown>,
-    call: (q, c) => f(q as Q, ctxOf(c.signal)),
+    call: (q, c) => f(q as Q, ctxOf(c.signal, c.token)),
   });
   const routes = new Map<string, Route>([
     ['/v3/kv/range', route(RangeRequest, RangeResponse, (q, c) => kv.range(q, c))],
@@ -203,6 +245,53 @@ export function jsonGateway(node: Node): (req: http.IncomingMessage, res: http.S
     ['/v3/election/proclaim', route(ProclaimRequest, ProclaimResponse, (q, c) => election.proclaim(q, c))],
     ['/v3/election/leader', route(LeaderRequest, LeaderResponse, (q, c) => election.leader(q, c))],
     ['/v3/election/resign', route(ResignRequest, ResignResponse, (q, c) => election.resign(q, c))],
+    ['/v3/auth/enable', route(AuthEnableRequest, AuthEnableResponse, (q, c) => auth.authEnable(q, c))],
+    ['/v3/auth/disable', route(AuthDisableRequest, AuthDisableResponse, (q, c) => auth.authDisable(q, c))],
+    ['/v3/auth/status', route(AuthStatusRequest, AuthStatusResponse, (q, c) => auth.authStatus(q, c))],
+    [
+      '/v3/auth/authenticate',
+      route(AuthenticateRequest, AuthenticateResponse, (q, c) => auth.authenticate(q, c)),
+    ],
+    ['/v3/auth/user/add', route(AuthUserAddRequest, AuthUserAddResponse, (q, c) => auth.userAdd(q, c))],
+    ['/v3/auth/user/get', route(AuthUserGetRequest, AuthUserGetResponse, (q, c) => auth.userGet(q, c))],
+    ['/v3/auth/user/list', route(AuthUserListRequest, AuthUserListResponse, (q, c) => auth.userList(q, c))],
+    [
+      '/v3/auth/user/delete',
+      route(AuthUserDeleteRequest, AuthUserDeleteResponse, (q, c) => auth.userDelete(q, c)),
+    ],
+    [
+      '/v3/auth/user/changepw',
+      route(AuthUserChangePasswordRequest, AuthUserChangePasswordResponse, (q, c) =>
+        auth.userChangePassword(q, c),
+      ),
+    ],
+    [
+      '/v3/auth/user/grant',
+      route(AuthUserGrantRoleRequest, AuthUserGrantRoleResponse, (q, c) => auth.userGrantRole(q, c)),
+    ],
+    [
+      '/v3/auth/user/revoke',
+      route(AuthUserRevokeRoleRequest, AuthUserRevokeRoleResponse, (q, c) => auth.userRevokeRole(q, c)),
+    ],
+    ['/v3/auth/role/add', route(AuthRoleAddRequest, AuthRoleAddResponse, (q, c) => auth.roleAdd(q, c))],
+    ['/v3/auth/role/get', route(AuthRoleGetRequest, AuthRoleGetResponse, (q, c) => auth.roleGet(q, c))],
+    ['/v3/auth/role/list', route(AuthRoleListRequest, AuthRoleListResponse, (q, c) => auth.roleList(q, c))],
+    [
+      '/v3/auth/role/delete',
+      route(AuthRoleDeleteRequest, AuthRoleDeleteResponse, (q, c) => auth.roleDelete(q, c)),
+    ],
+    [
+      '/v3/auth/role/grant',
+      route(AuthRoleGrantPermissionRequest, AuthRoleGrantPermissionResponse, (q, c) =>
+        auth.roleGrantPermission(q, c),
+      ),
+    ],
+    [
+      '/v3/auth/role/revoke',
+      route(AuthRoleRevokePermissionRequest, AuthRoleRevokePermissionResponse, (q, c) =>
+        auth.roleRevokePermission(q, c),
+      ),
+    ],
   ]);
   const maxBody = MAX_BODY_FACTOR * node.config.maxRequestBytes;
 
@@ -243,7 +332,8 @@ export function jsonGateway(node: Node): (req: http.IncomingMessage, res: http.S
         send(400, { error: String(err), code: Status.INVALID_ARGUMENT, message: String(err) });
         return;
       }
-      r.call(parsed, { signal: abort.signal }).then(
+      const token = req.headers.authorization;
+      r.call(parsed, { signal: abort.signal, token: typeof token === 'string' ? token : undefined }).then(
         (out) => send(200, origNames(r.response.toJSON(out))),
         fail,
       );

@@ -19,6 +19,7 @@ import {
 import { LeaseNotFoundError, type MvccRequest, NoSpaceError, type StateMachine } from '../mvcc/index.js';
 import { FileSnapshotStore } from '../storage/index.js';
 import type { PeerHandler } from '../transport/peer-service.js';
+import { ServerAuth } from './auth.js';
 import { Compactor } from './compactor.js';
 import { clusterIdOf, memberIdOf, type ServeConfig } from './config.js';
 import {
@@ -63,6 +64,8 @@ export class Node {
   readonly proposer: RaftProposer;
   /** This member's Prometheus registry and metrics (served at /metrics). */
   readonly metrics: ServerMetrics;
+  /** Password hashing, simple tokens and each call's credentials (the store is sm.auth). */
+  readonly auth: ServerAuth;
   readonly startedAt = Date.now();
   /** Called after each sync round (watch streams answer deferred progress requests). */
   readonly afterWatchSync = new Set<() => void>();
@@ -85,6 +88,7 @@ export class Node {
     this.sm = sm;
     this.proposer = p;
     this.metrics = metrics;
+    this.auth = new ServerAuth(sm, { bcryptCost: config.bcryptCost, tokenTtlSec: config.authTokenTtlSec });
   }
 
   static async start(
