@@ -19,8 +19,16 @@ import {
   type Client as GrpcClient,
 } from 'nice-grpc';
 import { Metadata } from 'nice-grpc-common';
+import { AuthDefinition } from '../gen/etcdserverpb/rpc.js';
 import { type CallOptions, CallScope, delay } from './call-options.js';
 import { ClientClosedError, isRetryableRead, toEtcdError, UnavailableError, wasNotSent } from './errors.js';
+
+/** Refusals that a fresh token cures (clientv3's shouldRefreshToken). */
+const STALE_TOKEN = new Set([
+  'etcdserver: invalid auth token',
+  'etcdserver: user name is empty',
+  'etcdserver: revision of auth store is old',
+]);
 
 export interface ConnectionSettings {
   endpoints: string[];
@@ -31,6 +39,8 @@ export interface ConnectionSettings {
   maxAttempts: number;
   /** Metadata sent with every call (auth token …). */
   metadata?: Record<string, string>;
+  /** Credentials to authenticate with (etcd auth); the token then goes with every call. */
+  auth?: { username: string; password: string };
 }
 
 export type CallKind = 'read' | 'write';
@@ -42,9 +52,14 @@ export class Connections {
   #active = 0;
   #closed = false;
   readonly #closeController = new AbortController();
+  /** Every call's default metadata; the auth token is set in it in place when it changes. */
+  readonly #metadata: Metadata;
+  #token: string | undefined;
+  #authenticating: Promise<void> | undefined;
 
   constructor(settings: ConnectionSettings) {
     this.settings = settings;
+    this.#metadata = toMeta(settings.metadata ?? {});
     // Every pending unary call listens here (see CallScope): no max-listeners leak warning.
     setMaxListeners(0, this.#closeController.signal);
     this.#channels = settings.endpoints.map(() => undefined);
@@ -92,8 +107,7 @@ export class Connections {
     const id = `${(definition as { fullName?: string }).fullName ?? ''}#${i}`;
     let c = this.#clients.get(id);
     if (!c) {
-      const metadata = this.settings.metadata;
-      c = createClient(definition, this.#channel(i), metadata ? { '*': { metadata: toMeta(metadata) } } : {});
+      c = createClient(definition, this.#channel(i), { '*': { metadata: this.#metadata } });
       this.#clients.set(id, c);
     }
     return c as GrpcClient<D>;
@@ -106,8 +120,36 @@ export class Connections {
    * call's `metadata` replaces the client's default metadata in nice-grpc, and passing
    * `{ hasleader }` alone made etcd with auth enabled refuse every watch ("user name is empty").
    */
-  streamMetadata(): Metadata {
-    return new Metadata({ ...this.settings.metadata, hasleader: 'true' });
+  async streamMetadata(i: number, signal: AbortSignal): Promise<Metadata> {
+    await this.#ensureToken(i, signal);
+    const md = new Metadata(this.#metadata);
+    md.set('hasleader', 'true');
+    return md;
+  }
+
+  /** Authenticates first when credentials are set and no token is held (one exchange at a time). */
+  async #ensureToken(i: number, signal: AbortSignal): Promise<void> {
+    const auth = this.settings.auth;
+    if (!auth || this.#token !== undefined) return;
+    this.#authenticating ??= (async () => {
+      try {
+        // Without the client's metadata: an old token must not ride along.
+        const c = createClient(AuthDefinition, this.#channel(i));
+        const { token } = await c.authenticate({ name: auth.username, password: auth.password }, { signal });
+        this.#token = token;
+        this.#metadata.set('token', token);
+      } finally {
+        this.#authenticating = undefined;
+      }
+    })();
+    return this.#authenticating;
+  }
+
+  /** Drops a token the server refused, unless another call replaced it meanwhile. */
+  #dropToken(token: string | undefined): void {
+    if (this.#token !== token) return;
+    this.#token = undefined;
+    this.#metadata.delete('token');
   }
 
   /** The active endpoint failed: later calls go to the next one. */
@@ -128,11 +170,14 @@ export class Connections {
   ) {
     if (this.#closed) throw new ClientClosedError('client is closed');
     const scope = new CallScope(opts, this.settings.timeoutMs, this.#closeController.signal);
+    let reauthenticated = false;
     try {
       for (let attempt = 1; ; attempt++) {
         scope.throwIfAborted();
         const i = this.#active;
+        const token = this.#token;
         try {
+          await this.#ensureToken(i, scope.signal);
           return await call(i, scope.signal);
         } catch (e) {
           if (scope.signal.aborted) {
@@ -143,6 +188,14 @@ export class Connections {
           }
           if (isAbortError(e)) throw e;
           const err = toEtcdError(e);
+          // A refused token: the request was not served (a write was refused before or at
+          // apply, changing nothing), so it goes again once with a fresh token.
+          if (this.settings.auth && !reauthenticated && staleToken(err)) {
+            reauthenticated = true;
+            this.#dropToken(this.#token ?? token);
+            attempt--;
+            continue;
+          }
           if (err instanceof UnavailableError) this.failed(i);
           const retry = (kind === 'read' && isRetryableRead(err)) || wasNotSent(err);
           if (!retry || attempt >= this.settings.maxAttempts || this.#closed) throw err;
@@ -172,6 +225,10 @@ export class Connections {
 export function backoff(attempt: number, endpoints: number): number {
   if (attempt < endpoints) return 10;
   return Math.min(1000, 50 * 2 ** (attempt - endpoints));
+}
+
+function staleToken(err: unknown): boolean {
+  return err instanceof Error && STALE_TOKEN.has(err.message);
 }
 
 function toMeta(m: Record<string, string>): Metadata {

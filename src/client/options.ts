@@ -19,6 +19,12 @@ export interface ClientOptions {
   channelOptions?: ChannelOptions;
   /** Metadata sent with every call (e.g. `{ token }` for etcd auth). */
   metadata?: Record<string, string>;
+  /**
+   * etcd auth: the client authenticates on its first call, sends the token with every call
+   * after, and authenticates again (once per call) when the server says the token is no longer
+   * valid (expired, password changed, auth revision moved on).
+   */
+  auth?: { username: string; password: string };
 }
 
 export interface ResolvedOptions {
@@ -28,6 +34,7 @@ export interface ResolvedOptions {
   credentials?: ChannelCredentials;
   channelOptions?: ChannelOptions;
   metadata?: Record<string, string>;
+  auth?: { username: string; password: string };
 }
 
 const ENDPOINT = /^(?:(?:http|https):\/\/)?(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}\/?$/;
@@ -55,6 +62,18 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
     throw new TypeError(`maxAttempts must be a positive integer, got ${String(o.maxAttempts)}`);
   }
+  if (
+    o.auth !== undefined &&
+    (o.auth === null ||
+      typeof o.auth !== 'object' ||
+      typeof o.auth.username !== 'string' ||
+      o.auth.username === '' ||
+      typeof o.auth.password !== 'string')
+  ) {
+    throw new TypeError(
+      `auth must be { username, password } with a non-empty username, got ${JSON.stringify(o.auth && { ...o.auth, password: '…' })}`,
+    );
+  }
   return {
     endpoints: clean.map((e) => e.replace(/\/$/, '')),
     timeoutMs,
@@ -62,5 +81,6 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     credentials: o.credentials,
     channelOptions: o.channelOptions,
     metadata: o.metadata,
+    auth: o.auth && { username: o.auth.username, password: o.auth.password },
   };
 }
