@@ -16,6 +16,7 @@ import {
   WatchDefinition,
   type WatchRequest,
 } from '../../src/gen/etcdserverpb/rpc.js';
+import { LockDefinition } from '../../src/gen/v3lockpb/v3lock.js';
 import { type EtcdCluster, sleep, startEtcd } from '../harness/etcd.js';
 
 const b = (s: string) => Buffer.from(s);
@@ -213,6 +214,17 @@ describe.each(Object.keys(USERS))('user %s', (user) => {
     expect(got).toBe(mayWrite(user, leased) ? 'ok' : DENIED);
     if (got !== 'ok') await lease().leaseRevoke({ ID }, md('root'));
   });
+});
+
+test('lock and unlock need permission on the lock keys (etcd runs them with the caller’s token)', async () => {
+  const lock = createClient(LockDefinition, channel);
+  const held = await lock.lock({ name: b('p/lock') }, md('u-prefix'));
+  expect(held.key.toString()).toMatch(/^p\/lock\//);
+  expect(await outcome(lock.unlock({ key: held.key }, md('u-prefix')))).toBe('ok');
+  expect(await outcome(lock.lock({ name: b('x-lock') }, md('u-prefix')))).toBe(
+    'UNKNOWN: etcdserver: permission denied',
+  );
+  expect(await outcome(lock.lock({ name: b('p/lock') }))).toBe('UNKNOWN: etcdserver: user name is empty');
 });
 
 test('admin calls need the root role', async () => {
