@@ -2,6 +2,7 @@
  * Concord's SDK: an etcd v3 client for TypeScript. Works against Concord and against etcd.
  */
 
+export type { Auth, Permission, PermissionType } from './client/auth.js';
 export type { Key, Value } from './client/bytes.js';
 export type { CallOptions } from './client/call-options.js';
 export { Client } from './client/client.js';

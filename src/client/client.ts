@@ -3,6 +3,7 @@
  * nothing (no kept lease, no open watch), a client does not keep the process alive.
  */
 import { KVDefinition } from '../gen/etcdserverpb/rpc.js';
+import { Auth } from './auth.js';
 import type { CallOptions } from './call-options.js';
 import { Cluster } from './cluster.js';
 import { Connections } from './connections.js';
@@ -19,6 +20,8 @@ export class Client extends Namespace {
   readonly cluster: Cluster;
   /** Status, alarms, defragment, hashKV, snapshot, moveLeader. */
   readonly maintenance: Maintenance;
+  /** Auth on/off, users, roles and their key-range permissions. */
+  readonly auth: Auth;
 
   constructor(options: ClientOptions) {
     const o = resolveOptions(options);
@@ -26,6 +29,7 @@ export class Client extends Namespace {
     super({ conns, watches: new WatchHub(conns), leases: new LeaseKeeper(conns) }, ROOT);
     this.cluster = new Cluster(conns);
     this.maintenance = new Maintenance(conns);
+    this.auth = new Auth(conns);
   }
 
   get endpoints(): readonly string[] {

@@ -3,7 +3,14 @@
  * authenticates on its first call, sends the token on unary calls and streams (watch, lease
  * keepalive), and authenticates again when its token has expired (--auth-token-ttl 1 here).
  */
-import { AuthFailedError, Client, PermissionDeniedError, type WatchEvent } from '../../src/index.js';
+import {
+  AuthFailedError,
+  Client,
+  PermissionDeniedError,
+  RoleNotFoundError,
+  UserNotFoundError,
+  type WatchEvent,
+} from '../../src/index.js';
 import { type EtcdCluster, sleep, startEtcd } from '../harness/etcd.js';
 import { Reader } from './watch-helpers.js';
 
@@ -69,4 +76,34 @@ test('watches and kept leases carry the token', async () => {
   expect((await c.get('app/leased'))?.lease).toBe(lease.id);
   await lease.revoke();
   expect(await c.get('app/leased')).toBeUndefined();
+});
+
+test('client.auth manages users, roles and permissions', async () => {
+  const root = client('root', 'rootpw');
+  await root.auth.addRole('r-sdk');
+  await root.auth.grantPermission('r-sdk', 'readwrite', { prefix: 'sdk/' });
+  await root.auth.grantPermission('r-sdk', 'read', { key: 'k1', end: 'k5' });
+  await root.auth.addUser('bob', 'bpw');
+  await root.auth.grantRole('bob', 'r-sdk');
+  expect(await root.auth.getUser('bob')).toEqual(['r-sdk']);
+  expect(await root.auth.users()).toEqual(['alice', 'bob', 'root']);
+  expect(await root.auth.roles()).toEqual(['r-app', 'r-sdk', 'root']);
+  const perms = (await root.auth.getRole('r-sdk')).map((p) => [p.type, p.key.toString(), p.end.toString()]);
+  expect(perms).toEqual([
+    ['read', 'k1', 'k5'],
+    ['readwrite', 'sdk/', 'sdk0'],
+  ]);
+  const bob = client('bob', 'bpw');
+  await bob.put('sdk/x', '1');
+  await expect(bob.auth.users()).rejects.toBeInstanceOf(PermissionDeniedError);
+  await root.auth.revokePermission('r-sdk', { prefix: 'sdk/' });
+  await expect(bob.put('sdk/y', '1')).rejects.toBeInstanceOf(PermissionDeniedError);
+  await root.auth.changePassword('bob', 'bpw2');
+  await expect(client('bob', 'bpw').get('k2')).rejects.toBeInstanceOf(AuthFailedError);
+  expect(await client('bob', 'bpw2').get('k2')).toBeUndefined();
+  await root.auth.revokeRole('bob', 'r-sdk');
+  await root.auth.deleteUser('bob');
+  await root.auth.deleteRole('r-sdk');
+  await expect(root.auth.getUser('bob')).rejects.toBeInstanceOf(UserNotFoundError);
+  await expect(root.auth.getRole('r-sdk')).rejects.toBeInstanceOf(RoleNotFoundError);
 });
