@@ -53,7 +53,10 @@ export function serveCommand(): Command {
         'how often the server pings an idle client (default 2h)',
       )
       .option('--grpc-keepalive-timeout <duration>', 'how long a server ping may go unanswered (default 20s)')
-      .option('--auth-token <type>', "token type for auth: 'simple' (default)")
+      .option(
+        '--auth-token <spec>',
+        "auth tokens: 'simple' (default) or 'jwt,pub-key=<pem>,priv-key=<pem>,sign-method=RS256|ES256…[,ttl=5m]'",
+      )
       .option('--auth-token-ttl <seconds>', 'seconds an unused simple token stays valid (default 300)')
       .option('--bcrypt-cost <n>', 'bcrypt cost for hashing auth passwords, 4 to 31 (default 10)')
       // etcd's logging flags are accepted so etcd command lines run unchanged; Concord logs to stderr.

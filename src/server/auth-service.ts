@@ -16,7 +16,7 @@ export function authService(node: Node): AuthServiceImplementation {
 
   /** Proposes an admin request with the caller's credentials; refused early when not root. */
   async function admin<R extends InternalRequest>(req: R, ctx: Ctx) {
-    const who = auth.proposal(ctx.metadata);
+    const who = await auth.proposal(ctx.metadata);
     if (who) sm.auth.isAdminPermitted(who);
     const resp = await proposer.propose(req, ctx.signal, who);
     return { header: node.header((resp as { header?: undefined }).header, sm.revision) };
@@ -24,7 +24,7 @@ export function authService(node: Node): AuthServiceImplementation {
 
   /** A linearizable read of the store, by `allowed` callers (admin by default). */
   async function read<T>(ctx: Ctx, f: () => T, self?: (who: AuthInfo | undefined) => boolean): Promise<T> {
-    const who = auth.infoOf(ctx.metadata);
+    const who = await auth.infoOf(ctx.metadata);
     await proposer.readIndex(ctx.signal);
     if (!self?.(who)) sm.auth.isAdminPermitted(who);
     return f();
@@ -52,19 +52,20 @@ export function authService(node: Node): AuthServiceImplementation {
           ctx.signal,
         );
         // The password was checked against a store that changed meanwhile: check again (etcd).
-        if (checkedAt === sm.auth.revision) return { header: node.header(resp.header), token: resp.token };
+        if (checkedAt === sm.auth.revision)
+          return { header: node.header(resp.header), token: await auth.tokenFor(req.name, resp.token) };
       }
     },
 
     async userAdd(req, ctx) {
       const noPassword = req.options?.noPassword ?? false;
-      const who = auth.proposal(ctx.metadata);
+      const who = await auth.proposal(ctx.metadata);
       if (who) sm.auth.isAdminPermitted(who);
       const hashedPassword = noPassword ? '' : await hashOf(req.password, req.hashedPassword);
       return admin({ authUserAdd: { ...req, password: '', hashedPassword } }, ctx);
     },
     async userChangePassword(req, ctx) {
-      const who = auth.proposal(ctx.metadata);
+      const who = await auth.proposal(ctx.metadata);
       if (who) sm.auth.isAdminPermitted(who);
       const hashedPassword = await hashOf(req.password, req.hashedPassword);
       return admin({ authUserChangePassword: { name: req.name, password: '', hashedPassword } }, ctx);

@@ -23,6 +23,7 @@ import {
   type StateMachine,
   type TokenEvent,
 } from '../mvcc/index.js';
+import type { JwtTokens } from './auth-jwt.js';
 
 /** etcd's TokenFieldNameGRPC and TokenFieldNameSwagger (the gateway's Authorization header). */
 export const TOKEN_METADATA_KEYS = ['token', 'authorization'] as const;
@@ -61,6 +62,8 @@ export class SimpleTokens {
         for (const [t, v] of this.#tokens) if (v.username === ev.username) this.#tokens.delete(t);
         return;
       case 'assign':
+        // A JWT authentication logs no token.
+        if (ev.token === '') return;
         if (++this.#sinceSweep >= SWEEP_EVERY) this.#sweep();
         this.#tokens.set(ev.token, { username: ev.username, expiresAt: this.#now() + this.#ttlMs });
         return;
@@ -91,17 +94,21 @@ export class SimpleTokens {
 export interface ServerAuthOptions {
   bcryptCost: number;
   tokenTtlSec: number;
+  /** --auth-token jwt: the loaded keys (simple tokens otherwise). */
+  jwt?: JwtTokens;
 }
 
 export class ServerAuth {
   readonly tokens: SimpleTokens;
   readonly #sm: StateMachine;
   readonly #cost: number;
+  readonly #jwt: JwtTokens | undefined;
   #counter = 0;
 
   constructor(sm: StateMachine, opts: ServerAuthOptions) {
     this.#sm = sm;
     this.#cost = opts.bcryptCost;
+    this.#jwt = opts.jwt;
     this.tokens = new SimpleTokens(opts.tokenTtlSec * 1000);
     sm.auth.onToken = this.tokens.handle;
     if (sm.auth.enabled) this.tokens.handle({ type: 'enable' });
@@ -122,8 +129,9 @@ export class ServerAuth {
     if (!(await bcrypt.compare(password, hash))) throw new AuthFailedError();
   }
 
-  /** A fresh simple token (etcd: 16 random letters, then "." and an index). */
+  /** What an Authenticate entry carries: a fresh simple token, or nothing with JWT (signed after). */
   newToken(): string {
+    if (this.#jwt) return '';
     let s = '';
     for (let i = 0; i < 16; i++) s += LETTERS[randomInt(LETTERS.length)];
     return `${s}.${++this.#counter}`;
@@ -133,7 +141,12 @@ export class ServerAuth {
    * The credentials a call carries: undefined when auth is off or no token was sent (checks
    * then answer "user name is empty"); InvalidAuthToken for a token this member does not know.
    */
-  infoOf(metadata: Metadata | undefined): AuthInfo | undefined {
+  /** The token an applied Authenticate answers: the one in the entry, or a JWT signed now (etcd). */
+  async tokenFor(name: string, logged: string): Promise<string> {
+    return this.#jwt ? this.#jwt.sign(name, this.#sm.auth.revision) : logged;
+  }
+
+  async infoOf(metadata: Metadata | undefined): Promise<AuthInfo | undefined> {
     if (!this.#sm.auth.enabled || !metadata) return undefined;
     let token: string | undefined;
     for (const k of TOKEN_METADATA_KEYS) {
@@ -144,6 +157,13 @@ export class ServerAuth {
       }
     }
     if (token === undefined) return undefined;
+    if (this.#jwt) {
+      const info = await this.#jwt.info(token);
+      // A token of a user deleted since: etcd's JWT provider trusts the signature, the checks
+      // then find no such user and deny.
+      if (info === undefined) throw new InvalidAuthTokenError();
+      return info;
+    }
     const username = this.tokens.user(token);
     if (username === undefined) throw new InvalidAuthTokenError();
     return { username, revision: this.#sm.auth.revision };
@@ -153,8 +173,8 @@ export class ServerAuth {
    * What a client's write carries into the log: its credentials when auth is on (empty ones
    * when it sent no token, refused at apply as etcd does), nothing when auth is off.
    */
-  proposal(metadata: Metadata | undefined): AuthInfo | undefined {
+  async proposal(metadata: Metadata | undefined): Promise<AuthInfo | undefined> {
     if (!this.#sm.auth.enabled) return undefined;
-    return this.infoOf(metadata) ?? { username: '', revision: 0 };
+    return (await this.infoOf(metadata)) ?? { username: '', revision: 0 };
   }
 }

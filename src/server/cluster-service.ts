@@ -36,8 +36,8 @@ export function clusterService(node: Node): ClusterServiceImplementation {
     }
   }
   /** Membership changes need the root role when auth is on (etcd's checkMembershipOperationPermission). */
-  const admin = (ctx: { metadata: Parameters<typeof node.auth.infoOf>[0] }) => {
-    if (node.auth.enabled) node.sm.auth.isAdminPermitted(node.auth.infoOf(ctx.metadata));
+  const admin = async (ctx: { metadata: Parameters<typeof node.auth.infoOf>[0] }) => {
+    if (node.auth.enabled) node.sm.auth.isAdminPermitted(await node.auth.infoOf(ctx.metadata));
   };
   return {
     async memberList(req, ctx) {
@@ -47,7 +47,7 @@ export function clusterService(node: Node): ClusterServiceImplementation {
     },
 
     async memberAdd(req, ctx) {
-      admin(ctx);
+      await admin(ctx);
       const { id } = await node.memberAdd(req.peerURLs, req.isLearner, ctx.signal);
       return {
         header: header(),
@@ -57,7 +57,7 @@ export function clusterService(node: Node): ClusterServiceImplementation {
     },
 
     async memberRemove(req, ctx) {
-      admin(ctx);
+      await admin(ctx);
       const done = await node.memberRemove(req.ID, ctx.signal);
       if (done === undefined)
         return forwardToLeader((c) => c.memberRemove(req, { signal: ctx.signal, metadata: ctx.metadata }));
@@ -65,13 +65,13 @@ export function clusterService(node: Node): ClusterServiceImplementation {
     },
 
     async memberUpdate(req, ctx) {
-      admin(ctx);
+      await admin(ctx);
       await node.memberUpdate(req.ID, req.peerURLs, ctx.signal);
       return { header: header(), members: list() };
     },
 
     async memberPromote(req, ctx) {
-      admin(ctx);
+      await admin(ctx);
       const done = await node.memberPromote(req.ID, ctx.signal);
       // Only the leader knows how far the learner's log is: it decides (etcd forwards too).
       if (done === undefined)

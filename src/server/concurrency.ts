@@ -77,14 +77,14 @@ export function prefixEnd(prefix: Buffer): Buffer {
  * token: when auth is on, the caller needs read (and, for `write`, write) permission on the
  * keys the call touches — a prefix's range, or one key when `prefix` is false.
  */
-export function checkConcurrencyAuth(
+export async function checkConcurrencyAuth(
   node: Node,
   metadata: Parameters<Node['auth']['infoOf']>[0],
   key: Buffer,
   opts: { prefix: boolean; write: boolean },
-): void {
+): Promise<void> {
   if (!node.auth.enabled) return;
-  const who = node.auth.infoOf(metadata);
+  const who = await node.auth.infoOf(metadata);
   const k = key.toString('latin1');
   const end = opts.prefix ? prefixEnd(key).toString('latin1') : '';
   node.sm.auth.isRangePermitted(who, k, end);

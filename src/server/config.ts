@@ -61,7 +61,7 @@ export interface ServeConfig {
   /** etcd's --grpc-keepalive-timeout (20s): how long a ping may go unanswered. */
   grpcKeepaliveTimeoutMs: number;
   /** etcd's --auth-token: 'simple' (default); options after commas as etcd parses them. */
-  authToken: { type: 'simple'; options: Record<string, string> };
+  authToken: { type: 'simple' | 'jwt'; options: Record<string, string> };
   /** etcd's --auth-token-ttl, in seconds: a simple token unused this long expires. */
   authTokenTtlSec: number;
   /** etcd's --bcrypt-cost (4 to 31, default 10). */
@@ -73,7 +73,7 @@ export type ServeFlags = Partial<
   Record<keyof ServeConfig | 'initialCluster' | 'autoCompactionMode' | 'autoCompactionRetention', string>
 >;
 
-/** etcd's --auth-token value: "simple" or "jwt,pub-key=…" (decomposeOpts). Concord serves simple tokens. */
+/** etcd's --auth-token value: "simple" or "jwt,pub-key=…,priv-key=…,sign-method=…,ttl=…" (decomposeOpts). */
 function authTokenOf(value: string | undefined): ServeConfig['authToken'] {
   const [type = '', ...rest] = (value ?? 'simple').split(',');
   const options: Record<string, string> = {};
@@ -85,10 +85,13 @@ function authTokenOf(value: string | undefined): ServeConfig['authToken'] {
       );
     options[pair[0]!] = pair[1]!;
   }
-  if (type !== 'simple')
+  if (type !== 'simple' && type !== 'jwt')
+    throw new ConfigError(`--auth-token: expected "simple" or "jwt", got ${JSON.stringify(type)}`);
+  if (type === 'jwt' && (!options['pub-key'] || !options['sign-method']))
     throw new ConfigError(
-      `--auth-token: expected "simple", got ${JSON.stringify(type)} (jwt is not supported yet)`,
+      `--auth-token: jwt needs pub-key=<file> and sign-method=<alg> (priv-key=<file> to sign), got ${JSON.stringify(value)}`,
     );
+  if (type === 'jwt' && options.ttl !== undefined) parseDuration('auth-token ttl', options.ttl);
   return { type, options };
 }
 

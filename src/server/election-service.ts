@@ -59,7 +59,7 @@ export function electionService(node: Node): ElectionServiceImplementation {
       concurrencyCall(async () => {
         const signal = ctx.signal;
         const prefix = electionPrefix(req.name);
-        checkConcurrencyAuth(node, ctx.metadata, prefix, { prefix: true, write: true });
+        await checkConcurrencyAuth(node, ctx.metadata, prefix, { prefix: true, write: true });
         const lease = await sessionLease(node, req.lease, signal);
         const key = sessionKey(prefix, lease);
         const resp = await proposeTxn(
@@ -102,7 +102,7 @@ export function electionService(node: Node): ElectionServiceImplementation {
     proclaim: (req, ctx) =>
       concurrencyCall(async () => {
         const leader = requireLeader(req.leader);
-        checkConcurrencyAuth(node, ctx.metadata, leader.key, { prefix: false, write: true });
+        await checkConcurrencyAuth(node, ctx.metadata, leader.key, { prefix: false, write: true });
         // As etcd's server: a LeaderKey without a lease gets a fresh session lease.
         const lease = await sessionLease(node, leader.lease, ctx.signal);
         const resp = await proclaim(node, leader, lease, req.value, ctx.signal);
@@ -111,7 +111,10 @@ export function electionService(node: Node): ElectionServiceImplementation {
 
     leader: (req, ctx) =>
       concurrencyCall(async () => {
-        checkConcurrencyAuth(node, ctx.metadata, electionPrefix(req.name), { prefix: true, write: false });
+        await checkConcurrencyAuth(node, ctx.metadata, electionPrefix(req.name), {
+          prefix: true,
+          write: false,
+        });
         await node.proposer.readIndex(ctx.signal);
         const { kv, header } = firstCreated(node, electionPrefix(req.name));
         if (!kv) throw new ConcurrencyError(ERR_ELECTION_NO_LEADER);
@@ -121,14 +124,17 @@ export function electionService(node: Node): ElectionServiceImplementation {
     resign: (req, ctx) =>
       concurrencyCall(async () => {
         const leader = requireLeader(req.leader);
-        checkConcurrencyAuth(node, ctx.metadata, leader.key, { prefix: false, write: true });
+        await checkConcurrencyAuth(node, ctx.metadata, leader.key, { prefix: false, write: true });
         // Not the leader any more is not an error: there is nothing left to resign.
         const resp = await deleteIfCreatedAt(node, leader.key, leader.rev, ctx.signal);
         return { header: resp.header };
       }),
 
     observe: async function* (req, ctx) {
-      checkConcurrencyAuth(node, ctx.metadata, electionPrefix(req.name), { prefix: true, write: false });
+      await checkConcurrencyAuth(node, ctx.metadata, electionPrefix(req.name), {
+        prefix: true,
+        write: false,
+      });
       yield* observe(node, electionPrefix(req.name), ctx.signal);
     },
   };

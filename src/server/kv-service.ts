@@ -30,7 +30,7 @@ export function kvService(node: Node): KVServiceImplementation {
   return {
     async range(req, ctx) {
       sm.validate({ range: req });
-      const who = auth.infoOf(ctx.metadata);
+      const who = await auth.infoOf(ctx.metadata);
       if (!req.serializable) await proposer.readIndex(ctx.signal);
       if (sm.auth.enabled) checkRangeAuth(sm.auth, who, req);
       const resp = sm.range(req);
@@ -41,14 +41,18 @@ export function kvService(node: Node): KVServiceImplementation {
     async put(req, ctx) {
       sm.validate({ put: req });
       await node.checkQuota({ put: req }, ctx.signal);
-      const resp = await proposer.propose({ put: req }, ctx.signal, auth.proposal(ctx.metadata));
+      const resp = await proposer.propose({ put: req }, ctx.signal, await auth.proposal(ctx.metadata));
       node.header(resp.header);
       return resp;
     },
 
     async deleteRange(req, ctx) {
       sm.validate({ deleteRange: req });
-      const resp = await proposer.propose({ deleteRange: req }, ctx.signal, auth.proposal(ctx.metadata));
+      const resp = await proposer.propose(
+        { deleteRange: req },
+        ctx.signal,
+        await auth.proposal(ctx.metadata),
+      );
       node.header(resp.header);
       return resp;
     },
@@ -56,7 +60,7 @@ export function kvService(node: Node): KVServiceImplementation {
     async txn(req, ctx) {
       sm.validate({ txn: req });
       if (isReadOnlyTxn(req)) {
-        const who = auth.infoOf(ctx.metadata);
+        const who = await auth.infoOf(ctx.metadata);
         if (!serializableTxn(req)) await proposer.readIndex(ctx.signal);
         checkTxnAuth(sm.auth, sm.lessor, who, req);
         const resp = sm.txn(req);
@@ -64,13 +68,13 @@ export function kvService(node: Node): KVServiceImplementation {
         return resp;
       }
       await node.checkQuota({ txn: req }, ctx.signal);
-      const resp = await proposer.propose({ txn: req }, ctx.signal, auth.proposal(ctx.metadata));
+      const resp = await proposer.propose({ txn: req }, ctx.signal, await auth.proposal(ctx.metadata));
       node.header(resp.header);
       return resp;
     },
 
     async compact(req, ctx) {
-      const resp = await proposer.propose({ compaction: req }, ctx.signal, auth.proposal(ctx.metadata));
+      const resp = await proposer.propose({ compaction: req }, ctx.signal, await auth.proposal(ctx.metadata));
       node.header(resp.header);
       return resp;
     },

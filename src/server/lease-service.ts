@@ -27,7 +27,11 @@ export function leaseService(node: Node): LeaseServiceImplementation {
     async leaseRevoke(req, ctx) {
       // No local pre-check: a follower may not have applied the grant yet; the apply on every
       // member answers "lease not found" for a lease that is really gone.
-      const resp = await proposer.propose({ leaseRevoke: req }, ctx.signal, node.auth.proposal(ctx.metadata));
+      const resp = await proposer.propose(
+        { leaseRevoke: req },
+        ctx.signal,
+        await node.auth.proposal(ctx.metadata),
+      );
       node.header(resp.header);
       return resp;
     },
@@ -60,7 +64,7 @@ export function leaseService(node: Node): LeaseServiceImplementation {
     async leaseTimeToLive(req, ctx) {
       // etcd 3.5: reading a lease's keys needs read permission on each (root reads all).
       if (node.auth.enabled) {
-        const who = node.auth.infoOf(ctx.metadata);
+        const who = await node.auth.infoOf(ctx.metadata);
         try {
           sm.auth.isAdminPermitted(who);
         } catch {

@@ -24,7 +24,7 @@ export function lockService(node: Node): LockServiceImplementation {
       concurrencyCall(async () => {
         const signal = ctx.signal;
         const prefix = Buffer.concat([req.name, Buffer.from('/')]);
-        checkConcurrencyAuth(node, ctx.metadata, prefix, { prefix: true, write: true });
+        await checkConcurrencyAuth(node, ctx.metadata, prefix, { prefix: true, write: true });
         const lease = await sessionLease(node, req.lease, signal);
         const key = sessionKey(prefix, lease);
         // The same session locking again reuses its key (and its place in the queue).
@@ -55,7 +55,7 @@ export function lockService(node: Node): LockServiceImplementation {
 
     unlock: (req, ctx) =>
       concurrencyCall(async () => {
-        checkConcurrencyAuth(node, ctx.metadata, req.key, { prefix: false, write: true });
+        await checkConcurrencyAuth(node, ctx.metadata, req.key, { prefix: false, write: true });
         const del = { deleteRange: { key: req.key, rangeEnd: Buffer.alloc(0), prevKv: false } };
         node.sm.validate(del);
         const resp = await node.proposer.propose(del, ctx.signal);

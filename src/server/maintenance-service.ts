@@ -26,8 +26,8 @@ const SNAPSHOT_ALIGN = 512;
 export function maintenanceService(node: Node): MaintenanceServiceImplementation {
   const { sm, proposer } = node;
   /** etcd's authMaintenanceServer: these calls need the root role when auth is on. */
-  const admin = (ctx: { metadata: Parameters<typeof node.auth.infoOf>[0] }) => {
-    if (node.auth.enabled) sm.auth.isAdminPermitted(node.auth.infoOf(ctx.metadata));
+  const admin = async (ctx: { metadata: Parameters<typeof node.auth.infoOf>[0] }) => {
+    if (node.auth.enabled) sm.auth.isAdminPermitted(await node.auth.infoOf(ctx.metadata));
   };
   return {
     async status() {
@@ -51,7 +51,7 @@ export function maintenanceService(node: Node): MaintenanceServiceImplementation
     },
 
     async hashKV(req, ctx) {
-      admin(ctx);
+      await admin(ctx);
       // Each member hashes its own keyspace (etcd's HashKV is how members are compared).
       const resp = sm.hashKV(Number(req.revision));
       node.header(resp.header);
@@ -59,7 +59,7 @@ export function maintenanceService(node: Node): MaintenanceServiceImplementation
     },
 
     async hash(_req, ctx) {
-      admin(ctx);
+      await admin(ctx);
       // etcd hashes its bbolt file; the closest deterministic equivalent is the keyspace hash.
       await proposer.readIndex(ctx.signal);
       const r = sm.hashKV(0);
@@ -78,12 +78,12 @@ export function maintenanceService(node: Node): MaintenanceServiceImplementation
     },
 
     async defragment(_req, ctx) {
-      admin(ctx);
+      await admin(ctx);
       // Nothing to defragment in memory: etcd's answer for a compact store.
       return { header: node.header(undefined, sm.revision) };
     },
     async *snapshot(_req, ctx) {
-      admin(ctx);
+      await admin(ctx);
       // The member's own state as of now, in Concord's format (etcd sends its bbolt file).
       // Collected first because etcd's remainingBytes counts down from the total.
       const header = node.header(undefined, sm.revision);
@@ -108,7 +108,7 @@ export function maintenanceService(node: Node): MaintenanceServiceImplementation
       yield { header, remainingBytes: 0n, blob: sha.digest(), version: STORAGE_VERSION };
     },
     async moveLeader(req, ctx) {
-      admin(ctx);
+      await admin(ctx);
       const p = node.proposer;
       if (!p.isLeader) throw new NotLeaderError();
       if (!p.isVoter(req.targetID)) throw new BadLeaderTransfereeError();

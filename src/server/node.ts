@@ -20,8 +20,9 @@ import { LeaseNotFoundError, type MvccRequest, NoSpaceError, type StateMachine }
 import { FileSnapshotStore } from '../storage/index.js';
 import type { PeerHandler } from '../transport/peer-service.js';
 import { ServerAuth } from './auth.js';
+import { DEFAULT_JWT_TTL_MS, JwtTokens } from './auth-jwt.js';
 import { Compactor } from './compactor.js';
-import { clusterIdOf, memberIdOf, type ServeConfig } from './config.js';
+import { clusterIdOf, memberIdOf, parseDuration, type ServeConfig } from './config.js';
 import {
   ConfigError,
   LearnerNotReadyError,
@@ -81,6 +82,7 @@ export class Node {
     sm: StateMachine,
     p: RaftProposer,
     metrics: ServerMetrics,
+    jwt?: JwtTokens,
   ) {
     this.config = config;
     this.memberId = ids.memberId;
@@ -88,13 +90,27 @@ export class Node {
     this.sm = sm;
     this.proposer = p;
     this.metrics = metrics;
-    this.auth = new ServerAuth(sm, { bcryptCost: config.bcryptCost, tokenTtlSec: config.authTokenTtlSec });
+    this.auth = new ServerAuth(sm, {
+      bcryptCost: config.bcryptCost,
+      tokenTtlSec: config.authTokenTtlSec,
+      jwt,
+    });
   }
 
   static async start(
     config: ServeConfig,
     log: (msg: string) => void = (m) => console.error(m),
   ): Promise<Node> {
+    const t = config.authToken;
+    const jwt =
+      t.type === 'jwt'
+        ? await JwtTokens.load({
+            pubKey: t.options['pub-key']!,
+            privKey: t.options['priv-key'],
+            signMethod: t.options['sign-method']!,
+            ttlMs: t.options.ttl ? parseDuration('auth-token ttl', t.options.ttl) : DEFAULT_JWT_TTL_MS,
+          })
+        : undefined;
     await mkdir(config.dataDir, { recursive: true });
     const founding = foundingMembers(config);
     const me = founding.find((m) => m.name === config.name);
@@ -153,7 +169,7 @@ export class Node {
       log,
       metrics,
     });
-    node = new Node(config, { memberId, clusterId }, rec.sm, proposer, metrics);
+    node = new Node(config, { memberId, clusterId }, rec.sm, proposer, metrics, jwt);
     node.#startClocks();
     if (!rec.fresh)
       log(

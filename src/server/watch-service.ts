@@ -72,13 +72,13 @@ class WatchStream implements WatchSink {
     });
   }
 
-  create(c: WatchCreateRequest, metadata?: Parameters<Node['auth']['infoOf']>[0]): void {
+  async create(c: WatchCreateRequest, metadata?: Parameters<Node['auth']['infoOf']>[0]): Promise<void> {
     const auth = this.#node.auth;
     if (auth.enabled) {
       // etcd's isWatchPermitted: read permission on the watched range, with the stream's token.
       try {
         const key = c.key.length === 0 ? Buffer.from([0]) : c.key;
-        checkRangeAuth(this.#node.sm.auth, auth.infoOf(metadata), { key, rangeEnd: c.rangeEnd });
+        checkRangeAuth(this.#node.sm.auth, await auth.infoOf(metadata), { key, rangeEnd: c.rangeEnd });
       } catch (err) {
         this.#control(ALL_WATCHERS, { created: true, canceled: true, cancelReason: deniedReason(err) });
         return;
@@ -148,7 +148,7 @@ export function watchService(node: Node): WatchServiceImplementation {
       ctx.signal.addEventListener('abort', end, { once: true });
       (async () => {
         for await (const r of requests) {
-          if (r.createRequest) stream.create(r.createRequest, ctx.metadata);
+          if (r.createRequest) await stream.create(r.createRequest, ctx.metadata);
           else if (r.cancelRequest) stream.cancel(r.cancelRequest.watchId);
           else if (r.progressRequest) stream.progress();
         }

@@ -4,6 +4,10 @@
  * JSON gateway takes the token in the Authorization header, and the auth flags are validated.
  */
 import { spawnSync } from 'node:child_process';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { type Channel, ClientError, createChannel, createClient, Metadata } from 'nice-grpc';
 import { AuthDefinition, KVDefinition } from '../../src/gen/etcdserverpb/rpc.js';
 import { ROOT } from '../harness/fixtures.js';
@@ -109,8 +113,30 @@ test('auth flags are validated with the bad value quoted', () => {
     });
   expect(serve('--bcrypt-cost', '3').stderr).toContain('--bcrypt-cost: expected 4 to 31, got "3"');
   expect(serve('--auth-token', 'jwt,pub-key=a').stderr).toContain(
-    '--auth-token: expected "simple", got "jwt"',
+    '--auth-token: jwt needs pub-key=<file> and sign-method=<alg> (priv-key=<file> to sign), got "jwt,pub-key=a"',
   );
+  expect(serve('--auth-token', 'opaque').stderr).toContain(
+    '--auth-token: expected "simple" or "jwt", got "opaque"',
+  );
+  expect(serve('--auth-token', 'jwt,pub-key=/nonexistent.pem,sign-method=RS256').stderr).toContain(
+    '--auth-token: cannot read pub-key "/nonexistent.pem"',
+  );
+  // A private key from another pair: etcd's "public and private keys don't match".
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'auth-keys-'));
+  try {
+    const pem = (k: KeyObject, type: 'spki' | 'pkcs8') => k.export({ type, format: 'pem' }) as string;
+    const a = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const other = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    writeFileSync(path.join(dir, 'pub.pem'), pem(a.publicKey, 'spki'));
+    writeFileSync(path.join(dir, 'priv.pem'), pem(other.privateKey, 'pkcs8'));
+    const spec = `jwt,pub-key=${dir}/pub.pem,priv-key=${dir}/priv.pem,sign-method=ES256`;
+    expect(serve('--auth-token', spec).stderr).toContain("--auth-token: public and private keys don't match");
+    expect(serve('--auth-token', spec.replace('ES256', 'RS256')).stderr).toContain(
+      `--auth-token: pub-key "${dir}/pub.pem" is not a RS256 key`,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
   expect(serve('--auth-token-ttl', '0').stderr).toContain(
     '--auth-token-ttl: expected an integer ≥ 1, got "0"',
   );
