@@ -36,7 +36,6 @@ export class SimpleTokens {
   readonly #ttlMs: number;
   readonly #now: () => number;
   readonly #tokens = new Map<string, { username: string; expiresAt: number }>();
-  #enabled = false;
   #sinceSweep = 0;
 
   constructor(ttlMs: number, now: () => number = Date.now) {
@@ -52,10 +51,8 @@ export class SimpleTokens {
   handle = (ev: TokenEvent): void => {
     switch (ev.type) {
       case 'enable':
-        this.#enabled = true;
         return;
       case 'disable':
-        this.#enabled = false;
         this.#tokens.clear();
         return;
       case 'invalidateUser':
@@ -70,9 +67,11 @@ export class SimpleTokens {
     }
   };
 
-  /** The user a live token belongs to (its expiry pushed back), or undefined. */
+  /**
+   * The user a live token belongs to (its expiry pushed back), or undefined. Whether auth is on
+   * is the store's to say (it may have come with a snapshot, with no event).
+   */
   user(token: string): string | undefined {
-    if (!this.#enabled) return undefined;
     const t = this.#tokens.get(token);
     if (!t) return undefined;
     const now = this.#now();
@@ -111,7 +110,6 @@ export class ServerAuth {
     this.#jwt = opts.jwt;
     this.tokens = new SimpleTokens(opts.tokenTtlSec * 1000);
     sm.auth.onToken = this.tokens.handle;
-    if (sm.auth.enabled) this.tokens.handle({ type: 'enable' });
   }
 
   get enabled(): boolean {

@@ -2,6 +2,7 @@
  * etcd's JSON gateway (grpc-gateway) for the unary calls: `POST /v3/kv/range` with the request
  * as JSON, answered with the response as JSON — 64-bit integers as strings, bytes in base64,
  * field names as in the .proto (etcd's gateway marshals with OrigName), zero values left out.
+ * The auth token comes in the `Authorization` header, as etcd's gateway passes it on.
  * Errors come back as `{"error", "code", "message"}` with the HTTP status grpc-gateway maps the
  * gRPC code to. The streaming calls (/v3/watch, /v3/lease/keepalive, /v3/election/observe) are
  * not served yet.
