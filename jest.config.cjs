@@ -32,8 +32,7 @@ const TARGET_SUITES = [
 const ETCD_ONLY_FILES = [
   // Already compares Concord with etcd (starts both itself).
   'test/compat/etcdctl-concord.test.ts',
-  // Needs etcd's Auth service, which Concord does not implement.
-  'test/compat/watch-auth.test.ts',
+  'test/compat/etcdctl-auth.test.ts',
 ];
 
 /**

@@ -5,6 +5,7 @@
  * grpc-js. Nothing here imports a Node module.
  */
 
+export type { Auth, Permission, PermissionType } from './client/auth.js';
 export type { Key, Value } from './client/bytes.js';
 export type { CallOptions } from './client/call-options.js';
 export { Client } from './client/client.js';

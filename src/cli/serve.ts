@@ -83,6 +83,12 @@ export function serveCommand(): Command {
         '--peer-client-cert-auth [bool]',
         'require peers to present a certificate signed by --peer-trusted-ca-file',
       )
+      .option(
+        '--auth-token <spec>',
+        "auth tokens: 'simple' (default) or 'jwt,pub-key=<pem>,priv-key=<pem>,sign-method=RS256|ES256…[,ttl=5m]'",
+      )
+      .option('--auth-token-ttl <seconds>', 'seconds an unused simple token stays valid (default 300)')
+      .option('--bcrypt-cost <n>', 'bcrypt cost for hashing auth passwords, 4 to 31 (default 10)')
       // etcd's logging flags are accepted so etcd command lines run unchanged; Concord logs to stderr.
       .option('--logger <logger>', "accepted for etcd compatibility ('zap'); ignored")
       .option('--log-outputs <outputs>', "accepted for etcd compatibility ('default', 'stderr'); ignored")
@@ -127,6 +133,9 @@ export function serveCommand(): Command {
           peerKeyFile: o.peerKeyFile,
           peerTrustedCaFile: o.peerTrustedCaFile,
           peerClientCertAuth: boolText(o.peerClientCertAuth),
+          authToken: o.authToken,
+          authTokenTtlSec: o.authTokenTtl,
+          bcryptCost: o.bcryptCost,
         };
         const config = resolveConfig(flags);
         const member = await startMember(config);

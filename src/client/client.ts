@@ -6,6 +6,7 @@
  * with gRPC, so a bundle of `concord/fetch` holds no gRPC code.
  */
 import { KVDefinition } from '../gen/etcdserverpb/rpc.js';
+import { Auth } from './auth.js';
 import type { CallOptions } from './call-options.js';
 import { Cluster } from './cluster.js';
 import { Connections } from './connections.js';
@@ -24,6 +25,8 @@ export class Client extends Namespace {
   readonly cluster: Cluster;
   /** Status, alarms, defragment, hashKV, snapshot, moveLeader. */
   readonly maintenance: Maintenance;
+  /** Auth on/off, users, roles and their key-range permissions. */
+  readonly auth: Auth;
 
   constructor(options: ClientOptions) {
     const o = resolveOptions(options);
@@ -31,6 +34,7 @@ export class Client extends Namespace {
     super({ conns, watches: new WatchHub(conns), leases: new LeaseKeeper(conns, o.leases) }, ROOT);
     this.cluster = new Cluster(conns);
     this.maintenance = new Maintenance(conns);
+    this.auth = new Auth(conns);
     this.leaseDefaults = o.leases;
   }
 

@@ -8,15 +8,25 @@
  */
 import { isAbortError } from 'abort-controller-x';
 import type { Metadata } from 'nice-grpc-common';
+import { AuthDefinition } from '../gen/etcdserverpb/rpc.js';
 import { type CallOptions, CallScope, delay } from './call-options.js';
 import { ClientClosedError, isRetryableRead, toEtcdError, UnavailableError, wasNotSent } from './errors.js';
 import type { CompatServiceDefinition, ServiceClient, Transport } from './transport.js';
+
+/** Refusals that a fresh token cures (clientv3's shouldRefreshToken). */
+const STALE_TOKEN = new Set([
+  'etcdserver: invalid auth token',
+  'etcdserver: user name is empty',
+  'etcdserver: revision of auth store is old',
+]);
 
 export interface ConnectionSettings {
   endpoints: string[];
   timeoutMs: number;
   /** Attempts per unary call, across endpoints, for errors that are safe to retry. */
   maxAttempts: number;
+  /** Credentials to authenticate with (etcd auth); the token then goes with every call. */
+  auth?: { username: string; password: string };
 }
 
 export type CallKind = 'read' | 'write';
@@ -27,6 +37,8 @@ export class Connections {
   #active = 0;
   #closed = false;
   readonly #closeController = new AbortController();
+  #token: string | undefined;
+  #authenticating: Promise<void> | undefined;
 
   constructor(settings: ConnectionSettings, transport: Transport) {
     this.settings = settings;
@@ -56,9 +68,35 @@ export class Connections {
     return this.transport.client(definition, i);
   }
 
-  /** Call metadata for the long-lived streams (see Transport.streamMetadata). */
-  streamMetadata(): Metadata | undefined {
+  /** Call metadata for the long-lived streams (see Transport.streamMetadata), after authenticating. */
+  async streamMetadata(i: number, signal: AbortSignal): Promise<Metadata | undefined> {
+    await this.#ensureToken(i, signal);
     return this.transport.streamMetadata();
+  }
+
+  /** Authenticates first when credentials are set and no token is held (one exchange at a time). */
+  async #ensureToken(i: number, signal: AbortSignal): Promise<void> {
+    const auth = this.settings.auth;
+    if (!auth || this.#token !== undefined) return;
+    this.#authenticating ??= (async () => {
+      try {
+        // No token is set while there is none held: an old one does not ride along.
+        const c = this.transport.client(AuthDefinition, i);
+        const { token } = await c.authenticate({ name: auth.username, password: auth.password }, { signal });
+        this.#token = token;
+        this.transport.setToken(token);
+      } finally {
+        this.#authenticating = undefined;
+      }
+    })();
+    return this.#authenticating;
+  }
+
+  /** Drops a token the server refused, unless another call replaced it meanwhile. */
+  #dropToken(token: string | undefined): void {
+    if (this.#token !== token) return;
+    this.#token = undefined;
+    this.transport.setToken(undefined);
   }
 
   /** The active endpoint failed: later calls go to the next one. */
@@ -79,11 +117,14 @@ export class Connections {
   ) {
     if (this.#closed) throw new ClientClosedError('client is closed');
     const scope = new CallScope(opts, this.settings.timeoutMs, this.#closeController.signal);
+    let reauthenticated = false;
     try {
       for (let attempt = 1; ; attempt++) {
         scope.throwIfAborted();
         const i = this.#active;
+        const token = this.#token;
         try {
+          await this.#ensureToken(i, scope.signal);
           return await call(i, scope.signal);
         } catch (e) {
           if (scope.signal.aborted) {
@@ -94,6 +135,14 @@ export class Connections {
           }
           if (isAbortError(e)) throw e;
           const err = toEtcdError(e);
+          // A refused token: the request was not served (a write was refused before or at
+          // apply, changing nothing), so it goes again once with a fresh token.
+          if (this.settings.auth && !reauthenticated && staleToken(err)) {
+            reauthenticated = true;
+            this.#dropToken(this.#token ?? token);
+            attempt--;
+            continue;
+          }
           if (err instanceof UnavailableError) this.failed(i);
           const retry = (kind === 'read' && isRetryableRead(err)) || wasNotSent(err);
           if (!retry || attempt >= this.settings.maxAttempts || this.#closed) throw err;
@@ -115,6 +164,10 @@ export class Connections {
     this.#closeController.abort(new ClientClosedError('client is closed'));
     this.transport.close();
   }
+}
+
+function staleToken(err: unknown): boolean {
+  return err instanceof Error && STALE_TOKEN.has(err.message);
 }
 
 /** Quick hops across endpoints first, then exponential back-off capped at 1 s. */

@@ -123,6 +123,11 @@ export class FetchTransport implements Transport {
     return undefined;
   }
 
+  setToken(token: string | undefined): void {
+    if (token === undefined) delete this.#headers.authorization;
+    else this.#headers.authorization = token;
+  }
+
   close(): void {
     this.#closed = true;
     this.#clients.clear();

@@ -34,6 +34,8 @@ export class GrpcTransport implements Transport {
   #channels: (Channel | undefined)[];
   #clients = new Map<string, GrpcClient<CompatServiceDefinition>>();
   #closed = false;
+  /** Every call's default metadata, shared by the clients: the auth token changes in place. */
+  readonly #metadata: Metadata;
 
   constructor(settings: GrpcTransportSettings) {
     const t = settings.tls;
@@ -43,6 +45,7 @@ export class GrpcTransport implements Transport {
         ? { ...settings, credentials: ChannelCredentials.createSsl(pem(t.ca), pem(t.key), pem(t.cert)) }
         : settings;
     this.#channels = settings.endpoints.map(() => undefined);
+    this.#metadata = toMeta(settings.metadata ?? {});
   }
 
   #channel(i: number): Channel {
@@ -72,8 +75,7 @@ export class GrpcTransport implements Transport {
     const id = `${(definition as { fullName?: string }).fullName ?? ''}#${i}`;
     let c = this.#clients.get(id);
     if (!c) {
-      const metadata = this.#settings.metadata;
-      c = createClient(definition, this.#channel(i), metadata ? { '*': { metadata: toMeta(metadata) } } : {});
+      c = createClient(definition, this.#channel(i), { '*': { metadata: this.#metadata } });
       this.#clients.set(id, c);
     }
     return c as GrpcClient<D>;
@@ -85,7 +87,14 @@ export class GrpcTransport implements Transport {
    * auth enabled refuse every watch ("user name is empty").
    */
   streamMetadata(): Metadata {
-    return new Metadata({ ...this.#settings.metadata, hasleader: 'true' });
+    const md = new Metadata(this.#metadata);
+    md.set('hasleader', 'true');
+    return md;
+  }
+
+  setToken(token: string | undefined): void {
+    if (token === undefined) this.#metadata.delete('token');
+    else this.#metadata.set('token', token);
   }
 
   close(): void {

@@ -337,9 +337,10 @@ export class LeaseKeeper {
         this.#send(k, now);
       }
       try {
+        const metadata = await this.#conns.streamMetadata(i, s.abort.signal);
         const responses = this.#conns
           .client(LeaseDefinition, i)
-          .leaseKeepAlive(s.requests, { signal: s.abort.signal, metadata: this.#conns.streamMetadata() });
+          .leaseKeepAlive(s.requests, { signal: s.abort.signal, metadata });
         for await (const res of responses) {
           failures = 0;
           this.#onResponse(res);

@@ -34,6 +34,12 @@ export interface ClientOptions {
   credentials?: ChannelCredentials;
   /** TLS as etcdctl's --cacert/--cert/--key (gRPC transport); endpoints must be https://. */
   tls?: TlsOptions;
+  /**
+   * etcd auth: the client authenticates on its first call, sends the token with every call
+   * after, and authenticates again (once per call) when the server says the token is no longer
+   * valid (expired, password changed, auth revision moved on).
+   */
+  auth?: { username: string; password: string };
   /** Extra grpc-js channel options. */
   channelOptions?: ChannelOptions;
   /** Metadata sent with every call (e.g. `{ token }` for etcd auth). */
@@ -67,6 +73,7 @@ export interface ResolvedOptions {
   maxAttempts: number;
   credentials?: ChannelCredentials;
   tls?: TlsOptions;
+  auth?: { username: string; password: string };
   channelOptions?: ChannelOptions;
   metadata?: Record<string, string>;
   transport: 'grpc' | 'fetch' | 'auto' | TransportFactory;
@@ -126,7 +133,20 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     if (!Number.isFinite(v) || v <= 0)
       throw new TypeError(`keepalive.${k} must be a positive number, got ${String(v)}`);
   }
+  if (
+    o.auth !== undefined &&
+    (o.auth === null ||
+      typeof o.auth !== 'object' ||
+      typeof o.auth.username !== 'string' ||
+      o.auth.username === '' ||
+      typeof o.auth.password !== 'string')
+  ) {
+    throw new TypeError(
+      `auth must be { username, password } with a non-empty username, got ${JSON.stringify(o.auth && { ...o.auth, password: '…' })}`,
+    );
+  }
   return {
+    auth: o.auth && { username: o.auth.username, password: o.auth.password },
     endpoints: clean.map((e) => e.replace(/\/$/, '')),
     timeoutMs,
     maxAttempts,

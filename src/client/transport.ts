@@ -36,6 +36,8 @@ export interface Transport {
    * over instead of waiting silently.
    */
   streamMetadata(): Metadata | undefined;
+  /** The etcd auth token sent with every call from now on (undefined: none). */
+  setToken(token: string | undefined): void;
   /** Releases every connection; calls in flight are ended by the pool's close signal. */
   close(): void;
 }

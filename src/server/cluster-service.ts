@@ -38,6 +38,10 @@ export function clusterService(node: Node): ClusterServiceImplementation {
       channel.close();
     }
   }
+  /** Membership changes need the root role when auth is on (etcd's checkMembershipOperationPermission). */
+  const admin = async (ctx: { metadata: Parameters<typeof node.auth.infoOf>[0] }) => {
+    if (node.auth.enabled) node.sm.auth.isAdminPermitted(await node.auth.infoOf(ctx.metadata));
+  };
   return {
     async memberList(req, ctx) {
       // etcd 3.5: a linearizable member list first catches up with the leader's commit.
@@ -46,6 +50,7 @@ export function clusterService(node: Node): ClusterServiceImplementation {
     },
 
     async memberAdd(req, ctx) {
+      await admin(ctx);
       const { id } = await node.memberAdd(req.peerURLs, req.isLearner, ctx.signal);
       return {
         header: header(),
@@ -55,20 +60,25 @@ export function clusterService(node: Node): ClusterServiceImplementation {
     },
 
     async memberRemove(req, ctx) {
+      await admin(ctx);
       const done = await node.memberRemove(req.ID, ctx.signal);
-      if (done === undefined) return forwardToLeader((c) => c.memberRemove(req, { signal: ctx.signal }));
+      if (done === undefined)
+        return forwardToLeader((c) => c.memberRemove(req, { signal: ctx.signal, metadata: ctx.metadata }));
       return { header: header(), members: list() };
     },
 
     async memberUpdate(req, ctx) {
+      await admin(ctx);
       await node.memberUpdate(req.ID, req.peerURLs, ctx.signal);
       return { header: header(), members: list() };
     },
 
     async memberPromote(req, ctx) {
+      await admin(ctx);
       const done = await node.memberPromote(req.ID, ctx.signal);
       // Only the leader knows how far the learner's log is: it decides (etcd forwards too).
-      if (done === undefined) return forwardToLeader((c) => c.memberPromote(req, { signal: ctx.signal }));
+      if (done === undefined)
+        return forwardToLeader((c) => c.memberPromote(req, { signal: ctx.signal, metadata: ctx.metadata }));
       return { header: header(), members: list() };
     },
   };

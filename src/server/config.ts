@@ -27,6 +27,12 @@ export const DEFAULT_ELECTION_MS = 1000;
 export const GRPC_OVERHEAD_BYTES = 512 * 1024;
 /** Snapshots a member keeps in the shared store by default (etcd's --max-snapshots is 5). */
 export const DEFAULT_SNAPSHOT_STORE_RETENTION = 5;
+/** etcd's --bcrypt-cost default (bcrypt.DefaultCost) and bounds (bcrypt.MinCost, MaxCost). */
+export const DEFAULT_BCRYPT_COST = 10;
+export const MIN_BCRYPT_COST = 4;
+export const MAX_BCRYPT_COST = 31;
+/** etcd's --auth-token-ttl default: 300 seconds. */
+export const DEFAULT_AUTH_TOKEN_TTL_SEC = 300;
 
 export interface ServeConfig {
   name: string;
@@ -75,6 +81,12 @@ export interface ServeConfig {
   clientTls?: TlsFiles;
   /** TLS on https:// peer URLs, both ways (the --peer-* twins of the client flags). */
   peerTls?: TlsFiles;
+  /** etcd's --auth-token: 'simple' (default); options after commas as etcd parses them. */
+  authToken: { type: 'simple' | 'jwt'; options: Record<string, string> };
+  /** etcd's --auth-token-ttl, in seconds: a simple token unused this long expires. */
+  authTokenTtlSec: number;
+  /** etcd's --bcrypt-cost (4 to 31, default 10). */
+  bcryptCost: number;
 }
 
 /** The TLS flags of one port (etcd's names, camel-cased; --peer-* for the peer port). */
@@ -119,6 +131,28 @@ function tlsFilesOf(
   if (!certFile || !keyFile)
     throw new ConfigError(`--${prefix}cert-file and --${prefix}key-file must be given together`);
   return { certFile, keyFile, trustedCaFile: trustedCaFile || undefined, clientCertAuth: auth };
+}
+
+/** etcd's --auth-token value: "simple" or "jwt,pub-key=…,priv-key=…,sign-method=…,ttl=…" (decomposeOpts). */
+function authTokenOf(value: string | undefined): ServeConfig['authToken'] {
+  const [type = '', ...rest] = (value ?? 'simple').split(',');
+  const options: Record<string, string> = {};
+  for (const o of rest) {
+    const pair = o.split('=');
+    if (pair.length !== 2 || pair[0]! in options)
+      throw new ConfigError(
+        `--auth-token: invalid token option ${JSON.stringify(o)} in ${JSON.stringify(value)}`,
+      );
+    options[pair[0]!] = pair[1]!;
+  }
+  if (type !== 'simple' && type !== 'jwt')
+    throw new ConfigError(`--auth-token: expected "simple" or "jwt", got ${JSON.stringify(type)}`);
+  if (type === 'jwt' && (!options['pub-key'] || !options['sign-method']))
+    throw new ConfigError(
+      `--auth-token: jwt needs pub-key=<file> and sign-method=<alg> (priv-key=<file> to sign), got ${JSON.stringify(value)}`,
+    );
+  if (type === 'jwt' && options.ttl !== undefined) parseDuration('auth-token ttl', options.ttl);
+  return { type, options };
 }
 
 function autoCompactionOf(
@@ -311,7 +345,19 @@ export function resolveConfig(f: ServeFlags): ServeConfig {
     ),
     clientTls,
     peerTls,
+    authToken: authTokenOf(f.authToken),
+    authTokenTtlSec: positiveInt('auth-token-ttl', f.authTokenTtlSec, DEFAULT_AUTH_TOKEN_TTL_SEC),
+    bcryptCost: bcryptCostOf(f.bcryptCost),
   };
+}
+
+function bcryptCostOf(value: string | undefined): number {
+  const cost = positiveInt('bcrypt-cost', value, DEFAULT_BCRYPT_COST);
+  if (cost < MIN_BCRYPT_COST || cost > MAX_BCRYPT_COST)
+    throw new ConfigError(
+      `--bcrypt-cost: expected ${MIN_BCRYPT_COST} to ${MAX_BCRYPT_COST}, got ${JSON.stringify(value)}`,
+    );
+  return cost;
 }
 
 /** etcd's member ID: the first 8 bytes of SHA-1(sorted peer URLs joined + cluster token), big-endian. */

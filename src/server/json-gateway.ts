@@ -14,6 +14,7 @@
 import http from 'node:http';
 import { Metadata, Status } from 'nice-grpc-common';
 import {
+  AuthDefinition,
   ClusterDefinition,
   KVDefinition,
   LeaseDefinition,
@@ -22,6 +23,7 @@ import {
 } from '../gen/etcdserverpb/rpc.js';
 import { ElectionDefinition } from '../gen/v3electionpb/v3election.js';
 import { LockDefinition } from '../gen/v3lockpb/v3lock.js';
+import { authService } from './auth-service.js';
 import { clusterService } from './cluster-service.js';
 import { GRPC_OVERHEAD_BYTES } from './config.js';
 import { electionService } from './election-service.js';
@@ -80,6 +82,12 @@ interface Codec<T> {
   toJSON(m: T): unknown;
   encode(m: T): { finish(): Uint8Array };
 }
+/** A gateway call's context: the client going away, and the auth token of its Authorization header. */
+interface GatewayCtx {
+  signal: AbortSignal;
+  token?: string;
+}
+
 interface Service {
   fullName: string;
   methods: Record<
@@ -102,11 +110,11 @@ interface RouteBase {
   response: Codec<unknown>;
 }
 interface UnaryRoute extends RouteBase {
-  call: (req: unknown, ctx: { signal: AbortSignal }) => Promise<unknown>;
+  call: (req: unknown, ctx: GatewayCtx) => Promise<unknown>;
 }
 interface StreamRoute extends RouteBase {
   /** Answers the requests of the body; ends when the call's signal aborts, if not before. */
-  stream: (reqs: unknown[], ctx: { signal: AbortSignal }) => AsyncIterable<unknown>;
+  stream: (reqs: unknown[], ctx: GatewayCtx) => AsyncIterable<unknown>;
 }
 type Route = UnaryRoute | StreamRoute;
 
@@ -196,9 +204,17 @@ export function jsonGateway(node: Node): (req: http.IncomingMessage, res: http.S
   const lock = lockService(node);
   const election = electionService(node);
   const watch = watchService(node);
+  const auth = authService(node);
   // The services only read the signal from their call context.
   type Ctx = Parameters<typeof kv.range>[1];
-  const ctxOf = (signal: AbortSignal) => ({ signal, metadata: Metadata(), peer: '' }) as unknown as Ctx;
+  // The services read the signal and the auth token from their call context; the token comes
+  // from the Authorization header, as etcd's grpc-gateway passes it on.
+  const ctxOf = (c: GatewayCtx) =>
+    ({
+      signal: c.signal,
+      metadata: c.token === undefined ? Metadata() : Metadata({ authorization: c.token }),
+      peer: '',
+    }) as unknown as Ctx;
   const gw = (svc: Service, key: string) => {
     const m = svc.methods[key]!;
     return {
@@ -211,16 +227,17 @@ export function jsonGateway(node: Node): (req: http.IncomingMessage, res: http.S
   };
   const unary = (svc: Service, key: string, f: (q: never, c: Ctx) => Promise<unknown>): Route => ({
     ...gw(svc, key),
-    call: (q, c) => f(q as never, ctxOf(c.signal)),
+    call: (q, c) => f(q as never, ctxOf(c)),
   });
   const stream = (svc: Service, key: string, f: (qs: never[], c: Ctx) => AsyncIterable<unknown>): Route => ({
     ...gw(svc, key),
-    stream: (qs, c) => f(qs as never[], ctxOf(c.signal)),
+    stream: (qs, c) => f(qs as never[], ctxOf(c)),
   });
   const KV = KVDefinition;
   const Lease = LeaseDefinition;
   const Cluster = ClusterDefinition;
   const Maint = MaintenanceDefinition;
+  const AuthD = AuthDefinition;
   const Election = ElectionDefinition;
   // etcd's paths (etcd 3.4's rpc.proto http options; /v3/kv/lease/… are its older lease paths).
   const routes = new Map<string, Route>([
@@ -246,6 +263,23 @@ export function jsonGateway(node: Node): (req: http.IncomingMessage, res: http.S
     ['/v3/cluster/member/update', unary(Cluster, 'memberUpdate', (q, c) => cluster.memberUpdate(q, c))],
     ['/v3/cluster/member/list', unary(Cluster, 'memberList', (q, c) => cluster.memberList(q, c))],
     ['/v3/cluster/member/promote', unary(Cluster, 'memberPromote', (q, c) => cluster.memberPromote(q, c))],
+    ['/v3/auth/enable', unary(AuthD, 'authEnable', (q, c) => auth.authEnable(q, c))],
+    ['/v3/auth/disable', unary(AuthD, 'authDisable', (q, c) => auth.authDisable(q, c))],
+    ['/v3/auth/status', unary(AuthD, 'authStatus', (q, c) => auth.authStatus(q, c))],
+    ['/v3/auth/authenticate', unary(AuthD, 'authenticate', (q, c) => auth.authenticate(q, c))],
+    ['/v3/auth/user/add', unary(AuthD, 'userAdd', (q, c) => auth.userAdd(q, c))],
+    ['/v3/auth/user/get', unary(AuthD, 'userGet', (q, c) => auth.userGet(q, c))],
+    ['/v3/auth/user/list', unary(AuthD, 'userList', (q, c) => auth.userList(q, c))],
+    ['/v3/auth/user/delete', unary(AuthD, 'userDelete', (q, c) => auth.userDelete(q, c))],
+    ['/v3/auth/user/changepw', unary(AuthD, 'userChangePassword', (q, c) => auth.userChangePassword(q, c))],
+    ['/v3/auth/user/grant', unary(AuthD, 'userGrantRole', (q, c) => auth.userGrantRole(q, c))],
+    ['/v3/auth/user/revoke', unary(AuthD, 'userRevokeRole', (q, c) => auth.userRevokeRole(q, c))],
+    ['/v3/auth/role/add', unary(AuthD, 'roleAdd', (q, c) => auth.roleAdd(q, c))],
+    ['/v3/auth/role/get', unary(AuthD, 'roleGet', (q, c) => auth.roleGet(q, c))],
+    ['/v3/auth/role/list', unary(AuthD, 'roleList', (q, c) => auth.roleList(q, c))],
+    ['/v3/auth/role/delete', unary(AuthD, 'roleDelete', (q, c) => auth.roleDelete(q, c))],
+    ['/v3/auth/role/grant', unary(AuthD, 'roleGrantPermission', (q, c) => auth.roleGrantPermission(q, c))],
+    ['/v3/auth/role/revoke', unary(AuthD, 'roleRevokePermission', (q, c) => auth.roleRevokePermission(q, c))],
     ['/v3/maintenance/alarm', unary(Maint, 'alarm', (q, c) => maint.alarm(q, c))],
     ['/v3/maintenance/status', unary(Maint, 'status', (q, c) => maint.status(q, c))],
     ['/v3/maintenance/defragment', unary(Maint, 'defragment', (q, c) => maint.defragment(q, c))],
@@ -316,8 +350,13 @@ export function jsonGateway(node: Node): (req: http.IncomingMessage, res: http.S
       }
       // etcd's gateway is a gRPC client of its own server: its calls count as gRPC calls.
       const ended = node.metrics.gatewayCall(r.grpcPath, r.requestStream, r.responseStream);
-      if ('stream' in r) return streamOut(r, parsed, res, abort, ended);
-      r.call(parsed[0], { signal: abort.signal }).then(
+      const authorization = req.headers.authorization;
+      const ctx = {
+        signal: abort.signal,
+        token: typeof authorization === 'string' ? authorization : undefined,
+      };
+      if ('stream' in r) return streamOut(r, parsed, res, ctx, abort, ended);
+      r.call(parsed[0], ctx).then(
         (out) => {
           ended();
           send(200, origNames(r.response.toJSON(out)));
@@ -337,6 +376,7 @@ function streamOut(
   r: StreamRoute,
   reqs: unknown[],
   res: http.ServerResponse,
+  ctx: GatewayCtx,
   abort: AbortController,
   ended: (err?: unknown, canceled?: boolean) => void,
 ): void {
@@ -345,7 +385,7 @@ function streamOut(
   res.flushHeaders();
   (async () => {
     try {
-      for await (const m of r.stream(reqs, { signal: abort.signal })) {
+      for await (const m of r.stream(reqs, ctx)) {
         if (abort.signal.aborted) break;
         res.write(`${JSON.stringify({ result: origNames(r.response.toJSON(m)) })}\n`);
       }

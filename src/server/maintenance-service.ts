@@ -28,6 +28,10 @@ const SNAPSHOT_ALIGN = 512;
 
 export function maintenanceService(node: Node): MaintenanceServiceImplementation {
   const { sm, proposer } = node;
+  /** etcd's authMaintenanceServer: these calls need the root role when auth is on. */
+  const admin = async (ctx: { metadata: Parameters<typeof node.auth.infoOf>[0] }) => {
+    if (node.auth.enabled) sm.auth.isAdminPermitted(await node.auth.infoOf(ctx.metadata));
+  };
   return {
     async status() {
       const st = proposer.status();
@@ -49,7 +53,8 @@ export function maintenanceService(node: Node): MaintenanceServiceImplementation
       };
     },
 
-    async hashKV(req) {
+    async hashKV(req, ctx) {
+      await admin(ctx);
       // Each member hashes its own keyspace (etcd's HashKV is how members are compared).
       const resp = sm.hashKV(Number(req.revision));
       node.header(resp.header);
@@ -57,6 +62,7 @@ export function maintenanceService(node: Node): MaintenanceServiceImplementation
     },
 
     async hash(_req, ctx) {
+      await admin(ctx);
       // etcd hashes its bbolt file; the closest deterministic equivalent is the keyspace hash.
       await proposer.readIndex(ctx.signal);
       const r = sm.hashKV(0);
@@ -74,14 +80,16 @@ export function maintenanceService(node: Node): MaintenanceServiceImplementation
       return resp;
     },
 
-    async defragment() {
+    async defragment(_req, ctx) {
+      await admin(ctx);
       // etcd rewrites its database file to give back the space of compacted revisions. Here the
       // keyspace is in memory and compaction frees it at once; what grows on disk is the WAL,
       // so defragmenting snapshots the member now and releases the WAL behind the snapshot.
       await node.proposer.snapshotNow();
       return { header: node.header(undefined, sm.revision) };
     },
-    async *snapshot() {
+    async *snapshot(_req, ctx) {
+      await admin(ctx);
       // The member's own state as of now, in Concord's format (etcd sends its bbolt file).
       // Spooled to a temp file first, because etcd's remainingBytes counts down from the total;
       // a file, not memory, so a large keyspace is not held twice.
@@ -111,7 +119,8 @@ export function maintenanceService(node: Node): MaintenanceServiceImplementation
         await rm(dir, { recursive: true, force: true });
       }
     },
-    async moveLeader(req) {
+    async moveLeader(req, ctx) {
+      await admin(ctx);
       const p = node.proposer;
       if (!p.isLeader) throw new NotLeaderError();
       if (!p.isVoter(req.targetID)) throw new BadLeaderTransfereeError();

@@ -19,8 +19,10 @@ import {
 import { LeaseNotFoundError, type MvccRequest, NoSpaceError, type StateMachine } from '../mvcc/index.js';
 import { FileSnapshotStore, openSnapshotStore } from '../storage/index.js';
 import type { PeerHandler } from '../transport/peer-service.js';
+import { ServerAuth } from './auth.js';
+import { DEFAULT_JWT_TTL_MS, JwtTokens } from './auth-jwt.js';
 import { Compactor } from './compactor.js';
-import { clusterIdOf, memberIdOf, type ServeConfig } from './config.js';
+import { clusterIdOf, memberIdOf, parseDuration, type ServeConfig } from './config.js';
 import {
   ConfigError,
   LearnerNotReadyError,
@@ -69,6 +71,8 @@ export class Node {
   readonly metrics: ServerMetrics;
   /** TLS of the client and peer ports, loaded and checked at start (replaced on reload). */
   readonly tls: MemberTls;
+  /** Password hashing, simple tokens and each call's credentials (the store is sm.auth). */
+  readonly auth: ServerAuth;
   readonly startedAt = Date.now();
   /** Called after each sync round (watch streams answer deferred progress requests). */
   readonly afterWatchSync = new Set<() => void>();
@@ -86,6 +90,7 @@ export class Node {
     p: RaftProposer,
     metrics: ServerMetrics,
     tls: MemberTls,
+    jwt?: JwtTokens,
   ) {
     this.config = config;
     this.memberId = ids.memberId;
@@ -94,6 +99,11 @@ export class Node {
     this.proposer = p;
     this.metrics = metrics;
     this.tls = tls;
+    this.auth = new ServerAuth(sm, {
+      bcryptCost: config.bcryptCost,
+      tokenTtlSec: config.authTokenTtlSec,
+      jwt,
+    });
   }
 
   static async start(
@@ -101,6 +111,16 @@ export class Node {
     log: (msg: string) => void = (m) => console.error(m),
   ): Promise<Node> {
     const tls = loadMemberTls(config);
+    const t = config.authToken;
+    const jwt =
+      t.type === 'jwt'
+        ? await JwtTokens.load({
+            pubKey: t.options['pub-key']!,
+            privKey: t.options['priv-key'],
+            signMethod: t.options['sign-method']!,
+            ttlMs: t.options.ttl ? parseDuration('auth-token ttl', t.options.ttl) : DEFAULT_JWT_TTL_MS,
+          })
+        : undefined;
     await mkdir(config.dataDir, { recursive: true });
     const founding = foundingMembers(config);
     const me = founding.find((m) => m.name === config.name);
@@ -171,7 +191,7 @@ export class Node {
       metrics,
       peerCredentials: (url) => channelCredentialsFor(url, tls.peer),
     });
-    node = new Node(config, { memberId, clusterId }, rec.sm, proposer, metrics, tls);
+    node = new Node(config, { memberId, clusterId }, rec.sm, proposer, metrics, tls, jwt);
     if (shared) {
       sharing = new SnapshotSharing(shared, rec.snapshots, {
         clusterId,

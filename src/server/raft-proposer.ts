@@ -18,6 +18,7 @@
 import type { ChannelCredentials } from 'nice-grpc';
 import type { Message as PbMessage } from '../gen/concord/raftpb.js';
 import {
+  type AuthInfo,
   MvccError,
   type ResponseOf,
   restore,
@@ -281,7 +282,7 @@ export class RaftProposer implements Proposer {
     return this.#opts.memberId;
   }
 
-  propose<R extends InternalRequest>(req: R, signal?: AbortSignal): Promise<ResponseOf<R>> {
+  propose<R extends InternalRequest>(req: R, signal?: AbortSignal, auth?: AuthInfo): Promise<ResponseOf<R>> {
     const metrics = this.#opts.metrics;
     const refuse = (err: Error) => {
       metrics?.proposalsFailed.inc();
@@ -290,7 +291,7 @@ export class RaftProposer implements Proposer {
     if (this.#closed || this.#failed) return refuse(new StoppedError());
     if (signal?.aborted) return refuse(new CanceledError());
     const counter = ++this.#counter;
-    const data = encodeRequestEntry(this.#prefix, counter, req);
+    const data = encodeRequestEntry(this.#prefix, counter, req, auth);
     if (data.length > this.#opts.maxRequestBytes) return refuse(new RequestTooLargeError());
     const p = this.#await(counter);
     this.#queue.push({ counter, data });
@@ -573,7 +574,7 @@ export class RaftProposer implements Proposer {
       let resp: unknown;
       let error: unknown;
       try {
-        resp = sm.apply(e.index, d.req, { nowMs: now });
+        resp = sm.apply(e.index, d.req, d.auth ? { nowMs: now, auth: d.auth } : { nowMs: now });
       } catch (err) {
         if (!(err instanceof MvccError))
           this.#opts.log(`concord: apply of entry ${e.index} failed: ${String(err)}`);
