@@ -46,7 +46,8 @@ const CONCORD_PENDING_FILES = [];
  * The SDK suites rerun on the fetch transport (projects 'etcd-fetch' and 'concord-fetch', where
  * `src/index` gives a Client on fetch by default): the files below. Not rerun, with the reason:
  * - etcd3-client, etcdctl-concord: they test other clients, not the SDK's transport.
- * - watch-auth: etcd's Auth service (etcd only in any case).
+ * - watch-auth, auth-matrix, auth-jwt: they drive auth through other clients and raw gRPC;
+ *   sdk-auth runs here, so the token travels in the gateway's Authorization header too.
  * - abort: HTTP/2 wire behaviour (RST_STREAM on abort, a silent HTTP/2 server); abort, deadline
  *   and close on fetch are tested in fetch-transport.test.ts.
  * - fetch-transport: already on fetch (it runs in 'etcd' and 'concord').
@@ -65,6 +66,7 @@ const FETCH_FILES = [
   'test/compat/cluster.test.ts',
   'test/compat/failover.test.ts',
   'test/compat/watch-failover.test.ts',
+  'test/compat/sdk-auth.test.ts',
 ];
 
 /** Fetch files that run against Concord only, each with its reason. */
