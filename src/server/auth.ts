@@ -24,6 +24,7 @@ import {
   type TokenEvent,
 } from '../mvcc/index.js';
 import type { JwtTokens } from './auth-jwt.js';
+import { CERT_USER_KEY } from './cert-users.js';
 
 /** etcd's TokenFieldNameGRPC and TokenFieldNameSwagger (the gateway's Authorization header). */
 export const TOKEN_METADATA_KEYS = ['token', 'authorization'] as const;
@@ -154,7 +155,11 @@ export class ServerAuth {
         break;
       }
     }
-    if (token === undefined) return undefined;
+    if (token === undefined) {
+      // etcd's AuthInfoFromTLS: no token, a verified client certificate names the user.
+      const cn = metadata.get(CERT_USER_KEY);
+      return typeof cn === 'string' ? { username: cn, revision: this.#sm.auth.revision } : undefined;
+    }
     if (this.#jwt) {
       const info = await this.#jwt.info(token);
       // A token of a user deleted since: etcd's JWT provider trusts the signature, the checks

@@ -49,11 +49,19 @@ export class ClientPort {
   readonly #secure: tls.Server | undefined;
 
   /** `tls`: this port is https:// (its certificate, and whether client certificates are required). */
-  constructor(grpc: GrpcJsServer, httpServer: http.Server, tlsMaterial?: TlsMaterial) {
+  constructor(
+    grpc: GrpcJsServer,
+    httpServer: http.Server,
+    tlsMaterial?: TlsMaterial,
+    onVerified?: (socket: tls.TLSSocket) => void,
+  ) {
     this.#injector = grpc.createConnectionInjector(ServerCredentials.createInsecure());
     this.#http = httpServer;
     const secure = tlsMaterial
-      ? tls.createServer(tlsMaterial.serverOptions(), (socket) => this.#route(socket))
+      ? tls.createServer(tlsMaterial.serverOptions(), (socket) => {
+          onVerified?.(socket);
+          this.#route(socket);
+        })
       : undefined;
     this.#secure = secure;
     this.#tcp = net.createServer((socket) => {

@@ -18,6 +18,7 @@ import {
 import { ElectionDefinition } from '../gen/v3electionpb/v3election.js';
 import { LockDefinition } from '../gen/v3lockpb/v3lock.js';
 import { authService } from './auth-service.js';
+import { CERT_USER_KEY } from './cert-users.js';
 import { clusterService } from './cluster-service.js';
 import { GRPC_OVERHEAD_BYTES } from './config.js';
 import { electionService } from './election-service.js';
@@ -87,6 +88,9 @@ export function createGrpcServer(node: Node): Server {
   }
   async function* guard<Req, Res>(call: ServerMiddlewareCall<Req, Res>, context: CallContext) {
     try {
+      context.metadata.delete(CERT_USER_KEY);
+      const certUser = node.certUsers.userOf(context.peer);
+      if (certUser !== undefined) context.metadata.set(CERT_USER_KEY, certUser);
       if (
         node.proposer.isLearner &&
         !learnerMayServe(call.method.path, call.requestStream ? undefined : call.request)

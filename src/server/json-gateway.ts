@@ -12,6 +12,7 @@
  * after the body ends, until the client goes; a keepalive ends once each request is answered.
  */
 import http from 'node:http';
+import { TLSSocket } from 'node:tls';
 import { Metadata, Status } from 'nice-grpc-common';
 import {
   AuthDefinition,
@@ -24,6 +25,7 @@ import {
 import { ElectionDefinition } from '../gen/v3electionpb/v3election.js';
 import { LockDefinition } from '../gen/v3lockpb/v3lock.js';
 import { authService } from './auth-service.js';
+import { CERT_USER_KEY, commonName } from './cert-users.js';
 import { clusterService } from './cluster-service.js';
 import { GRPC_OVERHEAD_BYTES } from './config.js';
 import { electionService } from './election-service.js';
@@ -88,6 +90,8 @@ interface Codec<T> {
 interface GatewayCtx {
   signal: AbortSignal;
   token?: string;
+  /** The verified client certificate's CN under --client-cert-auth (see cert-users.ts). */
+  certUser?: string;
 }
 
 interface Service {
@@ -214,7 +218,12 @@ export function jsonGateway(node: Node): (req: http.IncomingMessage, res: http.S
   const ctxOf = (c: GatewayCtx) =>
     ({
       signal: c.signal,
-      metadata: c.token === undefined ? Metadata() : Metadata({ authorization: c.token }),
+      metadata:
+        c.token !== undefined
+          ? Metadata({ authorization: c.token })
+          : c.certUser !== undefined
+            ? Metadata({ [CERT_USER_KEY]: c.certUser })
+            : Metadata(),
       peer: '',
     }) as unknown as Ctx;
   const gw = (svc: Service, key: string) => {
@@ -353,8 +362,13 @@ export function jsonGateway(node: Node): (req: http.IncomingMessage, res: http.S
       // etcd's gateway is a gRPC client of its own server: its calls count as gRPC calls.
       const ended = node.metrics.gatewayCall(r.grpcPath, r.requestStream, r.responseStream);
       const authorization = req.headers.authorization;
+      const socket = req.socket;
       const ctx = {
         signal: abort.signal,
+        certUser:
+          node.config.clientTls?.clientCertAuth && socket instanceof TLSSocket && socket.authorized
+            ? commonName(socket)
+            : undefined,
         token: typeof authorization === 'string' ? authorization : undefined,
       };
       if ('stream' in r) return streamOut(r, parsed, res, ctx, abort, ended);

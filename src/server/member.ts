@@ -73,7 +73,13 @@ export async function startMember(
     const clientHttp = createHttpServer(node);
     for (const url of config.listenClientUrls) {
       const u = new URL(url);
-      const p = new ClientPort(grpcJs, clientHttp, u.protocol === 'https:' ? node.tls.client : undefined);
+      const secure = u.protocol === 'https:' ? node.tls.client : undefined;
+      const p = new ClientPort(
+        grpcJs,
+        clientHttp,
+        secure,
+        node.config.clientTls?.clientCertAuth ? (socket) => node.certUsers.record(socket) : undefined,
+      );
       ports.push(p);
       const port = await p.listen(u.hostname, Number(u.port));
       clientAddresses.push(`${u.hostname}:${port}`);

@@ -21,6 +21,7 @@ import { FileSnapshotStore, openSnapshotStore } from '../storage/index.js';
 import type { PeerHandler } from '../transport/peer-service.js';
 import { ServerAuth } from './auth.js';
 import { DEFAULT_JWT_TTL_MS, JwtTokens } from './auth-jwt.js';
+import { CertUsers } from './cert-users.js';
 import { Compactor } from './compactor.js';
 import { clusterIdOf, memberIdOf, parseDuration, type ServeConfig } from './config.js';
 import {
@@ -73,6 +74,8 @@ export class Node {
   readonly tls: MemberTls;
   /** Password hashing, simple tokens and each call's credentials (the store is sm.auth). */
   readonly auth: ServerAuth;
+  /** Client-certificate common names by connection, for --client-cert-auth (see cert-users.ts). */
+  readonly certUsers = new CertUsers();
   readonly startedAt = Date.now();
   /** Called after each sync round (watch streams answer deferred progress requests). */
   readonly afterWatchSync = new Set<() => void>();
