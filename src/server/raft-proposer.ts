@@ -15,6 +15,7 @@
  * before it is applied, and nothing is applied before a quorum has it on disk.
  */
 
+import { FAILPOINTS, failpoint, mutated } from '../failpoints.js';
 import type { Message as PbMessage } from '../gen/concord/raftpb.js';
 import {
   MvccError,
@@ -61,6 +62,9 @@ import {
 import { type MemberRecord, Membership } from './membership.js';
 import type { ServerMetrics } from './metrics.js';
 import type { Proposer, RaftStatus } from './proposer.js';
+
+/** Test builds only (see src/failpoints.ts): a new leader expires every lease at once. */
+const SKIP_LEASE_EXTENSION = mutated('skip-lease-extension-on-leader-change');
 
 /** Snapshots kept in the local store (etcd's --max-snapshots). */
 export const SNAPSHOTS_KEPT = 5;
@@ -486,7 +490,8 @@ export class RaftProposer implements Proposer {
     if (this.#isLeader && !wasLeader) {
       // etcd extends every lease by an election timeout on promotion, so that no lease expires
       // because its keepalives could not reach anyone during the election.
-      this.sm.lessor.promote(Date.now(), this.#opts.electionMs);
+      if (SKIP_LEASE_EXTENSION) this.sm.lessor.promote(Date.now(), -1e15);
+      else this.sm.lessor.promote(Date.now(), this.#opts.electionMs);
       this.onRoleChange?.(true);
     } else if (!this.#isLeader && wasLeader) {
       this.sm.lessor.demote();
@@ -565,6 +570,7 @@ export class RaftProposer implements Proposer {
       let resp: unknown;
       let error: unknown;
       try {
+        if (FAILPOINTS) failpoint('apply');
         resp = sm.apply(e.index, d.req, { nowMs: now });
       } catch (err) {
         if (!(err instanceof MvccError))
@@ -850,6 +856,7 @@ export class RaftProposer implements Proposer {
     const meta = await this.#findSnapshot(index);
     if (!meta) throw new Error(`snapshot at index ${index} was accepted but is not in the local store`);
     const restored = await restore(await this.#snapshots.open(meta.id), this.#smOptions);
+    if (FAILPOINTS) failpoint('snapshot-install');
     this.#storage.applySnapshot({ data: new Uint8Array(0), metadata: snap.metadata });
     await this.#wal.saveSnapshot({ index, term });
     this.sm.adopt(restored);
