@@ -157,7 +157,7 @@ export function checkHistory(lines: readonly WorkerLine[], total: readonly Total
   // No acknowledged write lost: each is in the total order at its revision, with its value.
   let acked = 0;
   for (const l of lines) {
-    if (l.ret === null || !('rev' in l) || l.rev === undefined) continue;
+    if (!('rev' in l) || l.rev === undefined || l.ret === null) continue;
     const writes: [string, string][] =
       l.w === 'reg' && (l.f === 'put' || (l.f === 'cas' && l.ok))
         ? [[l.key, l.value!]]

@@ -42,7 +42,7 @@ export class PeerProxies {
 
   async #accept(to: number, upstreamPort: number, client: net.Socket): Promise<void> {
     const from = await this.#opener(client);
-    if (from < 0) this.unknownSources++;
+    if (from < 0 && this.pids().length > 0) this.unknownSources++;
     if (this.isDown(from, to)) {
       client.destroy();
       return;
@@ -102,7 +102,9 @@ export class PeerProxies {
   /** Takes the directed link from → to down, cutting its open connections. */
   cut(from: number, to: number): void {
     this.#down.add(`${from}>${to}`);
-    for (const c of this.#conns) if (c.from === from && c.to === to) c.client.destroy();
+    // A connection of unknown origin (opened before the members' pids were known) may be this
+    // link: it goes too, and is told apart when it reconnects.
+    for (const c of this.#conns) if ((c.from === from || c.from < 0) && c.to === to) c.client.destroy();
   }
 
   /** Cuts both directions between a and b. */

@@ -133,7 +133,7 @@ async function watches(): Promise<void> {
         { signal: ac.signal, ...(from === undefined ? {} : { startRevision: from }) },
       );
       emit({ w: 'watch-start', c, seg, from: from === undefined ? null : String(from), at: now() });
-      for await (const batch of w) {
+      for await (const batch of w.batches()) {
         if (batch.events.length === 0) continue;
         emit({
           w: 'watch',
