@@ -137,10 +137,15 @@ export async function runFault(opts: FaultOptions): Promise<FaultReport> {
     for (const w of WORKERS)
       for (let k = 0; k < w.count; k++, client++) {
         const first = client % n;
+        // The first register clients stay on one member each (a member cut off from the others
+        // keeps its clients, as in Jepsen); the rest start on one and fail over.
+        const pinned = w.kind === 'registers' && k < n;
         const cfg: WorkerConfig = {
           kind: w.kind,
           client,
-          endpoints: [c.endpoints[first]!, ...c.endpoints.filter((_, i) => i !== first)],
+          endpoints: pinned
+            ? [c.endpoints[first]!]
+            : [c.endpoints[first]!, ...c.endpoints.filter((_, i) => i !== first)],
           out: path.join(work, `history-${client}.jsonl`),
           seed: (opts.seed * 31 + client) >>> 0,
           clockBase: String(clockBase),
@@ -206,8 +211,9 @@ export async function runFault(opts: FaultOptions): Promise<FaultReport> {
     if (proxies.unknownSources > 0)
       log(`proxy: ${proxies.unknownSources} peer connections whose opener was not found (not cut-able)`);
     const ok = summary.violations.length === 0;
-    let dir: string | undefined;
-    if (ok) await rm(work, { recursive: true, force: true });
+    let dir: string | undefined = ok ? undefined : work;
+    log(`histories in ${work}`);
+    if (ok && process.env.FAULT_KEEP !== '1') await rm(work, { recursive: true, force: true });
     else {
       dir = work;
       await writeFile(path.join(work, 'seed.txt'), `${opts.seed}\n`);
