@@ -169,7 +169,7 @@ export function checkHistory(lines: readonly WorkerLine[], total: readonly Total
     for (const [key, value] of writes) {
       acked++;
       const e = at(l.rev, key);
-      if (!e || e[1] !== 'put' || e[3] !== value)
+      if (e?.[1] !== 'put' || e[3] !== value)
         fail(
           'lost-write',
           `client ${l.c}: write ${key}=${value} acknowledged at revision ${l.rev} is not in the total order (found ${JSON.stringify(e ?? null)})`,
@@ -206,7 +206,7 @@ export function checkHistory(lines: readonly WorkerLine[], total: readonly Total
       fail('monotonic-revisions', `client ${l.c}: revision ${r} answered after ${prev}`);
     if (prev === undefined || r > prev) lastRev.set(l.c, r);
   }
-  counts['revisions'] = revs;
+  counts.revisions = revs;
 
   checkWatches(lines, total, fail, counts);
   checkLeases(lines, fail, counts);

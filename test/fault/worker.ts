@@ -21,7 +21,12 @@ const emit = (line: WorkerLine): void => {
 const c = cfg.client;
 const client = new Client({ endpoints: cfg.endpoints, timeoutMs: cfg.timeoutMs });
 const deadline = Date.now() + cfg.durationMs;
-const running = () => Date.now() < deadline;
+let stopped = false;
+// The run's end: finish the operation in flight, then exit.
+process.on('SIGTERM', () => {
+  stopped = true;
+});
+const running = () => !stopped && Date.now() < deadline;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 // A small seeded generator (mulberry32): a worker's choices replay from the run's seed.
@@ -181,7 +186,9 @@ async function leases(): Promise<void> {
     }
     const holdUntil = Date.now() + 2000 + random() * 8000;
     while (running() && Date.now() < holdUntil) {
-      await sleep(300);
+      // Well inside the TTL, but far enough apart that a lease wrongly expired by a new leader
+      // is revoked before the next keepalive could save it.
+      await sleep(1000 + random() * 1500);
       const sent = now();
       try {
         const granted = await lease.keepAliveOnce();
