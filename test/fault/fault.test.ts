@@ -52,4 +52,14 @@ describe('the checkers catch deliberate bugs', () => {
     const r = await run(7, 40_000, ['partition-halves', 'partition-leader'], 'follower-local-reads');
     expect(r.summary.violations.map((v) => v.check)).toContain('linearizability');
   }, 300_000);
+
+  test('skip-lease-extension-on-leader-change: a new leader drops leases that were kept alive', async () => {
+    const r = await run(
+      8,
+      30_000,
+      ['kill-leader', 'partition-leader'],
+      'skip-lease-extension-on-leader-change',
+    );
+    expect(r.summary.violations.map((v) => v.check)).toContain('lease');
+  }, 300_000);
 });

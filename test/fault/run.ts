@@ -7,7 +7,7 @@
  * under os.tmpdir() named in the report.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -131,7 +131,7 @@ export async function runFault(opts: FaultOptions): Promise<FaultReport> {
     const c = cluster;
     const n = c.members.length;
     const clockBase = process.hrtime.bigint();
-    const started = Date.now();
+    let started = Date.now();
     let client = 0;
     const exits: Promise<void>[] = [];
     for (const w of WORKERS)
@@ -176,6 +176,15 @@ export async function runFault(opts: FaultOptions): Promise<FaultReport> {
         );
       }
 
+    // Faults start once every client has done something (on a loaded machine a dozen node
+    // processes take seconds to start).
+    const outs = [...Array(client).keys()].map((i) => path.join(work, `history-${i}.jsonl`));
+    await waitFor(() => outs.every((f) => existsSync(f) && statSync(f).size > 0), {
+      timeoutMs: 120_000,
+      intervalMs: 200,
+      what: 'every client process to record its first operation',
+    });
+    started = Date.now();
     // The faulty phase: one nemesis at a time, every one at least once (past the time if need be).
     const nemeses = [...(opts.nemeses ?? NEMESES)];
     for (let i = nemeses.length - 1; i > 0; i--) {
