@@ -124,8 +124,14 @@ export function registerOps(lines: readonly WorkerLine[]): KvOp[] {
   return ops;
 }
 
-/** Runs every check; `total` is the cluster's total order of events (from revision 1). */
-export function checkHistory(lines: readonly WorkerLine[], total: readonly TotalEvent[]): CheckSummary {
+/**
+ * Runs every check; `total` is the cluster's total order of events (from revision 1), or
+ * undefined when the cluster could not give it (the checks that need it are skipped).
+ */
+export function checkHistory(
+  lines: readonly WorkerLine[],
+  total: readonly TotalEvent[] | undefined,
+): CheckSummary {
   const violations: Violation[] = [];
   const counts: Record<string, number> = {};
   const fail = (check: string, message: string, ops?: KvOp[]) => {
@@ -134,7 +140,7 @@ export function checkHistory(lines: readonly WorkerLine[], total: readonly Total
 
   // The total order, by revision, and the state of each key at each revision.
   const byRev = new Map<string, TotalEvent[]>();
-  for (const e of total) {
+  for (const e of total ?? []) {
     const list = byRev.get(e[0]);
     if (list) list.push(e);
     else byRev.set(e[0], [e]);
@@ -154,6 +160,43 @@ export function checkHistory(lines: readonly WorkerLine[], total: readonly Total
     );
   }
 
+  if (total) checkAgainstTotal(lines, total, at, fail, counts);
+
+  // Revisions never go backwards for a client.
+  const lastRev = new Map<number, bigint>();
+  let revs = 0;
+  for (const l of [...lines].sort((a, b) => lineTime(a) - lineTime(b))) {
+    if (!('rev' in l) || l.rev === undefined || l.ret === null) continue;
+    revs++;
+    const r = BigInt(l.rev);
+    const prev = lastRev.get(l.c);
+    if (prev !== undefined && r < prev)
+      fail('monotonic-revisions', `client ${l.c}: revision ${r} answered after ${prev}`);
+    if (prev === undefined || r > prev) lastRev.set(l.c, r);
+  }
+  counts.revisions = revs;
+
+  if (total) checkWatches(lines, total, fail, counts);
+  checkLeases(lines, fail, counts);
+  if (total) checkFencing(lines, total, fail, counts);
+
+  const unknown = lines.filter((l) => 'ret' in l && l.ret === null).length;
+  return {
+    operations: lines.filter((l) => l.w !== 'watch' && l.w !== 'watch-start').length,
+    unknown,
+    violations,
+    counts,
+  };
+}
+
+/** No acknowledged write lost, and txns whole: against the total order. */
+function checkAgainstTotal(
+  lines: readonly WorkerLine[],
+  total: readonly TotalEvent[],
+  at: (rev: string, key: string) => TotalEvent | undefined,
+  fail: Fail,
+  counts: Record<string, number>,
+) {
   // No acknowledged write lost: each is in the total order at its revision, with its value.
   let acked = 0;
   for (const l of lines) {
@@ -193,32 +236,6 @@ export function checkHistory(lines: readonly WorkerLine[], total: readonly Total
       );
   }
   counts.txns = txnsChecked;
-
-  // Revisions never go backwards for a client.
-  const lastRev = new Map<number, bigint>();
-  let revs = 0;
-  for (const l of [...lines].sort((a, b) => lineTime(a) - lineTime(b))) {
-    if (!('rev' in l) || l.rev === undefined || l.ret === null) continue;
-    revs++;
-    const r = BigInt(l.rev);
-    const prev = lastRev.get(l.c);
-    if (prev !== undefined && r < prev)
-      fail('monotonic-revisions', `client ${l.c}: revision ${r} answered after ${prev}`);
-    if (prev === undefined || r > prev) lastRev.set(l.c, r);
-  }
-  counts.revisions = revs;
-
-  checkWatches(lines, total, fail, counts);
-  checkLeases(lines, fail, counts);
-  checkFencing(lines, total, fail, counts);
-
-  const unknown = lines.filter((l) => 'ret' in l && l.ret === null).length;
-  return {
-    operations: lines.filter((l) => l.w !== 'watch' && l.w !== 'watch-start').length,
-    unknown,
-    violations,
-    counts,
-  };
 }
 
 function lineTime(l: WorkerLine): number {

@@ -34,6 +34,7 @@ export const NEMESES = [
   'one-way',
   'flap',
   'failpoint',
+  'power-loss',
 ] as const;
 export type NemesisName = (typeof NEMESES)[number];
 
@@ -125,6 +126,8 @@ export async function runFault(opts: FaultOptions): Promise<FaultReport> {
       heartbeatMs: 100,
       electionMs: 1000,
       extraArgs: ['--snapshot-count', '1000'],
+      // Generous: the machine may be loaded.
+      startTimeoutMs: 60_000,
       env,
       advertisePeerUrl: async (i, peerPort) => proxies.add(i, await freePort(), peerPort),
     });
@@ -136,6 +139,7 @@ export async function runFault(opts: FaultOptions): Promise<FaultReport> {
     const exits: Promise<void>[] = [];
     for (const w of WORKERS)
       for (let k = 0; k < w.count; k++, client++) {
+        const id = client;
         const first = client % n;
         // The first register clients stay on one member each (a member cut off from the others
         // keeps its clients, as in Jepsen); the rest start on one and fail over.
@@ -169,7 +173,7 @@ export async function runFault(opts: FaultOptions): Promise<FaultReport> {
         exits.push(
           new Promise((resolve) =>
             child.on('exit', (code) => {
-              if (code !== 0) log(`worker ${client} (${w.kind}) exited with ${code}: ${stderr.slice(-500)}`);
+              if (code !== 0) log(`worker ${id} (${w.kind}) exited with ${code}: ${stderr.slice(-500)}`);
               resolve();
             }),
           ),
@@ -191,29 +195,55 @@ export async function runFault(opts: FaultOptions): Promise<FaultReport> {
       const j = Math.floor(random() * (i + 1));
       [nemeses[i], nemeses[j]] = [nemeses[j]!, nemeses[i]!];
     }
-    for (let k = 0; k < nemeses.length || Date.now() - started < opts.timeMs - 4000; k++) {
-      const nemesis = k < nemeses.length ? nemeses[k]! : pick(nemeses);
-      const at = Date.now() - started;
-      const detail = await inject(c, proxies, nemesis, random, env);
-      schedule.push({ at, nemesis, detail });
-      log(`${(at / 1000).toFixed(1)}s ${nemesis}: ${detail}`);
-      await heal(c, proxies, env);
-      await sleep(1000);
+    // A cluster that does not come back from a fault is a finding too: the histories so far
+    // are still checked.
+    let stuck: string | undefined;
+    let current: ScheduledFault | undefined;
+    try {
+      for (let k = 0; k < nemeses.length || Date.now() - started < opts.timeMs - 4000; k++) {
+        const nemesis = k < nemeses.length ? nemeses[k]! : pick(nemeses);
+        const at = Date.now() - started;
+        current = { at, nemesis, detail: 'did not finish' };
+        const detail = await inject(c, proxies, nemesis, random, env);
+        current = undefined;
+        schedule.push({ at, nemesis, detail });
+        log(`${(at / 1000).toFixed(1)}s ${nemesis}: ${detail}`);
+        await heal(c, proxies, env);
+        await sleep(1000);
+      }
+    } catch (err) {
+      if (current) schedule.push(current);
+      stuck = `the cluster did not recover from a fault: ${err instanceof Error ? err.message : String(err)}`;
+      log(stuck.split('\n')[0]!);
     }
     for (const ch of children) ch.kill('SIGTERM');
     await withTimeout(Promise.all(exits), 30_000, 'the clients to stop').catch(() => {});
     for (const ch of children) if (ch.exitCode === null) ch.kill('SIGKILL');
 
     // The cluster's total order of writes, and whether the members converged.
-    await c.waitHealthy({ timeoutMs: 30_000 });
-    const { total, hashes } = await finalState(c);
+    let total: TotalEvent[] | undefined;
+    let hashes: string[] = [];
+    if (!stuck) {
+      try {
+        await c.waitHealthy({ timeoutMs: 60_000 });
+      } catch (err) {
+        stuck = `the cluster did not recover after the faults: ${err instanceof Error ? err.message : String(err)}`;
+      }
+    }
+    // Even a cluster with a member stuck may give the total order through the others.
+    try {
+      ({ total, hashes } = await withTimeout(finalState(c), 90_000, 'the final state'));
+    } catch (err) {
+      log(`no total order: ${err instanceof Error ? err.message : String(err)}`);
+    }
     const lines: WorkerLine[] = [];
     const files = readdirSync(work).filter((f) => f.startsWith('history-'));
     for (const f of files)
       for (const line of readFileSync(path.join(work, f), 'utf8').split('\n'))
         if (line) lines.push(JSON.parse(line) as WorkerLine);
     const summary = checkHistory(lines, total);
-    if (new Set(hashes).size !== 1)
+    if (stuck) summary.violations.push({ check: 'recovery', message: stuck });
+    else if (new Set(hashes).size !== 1)
       summary.violations.push({
         check: 'convergence',
         message: `members' HashKV differ: ${hashes.join(', ')}`,
@@ -229,7 +259,7 @@ export async function runFault(opts: FaultOptions): Promise<FaultReport> {
       await writeFile(path.join(work, 'seed.txt'), `${opts.seed}\n`);
       await writeFile(path.join(work, 'schedule.json'), JSON.stringify(schedule, null, 1));
       await writeFile(path.join(work, 'history.json'), JSON.stringify(lines));
-      await writeFile(path.join(work, 'total-order.json'), JSON.stringify(total));
+      await writeFile(path.join(work, 'total-order.json'), JSON.stringify(total ?? null));
       await writeFile(
         path.join(work, 'violations.json'),
         JSON.stringify(
@@ -333,6 +363,30 @@ async function inject(
       await c.kill(i, 'SIGKILL');
       await c.restart(i, { timeoutMs: 30_000 });
       return `member ${i} restarted with CONCORD_FAILPOINTS=${spec}${fired ? ' (crashed there)' : ''}`;
+    }
+    case 'power-loss': {
+      // Both followers come back with a power loss armed at a WAL fsync (one batch in ten):
+      // neither may have acknowledged what it loses. Once both are down the leader dies too,
+      // and they carry on without it: whatever the leader committed must be on one of them.
+      for (const i of others) await c.kill(i, 'SIGKILL');
+      await Promise.all(
+        others.map((i) =>
+          c
+            .restart(i, {
+              env: { ...env, CONCORD_FAILPOINTS: 'wal-before-fsync=crash@10%' },
+              wait: 'listening',
+              timeoutMs: 30_000,
+            })
+            .catch(() => {}),
+        ),
+      );
+      await waitFor(() => others.every((i) => !c.members[i]!.alive), { timeoutMs: 15_000 }).catch(() => {});
+      const crashed = others.filter((i) => !c.members[i]!.alive);
+      await c.kill(leader, 'SIGKILL');
+      for (const i of others) await c.kill(i, 'SIGKILL');
+      await Promise.all(others.map((i) => c.restart(i, { timeoutMs: 30_000 })));
+      await c.restart(leader, { timeoutMs: 30_000 });
+      return `members ${others.join(', ')} lost power at a WAL fsync (${crashed.length} did), then leader ${leader} was killed`;
     }
   }
 }

@@ -288,7 +288,11 @@ export class Wal {
         try {
           if (this.#size >= this.#segmentBytes) await this.#rotate();
           const data = bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs);
-          if (ACK_BEFORE_FSYNC) for (const w of waiters) w.resolve();
+          if (ACK_BEFORE_FSYNC) {
+            // The bug: acknowledge, then write and sync in the background.
+            for (const w of waiters) w.resolve();
+            await new Promise((r) => setTimeout(r, 10));
+          }
           await writeFully(this.#fh, data, this.#size);
           if (FAILPOINTS) {
             // A crash here is a power loss: what was written but not synced is gone.
