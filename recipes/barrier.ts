@@ -12,7 +12,7 @@
  * deletes `name/ready` and its key. A participant that crashes loses its lease and its key,
  * so leaving does not hang on it.
  */
-import { type Client, compare, EtcdError, type Lease, op, type RangeResult } from '../src/index.js';
+import { type Client, compare, EtcdError, type Lease, op, type RangeResult } from '../src/core.js';
 import { anySignal, contenderId, nextChange, obtainLease, removeKey } from './internal/leased.js';
 import { waitDelete, withDeadline } from './internal/wait.js';
 

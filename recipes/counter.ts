@@ -4,7 +4,7 @@
  * the key's mod revision, retried with the value the failed attempt read back, so concurrent
  * `add()`s from any number of clients never lose an update. Values are bigints: no overflow.
  */
-import { type Client, compare, EtcdError, type KeyValue, op, type RangeResult } from '../src/index.js';
+import { type Client, compare, EtcdError, type KeyValue, op, type RangeResult } from '../src/core.js';
 
 /** The counter's key holds something that is not a decimal integer. */
 export class CounterValueError extends EtcdError {

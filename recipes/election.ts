@@ -13,7 +13,7 @@ import {
   type LeaseLostError,
   op,
   type Value,
-} from '../src/index.js';
+} from '../src/core.js';
 import { waitPredecessors, withDeadline } from './internal/wait.js';
 
 export interface ElectionOptions {
@@ -110,7 +110,11 @@ export class Election {
     const lease =
       this.#lease ??
       this.#opts.lease ??
-      (await c.lease({ ttl: this.#opts.ttl ?? 60, signal: opts.signal, timeoutMs: this.#opts.timeoutMs }));
+      (await c.lease({
+        ttl: this.#opts.ttl ?? c.leaseDefaults.ttl ?? 60,
+        signal: opts.signal,
+        timeoutMs: this.#opts.timeoutMs,
+      }));
     this.#lease = lease;
     const key = Buffer.concat([this.#prefix, Buffer.from(lease.id.toString(16))]);
     this.#key = key;

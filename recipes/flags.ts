@@ -21,7 +21,7 @@
  */
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { type Client, EtcdError, type KeyValue, type Namespace } from '../src/index.js';
+import { type Client, EtcdError, type KeyValue, type Namespace } from '../src/core.js';
 import { Feed, Mirror, type MirrorChange } from './internal/mirror.js';
 
 type KV = Client | Namespace;

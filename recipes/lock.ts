@@ -9,7 +9,7 @@
  * the next, so a resource that remembers the highest token it has seen can refuse a paused
  * holder that wakes up after its lease expired (`lock.guard()` does that for etcd itself).
  */
-import { type Client, type CompareSpec, compare, EtcdError, type Lease, op } from '../src/index.js';
+import { type Client, type CompareSpec, compare, EtcdError, type Lease, op } from '../src/core.js';
 import { hex, LeasedHold, obtainLease, removeKey } from './internal/leased.js';
 import { waitPredecessors, withDeadline } from './internal/wait.js';
 

@@ -27,7 +27,7 @@ import {
   ProviderEvents,
   type ResolutionDetails,
 } from '@openfeature/server-sdk';
-import type { Client, Namespace } from '../src/index.js';
+import type { Client, Namespace } from '../src/core.js';
 import { type FlagChange, type FlagDetails, Flags, type FlagsOptions, type FlagType } from './flags.js';
 
 export class ConcordFlagProvider implements Provider {

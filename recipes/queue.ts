@@ -19,7 +19,7 @@ import {
   op,
   type RangeResult,
   type Value,
-} from '../src/index.js';
+} from '../src/core.js';
 import { anySignal, nextChange } from './internal/leased.js';
 
 /** `dequeue()` found nothing within `waitTimeoutMs`. */

@@ -19,7 +19,7 @@ import {
   type LeaseLostError,
   type Namespace,
   op,
-} from '../src/index.js';
+} from '../src/core.js';
 import { Feed, Mirror, type MirrorChange } from './internal/mirror.js';
 
 type KV = Client | Namespace;

@@ -23,7 +23,7 @@ import {
   type LeaseLostError,
   op,
   type RangeResult,
-} from '../src/index.js';
+} from '../src/core.js';
 import { anySignal, contenderId, LeasedHold, obtainLease, removeKey } from './internal/leased.js';
 import { waitPredecessors, withDeadline } from './internal/wait.js';
 

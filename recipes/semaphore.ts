@@ -26,7 +26,7 @@ import {
   type LeaseLostError,
   op,
   type RangeResult,
-} from '../src/index.js';
+} from '../src/core.js';
 import { anySignal, contenderId, LeasedHold, nextChange, obtainLease, removeKey } from './internal/leased.js';
 import { withDeadline } from './internal/wait.js';
 

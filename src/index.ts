@@ -1,39 +1,9 @@
 /**
- * Concord's SDK: an etcd v3 client for TypeScript. Works against Concord and against etcd.
+ * Concord's SDK for Node: an etcd v3 client for TypeScript, speaking gRPC by default and etcd's
+ * JSON gateway with `transport: 'fetch'`. Works against Concord and against etcd. Fetch-only
+ * runtimes get `concord/fetch` (src/fetch.ts), which holds no gRPC code.
  */
 
-export type { Key, Value } from './client/bytes.js';
-export type { CallOptions } from './client/call-options.js';
-export { Client } from './client/client.js';
-export type { Member, MemberListResult } from './client/cluster.js';
-export * from './client/errors.js';
-export type { KeyRange } from './client/keyspace.js';
-export {
-  type DeleteOptions,
-  type DeleteResult,
-  KeyValue,
-  type PutOptions,
-  type PutResult,
-  type RangeOptions,
-  type RangeResult,
-  type ResponseHeader,
-  type SortOrder,
-  type SortTarget,
-} from './client/kv.js';
-export { Lease, type LeaseOptions, type LeaseTimeToLive } from './client/lease.js';
-export type { Alarm, MemberCallOptions, Status } from './client/maintenance.js';
-export { BoundTxn, type GetOptions, Namespace } from './client/namespace.js';
-export type { ClientOptions } from './client/options.js';
-export {
-  type CompareOp,
-  type CompareSpec,
-  compare,
-  type OpResult,
-  type OpSpec,
-  op,
-  TxnBuilder,
-  type TxnResult,
-  type TxnSpec,
-  txn,
-} from './client/txn.js';
-export { Watch, type WatchBatch, type WatchEvent, type WatchOptions } from './client/watch.js';
+export { GrpcTransport, type GrpcTransportSettings, grpcTransport } from './client/grpc-transport.js';
+export { Client } from './client/node-client.js';
+export * from './core.js';

@@ -3,7 +3,6 @@
  * contender holds its key on, unique key suffixes, a handle for something held on a lease,
  * and waiting for the next change of a key or prefix.
  */
-import { randomBytes } from 'node:crypto';
 import {
   type Client,
   CompactedError,
@@ -12,17 +11,22 @@ import {
   type EtcdError,
   type KeyRange,
   type Lease,
-  type LeaseLostError,
+  LeaseLostError,
+  LeaseNotFoundError,
   type Namespace,
   op,
   type WatchEvent,
   type WatchOptions,
-} from '../../src/index.js';
+} from '../../src/core.js';
 
 export const hex = (id: bigint): string => id.toString(16);
 
 /** `<lease id hex>-<12 random hex digits>`: unique even when several holders share one lease. */
-export const contenderId = (lease: Lease): string => `${hex(lease.id)}-${randomBytes(6).toString('hex')}`;
+export const contenderId = (lease: Lease): string => `${hex(lease.id)}-${randomHex(6)}`;
+
+/** `n` random bytes in hex, from Web Crypto (global in Node 20 and in every fetch-only runtime). */
+const randomHex = (n: number): string =>
+  Array.from(crypto.getRandomValues(new Uint8Array(n)), (b) => b.toString(16).padStart(2, '0')).join('');
 
 export interface LeaseChoice {
   /** TTL in seconds of a lease created for the purpose (default 60). */
@@ -42,7 +46,7 @@ export async function obtainLease(
 ): Promise<{ lease: Lease; ownsLease: boolean }> {
   if (o.lease) return { lease: o.lease, ownsLease: false };
   const lease = await client.lease({
-    ttl: o.ttl ?? 60,
+    ttl: o.ttl ?? client.leaseDefaults.ttl ?? 60,
     keepAlive: o.keepAlive,
     signal: o.signal,
     timeoutMs: o.timeoutMs,
@@ -52,7 +56,7 @@ export async function obtainLease(
 
 /**
  * Removes a contender's key: revokes the lease when the recipe created it (which deletes the
- * key), else deletes the key if it is still the one created at `createRevision`.
+ * key; a lease already gone took the key with it), else deletes the key if it is still the one created at `createRevision`.
  */
 export async function removeKey(
   client: Client,
@@ -60,7 +64,13 @@ export async function removeKey(
   timeoutMs?: number,
 ): Promise<void> {
   if (h.ownsLease) {
-    await h.lease.revoke({ timeoutMs });
+    try {
+      await h.lease.revoke({ timeoutMs });
+    } catch (e) {
+      // The lease expired or was revoked elsewhere (the hold was lost): its keys went with it,
+      // so there is nothing left to remove (withLock must not turn fn's result into this error).
+      if (!(e instanceof LeaseNotFoundError)) throw e;
+    }
     return;
   }
   await client
@@ -93,7 +103,13 @@ export class LeasedHold<E extends EtcdError = EtcdError> {
   /** Resolves (never rejects) if the lease is lost while held. */
   readonly lost: Promise<E>;
   #released = false;
-  readonly #onLeaseEnd = () => this.#ended.abort(this.lease.signal.reason);
+  #lostError: E | undefined;
+  readonly #onLeaseEnd = () => {
+    const reason: unknown = this.lease.signal.reason;
+    // The lease's signal often says it first: `signal` then aborts with the same error as `lost`.
+    if (reason instanceof LeaseLostError && reason.reason !== 'revoked') this.#lose(reason);
+    else this.#ended.abort(reason);
+  };
 
   constructor(
     client: Client,
@@ -115,12 +131,16 @@ export class LeasedHold<E extends EtcdError = EtcdError> {
     this.lost = lease.lost.then((e: LeaseLostError) => {
       // A shared lease lost after this hold was released: nothing of ours was lost.
       if (this.#released) return new Promise<E>(() => {});
-      const err = errors.lost(`${what} lost: ${e.message}`, e);
-      this.#ended.abort(err);
-      return err;
+      return this.#lose(e);
     });
     // Revoked elsewhere (or the client closed): no longer held either.
     lease.signal.addEventListener('abort', this.#onLeaseEnd, { once: true });
+  }
+
+  #lose(e: LeaseLostError): E {
+    this.#lostError ??= this.#errors.lost(`${this.#what} lost: ${e.message}`, e);
+    this.#ended.abort(this.#lostError);
+    return this.#lostError;
   }
 
   /** Aborts when released or lost; `reason` says which. */

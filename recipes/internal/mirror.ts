@@ -10,7 +10,7 @@
  * then is the copy current again. A watch that fails outright (compaction, cancellation) is
  * replaced the same way: range, then a new watch.
  */
-import { EtcdError, type KeyValue, type Namespace, type Watch, type WatchEvent } from '../../src/index.js';
+import { EtcdError, type KeyValue, type Namespace, type Watch, type WatchEvent } from '../../src/core.js';
 
 export interface MirrorChange {
   key: string;

@@ -3,7 +3,7 @@
  * a key is deleted, and wait until every key of a prefix created before a revision is gone —
  * watching only the nearest predecessor each time, so a release wakes one waiter, not all.
  */
-import { type Client, CompactedError, type Namespace } from '../../src/index.js';
+import { type Client, CompactedError, type Namespace } from '../../src/core.js';
 
 type KV = Client | Namespace;
 

@@ -8,6 +8,9 @@
  *                 [--snapshot-count 100000] [--quota-backend-bytes 2147483648]
  *                 [--max-request-bytes 1572864] [--max-txn-ops 128]
  *                 [--heartbeat-interval 100] [--election-timeout 1000] [--listen-metrics-urls …]
+ *                 [--snapshot-store postgres://…|dir] [--snapshot-store-retention 5]
+ *                 [--cert-file f --key-file f [--trusted-ca-file f] [--client-cert-auth]]
+ *                 [--peer-cert-file f --peer-key-file f [--peer-trusted-ca-file f] [--peer-client-cert-auth]]
  *
  * Prints one line `concord: ready to serve client requests on <host:port,…>` on stdout once the
  * member answers; SIGTERM/SIGINT shut it down gracefully (exit 0).
@@ -53,6 +56,39 @@ export function serveCommand(): Command {
         'how often the server pings an idle client (default 2h)',
       )
       .option('--grpc-keepalive-timeout <duration>', 'how long a server ping may go unanswered (default 20s)')
+      .option(
+        '--experimental-enable-lease-checkpoint [bool]',
+        "record leases' remaining TTL through Raft so a new leader does not restart them in full (default true)",
+      )
+      .option(
+        '--experimental-lease-checkpoint-interval <duration>',
+        'how often the leader records remaining lease TTLs (default 5m)',
+      )
+      .option(
+        '--snapshot-store <store>',
+        'shared snapshot store (postgres://…[?schema=…] or a directory): the leader uploads snapshots, joining members start from them',
+      )
+      .option('--snapshot-store-retention <n>', 'snapshots kept in the shared store per member (default 5)')
+      .option('--cert-file <file>', 'TLS certificate of the https:// client URLs')
+      .option('--key-file <file>', 'TLS private key of the https:// client URLs')
+      .option('--trusted-ca-file <file>', 'CA bundle that verifies client certificates')
+      .option('--client-cert-auth [bool]', 'require a client certificate signed by --trusted-ca-file')
+      .option(
+        '--peer-cert-file <file>',
+        'TLS certificate of the https:// peer URLs (also presented to peers)',
+      )
+      .option('--peer-key-file <file>', 'TLS private key of the https:// peer URLs')
+      .option('--peer-trusted-ca-file <file>', 'CA bundle that verifies peer certificates')
+      .option(
+        '--peer-client-cert-auth [bool]',
+        'require peers to present a certificate signed by --peer-trusted-ca-file',
+      )
+      .option(
+        '--auth-token <spec>',
+        "auth tokens: 'simple' (default) or 'jwt,pub-key=<pem>,priv-key=<pem>,sign-method=RS256|ES256…[,ttl=5m]'",
+      )
+      .option('--auth-token-ttl <seconds>', 'seconds an unused simple token stays valid (default 300)')
+      .option('--bcrypt-cost <n>', 'bcrypt cost for hashing auth passwords, 4 to 31 (default 10)')
       // etcd's logging flags are accepted so etcd command lines run unchanged; Concord logs to stderr.
       .option('--logger <logger>', "accepted for etcd compatibility ('zap'); ignored")
       .option('--log-outputs <outputs>', "accepted for etcd compatibility ('default', 'stderr'); ignored")
@@ -81,6 +117,25 @@ export function serveCommand(): Command {
           grpcKeepaliveMinTimeMs: o.grpcKeepaliveMinTime,
           grpcKeepaliveIntervalMs: o.grpcKeepaliveInterval,
           grpcKeepaliveTimeoutMs: o.grpcKeepaliveTimeout,
+          // `[bool]`: commander gives true for the bare flag.
+          enableLeaseCheckpoint:
+            o.experimentalEnableLeaseCheckpoint === undefined
+              ? undefined
+              : String(o.experimentalEnableLeaseCheckpoint),
+          leaseCheckpointInterval: o.experimentalLeaseCheckpointInterval,
+          snapshotStore: o.snapshotStore,
+          snapshotStoreRetention: o.snapshotStoreRetention,
+          certFile: o.certFile,
+          keyFile: o.keyFile,
+          trustedCaFile: o.trustedCaFile,
+          clientCertAuth: boolText(o.clientCertAuth),
+          peerCertFile: o.peerCertFile,
+          peerKeyFile: o.peerKeyFile,
+          peerTrustedCaFile: o.peerTrustedCaFile,
+          peerClientCertAuth: boolText(o.peerClientCertAuth),
+          authToken: o.authToken,
+          authTokenTtlSec: o.authTokenTtl,
+          bcryptCost: o.bcryptCost,
         };
         const config = resolveConfig(flags);
         const member = await startMember(config);
@@ -103,4 +158,9 @@ export function serveCommand(): Command {
         );
       })
   );
+}
+
+/** A `[bool]` option: commander gives `true` for `--flag` alone, the text for `--flag=false`. */
+function boolText(v: unknown): string | undefined {
+  return v === undefined ? undefined : String(v);
 }

@@ -24,8 +24,8 @@ export interface SnapshotFileStatus {
   totalSize: number;
 }
 
-/** Checks the trailing SHA-256, then restores the data in memory. Throws SnapshotFileError. */
-export async function snapshotFileStatus(file: string): Promise<SnapshotFileStatus> {
+/** The snapshot data of a saved file, once its trailing SHA-256 is checked. Throws SnapshotFileError. */
+export async function readSnapshotFile(file: string): Promise<{ data: Buffer; sha256: string }> {
   const buf = await readFile(file).catch((e: NodeJS.ErrnoException) => {
     throw new SnapshotFileError(`cannot read ${file}: ${e.message}`);
   });
@@ -40,15 +40,29 @@ export async function snapshotFileStatus(file: string): Promise<SnapshotFileStat
     throw new SnapshotFileError(
       `${file}: SHA-256 mismatch, the file is corrupted or truncated (trailer ${want.toString('hex')}, data hashes to ${got.toString('hex')})`,
     );
-  let sm: ReturnType<typeof restoreSync>;
+  return { data, sha256: got.toString('hex') };
+}
+
+function stateOf(file: string, data: Buffer): ReturnType<typeof restoreSync> {
   try {
-    sm = restoreSync([data]);
+    return restoreSync([data]);
   } catch (e) {
-    if (!(e instanceof SnapshotFormatError)) throw e;
-    throw new SnapshotFileError(
-      `${file}: not a Concord snapshot (${e.message.replace(/^.*bad snapshot: /, '')}); a file saved from etcd is a bbolt database: read it with etcdctl snapshot status`,
-    );
+    throw notConcordSnapshot(file, e);
   }
+}
+
+/** A file that is no Concord snapshot (an etcd bbolt file, say) is a SnapshotFileError; other errors pass. */
+export function notConcordSnapshot(file: string, e: unknown): unknown {
+  if (!(e instanceof SnapshotFormatError)) return e;
+  return new SnapshotFileError(
+    `${file}: not a Concord snapshot (${e.message.replace(/^.*bad snapshot: /, '')}); a file saved from etcd is a bbolt database: read it with etcdctl snapshot status`,
+  );
+}
+
+/** Checks the trailing SHA-256, then restores the data in memory. Throws SnapshotFileError. */
+export async function snapshotFileStatus(file: string): Promise<SnapshotFileStatus> {
+  const { data } = await readSnapshotFile(file);
+  const sm = stateOf(file, data);
   const revision = sm.kv.currentRev;
   return {
     hash: sm.hashKV(0).hash,

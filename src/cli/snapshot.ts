@@ -4,18 +4,35 @@
  *   concord snapshot list    --store <dir|postgres://…> [--cluster-id <hex>] [--member-id <hex>] [--json]
  *   concord snapshot inspect <id> --store <dir|postgres://…> [--verify] [--json]
  *   concord snapshot status <file> [--json]   (a file from `etcdctl snapshot save`)
- *
- * (`restore` arrives with the server, which owns the data-dir layout.)
+ *   concord snapshot restore <file> | --store <dir|postgres://…> [--id <id> | --cluster-id <hex>]
+ *                    --data-dir <dir> --name <name> --initial-cluster <name=url,…>
+ *                    [--initial-cluster-token …] [--initial-advertise-peer-urls …]
+ *                    [--bump-revision 1000000] [--no-mark-compacted]
  */
 import { Command, InvalidArgumentError } from 'commander';
+import { SnapshotFormatError } from '../mvcc/index.js';
+import {
+  ConfigError,
+  DEFAULT_BUMP_REVISION,
+  RecoveryError,
+  type RestoreResult,
+  resolveConfig,
+  restoreSnapshot,
+} from '../server/index.js';
 import {
   hexId,
   openSnapshotStore,
   type SnapshotFilter,
   type SnapshotMeta,
   type SnapshotStore,
+  StorageError,
 } from '../storage/index.js';
-import { SnapshotFileError, snapshotFileStatus } from './snapshot-file.js';
+import {
+  notConcordSnapshot,
+  readSnapshotFile,
+  SnapshotFileError,
+  snapshotFileStatus,
+} from './snapshot-file.js';
 
 export interface CliIo {
   out: (text: string) => void;
@@ -110,15 +127,15 @@ export function snapshotCommand(io: CliIo = defaultIo): Command {
       io.out(table(rows));
     });
   cmd
-    .command('inspect <id>')
-    .description('show one snapshot; --verify reads it through and checks its SHA-256')
-    .requiredOption(
-      '--store <store>',
-      'a snapshot directory or a postgres:// URL (?schema=… picks the schema)',
+    .command('inspect <id|file>')
+    .description(
+      'show one snapshot of a store (--store; --verify reads it through and checks its SHA-256), or check a file saved by `etcdctl snapshot save` from a Concord member (its SHA-256, then its data: revision, keys, hash)',
     )
+    .option('--store <store>', 'a snapshot directory or a postgres:// URL (?schema=… picks the schema)')
     .option('--verify', 'read the data and check size and SHA-256')
     .option('--json', 'print JSON')
-    .action(async (id: string, o: { store: string; verify?: boolean; json?: boolean }) => {
+    .action(async (id: string, o: { store?: string; verify?: boolean; json?: boolean }) => {
+      if (o.store === undefined) return fileStatus(io, id, o);
       await withStore(o.store, async (s) => {
         const m = await s.stat(id);
         let verified: boolean | undefined;
@@ -139,23 +156,123 @@ export function snapshotCommand(io: CliIo = defaultIo): Command {
       'check a file saved by `etcdctl snapshot save` from a Concord member (its SHA-256, then its data) and show it as etcdctl snapshot status does',
     )
     .option('--json', 'print JSON (etcdctl -w json field names)')
-    .action(async (file: string, o: { json?: boolean }) => {
-      let st: Awaited<ReturnType<typeof snapshotFileStatus>>;
+    .action((file: string, o: { json?: boolean }) => fileStatus(io, file, o));
+  cmd
+    .command('restore [file]')
+    .description(
+      "write a new member's data dir from a snapshot: a file saved by `etcdctl snapshot save` from Concord, or one in a snapshot store; run it for every member with the same flags, then start them",
+    )
+    .option(
+      '--store <store>',
+      'restore from this store (a snapshot directory or a postgres:// URL) instead of a file',
+    )
+    .option('--id <id>', 'with --store: this snapshot (default: the newest)')
+    .option('--cluster-id <hex>', 'with --store: the newest snapshot of this cluster', parseId)
+    .option('--data-dir <dir>', 'the data dir to create', './concord.data')
+    .option('--name <name>', "this member's name", 'default')
+    .option('--initial-cluster <pairs>', 'the new cluster: name=peerURL,…')
+    .option('--initial-cluster-token <token>', 'the new cluster token', 'etcd-cluster')
+    .option('--initial-advertise-peer-urls <urls>', "this member's peer URLs", 'http://localhost:2380')
+    .option(
+      '--bump-revision <n>',
+      'move the revision forward by this much, past any revision clients of the old cluster saw',
+      String(DEFAULT_BUMP_REVISION),
+    )
+    .option('--no-mark-compacted', 'do not compact the revisions before the bumped one')
+    .option('--json', 'print JSON')
+    .action(async (file: string | undefined, o: RestoreFlags) => {
       try {
-        st = await snapshotFileStatus(file);
+        const r = await restoreCommand(file, o);
+        if (o.json)
+          io.out(`${JSON.stringify({ ...r, clusterId: hexId(r.clusterId), memberId: hexId(r.memberId) })}\n`);
+        else
+          io.out(
+            `restored snapshot (revision ${r.fromRevision}, ${r.keys} keys) into ${o.dataDir} as member ${hexId(r.memberId)} of cluster ${hexId(r.clusterId)}; revision now ${r.revision}, compacted at ${r.compactRevision}\n`,
+          );
       } catch (e) {
-        if (!(e instanceof SnapshotFileError)) throw e;
-        fail(io, e.message);
-        return;
+        const err = file ? notConcordSnapshot(file, e) : e;
+        if (err instanceof SnapshotFormatError) return fail(io, `not a Concord snapshot: ${err.message}`);
+        if (
+          err instanceof SnapshotFileError ||
+          err instanceof ConfigError ||
+          err instanceof RecoveryError ||
+          err instanceof StorageError ||
+          err instanceof RangeError
+        )
+          return fail(io, err.message);
+        throw err;
       }
-      if (o.json) io.out(`${JSON.stringify(st)}\n`);
-      else
-        io.out(
-          table([
-            ['HASH', 'REVISION', 'TOTAL KEYS', 'TOTAL SIZE'],
-            [st.hash.toString(16), String(st.revision), String(st.totalKey), String(st.totalSize)],
-          ]),
-        );
     });
   return cmd;
+}
+
+interface RestoreFlags {
+  store?: string;
+  id?: string;
+  clusterId?: bigint;
+  dataDir: string;
+  name: string;
+  initialCluster?: string;
+  initialClusterToken: string;
+  initialAdvertisePeerUrls: string;
+  bumpRevision: string;
+  markCompacted: boolean;
+  json?: boolean;
+}
+
+async function restoreCommand(file: string | undefined, o: RestoreFlags): Promise<RestoreResult> {
+  if ((file === undefined) === (o.store === undefined))
+    throw new ConfigError('restore: give either a snapshot file or --store, not both');
+  const bump = Number(o.bumpRevision);
+  const config = resolveConfig({
+    name: o.name,
+    dataDir: o.dataDir,
+    initialCluster: o.initialCluster,
+    initialClusterToken: o.initialClusterToken,
+    initialAdvertisePeerUrls: o.initialAdvertisePeerUrls,
+    listenPeerUrls: o.initialAdvertisePeerUrls,
+  });
+  const common = { config, bumpRevision: bump, markCompacted: o.markCompacted };
+  if (file !== undefined) {
+    const { data, sha256 } = await readSnapshotFile(file);
+    return restoreSnapshot({ ...common, data: [data], sha256 });
+  }
+  return withStore(o.store!, async (s) => {
+    let meta: SnapshotMeta | undefined;
+    if (o.id !== undefined) meta = await s.stat(o.id);
+    else {
+      const all = await s.list({ clusterId: o.clusterId });
+      const clusters = new Set(all.map((m) => hexId(m.clusterId)));
+      if (clusters.size > 1)
+        throw new ConfigError(
+          `restore: the store holds snapshots of several clusters (${[...clusters].join(', ')}): pick one with --cluster-id or --id`,
+        );
+      meta = all[0];
+      if (!meta)
+        throw new ConfigError(
+          `restore: the store holds no snapshot${o.clusterId === undefined ? '' : ` of cluster ${hexId(o.clusterId)}`}`,
+        );
+    }
+    // The stream checks size and SHA-256 as it is read: restore fails before writing if they differ.
+    return restoreSnapshot({ ...common, data: await s.open(meta.id), sha256: meta.sha256 });
+  });
+}
+
+async function fileStatus(io: CliIo, file: string, o: { json?: boolean }): Promise<void> {
+  let st: Awaited<ReturnType<typeof snapshotFileStatus>>;
+  try {
+    st = await snapshotFileStatus(file);
+  } catch (e) {
+    if (!(e instanceof SnapshotFileError)) throw e;
+    fail(io, e.message);
+    return;
+  }
+  if (o.json) io.out(`${JSON.stringify(st)}\n`);
+  else
+    io.out(
+      table([
+        ['HASH', 'REVISION', 'TOTAL KEYS', 'TOTAL SIZE'],
+        [st.hash.toString(16), String(st.revision), String(st.totalKey), String(st.totalSize)],
+      ]),
+    );
 }

@@ -1,17 +1,23 @@
 /**
- * The SDK entry point. Construction does no I/O: channels open on the first call. Holding
+ * The SDK entry point. Construction does no I/O: connections open on the first call. Holding
  * nothing (no kept lease, no open watch), a client does not keep the process alive.
+ *
+ * This class knows the fetch transport only; the Node entry point (node-client.ts) extends it
+ * with gRPC, so a bundle of `concord/fetch` holds no gRPC code.
  */
 import { KVDefinition } from '../gen/etcdserverpb/rpc.js';
+import { Auth } from './auth.js';
 import type { CallOptions } from './call-options.js';
 import { Cluster } from './cluster.js';
 import { Connections } from './connections.js';
+import { fetchTransport } from './fetch-transport.js';
 import { ROOT } from './keyspace.js';
 import { header, type ResponseHeader } from './kv.js';
 import { LeaseKeeper, type LeaseTimeToLive } from './lease.js';
 import { Maintenance } from './maintenance.js';
 import { Namespace } from './namespace.js';
-import { type ClientOptions, resolveOptions } from './options.js';
+import { type ClientOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import type { Transport } from './transport.js';
 import { WatchHub } from './watch.js';
 
 export class Client extends Namespace {
@@ -19,13 +25,42 @@ export class Client extends Namespace {
   readonly cluster: Cluster;
   /** Status, alarms, defragment, hashKV, snapshot, moveLeader. */
   readonly maintenance: Maintenance;
+  /** Auth on/off, users, roles and their key-range permissions. */
+  readonly auth: Auth;
 
   constructor(options: ClientOptions) {
     const o = resolveOptions(options);
-    const conns = new Connections(o);
-    super({ conns, watches: new WatchHub(conns), leases: new LeaseKeeper(conns) }, ROOT);
+    const conns = new Connections(o, makeTransport(o));
+    super({ conns, watches: new WatchHub(conns), leases: new LeaseKeeper(conns, o.leases) }, ROOT);
     this.cluster = new Cluster(conns);
     this.maintenance = new Maintenance(conns);
+    this.auth = new Auth(conns);
+    this.leaseDefaults = o.leases;
+  }
+
+  /**
+   * A client for short-lived functions (Workers, Lambda, Vercel, Deno Deploy): the fetch
+   * transport (no connection or timer outlives a call), 5 s deadlines and 3 attempts, and leases
+   * — the ones recipes create included — of 10 s that are not kept alive: a lock taken in a
+   * request frees itself if the function is frozen or killed before releasing it. End with
+   * `ctx.waitUntil(client.shutdown())`. Any option given overrides these.
+   */
+  static forServerless<C extends Client>(this: new (o: ClientOptions) => C, options: ClientOptions): C {
+    return new this({
+      transport: 'fetch',
+      timeoutMs: 5_000,
+      maxAttempts: 3,
+      ...options,
+      leases: { ttl: 10, keepAlive: false, ...options.leases },
+    });
+  }
+
+  /** Lease defaults (see `ClientOptions.leases`); recipes read `ttl` for the leases they create. */
+  readonly leaseDefaults: { readonly ttl?: number; readonly keepAlive: boolean };
+
+  /** How calls travel: `'grpc'` or `'fetch'` (or a custom transport's kind). */
+  get transport(): string {
+    return this.core.conns.transport.kind;
   }
 
   get endpoints(): readonly string[] {
@@ -70,7 +105,30 @@ export class Client extends Namespace {
     this.core.conns.close();
   }
 
+  /**
+   * Revokes every lease this client granted and still holds (deleting their keys: locks are
+   * freed at once rather than after their TTL), then closes. Never rejects: hand it to
+   * `waitUntil()` at the end of a request. `timeoutMs` bounds the revokes (default 2 000).
+   */
+  async shutdown(opts: { timeoutMs?: number } = {}): Promise<void> {
+    try {
+      if (!this.core.conns.closed) await this.core.leases.revokeAll({ timeoutMs: opts.timeoutMs ?? 2_000 });
+    } finally {
+      this.close();
+    }
+  }
+
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
   }
+}
+
+function makeTransport(o: ResolvedOptions): Transport {
+  if (typeof o.transport === 'function') return o.transport(o);
+  if (o.transport === 'grpc') {
+    throw new TypeError(
+      "the gRPC transport is not in this entry point: import { Client } from 'concord' (Node), or use transport: 'fetch'",
+    );
+  }
+  return fetchTransport(o);
 }

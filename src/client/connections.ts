@@ -1,53 +1,51 @@
 /**
- * The endpoint pool: one lazily created gRPC channel per endpoint, an "active" endpoint that
- * calls go to, failover to the next endpoint when the active one is unavailable, and the retry
- * rule for unary calls (reads retry on any member that cannot serve; writes only when the
- * request certainly never left).
+ * The endpoint pool: a transport (gRPC or fetch) reaching every endpoint, an "active" endpoint
+ * that calls go to, failover to the next endpoint when the active one is unavailable, and the
+ * retry rule for unary calls (reads retry on any member that cannot serve; writes only when
+ * the request certainly never left).
  *
- * Idle channels hold nothing open that keeps Node alive: grpc-js unrefs an HTTP/2 session with
- * no active streams, and every timer here is unref'd unless a caller waits on it.
+ * Every timer here is unref'd unless a caller waits on it.
  */
-import { setMaxListeners } from 'node:events';
 import { isAbortError } from 'abort-controller-x';
-import {
-  type Channel,
-  type ChannelCredentials,
-  type ChannelOptions,
-  type CompatServiceDefinition,
-  createChannel,
-  createClient,
-  type Client as GrpcClient,
-} from 'nice-grpc';
-import { Metadata } from 'nice-grpc-common';
+import type { Metadata } from 'nice-grpc-common';
+import { AuthDefinition } from '../gen/etcdserverpb/rpc.js';
 import { type CallOptions, CallScope, delay } from './call-options.js';
 import { ClientClosedError, isRetryableRead, toEtcdError, UnavailableError, wasNotSent } from './errors.js';
+import type { CompatServiceDefinition, ServiceClient, Transport } from './transport.js';
+
+/** Refusals that a fresh token cures (clientv3's shouldRefreshToken). */
+const STALE_TOKEN = new Set([
+  'etcdserver: invalid auth token',
+  'etcdserver: user name is empty',
+  'etcdserver: revision of auth store is old',
+]);
 
 export interface ConnectionSettings {
   endpoints: string[];
   timeoutMs: number;
-  credentials?: ChannelCredentials;
-  channelOptions?: ChannelOptions;
   /** Attempts per unary call, across endpoints, for errors that are safe to retry. */
   maxAttempts: number;
-  /** Metadata sent with every call (auth token …). */
-  metadata?: Record<string, string>;
+  /** Credentials to authenticate with (etcd auth); the token then goes with every call. */
+  auth?: { username: string; password: string };
 }
 
 export type CallKind = 'read' | 'write';
 
 export class Connections {
   readonly settings: ConnectionSettings;
-  #channels: (Channel | undefined)[];
-  #clients = new Map<string, GrpcClient<CompatServiceDefinition>>();
+  readonly transport: Transport;
   #active = 0;
   #closed = false;
   readonly #closeController = new AbortController();
+  #token: string | undefined;
+  #authenticating: Promise<void> | undefined;
 
-  constructor(settings: ConnectionSettings) {
+  constructor(settings: ConnectionSettings, transport: Transport) {
     this.settings = settings;
+    this.transport = transport;
     // Every pending unary call listens here (see CallScope): no max-listeners leak warning.
-    setMaxListeners(0, this.#closeController.signal);
-    this.#channels = settings.endpoints.map(() => undefined);
+    // Node's own, reached without importing node:events (absent from fetch-only runtimes).
+    nodeEvents()?.setMaxListeners(0, this.#closeController.signal);
   }
 
   get endpoints(): readonly string[] {
@@ -64,50 +62,41 @@ export class Connections {
     return this.#closeController.signal;
   }
 
-  #channel(i: number): Channel {
+  /** A client for `definition` on endpoint `i` (default: the active one). */
+  client<D extends CompatServiceDefinition>(definition: D, i = this.#active): ServiceClient<D> {
     if (this.#closed) throw new ClientClosedError('client is closed');
-    let ch = this.#channels[i];
-    if (!ch) {
-      ch = createChannel(this.settings.endpoints[i]!, this.settings.credentials, {
-        'grpc.max_receive_message_length': 2 ** 31 - 1,
-        'grpc.max_send_message_length': 2 ** 31 - 1,
-        // channelz bookkeeping runs on every call; nothing in the SDK reads it.
-        'grpc.enable_channelz': 0,
-        'grpc.initial_reconnect_backoff_ms': 100,
-        'grpc.max_reconnect_backoff_ms': 2000,
-        // A hung member holding a watch or keepalive stream is noticed in ~15 s. etcd's
-        // --grpc-keepalive-min-time defaults to 5 s: pinging more often gets the connection
-        // closed with "too_many_pings".
-        'grpc.keepalive_time_ms': 10_000,
-        'grpc.keepalive_timeout_ms': 5_000,
-        ...this.settings.channelOptions,
-      });
-      this.#channels[i] = ch;
-    }
-    return ch;
+    return this.transport.client(definition, i);
   }
 
-  /** A typed client for `definition` on endpoint `i` (default: the active one). */
-  client<D extends CompatServiceDefinition>(definition: D, i = this.#active): GrpcClient<D> {
-    const id = `${(definition as { fullName?: string }).fullName ?? ''}#${i}`;
-    let c = this.#clients.get(id);
-    if (!c) {
-      const metadata = this.settings.metadata;
-      c = createClient(definition, this.#channel(i), metadata ? { '*': { metadata: toMeta(metadata) } } : {});
-      this.#clients.set(id, c);
-    }
-    return c as GrpcClient<D>;
+  /** Call metadata for the long-lived streams (see Transport.streamMetadata), after authenticating. */
+  async streamMetadata(i: number, signal: AbortSignal): Promise<Metadata | undefined> {
+    await this.#ensureToken(i, signal);
+    return this.transport.streamMetadata();
   }
 
-  /**
-   * Metadata for the long-lived streams (watch, keepalive). "hasleader" asks etcd to end the
-   * stream when the member has no leader, so a stream held by a partitioned member fails over
-   * instead of waiting silently. The client's own metadata (auth token …) is merged in: a
-   * call's `metadata` replaces the client's default metadata in nice-grpc, and passing
-   * `{ hasleader }` alone made etcd with auth enabled refuse every watch ("user name is empty").
-   */
-  streamMetadata(): Metadata {
-    return new Metadata({ ...this.settings.metadata, hasleader: 'true' });
+  /** Authenticates first when credentials are set and no token is held (one exchange at a time). */
+  async #ensureToken(i: number, signal: AbortSignal): Promise<void> {
+    const auth = this.settings.auth;
+    if (!auth || this.#token !== undefined) return;
+    this.#authenticating ??= (async () => {
+      try {
+        // No token is set while there is none held: an old one does not ride along.
+        const c = this.transport.client(AuthDefinition, i);
+        const { token } = await c.authenticate({ name: auth.username, password: auth.password }, { signal });
+        this.#token = token;
+        this.transport.setToken(token);
+      } finally {
+        this.#authenticating = undefined;
+      }
+    })();
+    return this.#authenticating;
+  }
+
+  /** Drops a token the server refused, unless another call replaced it meanwhile. */
+  #dropToken(token: string | undefined): void {
+    if (this.#token !== token) return;
+    this.#token = undefined;
+    this.transport.setToken(undefined);
   }
 
   /** The active endpoint failed: later calls go to the next one. */
@@ -128,11 +117,14 @@ export class Connections {
   ) {
     if (this.#closed) throw new ClientClosedError('client is closed');
     const scope = new CallScope(opts, this.settings.timeoutMs, this.#closeController.signal);
+    let reauthenticated = false;
     try {
       for (let attempt = 1; ; attempt++) {
         scope.throwIfAborted();
         const i = this.#active;
+        const token = this.#token;
         try {
+          await this.#ensureToken(i, scope.signal);
           return await call(i, scope.signal);
         } catch (e) {
           if (scope.signal.aborted) {
@@ -143,6 +135,14 @@ export class Connections {
           }
           if (isAbortError(e)) throw e;
           const err = toEtcdError(e);
+          // A refused token: the request was not served (a write was refused before or at
+          // apply, changing nothing), so it goes again once with a fresh token.
+          if (this.settings.auth && !reauthenticated && staleToken(err)) {
+            reauthenticated = true;
+            this.#dropToken(this.#token ?? token);
+            attempt--;
+            continue;
+          }
           if (err instanceof UnavailableError) this.failed(i);
           const retry = (kind === 'read' && isRetryableRead(err)) || wasNotSent(err);
           if (!retry || attempt >= this.settings.maxAttempts || this.#closed) throw err;
@@ -162,10 +162,12 @@ export class Connections {
     if (this.#closed) return;
     this.#closed = true;
     this.#closeController.abort(new ClientClosedError('client is closed'));
-    for (const ch of this.#channels) ch?.close();
-    this.#channels = [];
-    this.#clients.clear();
+    this.transport.close();
   }
+}
+
+function staleToken(err: unknown): boolean {
+  return err instanceof Error && STALE_TOKEN.has(err.message);
 }
 
 /** Quick hops across endpoints first, then exponential back-off capped at 1 s. */
@@ -174,8 +176,8 @@ export function backoff(attempt: number, endpoints: number): number {
   return Math.min(1000, 50 * 2 ** (attempt - endpoints));
 }
 
-function toMeta(m: Record<string, string>): Metadata {
-  const md = new Metadata();
-  for (const [k, v] of Object.entries(m)) md.set(k, v);
-  return md;
+/** node:events where the runtime is Node (20.16+ has process.getBuiltinModule), else undefined. */
+function nodeEvents(): { setMaxListeners(n: number, ...targets: EventTarget[]): void } | undefined {
+  const p = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  return p?.getBuiltinModule?.('node:events') as ReturnType<typeof nodeEvents>;
 }

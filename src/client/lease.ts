@@ -28,7 +28,7 @@ export interface LeaseOptions extends CallOptions {
   ttl: number;
   /** Ask for this lease ID instead of letting the server pick one. */
   id?: bigint;
-  /** Keep the lease alive until revoked (default true). Off: it simply expires after `ttl`. */
+  /** Keep the lease alive until revoked (default: the client's `leases.keepAlive`, true unless set). Off: it simply expires after `ttl`. */
   keepAlive?: boolean;
 }
 
@@ -122,8 +122,11 @@ export class LeaseKeeper {
   /** Injected clock (ms) for tests. */
   now: () => number = () => performance.now();
 
-  constructor(conns: Connections) {
+  readonly #defaults: { keepAlive: boolean };
+
+  constructor(conns: Connections, defaults: { keepAlive: boolean } = { keepAlive: true }) {
     this.#conns = conns;
+    this.#defaults = defaults;
     conns.closeSignal.addEventListener('abort', () => this.#closeAll(), { once: true });
   }
 
@@ -143,7 +146,7 @@ export class LeaseKeeper {
     );
     if (res.error) throw new EtcdError(res.error, { code: 'lease-grant' });
     const lease = new Lease(this, res.ID, Number(res.TTL));
-    if (opts.keepAlive !== false) this.#keep(lease, sentAt);
+    if (opts.keepAlive ?? this.#defaults.keepAlive) this.#keep(lease, sentAt);
     else this.#armExpiry(lease, sentAt + lease.ttl * 1000);
     return lease;
   }
@@ -185,6 +188,12 @@ export class LeaseKeeper {
     await this.#conns.unary('write', opts, (i, signal) =>
       this.#conns.client(LeaseDefinition, i).leaseRevoke({ ID: id }, { signal }),
     );
+  }
+
+  /** Revokes every lease this client holds (kept alive or not); resolves when all have settled. */
+  async revokeAll(opts?: CallOptions): Promise<void> {
+    const ids = [...this.#kept.keys(), ...this.#expiring.keys()];
+    await Promise.allSettled(ids.map((id) => this.revoke(id, opts)));
   }
 
   async keepAliveOnce(id: bigint, opts?: CallOptions): Promise<number> {
@@ -328,9 +337,10 @@ export class LeaseKeeper {
         this.#send(k, now);
       }
       try {
+        const metadata = await this.#conns.streamMetadata(i, s.abort.signal);
         const responses = this.#conns
           .client(LeaseDefinition, i)
-          .leaseKeepAlive(s.requests, { signal: s.abort.signal, metadata: this.#conns.streamMetadata() });
+          .leaseKeepAlive(s.requests, { signal: s.abort.signal, metadata });
         for await (const res of responses) {
           failures = 0;
           this.#onResponse(res);

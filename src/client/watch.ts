@@ -273,7 +273,7 @@ export class WatchHub {
         const client = this.#conns.client(WatchDefinition, i);
         const responses = client.watch(s.requests, {
           signal: s.abort.signal,
-          metadata: this.#conns.streamMetadata(),
+          metadata: await this.#conns.streamMetadata(i, s.abort.signal),
         });
         for await (const res of responses) {
           failures = 0;

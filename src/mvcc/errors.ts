@@ -81,3 +81,90 @@ export class SnapshotFormatError extends MvccError {
     super(`concord: mvcc: bad snapshot: ${what}`, Status.DATA_LOSS);
   }
 }
+
+// Auth (etcd's auth store errors, as the gRPC layer words them: api/v3rpc/rpctypes).
+export class RootUserNotExistError extends MvccError {
+  constructor() {
+    super('etcdserver: root user does not exist', Status.FAILED_PRECONDITION);
+  }
+}
+export class RootRoleNotExistError extends MvccError {
+  constructor() {
+    super('etcdserver: root user does not have root role', Status.FAILED_PRECONDITION);
+  }
+}
+export class UserAlreadyExistError extends MvccError {
+  constructor() {
+    super('etcdserver: user name already exists', Status.FAILED_PRECONDITION);
+  }
+}
+export class UserEmptyError extends MvccError {
+  constructor() {
+    super('etcdserver: user name is empty', Status.INVALID_ARGUMENT);
+  }
+}
+export class UserNotFoundError extends MvccError {
+  constructor() {
+    super('etcdserver: user name not found', Status.FAILED_PRECONDITION);
+  }
+}
+export class RoleAlreadyExistError extends MvccError {
+  constructor() {
+    super('etcdserver: role name already exists', Status.FAILED_PRECONDITION);
+  }
+}
+export class RoleNotFoundError extends MvccError {
+  constructor() {
+    super('etcdserver: role name not found', Status.FAILED_PRECONDITION);
+  }
+}
+export class RoleEmptyError extends MvccError {
+  constructor() {
+    super('etcdserver: role name is empty', Status.INVALID_ARGUMENT);
+  }
+}
+export class AuthFailedError extends MvccError {
+  constructor() {
+    super('etcdserver: authentication failed, invalid user ID or password', Status.INVALID_ARGUMENT);
+  }
+}
+export class PermissionNotGivenError extends MvccError {
+  constructor() {
+    super('etcdserver: permission not given', Status.INVALID_ARGUMENT);
+  }
+}
+export class PermissionDeniedError extends MvccError {
+  constructor() {
+    super('etcdserver: permission denied', Status.PERMISSION_DENIED);
+  }
+}
+export class RoleNotGrantedError extends MvccError {
+  constructor() {
+    super('etcdserver: role is not granted to the user', Status.FAILED_PRECONDITION);
+  }
+}
+export class PermissionNotGrantedError extends MvccError {
+  constructor() {
+    super('etcdserver: permission is not granted to the role', Status.FAILED_PRECONDITION);
+  }
+}
+export class AuthNotEnabledError extends MvccError {
+  constructor() {
+    super('etcdserver: authentication is not enabled', Status.FAILED_PRECONDITION);
+  }
+}
+export class InvalidAuthTokenError extends MvccError {
+  constructor() {
+    super('etcdserver: invalid auth token', Status.UNAUTHENTICATED);
+  }
+}
+export class InvalidAuthMgmtError extends MvccError {
+  constructor() {
+    super('etcdserver: invalid auth management', Status.INVALID_ARGUMENT);
+  }
+}
+export class AuthOldRevisionError extends MvccError {
+  constructor() {
+    super('etcdserver: revision of auth store is old', Status.INVALID_ARGUMENT);
+  }
+}

@@ -3,6 +3,8 @@
  * leases, quota and alarms, snapshot and hash. Pure and deterministic; imports no Node I/O.
  */
 export * from './alarms.js';
+export * from './auth-check.js';
+export * from './auth-store.js';
 export * from './errors.js';
 export { hashKV } from './hash.js';
 export { Rev } from './key-index.js';

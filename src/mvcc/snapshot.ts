@@ -1,14 +1,16 @@
 /**
  * Snapshot of the whole state machine — keyspace (every stored revision), leases, alarms, the
- * ID generator and the applied index — as a stream of chunks, and its restore.
+ * auth store, the ID generator and the applied index — as a stream of chunks, and its restore.
  *
  * Memory stays bounded on both sides: the writer walks an O(1) copy-on-write clone of the key
  * index taken when snapshot() is called (later applies do not show up in it), and emits
  * chunks of about SNAPSHOT_CHUNK_BYTES; the reader parses record by record as chunks arrive.
  *
- * Format: "CNCDSNP1", then records [type u8][length u32][payload], the last one 'E' carrying
+ * Format: "CNCDSNP2" ("CNCDSNP1", written before auth existed, restores with auth off and
+ * empty), then records [type u8][length u32][payload], the last one 'E' carrying
  * the CRC32C of everything before it; an optional 'P' record of zeros before it pads the stream to
- * an alignment. Numbers are big-endian; revisions are float64 (exact up
+ * an alignment. Version 2 adds the 'U' record (the auth store as JSON, after the header).
+ * Numbers are big-endian; revisions are float64 (exact up
  * to 2^53), lease IDs int64.
  */
 import { crc32c } from '@node-rs/crc32';
@@ -20,10 +22,13 @@ import { Lease } from './lessor.js';
 import { StateMachine, type StateMachineOptions } from './state-machine.js';
 
 export const SNAPSHOT_CHUNK_BYTES = 256 * 1024;
-const MAGIC = Buffer.from('CNCDSNP1', 'latin1');
+const MAGIC = Buffer.from('CNCDSNP2', 'latin1');
+/** Snapshots of builds before auth: same records, no 'U'. */
+const MAGIC_V1 = Buffer.from('CNCDSNP1', 'latin1');
 const T_META = 0x4d; // M
 const T_LEASE = 0x4c; // L
 const T_ALARM = 0x41; // A
+const T_AUTH = 0x55; // U
 const T_KEY = 0x4b; // K
 const T_END = 0x45; // E
 // Filler, so a stream can end on a boundary (etcdctl wants sector-aligned data); ignored on restore.
@@ -89,6 +94,7 @@ export function snapshot(sm: StateMachine, options: SnapshotOptions = {}): Itera
   };
   const leases = [...sm.lessor.leases.values()].map((l) => [l.id, l.ttl, l.remainingTTL] as const);
   const alarms = sm.alarms.list();
+  const auth = Buffer.from(JSON.stringify(sm.auth.toJSON()), 'utf8');
   const upTo = kv.currentRev;
   return {
     *[Symbol.iterator]() {
@@ -100,6 +106,9 @@ export function snapshot(sm: StateMachine, options: SnapshotOptions = {}): Itera
       w.n = w.buf.writeDoubleBE(meta.currentRev, w.n);
       w.n = w.buf.writeDoubleBE(meta.compactRev, w.n);
       w.n = w.buf.writeBigUInt64BE(meta.idSeq, w.n);
+      w.finish(at);
+      at = w.begin(T_AUTH, auth.length);
+      w.n += auth.copy(w.buf, w.n);
       w.finish(at);
       for (const [id, ttl, rem] of leases) {
         at = w.begin(T_LEASE, 24);
@@ -201,9 +210,10 @@ class Restorer {
         this.#pending = Buffer.from(b);
         return;
       }
-      if (!b.subarray(0, MAGIC.length).equals(MAGIC)) throw new SnapshotFormatError('wrong magic');
+      const magic = b.subarray(0, MAGIC.length);
+      if (!magic.equals(MAGIC) && !magic.equals(MAGIC_V1)) throw new SnapshotFormatError('wrong magic');
       this.#magic = true;
-      this.#crc = crc32c(MAGIC, 0);
+      this.#crc = crc32c(magic, 0);
       off = MAGIC.length;
     }
     while (b.length - off >= 5) {
@@ -244,6 +254,13 @@ class Restorer {
         return;
       case T_ALARM:
         sm.alarms.activate(p.readBigUInt64BE(0), p.readInt32BE(8));
+        return;
+      case T_AUTH:
+        try {
+          sm.auth.load(JSON.parse(p.toString('utf8')));
+        } catch (err) {
+          throw new SnapshotFormatError(`auth record: ${err instanceof Error ? err.message : String(err)}`);
+        }
         return;
       case T_PAD:
         return;

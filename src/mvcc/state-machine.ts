@@ -29,6 +29,29 @@
 import type {
   AlarmRequest,
   AlarmResponse,
+  AuthDisableRequest,
+  AuthDisableResponse,
+  AuthEnableRequest,
+  AuthEnableResponse,
+  AuthenticateResponse,
+  AuthRoleAddRequest,
+  AuthRoleAddResponse,
+  AuthRoleDeleteRequest,
+  AuthRoleDeleteResponse,
+  AuthRoleGrantPermissionRequest,
+  AuthRoleGrantPermissionResponse,
+  AuthRoleRevokePermissionRequest,
+  AuthRoleRevokePermissionResponse,
+  AuthUserAddRequest,
+  AuthUserAddResponse,
+  AuthUserChangePasswordRequest,
+  AuthUserChangePasswordResponse,
+  AuthUserDeleteRequest,
+  AuthUserDeleteResponse,
+  AuthUserGrantRoleRequest,
+  AuthUserGrantRoleResponse,
+  AuthUserRevokeRoleRequest,
+  AuthUserRevokeRoleResponse,
   CompactionRequest,
   CompactionResponse,
   DeleteRangeRequest,
@@ -52,6 +75,8 @@ import type {
 } from '../gen/etcdserverpb/rpc.js';
 import { AlarmType } from '../gen/etcdserverpb/rpc.js';
 import { Alarms } from './alarms.js';
+import { checkDeleteAuth, checkLeasePuts, checkPutAuth, checkTxnAuth } from './auth-check.js';
+import { type AuthInfo, AuthStore } from './auth-store.js';
 import { buf, header, num } from './convert.js';
 import { CompactedError, FutureRevisionError, NoSpaceError } from './errors.js';
 import { hashKV } from './hash.js';
@@ -87,6 +112,26 @@ export interface Requests {
   leaseRevoke: LeaseRevokeRequest;
   leaseCheckpoint: LeaseCheckpointRequest;
   alarm: AlarmRequest;
+  authEnable: AuthEnableRequest;
+  authDisable: AuthDisableRequest;
+  authenticate: InternalAuthenticateRequest;
+  authUserAdd: AuthUserAddRequest;
+  authUserDelete: AuthUserDeleteRequest;
+  authUserChangePassword: AuthUserChangePasswordRequest;
+  authUserGrantRole: AuthUserGrantRoleRequest;
+  authUserRevokeRole: AuthUserRevokeRoleRequest;
+  authRoleAdd: AuthRoleAddRequest;
+  authRoleDelete: AuthRoleDeleteRequest;
+  authRoleGrantPermission: AuthRoleGrantPermissionRequest;
+  authRoleRevokePermission: AuthRoleRevokePermissionRequest;
+}
+/**
+ * etcd's InternalAuthenticateRequest: the password was checked by the member that received the
+ * call and never enters the log; the token it drew does, so every member knows it.
+ */
+export interface InternalAuthenticateRequest {
+  name: string;
+  simpleToken: string;
 }
 export interface Responses {
   range: RangeResponse;
@@ -98,7 +143,21 @@ export interface Responses {
   leaseRevoke: LeaseRevokeResponse;
   leaseCheckpoint: LeaseCheckpointResponse;
   alarm: AlarmResponse;
+  authEnable: AuthEnableResponse;
+  authDisable: AuthDisableResponse;
+  authenticate: AuthenticateResponse;
+  authUserAdd: AuthUserAddResponse;
+  authUserDelete: AuthUserDeleteResponse;
+  authUserChangePassword: AuthUserChangePasswordResponse;
+  authUserGrantRole: AuthUserGrantRoleResponse;
+  authUserRevokeRole: AuthUserRevokeRoleResponse;
+  authRoleAdd: AuthRoleAddResponse;
+  authRoleDelete: AuthRoleDeleteResponse;
+  authRoleGrantPermission: AuthRoleGrantPermissionResponse;
+  authRoleRevokePermission: AuthRoleRevokePermissionResponse;
 }
+/** The auth requests (all writes; only Authenticate needs no admin). */
+export type AuthKind = Extract<Kind, `auth${string}`>;
 export type Kind = keyof Requests;
 /** One request: an object with exactly one of the kinds set. */
 export type MvccRequest = { [K in Kind]: { [P in K]: Requests[P] } }[Kind];
@@ -108,6 +167,12 @@ export type ResponseOf<R> = { [K in Kind]: R extends Record<K, unknown> ? Respon
 export interface ApplyContext {
   /** Caller's clock in ms; used only for lease expiry bookkeeping on the primary. */
   nowMs?: number;
+  /**
+   * Who proposed a client request (etcd's request header username + auth revision), checked
+   * against the auth store when auth is on. Absent for the server's own requests (lease expiry,
+   * auto-compaction), which etcd runs as root.
+   */
+  auth?: AuthInfo;
 }
 
 /** The operations an applier performs; decorators wrap one another. */
@@ -136,12 +201,16 @@ export class StateMachine {
   readonly kv = new KvStore();
   readonly lessor: Lessor;
   readonly alarms = new Alarms();
+  readonly auth = new AuthStore();
   readonly watches: WatchHub;
   readonly quota: Quota;
   readonly maxTxnOps: number;
   /** Raft index of the last applied entry; stored with the state (snapshots carry it). */
   appliedIndex = 0;
   readonly #applier: Applier;
+  /** The credentials of the entry being applied (read by the AuthApplier). */
+  #authInfo: AuthInfo | undefined;
+  #checkAuth = false;
 
   constructor(readonly options: StateMachineOptions = {}) {
     this.lessor = new Lessor({ minTtlSeconds: options.minLeaseTtlSeconds });
@@ -149,7 +218,7 @@ export class StateMachine {
     this.watches = new WatchHub(this.kv, options);
     this.quota = new Quota(options.quotaBytes);
     this.maxTxnOps = options.maxTxnOps ?? DEFAULT_MAX_TXN_OPS;
-    this.#applier = new QuotaApplier(new BackendApplier(this), this);
+    this.#applier = new AuthApplier(new QuotaApplier(new BackendApplier(this), this), this);
   }
 
   get revision(): number {
@@ -173,8 +242,25 @@ export class StateMachine {
 
   /** Runs a request without touching the applied index (reads, tests, single-node use). */
   execute<R extends MvccRequest>(req: R, ctx: ApplyContext = {}): ResponseOf<R> {
+    this.#checkAuth = ctx.auth !== undefined;
+    this.#authInfo = ctx.auth;
+    try {
+      return this.#execute(req, ctx);
+    } finally {
+      this.#checkAuth = false;
+      this.#authInfo = undefined;
+    }
+  }
+
+  /** Credentials to check for the entry being applied; `checked` false for the server's own. */
+  get applying(): { checked: boolean; info: AuthInfo | undefined } {
+    return { checked: this.#checkAuth, info: this.#authInfo };
+  }
+
+  #execute<R extends MvccRequest>(req: R, ctx: ApplyContext): ResponseOf<R> {
     const a = this.#applier;
     const r = req as Partial<Requests>;
+    for (const k in r) if (k.startsWith('auth')) return applyAuth(this, r, ctx.auth) as ResponseOf<R>;
     let out: unknown;
     if (r.put) out = a.put(r.put);
     else if (r.range) out = a.range(r.range);
@@ -229,6 +315,7 @@ export class StateMachine {
     for (const [id, l] of other.lessor.leases) this.lessor.leases.set(id, l);
     this.lessor.idSeq = other.lessor.idSeq;
     this.alarms.replaceWith(other.alarms);
+    this.auth.load(other.auth.toJSON());
     this.appliedIndex = other.appliedIndex;
     this.watches.unsyncAll(seen + 1);
   }
@@ -405,4 +492,84 @@ class QuotaApplier implements Applier {
   alarm(r: AlarmRequest): AlarmResponse {
     return this.next.alarm(r);
   }
+}
+
+/**
+ * Auth rules in front of the rest (etcd's authApplierV3): a client's write is checked against
+ * the permissions of the user who proposed it, at apply, so every member decides alike.
+ */
+class AuthApplier implements Applier {
+  constructor(
+    readonly next: Applier,
+    readonly sm: StateMachine,
+  ) {}
+
+  /** The credentials to check, or undefined when nothing is to be checked. */
+  #who(): { info: AuthInfo | undefined } | undefined {
+    const a = this.sm.applying;
+    return a.checked && this.sm.auth.enabled ? { info: a.info } : undefined;
+  }
+
+  range(r: RangeRequest): RangeResponse {
+    return this.next.range(r);
+  }
+  put(r: PutRequest): PutResponse {
+    const who = this.#who();
+    if (who) checkPutAuth(this.sm.auth, this.sm.lessor, who.info, r);
+    return this.next.put(r);
+  }
+  deleteRange(r: DeleteRangeRequest): DeleteRangeResponse {
+    const who = this.#who();
+    if (who) checkDeleteAuth(this.sm.auth, who.info, r);
+    return this.next.deleteRange(r);
+  }
+  txn(r: TxnRequest): TxnResponse {
+    const who = this.#who();
+    if (who) checkTxnAuth(this.sm.auth, this.sm.lessor, who.info, r);
+    return this.next.txn(r);
+  }
+  compaction(r: CompactionRequest): CompactionResponse {
+    return this.next.compaction(r);
+  }
+  leaseGrant(r: LeaseGrantRequest, nowMs: number | undefined): LeaseGrantResponse {
+    return this.next.leaseGrant(r, nowMs);
+  }
+  leaseRevoke(r: LeaseRevokeRequest): LeaseRevokeResponse {
+    const who = this.#who();
+    if (who) checkLeasePuts(this.sm.auth, this.sm.lessor, who.info, r.ID);
+    return this.next.leaseRevoke(r);
+  }
+  leaseCheckpoint(r: LeaseCheckpointRequest): LeaseCheckpointResponse {
+    return this.next.leaseCheckpoint(r);
+  }
+  alarm(r: AlarmRequest): AlarmResponse {
+    return this.next.alarm(r);
+  }
+}
+
+/**
+ * Applies one auth request. Everything but Authenticate needs the root role once auth is on
+ * (etcd's needAdminPermission); the server's own requests (no credentials) are not checked.
+ */
+function applyAuth(sm: StateMachine, r: Partial<Requests>, info: AuthInfo | undefined): unknown {
+  const as = sm.auth;
+  const h = { header: header(sm.kv.currentRev) };
+  if (r.authenticate) {
+    const token = as.authenticate(r.authenticate.name, r.authenticate.simpleToken);
+    return { header: header(sm.kv.currentRev), token };
+  }
+  if (info !== undefined) as.isAdminPermitted(info);
+  if (r.authEnable) as.enable();
+  else if (r.authDisable) as.disable();
+  else if (r.authUserAdd) as.userAdd(r.authUserAdd);
+  else if (r.authUserDelete) as.userDelete(r.authUserDelete.name);
+  else if (r.authUserChangePassword) as.userChangePassword(r.authUserChangePassword);
+  else if (r.authUserGrantRole) as.userGrantRole(r.authUserGrantRole);
+  else if (r.authUserRevokeRole) as.userRevokeRole(r.authUserRevokeRole);
+  else if (r.authRoleAdd) as.roleAdd(r.authRoleAdd.name);
+  else if (r.authRoleDelete) as.roleDelete(r.authRoleDelete.role);
+  else if (r.authRoleGrantPermission) as.roleGrantPermission(r.authRoleGrantPermission);
+  else if (r.authRoleRevokePermission) as.roleRevokePermission(r.authRoleRevokePermission);
+  else throw new TypeError('mvcc: unknown auth request');
+  return h;
 }

@@ -8,11 +8,17 @@
  * `createConnectionInjector` is what lets us hand it sockets. `grpcJsServerOf` obtains the
  * grpc-js Server nice-grpc builds by intercepting the one `bindAsync` call its `listen` makes
  * (synchronously, before its first await), binding nothing.
+ *
+ * On an https:// URL the port terminates TLS first (a Node TLS server that never listens: it is
+ * handed each socket) and routes the decrypted stream the same way. grpc-js sees a TLS socket
+ * under an HTTP/2 session, so a call's auth context still carries the client's certificate.
  */
 import type http from 'node:http';
 import net from 'node:net';
+import tls from 'node:tls';
 import { type ConnectionInjector, Server as GrpcJsServer, ServerCredentials } from '@grpc/grpc-js';
 import type { Server } from 'nice-grpc';
+import type { TlsMaterial } from './tls.js';
 
 const HTTP2_PREFACE_START = Buffer.from('PRI', 'latin1');
 
@@ -40,11 +46,28 @@ export class ClientPort {
   readonly #tcp: net.Server;
   readonly #injector: ConnectionInjector;
   readonly #http: http.Server;
+  readonly #secure: tls.Server | undefined;
 
-  constructor(grpc: GrpcJsServer, httpServer: http.Server) {
+  /** `tls`: this port is https:// (its certificate, and whether client certificates are required). */
+  constructor(grpc: GrpcJsServer, httpServer: http.Server, tlsMaterial?: TlsMaterial) {
     this.#injector = grpc.createConnectionInjector(ServerCredentials.createInsecure());
     this.#http = httpServer;
-    this.#tcp = net.createServer((socket) => this.#route(socket));
+    const secure = tlsMaterial
+      ? tls.createServer(tlsMaterial.serverOptions(), (socket) => this.#route(socket))
+      : undefined;
+    this.#secure = secure;
+    this.#tcp = net.createServer((socket) => {
+      socket.setNoDelay(true);
+      // A failed handshake (no certificate, an untrusted one, plain text) ends in the TLS
+      // server, which destroys the socket.
+      if (secure) secure.emit('connection', socket);
+      else this.#route(socket);
+    });
+  }
+
+  /** A renewed certificate (see watchTls): new connections are served with it. No-op on http://. */
+  setTls(material: TlsMaterial): void {
+    this.#secure?.setSecureContext(material.serverOptions());
   }
 
   /** Listens on host:port (0 = any free port); resolves with the bound port. */
@@ -59,7 +82,6 @@ export class ClientPort {
   }
 
   #route(socket: net.Socket): void {
-    socket.setNoDelay(true);
     // Until a server owns it, a reset socket must not become an uncaught error.
     const onError = () => socket.destroy();
     socket.on('error', onError);

@@ -12,6 +12,7 @@ import {
 } from '../gen/etcdserverpb/rpc.js';
 import type { MemberRecord } from './membership.js';
 import type { Node } from './node.js';
+import { channelCredentialsFor } from './tls.js';
 
 const toMember = (m: MemberRecord): Member => ({
   ID: m.id,
@@ -27,14 +28,20 @@ export function clusterService(node: Node): ClusterServiceImplementation {
   const list = () => node.members.map((m) => toMember({ ...m, isLearner: m.isLearner }));
   /** Sends a call to the leader's client port and answers with what the leader answered. */
   async function forwardToLeader<T>(call: (c: ClusterClient) => Promise<T>): Promise<T> {
-    const u = new URL(node.leaderClientUrl());
-    const channel = createChannel(`${u.hostname}:${u.port}`);
+    const url = node.leaderClientUrl();
+    const u = new URL(url);
+    // The member calls as a client of the leader's port: its client certificate is its own.
+    const channel = createChannel(`${u.hostname}:${u.port}`, channelCredentialsFor(url, node.tls.client));
     try {
       return await call(createClient(ClusterDefinition, channel));
     } finally {
       channel.close();
     }
   }
+  /** Membership changes need the root role when auth is on (etcd's checkMembershipOperationPermission). */
+  const admin = async (ctx: { metadata: Parameters<typeof node.auth.infoOf>[0] }) => {
+    if (node.auth.enabled) node.sm.auth.isAdminPermitted(await node.auth.infoOf(ctx.metadata));
+  };
   return {
     async memberList(req, ctx) {
       // etcd 3.5: a linearizable member list first catches up with the leader's commit.
@@ -43,6 +50,7 @@ export function clusterService(node: Node): ClusterServiceImplementation {
     },
 
     async memberAdd(req, ctx) {
+      await admin(ctx);
       const { id } = await node.memberAdd(req.peerURLs, req.isLearner, ctx.signal);
       return {
         header: header(),
@@ -52,20 +60,25 @@ export function clusterService(node: Node): ClusterServiceImplementation {
     },
 
     async memberRemove(req, ctx) {
+      await admin(ctx);
       const done = await node.memberRemove(req.ID, ctx.signal);
-      if (done === undefined) return forwardToLeader((c) => c.memberRemove(req, { signal: ctx.signal }));
+      if (done === undefined)
+        return forwardToLeader((c) => c.memberRemove(req, { signal: ctx.signal, metadata: ctx.metadata }));
       return { header: header(), members: list() };
     },
 
     async memberUpdate(req, ctx) {
+      await admin(ctx);
       await node.memberUpdate(req.ID, req.peerURLs, ctx.signal);
       return { header: header(), members: list() };
     },
 
     async memberPromote(req, ctx) {
+      await admin(ctx);
       const done = await node.memberPromote(req.ID, ctx.signal);
       // Only the leader knows how far the learner's log is: it decides (etcd forwards too).
-      if (done === undefined) return forwardToLeader((c) => c.memberPromote(req, { signal: ctx.signal }));
+      if (done === undefined)
+        return forwardToLeader((c) => c.memberPromote(req, { signal: ctx.signal, metadata: ctx.metadata }));
       return { header: header(), members: list() };
     },
   };

@@ -72,6 +72,25 @@ export function prefixEnd(prefix: Buffer): Buffer {
   return Buffer.from([0]);
 }
 
+/**
+ * What etcd's lock and election servers get by running their client calls with the caller's
+ * token: when auth is on, the caller needs read (and, for `write`, write) permission on the
+ * keys the call touches — a prefix's range, or one key when `prefix` is false.
+ */
+export async function checkConcurrencyAuth(
+  node: Node,
+  metadata: Parameters<Node['auth']['infoOf']>[0],
+  key: Buffer,
+  opts: { prefix: boolean; write: boolean },
+): Promise<void> {
+  if (!node.auth.enabled) return;
+  const who = await node.auth.infoOf(metadata);
+  const k = key.toString('latin1');
+  const end = opts.prefix ? prefixEnd(key).toString('latin1') : '';
+  node.sm.auth.isRangePermitted(who, k, end);
+  if (opts.write) node.sm.auth.isDeleteRangePermitted(who, k, end);
+}
+
 /** The key a session holds under a prefix: `<prefix><lease id in lowercase hex>` (Go's %x). */
 export function sessionKey(prefix: Buffer, lease: bigint): Buffer {
   return Buffer.concat([prefix, Buffer.from(lease.toString(16))]);

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { DEFAULT_MAX_TXN_OPS } from '../mvcc/index.js';
 import { type CompactionMode, parseRetention } from './compactor.js';
 import { ConfigError } from './errors.js';
+import type { TlsFiles } from './tls.js';
 
 /** etcd's --snapshot-count default (3.5: 100,000 applied entries between snapshots). */
 export const DEFAULT_SNAPSHOT_COUNT = 100_000;
@@ -24,6 +25,14 @@ export const DEFAULT_HEARTBEAT_MS = 100;
 export const DEFAULT_ELECTION_MS = 1000;
 /** Added to --max-request-bytes for the gRPC receive limit (etcd's grpcOverheadBytes). */
 export const GRPC_OVERHEAD_BYTES = 512 * 1024;
+/** Snapshots a member keeps in the shared store by default (etcd's --max-snapshots is 5). */
+export const DEFAULT_SNAPSHOT_STORE_RETENTION = 5;
+/** etcd's --bcrypt-cost default (bcrypt.DefaultCost) and bounds (bcrypt.MinCost, MaxCost). */
+export const DEFAULT_BCRYPT_COST = 10;
+export const MIN_BCRYPT_COST = 4;
+export const MAX_BCRYPT_COST = 31;
+/** etcd's --auth-token-ttl default: 300 seconds. */
+export const DEFAULT_AUTH_TOKEN_TTL_SEC = 300;
 
 export interface ServeConfig {
   name: string;
@@ -54,12 +63,97 @@ export interface ServeConfig {
   grpcKeepaliveIntervalMs: number;
   /** etcd's --grpc-keepalive-timeout (20s): how long a ping may go unanswered. */
   grpcKeepaliveTimeoutMs: number;
+  /**
+   * A shared snapshot store (a postgres:// URL or a directory): the leader uploads each new
+   * snapshot there, and a member joining with an empty data dir starts from the newest one.
+   */
+  snapshotStore: string | undefined;
+  /** Snapshots kept in the shared store per uploading member (newest first). */
+  snapshotStoreRetention: number;
+  /**
+   * How often the leader records each lease's remaining TTL through Raft (0: never), so that a
+   * new leader restarts a lease from what was left of it, not from its full TTL: without it a
+   * lease nobody keeps alive lives forever in a cluster whose leader keeps changing. etcd's
+   * --experimental-enable-lease-checkpoint (off by default there, on here) with a 5 min interval.
+   */
+  leaseCheckpointIntervalMs: number;
+  /** TLS on https:// client URLs (--cert-file, --key-file, --trusted-ca-file, --client-cert-auth). */
+  clientTls?: TlsFiles;
+  /** TLS on https:// peer URLs, both ways (the --peer-* twins of the client flags). */
+  peerTls?: TlsFiles;
+  /** etcd's --auth-token: 'simple' (default); options after commas as etcd parses them. */
+  authToken: { type: 'simple' | 'jwt'; options: Record<string, string> };
+  /** etcd's --auth-token-ttl, in seconds: a simple token unused this long expires. */
+  authTokenTtlSec: number;
+  /** etcd's --bcrypt-cost (4 to 31, default 10). */
+  bcryptCost: number;
 }
+
+/** The TLS flags of one port (etcd's names, camel-cased; --peer-* for the peer port). */
+type TlsFlag = 'certFile' | 'keyFile' | 'trustedCaFile' | 'clientCertAuth';
+type PeerTlsFlag = `peer${Capitalize<TlsFlag>}`;
 
 /** Flags as given (strings), before validation. */
 export type ServeFlags = Partial<
-  Record<keyof ServeConfig | 'initialCluster' | 'autoCompactionMode' | 'autoCompactionRetention', string>
+  Record<
+    | keyof ServeConfig
+    | 'initialCluster'
+    | 'autoCompactionMode'
+    | 'autoCompactionRetention'
+    | 'enableLeaseCheckpoint'
+    | 'leaseCheckpointInterval'
+    | TlsFlag
+    | PeerTlsFlag,
+    string
+  >
 >;
+
+/** etcd's leaseCheckpointInterval. */
+export const DEFAULT_LEASE_CHECKPOINT_INTERVAL_MS = 5 * 60_000;
+
+function booleanFlag(flag: string, value: string | undefined, dflt: boolean): boolean {
+  if (value === undefined) return dflt;
+  if (value === 'true' || value === '') return true;
+  if (value === 'false') return false;
+  throw new ConfigError(`--${flag}: expected true or false, got ${JSON.stringify(value)}`);
+}
+
+/** One port's TLS flags; undefined when neither a certificate nor a key is given (etcd's TLSInfo.Empty). */
+function tlsFilesOf(
+  prefix: '' | 'peer-',
+  certFile: string | undefined,
+  keyFile: string | undefined,
+  trustedCaFile: string | undefined,
+  clientCertAuth: string | undefined,
+): TlsFiles | undefined {
+  const auth = booleanFlag(`${prefix}client-cert-auth`, clientCertAuth, false);
+  if (!certFile && !keyFile) return undefined;
+  if (!certFile || !keyFile)
+    throw new ConfigError(`--${prefix}cert-file and --${prefix}key-file must be given together`);
+  return { certFile, keyFile, trustedCaFile: trustedCaFile || undefined, clientCertAuth: auth };
+}
+
+/** etcd's --auth-token value: "simple" or "jwt,pub-key=…,priv-key=…,sign-method=…,ttl=…" (decomposeOpts). */
+function authTokenOf(value: string | undefined): ServeConfig['authToken'] {
+  const [type = '', ...rest] = (value ?? 'simple').split(',');
+  const options: Record<string, string> = {};
+  for (const o of rest) {
+    const pair = o.split('=');
+    if (pair.length !== 2 || pair[0]! in options)
+      throw new ConfigError(
+        `--auth-token: invalid token option ${JSON.stringify(o)} in ${JSON.stringify(value)}`,
+      );
+    options[pair[0]!] = pair[1]!;
+  }
+  if (type !== 'simple' && type !== 'jwt')
+    throw new ConfigError(`--auth-token: expected "simple" or "jwt", got ${JSON.stringify(type)}`);
+  if (type === 'jwt' && (!options['pub-key'] || !options['sign-method']))
+    throw new ConfigError(
+      `--auth-token: jwt needs pub-key=<file> and sign-method=<alg> (priv-key=<file> to sign), got ${JSON.stringify(value)}`,
+    );
+  if (type === 'jwt' && options.ttl !== undefined) parseDuration('auth-token ttl', options.ttl);
+  return { type, options };
+}
 
 function autoCompactionOf(
   mode: string | undefined,
@@ -117,10 +211,8 @@ export function parseUrls(flag: string, value: string): URL[] {
     } catch {
       throw new ConfigError(`--${flag}: ${JSON.stringify(s)} is not a URL`);
     }
-    if (u.protocol !== 'http:')
-      throw new ConfigError(
-        `--${flag}: ${JSON.stringify(s)}: only http:// URLs are supported (TLS is not implemented yet)`,
-      );
+    if (u.protocol !== 'http:' && u.protocol !== 'https:')
+      throw new ConfigError(`--${flag}: ${JSON.stringify(s)}: expected an http:// or https:// URL`);
     if (!u.port) throw new ConfigError(`--${flag}: ${JSON.stringify(s)} has no port`);
     return u;
   });
@@ -165,6 +257,34 @@ export function resolveConfig(f: ServeFlags): ServeConfig {
     throw new ConfigError(
       `--initial-cluster lists ${names.size} members: Concord runs clusters of 1 to 7 members`,
     );
+  const clientTls = tlsFilesOf('', f.certFile, f.keyFile, f.trustedCaFile, f.clientCertAuth);
+  const peerTls = tlsFilesOf(
+    'peer-',
+    f.peerCertFile,
+    f.peerKeyFile,
+    f.peerTrustedCaFile,
+    f.peerClientCertAuth,
+  );
+  // etcd's checks, with its words; an http:// URL with TLS files set is served in the clear
+  // (etcd warns and ignores the files for it; see member.ts).
+  for (const u of listenClient)
+    if (u.startsWith('https:') && !clientTls)
+      throw new ConfigError(
+        `TLS key/cert (--cert-file, --key-file) must be provided for client url ${u} with HTTPS scheme`,
+      );
+  for (const u of listenPeer)
+    if (u.startsWith('https:') && !peerTls)
+      throw new ConfigError(
+        `cannot listen on TLS for ${new URL(u).host}: KeyFile and CertFile are not presented`,
+      );
+  const listenMetrics = f.listenMetricsUrls
+    ? parseUrls('listen-metrics-urls', f.listenMetricsUrls).map(urlText)
+    : [];
+  for (const u of listenMetrics)
+    if (u.startsWith('https:') && !clientTls)
+      throw new ConfigError(
+        `cannot listen on TLS for ${new URL(u).host}: KeyFile and CertFile are not presented`,
+      );
   const state = f.initialClusterState ?? 'new';
   if (state !== 'new' && state !== 'existing')
     throw new ConfigError(
@@ -186,9 +306,7 @@ export function resolveConfig(f: ServeFlags): ServeConfig {
     initialCluster: cluster,
     initialClusterState: state,
     initialClusterToken: f.initialClusterToken ?? DEFAULT_CLUSTER_TOKEN,
-    listenMetricsUrls: f.listenMetricsUrls
-      ? parseUrls('listen-metrics-urls', f.listenMetricsUrls).map(urlText)
-      : [],
+    listenMetricsUrls: listenMetrics,
     snapshotCount: positiveInt('snapshot-count', f.snapshotCount, DEFAULT_SNAPSHOT_COUNT),
     quotaBackendBytes:
       positiveInt('quota-backend-bytes', f.quotaBackendBytes, DEFAULT_QUOTA_BACKEND_BYTES, 0) ||
@@ -210,7 +328,36 @@ export function resolveConfig(f: ServeFlags): ServeConfig {
     grpcKeepaliveTimeoutMs: f.grpcKeepaliveTimeoutMs
       ? parseDuration('grpc-keepalive-timeout', f.grpcKeepaliveTimeoutMs)
       : 20_000,
+    leaseCheckpointIntervalMs: booleanFlag(
+      'experimental-enable-lease-checkpoint',
+      f.enableLeaseCheckpoint,
+      true,
+    )
+      ? f.leaseCheckpointInterval
+        ? parseDuration('experimental-lease-checkpoint-interval', f.leaseCheckpointInterval)
+        : DEFAULT_LEASE_CHECKPOINT_INTERVAL_MS
+      : 0,
+    snapshotStore: f.snapshotStore || undefined,
+    snapshotStoreRetention: positiveInt(
+      'snapshot-store-retention',
+      f.snapshotStoreRetention,
+      DEFAULT_SNAPSHOT_STORE_RETENTION,
+    ),
+    clientTls,
+    peerTls,
+    authToken: authTokenOf(f.authToken),
+    authTokenTtlSec: positiveInt('auth-token-ttl', f.authTokenTtlSec, DEFAULT_AUTH_TOKEN_TTL_SEC),
+    bcryptCost: bcryptCostOf(f.bcryptCost),
   };
+}
+
+function bcryptCostOf(value: string | undefined): number {
+  const cost = positiveInt('bcrypt-cost', value, DEFAULT_BCRYPT_COST);
+  if (cost < MIN_BCRYPT_COST || cost > MAX_BCRYPT_COST)
+    throw new ConfigError(
+      `--bcrypt-cost: expected ${MIN_BCRYPT_COST} to ${MAX_BCRYPT_COST}, got ${JSON.stringify(value)}`,
+    );
+  return cost;
 }
 
 /** etcd's member ID: the first 8 bytes of SHA-1(sorted peer URLs joined + cluster token), big-endian. */

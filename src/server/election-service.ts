@@ -14,6 +14,7 @@ import type {
 import { MvccError } from '../mvcc/index.js';
 import {
   ConcurrencyError,
+  checkConcurrencyAuth,
   concurrencyCall,
   createRevisionIs,
   deleteIfCreatedAt,
@@ -57,8 +58,9 @@ export function electionService(node: Node): ElectionServiceImplementation {
     campaign: (req, ctx) =>
       concurrencyCall(async () => {
         const signal = ctx.signal;
-        const lease = await sessionLease(node, req.lease, signal);
         const prefix = electionPrefix(req.name);
+        await checkConcurrencyAuth(node, ctx.metadata, prefix, { prefix: true, write: true });
+        const lease = await sessionLease(node, req.lease, signal);
         const key = sessionKey(prefix, lease);
         const resp = await proposeTxn(
           node,
@@ -100,6 +102,7 @@ export function electionService(node: Node): ElectionServiceImplementation {
     proclaim: (req, ctx) =>
       concurrencyCall(async () => {
         const leader = requireLeader(req.leader);
+        await checkConcurrencyAuth(node, ctx.metadata, leader.key, { prefix: false, write: true });
         // As etcd's server: a LeaderKey without a lease gets a fresh session lease.
         const lease = await sessionLease(node, leader.lease, ctx.signal);
         const resp = await proclaim(node, leader, lease, req.value, ctx.signal);
@@ -108,6 +111,10 @@ export function electionService(node: Node): ElectionServiceImplementation {
 
     leader: (req, ctx) =>
       concurrencyCall(async () => {
+        await checkConcurrencyAuth(node, ctx.metadata, electionPrefix(req.name), {
+          prefix: true,
+          write: false,
+        });
         await node.proposer.readIndex(ctx.signal);
         const { kv, header } = firstCreated(node, electionPrefix(req.name));
         if (!kv) throw new ConcurrencyError(ERR_ELECTION_NO_LEADER);
@@ -117,12 +124,19 @@ export function electionService(node: Node): ElectionServiceImplementation {
     resign: (req, ctx) =>
       concurrencyCall(async () => {
         const leader = requireLeader(req.leader);
+        await checkConcurrencyAuth(node, ctx.metadata, leader.key, { prefix: false, write: true });
         // Not the leader any more is not an error: there is nothing left to resign.
         const resp = await deleteIfCreatedAt(node, leader.key, leader.rev, ctx.signal);
         return { header: resp.header };
       }),
 
-    observe: (req, ctx) => observe(node, electionPrefix(req.name), ctx.signal),
+    observe: async function* (req, ctx) {
+      await checkConcurrencyAuth(node, ctx.metadata, electionPrefix(req.name), {
+        prefix: true,
+        write: false,
+      });
+      yield* observe(node, electionPrefix(req.name), ctx.signal);
+    },
   };
 }
 

@@ -8,6 +8,7 @@
 import { createServer, type Server } from 'nice-grpc';
 import type { CallContext, ServerMiddlewareCall } from 'nice-grpc-common';
 import {
+  AuthDefinition,
   ClusterDefinition,
   KVDefinition,
   LeaseDefinition,
@@ -16,6 +17,7 @@ import {
 } from '../gen/etcdserverpb/rpc.js';
 import { ElectionDefinition } from '../gen/v3electionpb/v3election.js';
 import { LockDefinition } from '../gen/v3lockpb/v3lock.js';
+import { authService } from './auth-service.js';
 import { clusterService } from './cluster-service.js';
 import { GRPC_OVERHEAD_BYTES } from './config.js';
 import { electionService } from './election-service.js';
@@ -118,6 +120,7 @@ export function createGrpcServer(node: Node): Server {
     MaintenanceDefinition,
     LockDefinition,
     ElectionDefinition,
+    AuthDefinition,
   ]);
   server.add(measured(KVDefinition, limit, oversized), kvService(node));
   server.add(measured(WatchDefinition, limit, oversized), watchService(node));
@@ -126,5 +129,6 @@ export function createGrpcServer(node: Node): Server {
   server.add(measured(MaintenanceDefinition, limit, oversized), maintenanceService(node));
   server.add(measured(LockDefinition, limit, oversized), lockService(node));
   server.add(measured(ElectionDefinition, limit, oversized), electionService(node));
+  server.add(measured(AuthDefinition, limit, oversized), authService(node));
   return server;
 }

@@ -36,4 +36,11 @@ export {
   SNAPSHOTS_KEPT,
 } from './raft-proposer.js';
 export { type RaftRecoveryOptions, RecoveryError, recover } from './recover.js';
+export {
+  DEFAULT_BUMP_REVISION,
+  type RestoreOptions,
+  type RestoreResult,
+  restoredClusterId,
+  restoreSnapshot,
+} from './restore.js';
 export { WATCH_STREAM_MAX_PENDING } from './watch-service.js';

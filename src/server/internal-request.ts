@@ -8,6 +8,18 @@
  */
 import {
   AlarmRequest,
+  AuthDisableRequest,
+  AuthEnableRequest,
+  AuthenticateRequest,
+  AuthRoleAddRequest,
+  AuthRoleDeleteRequest,
+  AuthRoleGrantPermissionRequest,
+  AuthRoleRevokePermissionRequest,
+  AuthUserAddRequest,
+  AuthUserChangePasswordRequest,
+  AuthUserDeleteRequest,
+  AuthUserGrantRoleRequest,
+  AuthUserRevokeRoleRequest,
   CompactionRequest,
   DeleteRangeRequest,
   LeaseCheckpointRequest,
@@ -16,7 +28,7 @@ import {
   PutRequest,
   TxnRequest,
 } from '../gen/etcdserverpb/rpc.js';
-import type { Requests } from '../mvcc/index.js';
+import type { AuthInfo, InternalAuthenticateRequest, Requests } from '../mvcc/index.js';
 
 export const INTERNAL_REQUEST_VERSION = 1;
 
@@ -30,6 +42,18 @@ interface Codec<T> {
   decode(input: Uint8Array): T;
 }
 
+/**
+ * Authenticate's log form: etcd's AuthenticateRequest message with the drawn token where the
+ * password would be (the password itself never enters the log).
+ */
+const InternalAuthenticate: Codec<InternalAuthenticateRequest> = {
+  encode: (m) => AuthenticateRequest.encode({ name: m.name, password: m.simpleToken }),
+  decode: (b) => {
+    const m = AuthenticateRequest.decode(b);
+    return { name: m.name, simpleToken: m.password };
+  },
+};
+
 // Tag → kind. Append only: a tag, once written to a WAL, keeps its meaning.
 const CODECS: { [K in WriteKind]: { tag: number; codec: Codec<Requests[K]> } } = {
   put: { tag: 1, codec: PutRequest },
@@ -40,7 +64,25 @@ const CODECS: { [K in WriteKind]: { tag: number; codec: Codec<Requests[K]> } } =
   leaseRevoke: { tag: 6, codec: LeaseRevokeRequest },
   leaseCheckpoint: { tag: 7, codec: LeaseCheckpointRequest },
   alarm: { tag: 8, codec: AlarmRequest },
+  authEnable: { tag: 9, codec: AuthEnableRequest },
+  authDisable: { tag: 10, codec: AuthDisableRequest },
+  authenticate: { tag: 11, codec: InternalAuthenticate },
+  authUserAdd: { tag: 12, codec: AuthUserAddRequest },
+  authUserDelete: { tag: 13, codec: AuthUserDeleteRequest },
+  authUserChangePassword: { tag: 14, codec: AuthUserChangePasswordRequest },
+  authUserGrantRole: { tag: 15, codec: AuthUserGrantRoleRequest },
+  authUserRevokeRole: { tag: 16, codec: AuthUserRevokeRoleRequest },
+  authRoleAdd: { tag: 17, codec: AuthRoleAddRequest },
+  authRoleDelete: { tag: 18, codec: AuthRoleDeleteRequest },
+  authRoleGrantPermission: { tag: 19, codec: AuthRoleGrantPermissionRequest },
+  authRoleRevokePermission: { tag: 20, codec: AuthRoleRevokePermissionRequest },
 };
+/**
+ * Set on the kind tag when the request carries its sender's credentials (etcd's
+ * RequestHeader username + auth_revision): [u32 auth revision][u16 name length][name utf8]
+ * follow the entry header, before the body. Tags stay below it.
+ */
+const TAG_WITH_AUTH = 0x80;
 const BY_TAG = new Map<number, WriteKind>(
   (Object.keys(CODECS) as WriteKind[]).map((k) => [CODECS[k].tag, k] as const),
 );
@@ -100,7 +142,7 @@ export interface MemberAttributes {
 }
 
 export type DecodedEntry =
-  | { kind: 'request'; prefix: number; counter: number; req: InternalRequest }
+  | { kind: 'request'; prefix: number; counter: number; req: InternalRequest; auth?: AuthInfo }
   | { kind: 'publish'; prefix: number; counter: number; attrs: MemberAttributes }
   | { kind: 'memberUpdate'; prefix: number; counter: number; update: MemberUpdate };
 
@@ -112,16 +154,28 @@ export interface MemberUpdate {
 
 const HEADER = 10;
 
-export function encodeRequestEntry(prefix: number, counter: number, req: InternalRequest): Buffer {
+export function encodeRequestEntry(
+  prefix: number,
+  counter: number,
+  req: InternalRequest,
+  auth?: AuthInfo,
+): Buffer {
   const kind = kindOf(req);
   const { tag, codec } = CODECS[kind] as { tag: number; codec: Codec<unknown> };
   const body = codec.encode((req as Record<string, unknown>)[kind]).finish();
-  const out = Buffer.allocUnsafe(HEADER + body.length);
+  const name = auth ? Buffer.from(auth.username, 'utf8') : undefined;
+  const extra = name ? 6 + name.length : 0;
+  const out = Buffer.allocUnsafe(HEADER + extra + body.length);
   out[0] = ENTRY_FORMAT_VERSION;
-  out[1] = tag;
+  out[1] = name ? tag | TAG_WITH_AUTH : tag;
   out.writeUInt16BE(prefix, 2);
   out.writeUIntBE(counter, 4, 6);
-  out.set(body, HEADER);
+  if (name && auth) {
+    out.writeUInt32BE(auth.revision, HEADER);
+    out.writeUInt16BE(name.length, HEADER + 4);
+    out.set(name, HEADER + 6);
+  }
+  out.set(body, HEADER + extra);
   return out;
 }
 
@@ -167,13 +221,22 @@ export function decodeEntry(data: Uint8Array): DecodedEntry {
       counter: b.readUIntBE(4, 6),
       update: JSON.parse(b.toString('utf8', HEADER)) as MemberUpdate,
     };
-  const kind = BY_TAG.get(b[1]!);
+  const withAuth = (b[1]! & TAG_WITH_AUTH) !== 0;
+  const kind = BY_TAG.get(b[1]! & ~TAG_WITH_AUTH);
   if (kind === undefined) throw new InternalRequestFormatError(`unknown kind tag ${b[1]}`);
   const codec = CODECS[kind].codec as Codec<unknown>;
+  let at = HEADER;
+  let auth: AuthInfo | undefined;
+  if (withAuth) {
+    const len = b.readUInt16BE(HEADER + 4);
+    auth = { revision: b.readUInt32BE(HEADER), username: b.toString('utf8', HEADER + 6, HEADER + 6 + len) };
+    at = HEADER + 6 + len;
+  }
   return {
     kind: 'request',
     prefix: b.readUInt16BE(2),
     counter: b.readUIntBE(4, 6),
-    req: { [kind]: codec.decode(b.subarray(HEADER)) } as InternalRequest,
+    req: { [kind]: codec.decode(b.subarray(at)) } as InternalRequest,
+    ...(auth ? { auth } : {}),
   };
 }

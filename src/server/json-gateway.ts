@@ -1,66 +1,45 @@
 /**
- * etcd's JSON gateway (grpc-gateway) for the unary calls: `POST /v3/kv/range` with the request
- * as JSON, answered with the response as JSON — 64-bit integers as strings, bytes in base64,
- * field names as in the .proto (etcd's gateway marshals with OrigName), zero values left out.
- * Errors come back as `{"error", "code", "message"}` with the HTTP status grpc-gateway maps the
- * gRPC code to. The streaming calls (/v3/watch, /v3/lease/keepalive, /v3/election/observe) are
- * not served yet.
+ * etcd's JSON gateway (grpc-gateway): `POST /v3/kv/range` with the request as JSON, answered with
+ * the response as JSON — 64-bit integers as strings, bytes in base64, field names as in the
+ * .proto (etcd's gateway marshals with OrigName), zero values left out. /v3beta/ and /v3alpha/
+ * are etcd 3.4's older names of the same paths. Errors come back as `{"error", "code",
+ * "message"}` with the HTTP status grpc-gateway maps the gRPC code to.
+ *
+ * The streaming calls (/v3/watch, /v3/lease/keepalive, /v3/election/observe) take one or more
+ * concatenated JSON requests as the body and answer with newline-delimited `{"result": …}`
+ * objects, as grpc-gateway v1 streams; an error after the first answer ends the stream with
+ * `{"error": {"grpc_code", "http_code", "message", "http_status"}}`. A watch keeps streaming
+ * after the body ends, until the client goes; a keepalive ends once each request is answered.
  */
-import type http from 'node:http';
+import http from 'node:http';
 import { Metadata, Status } from 'nice-grpc-common';
 import {
-  AlarmRequest,
-  AlarmResponse,
-  CompactionRequest,
-  CompactionResponse,
-  DefragmentRequest,
-  DefragmentResponse,
-  DeleteRangeRequest,
-  DeleteRangeResponse,
-  HashKVRequest,
-  HashKVResponse,
-  HashRequest,
-  HashResponse,
-  LeaseGrantRequest,
-  LeaseGrantResponse,
-  LeaseLeasesRequest,
-  LeaseLeasesResponse,
-  LeaseRevokeRequest,
-  LeaseRevokeResponse,
-  LeaseTimeToLiveRequest,
-  LeaseTimeToLiveResponse,
-  MemberListRequest,
-  MemberListResponse,
-  PutRequest,
-  PutResponse,
-  RangeRequest,
-  RangeResponse,
-  StatusRequest,
-  StatusResponse,
-  TxnRequest,
-  TxnResponse,
+  AuthDefinition,
+  ClusterDefinition,
+  KVDefinition,
+  LeaseDefinition,
+  MaintenanceDefinition,
+  WatchDefinition,
 } from '../gen/etcdserverpb/rpc.js';
-import {
-  CampaignRequest,
-  CampaignResponse,
-  LeaderRequest,
-  LeaderResponse,
-  ProclaimRequest,
-  ProclaimResponse,
-  ResignRequest,
-  ResignResponse,
-} from '../gen/v3electionpb/v3election.js';
-import { LockRequest, LockResponse, UnlockRequest, UnlockResponse } from '../gen/v3lockpb/v3lock.js';
+import { ElectionDefinition } from '../gen/v3electionpb/v3election.js';
+import { LockDefinition } from '../gen/v3lockpb/v3lock.js';
+import { authService } from './auth-service.js';
 import { clusterService } from './cluster-service.js';
+import { GRPC_OVERHEAD_BYTES } from './config.js';
 import { electionService } from './election-service.js';
-import { toServerError } from './errors.js';
+import { MessageTooLargeError, toServerError } from './errors.js';
 import { kvService } from './kv-service.js';
 import { leaseService } from './lease-service.js';
 import { lockService } from './lock-service.js';
 import { maintenanceService } from './maintenance-service.js';
 import type { Node } from './node.js';
+import { watchService } from './watch-service.js';
 
-/** Largest JSON body read (the gRPC limit plus room for base64 and field names). */
+/**
+ * Largest JSON body read: the gRPC limit with room for base64 (4/3) and field names. A body
+ * under it is parsed, then held to the gRPC limit by its protobuf size, as etcd's gateway (a
+ * gRPC client of its own server) is.
+ */
 const MAX_BODY_FACTOR = 2;
 
 /** Proto field names that are not snake_case; every other JSON name maps back by camel → snake. */
@@ -76,8 +55,10 @@ const ORIG_CAMEL = new Set([
   'grantedTTL',
   'hashedPassword',
   'isLearner',
+  'keyPermission',
   'memberID',
   'peerURLs',
+  'permType',
   'raftAppliedIndex',
   'raftIndex',
   'raftTerm',
@@ -101,11 +82,72 @@ function origNames(v: unknown, inHeader = false): unknown {
 interface Codec<T> {
   fromJSON(o: unknown): T;
   toJSON(m: T): unknown;
+  encode(m: T): { finish(): Uint8Array };
 }
-interface Route {
+/** A gateway call's context: the client going away, and the auth token of its Authorization header. */
+interface GatewayCtx {
+  signal: AbortSignal;
+  token?: string;
+}
+
+interface Service {
+  fullName: string;
+  methods: Record<
+    string,
+    {
+      name: string;
+      requestType: unknown;
+      responseType: unknown;
+      requestStream: boolean;
+      responseStream: boolean;
+    }
+  >;
+}
+interface RouteBase {
+  /** The gRPC method, as etcd's metrics name it. */
+  grpcPath: string;
+  requestStream: boolean;
+  responseStream: boolean;
   request: Codec<unknown>;
   response: Codec<unknown>;
-  call: (req: unknown, ctx: { signal: AbortSignal }) => Promise<unknown>;
+}
+interface UnaryRoute extends RouteBase {
+  call: (req: unknown, ctx: GatewayCtx) => Promise<unknown>;
+}
+interface StreamRoute extends RouteBase {
+  /** Answers the requests of the body; ends when the call's signal aborts, if not before. */
+  stream: (reqs: unknown[], ctx: GatewayCtx) => AsyncIterable<unknown>;
+}
+type Route = UnaryRoute | StreamRoute;
+
+/**
+ * Splits a body of concatenated JSON values (`{…}{…}`, `{…}\n{…}`) as grpc-gateway's decoder
+ * reads a request stream. Throws a SyntaxError naming what is wrong.
+ */
+export function jsonValues(text: string): unknown[] {
+  const out: unknown[] = [];
+  let depth = 0;
+  let start = -1;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (c === '"') inString = true;
+    else if (c === '{' || c === '[') {
+      if (depth++ === 0) start = i;
+    } else if (c === '}' || c === ']') {
+      if (--depth < 0) throw new SyntaxError(`unexpected ${JSON.stringify(c)} at position ${i}`);
+      if (depth === 0) out.push(JSON.parse(text.slice(start, i + 1)));
+    } else if (depth === 0 && !/\s/.test(c)) {
+      throw new SyntaxError(`unexpected ${JSON.stringify(c)} at position ${i}: expected a JSON object`);
+    }
+  }
+  if (depth !== 0 || inString) throw new SyntaxError('unexpected EOF');
+  return out;
 }
 
 /** grpc-gateway's HTTP status for a gRPC code. */
@@ -141,6 +183,21 @@ function httpStatus(code: Status): number {
   }
 }
 
+/** The path without query, with etcd 3.4's /v3beta/ and /v3alpha/ read as /v3/. */
+function routePath(url: string | undefined): string {
+  return (url ?? '').split('?')[0]!.replace(/^\/v3(?:beta|alpha)\//, '/v3/');
+}
+
+/** grpc-gateway v1's error object, ending a stream that has already answered. */
+function streamError(code: Status, message: string) {
+  const httpCode = httpStatus(code);
+  return { error: { grpc_code: code, http_code: httpCode, message, http_status: httpStatusText(httpCode) } };
+}
+
+function httpStatusText(code: number): string {
+  return http.STATUS_CODES[code] ?? 'Unknown';
+}
+
 export function jsonGateway(node: Node): (req: http.IncomingMessage, res: http.ServerResponse) => boolean {
   const kv = kvService(node);
   const lease = leaseService(node);
@@ -148,66 +205,104 @@ export function jsonGateway(node: Node): (req: http.IncomingMessage, res: http.S
   const maint = maintenanceService(node);
   const lock = lockService(node);
   const election = electionService(node);
+  const watch = watchService(node);
+  const auth = authService(node);
   // The services only read the signal from their call context.
   type Ctx = Parameters<typeof kv.range>[1];
-  const ctxOf = (signal: AbortSignal) => ({ signal, metadata: Metadata(), peer: '' }) as unknown as Ctx;
-  const route = <Q, R>(
-    request: Codec<Q>,
-    response: Codec<R>,
-    f: (q: Q, c: Ctx) => Promise<unknown>,
-  ): Route => ({
-    request: request as Codec<unknown>,
-    response: response as Codec<unknown>,
-    call: (q, c) => f(q as Q, ctxOf(c.signal)),
+  // The services read the signal and the auth token from their call context; the token comes
+  // from the Authorization header, as etcd's grpc-gateway passes it on.
+  const ctxOf = (c: GatewayCtx) =>
+    ({
+      signal: c.signal,
+      metadata: c.token === undefined ? Metadata() : Metadata({ authorization: c.token }),
+      peer: '',
+    }) as unknown as Ctx;
+  const gw = (svc: Service, key: string) => {
+    const m = svc.methods[key]!;
+    return {
+      grpcPath: `/${svc.fullName}/${m.name}`,
+      requestStream: m.requestStream,
+      responseStream: m.responseStream,
+      request: m.requestType as Codec<unknown>,
+      response: m.responseType as Codec<unknown>,
+    };
+  };
+  const unary = (svc: Service, key: string, f: (q: never, c: Ctx) => Promise<unknown>): Route => ({
+    ...gw(svc, key),
+    call: (q, c) => f(q as never, ctxOf(c)),
   });
+  const stream = (svc: Service, key: string, f: (qs: never[], c: Ctx) => AsyncIterable<unknown>): Route => ({
+    ...gw(svc, key),
+    stream: (qs, c) => f(qs as never[], ctxOf(c)),
+  });
+  const KV = KVDefinition;
+  const Lease = LeaseDefinition;
+  const Cluster = ClusterDefinition;
+  const Maint = MaintenanceDefinition;
+  const AuthD = AuthDefinition;
+  const Election = ElectionDefinition;
+  // etcd's paths (etcd 3.4's rpc.proto http options; /v3/kv/lease/… are its older lease paths).
   const routes = new Map<string, Route>([
-    ['/v3/kv/range', route(RangeRequest, RangeResponse, (q, c) => kv.range(q, c))],
-    ['/v3/kv/put', route(PutRequest, PutResponse, (q, c) => kv.put(q, c))],
-    ['/v3/kv/deleterange', route(DeleteRangeRequest, DeleteRangeResponse, (q, c) => kv.deleteRange(q, c))],
-    ['/v3/kv/txn', route(TxnRequest, TxnResponse, (q, c) => kv.txn(q, c))],
-    ['/v3/kv/compaction', route(CompactionRequest, CompactionResponse, (q, c) => kv.compact(q, c))],
-    ['/v3/lease/grant', route(LeaseGrantRequest, LeaseGrantResponse, (q, c) => lease.leaseGrant(q, c))],
-    ['/v3/lease/revoke', route(LeaseRevokeRequest, LeaseRevokeResponse, (q, c) => lease.leaseRevoke(q, c))],
+    ['/v3/kv/range', unary(KV, 'range', (q, c) => kv.range(q, c))],
+    ['/v3/kv/put', unary(KV, 'put', (q, c) => kv.put(q, c))],
+    ['/v3/kv/deleterange', unary(KV, 'deleteRange', (q, c) => kv.deleteRange(q, c))],
+    ['/v3/kv/txn', unary(KV, 'txn', (q, c) => kv.txn(q, c))],
+    ['/v3/kv/compaction', unary(KV, 'compact', (q, c) => kv.compact(q, c))],
+    ['/v3/watch', stream(WatchDefinition, 'watch', (qs, c) => watch.watch(iterate(qs), c))],
+    ['/v3/lease/grant', unary(Lease, 'leaseGrant', (q, c) => lease.leaseGrant(q, c))],
+    ['/v3/lease/revoke', unary(Lease, 'leaseRevoke', (q, c) => lease.leaseRevoke(q, c))],
+    ['/v3/kv/lease/revoke', unary(Lease, 'leaseRevoke', (q, c) => lease.leaseRevoke(q, c))],
     [
-      '/v3/kv/lease/revoke',
-      route(LeaseRevokeRequest, LeaseRevokeResponse, (q, c) => lease.leaseRevoke(q, c)),
+      '/v3/lease/keepalive',
+      stream(Lease, 'leaseKeepAlive', (qs, c) => answerEach(qs, c, lease.leaseKeepAlive)),
     ],
-    [
-      '/v3/lease/timetolive',
-      route(LeaseTimeToLiveRequest, LeaseTimeToLiveResponse, (q, c) => lease.leaseTimeToLive(q, c)),
-    ],
-    [
-      '/v3/kv/lease/timetolive',
-      route(LeaseTimeToLiveRequest, LeaseTimeToLiveResponse, (q, c) => lease.leaseTimeToLive(q, c)),
-    ],
-    ['/v3/lease/leases', route(LeaseLeasesRequest, LeaseLeasesResponse, (q, c) => lease.leaseLeases(q, c))],
-    [
-      '/v3/kv/lease/leases',
-      route(LeaseLeasesRequest, LeaseLeasesResponse, (q, c) => lease.leaseLeases(q, c)),
-    ],
-    [
-      '/v3/cluster/member/list',
-      route(MemberListRequest, MemberListResponse, (q, c) => cluster.memberList(q, c)),
-    ],
-    ['/v3/maintenance/status', route(StatusRequest, StatusResponse, (q, c) => maint.status(q, c))],
-    ['/v3/maintenance/hash', route(HashRequest, HashResponse, (q, c) => maint.hash(q, c))],
-    ['/v3/maintenance/hashkv', route(HashKVRequest, HashKVResponse, (q, c) => maint.hashKV(q, c))],
-    ['/v3/maintenance/alarm', route(AlarmRequest, AlarmResponse, (q, c) => maint.alarm(q, c))],
-    [
-      '/v3/maintenance/defragment',
-      route(DefragmentRequest, DefragmentResponse, (q, c) => maint.defragment(q, c)),
-    ],
-    ['/v3/lock/lock', route(LockRequest, LockResponse, (q, c) => lock.lock(q, c))],
-    ['/v3/lock/unlock', route(UnlockRequest, UnlockResponse, (q, c) => lock.unlock(q, c))],
-    ['/v3/election/campaign', route(CampaignRequest, CampaignResponse, (q, c) => election.campaign(q, c))],
-    ['/v3/election/proclaim', route(ProclaimRequest, ProclaimResponse, (q, c) => election.proclaim(q, c))],
-    ['/v3/election/leader', route(LeaderRequest, LeaderResponse, (q, c) => election.leader(q, c))],
-    ['/v3/election/resign', route(ResignRequest, ResignResponse, (q, c) => election.resign(q, c))],
+    ['/v3/lease/timetolive', unary(Lease, 'leaseTimeToLive', (q, c) => lease.leaseTimeToLive(q, c))],
+    ['/v3/kv/lease/timetolive', unary(Lease, 'leaseTimeToLive', (q, c) => lease.leaseTimeToLive(q, c))],
+    ['/v3/lease/leases', unary(Lease, 'leaseLeases', (q, c) => lease.leaseLeases(q, c))],
+    ['/v3/kv/lease/leases', unary(Lease, 'leaseLeases', (q, c) => lease.leaseLeases(q, c))],
+    ['/v3/cluster/member/add', unary(Cluster, 'memberAdd', (q, c) => cluster.memberAdd(q, c))],
+    ['/v3/cluster/member/remove', unary(Cluster, 'memberRemove', (q, c) => cluster.memberRemove(q, c))],
+    ['/v3/cluster/member/update', unary(Cluster, 'memberUpdate', (q, c) => cluster.memberUpdate(q, c))],
+    ['/v3/cluster/member/list', unary(Cluster, 'memberList', (q, c) => cluster.memberList(q, c))],
+    ['/v3/cluster/member/promote', unary(Cluster, 'memberPromote', (q, c) => cluster.memberPromote(q, c))],
+    ['/v3/auth/enable', unary(AuthD, 'authEnable', (q, c) => auth.authEnable(q, c))],
+    ['/v3/auth/disable', unary(AuthD, 'authDisable', (q, c) => auth.authDisable(q, c))],
+    ['/v3/auth/status', unary(AuthD, 'authStatus', (q, c) => auth.authStatus(q, c))],
+    ['/v3/auth/authenticate', unary(AuthD, 'authenticate', (q, c) => auth.authenticate(q, c))],
+    ['/v3/auth/user/add', unary(AuthD, 'userAdd', (q, c) => auth.userAdd(q, c))],
+    ['/v3/auth/user/get', unary(AuthD, 'userGet', (q, c) => auth.userGet(q, c))],
+    ['/v3/auth/user/list', unary(AuthD, 'userList', (q, c) => auth.userList(q, c))],
+    ['/v3/auth/user/delete', unary(AuthD, 'userDelete', (q, c) => auth.userDelete(q, c))],
+    ['/v3/auth/user/changepw', unary(AuthD, 'userChangePassword', (q, c) => auth.userChangePassword(q, c))],
+    ['/v3/auth/user/grant', unary(AuthD, 'userGrantRole', (q, c) => auth.userGrantRole(q, c))],
+    ['/v3/auth/user/revoke', unary(AuthD, 'userRevokeRole', (q, c) => auth.userRevokeRole(q, c))],
+    ['/v3/auth/role/add', unary(AuthD, 'roleAdd', (q, c) => auth.roleAdd(q, c))],
+    ['/v3/auth/role/get', unary(AuthD, 'roleGet', (q, c) => auth.roleGet(q, c))],
+    ['/v3/auth/role/list', unary(AuthD, 'roleList', (q, c) => auth.roleList(q, c))],
+    ['/v3/auth/role/delete', unary(AuthD, 'roleDelete', (q, c) => auth.roleDelete(q, c))],
+    ['/v3/auth/role/grant', unary(AuthD, 'roleGrantPermission', (q, c) => auth.roleGrantPermission(q, c))],
+    ['/v3/auth/role/revoke', unary(AuthD, 'roleRevokePermission', (q, c) => auth.roleRevokePermission(q, c))],
+    ['/v3/maintenance/alarm', unary(Maint, 'alarm', (q, c) => maint.alarm(q, c))],
+    ['/v3/maintenance/status', unary(Maint, 'status', (q, c) => maint.status(q, c))],
+    ['/v3/maintenance/defragment', unary(Maint, 'defragment', (q, c) => maint.defragment(q, c))],
+    ['/v3/maintenance/hash', unary(Maint, 'hash', (q, c) => maint.hash(q, c))],
+    // etcd 3.4 binds HashKV to /v3/maintenance/hash too, where Hash answers; 3.5 added this path.
+    ['/v3/maintenance/hashkv', unary(Maint, 'hashKV', (q, c) => maint.hashKV(q, c))],
+    ['/v3/maintenance/snapshot', stream(Maint, 'snapshot', (qs, c) => maint.snapshot(qs[0] ?? {}, c))],
+    ['/v3/maintenance/transfer-leadership', unary(Maint, 'moveLeader', (q, c) => maint.moveLeader(q, c))],
+    ['/v3/lock/lock', unary(LockDefinition, 'lock', (q, c) => lock.lock(q, c))],
+    ['/v3/lock/unlock', unary(LockDefinition, 'unlock', (q, c) => lock.unlock(q, c))],
+    ['/v3/election/campaign', unary(Election, 'campaign', (q, c) => election.campaign(q, c))],
+    ['/v3/election/proclaim', unary(Election, 'proclaim', (q, c) => election.proclaim(q, c))],
+    ['/v3/election/leader', unary(Election, 'leader', (q, c) => election.leader(q, c))],
+    ['/v3/election/observe', stream(Election, 'observe', (qs, c) => election.observe(qs[0] ?? {}, c))],
+    ['/v3/election/resign', unary(Election, 'resign', (q, c) => election.resign(q, c))],
   ]);
-  const maxBody = MAX_BODY_FACTOR * node.config.maxRequestBytes;
+  const limit = node.config.maxRequestBytes + GRPC_OVERHEAD_BYTES;
+  const maxBody = MAX_BODY_FACTOR * limit;
 
   return (req, res) => {
-    const r = routes.get((req.url ?? '').split('?')[0]!);
+    const r = routes.get(routePath(req.url));
     if (!r) return false;
     const send = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
@@ -226,28 +321,120 @@ export function jsonGateway(node: Node): (req: http.IncomingMessage, res: http.S
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
+      if (size > maxBody) return;
       size += c.length;
       if (size > maxBody) {
-        fail(new Error('request body too large'));
-        req.destroy();
+        fail(new MessageTooLargeError(size, limit));
+        // Stop reading, but let the answer go out before the connection closes.
+        req.pause();
+        res.on('finish', () => req.destroy());
         return;
       }
       chunks.push(c);
     });
     req.on('end', () => {
-      let parsed: unknown;
+      if (size > maxBody) return;
+      let parsed: unknown[];
       try {
         const text = Buffer.concat(chunks).toString('utf8');
-        parsed = r.request.fromJSON(text.trim() === '' ? {} : JSON.parse(text));
+        parsed = jsonValues(text).map((v) => r.request.fromJSON(v));
+        if (!('stream' in r) && parsed.length === 0) parsed = [r.request.fromJSON({})];
+        if (!('stream' in r) && parsed.length > 1)
+          throw new SyntaxError('invalid character after top-level value');
       } catch (err) {
-        send(400, { error: String(err), code: Status.INVALID_ARGUMENT, message: String(err) });
+        const message = err instanceof Error ? err.message : String(err);
+        send(400, { error: message, code: Status.INVALID_ARGUMENT, message });
         return;
       }
-      r.call(parsed, { signal: abort.signal }).then(
-        (out) => send(200, origNames(r.response.toJSON(out))),
-        fail,
+      for (const q of parsed) {
+        const n = r.request.encode(q).finish().length;
+        if (n > limit) return fail(new MessageTooLargeError(n, limit));
+      }
+      // etcd's gateway is a gRPC client of its own server: its calls count as gRPC calls.
+      const ended = node.metrics.gatewayCall(r.grpcPath, r.requestStream, r.responseStream);
+      const authorization = req.headers.authorization;
+      const ctx = {
+        signal: abort.signal,
+        token: typeof authorization === 'string' ? authorization : undefined,
+      };
+      if ('stream' in r) return streamOut(r, parsed, res, ctx, abort, ended);
+      r.call(parsed[0], ctx).then(
+        (out) => {
+          ended();
+          send(200, origNames(r.response.toJSON(out)));
+        },
+        (err) => {
+          ended(toServerError(err));
+          fail(err);
+        },
       );
     });
     return true;
   };
+}
+
+/** Writes a stream's answers as they come, one JSON object a line. */
+function streamOut(
+  r: StreamRoute,
+  reqs: unknown[],
+  res: http.ServerResponse,
+  ctx: GatewayCtx,
+  abort: AbortController,
+  ended: (err?: unknown, canceled?: boolean) => void,
+): void {
+  res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-cache' });
+  // Sent at once: a client waiting on the response headers learns that the stream is open.
+  res.flushHeaders();
+  (async () => {
+    try {
+      for await (const m of r.stream(reqs, ctx)) {
+        if (abort.signal.aborted) break;
+        res.write(`${JSON.stringify({ result: origNames(r.response.toJSON(m)) })}\n`);
+      }
+      ended(undefined, abort.signal.aborted);
+    } catch (err) {
+      if (abort.signal.aborted) ended(undefined, true);
+      else {
+        const e = toServerError(err);
+        ended(e);
+        res.write(`${JSON.stringify(streamError(e.code, e.details))}\n`);
+      }
+    }
+    res.end();
+  })();
+}
+
+/** The requests of a body, as the request stream of a gRPC call that then half-closes. */
+async function* iterate<T>(items: T[]): AsyncGenerator<T> {
+  yield* items;
+}
+
+/**
+ * Runs a bidirectional call whose requests each get one answer (LeaseKeepAlive), ending it once
+ * every request of the body is answered: half-closing at once would end the call before the
+ * answers (etcd's gateway answers each keepalive of a body, then ends).
+ */
+async function* answerEach<Q, R>(
+  reqs: Q[],
+  ctx: { signal: AbortSignal },
+  call: (requests: AsyncIterable<Q>, ctx: never) => AsyncIterable<R>,
+): AsyncGenerator<R> {
+  let done!: () => void;
+  const answered = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  async function* requests() {
+    yield* reqs;
+    await answered;
+  }
+  let n = 0;
+  try {
+    if (reqs.length === 0) return;
+    for await (const m of call(requests(), ctx as never)) {
+      yield m;
+      if (++n === reqs.length) return;
+    }
+  } finally {
+    done();
+  }
 }

@@ -5,6 +5,7 @@
  */
 import { mutated } from '../failpoints.js';
 import type { KVServiceImplementation, RequestOp, TxnRequest } from '../gen/etcdserverpb/rpc.js';
+import { checkRangeAuth, checkTxnAuth } from '../mvcc/index.js';
 import type { Node } from './node.js';
 
 /** A txn with no write anywhere in it (nested txns included) is a read. */
@@ -29,12 +30,14 @@ function serializableTxn(t: TxnRequest): boolean {
 const FOLLOWER_LOCAL_READS = mutated('follower-local-reads');
 
 export function kvService(node: Node): KVServiceImplementation {
-  const { sm, proposer } = node;
+  const { sm, proposer, auth } = node;
   return {
     async range(req, ctx) {
       sm.validate({ range: req });
+      const who = await auth.infoOf(ctx.metadata);
       if (!req.serializable && !(FOLLOWER_LOCAL_READS && !proposer.isLeader))
         await proposer.readIndex(ctx.signal);
+      if (sm.auth.enabled) checkRangeAuth(sm.auth, who, req);
       const resp = sm.range(req);
       node.header(resp.header);
       return resp;
@@ -43,14 +46,18 @@ export function kvService(node: Node): KVServiceImplementation {
     async put(req, ctx) {
       sm.validate({ put: req });
       await node.checkQuota({ put: req }, ctx.signal);
-      const resp = await proposer.propose({ put: req }, ctx.signal);
+      const resp = await proposer.propose({ put: req }, ctx.signal, await auth.proposal(ctx.metadata));
       node.header(resp.header);
       return resp;
     },
 
     async deleteRange(req, ctx) {
       sm.validate({ deleteRange: req });
-      const resp = await proposer.propose({ deleteRange: req }, ctx.signal);
+      const resp = await proposer.propose(
+        { deleteRange: req },
+        ctx.signal,
+        await auth.proposal(ctx.metadata),
+      );
       node.header(resp.header);
       return resp;
     },
@@ -58,19 +65,21 @@ export function kvService(node: Node): KVServiceImplementation {
     async txn(req, ctx) {
       sm.validate({ txn: req });
       if (isReadOnlyTxn(req)) {
+        const who = await auth.infoOf(ctx.metadata);
         if (!serializableTxn(req)) await proposer.readIndex(ctx.signal);
+        checkTxnAuth(sm.auth, sm.lessor, who, req);
         const resp = sm.txn(req);
         node.header(resp.header);
         return resp;
       }
       await node.checkQuota({ txn: req }, ctx.signal);
-      const resp = await proposer.propose({ txn: req }, ctx.signal);
+      const resp = await proposer.propose({ txn: req }, ctx.signal, await auth.proposal(ctx.metadata));
       node.header(resp.header);
       return resp;
     },
 
     async compact(req, ctx) {
-      const resp = await proposer.propose({ compaction: req }, ctx.signal);
+      const resp = await proposer.propose({ compaction: req }, ctx.signal, await auth.proposal(ctx.metadata));
       node.header(resp.header);
       return resp;
     },

@@ -4,6 +4,7 @@
  * keepalive for an unknown or expired lease answers TTL 0, as etcd does.
  */
 import type { LeaseKeepAliveResponse, LeaseServiceImplementation } from '../gen/etcdserverpb/rpc.js';
+import { checkLeaseReads } from '../mvcc/index.js';
 import { AsyncQueue } from '../transport/async-queue.js';
 import type { Node } from './node.js';
 
@@ -26,7 +27,11 @@ export function leaseService(node: Node): LeaseServiceImplementation {
     async leaseRevoke(req, ctx) {
       // No local pre-check: a follower may not have applied the grant yet; the apply on every
       // member answers "lease not found" for a lease that is really gone.
-      const resp = await proposer.propose({ leaseRevoke: req }, ctx.signal);
+      const resp = await proposer.propose(
+        { leaseRevoke: req },
+        ctx.signal,
+        await node.auth.proposal(ctx.metadata),
+      );
       node.header(resp.header);
       return resp;
     },
@@ -57,6 +62,15 @@ export function leaseService(node: Node): LeaseServiceImplementation {
     },
 
     async leaseTimeToLive(req, ctx) {
+      // etcd 3.5: reading a lease's keys needs read permission on each (root reads all).
+      if (node.auth.enabled) {
+        const who = await node.auth.infoOf(ctx.metadata);
+        try {
+          sm.auth.isAdminPermitted(who);
+        } catch {
+          checkLeaseReads(sm.auth, sm.lessor, who, req.ID);
+        }
+      }
       const resp = await node.leaseTimeToLive(req, ctx.signal);
       node.header(resp.header);
       return resp;

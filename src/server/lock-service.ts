@@ -6,6 +6,7 @@
 import type { LockServiceImplementation } from '../gen/v3lockpb/v3lock.js';
 import {
   ConcurrencyError,
+  checkConcurrencyAuth,
   concurrencyCall,
   createRevisionIs,
   deleteIfCreatedAt,
@@ -22,8 +23,9 @@ export function lockService(node: Node): LockServiceImplementation {
     lock: (req, ctx) =>
       concurrencyCall(async () => {
         const signal = ctx.signal;
-        const lease = await sessionLease(node, req.lease, signal);
         const prefix = Buffer.concat([req.name, Buffer.from('/')]);
+        await checkConcurrencyAuth(node, ctx.metadata, prefix, { prefix: true, write: true });
+        const lease = await sessionLease(node, req.lease, signal);
         const key = sessionKey(prefix, lease);
         // The same session locking again reuses its key (and its place in the queue).
         const resp = await proposeTxn(
@@ -53,6 +55,7 @@ export function lockService(node: Node): LockServiceImplementation {
 
     unlock: (req, ctx) =>
       concurrencyCall(async () => {
+        await checkConcurrencyAuth(node, ctx.metadata, req.key, { prefix: false, write: true });
         const del = { deleteRange: { key: req.key, rangeEnd: Buffer.alloc(0), prevKv: false } };
         node.sm.validate(del);
         const resp = await node.proposer.propose(del, ctx.signal);

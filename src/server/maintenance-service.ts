@@ -3,6 +3,9 @@
  * Downgrade answers UNIMPLEMENTED.
  */
 import { createHash } from 'node:crypto';
+import { mkdtemp, open, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { AlarmRequest_AlarmAction, type MaintenanceServiceImplementation } from '../gen/etcdserverpb/rpc.js';
 import { snapshot as snapshotChunks } from '../mvcc/index.js';
 import {
@@ -25,6 +28,10 @@ const SNAPSHOT_ALIGN = 512;
 
 export function maintenanceService(node: Node): MaintenanceServiceImplementation {
   const { sm, proposer } = node;
+  /** etcd's authMaintenanceServer: these calls need the root role when auth is on. */
+  const admin = async (ctx: { metadata: Parameters<typeof node.auth.infoOf>[0] }) => {
+    if (node.auth.enabled) sm.auth.isAdminPermitted(await node.auth.infoOf(ctx.metadata));
+  };
   return {
     async status() {
       const st = proposer.status();
@@ -46,7 +53,8 @@ export function maintenanceService(node: Node): MaintenanceServiceImplementation
       };
     },
 
-    async hashKV(req) {
+    async hashKV(req, ctx) {
+      await admin(ctx);
       // Each member hashes its own keyspace (etcd's HashKV is how members are compared).
       const resp = sm.hashKV(Number(req.revision));
       node.header(resp.header);
@@ -54,6 +62,7 @@ export function maintenanceService(node: Node): MaintenanceServiceImplementation
     },
 
     async hash(_req, ctx) {
+      await admin(ctx);
       // etcd hashes its bbolt file; the closest deterministic equivalent is the keyspace hash.
       await proposer.readIndex(ctx.signal);
       const r = sm.hashKV(0);
@@ -71,35 +80,47 @@ export function maintenanceService(node: Node): MaintenanceServiceImplementation
       return resp;
     },
 
-    async defragment() {
-      // Nothing to defragment in memory: etcd's answer for a compact store.
+    async defragment(_req, ctx) {
+      await admin(ctx);
+      // etcd rewrites its database file to give back the space of compacted revisions. Here the
+      // keyspace is in memory and compaction frees it at once; what grows on disk is the WAL,
+      // so defragmenting snapshots the member now and releases the WAL behind the snapshot.
+      await node.proposer.snapshotNow();
       return { header: node.header(undefined, sm.revision) };
     },
-    async *snapshot() {
+    async *snapshot(_req, ctx) {
+      await admin(ctx);
       // The member's own state as of now, in Concord's format (etcd sends its bbolt file).
-      // Collected first because etcd's remainingBytes counts down from the total.
+      // Spooled to a temp file first, because etcd's remainingBytes counts down from the total;
+      // a file, not memory, so a large keyspace is not held twice.
       const header = node.header(undefined, sm.revision);
-      const chunks = [...snapshotChunks(sm, { alignTo: SNAPSHOT_ALIGN })];
-      const total = chunks.reduce((n, c) => n + c.length, 0);
-      const sha = createHash('sha256');
-      let sent = 0;
-      for (const chunk of chunks) {
-        for (let off = 0; off < chunk.length; off += SNAPSHOT_SEND_BYTES) {
-          const blob = Buffer.from(
-            chunk.buffer,
-            chunk.byteOffset + off,
-            Math.min(SNAPSHOT_SEND_BYTES, chunk.length - off),
-          );
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'concord-snapshot-'));
+      const fh = await open(path.join(dir, 'snapshot'), 'w+');
+      try {
+        let total = 0;
+        for (const chunk of snapshotChunks(sm, { alignTo: SNAPSHOT_ALIGN })) {
+          await fh.write(chunk);
+          total += chunk.length;
+        }
+        const sha = createHash('sha256');
+        for (let sent = 0; sent < total; ) {
+          const blob = Buffer.allocUnsafe(Math.min(SNAPSHOT_SEND_BYTES, total - sent));
+          const { bytesRead } = await fh.read(blob, 0, blob.length, sent);
+          if (bytesRead !== blob.length) throw new Error(`snapshot spool: short read at ${sent}`);
           sha.update(blob);
           sent += blob.length;
           yield { header, remainingBytes: BigInt(total - sent), blob, version: STORAGE_VERSION };
         }
+        // Like etcd, the SHA-256 of everything sent ends the stream: etcdctl keeps it as the
+        // file's last 32 bytes and `snapshot restore` checks it.
+        yield { header, remainingBytes: 0n, blob: sha.digest(), version: STORAGE_VERSION };
+      } finally {
+        await fh.close();
+        await rm(dir, { recursive: true, force: true });
       }
-      // Like etcd, the SHA-256 of everything sent ends the stream: etcdctl keeps it as the
-      // file's last 32 bytes and `snapshot restore` checks it.
-      yield { header, remainingBytes: 0n, blob: sha.digest(), version: STORAGE_VERSION };
     },
-    async moveLeader(req) {
+    async moveLeader(req, ctx) {
+      await admin(ctx);
       const p = node.proposer;
       if (!p.isLeader) throw new NotLeaderError();
       if (!p.isVoter(req.targetID)) throw new BadLeaderTransfereeError();

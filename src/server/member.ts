@@ -4,6 +4,8 @@
  * streams, flush the WAL, release files.
  */
 import type http from 'node:http';
+import type net from 'node:net';
+import tls from 'node:tls';
 import { createServer, type Server } from 'nice-grpc';
 import { PeerDefinition } from '../gen/concord/raftpb.js';
 import { peerService } from '../transport/peer-service.js';
@@ -13,6 +15,7 @@ import type { ServeConfig } from './config.js';
 import { createGrpcServer } from './grpc-server.js';
 import { createHttpServer } from './http-server.js';
 import { Node } from './node.js';
+import { ReloadableServerCredentials, watchTls } from './tls.js';
 
 /** How long a removed member keeps answering before it stops (etcd waits 1 s too). */
 export const REMOVED_STOP_DELAY_MS = 1_000;
@@ -39,6 +42,8 @@ export async function startMember(
   const node = await Node.start(config, log);
   const grpc: Server = createGrpcServer(node);
   const https: http.Server[] = [];
+  /** TLS listeners in front of `https` (https:// metrics URLs). */
+  const listeners: net.Server[] = [];
   const ports: ClientPort[] = [];
   const clientAddresses: string[] = [];
   const metricsAddresses: string[] = [];
@@ -49,10 +54,15 @@ export async function startMember(
     'grpc.enable_channelz': 0,
   });
   peer.add(PeerDefinition, peerService(node.peerHandler));
+  const peerCredentials = node.tls.peer && new ReloadableServerCredentials(node.tls.peer);
+  /** https:// metrics listeners, renewed with the client port's certificate. */
+  const secureMetrics: tls.Server[] = [];
   try {
+    warnPlainWithTls(config, log);
     for (const url of config.listenPeerUrls) {
       const u = new URL(url);
-      const port = await peer.listen(`${u.hostname}:${u.port}`);
+      const secure = u.protocol === 'https:' ? peerCredentials : undefined;
+      const port = await peer.listen(`${u.hostname}:${u.port}`, secure);
       peerAddresses.push(`${u.hostname}:${port}`);
     }
     // etcd serves clients only once it is ready: a restarted member first catches up with the
@@ -63,19 +73,26 @@ export async function startMember(
     const clientHttp = createHttpServer(node);
     for (const url of config.listenClientUrls) {
       const u = new URL(url);
-      const p = new ClientPort(grpcJs, clientHttp);
+      const p = new ClientPort(grpcJs, clientHttp, u.protocol === 'https:' ? node.tls.client : undefined);
       ports.push(p);
       const port = await p.listen(u.hostname, Number(u.port));
       clientAddresses.push(`${u.hostname}:${port}`);
     }
     for (const url of config.listenMetricsUrls) {
       const u = new URL(url);
-      const s = createHttpServer(node);
+      const h = createHttpServer(node);
+      https.push(h);
+      // https:// metrics URLs use the client port's certificate (as etcd's do).
+      const material = u.protocol === 'https:' ? node.tls.client : undefined;
+      const s: net.Server = material
+        ? tls.createServer(material.serverOptions(['http/1.1']), (socket) => h.emit('connection', socket))
+        : h;
+      if (s !== h) listeners.push(s);
+      if (s instanceof tls.Server) secureMetrics.push(s);
       await new Promise<void>((resolve, reject) => {
         s.once('error', reject);
         s.listen(Number(u.port), u.hostname, () => resolve());
       });
-      https.push(s);
       const addr = s.address();
       metricsAddresses.push(typeof addr === 'object' && addr ? `${u.hostname}:${addr.port}` : u.host);
     }
@@ -83,10 +100,35 @@ export async function startMember(
     for (const p of ports) p.close();
     grpc.forceShutdown();
     peer.forceShutdown();
-    for (const s of https) s.close();
+    for (const s of [...https, ...listeners]) s.close();
     await node.close();
     throw err;
   }
+  // Renewed certificates take effect for new connections, without a restart.
+  const unwatch = [
+    node.tls.client &&
+      watchTls(
+        node.tls.client,
+        '',
+        (m) => {
+          node.tls.client = m;
+          for (const p of ports) p.setTls(m);
+          for (const s of secureMetrics) s.setSecureContext(m.serverOptions(['http/1.1']));
+        },
+        log,
+      ),
+    node.tls.peer &&
+      watchTls(
+        node.tls.peer,
+        'peer-',
+        (m) => {
+          node.tls.peer = m;
+          peerCredentials?.update(m);
+          node.proposer.transport.reconnect();
+        },
+        log,
+      ),
+  ];
   let stopping: Promise<void> | undefined;
   const removed = new Promise<void>((resolve) => {
     node.proposer.onRemoved = () => {
@@ -103,13 +145,14 @@ export async function startMember(
     removed,
     stop() {
       stopping ??= (async () => {
+        for (const stop of unwatch) stop?.();
         // A leader hands over first, so the cluster does not wait out an election timeout.
         if (node.proposer.isLeader) {
           const moved = await node.proposer.transferLeadership().catch(() => false);
           if (moved) log(`concord: transferred leadership to ${node.proposer.leader.toString(16)}`);
         }
         for (const p of ports) p.close();
-        for (const s of https) s.close();
+        for (const s of [...https, ...listeners]) s.close();
         // Streams never finish by themselves: end them, then give unary calls a grace period.
         node.endStreams();
         const grace = setTimeout(() => grpc.forceShutdown(), SHUTDOWN_GRACE_MS);
@@ -121,4 +164,22 @@ export async function startMember(
       return stopping;
     },
   };
+}
+
+/** etcd's warnings for an http:// URL while TLS files are set: that URL is served in the clear. */
+function warnPlainWithTls(config: ServeConfig, log: (msg: string) => void): void {
+  const warn = (urls: string[], what: string, files: ServeConfig['clientTls'], flag: string) => {
+    for (const url of urls) {
+      if (!files || !url.startsWith('http:')) continue;
+      log(
+        `concord: scheme is HTTP while key and cert files are present; ignoring key and cert files (${what} ${url})`,
+      );
+      if (files.clientCertAuth)
+        log(
+          `concord: scheme is HTTP while --${flag} is enabled; ignoring client cert auth for this URL (${what} ${url})`,
+        );
+    }
+  };
+  warn(config.listenClientUrls, 'client-url', config.clientTls, 'client-cert-auth');
+  warn(config.listenPeerUrls, 'peer-url', config.peerTls, 'peer-client-cert-auth');
 }

@@ -76,6 +76,13 @@ export class ServerMetrics {
   readonly proposalsFailed: Counter;
   readonly walFsync: Histogram;
   readonly watchStreams: Gauge;
+  /** Full snapshots streamed to a peer / received from one (etcd's names, labelled To / From). */
+  readonly snapshotsSent: Counter;
+  readonly snapshotsReceived: Counter;
+  /** The shared snapshot store (--snapshot-store): uploads, failed attempts, and the index a joining member started from. */
+  readonly storeUploads: Counter;
+  readonly storeUploadFailures: Counter;
+  readonly storeBootstrapIndex: Gauge;
   readonly #grpcStarted: Counter;
   readonly #grpcHandled: Counter;
 
@@ -141,6 +148,33 @@ export class ServerMetrics {
       help: 'Total number of watch streams.',
       registers,
     });
+    this.snapshotsSent = new Counter({
+      name: 'etcd_network_snapshot_send_success',
+      help: 'Total number of successful snapshot sends',
+      labelNames: ['To'],
+      registers,
+    });
+    this.snapshotsReceived = new Counter({
+      name: 'etcd_network_snapshot_receive_success',
+      help: 'Total number of successful snapshot receives',
+      labelNames: ['From'],
+      registers,
+    });
+    this.storeUploads = new Counter({
+      name: 'concord_snapshot_store_uploads_total',
+      help: 'Snapshots this member uploaded to the shared snapshot store.',
+      registers,
+    });
+    this.storeUploadFailures = new Counter({
+      name: 'concord_snapshot_store_upload_failures_total',
+      help: 'Failed attempts to upload a snapshot to the shared snapshot store (each is retried).',
+      registers,
+    });
+    this.storeBootstrapIndex = new Gauge({
+      name: 'concord_snapshot_store_bootstrap_index',
+      help: 'Raft index of the shared-store snapshot this member started from when it joined (0: none).',
+      registers,
+    });
     this.#grpcStarted = new Counter({
       name: 'grpc_server_started_total',
       help: 'Total number of RPCs started on the server.',
@@ -169,6 +203,29 @@ export class ServerMetrics {
           this.#grpcHandled.inc({ ...labels, grpc_code: code }, 0);
       }
     }
+  }
+
+  /**
+   * Counts a call that reached a service without going through gRPC (the JSON gateway's): etcd's
+   * gateway is a gRPC client of its own server, so its calls show in these counters. Call the
+   * returned function once when the call ends, with the etcd ServerError it failed with if any.
+   */
+  gatewayCall(
+    grpcPath: string,
+    requestStream: boolean,
+    responseStream: boolean,
+  ): (err?: unknown, canceled?: boolean) => void {
+    const [service = '', method = ''] = grpcPath.slice(1).split('/');
+    const labels = grpcLabels(service, method, requestStream, responseStream);
+    this.#grpcStarted.inc(labels);
+    let ended = false;
+    return (err, canceled = false) => {
+      if (ended) return;
+      ended = true;
+      let code = err === undefined ? 'OK' : codeOf(err);
+      if (code === 'OK' && canceled) code = 'Canceled';
+      this.#grpcHandled.inc({ ...labels, grpc_code: code });
+    };
   }
 
   /** The Prometheus text exposition and its content type. */

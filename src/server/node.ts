@@ -18,10 +18,12 @@ import {
   type ResponseHeader,
 } from '../gen/etcdserverpb/rpc.js';
 import { LeaseNotFoundError, type MvccRequest, NoSpaceError, type StateMachine } from '../mvcc/index.js';
-import { FileSnapshotStore } from '../storage/index.js';
+import { FileSnapshotStore, openSnapshotStore } from '../storage/index.js';
 import type { PeerHandler } from '../transport/peer-service.js';
+import { ServerAuth } from './auth.js';
+import { DEFAULT_JWT_TTL_MS, JwtTokens } from './auth-jwt.js';
 import { Compactor } from './compactor.js';
-import { clusterIdOf, memberIdOf, type ServeConfig } from './config.js';
+import { clusterIdOf, memberIdOf, parseDuration, type ServeConfig } from './config.js';
 import {
   ConfigError,
   LearnerNotReadyError,
@@ -38,6 +40,8 @@ import { Membership } from './membership.js';
 import { ServerMetrics } from './metrics.js';
 import { RaftProposer } from './raft-proposer.js';
 import { recover } from './recover.js';
+import { SnapshotSharing } from './snapshot-sharing.js';
+import { channelCredentialsFor, loadMemberTls, type MemberTls } from './tls.js';
 
 /** How long a follower waits for the leader to answer a forwarded lease call. */
 export const LEASE_FORWARD_TIMEOUT_MS = 3_000;
@@ -46,6 +50,8 @@ export const LEASE_FORWARD_TIMEOUT_MS = 3_000;
 export const LEASE_EXPIRY_CHECK_MS = 500;
 /** Most lease revokes proposed per check (etcd's leaseRevokeRate is 1000/s). */
 export const LEASE_REVOKES_PER_CHECK = 500;
+/** Checkpoints per LeaseCheckpoint proposal (etcd's maxLeaseCheckpointBatchSize). */
+export const LEASE_CHECKPOINTS_PER_REQUEST = 1000;
 /** How often catching-up watchers get another batch (etcd's watchable store syncs every 100 ms). */
 export const WATCH_SYNC_INTERVAL_MS = 100;
 
@@ -64,6 +70,10 @@ export class Node {
   readonly proposer: RaftProposer;
   /** This member's Prometheus registry and metrics (served at /metrics). */
   readonly metrics: ServerMetrics;
+  /** TLS of the client and peer ports, loaded and checked at start (replaced on reload). */
+  readonly tls: MemberTls;
+  /** Password hashing, simple tokens and each call's credentials (the store is sm.auth). */
+  readonly auth: ServerAuth;
   readonly startedAt = Date.now();
   /** Called after each sync round (watch streams answer deferred progress requests). */
   readonly afterWatchSync = new Set<() => void>();
@@ -71,6 +81,7 @@ export class Node {
   readonly streams = new Set<() => void>();
   readonly #timers: NodeJS.Timeout[] = [];
   readonly #revoking = new Set<bigint>();
+  #sharing: SnapshotSharing | undefined;
   #closed = false;
 
   private constructor(
@@ -79,6 +90,8 @@ export class Node {
     sm: StateMachine,
     p: RaftProposer,
     metrics: ServerMetrics,
+    tls: MemberTls,
+    jwt?: JwtTokens,
   ) {
     this.config = config;
     this.memberId = ids.memberId;
@@ -86,12 +99,29 @@ export class Node {
     this.sm = sm;
     this.proposer = p;
     this.metrics = metrics;
+    this.tls = tls;
+    this.auth = new ServerAuth(sm, {
+      bcryptCost: config.bcryptCost,
+      tokenTtlSec: config.authTokenTtlSec,
+      jwt,
+    });
   }
 
   static async start(
     config: ServeConfig,
     log: (msg: string) => void = (m) => console.error(m),
   ): Promise<Node> {
+    const tls = loadMemberTls(config);
+    const t = config.authToken;
+    const jwt =
+      t.type === 'jwt'
+        ? await JwtTokens.load({
+            pubKey: t.options['pub-key']!,
+            privKey: t.options['priv-key'],
+            signMethod: t.options['sign-method']!,
+            ttlMs: t.options.ttl ? parseDuration('auth-token ttl', t.options.ttl) : DEFAULT_JWT_TTL_MS,
+          })
+        : undefined;
     await mkdir(config.dataDir, { recursive: true });
     const founding = foundingMembers(config);
     const me = founding.find((m) => m.name === config.name);
@@ -106,7 +136,10 @@ export class Node {
       memberId = held.memberId;
       clusterId = held.clusterId;
     } else if (config.initialClusterState === 'existing') {
-      const info = await clusterFromPeers(founding.filter((m) => m.id !== memberId).map((m) => m.peerUrl));
+      const info = await clusterFromPeers(
+        founding.filter((m) => m.id !== memberId).map((m) => m.peerUrl),
+        tls,
+      );
       clusterId = info.clusterId;
       const m = Membership.decode(info.membership);
       // MemberAdd chose the ID (with a time salt, as etcd's): find it by this member's peer URL.
@@ -119,6 +152,7 @@ export class Node {
       membership = () => m;
       log(`concord: joining cluster ${clusterId.toString(16)} as member ${memberId.toString(16)}`);
     }
+    const shared = config.snapshotStore ? openSnapshotStore(config.snapshotStore) : undefined;
     const rec = await recover(config.dataDir, {
       smOptions: {
         quotaBytes: config.quotaBackendBytes,
@@ -129,7 +163,13 @@ export class Node {
       memberId,
       founding: membership,
       initialClusterState: config.initialClusterState,
+      shared,
+      log,
+    }).catch(async (err: unknown) => {
+      await shared?.close();
+      throw err;
     });
+    let sharing: SnapshotSharing | undefined;
     let node: Node | undefined;
     const metrics = new ServerMetrics({
       hasLeader: () => node !== undefined && node.proposer.status().leader !== 0n,
@@ -147,10 +187,32 @@ export class Node {
       maxRequestBytes: config.maxRequestBytes,
       fresh: rec.fresh,
       onApplied: () => node?.syncWatchers(),
+      onSnapshotSaved: (meta) => sharing?.offer(meta),
       log,
       metrics,
+      peerCredentials: (url) => channelCredentialsFor(url, tls.peer),
     });
-    node = new Node(config, { memberId, clusterId }, rec.sm, proposer, metrics);
+    node = new Node(config, { memberId, clusterId }, rec.sm, proposer, metrics, tls, jwt);
+    if (shared) {
+      sharing = new SnapshotSharing(shared, rec.snapshots, {
+        clusterId,
+        memberId,
+        retain: config.snapshotStoreRetention,
+        isLeader: () => proposer.isLeader,
+        log,
+        metrics,
+      });
+      node.#sharing = sharing;
+      proposer.onRoleChange = (leader) => {
+        if (leader) sharing?.offerNewest().catch((err: unknown) => log(`concord: ${String(err)}`));
+      };
+    }
+    if (rec.bootstrapped) {
+      metrics.storeBootstrapIndex.set(rec.bootstrapped.index);
+      log(
+        `concord: started from snapshot ${rec.bootstrapped.id} at index ${rec.bootstrapped.index} of the ${shared?.kind} snapshot store; catching up from the leader's log`,
+      );
+    }
     node.#startClocks();
     if (!rec.fresh)
       log(
@@ -385,6 +447,8 @@ export class Node {
       this.#timers.push(t);
     };
     every(LEASE_EXPIRY_CHECK_MS, () => this.#revokeExpired());
+    if (this.config.leaseCheckpointIntervalMs > 0)
+      every(this.config.leaseCheckpointIntervalMs, () => this.#checkpointLeases());
     const ac = this.config.autoCompaction;
     if (ac) {
       const compactor = new Compactor(
@@ -424,6 +488,18 @@ export class Node {
     }
   }
 
+  /** The leader records what is left of each lease (applied by every member, see lessor.promote). */
+  #checkpointLeases(): void {
+    if (this.#closed || !this.proposer.isLeader) return;
+    const due = this.sm.lessor.checkpointsDue(Date.now());
+    for (let i = 0; i < due.length; i += LEASE_CHECKPOINTS_PER_REQUEST)
+      this.proposer
+        .propose({ leaseCheckpoint: { checkpoints: due.slice(i, i + LEASE_CHECKPOINTS_PER_REQUEST) } })
+        .catch((err: unknown) => {
+          if (!this.#closed) console.error(`concord: lease checkpoint failed: ${String(err)}`);
+        });
+  }
+
   /** Ends every open stream (its call completes); clients reconnect elsewhere. */
   endStreams(): void {
     for (const end of [...this.streams]) end();
@@ -435,6 +511,7 @@ export class Node {
     for (const t of this.#timers) clearInterval(t);
     this.endStreams();
     await this.proposer.close();
+    await this.#sharing?.close();
   }
 }
 
@@ -465,11 +542,14 @@ function urlOf(u: string): string {
 }
 
 /** Asks the peers, in turn, for the cluster's ID and membership (a member joining it). */
-async function clusterFromPeers(peerUrls: string[]): Promise<{ clusterId: bigint; membership: Uint8Array }> {
+async function clusterFromPeers(
+  peerUrls: string[],
+  tls: MemberTls,
+): Promise<{ clusterId: bigint; membership: Uint8Array }> {
   const errors: string[] = [];
   for (const url of peerUrls) {
     const u = new URL(url);
-    const channel = createChannel(`${u.hostname}:${u.port}`);
+    const channel = createChannel(`${u.hostname}:${u.port}`, channelCredentialsFor(url, tls.peer));
     try {
       const r = await createClient(PeerDefinition, channel).clusterInfo(
         {},

@@ -3,7 +3,7 @@
  * and awaits its applied result; before a linearizable read it awaits `readIndex`. The
  * RaftProposer stands behind it (for one member as for five); tests may put a fake there.
  */
-import type { ResponseOf } from '../mvcc/index.js';
+import type { AuthInfo, ResponseOf } from '../mvcc/index.js';
 import type { InternalRequest } from './internal-request.js';
 
 /** What response headers and Maintenance.Status report about consensus. */
@@ -21,9 +21,10 @@ export interface Proposer {
   /**
    * Replicates `req`, applies it, and resolves with the state machine's response once it is
    * durable and applied (an MvccError when the request failed in apply). An aborted signal
-   * rejects the call, but a request already proposed may still be applied.
+   * rejects the call, but a request already proposed may still be applied. `auth`: the
+   * client's credentials, checked at apply when auth is on (absent for the server's own).
    */
-  propose<R extends InternalRequest>(req: R, signal?: AbortSignal): Promise<ResponseOf<R>>;
+  propose<R extends InternalRequest>(req: R, signal?: AbortSignal, auth?: AuthInfo): Promise<ResponseOf<R>>;
   /** Resolves once the local state machine reflects every write acknowledged before the call. */
   readIndex(signal?: AbortSignal): Promise<void>;
   status(): RaftStatus;

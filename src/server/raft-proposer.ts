@@ -15,9 +15,11 @@
  * before it is applied, and nothing is applied before a quorum has it on disk.
  */
 
+import type { ChannelCredentials } from 'nice-grpc';
 import { FAILPOINTS, failpoint, mutated } from '../failpoints.js';
 import type { Message as PbMessage } from '../gen/concord/raftpb.js';
 import {
+  type AuthInfo,
   MvccError,
   type ResponseOf,
   restore,
@@ -105,8 +107,12 @@ export interface RaftProposerOptions {
   /** True for a member of a new cluster starting for the first time (elections start at once). */
   fresh: boolean;
   onApplied?: () => void;
+  /** A new local snapshot is durable (the member may share it, see --snapshot-store). */
+  onSnapshotSaved?: (meta: SnapshotMeta) => void;
   log: (msg: string) => void;
   metrics?: ServerMetrics;
+  /** Credentials for a peer URL (TLS for https:// peers); default: plain, or TLS with the system's CAs. */
+  peerCredentials?: (peerUrl: string) => ChannelCredentials;
 }
 
 interface Waiter {
@@ -224,10 +230,12 @@ export class RaftProposer implements Proposer {
       },
       onRemoved: () => this.#onRemovedByPeer(),
       onSnapshotSent: (id, ok) => {
+        if (ok) opts.metrics?.snapshotsSent.inc({ To: id.toString(16) });
         this.#raw.reportSnapshot(id, ok);
         this.#kick();
       },
       log: opts.log,
+      credentials: opts.peerCredentials,
     });
     for (const m of this.membership.members.values())
       if (m.id !== opts.memberId && m.peerUrls[0]) this.transport.addPeer(m.id, m.peerUrls[0]);
@@ -278,7 +286,7 @@ export class RaftProposer implements Proposer {
     return this.#opts.memberId;
   }
 
-  propose<R extends InternalRequest>(req: R, signal?: AbortSignal): Promise<ResponseOf<R>> {
+  propose<R extends InternalRequest>(req: R, signal?: AbortSignal, auth?: AuthInfo): Promise<ResponseOf<R>> {
     const metrics = this.#opts.metrics;
     const refuse = (err: Error) => {
       metrics?.proposalsFailed.inc();
@@ -287,7 +295,7 @@ export class RaftProposer implements Proposer {
     if (this.#closed || this.#failed) return refuse(new StoppedError());
     if (signal?.aborted) return refuse(new CanceledError());
     const counter = ++this.#counter;
-    const data = encodeRequestEntry(this.#prefix, counter, req);
+    const data = encodeRequestEntry(this.#prefix, counter, req, auth);
     if (data.length > this.#opts.maxRequestBytes) return refuse(new RequestTooLargeError());
     const p = this.#await(counter);
     this.#queue.push({ counter, data });
@@ -336,6 +344,7 @@ export class RaftProposer implements Proposer {
       },
       data,
     );
+    this.#opts.metrics?.snapshotsReceived.inc({ From: m.from.toString(16) });
     this.#opts.log(`concord: received snapshot at index ${meta.index} from ${m.from.toString(16)}`);
     this.step(fromPbMessage(m));
   }
@@ -571,7 +580,7 @@ export class RaftProposer implements Proposer {
       let error: unknown;
       try {
         if (FAILPOINTS) failpoint('apply');
-        resp = sm.apply(e.index, d.req, { nowMs: now });
+        resp = sm.apply(e.index, d.req, d.auth ? { nowMs: now, auth: d.auth } : { nowMs: now });
       } catch (err) {
         if (!(err instanceof MvccError))
           this.#opts.log(`concord: apply of entry ${e.index} failed: ${String(err)}`);
@@ -713,6 +722,23 @@ export class RaftProposer implements Proposer {
       this.#snapshot();
   }
 
+  /**
+   * Snapshots what is applied now, whatever --snapshot-count says, and releases the WAL behind
+   * it (Defragment: the nearest thing here to etcd's rewrite of its database file). Resolves with
+   * the snapshot's index once it is durable.
+   */
+  async snapshotNow(): Promise<number> {
+    await this.#snapshotting;
+    if (
+      this.sm.appliedIndex > this.#snapshotIndex &&
+      this.sm.appliedIndex <= this.#storage.lastIndex() &&
+      !this.#closed
+    )
+      this.#snapshot();
+    await this.#snapshotting;
+    return this.#snapshotIndex;
+  }
+
   /** Registers the waiter for proposal `counter`: answered when its entry is applied here. */
   #await(counter: number, flags: Pick<Waiter, 'keepOnLeaderChange' | 'removesSelf'> = {}): Promise<unknown> {
     this.#opts.metrics?.proposalsPending.inc();
@@ -815,7 +841,7 @@ export class RaftProposer implements Proposer {
         index,
         membership,
       };
-      await this.#snapshots.save(info, chunks);
+      const meta = await this.#snapshots.save(info, chunks);
       await this.#wal.saveSnapshot({ index, term });
       if (index > this.#storage.snapshot().metadata.index) {
         this.#storage.createSnapshot(index, confState, new Uint8Array(0));
@@ -825,6 +851,7 @@ export class RaftProposer implements Proposer {
       this.#snapshotIndex = Math.max(this.#snapshotIndex, index);
       await this.#wal.releaseTo(index);
       await this.#snapshots.retain(SNAPSHOTS_KEPT, { clusterId: info.clusterId, memberId: info.memberId });
+      this.#opts.onSnapshotSaved?.(meta);
     })()
       .catch((err: unknown) => {
         if (!this.#closed) this.#opts.log(`concord: snapshot at index ${index} failed: ${String(err)}`);

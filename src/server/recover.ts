@@ -9,7 +9,14 @@
  */
 import path from 'node:path';
 import { restore, StateMachine, type StateMachineOptions, snapshot } from '../mvcc/index.js';
-import { FileSnapshotStore, Wal } from '../storage/index.js';
+import {
+  FileSnapshotStore,
+  type SnapshotInfo,
+  type SnapshotMeta,
+  type SnapshotSource,
+  type SnapshotStore,
+  Wal,
+} from '../storage/index.js';
 import { Membership } from './membership.js';
 import type { RaftRecovered } from './raft-proposer.js';
 
@@ -27,6 +34,50 @@ export interface RaftRecoveryOptions {
   /** The membership of a new cluster, used only when the data dir is empty and state is new. */
   founding: () => Membership;
   initialClusterState: 'new' | 'existing';
+  /**
+   * The shared snapshot store (--snapshot-store): a member joining with an empty data dir starts
+   * from the cluster's newest snapshot there, and catches up from the leader's log after it.
+   */
+  shared?: SnapshotStore;
+  log?: (msg: string) => void;
+}
+
+/**
+ * Makes `data` the starting point of a data dir: the snapshot in the local store, the WAL's
+ * snapshot marker and a hard state that commits it, so a start finds what a restart would.
+ */
+async function seed(
+  snapshots: FileSnapshotStore,
+  wal: Wal,
+  info: SnapshotInfo,
+  data: SnapshotSource,
+): Promise<SnapshotMeta> {
+  const meta = await snapshots.save(info, data);
+  await wal.saveSnapshot({ index: info.index, term: info.term });
+  await wal.save({ term: info.term, vote: 0n, commit: info.index });
+  return meta;
+}
+
+/**
+ * Writes a new data dir holding `data` as its only snapshot (`concord snapshot restore`).
+ * Refuses a data dir that already holds a WAL or snapshots.
+ */
+export async function initDataDir(
+  dataDir: string,
+  info: SnapshotInfo,
+  data: SnapshotSource,
+): Promise<SnapshotMeta> {
+  const snapshots = new FileSnapshotStore(path.join(dataDir, 'snap'));
+  const wal = await Wal.open(path.join(dataDir, 'wal'));
+  try {
+    const c = wal.readAll();
+    if ((await snapshots.list()).length > 0 || c.entries.length > 0 || c.snapshot || c.hardState)
+      throw new RecoveryError(`${dataDir} already holds a member's data: restore into a new directory`);
+    return await seed(snapshots, wal, info, data);
+  } finally {
+    await wal.close();
+    await snapshots.close();
+  }
 }
 
 /**
@@ -40,7 +91,7 @@ export interface RaftRecoveryOptions {
 export async function recover(
   dataDir: string,
   o: RaftRecoveryOptions,
-): Promise<RaftRecovered & { fresh: boolean }> {
+): Promise<RaftRecovered & { fresh: boolean; bootstrapped?: SnapshotMeta }> {
   const snapshots = new FileSnapshotStore(path.join(dataDir, 'snap'));
   const filter = { clusterId: o.clusterId, memberId: o.memberId };
   const wal = await Wal.open(path.join(dataDir, 'wal'));
@@ -48,12 +99,31 @@ export async function recover(
     let latest = await snapshots.latest(filter);
     const contents = wal.readAll();
     let fresh = false;
-    if (!latest && contents.entries.length === 0 && !contents.snapshot && !contents.hardState) {
+    let bootstrapped: SnapshotMeta | undefined;
+    const empty = !latest && contents.entries.length === 0 && !contents.snapshot && !contents.hardState;
+    if (empty && o.initialClusterState === 'existing' && o.shared) {
+      const remote = await fromShared(o.shared, o.clusterId, o.log);
+      // The download is checked (size, SHA-256) before anything reaches the WAL: a failed one
+      // leaves the data dir empty, and the leader streams a snapshot instead.
+      if (remote)
+        try {
+          const data = await o.shared.open(remote.id);
+          latest = await seed(snapshots, wal, { ...remote, memberId: o.memberId }, data);
+          bootstrapped = remote;
+        } catch (err) {
+          o.log?.(
+            `concord: cannot load snapshot ${remote.id} from the ${o.shared.kind} snapshot store (${err instanceof Error ? err.message : String(err)}): the leader will send a snapshot`,
+          );
+        }
+    }
+    if (!latest && empty) {
       if (o.initialClusterState === 'new') {
         const membership = o.founding();
         const sm = new StateMachine(o.smOptions);
         sm.appliedIndex = 1;
-        latest = await snapshots.save(
+        latest = await seed(
+          snapshots,
+          wal,
           {
             clusterId: o.clusterId,
             memberId: o.memberId,
@@ -63,8 +133,6 @@ export async function recover(
           },
           snapshot(sm),
         );
-        await wal.saveSnapshot({ index: 1, term: 1 });
-        await wal.save({ term: 1, vote: 0n, commit: 1 });
         fresh = true;
       } else {
         // Joining: no state until the leader sends it.
@@ -94,7 +162,7 @@ export async function recover(
         `snapshot ${latest.id} says index ${latest.index} but holds applied index ${sm.appliedIndex}`,
       );
     const membership = Membership.decode(latest.membership);
-    const { hardState, snapshot: marker } = fresh ? wal.readAll() : contents;
+    const { hardState, snapshot: marker } = fresh || bootstrapped ? wal.readAll() : contents;
     if (marker && marker.index > latest.index)
       throw new RecoveryError(
         `the WAL starts after a snapshot at index ${marker.index}, but the newest snapshot in ${snapshots.dir} is at ${latest.index}`,
@@ -120,9 +188,34 @@ export async function recover(
       entries,
       membership,
       fresh,
+      bootstrapped,
     };
   } catch (err) {
     await wal.close();
     throw err;
+  }
+}
+
+/**
+ * The cluster's newest snapshot in the shared store, if the store answers: a database that is
+ * away only means the leader streams a snapshot instead.
+ */
+async function fromShared(
+  shared: SnapshotStore,
+  clusterId: bigint,
+  log: ((msg: string) => void) | undefined,
+): Promise<SnapshotMeta | undefined> {
+  try {
+    const m = await shared.latest({ clusterId });
+    if (!m)
+      log?.(
+        `concord: the ${shared.kind} snapshot store holds no snapshot of cluster ${clusterId.toString(16)} yet`,
+      );
+    return m;
+  } catch (err) {
+    log?.(
+      `concord: cannot read the ${shared.kind} snapshot store (${err instanceof Error ? err.message : String(err)}): the leader will send a snapshot`,
+    );
+    return undefined;
   }
 }

@@ -10,7 +10,14 @@ import type {
   WatchResponse,
   WatchServiceImplementation,
 } from '../gen/etcdserverpb/rpc.js';
-import type { Watcher, WatchSink } from '../mvcc/index.js';
+import {
+  AuthOldRevisionError,
+  checkRangeAuth,
+  InvalidAuthTokenError,
+  UserEmptyError,
+  type Watcher,
+  type WatchSink,
+} from '../mvcc/index.js';
 import { AsyncQueue } from '../transport/async-queue.js';
 import type { Node } from './node.js';
 
@@ -20,6 +27,14 @@ export const WATCH_STREAM_MAX_PENDING = 128;
 const ALL_WATCHERS = -1n;
 
 const DUPLICATE_ID = 'mvcc: duplicate watch ID provided on the WatchStream';
+
+/** etcd's cancel reason for a refused watch: the whole gRPC status as Go prints it. */
+function deniedReason(err: unknown): string {
+  if (err instanceof InvalidAuthTokenError) return `rpc error: code = Unauthenticated desc = ${err.message}`;
+  if (err instanceof AuthOldRevisionError || err instanceof UserEmptyError)
+    return `rpc error: code = InvalidArgument desc = ${err.message}`;
+  return 'rpc error: code = PermissionDenied desc = etcdserver: permission denied';
+}
 
 class WatchStream implements WatchSink {
   readonly out = new AsyncQueue<WatchResponse>();
@@ -57,7 +72,18 @@ class WatchStream implements WatchSink {
     });
   }
 
-  create(c: WatchCreateRequest): void {
+  async create(c: WatchCreateRequest, metadata?: Parameters<Node['auth']['infoOf']>[0]): Promise<void> {
+    const auth = this.#node.auth;
+    if (auth.enabled) {
+      // etcd's isWatchPermitted: read permission on the watched range, with the stream's token.
+      try {
+        const key = c.key.length === 0 ? Buffer.from([0]) : c.key;
+        checkRangeAuth(this.#node.sm.auth, await auth.infoOf(metadata), { key, rangeEnd: c.rangeEnd });
+      } catch (err) {
+        this.#control(ALL_WATCHERS, { created: true, canceled: true, cancelReason: deniedReason(err) });
+        return;
+      }
+    }
     let id = c.watchId;
     if (id !== 0n) {
       if (this.#watchers.has(id)) {
@@ -122,7 +148,7 @@ export function watchService(node: Node): WatchServiceImplementation {
       ctx.signal.addEventListener('abort', end, { once: true });
       (async () => {
         for await (const r of requests) {
-          if (r.createRequest) stream.create(r.createRequest);
+          if (r.createRequest) await stream.create(r.createRequest, ctx.metadata);
           else if (r.cancelRequest) stream.cancel(r.cancelRequest.watchId);
           else if (r.progressRequest) stream.progress();
         }

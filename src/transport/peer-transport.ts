@@ -7,7 +7,7 @@
  * it, the core is told the peer is unreachable and retransmits. A peer that cannot keep up has
  * its queue bounded: beyond it, messages are dropped (and reported) rather than buffered.
  */
-import { type Channel, type Client, createChannel, createClient } from 'nice-grpc';
+import { type Channel, ChannelCredentials, type Client, createChannel, createClient } from 'nice-grpc';
 import {
   type MessageBatch,
   type Message as PbMessage,
@@ -40,6 +40,15 @@ export interface PeerTransportOptions {
   /** A peer refused this member's messages: it has been removed from the cluster. */
   onRemoved(): void;
   log(msg: string): void;
+  /** Credentials for a peer URL (the member's peer TLS for https://); default: see peerCredentials. */
+  credentials?: (peerUrl: string) => ChannelCredentials;
+}
+
+/** Plain for http:// peers, TLS verified with the system's CAs for https:// ones. */
+export function defaultPeerCredentials(peerUrl: string): ChannelCredentials {
+  return new URL(peerUrl).protocol === 'https:'
+    ? ChannelCredentials.createSsl()
+    : ChannelCredentials.createInsecure();
 }
 
 interface Link {
@@ -68,7 +77,8 @@ export class PeerTransport {
     if (old?.url === peerUrl) return;
     if (old) this.removePeer(id);
     const u = new URL(peerUrl);
-    const channel = createChannel(`${u.hostname}:${u.port}`, undefined, {
+    const credentials = (this.#opts.credentials ?? defaultPeerCredentials)(peerUrl);
+    const channel = createChannel(`${u.hostname}:${u.port}`, credentials, {
       'grpc.max_receive_message_length': PEER_MAX_MESSAGE_BYTES,
       'grpc.enable_channelz': 0,
       'grpc.max_send_message_length': PEER_MAX_MESSAGE_BYTES,
@@ -95,6 +105,17 @@ export class PeerTransport {
     this.#links.delete(id);
     l.stream?.close();
     l.channel.close();
+  }
+
+  /**
+   * Opens every link again (new credentials: a renewed certificate). What was in flight is lost,
+   * as on any broken stream; Raft retransmits.
+   */
+  reconnect(): void {
+    for (const l of [...this.#links.values()]) {
+      this.removePeer(l.id);
+      this.addPeer(l.id, l.url);
+    }
   }
 
   /** A client for calls a follower forwards to `id` (the leader), or undefined if unknown. */

@@ -141,4 +141,4 @@ test('a follower restarted 50,000 entries behind catches up by snapshot', async 
     )
   ).count;
   expect(count).toBe(5000n);
-}, 180_000);
+}, 300_000);

@@ -419,4 +419,26 @@ describe('close() while calls are pending', () => {
       expect([name, err instanceof ClientClosedError]).toEqual([name, true]);
     }
   });
+
+  test('`await using` a Client closes it at the end of the block: a pending call ends, later calls are refused', async () => {
+    let pending: Promise<unknown>;
+    let used: Client;
+    const before = openedStreams(silentH2);
+    {
+      await using c = new Client({ endpoints: [silentH2.endpoint], timeoutMs: 0 });
+      used = c;
+      // A call on the wire to a server that never answers: only close() ends it.
+      pending = c.get(uniquePrefix('using')).then(
+        () => new Error('get resolved'),
+        (e: unknown) => e,
+      );
+      await waitFor(() => [...openedStreams(silentH2)].some((s) => !before.has(s)), {
+        timeoutMs: 5000,
+        what: 'the get to open its stream',
+      });
+    }
+    const err = (await withTimeout(pending, 2000, 'the pending get to end at the end of the block')) as Error;
+    expect([err.name, err instanceof ClientClosedError]).toEqual(['ClientClosedError', true]);
+    await expect(used.get('k')).rejects.toBeInstanceOf(ClientClosedError);
+  });
 });

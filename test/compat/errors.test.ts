@@ -18,6 +18,7 @@ import {
   MemberNotLearnerError,
   NoLeaderError,
   op,
+  PermissionDeniedError,
   RequestTooLargeError,
   ServerError,
   ServerTimeoutError,
@@ -123,6 +124,20 @@ describe('error classes (no etcd)', () => {
       MemberNotLearnerError,
     );
     expect(conv(Status.UNAVAILABLE, 'etcdserver: no leader')).toBeInstanceOf(NoLeaderError);
+
+    // etcd's ErrGRPCPermissionDenied (codes.PermissionDenied), keeping the server's message.
+    const denied = conv(Status.PERMISSION_DENIED, 'etcdserver: permission denied');
+    expect(denied).toBeInstanceOf(PermissionDeniedError);
+    expect(denied).toMatchObject({
+      code: 'permission-denied',
+      grpcCode: Status.PERMISSION_DENIED,
+      message: 'etcdserver: permission denied',
+    });
+    expect(denied).not.toBeInstanceOf(ServerError);
+    // Another PERMISSION_DENIED message (a proxy's, say): the code decides.
+    const proxied = conv(Status.PERMISSION_DENIED, 'denied by policy');
+    expect(proxied).toBeInstanceOf(PermissionDeniedError);
+    expect(proxied).toMatchObject({ message: 'denied by policy' });
 
     // gRPC's own size refusal.
     const big = conv(Status.RESOURCE_EXHAUSTED, 'grpc: received message larger than max (3 vs. 2)');

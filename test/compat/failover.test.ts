@@ -1,10 +1,11 @@
 /**
  * Endpoint failover on a 3-member etcd cluster: a dead first endpoint is skipped, a write that
- * could not be sent is retried and applied once, and killing the member in use moves reads to
- * another member.
+ * could not be sent is retried and applied once, a write that may have been sent is not retried,
+ * and killing the member in use moves reads to another member.
  */
-import { Client } from '../../src/index.js';
-import { type EtcdCluster, freePort, startEtcd } from '../harness/etcd.js';
+import net from 'node:net';
+import { Client, UnavailableError } from '../../src/index.js';
+import { type EtcdCluster, freePort, startEtcd, waitFor, withTimeout } from '../harness/etcd.js';
 
 let cluster: EtcdCluster;
 let deadEndpoint: string;
@@ -37,7 +38,88 @@ afterAll(async () => {
   await cluster?.close();
 });
 
+/**
+ * A TCP proxy to `target` that passes everything through until the client sends bytes containing
+ * `marker`: it forwards those to the member, then resets the client's connection and drops the
+ * member's answer (the member's side stays open, so the request is served there). Later
+ * connections pass through untouched.
+ */
+async function cutAfterRequest(target: string, marker: string) {
+  const [host, port] = target.split(':') as [string, string];
+  const sockets = new Set<net.Socket>();
+  let cut = false;
+  const server = net.createServer((c) => {
+    const up = net.connect(Number(port), host);
+    for (const s of [c, up]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => {});
+    }
+    let seen = Buffer.alloc(0);
+    let dropAnswers = false;
+    c.on('data', (chunk: Buffer) => {
+      up.write(chunk);
+      if (cut) return;
+      seen = Buffer.concat([seen, chunk]).subarray(-4096);
+      if (seen.includes(marker)) {
+        cut = true;
+        dropAnswers = true;
+        c.resetAndDestroy();
+      }
+    });
+    up.on('data', (chunk: Buffer) => {
+      if (!dropAnswers && !c.destroyed) c.write(chunk);
+    });
+    c.on('close', () => {
+      if (!dropAnswers) up.destroy();
+    });
+    up.on('close', () => c.destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    endpoint: `127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    get cut() {
+      return cut;
+    },
+    close() {
+      for (const s of sockets) s.destroy();
+      return new Promise((r) => server.close(r));
+    },
+  };
+}
+
 describe('failover', () => {
+  test('a put whose request may have been sent is not retried on another endpoint', async () => {
+    const key = `fo-sent/k-${process.pid}-${Date.now()}`;
+    const proxy = await cutAfterRequest(cluster.endpoints[0]!, key);
+    try {
+      const c = newClient([proxy.endpoint, ...cluster.endpoints.slice(1)]);
+      // The connection is up (and the proxy passes calls) before the put.
+      expect(await c.get('fo-sent/warmup')).toBeUndefined();
+      const err = await withTimeout(
+        c.put(key, 'once').then(
+          () => new Error('put resolved'),
+          (e: unknown) => e,
+        ),
+        10_000,
+        'the put to end',
+      );
+      expect(proxy.cut).toBe(true);
+      // The client cannot know whether the put was applied: it says so, it does not retry.
+      expect(err).toBeInstanceOf(UnavailableError);
+      // The member behind the proxy did apply it, exactly once: a retry elsewhere would make version 2.
+      const other = newClient(cluster.endpoints.slice(1));
+      await waitFor(async () => (await other.get(key)) !== undefined, {
+        timeoutMs: 10_000,
+        what: 'the put applied by the member behind the proxy',
+      });
+      const kv = await other.get(key);
+      expect([kv?.text(), kv?.version]).toEqual(['once', 1n]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   test('a put whose first endpoint is dead is retried on the next one and applied exactly once', async () => {
     const c = newClient([deadEndpoint, ...cluster.endpoints]);
     const put = await c.put('fo-once/k', 'v1');

@@ -206,7 +206,7 @@ describe('lease', () => {
     expect(await c.get('lease-explicit/k')).toBeUndefined();
   });
 
-  test('all kept leases of a client share one LeaseKeepAlive stream', async () => {
+  test('all kept leases of a client share one LeaseKeepAlive stream (on fetch, each keepalive is a call)', async () => {
     const c = newClient();
     await c.get('lease-shared/warmup'); // open the channel first
     const before = await keepAliveStreamsStarted();
@@ -220,7 +220,11 @@ describe('lease', () => {
       expect(await c.getString(`lease-shared/${i}`)).toBe('v');
     }
     expect(c.holding.leases).toBe(3);
-    expect((await keepAliveStreamsStarted()) - before).toBe(1);
+    const started = (await keepAliveStreamsStarted()) - before;
+    // gRPC: one stream for the three leases. Fetch: one call per keepalive, each of the three
+    // leases renewed at least once.
+    if (c.transport === 'fetch') expect(started).toBeGreaterThanOrEqual(3);
+    else expect(started).toBe(1);
     for (const l of leases) await l.revoke();
   }, 15_000);
 

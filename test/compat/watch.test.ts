@@ -63,6 +63,12 @@ async function settle(expected: { watchers: number; streams: number }, what: str
   });
 }
 
+/**
+ * Watch streams the server sees for `n` open watches of one client: on gRPC they share one
+ * stream; the fetch transport opens one streamed request per watch.
+ */
+const streamsFor = (n: number) => (client.transport === 'fetch' ? n : Math.min(n, 1));
+
 const summary = (evs: WatchEvent[]) => evs.map((e) => [e.type, e.key.toString(), e.revision]);
 
 describe('events', () => {
@@ -322,7 +328,7 @@ describe('cancellation (checked on the server)', () => {
     const p = fresh('cancel');
     const w1 = await client.watch(`${p}a`);
     const w2 = await client.watch(`${p}b`);
-    await settle({ watchers: base.watchers + 2, streams: base.streams + 1 }, 'two watchers on one stream');
+    await settle({ watchers: base.watchers + 2, streams: base.streams + streamsFor(2) }, 'two watchers open');
 
     const r1 = new Reader(w1);
     const pending = r1.nextBatch(5000);
@@ -332,7 +338,7 @@ describe('cancellation (checked on the server)', () => {
     expect(w1.closed).toBe(true);
     expect(client.holding.watches).toBe(1);
     // Only the watcher went away; the other watch still uses the stream and still works.
-    await settle({ watchers: base.watchers + 1, streams: base.streams + 1 }, 'one watcher left');
+    await settle({ watchers: base.watchers + 1, streams: base.streams + streamsFor(1) }, 'one watcher left');
     const r2 = new Reader(w2);
     await client.put(`${p}a`, 'canceled watch must not see this');
     const b = await client.put(`${p}b`, '1');
@@ -385,7 +391,7 @@ describe('cancellation (checked on the server)', () => {
     await settle(base, 'watch gone after the using block');
   });
 
-  test('several watches of one client share one gRPC Watch stream, and each gets its own events', async () => {
+  test('several watches of one client share one gRPC Watch stream (one request each on fetch), and each gets its own events', async () => {
     const base = await idleServer();
     const p = fresh('shared');
     const ws = await Promise.all([
@@ -394,8 +400,8 @@ describe('cancellation (checked on the server)', () => {
       client.watch({ key: `${p}c`, end: `${p}d` }),
     ]);
     expect(client.holding.watches).toBe(3);
-    await settle({ watchers: base.watchers + 3, streams: base.streams + 1 }, 'three watchers, one stream');
-    expect(await metric(url, 'grpc_server_started_total', WATCH_RPC)).toBe(base.started + 1);
+    await settle({ watchers: base.watchers + 3, streams: base.streams + streamsFor(3) }, 'three watchers');
+    expect(await metric(url, 'grpc_server_started_total', WATCH_RPC)).toBe(base.started + streamsFor(3));
     expect(new Set(ws.map((w) => w.id)).size).toBe(3);
 
     const readers = ws.map((w) => new Reader(w));
@@ -415,7 +421,7 @@ describe('cancellation (checked on the server)', () => {
     try {
       await other.watch(`${p}a`);
       await settle(
-        { watchers: base.watchers + 4, streams: base.streams + 2 },
+        { watchers: base.watchers + 4, streams: base.streams + streamsFor(3) + 1 },
         'a second client, a second stream',
       );
     } finally {
@@ -500,7 +506,12 @@ describe('progress', () => {
     // the comparison, not time out).
     const evs = await r.until(expected[expected.length - 1]!, 10_000);
     expect(evs.map((e) => e.revision)).toEqual(expected);
-    // The burst really raced progress notifications against events.
+    // The burst really raced progress notifications against events. (On fetch, where a
+    // progress answer is a read of its own over HTTP/1.1, it may come after the burst's events:
+    // then it is the next batch.)
+    if (client.transport === 'fetch' && !r.batches.some((b) => b.progress)) {
+      expect((await r.nextBatch(10_000))?.progress).toBe(true);
+    }
     expect(r.batches.filter((b) => b.progress).length).toBeGreaterThan(0);
   });
 });

@@ -26,6 +26,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -301,9 +302,21 @@ function canConnect(port: number, timeoutMs = 1000): Promise<boolean> {
 // HTTP (no keep-alive agent: nothing pooled survives a test)
 // ---------------------------------------------------------------------------------------------------------
 
+/** CA and client certificate for https:// requests (a cluster started with `tls`). */
+interface HttpTls {
+  ca: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+}
+
 function httpRequest(
   url: string,
-  { method = 'GET', body, timeoutMs = 2000 }: { method?: string; body?: string; timeoutMs?: number } = {},
+  {
+    method = 'GET',
+    body,
+    timeoutMs = 2000,
+    tls,
+  }: { method?: string; body?: string; timeoutMs?: number; tls?: HttpTls } = {},
 ): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const headers: http.OutgoingHttpHeaders = {};
@@ -311,7 +324,8 @@ function httpRequest(
       headers['content-type'] = 'application/json';
       headers['content-length'] = Buffer.byteLength(body);
     }
-    const req = http.request(url, { method, headers, agent: false }, (res) => {
+    const request = url.startsWith('https:') ? https.request : http.request;
+    const req = request(url, { method, headers, agent: false, ...tls }, (res) => {
       let data = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
@@ -339,8 +353,8 @@ function httpRequest(
   });
 }
 
-async function postJson<T>(url: string, payload: unknown, timeoutMs = 2000): Promise<T> {
-  const res = await httpRequest(url, { method: 'POST', body: JSON.stringify(payload), timeoutMs });
+async function postJson<T>(url: string, payload: unknown, timeoutMs = 2000, tls?: HttpTls): Promise<T> {
+  const res = await httpRequest(url, { method: 'POST', body: JSON.stringify(payload), timeoutMs, tls });
   if (res.status !== 200) throw new Error(`POST ${url}: HTTP ${res.status} ${res.body.slice(0, 300)}`);
   return JSON.parse(res.body) as T;
 }
@@ -409,12 +423,12 @@ export interface EtcdMember {
   readonly index: number;
   /** etcd `--name`. */
   readonly name: string;
-  /** `http://127.0.0.1:<clientPort>` */
+  /** `http://127.0.0.1:<clientPort>` (`https://` with `tls`) */
   readonly clientUrl: string;
   /** `127.0.0.1:<clientPort>` (no scheme), as gRPC clients want it. */
   readonly endpoint: string;
   readonly clientPort: number;
-  /** `http://127.0.0.1:<peerPort>`: where the member listens for peers. */
+  /** `http://127.0.0.1:<peerPort>` (`https://` with `tls.peer`): where the member listens for peers. */
   readonly peerUrl: string;
   /** The peer URL other members dial (peerUrl unless StartEtcdOptions.advertisePeerUrl says otherwise). */
   readonly advertisedPeerUrl: string;
@@ -472,10 +486,11 @@ class Member implements EtcdMember {
     readonly peerPort: number,
     readonly dataDir: string,
     readonly bin: string = ETCD_BIN,
+    tls?: TlsSetup,
   ) {
     this.endpoint = `127.0.0.1:${clientPort}`;
-    this.clientUrl = `http://${this.endpoint}`;
-    this.peerUrl = `http://127.0.0.1:${peerPort}`;
+    this.clientUrl = `${tls ? 'https' : 'http'}://${this.endpoint}`;
+    this.peerUrl = `${tls?.peer ? 'https' : 'http'}://127.0.0.1:${peerPort}`;
     this.advertisedPeerUrl = this.peerUrl;
   }
 
@@ -566,7 +581,45 @@ class Member implements EtcdMember {
 // Cluster
 // ---------------------------------------------------------------------------------------------------------
 
+/**
+ * TLS for a cluster, with etcd's flags: the client port is https:// (`--cert-file`, `--key-file`,
+ * `--trusted-ca-file`, optionally `--client-cert-auth`); with `peer`, the peer port too (the
+ * same files as `--peer-*`, and `--peer-client-cert-auth`). The harness's own requests and
+ * `etcdctl()` use `caFile` and the client certificate.
+ */
+export interface TlsSetup {
+  caFile: string;
+  /** Every member's certificate (IP SAN 127.0.0.1) and key, for both ports. */
+  certFile: string;
+  keyFile: string;
+  /** The harness's and etcdctl's client certificate (required with clientCertAuth). */
+  clientCertFile?: string;
+  clientKeyFile?: string;
+  clientCertAuth?: boolean;
+  /** https:// peer URLs with mutual TLS (--peer-client-cert-auth). */
+  peer?: boolean;
+}
+
+function tlsArgs(t: TlsSetup): string[] {
+  const client = ['--cert-file', t.certFile, '--key-file', t.keyFile, '--trusted-ca-file', t.caFile];
+  if (t.clientCertAuth) client.push('--client-cert-auth');
+  const peer = t.peer
+    ? [
+        '--peer-cert-file',
+        t.certFile,
+        '--peer-key-file',
+        t.keyFile,
+        '--peer-trusted-ca-file',
+        t.caFile,
+        '--peer-client-cert-auth',
+      ]
+    : [];
+  return [...client, ...peer];
+}
+
 export interface StartEtcdOptions {
+  /** TLS on the client port (and the peer port with `tls.peer`). */
+  tls?: TlsSetup;
   members?: 1 | 3 | 5;
   /** Prefix for member names (`<name>-0`, `<name>-1`, …), the temp dir and the cluster token. Default "etcd". */
   name?: string;
@@ -654,7 +707,7 @@ export interface EtcdCluster {
    * one is found, throwing after `timeoutMs` (default max(5 s, 10 × election timeout)).
    */
   leaderIndex(opts?: { timeoutMs?: number }): Promise<number>;
-  /** Runs `etcdctl --endpoints=<endpoints> ...args` with ETCDCTL_API=3. */
+  /** Runs `etcdctl --endpoints=<endpoints> ...args` with ETCDCTL_API=3 (and the TLS flags with `tls`). */
   etcdctl(args: string[], opts?: EtcdctlOptions): Promise<EtcdctlResult>;
   /** All members' recent logs, with headers. */
   logs(): string;
@@ -685,10 +738,19 @@ class Cluster implements EtcdCluster {
     private readonly heartbeatMs: number,
     private readonly electionMs: number,
     private readonly extraArgs: string[],
+    private readonly tls?: TlsSetup,
     private readonly env: Record<string, string> | undefined = undefined,
   ) {
     this.endpoints = members.map((m) => m.endpoint);
+    if (tls)
+      this.httpTls = {
+        ca: readFileSync(tls.caFile),
+        cert: tls.clientCertFile ? readFileSync(tls.clientCertFile) : undefined,
+        key: tls.clientKeyFile ? readFileSync(tls.clientKeyFile) : undefined,
+      };
   }
+
+  private readonly httpTls: HttpTls | undefined;
 
   private member(i: number): Member {
     const m = this.members[i];
@@ -729,6 +791,7 @@ class Cluster implements EtcdCluster {
       'zap',
       '--log-outputs',
       'stderr',
+      ...(this.tls ? tlsArgs(this.tls) : []),
       ...this.extraArgs,
     ];
   }
@@ -779,7 +842,12 @@ class Cluster implements EtcdCluster {
     for (const m of this.members) {
       let list: MemberListResponse;
       try {
-        list = await postJson<MemberListResponse>(`${m.clientUrl}/v3/cluster/member/list`, {});
+        list = await postJson<MemberListResponse>(
+          `${m.clientUrl}/v3/cluster/member/list`,
+          {},
+          2000,
+          this.httpTls,
+        );
       } catch (err) {
         throw this.startError(`member list from ${m.name} failed: ${errorMessage(err)}`);
       }
@@ -805,7 +873,7 @@ class Cluster implements EtcdCluster {
     const m = this.member(i);
     if (!m.alive || m.paused) return false;
     try {
-      const res = await httpRequest(`${m.clientUrl}/health`, { timeoutMs: 2000 });
+      const res = await httpRequest(`${m.clientUrl}/health`, { timeoutMs: 2000, tls: this.httpTls });
       return (JSON.parse(res.body) as { health?: unknown }).health === 'true';
     } catch {
       return false;
@@ -883,7 +951,7 @@ class Cluster implements EtcdCluster {
     const candidates = this.members.filter((m) => m.alive && !m.paused);
     const statuses = await Promise.all(
       candidates.map((m) =>
-        postJson<StatusResponse>(`${m.clientUrl}/v3/maintenance/status`, {}, 1500).then(
+        postJson<StatusResponse>(`${m.clientUrl}/v3/maintenance/status`, {}, 1500, this.httpTls).then(
           (s) => ({ m, s, err: undefined }),
           (err: unknown) => ({ m, s: undefined, err }),
         ),
@@ -917,7 +985,14 @@ class Cluster implements EtcdCluster {
 
   async etcdctl(args: string[], opts: EtcdctlOptions = {}): Promise<EtcdctlResult> {
     const endpoints = opts.endpoints ?? this.endpoints;
-    return runEtcdctl([`--endpoints=${endpoints.join(',')}`, ...args], opts);
+    const t = this.tls;
+    const tlsFlags = t
+      ? [
+          `--cacert=${t.caFile}`,
+          ...(t.clientCertFile ? [`--cert=${t.clientCertFile}`, `--key=${t.clientKeyFile}`] : []),
+        ]
+      : [];
+    return runEtcdctl([`--endpoints=${endpoints.join(',')}`, ...tlsFlags, ...args], opts);
   }
 
   close(): Promise<void> {
@@ -1028,11 +1103,21 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdCluste
             ports[2 * i + 1]!,
             path.join(dir, `${name}-${i}`),
             opts.bin,
+            opts.tls,
           ),
       );
       if (opts.advertisePeerUrl)
         for (const m of members) m.advertisedPeerUrl = await opts.advertisePeerUrl(m.index, m.peerPort);
-      cluster = new Cluster(dir, token, members, heartbeatMs, electionMs, opts.extraArgs ?? [], opts.env);
+      cluster = new Cluster(
+        dir,
+        token,
+        members,
+        heartbeatMs,
+        electionMs,
+        opts.extraArgs ?? [],
+        opts.tls,
+        opts.env,
+      );
       await cluster.boot(startTimeoutMs);
       return cluster;
     } catch (err) {

@@ -140,7 +140,7 @@ test('leader process killed: its lease expires and the observer sees the success
   const obs = collect('e3');
   const env = { ELECTION: 'e3', TTL: '2' };
   const a = etcd.fixture('elect-candidate.mjs', { ...env, VALUE: 'proc-a' });
-  await waitFor(() => a.lines.includes('elected'), { timeoutMs: 5000, what: 'a elected' });
+  await waitFor(() => a.lines.includes('elected'), { timeoutMs: 20_000, what: 'a elected' });
   const b = etcd.fixture('elect-candidate.mjs', { ...env, VALUE: 'proc-b' });
   await sleep(500);
   expect(b.lines).toEqual([]);
@@ -163,3 +163,29 @@ test('a leader whose lease is revoked underneath is told it lost', async () => {
   expect(lost).toBeInstanceOf(LeadershipLostError);
   expect(a.signal.aborted).toBe(true);
 });
+
+test('a candidate that resigns and leaves observe() lets its process exit by itself', async () => {
+  const p = etcd.fixture('elect-exit.mjs', { MODE: 'resign', ELECTION: 'e-exit', VALUE: 'fn-a' });
+  const code = await withTimeout(p.exited, 15_000, 'the candidate process to exit by itself');
+  expect({ code, stderr: p.stderr() }).toEqual({ code: 0, stderr: '' });
+  expect(p.lines).toEqual([
+    expect.stringMatching(/^elected e-exit\/[0-9a-f]+$/),
+    'holding {"watches":0,"leases":0}',
+  ]);
+  // Resigning revoked the election's own lease: the next candidate leads at once.
+  expect(await etcd.client.count({ prefix: 'e-exit/' })).toBe(0n);
+});
+
+test('a leader on a lease without keepalive exits by itself; its leadership ends with the lease', async () => {
+  const obs = collect('e-fn');
+  const p = etcd.fixture('elect-exit.mjs', { MODE: 'lease', ELECTION: 'e-fn', VALUE: 'fn-b', TTL: '4' });
+  const code = await withTimeout(p.exited, 15_000, 'the leader process to exit by itself');
+  expect({ code, stderr: p.stderr() }).toEqual({ code: 0, stderr: '' });
+  expect(p.lines[1]).toBe('holding {"watches":0,"leases":0}');
+  const b = elect(etcd.client, 'e-fn', { value: 'next', ttl: 10 });
+  await withTimeout(b.campaign(), 30_000, 'the next candidate to lead once the lease ran out');
+  await waitFor(() => obs.seen.length >= 2, { timeoutMs: 10_000, what: 'observer to see the successor' });
+  await obs.stop();
+  expect(obs.seen.map((l) => l.text())).toEqual(['fn-b', 'next']);
+  await b.resign();
+}, 60_000);

@@ -4,8 +4,11 @@
  * message, shows in alarms and /health, and clears on disarm once space is freed; SIGTERM
  * shuts down gracefully (exit 0) even with a watch stream open.
  */
+
+import path from 'node:path';
 import { Client, NoSpaceError } from '../../src/index.js';
-import { withTimeout } from '../harness/etcd.js';
+import { FileSnapshotStore } from '../../src/storage/index.js';
+import { runEtcdctl, withTimeout } from '../harness/etcd.js';
 import { type Concord, ensureServerBuilt, startConcord } from './concord.js';
 
 let server: Concord;
@@ -69,6 +72,22 @@ test('NOSPACE: writes refused with etcd message, alarm listed, /health false; di
   } finally {
     client.close();
   }
+});
+
+test('defragment snapshots the member now: a restart replays no WAL entries', async () => {
+  const client = new Client({ endpoints: [server.endpoint] });
+  try {
+    for (let i = 0; i < 20; i++) await client.delete(`d/${i}`);
+    const before = await client.maintenance.status();
+    const out = await runEtcdctl(['--endpoints', server.endpoint, 'defrag'], { check: true });
+    expect(out.stdout).toMatch(/Finished defragmenting etcd member\[/);
+    const snaps = await new FileSnapshotStore(path.join(server.dataDir, 'snap')).list();
+    expect(snaps[0]!.index).toBeGreaterThanOrEqual(Number(before.raftIndex));
+  } finally {
+    await client.close();
+  }
+  await server.restart();
+  expect(server.proc.stderr()).toMatch(/recovered snapshot \d+ with 0 WAL entries after it/);
 });
 
 test('SIGTERM shuts down gracefully with a watch stream open', async () => {

@@ -13,15 +13,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { createChannel, createClient } from 'nice-grpc';
 import { MaintenanceDefinition } from '../../src/gen/etcdserverpb/rpc.js';
-import { Client } from '../../src/index.js';
+import { Client, CompactedError } from '../../src/index.js';
 import { restore } from '../../src/mvcc/index.js';
-import { type EtcdCluster, runEtcdctl, startEtcd, waitFor } from '../harness/etcd.js';
+import { type EtcdCluster, freePort, runEtcdctl, startEtcd, waitFor } from '../harness/etcd.js';
 import { ROOT } from '../harness/fixtures.js';
 import { type Concord, ensureServerBuilt, MAIN, startConcord } from './concord.js';
 
 let server: Concord | undefined;
 let cluster: EtcdCluster | undefined;
 let tmp = '';
+/** What the first test saved: its revision and the cluster it came from. */
+let savedRev = 0n;
+let savedCluster = 0n;
 
 beforeAll(async () => {
   ensureServerBuilt();
@@ -56,7 +59,10 @@ test('etcdctl snapshot save writes a file that concord snapshot status verifies'
       rev = (await client.put(`snap/k${i}`, `value-${i}`.repeat(50))).header.revision;
     // A deleted key and an overwritten one: the count is of live keys.
     rev = (await client.delete('snap/k0')).header.revision;
-    rev = (await client.put('snap/k1', 'again')).header.revision;
+    const last = await client.put('snap/k1', 'again');
+    rev = last.header.revision;
+    savedRev = rev;
+    savedCluster = last.header.clusterId;
   } finally {
     await client.close();
   }
@@ -81,6 +87,9 @@ test('etcdctl snapshot save writes a file that concord snapshot status verifies'
     totalKey: 199,
     totalSize: data.length,
   });
+  // `inspect` on a file (no --store) is the same check.
+  const inspected = await concordCli(['snapshot', 'inspect', '--json', file]);
+  expect(JSON.parse(inspected.stdout)).toEqual(status);
   const table = await concordCli(['snapshot', 'status', file]);
   expect(table.code).toBe(0);
   expect(table.stdout).toMatch(/HASH\s+REVISION\s+TOTAL KEYS\s+TOTAL SIZE/);
@@ -103,6 +112,76 @@ test('etcdctl snapshot save writes a file that concord snapshot status verifies'
   const notOurs = await concordCli(['snapshot', 'status', foreignFile]);
   expect(notOurs.code).toBe(1);
   expect(notOurs.stderr).toMatch(/not a Concord snapshot \(wrong magic\)/);
+}, 120_000);
+
+test('concord snapshot restore makes a new member from an etcdctl-saved file; old revisions read as compacted', async () => {
+  const file = path.join(tmp, 'single.db');
+  const peer = `http://127.0.0.1:${await freePort()}`;
+  const dataDir = path.join(tmp, 'restored');
+  const restoreTo = (src: string, extra: string[] = []) =>
+    concordCli([
+      'snapshot',
+      'restore',
+      src,
+      '--data-dir',
+      dataDir,
+      '--initial-advertise-peer-urls',
+      peer,
+      ...extra,
+    ]);
+  const r = await restoreTo(file, ['--bump-revision', '1000', '--json']);
+  expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+  const bumped = Number(savedRev) + 1000;
+  expect(JSON.parse(r.stdout)).toMatchObject({
+    keys: 199,
+    fromRevision: Number(savedRev),
+    revision: bumped,
+    compactRevision: bumped,
+  });
+  // Refusals leave the data dir as it is: an existing one, a corrupted file, a foreign file.
+  const again = await restoreTo(file);
+  expect(again.code).toBe(1);
+  expect(again.stderr).toMatch(/already holds a member's data: restore into a new directory/);
+  for (const [bad, why] of [
+    ['flipped.db', /SHA-256 mismatch.*corrupted/],
+    ['foreign.db', /not a Concord snapshot \(wrong magic\)/],
+  ] as const) {
+    const x = await concordCli([
+      'snapshot',
+      'restore',
+      path.join(tmp, bad),
+      '--data-dir',
+      path.join(tmp, `x-${bad}`),
+    ]);
+    expect(x.code).toBe(1);
+    expect(x.stderr).toMatch(why);
+  }
+  const both = await concordCli([
+    'snapshot',
+    'restore',
+    file,
+    '--store',
+    tmp,
+    '--data-dir',
+    path.join(tmp, 'x'),
+  ]);
+  expect(both.stderr).toMatch(/either a snapshot file or --store, not both/);
+
+  const restored = await startConcord({ dataDir, args: ['--listen-peer-urls', peer] });
+  const client = new Client({ endpoints: [restored.endpoint] });
+  try {
+    const all = await client.range({ prefix: 'snap/' });
+    expect(all.kvs).toHaveLength(199);
+    expect(all.header.revision).toBe(BigInt(bumped));
+    expect(all.header.clusterId).not.toBe(savedCluster);
+    expect(await client.get('snap/k1')).toMatchObject({ value: Buffer.from('again') });
+    expect((await client.get('snap/k7'))?.value.toString()).toBe(`value-7`.repeat(50));
+    await expect(client.get('snap/k1', { revision: savedRev })).rejects.toBeInstanceOf(CompactedError);
+    expect((await client.put('snap/new', 'x')).header.revision).toBe(BigInt(bumped + 1));
+  } finally {
+    await client.close();
+    await restored.close();
+  }
 }, 120_000);
 
 test('the stream is etcd-shaped: 32 KiB blobs, remainingBytes counting down to 0, the SHA-256 last', async () => {

@@ -131,6 +131,48 @@ describe('scenarios', () => {
     expect(l.id === leader && l.rn!.raft.term === term).toBe(!disrupts);
   });
 
+  test('PreVote: a follower cut off for 20 election timeouts rejoins without raising the term or deposing the leader', () => {
+    // The production settings (PreVote and CheckQuorum on), 5 members, writes going on throughout.
+    const c = cluster({ voters: 5, seed: 7 });
+    const leader = electLeader(c);
+    const term = c.node(leader).rn!.raft.term;
+    const away = c.ids().find((id) => id !== leader)!;
+    const maxTerm = () => Math.max(...c.ids().map((id) => c.node(id).rn!.raft.term));
+    const steady = () => c.leader()?.id === leader && maxTerm() === term;
+    c.net.isolate(away, c.ids());
+    // Its (dropped) PreVote requests, one per peer per campaign.
+    let preVotes = 0;
+    c.net.rewrite = (m) => {
+      if (m.from === away && m.type === 'MsgPreVote') preVotes++;
+      return m;
+    };
+    let client = 0;
+    for (let i = 0; i < 20 * DEFAULT_CLUSTER_OPTIONS.electionTick * c.opts.tickEvery; i++) {
+      if (!c.clientBusy(client % 2))
+        c.invoke(client++ % 2, leader, { kind: 'put', key: 'k', value: `v${i}` }, 30);
+      c.step();
+      // A pre-candidate asks for votes without raising its own term.
+      expect(c.node(away).rn!.raft.term).toBe(term);
+      expect(steady()).toBe(true);
+    }
+    // It did try to campaign, again and again, while cut off.
+    expect(c.node(away).rn!.raft.state).toBe('preCandidate');
+    expect(preVotes).toBeGreaterThanOrEqual(5 * 4);
+    c.net.heal();
+    for (let i = 0; i < 100 * c.opts.tickEvery; i++) {
+      c.step();
+      expect(steady()).toBe(true);
+    }
+    c.abandonClients();
+    expect(c.node(away).rn!.raft.state).toBe('follower');
+    expect(c.node(away).rn!.raft.lead).toBe(leader);
+    expect(checkOperations(kvModel, c.completedHistory()).ok).toBe(true);
+    // The writes made while it was away reached it after it rejoined.
+    expect(c.completedHistory().filter((o) => o.input.kind === 'put').length).toBeGreaterThan(10);
+    expect(c.node(away).kv.get('k')).toBe(c.node(leader).kv.get('k'));
+    expectConverged(c);
+  });
+
   test('a slow follower behind the compacted log is caught up by InstallSnapshot', () => {
     const c = cluster({ voters: 3, snapshotEvery: 5, compactKeep: 0 });
     const leader = electLeader(c);

@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { FileSnapshotStore, PostgresSnapshotStore, type SnapshotInfo } from '../../src/storage/index.js';
 import { ensureBuilt, killAll, ROOT, spawnTracked } from '../harness/fixtures.js';
-import { DATABASE_URL, dropSchema, testSchemaName } from './pg-helpers.js';
+import { DATABASE_URL, dropSchema, sql, testSchemaName } from './pg-helpers.js';
 import { removeTempDirs, tempDir } from './wal-helpers.js';
 
 const info = (index: number, memberId = 0xabcn): SnapshotInfo => ({
@@ -78,6 +78,54 @@ test('list a PostgreSQL store picked by URL and schema', async () => {
     const r = await concord('snapshot', 'list', '--store', `${DATABASE_URL}${sep}schema=${schema}`, '--json');
     expect(r.err).toBe('');
     expect(JSON.parse(r.out)).toMatchObject({ id: m.id, index: 7, size: 5, sha256: m.sha256 });
+  } finally {
+    await store.close();
+    await dropSchema(schema);
+  }
+});
+
+test('inspect a PostgreSQL store picked by URL and schema; --verify catches a corrupt chunk', async () => {
+  const schema = testSchemaName();
+  const store = new PostgresSnapshotStore({ connectionString: DATABASE_URL, schema, chunkBytes: 4 });
+  try {
+    const m = await store.save(info(9), [Buffer.from('nine bytes')]);
+    await store.save(info(11), [Buffer.from('eleven')]);
+    const sep = DATABASE_URL.includes('?') ? '&' : '?';
+    const url = `${DATABASE_URL}${sep}schema=${schema}`;
+
+    const ok = await concord('snapshot', 'inspect', m.id, '--store', url, '--verify', '--json');
+    expect([ok.code, ok.err]).toEqual([0, '']);
+    expect(JSON.parse(ok.out)).toMatchObject({
+      id: m.id,
+      clusterId: '0000000000001234',
+      memberId: '0000000000000abc',
+      term: 2,
+      index: 9,
+      size: 10,
+      sha256: m.sha256,
+      verified: true,
+    });
+    const text = await concord('snapshot', 'inspect', m.id, '--store', url);
+    expect(text.code).toBe(0);
+    expect(text.out).toMatch(/^index:\s+9$/m);
+    expect(text.out).toMatch(new RegExp(`^sha256:\\s+${m.sha256}$`, 'm'));
+
+    // One byte of the middle chunk flipped in the database: the header still reads, the data does not.
+    await sql(
+      `UPDATE "${schema}".snapshot_chunks SET data = set_byte(data, 0, get_byte(data, 0) # 1)
+       WHERE snapshot_id = $1 AND seq = 1`,
+      [m.id],
+    );
+    const plain = await concord('snapshot', 'inspect', m.id, '--store', url, '--json');
+    expect(plain.code).toBe(0);
+    expect(JSON.parse(plain.out)).not.toHaveProperty('verified');
+    const bad = await concord('snapshot', 'inspect', m.id, '--store', url, '--verify');
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/checksum mismatch/);
+
+    const missing = await concord('snapshot', 'inspect', '999999', '--store', url);
+    expect(missing.code).not.toBe(0);
+    expect(missing.err).toMatch(/999999/);
   } finally {
     await store.close();
     await dropSchema(schema);

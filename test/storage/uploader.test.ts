@@ -68,6 +68,39 @@ test('only the newest offer is uploaded, and an index that has not moved is skip
   await up.close();
 });
 
+test('an index the store already holds for the cluster is not uploaded again, by any member', async () => {
+  const store = new Flaky(tempDir(), 0);
+  const uploaded: number[] = [];
+  const a = new SnapshotUploader(store, { minBackoffMs: 1, maxBackoffMs: 2, log: () => {}, retain: 2 });
+  const b = new SnapshotUploader(store, {
+    minBackoffMs: 1,
+    maxBackoffMs: 2,
+    log: () => {},
+    onUploaded: (i) => uploaded.push(i.index),
+  });
+  a.offer(info(10), () => [Buffer.from('a10')]);
+  await a.idle();
+  // Member 2 (a new leader) holds snapshots at 10 and 5: neither goes up; 30 does.
+  b.offer({ ...info(5), memberId: 2n }, () => [Buffer.from('b5')]);
+  await b.idle();
+  b.offer({ ...info(10), memberId: 2n }, () => [Buffer.from('b10')]);
+  await b.idle();
+  b.offer({ ...info(30), memberId: 2n }, () => [Buffer.from('b30')]);
+  await b.idle();
+  expect(store.saves).toEqual([10, 30]);
+  expect(uploaded).toEqual([30]);
+  expect(b.metrics).toMatchObject({ uploads: 1, skipped: 2, lastUploadedIndex: 30 });
+  // Retention: member 1 keeps its newest 2.
+  for (const i of [11, 12, 13]) {
+    a.offer(info(30 + i), () => [Buffer.from(`a${i}`)]);
+    await a.idle();
+  }
+  const mine = (await store.list({ clusterId: 1n, memberId: 1n })).map((m) => m.index);
+  expect(mine).toEqual([43, 42]);
+  await a.close();
+  await b.close();
+});
+
 test('against a database that is down the uploader keeps failing and close() stops it', async () => {
   const s = createServer();
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));

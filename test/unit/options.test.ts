@@ -16,6 +16,13 @@ describe('client options', () => {
     [{ endpoints: ['nope'] }, /invalid endpoint "nope"/],
     [{ endpoints: ['a:1'], timeoutMs: -1 }, /timeoutMs must be a non-negative number, got -1/],
     [{ endpoints: ['a:1'], maxAttempts: 0 }, /maxAttempts must be a positive integer, got 0/],
+    [
+      { endpoints: ['http://a:1'], tls: {} },
+      /endpoint "http:\/\/a:1" is plain http but tls is set: use https:\/\//,
+    ],
+    [{ endpoints: ['a:1'], tls: { cert: 'x' } }, /tls.cert and tls.key must be given together/],
+    [{ endpoints: ['a:1'], tls: { ca: 42 } }, /tls.ca must be PEM text or bytes, got number/],
+    [{ endpoints: ['a:1'], tls: 'yes' }, /tls must be an object \{ ca\?, cert\?, key\? \}, got yes/],
   ])('rejects %j', (opts, msg) => {
     expect(() => new Client(opts as never)).toThrow(msg);
   });

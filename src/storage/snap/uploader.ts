@@ -20,6 +20,11 @@ export interface SnapshotUploaderOptions {
   log?: (message: string) => void;
   /** Source of jitter in [0, 1). Default Math.random. */
   random?: () => number;
+  /** After each upload, keep only this many snapshots of the uploading member. Default: keep all. */
+  retain?: number;
+  /** Told of each upload and each failed attempt (for metrics). */
+  onUploaded?: (info: SnapshotInfo) => void;
+  onFailure?: (err: unknown) => void;
 }
 
 export interface UploaderMetrics {
@@ -27,7 +32,11 @@ export interface UploaderMetrics {
   uploads: number;
   /** Failed attempts (each is logged). */
   failures: number;
-  /** Offers dropped because their index had not moved past the last upload. */
+  /**
+   * Offers dropped because their index had not moved past the last upload, or because the
+   * store already held a snapshot of the cluster at that index or later (another member, an
+   * earlier leader, uploaded it): each index is uploaded once per cluster.
+   */
   skipped: number;
   lastUploadedIndex: number;
   lastError: string | undefined;
@@ -55,8 +64,10 @@ export class SnapshotUploader {
   readonly #timeoutMs: number;
   readonly #log: (m: string) => void;
   readonly #random: () => number;
+  readonly #opts: SnapshotUploaderOptions;
   #next: Offer | undefined;
   #running: Promise<void> | undefined;
+  #active = false;
   #closed = new AbortController();
   #idleWaiters: (() => void)[] = [];
 
@@ -71,6 +82,7 @@ export class SnapshotUploader {
     this.#timeoutMs = opts.timeoutMs ?? UPLOAD_TIMEOUT_MS;
     this.#log = opts.log ?? ((m) => console.warn(m));
     this.#random = opts.random ?? Math.random;
+    this.#opts = opts;
   }
 
   /**
@@ -85,9 +97,12 @@ export class SnapshotUploader {
     }
     this.#next = { info, open };
     this.metrics.pending = true;
-    this.#running ??= this.#run().finally(() => {
-      this.#running = undefined;
-    });
+    // A flag, not the promise: a run wakes idle() waiters before its promise settles, and an
+    // offer made right then must start a new run rather than join the finished one.
+    if (!this.#active) {
+      this.#active = true;
+      this.#running = this.#run();
+    }
   }
 
   /** Resolves when no offer is waiting or uploading (for tests and shutdown). */
@@ -109,17 +124,27 @@ export class SnapshotUploader {
     while (this.#next && !closed.aborted) {
       const offer = this.#next;
       try {
-        const data = await offer.open();
         const signal = AbortSignal.any([closed, AbortSignal.timeout(this.#timeoutMs)]);
-        await this.#store.save(offer.info, data, { signal, timeoutMs: this.#timeoutMs });
-        this.metrics.uploads++;
-        this.metrics.lastUploadedIndex = Math.max(this.metrics.lastUploadedIndex, offer.info.index);
+        const call = { signal, timeoutMs: this.#timeoutMs };
+        const { clusterId, memberId, index } = offer.info;
+        const held = await this.#store.latest({ clusterId }, call);
+        if (held && held.index >= index) {
+          this.metrics.skipped++;
+        } else {
+          await this.#store.save(offer.info, await offer.open(), call);
+          this.metrics.uploads++;
+          this.#opts.onUploaded?.(offer.info);
+          if (this.#opts.retain !== undefined)
+            await this.#store.retain(this.#opts.retain, { clusterId, memberId }, call);
+        }
+        this.metrics.lastUploadedIndex = Math.max(this.metrics.lastUploadedIndex, index);
         this.metrics.lastError = undefined;
         if (this.#next === offer) this.#next = undefined;
         attempt = 0;
       } catch (err) {
         if (closed.aborted) break;
         this.metrics.failures++;
+        this.#opts.onFailure?.(err);
         this.metrics.lastError = err instanceof Error ? err.message : String(err);
         const wait = Math.min(this.#max, this.#min * 2 ** attempt) * (0.5 + this.#random() / 2);
         attempt++;
@@ -131,6 +156,7 @@ export class SnapshotUploader {
       }
     }
     this.metrics.pending = false;
+    this.#active = false;
     for (const w of this.#idleWaiters.splice(0)) w();
   }
 }

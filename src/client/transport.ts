@@ -1,0 +1,56 @@
+/**
+ * What a transport gives the endpoint pool: a client per service and endpoint with nice-grpc's
+ * call shapes (unary calls take a request and `{ signal }`; streams take and return async
+ * iterables). The gRPC transport (grpc-transport.ts, Node only) and the fetch transport
+ * (fetch-transport.ts, over etcd's JSON gateway) implement it, so KV, watch, lease and the
+ * recipes run unchanged on either.
+ *
+ * This module and everything the fetch transport imports hold no runtime import of grpc-js:
+ * bundlers targeting fetch-only runtimes follow them.
+ */
+import type {
+  ChannelCredentials,
+  ChannelOptions,
+  CompatServiceDefinition,
+  Client as ServiceClient,
+} from 'nice-grpc';
+import type { Metadata } from 'nice-grpc-common';
+import type { TlsOptions } from './options.js';
+
+export type { CompatServiceDefinition, ServiceClient };
+
+export interface TransportSettings {
+  endpoints: string[];
+  /** Metadata sent with every call (auth token …): gRPC metadata, or HTTP headers on fetch. */
+  metadata?: Record<string, string>;
+}
+
+export interface Transport {
+  /** The kind, for errors and diagnostics. */
+  readonly kind: 'grpc' | 'fetch' | string;
+  /** A client for `definition` on endpoint `i`, created on first use and cached. */
+  client<D extends CompatServiceDefinition>(definition: D, i: number): ServiceClient<D>;
+  /**
+   * Call metadata for the long-lived streams (watch, keepalive): "hasleader" asks etcd to end
+   * the stream when the member has no leader, so a stream held by a partitioned member fails
+   * over instead of waiting silently.
+   */
+  streamMetadata(): Metadata | undefined;
+  /** The etcd auth token sent with every call from now on (undefined: none). */
+  setToken(token: string | undefined): void;
+  /** Releases every connection; calls in flight are ended by the pool's close signal. */
+  close(): void;
+}
+
+/** What a transport factory is given: the client's options that concern transports. */
+export interface TransportFactorySettings extends TransportSettings {
+  credentials?: ChannelCredentials;
+  tls?: TlsOptions;
+  channelOptions?: ChannelOptions;
+  fetch?: typeof fetch;
+  /** See `ClientOptions.keepalive`. */
+  keepalive?: { intervalMs: number; timeoutMs: number };
+}
+
+/** Makes a transport for a client's settings (the `transport` client option may be one). */
+export type TransportFactory = (settings: TransportFactorySettings) => Transport;

@@ -1,0 +1,114 @@
+/**
+ * Certificates made at test time with Debian's openssl (/usr/bin/openssl): a CA, a member
+ * certificate it signs (IP SAN 127.0.0.1 and DNS localhost, usable as server and client, as
+ * etcd's peer certificates are), a client certificate, and a second CA with a member
+ * certificate of its own (a member the cluster must not trust). P-256 keys: fast to make.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export const OPENSSL = '/usr/bin/openssl';
+
+export interface Pair {
+  certFile: string;
+  keyFile: string;
+}
+
+export interface TestCerts {
+  dir: string;
+  caFile: string;
+  /** Member certificate signed by the CA (serverAuth + clientAuth). */
+  member: Pair;
+  /** Client certificate signed by the CA (clientAuth), CN "client". */
+  client: Pair;
+  /** A second, unrelated CA. */
+  otherCaFile: string;
+  /** Member certificate signed by the other CA. */
+  rogue: Pair;
+  remove(): void;
+}
+
+function openssl(dir: string, args: string[]): void {
+  execFileSync(OPENSSL, args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+function makeCa(dir: string, name: string): void {
+  openssl(dir, [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.crt`,
+    '-days',
+    '2',
+    '-subj',
+    `/CN=${name}`,
+  ]);
+}
+
+function makeLeaf(dir: string, name: string, ca: string, usage: string): Pair {
+  openssl(dir, [
+    'req',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.csr`,
+    '-subj',
+    `/CN=${name}`,
+  ]);
+  writeFileSync(
+    path.join(dir, `${name}.ext`),
+    `subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=${usage}\n`,
+  );
+  openssl(dir, [
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    `${ca}.crt`,
+    '-CAkey',
+    `${ca}.key`,
+    '-CAcreateserial',
+    '-out',
+    `${name}.crt`,
+    '-days',
+    '2',
+    '-extfile',
+    `${name}.ext`,
+  ]);
+  return { certFile: path.join(dir, `${name}.crt`), keyFile: path.join(dir, `${name}.key`) };
+}
+
+export function makeCerts(): TestCerts {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'concord-tls-'));
+  try {
+    makeCa(dir, 'ca');
+    makeCa(dir, 'other-ca');
+    return {
+      dir,
+      caFile: path.join(dir, 'ca.crt'),
+      member: makeLeaf(dir, 'member', 'ca', 'serverAuth,clientAuth'),
+      client: makeLeaf(dir, 'client', 'ca', 'clientAuth'),
+      otherCaFile: path.join(dir, 'other-ca.crt'),
+      rogue: makeLeaf(dir, 'rogue', 'other-ca', 'serverAuth,clientAuth'),
+      remove: () => rmSync(dir, { recursive: true, force: true }),
+    };
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
