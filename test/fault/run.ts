@@ -251,8 +251,8 @@ export async function runFault(opts: FaultOptions): Promise<FaultReport> {
     if (proxies.unknownSources > 0)
       log(`proxy: ${proxies.unknownSources} peer connections whose opener was not found (not cut-able)`);
     const ok = summary.violations.length === 0;
-    let dir: string | undefined = ok ? undefined : work;
-    log(`histories in ${work}`);
+    let dir: string | undefined;
+    // FAULT_KEEP=1 keeps a clean run's folder too.
     if (ok && process.env.FAULT_KEEP !== '1') await rm(work, { recursive: true, force: true });
     else {
       dir = work;
