@@ -3,6 +3,7 @@
  * before they are proposed (etcd rejects bad requests without touching Raft), writes go through
  * the Proposer, linearizable reads wait for `readIndex`, serializable reads are served locally.
  */
+import { mutated } from '../failpoints.js';
 import type { KVServiceImplementation, RequestOp, TxnRequest } from '../gen/etcdserverpb/rpc.js';
 import { checkRangeAuth, checkTxnAuth } from '../mvcc/index.js';
 import type { Node } from './node.js';
@@ -25,13 +26,17 @@ function serializableTxn(t: TxnRequest): boolean {
   return ok(t.success) && ok(t.failure);
 }
 
+/** Test builds only (see src/failpoints.ts): a follower serves linearizable reads locally. */
+const FOLLOWER_LOCAL_READS = mutated('follower-local-reads');
+
 export function kvService(node: Node): KVServiceImplementation {
   const { sm, proposer, auth } = node;
   return {
     async range(req, ctx) {
       sm.validate({ range: req });
       const who = await auth.infoOf(ctx.metadata);
-      if (!req.serializable) await proposer.readIndex(ctx.signal);
+      if (!req.serializable && !(FOLLOWER_LOCAL_READS && !proposer.isLeader))
+        await proposer.readIndex(ctx.signal);
       if (sm.auth.enabled) checkRangeAuth(sm.auth, who, req);
       const resp = sm.range(req);
       node.header(resp.header);

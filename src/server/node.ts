@@ -7,6 +7,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { createChannel, createClient } from 'nice-grpc';
+import { FAILPOINTS, failpoint } from '../failpoints.js';
 import type { LeaseTimeToLiveResponse as PeerTtlResponse } from '../gen/concord/raftpb.js';
 import { PeerDefinition } from '../gen/concord/raftpb.js';
 import {
@@ -479,6 +480,7 @@ export class Node {
     for (const id of this.sm.lessor.expired(Date.now(), LEASE_REVOKES_PER_CHECK)) {
       if (this.#revoking.has(id)) continue;
       this.#revoking.add(id);
+      if (FAILPOINTS) failpoint('lease-revoke');
       this.proposer
         .propose({ leaseRevoke: { ID: id } })
         .catch((err: unknown) => {

@@ -16,6 +16,7 @@
  */
 
 import type { ChannelCredentials } from 'nice-grpc';
+import { FAILPOINTS, failpoint, mutated } from '../failpoints.js';
 import type { Message as PbMessage } from '../gen/concord/raftpb.js';
 import {
   type AuthInfo,
@@ -63,6 +64,9 @@ import {
 import { type MemberRecord, Membership } from './membership.js';
 import type { ServerMetrics } from './metrics.js';
 import type { Proposer, RaftStatus } from './proposer.js';
+
+/** Test builds only (see src/failpoints.ts): a new leader expires every lease at once. */
+const SKIP_LEASE_EXTENSION = mutated('skip-lease-extension-on-leader-change');
 
 /** Snapshots kept in the local store (etcd's --max-snapshots). */
 export const SNAPSHOTS_KEPT = 5;
@@ -495,7 +499,8 @@ export class RaftProposer implements Proposer {
     if (this.#isLeader && !wasLeader) {
       // etcd extends every lease by an election timeout on promotion, so that no lease expires
       // because its keepalives could not reach anyone during the election.
-      this.sm.lessor.promote(Date.now(), this.#opts.electionMs);
+      if (SKIP_LEASE_EXTENSION) this.sm.lessor.promote(Date.now(), -1e15);
+      else this.sm.lessor.promote(Date.now(), this.#opts.electionMs);
       this.onRoleChange?.(true);
     } else if (!this.#isLeader && wasLeader) {
       this.sm.lessor.demote();
@@ -574,6 +579,7 @@ export class RaftProposer implements Proposer {
       let resp: unknown;
       let error: unknown;
       try {
+        if (FAILPOINTS) failpoint('apply');
         resp = sm.apply(e.index, d.req, d.auth ? { nowMs: now, auth: d.auth } : { nowMs: now });
       } catch (err) {
         if (!(err instanceof MvccError))
@@ -877,6 +883,7 @@ export class RaftProposer implements Proposer {
     const meta = await this.#findSnapshot(index);
     if (!meta) throw new Error(`snapshot at index ${index} was accepted but is not in the local store`);
     const restored = await restore(await this.#snapshots.open(meta.id), this.#smOptions);
+    if (FAILPOINTS) failpoint('snapshot-install');
     this.#storage.applySnapshot({ data: new Uint8Array(0), metadata: snap.metadata });
     await this.#wal.saveSnapshot({ index, term });
     this.sm.adopt(restored);

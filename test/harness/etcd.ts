@@ -428,8 +428,10 @@ export interface EtcdMember {
   /** `127.0.0.1:<clientPort>` (no scheme), as gRPC clients want it. */
   readonly endpoint: string;
   readonly clientPort: number;
-  /** `http://127.0.0.1:<peerPort>` (`https://` with `tls.peer`) */
+  /** `http://127.0.0.1:<peerPort>` (`https://` with `tls.peer`): where the member listens for peers. */
   readonly peerUrl: string;
+  /** The peer URL other members dial (peerUrl unless StartEtcdOptions.advertisePeerUrl says otherwise). */
+  readonly advertisedPeerUrl: string;
   readonly peerPort: number;
   readonly dataDir: string;
   /** etcd member ID (decimal string, as the JSON gateway prints it), known once the cluster has started. */
@@ -474,6 +476,7 @@ class Member implements EtcdMember {
   readonly clientUrl: string;
   readonly endpoint: string;
   readonly peerUrl: string;
+  advertisedPeerUrl: string;
   private readonly ring = new LogRing(LOG_LINES);
 
   constructor(
@@ -488,6 +491,7 @@ class Member implements EtcdMember {
     this.endpoint = `127.0.0.1:${clientPort}`;
     this.clientUrl = `${tls ? 'https' : 'http'}://${this.endpoint}`;
     this.peerUrl = `${tls?.peer ? 'https' : 'http'}://127.0.0.1:${peerPort}`;
+    this.advertisedPeerUrl = this.peerUrl;
   }
 
   get pid(): number {
@@ -507,13 +511,16 @@ class Member implements EtcdMember {
     return this.ring.text(this.run?.logStart ?? 0);
   }
 
-  start(args: string[]): void {
+  start(args: string[], env?: Record<string, string>): void {
     if (this.alive) throw new Error(`etcd member ${this.name} is already running (pid ${this.pid})`);
     this.paused = false;
     const echo = VERBOSE ? (line: string) => process.stderr.write(`[${this.name}] ${line}\n`) : undefined;
     if (this.run) this.ring.add(`----- [harness] restarting ${this.name} -----`);
     const logStart = this.ring.total;
-    const child = spawn(this.bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(this.bin, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: env ? { ...process.env, ...env } : process.env,
+    });
     const pid = child.pid ?? -1;
     if (pid > 0) registerPid(pid);
     let resolveExit!: (info: ExitInfo) => void;
@@ -628,6 +635,13 @@ export interface StartEtcdOptions {
   startTimeoutMs?: number;
   /** Attempts with fresh ports when a port turns out to be taken. Default 4. */
   maxAttempts?: number;
+  /** Extra environment of every member process (also on restart, unless the restart sets its own). */
+  env?: Record<string, string>;
+  /**
+   * The peer URL member `index` advertises (and the others dial), given the port it listens on:
+   * a test puts a proxy there (test/fault). Default: the listen URL. Called once per start attempt.
+   */
+  advertisePeerUrl?: (index: number, peerPort: number) => string | Promise<string>;
 }
 
 export interface RestartOptions {
@@ -635,6 +649,8 @@ export interface RestartOptions {
   wait?: 'healthy' | 'listening';
   /** Default 20 000 ms. */
   timeoutMs?: number;
+  /** The environment of this run, in place of StartEtcdOptions.env. */
+  env?: Record<string, string>;
 }
 
 export interface EtcdctlOptions {
@@ -723,6 +739,7 @@ class Cluster implements EtcdCluster {
     private readonly electionMs: number,
     private readonly extraArgs: string[],
     private readonly tls?: TlsSetup,
+    private readonly env: Record<string, string> | undefined = undefined,
   ) {
     this.endpoints = members.map((m) => m.endpoint);
     if (tls)
@@ -746,7 +763,7 @@ class Cluster implements EtcdCluster {
   }
 
   private args(m: Member, state: 'new' | 'existing'): string[] {
-    const initialCluster = this.members.map((x) => `${x.name}=${x.peerUrl}`).join(',');
+    const initialCluster = this.members.map((x) => `${x.name}=${x.advertisedPeerUrl}`).join(',');
     return [
       '--name',
       m.name,
@@ -759,7 +776,7 @@ class Cluster implements EtcdCluster {
       '--listen-peer-urls',
       m.peerUrl,
       '--initial-advertise-peer-urls',
-      m.peerUrl,
+      m.advertisedPeerUrl,
       '--initial-cluster',
       initialCluster,
       '--initial-cluster-state',
@@ -795,7 +812,7 @@ class Cluster implements EtcdCluster {
 
   /** Starts every member and waits until all are healthy; throws EtcdStartError (processes left running). */
   async boot(timeoutMs: number): Promise<void> {
-    for (const m of this.members) m.start(this.args(m, 'new'));
+    for (const m of this.members) m.start(this.args(m, 'new'), this.env);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const dead = this.members.filter((m) => !m.alive);
@@ -821,7 +838,7 @@ class Cluster implements EtcdCluster {
    * answer the health check), and learns the member IDs.
    */
   private async verifyMembership(): Promise<void> {
-    const expected = this.members.map((m) => `${m.name}=${m.peerUrl}`).sort();
+    const expected = this.members.map((m) => `${m.name}=${m.advertisedPeerUrl}`).sort();
     for (const m of this.members) {
       let list: MemberListResponse;
       try {
@@ -880,13 +897,16 @@ class Cluster implements EtcdCluster {
     await this.member(i).kill(signal);
   }
 
-  async restart(i: number, { wait = 'healthy', timeoutMs = 20_000 }: RestartOptions = {}): Promise<void> {
+  async restart(
+    i: number,
+    { wait = 'healthy', timeoutMs = 20_000, env = this.env }: RestartOptions = {},
+  ): Promise<void> {
     this.assertOpen();
     const m = this.member(i);
     if (m.alive) throw new Error(`etcd member ${m.name} is still running (pid ${m.pid}); kill it first`);
     const maxAttempts = 3;
     for (let attempt = 1; ; attempt++) {
-      m.start(this.args(m, 'existing'));
+      m.start(this.args(m, 'existing'), env);
       const deadline = Date.now() + timeoutMs;
       let failure: string | undefined;
       for (;;) {
@@ -1086,7 +1106,18 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdCluste
             opts.tls,
           ),
       );
-      cluster = new Cluster(dir, token, members, heartbeatMs, electionMs, opts.extraArgs ?? [], opts.tls);
+      if (opts.advertisePeerUrl)
+        for (const m of members) m.advertisedPeerUrl = await opts.advertisePeerUrl(m.index, m.peerPort);
+      cluster = new Cluster(
+        dir,
+        token,
+        members,
+        heartbeatMs,
+        electionMs,
+        opts.extraArgs ?? [],
+        opts.tls,
+        opts.env,
+      );
       await cluster.boot(startTimeoutMs);
       return cluster;
     } catch (err) {

@@ -18,8 +18,11 @@
  * A failed write or fsync poisons the WAL: every pending and later call rejects with
  * WalClosedError (after a failed fsync the page cache state is unknown; etcd panics here).
  */
+
+import { ftruncateSync } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { FAILPOINTS, failpoint, mutated } from '../../failpoints.js';
 import { WalClosedError, WalCorruptError } from '../errors.js';
 import { fsyncDir } from '../fsync-dir.js';
 import {
@@ -42,6 +45,9 @@ import {
   TEMP_SUFFIX,
 } from './segment.js';
 import type { HardState, SnapshotMarker, TornTail, WalContents, WalEntry } from './types.js';
+
+/** Test builds only (see src/failpoints.ts): the batch is acknowledged before it is written. */
+const ACK_BEFORE_FSYNC = mutated('ack-before-fsync');
 
 /** Default size at which a segment is closed and a new one started (etcd uses 64 MB too). */
 export const WAL_SEGMENT_BYTES = 64 * 1024 * 1024;
@@ -282,8 +288,20 @@ export class Wal {
         try {
           if (this.#size >= this.#segmentBytes) await this.#rotate();
           const data = bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs);
+          if (ACK_BEFORE_FSYNC) {
+            // The bug: acknowledge, then write and sync in the background.
+            for (const w of waiters) w.resolve();
+            await new Promise((r) => setTimeout(r, 10));
+          }
           await writeFully(this.#fh, data, this.#size);
+          if (FAILPOINTS) {
+            // A crash here is a power loss: what was written but not synced is gone.
+            const fd = this.#fh.fd;
+            const synced = this.#size;
+            failpoint('wal-before-fsync', () => ftruncateSync(fd, synced));
+          }
           await this.#fh.datasync();
+          if (FAILPOINTS) failpoint('wal-after-fsync');
           this.#size += data.length;
           this.#durable = after;
           this.#stats.fsyncs++;
