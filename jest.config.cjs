@@ -18,6 +18,8 @@ const common = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   transform,
+  // jose ships ESM only; tests that load the server in-process (its JWT tokens) need it as CJS.
+  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
 };
 

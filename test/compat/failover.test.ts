@@ -61,7 +61,8 @@ async function cutAfterRequest(target: string, marker: string) {
       up.write(chunk);
       if (cut) return;
       seen = Buffer.concat([seen, chunk]).subarray(-4096);
-      if (seen.includes(marker)) {
+      // gRPC carries the key as bytes; the fetch transport's JSON body, in base64.
+      if (seen.includes(marker) || seen.includes(Buffer.from(marker).toString('base64'))) {
         cut = true;
         dropAnswers = true;
         c.resetAndDestroy();

@@ -146,7 +146,10 @@ describe('flags', () => {
     ],
     [['--initial-cluster', 'x=http://127.0.0.1:1'], /couldn't find local name "default"/],
     [['--max-txn-ops', 'lots'], /--max-txn-ops: expected an integer ≥ 1, got "lots"/],
-    [['--listen-client-urls', 'https://127.0.0.1:1'], /only http:\/\/ URLs/],
+    [
+      ['--listen-client-urls', 'https://127.0.0.1:1'],
+      /TLS key\/cert \(--cert-file, --key-file\) must be provided for client url https:\/\/127.0.0.1:1/,
+    ],
     [['--heartbeat-interval', '500', '--election-timeout', '1000'], /should be at least as 5 times/],
     [['--initial-cluster-state', 'maybe'], /expected "new" or "existing", got "maybe"/],
   ])('%j is refused', async (args, message) => {
