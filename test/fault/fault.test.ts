@@ -30,7 +30,7 @@ const run = (seed: number, timeMs: number, nemeses: readonly NemesisName[], muta
 
 test('every nemesis at least once: no violation of any checked guarantee', async () => {
   const seed = Number(process.env.FAULT_SEED ?? Date.now() % 100_000);
-  const r = await run(seed, 60_000, NEMESES);
+  const r = await run(seed, 40_000, NEMESES);
   const seen = new Set(r.schedule.map((f) => f.nemesis));
   expect([...NEMESES].filter((n) => !seen.has(n))).toEqual([]);
   const report = r.summary.violations.map((v) => `${v.check}: ${v.message}`).join('\n\n');
@@ -57,12 +57,12 @@ async function caught(seed: number, timeMs: number, nemeses: readonly NemesisNam
 
 describe('the checkers catch deliberate bugs', () => {
   test('follower-local-reads: a follower cut off from the leader serves stale reads', async () => {
-    const r = await caught(7, 30_000, ['partition-halves', 'partition-leader'], 'follower-local-reads');
+    const r = await caught(7, 20_000, ['partition-halves', 'partition-leader'], 'follower-local-reads');
     expect(r.summary.violations.map((v) => v.check)).toContain('linearizability');
   }, 300_000);
 
   test('skip-lease-extension-on-leader-change: a new leader drops leases that were kept alive', async () => {
-    const r = await caught(8, 30_000, ['kill-leader'], 'skip-lease-extension-on-leader-change');
+    const r = await caught(8, 20_000, ['kill-leader'], 'skip-lease-extension-on-leader-change');
     expect(r.summary.violations.map((v) => v.check)).toContain('lease');
   }, 300_000);
 
