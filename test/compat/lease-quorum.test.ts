@@ -112,7 +112,9 @@ describe('lease with a 3-member cluster', () => {
     const leader = await cluster.leaderIndex();
     const others = [0, 1, 2].filter((i) => i !== leader);
     const c = newClient([leader, ...others].map((i) => cluster.members[i]!.endpoint));
-    const lease = await c.lease({ ttl: 2 });
+    // An election (500–1000 ms here) comes before any keepalive is answered again: on a loaded
+    // machine 2 s did not always cover it and the client's failover.
+    const lease = await c.lease({ ttl: 4 });
     const r = await c.put('lq-leader/k', 'v', { lease });
     expect(r.header.memberId).toBe(BigInt(cluster.members[leader]!.id!));
     await sleep(800);
