@@ -657,12 +657,26 @@ export class RaftProposer implements Proposer {
   /**
    * Proposes a membership change and resolves with the member list once it is applied. The core
    * replaces a change proposed while another is pending with an empty entry: that one times out.
+   * A new leader counts everything up to its last index as pending until it has applied an entry
+   * of its own term (as etcd's raft does), so a change sent right after a leader change, e.g.
+   * removing the old leader once it handed over, was dropped. A ReadIndex first waits for that
+   * entry to commit; the leader applies what commits in the same turn.
    */
-  proposeConfChange(
+  async proposeConfChange(
     type: ConfChange['type'],
     nodeId: bigint,
     member?: { name: string; peerUrls: string[] },
     signal?: AbortSignal,
+  ): Promise<MemberRecord[]> {
+    await this.readIndex(signal);
+    return this.#proposeConfChangeNow(type, nodeId, member, signal);
+  }
+
+  #proposeConfChangeNow(
+    type: ConfChange['type'],
+    nodeId: bigint,
+    member: { name: string; peerUrls: string[] } | undefined,
+    signal: AbortSignal | undefined,
   ): Promise<MemberRecord[]> {
     if (this.#closed || this.#failed) return Promise.reject(new StoppedError());
     if (this.#lead === None) return Promise.reject(new NoLeaderError());
