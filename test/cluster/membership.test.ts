@@ -9,15 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, LearnerNotReadyError } from '../../src/index.js';
 import { freePort, sleep, waitFor, withTimeout } from '../harness/etcd.js';
-import { killAll, type Spawned, spawnTracked } from '../harness/fixtures.js';
-import { ensureServerBuilt, MAIN } from '../server/concord.js';
-
-interface Proc {
-  name: string;
-  client: string;
-  peer: string;
-  proc?: Spawned;
-}
+import { killAll } from '../harness/fixtures.js';
+import { ensureServerBuilt } from '../server/concord.js';
+import { type Proc, startMember } from './members.js';
 
 let dir: string;
 const clients: Client[] = [];
@@ -39,32 +33,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function start(p: Proc, cluster: Proc[], state: 'new' | 'existing'): Promise<void> {
-  p.proc = spawnTracked(process.execPath, [
-    MAIN,
-    'serve',
-    '--name',
-    p.name,
-    '--data-dir',
-    path.join(dir, p.name),
-    '--listen-client-urls',
-    `http://${p.client}`,
-    '--listen-peer-urls',
-    p.peer,
-    '--initial-cluster',
-    cluster.map((m) => `${m.name}=${m.peer}`).join(','),
-    '--initial-cluster-state',
-    state,
-    '--heartbeat-interval',
-    '50',
-    '--election-timeout',
-    '500',
-  ]);
-  await waitFor(() => p.proc!.lines.some((l) => l.includes('ready to serve client requests')), {
-    timeoutMs: 15_000,
-    what: `${p.name} to start (stderr: ${p.proc.stderr().slice(-800)})`,
-  });
-}
+const start = (p: Proc, cluster: Proc[], state: 'new' | 'existing') => startMember(dir, p, cluster, state);
 
 test('grow 1 → 3 → 5 with learners promoted, remove the leader, shrink to 3, under load', async () => {
   const procs: Proc[] = [];

@@ -16,17 +16,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, CompactedError } from '../../src/index.js';
 import { PostgresSnapshotStore, type SnapshotMeta } from '../../src/storage/index.js';
-import { freePort, waitFor } from '../harness/etcd.js';
-import { killAll, type Spawned, spawnTracked } from '../harness/fixtures.js';
+import { waitFor } from '../harness/etcd.js';
+import { killAll } from '../harness/fixtures.js';
 import { ensureServerBuilt, MAIN } from '../server/concord.js';
 import { DATABASE_URL, dropSchema, testSchemaName } from '../storage/pg-helpers.js';
-
-interface Proc {
-  name: string;
-  client: string;
-  peer: string;
-  proc?: Spawned;
-}
+import { newProcs, type Proc, startMember } from './members.js';
 
 const schema = testSchemaName();
 const storeUrl = (() => {
@@ -56,47 +50,9 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function procs(n: number, prefix: string): Promise<Proc[]> {
-  const out: Proc[] = [];
-  for (let i = 0; i < n; i++)
-    out.push({
-      name: `${prefix}${i}`,
-      client: `127.0.0.1:${await freePort()}`,
-      peer: `http://127.0.0.1:${await freePort()}`,
-    });
-  return out;
-}
-
-async function start(p: Proc, cluster: Proc[], state: 'new' | 'existing'): Promise<void> {
-  p.proc = spawnTracked(process.execPath, [
-    MAIN,
-    'serve',
-    '--name',
-    p.name,
-    '--data-dir',
-    path.join(dir, p.name),
-    '--listen-client-urls',
-    `http://${p.client}`,
-    '--listen-peer-urls',
-    p.peer,
-    '--initial-cluster',
-    cluster.map((m) => `${m.name}=${m.peer}`).join(','),
-    '--initial-cluster-state',
-    state,
-    '--heartbeat-interval',
-    '50',
-    '--election-timeout',
-    '500',
-    '--snapshot-count',
-    '150',
-    '--snapshot-store',
-    storeUrl,
-  ]);
-  await waitFor(() => p.proc!.lines.some((l) => l.includes('ready to serve client requests')), {
-    timeoutMs: 20_000,
-    what: `${p.name} to start (stderr: ${p.proc.stderr().slice(-800)})`,
-  });
-}
+const procs = newProcs;
+const start = (p: Proc, cluster: Proc[], state: 'new' | 'existing') =>
+  startMember(dir, p, cluster, state, ['--snapshot-count', '150', '--snapshot-store', storeUrl]);
 
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

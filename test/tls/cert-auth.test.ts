@@ -1,17 +1,9 @@
-/**
- * etcd's AuthInfoFromTLS: with --client-cert-auth and auth enabled, a call that carries no token
- * is made as the user named by the client certificate's common name ("client" here). The same
- * script runs against real etcd 3.4 and Concord, through etcdctl (certificate, no --user), the
- * SDK (tls, no auth option) and, on Concord, the JSON gateway over https; the outcomes must be
- * the same. A client cannot name a user by sending the metadata key Concord uses internally.
- */
-import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import { Client, PermissionDeniedError } from '../../src/index.js';
 import { CONCORD_BIN } from '../cluster/concord-bin.js';
 import { type EtcdCluster, startEtcd } from '../harness/etcd.js';
 import { ensureServerBuilt } from '../server/concord.js';
-import { makeCerts, type TestCerts } from './certs.js';
+import { clientTls, makeCerts, type TestCerts, tlsSetup } from './certs.js';
 
 let certs: TestCerts;
 const clusters: EtcdCluster[] = [];
@@ -32,14 +24,7 @@ async function run(target: 'etcd' | 'concord'): Promise<Record<string, unknown>>
     members: 1,
     name: `certauth-${target}`,
     ...(target === 'concord' ? { bin: CONCORD_BIN } : {}),
-    tls: {
-      caFile: certs.caFile,
-      certFile: certs.member.certFile,
-      keyFile: certs.member.keyFile,
-      clientCertFile: certs.client.certFile,
-      clientKeyFile: certs.client.keyFile,
-      clientCertAuth: true,
-    },
+    tls: tlsSetup(certs),
   });
   clusters.push(cluster);
   const ctl = async (...args: string[]) => {
@@ -61,11 +46,7 @@ async function run(target: 'etcd' | 'concord'): Promise<Record<string, unknown>>
   out.ctlGet = await ctl('get', 'app/a', '--print-value-only');
   const sdk = new Client({
     endpoints: [cluster.members[0]!.clientUrl],
-    tls: {
-      ca: readFileSync(certs.caFile),
-      cert: readFileSync(certs.client.certFile),
-      key: readFileSync(certs.client.keyFile),
-    },
+    tls: clientTls(certs),
   });
   clients.push(sdk);
   out.sdkAllowed = (await sdk.put('app/b', '2')).header.revision > 0n;
@@ -76,11 +57,7 @@ async function run(target: 'etcd' | 'concord'): Promise<Record<string, unknown>>
   // Naming a user through Concord's internal metadata key does not work: only the certificate does.
   const forger = new Client({
     endpoints: [cluster.members[0]!.clientUrl],
-    tls: {
-      ca: readFileSync(certs.caFile),
-      cert: readFileSync(certs.client.certFile),
-      key: readFileSync(certs.client.keyFile),
-    },
+    tls: clientTls(certs),
     metadata: { 'x-concord-cert-cn': 'root' },
   });
   clients.push(forger);
@@ -98,9 +75,7 @@ function gateway(url: string, path: string, body: unknown): Promise<{ status: nu
       {
         method: 'POST',
         agent: false,
-        ca: readFileSync(certs.caFile),
-        cert: readFileSync(certs.client.certFile),
-        key: readFileSync(certs.client.keyFile),
+        ...clientTls(certs),
       },
       (res) => {
         let b = '';

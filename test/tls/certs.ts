@@ -5,9 +5,10 @@
  * certificate of its own (a member the cluster must not trust). P-256 keys: fast to make.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { TlsSetup } from '../harness/etcd.js';
 
 export const OPENSSL = '/usr/bin/openssl';
 
@@ -111,4 +112,26 @@ export function makeCerts(): TestCerts {
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
+}
+
+/** The harness's TLS for `certs`: member certificates, --client-cert-auth, and peer mTLS if asked. */
+export function tlsSetup(certs: TestCerts, o: { peer?: boolean } = {}): TlsSetup {
+  return {
+    caFile: certs.caFile,
+    certFile: certs.member.certFile,
+    keyFile: certs.member.keyFile,
+    clientCertFile: certs.client.certFile,
+    clientKeyFile: certs.client.keyFile,
+    clientCertAuth: true,
+    ...(o.peer ? { peer: true } : {}),
+  };
+}
+
+/** The SDK's `tls` option with the client certificate of `certs`. */
+export function clientTls(certs: TestCerts): { ca: Buffer; cert: Buffer; key: Buffer } {
+  return {
+    ca: readFileSync(certs.caFile),
+    cert: readFileSync(certs.client.certFile),
+    key: readFileSync(certs.client.keyFile),
+  };
 }

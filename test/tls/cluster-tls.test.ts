@@ -18,18 +18,14 @@ import { CONCORD_BIN } from '../cluster/concord-bin.js';
 import { type EtcdCluster, freePort, runEtcdctl, startEtcd, waitFor, withTimeout } from '../harness/etcd.js';
 import { killAll, spawnTracked } from '../harness/fixtures.js';
 import { ensureServerBuilt, MAIN } from '../server/concord.js';
-import { makeCerts, type TestCerts } from './certs.js';
+import { clientTls, makeCerts, type TestCerts, tlsSetup } from './certs.js';
 
 let certs: TestCerts;
 let cluster: EtcdCluster;
 let dir: string;
 const clients: Client[] = [];
 
-const withCert = () => ({
-  ca: readFileSync(certs.caFile),
-  cert: readFileSync(certs.client.certFile),
-  key: readFileSync(certs.client.keyFile),
-});
+const withCert = () => clientTls(certs);
 function client(endpoints: string[], opts: Partial<ConstructorParameters<typeof Client>[0]> = {}) {
   const c = new Client({ endpoints, timeoutMs: 15_000, ...opts });
   clients.push(c);
@@ -45,15 +41,7 @@ beforeAll(async () => {
     name: 'tls',
     bin: CONCORD_BIN,
     startTimeoutMs: 40_000,
-    tls: {
-      caFile: certs.caFile,
-      certFile: certs.member.certFile,
-      keyFile: certs.member.keyFile,
-      clientCertFile: certs.client.certFile,
-      clientKeyFile: certs.client.keyFile,
-      clientCertAuth: true,
-      peer: true,
-    },
+    tls: tlsSetup(certs, { peer: true }),
   });
 }, 120_000);
 

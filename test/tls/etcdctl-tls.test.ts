@@ -9,7 +9,7 @@ import { CONCORD_BIN } from '../cluster/concord-bin.js';
 import { type Ctl, expectSameSteps, script } from '../compat/etcdctl-script.js';
 import { type EtcdCluster, runEtcdctl, startEtcd } from '../harness/etcd.js';
 import { ensureServerBuilt } from '../server/concord.js';
-import { makeCerts, type TestCerts } from './certs.js';
+import { makeCerts, type TestCerts, tlsSetup } from './certs.js';
 
 let certs: TestCerts;
 
@@ -63,15 +63,7 @@ test('etcdctl over TLS and mTLS gives the same answers from Concord as from etcd
       name: bin ? 'tls-concord' : 'tls-etcd',
       bin,
       startTimeoutMs: 40_000,
-      tls: {
-        caFile: certs.caFile,
-        certFile: certs.member.certFile,
-        keyFile: certs.member.keyFile,
-        clientCertFile: certs.client.certFile,
-        clientKeyFile: certs.client.keyFile,
-        clientCertAuth: true,
-        peer: true,
-      },
+      tls: tlsSetup(certs, { peer: true }),
     });
     try {
       const ctl: Ctl = (args, o) => cluster.etcdctl(args, o);
