@@ -36,6 +36,11 @@ export function serveCommand(): Command {
       .option('--initial-cluster-token <token>', 'initial cluster token', 'etcd-cluster')
       .option('--listen-metrics-urls <urls>', 'URLs for /health and /version over HTTP/1')
       .option('--snapshot-count <n>', 'applied entries between snapshots')
+      .option(
+        '--experimental-snapshot-catchup-entries <n>',
+        'log entries kept behind a snapshot for slow followers (default 5000)',
+      )
+      .option('--snapshot-catchup-entries <n>', 'the same, under etcd 3.6\'s name')
       .option('--quota-backend-bytes <n>', 'NOSPACE alarm above this many bytes of keyspace')
       .option('--max-request-bytes <n>', 'largest client request accepted, in bytes')
       .option('--max-txn-ops <n>', 'most operations in one txn')
@@ -106,6 +111,7 @@ export function serveCommand(): Command {
           initialClusterToken: o.initialClusterToken,
           listenMetricsUrls: o.listenMetricsUrls,
           snapshotCount: o.snapshotCount,
+          snapshotCatchUpEntries: o.snapshotCatchupEntries ?? o.experimentalSnapshotCatchupEntries,
           quotaBackendBytes: o.quotaBackendBytes,
           maxRequestBytes: o.maxRequestBytes,
           maxTxnOps: o.maxTxnOps,

@@ -10,6 +10,9 @@ import { type CompactionMode, parseRetention } from './compactor.js';
 import { ConfigError } from './errors.js';
 import type { TlsFiles } from './tls.js';
 
+/** etcd's SnapshotCatchUpEntries default. */
+export const DEFAULT_SNAPSHOT_CATCH_UP_ENTRIES = 5000;
+
 /** etcd's --snapshot-count default (3.5: 100,000 applied entries between snapshots). */
 export const DEFAULT_SNAPSHOT_COUNT = 100_000;
 /** etcd's --max-request-bytes default: 1.5 MiB. */
@@ -48,6 +51,12 @@ export interface ServeConfig {
   /** Extra HTTP listeners for /health, /version (etcd's --listen-metrics-urls). */
   listenMetricsUrls: string[];
   snapshotCount: number;
+  /**
+   * Log entries kept in memory behind each snapshot, so a follower that is only a little behind
+   * catches up from the log instead of receiving a whole snapshot (etcd's
+   * --experimental-snapshot-catchup-entries, 5000).
+   */
+  snapshotCatchUpEntries: number;
   quotaBackendBytes: number;
   maxRequestBytes: number;
   maxTxnOps: number;
@@ -308,6 +317,11 @@ export function resolveConfig(f: ServeFlags): ServeConfig {
     initialClusterToken: f.initialClusterToken ?? DEFAULT_CLUSTER_TOKEN,
     listenMetricsUrls: listenMetrics,
     snapshotCount: positiveInt('snapshot-count', f.snapshotCount, DEFAULT_SNAPSHOT_COUNT),
+    snapshotCatchUpEntries: positiveInt(
+      'experimental-snapshot-catchup-entries',
+      f.snapshotCatchUpEntries,
+      DEFAULT_SNAPSHOT_CATCH_UP_ENTRIES,
+    ),
     quotaBackendBytes:
       positiveInt('quota-backend-bytes', f.quotaBackendBytes, DEFAULT_QUOTA_BACKEND_BYTES, 0) ||
       DEFAULT_QUOTA_BACKEND_BYTES,

@@ -187,6 +187,7 @@ export class Node {
       heartbeatMs: config.heartbeatIntervalMs,
       electionMs: config.electionTimeoutMs,
       snapshotCount: config.snapshotCount,
+      snapshotCatchUpEntries: config.snapshotCatchUpEntries,
       maxRequestBytes: config.maxRequestBytes,
       fresh: rec.fresh,
       onApplied: () => node?.syncWatchers(),

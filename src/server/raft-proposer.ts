@@ -103,6 +103,8 @@ export interface RaftProposerOptions {
   heartbeatMs: number;
   electionMs: number;
   snapshotCount: number;
+  /** Entries kept behind a snapshot (SNAPSHOT_CATCH_UP_ENTRIES unless --experimental-snapshot-catchup-entries). */
+  snapshotCatchUpEntries?: number;
   maxRequestBytes: number;
   /** True for a member of a new cluster starting for the first time (elections start at once). */
   fresh: boolean;
@@ -859,7 +861,7 @@ export class RaftProposer implements Proposer {
       await this.#wal.saveSnapshot({ index, term });
       if (index > this.#storage.snapshot().metadata.index) {
         this.#storage.createSnapshot(index, confState, new Uint8Array(0));
-        const compactTo = index - SNAPSHOT_CATCH_UP_ENTRIES;
+        const compactTo = index - (this.#opts.snapshotCatchUpEntries ?? SNAPSHOT_CATCH_UP_ENTRIES);
         if (compactTo > this.#storage.firstIndex()) this.#storage.compact(compactTo);
       }
       this.#snapshotIndex = Math.max(this.#snapshotIndex, index);

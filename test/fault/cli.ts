@@ -1,5 +1,5 @@
 /**
- * `npm run fault -- [--time SECONDS] [--seed N] [--nemesis a,b] [--mutation NAME]`: fault runs
+ * `npm run fault -- [--time SECONDS] [--seed N] [--nemesis a,b] [--failpoint SPEC] [--mutation NAME]`: fault runs
  * against real Concord processes until the time is spent (each run ~60 s), printing each run's
  * figures; exit code 1 on the first violation, whose evidence folder is printed.
  * `npm run fault` compiles test/fault with tsconfig.fault.json (into dist/fault) and builds
@@ -20,6 +20,7 @@ async function main(): Promise<number> {
   for (const n of nemeses)
     if (!NEMESES.includes(n)) throw new Error(`unknown nemesis ${n} (known: ${NEMESES.join(', ')})`);
   const mutation = arg('--mutation');
+  const failpoint = arg('--failpoint');
   const t0 = Date.now();
   const totals = { runs: 0, operations: 0, unknown: 0, faults: 0, histories: 0 };
   while (Date.now() - t0 < totalMs) {
@@ -34,6 +35,7 @@ async function main(): Promise<number> {
       nemeses,
       name: 'cli',
       ...(mutation ? { mutation } : {}),
+      ...(failpoint ? { failpoints: [failpoint] } : {}),
       log: (l) => console.log(`  ${l}`),
     });
     totals.runs++;

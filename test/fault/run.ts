@@ -56,6 +56,8 @@ export interface FaultOptions {
   /** The repository (dist/ holds the server, dist/fault the worker). */
   root: string;
   nemeses?: readonly NemesisName[];
+  /** What the failpoint nemesis may arm (FAILPOINT_SPECS unless given). */
+  failpoints?: readonly string[];
   /** CONCORD_MUTATION for every member: a deliberate bug the run must catch. */
   mutation?: string;
   /** Names the folder of a failing run. */
@@ -93,6 +95,35 @@ function rng(seed: number): () => number {
   };
 }
 
+const SNAPSHOT_COUNT = 1000;
+const CATCH_UP_ENTRIES = 100;
+
+/**
+ * Writes enough entries while member `down` is away that the leader snapshots and compacts its
+ * log past what `down` holds: it must then be sent a snapshot. Single puts, as each is one entry
+ * (the watchers see them like any other write).
+ */
+async function outrunLog(c: EtcdCluster, down: number): Promise<void> {
+  const endpoints = c.endpoints.filter((_, i) => i !== down);
+  const client = new Client({ endpoints, timeoutMs: 10_000 });
+  try {
+    let next = 0;
+    const total = SNAPSHOT_COUNT + 2 * CATCH_UP_ENTRIES + 200;
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        while (next < total) {
+          const k = next++;
+          await client.put(`filler/${k % 100}`, String(k)).catch(() => {});
+        }
+      }),
+    );
+    // The snapshot is written in the background after the entry that triggers it.
+    await sleep(1500);
+  } finally {
+    client.close();
+  }
+}
+
 const WORKERS: { kind: WorkerConfig['kind']; count: number }[] = [
   { kind: 'registers', count: 4 },
   { kind: 'txns', count: 1 },
@@ -125,7 +156,13 @@ export async function runFault(opts: FaultOptions): Promise<FaultReport> {
       bin: path.join(opts.root, 'test/harness/concord-as-etcd'),
       heartbeatMs: 100,
       electionMs: 1000,
-      extraArgs: ['--snapshot-count', '1000'],
+      // Few entries kept behind a snapshot, so a member down for a few seconds is sent one.
+      extraArgs: [
+        '--snapshot-count',
+        String(SNAPSHOT_COUNT),
+        '--experimental-snapshot-catchup-entries',
+        String(CATCH_UP_ENTRIES),
+      ],
       // Generous: the machine may be loaded.
       startTimeoutMs: 60_000,
       env,
@@ -204,7 +241,7 @@ export async function runFault(opts: FaultOptions): Promise<FaultReport> {
         const nemesis = k < nemeses.length ? nemeses[k]! : pick(nemeses);
         const at = Date.now() - started;
         current = { at, nemesis, detail: 'did not finish' };
-        const detail = await inject(c, proxies, nemesis, random, env);
+        const detail = await inject(c, proxies, nemesis, random, env, opts.failpoints ?? FAILPOINT_SPECS);
         current = undefined;
         schedule.push({ at, nemesis, detail });
         log(`${(at / 1000).toFixed(1)}s ${nemesis}: ${detail}`);
@@ -287,6 +324,7 @@ async function inject(
   nemesis: NemesisName,
   random: () => number,
   env: Record<string, string> | undefined,
+  failpoints: readonly string[],
 ): Promise<string> {
   const n = c.members.length;
   const leader = await c.leaderIndex({ timeoutMs: 30_000 });
@@ -351,10 +389,10 @@ async function inject(
       return `isolated every 300 ms: ${steps.join(' ')}`;
     }
     case 'failpoint': {
-      const spec = FAILPOINT_SPECS[Math.floor(random() * FAILPOINT_SPECS.length)]!;
+      const spec = failpoints[Math.floor(random() * failpoints.length)]!;
       const i = random() < 0.5 ? leader : follower;
       await c.kill(i, 'SIGKILL');
-      if (spec.startsWith('snapshot-install')) await sleep(3000);
+      if (spec.startsWith('snapshot-install')) await outrunLog(c, i);
       await c
         .restart(i, { env: { ...env, CONCORD_FAILPOINTS: spec }, wait: 'listening', timeoutMs: 30_000 })
         .catch(() => {});
