@@ -40,7 +40,7 @@ export function serveCommand(): Command {
         '--experimental-snapshot-catchup-entries <n>',
         'log entries kept behind a snapshot for slow followers (default 5000)',
       )
-      .option('--snapshot-catchup-entries <n>', 'the same, under etcd 3.6\'s name')
+      .option('--snapshot-catchup-entries <n>', "the same, under etcd 3.6's name")
       .option('--quota-backend-bytes <n>', 'NOSPACE alarm above this many bytes of keyspace')
       .option('--max-request-bytes <n>', 'largest client request accepted, in bytes')
       .option('--max-txn-ops <n>', 'most operations in one txn')

@@ -92,6 +92,17 @@ export class Connections {
     return this.#authenticating;
   }
 
+  /**
+   * A stream was refused for its token (a watch create canceled "invalid auth token": the
+   * token expired or the auth revision moved on). Drops the token so the next stream
+   * authenticates again; false when this client has no credentials to do that with.
+   */
+  refusedToken(message: string): boolean {
+    if (!this.settings.auth || !STALE_TOKEN.has(message)) return false;
+    this.#dropToken(this.#token);
+    return true;
+  }
+
   /** Drops a token the server refused, unless another call replaced it meanwhile. */
   #dropToken(token: string | undefined): void {
     if (this.#token !== token) return;

@@ -171,6 +171,22 @@ const BY_MESSAGE: ReadonlyArray<[string, Ctor]> = [
   ['etcdserver: watch canceled', WatchCanceledError],
 ];
 
+/** etcd's message inside a watch cancel reason that quotes a whole gRPC status. */
+export function cancelMessage(reason: string): string {
+  return /desc = (.*)$/s.exec(reason)?.[1] ?? reason;
+}
+
+/**
+ * The error a watch cancel reason stands for: etcd writes a refused create's whole gRPC status
+ * ("rpc error: code = PermissionDenied desc = etcdserver: permission denied"); undefined when
+ * the message is not one of etcd's.
+ */
+export function fromCancelReason(reason: string): EtcdError | undefined {
+  const msg = cancelMessage(reason);
+  for (const [m, C] of BY_MESSAGE) if (msg === m) return new C(msg, {});
+  return undefined;
+}
+
 /** True for errors created by `toEtcdError` for a message grpc-js produces when the request never left. */
 const NOT_SENT = /No connection established|failed to connect|connect ECONNREFUSED|Name resolution failed/i;
 

@@ -18,7 +18,14 @@ import { Event_EventType, type Event as WireEvent } from '../gen/mvccpb/kv.js';
 import { AsyncQueue } from './async-queue.js';
 import { abortErrorOf, type CallOptions, CallScope, delay } from './call-options.js';
 import type { Connections } from './connections.js';
-import { ClientClosedError, CompactedError, type EtcdError, WatchCanceledError } from './errors.js';
+import {
+  ClientClosedError,
+  CompactedError,
+  cancelMessage,
+  type EtcdError,
+  fromCancelReason,
+  WatchCanceledError,
+} from './errors.js';
 import type { KeyRange, Keyspace } from './keyspace.js';
 import { header, type KeyValue, keyValue, type ResponseHeader } from './kv.js';
 
@@ -70,6 +77,8 @@ class Watcher {
   /** The next revision not yet delivered; 0n until the first creation says where "now" is. */
   nextRev: bigint;
   fragments: WireEvent[] = [];
+  /** Whether its last create was refused for a stale token (it is tried once more). */
+  reauthenticated = false;
   created!: { resolve: () => void; reject: (e: unknown) => void };
   readonly createdPromise: Promise<void>;
 
@@ -302,11 +311,19 @@ export class WatchHub {
       if (next) s.requests.push(next.createRequest());
       if (!w) return;
       if (res.canceled || res.watchId < 0n) {
+        // Refused for a stale token: once per watcher, the stream starts again and
+        // authenticates first (every watcher is created again from where it stood).
+        if (!w.reauthenticated && this.#conns.refusedToken(cancelMessage(res.cancelReason))) {
+          w.reauthenticated = true;
+          s.abort.abort();
+          return;
+        }
         this.#watchers.delete(w);
         w.finish(this.#cancelError(res));
         return;
       }
       w.id = res.watchId;
+      w.reauthenticated = false;
       s.byId.set(w.id, w);
       if (w.state === 'done') {
         // Canceled while its create was in flight.
@@ -353,7 +370,12 @@ export class WatchHub {
         compactRevision: res.compactRevision,
       });
     }
-    return new WatchCanceledError(res.cancelReason || 'etcdserver: watch canceled');
+    // A refusal etcd names (permission denied: the watcher's user lost read access) comes as
+    // its own error class; anything else is a plain cancel.
+    return (
+      fromCancelReason(res.cancelReason) ??
+      new WatchCanceledError(res.cancelReason || 'etcdserver: watch canceled')
+    );
   }
 }
 

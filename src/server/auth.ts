@@ -11,7 +11,11 @@
  * Simple tokens (etcd's tokenSimple): 16 random letters, a dot and a per-member counter, drawn
  * by the member that checked the password and applied on every member through the log, so any
  * member accepts them. Each use pushes the expiry --auth-token-ttl further; deleting the user,
- * changing their password or disabling auth drops their tokens. Tokens are never logged.
+ * changing their password or disabling auth drops their tokens, and a token is good only at the
+ * auth revision it was issued at: any change to users, roles or permissions retires every
+ * token, so each client authenticates again (etcd does this for its JWTs; its simple tokens live
+ * on). Clients refresh on "invalid auth token" (clientv3, the etcd3 npm client, our SDK).
+ * Tokens are never logged.
  */
 import { randomInt } from 'node:crypto';
 import bcrypt from 'bcryptjs';
@@ -36,12 +40,15 @@ const SWEEP_EVERY = 1024;
 export class SimpleTokens {
   readonly #ttlMs: number;
   readonly #now: () => number;
-  readonly #tokens = new Map<string, { username: string; expiresAt: number }>();
+  readonly #revision: () => number;
+  readonly #tokens = new Map<string, { username: string; expiresAt: number; revision: number }>();
   #sinceSweep = 0;
 
-  constructor(ttlMs: number, now: () => number = Date.now) {
+  /** `revision` gives the store's auth revision now: a token of an older one is invalid. */
+  constructor(ttlMs: number, now: () => number = Date.now, revision: () => number = () => 0) {
     this.#ttlMs = ttlMs;
     this.#now = now;
+    this.#revision = revision;
   }
 
   get size(): number {
@@ -63,7 +70,11 @@ export class SimpleTokens {
         // A JWT authentication logs no token.
         if (ev.token === '') return;
         if (++this.#sinceSweep >= SWEEP_EVERY) this.#sweep();
-        this.#tokens.set(ev.token, { username: ev.username, expiresAt: this.#now() + this.#ttlMs });
+        this.#tokens.set(ev.token, {
+          username: ev.username,
+          expiresAt: this.#now() + this.#ttlMs,
+          revision: ev.revision,
+        });
         return;
     }
   };
@@ -76,7 +87,7 @@ export class SimpleTokens {
     const t = this.#tokens.get(token);
     if (!t) return undefined;
     const now = this.#now();
-    if (t.expiresAt <= now) {
+    if (t.expiresAt <= now || t.revision !== this.#revision()) {
       this.#tokens.delete(token);
       return undefined;
     }
@@ -87,7 +98,8 @@ export class SimpleTokens {
   #sweep(): void {
     this.#sinceSweep = 0;
     const now = this.#now();
-    for (const [t, v] of this.#tokens) if (v.expiresAt <= now) this.#tokens.delete(t);
+    const rev = this.#revision();
+    for (const [t, v] of this.#tokens) if (v.expiresAt <= now || v.revision !== rev) this.#tokens.delete(t);
   }
 }
 
@@ -109,7 +121,7 @@ export class ServerAuth {
     this.#sm = sm;
     this.#cost = opts.bcryptCost;
     this.#jwt = opts.jwt;
-    this.tokens = new SimpleTokens(opts.tokenTtlSec * 1000);
+    this.tokens = new SimpleTokens(opts.tokenTtlSec * 1000, Date.now, () => sm.auth.revision);
     sm.auth.onToken = this.tokens.handle;
   }
 

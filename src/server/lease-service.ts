@@ -4,7 +4,7 @@
  * keepalive for an unknown or expired lease answers TTL 0, as etcd does.
  */
 import type { LeaseKeepAliveResponse, LeaseServiceImplementation } from '../gen/etcdserverpb/rpc.js';
-import { checkLeaseReads } from '../mvcc/index.js';
+import { type AuthInfo, checkLeasePuts, checkLeaseReads } from '../mvcc/index.js';
 import { AsyncQueue } from '../transport/async-queue.js';
 import type { Node } from './node.js';
 
@@ -37,6 +37,23 @@ export function leaseService(node: Node): LeaseServiceImplementation {
     },
 
     leaseKeepAlive(requests, ctx) {
+      // With auth on, keeping a lease alive keeps its keys alive: it needs what revoking it
+      // needs (root, or write permission on every attached key; a lease with no keys is
+      // anyone's). A keepalive that lost that permission (user deleted, role or permission
+      // revoked) is answered TTL 0, as for a lease that is gone: the client stops keeping it,
+      // and the lease expires when its TTL runs out. The stream's user is taken from its token
+      // on first use and kept, as a watch keeps its creator.
+      let who: AuthInfo | undefined;
+      const permitted = async (id: bigint): Promise<boolean> => {
+        if (who === undefined) who = await node.auth.infoOf(ctx.metadata).catch(() => undefined);
+        const info = who && { username: who.username, revision: sm.auth.revision };
+        try {
+          checkLeasePuts(sm.auth, sm.lessor, info, id);
+          return true;
+        } catch {
+          return false;
+        }
+      };
       const out = new AsyncQueue<LeaseKeepAliveResponse>();
       const onAbort = () => out.close();
       ctx.signal.addEventListener('abort', onAbort, { once: true });
@@ -51,7 +68,14 @@ export function leaseService(node: Node): LeaseServiceImplementation {
         // slow round trip must not hold back the renewals of the other leases on this stream.
         // A keepalive that cannot be answered (no leader) ends the stream: the client fails over.
         for await (const r of requests)
-          keepAliveOnce(r.ID, ctx.signal).then(
+          (node.auth.enabled
+            ? permitted(r.ID).then((ok) =>
+                ok
+                  ? keepAliveOnce(r.ID, ctx.signal)
+                  : { header: node.header(undefined, sm.revision), ID: r.ID, TTL: 0n },
+              )
+            : keepAliveOnce(r.ID, ctx.signal)
+          ).then(
             (resp) => out.push(resp),
             () => end(),
           );

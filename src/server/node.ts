@@ -82,6 +82,12 @@ export class Node {
   readonly afterWatchSync = new Set<() => void>();
   /** Open streams (watch, keepalive), each by the function that ends it: shutdown ends them first. */
   readonly streams = new Set<() => void>();
+  /**
+   * Called once the applied auth state has changed (users, roles, permissions, enabled): open
+   * watch streams check their watchers' permission again.
+   */
+  readonly onAuthChange = new Set<() => void>();
+  #authSeen = { revision: 0, enabled: false };
   readonly #timers: NodeJS.Timeout[] = [];
   readonly #revoking = new Set<bigint>();
   #sharing: SnapshotSharing | undefined;
@@ -440,6 +446,11 @@ export class Node {
 
   /** One catching-up round for watchers behind the store. */
   syncWatchers(): void {
+    const a = this.sm.auth;
+    if (a.revision !== this.#authSeen.revision || a.enabled !== this.#authSeen.enabled) {
+      this.#authSeen = { revision: a.revision, enabled: a.enabled };
+      for (const f of this.onAuthChange) f();
+    }
     if (this.sm.watches.unsyncedCount > 0) this.sm.watches.sync();
     for (const f of this.afterWatchSync) f();
   }

@@ -11,6 +11,7 @@ import type {
   WatchServiceImplementation,
 } from '../gen/etcdserverpb/rpc.js';
 import {
+  type AuthInfo,
   AuthOldRevisionError,
   checkRangeAuth,
   InvalidAuthTokenError,
@@ -40,6 +41,11 @@ class WatchStream implements WatchSink {
   readonly out = new AsyncQueue<WatchResponse>();
   readonly #node: Node;
   readonly #watchers = new Map<bigint, Watcher>();
+  /**
+   * Who created each watcher made while auth was on, so that a change of permissions can be
+   * checked against open watchers (nothing is kept while auth is off).
+   */
+  readonly #owners = new Map<bigint, { who: string | undefined; key: Buffer; rangeEnd: Buffer }>();
   #nextId = 0n;
   #progressPending = false;
 
@@ -53,7 +59,10 @@ class WatchStream implements WatchSink {
     // Control messages (cancel with compact revision) always go; events respect backpressure.
     if (resp.events.length > 0 && this.out.length >= WATCH_STREAM_MAX_PENDING) return false;
     this.#node.header(resp.header);
-    if (resp.canceled) this.#watchers.delete(resp.watchId);
+    if (resp.canceled) {
+      this.#watchers.delete(resp.watchId);
+      this.#owners.delete(resp.watchId);
+    }
     this.out.push(resp);
     return true;
   }
@@ -74,11 +83,13 @@ class WatchStream implements WatchSink {
 
   async create(c: WatchCreateRequest, metadata?: Parameters<Node['auth']['infoOf']>[0]): Promise<void> {
     const auth = this.#node.auth;
+    let who: AuthInfo | undefined;
     if (auth.enabled) {
       // etcd's isWatchPermitted: read permission on the watched range, with the stream's token.
       try {
         const key = c.key.length === 0 ? Buffer.from([0]) : c.key;
-        checkRangeAuth(this.#node.sm.auth, await auth.infoOf(metadata), { key, rangeEnd: c.rangeEnd });
+        who = await auth.infoOf(metadata);
+        checkRangeAuth(this.#node.sm.auth, who, { key, rangeEnd: c.rangeEnd });
       } catch (err) {
         this.#control(ALL_WATCHERS, { created: true, canceled: true, cancelReason: deniedReason(err) });
         return;
@@ -99,7 +110,38 @@ class WatchStream implements WatchSink {
     // Register first, send `created` before any event: the hub delivers only on later applies/syncs.
     const w = this.#node.sm.watches.watch(id, req, this);
     this.#watchers.set(id, w);
+    if (auth.enabled)
+      this.#owners.set(id, {
+        who: who?.username,
+        key: Buffer.from(req.key),
+        rangeEnd: Buffer.from(req.rangeEnd),
+      });
     this.#control(id, { created: true });
+  }
+
+  /**
+   * After the auth state changed: each watcher whose creator may no longer read its range (user
+   * deleted, role or permission revoked, auth enabled under a watch made without credentials) is
+   * canceled with the reason a refused create gets. The stream's identity is kept, not its token:
+   * a token retired by the change does not end watches its user may still make.
+   */
+  recheck(): void {
+    const store = this.#node.sm.auth;
+    if (!store.enabled) return;
+    for (const [id, w] of this.#watchers) {
+      const o = this.#owners.get(id);
+      try {
+        // A watcher made while auth was off has no credentials.
+        if (!o) throw new UserEmptyError();
+        const info = o.who === undefined ? undefined : { username: o.who, revision: store.revision };
+        checkRangeAuth(store, info, { key: o.key, rangeEnd: o.rangeEnd });
+      } catch (err) {
+        this.#node.sm.watches.cancel(w);
+        this.#watchers.delete(id);
+        this.#owners.delete(id);
+        this.#control(id, { canceled: true, cancelReason: deniedReason(err) });
+      }
+    }
   }
 
   cancel(id: bigint): void {
@@ -107,6 +149,7 @@ class WatchStream implements WatchSink {
     if (!w) return;
     this.#node.sm.watches.cancel(w);
     this.#watchers.delete(id);
+    this.#owners.delete(id);
     this.#control(id, { canceled: true });
   }
 
@@ -126,6 +169,7 @@ class WatchStream implements WatchSink {
   close(): void {
     for (const w of this.#watchers.values()) this.#node.sm.watches.cancel(w);
     this.#watchers.clear();
+    this.#owners.clear();
     this.out.close();
   }
 }
@@ -134,12 +178,15 @@ export function watchService(node: Node): WatchServiceImplementation {
   return {
     watch(requests, ctx) {
       const stream = new WatchStream(node);
+      const recheck = () => stream.recheck();
       node.afterWatchSync.add(stream.afterSync);
+      node.onAuthChange.add(recheck);
       node.metrics.watchStreams.inc();
       const end = () => {
         if (!node.streams.has(end)) return;
         node.metrics.watchStreams.dec();
         node.afterWatchSync.delete(stream.afterSync);
+        node.onAuthChange.delete(recheck);
         node.streams.delete(end);
         ctx.signal.removeEventListener('abort', end);
         stream.close();
