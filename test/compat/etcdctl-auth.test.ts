@@ -1,13 +1,18 @@
 /**
- * Users, roles and key-range permissions through the real `etcdctl --user` (Debian's 3.4), the
- * same script against real etcd and against Concord: every step's exit code, stdout and stderr
- * must match once lease IDs and etcdctl's own JSON log lines are taken out. Revisions are not
- * normalized: both clusters start empty, so they must agree.
+ * Users, roles and key-range permissions through the real `etcdctl --cacert --cert --key
+ * --user` (Debian's 3.4), the same script against real etcd and against Concord, both serving
+ * TLS on the client port with --client-cert-auth (certificates made at test time): every step's
+ * exit code, stdout and stderr must match once lease IDs and etcdctl's own JSON log lines are
+ * taken out. Revisions are not normalized: both clusters start empty, so they must agree.
+ * Steps without --user carry only the client certificate, whose CN ("client") is then the user
+ * (etcd's AuthInfoFromTLS) — a user the script creates late, so both the refusal and the grant
+ * are compared. The plain-text auth paths are compared by auth-matrix and sdk-auth.
  */
 
 import { CONCORD_BIN } from '../cluster/concord-bin.js';
 import { type EtcdctlResult, startEtcd } from '../harness/etcd.js';
 import { ensureServerBuilt } from '../server/concord.js';
+import { makeCerts, type TestCerts, tlsSetup } from '../tls/certs.js';
 
 type Ctl = (args: string[], opts?: { input?: string; timeoutMs?: number }) => Promise<EtcdctlResult>;
 
@@ -175,6 +180,25 @@ async function script(ctl: Ctl): Promise<Step[]> {
   await run('bob after delete', [...bob, 'get', 'b']);
   await run('delete role missing', [...root, 'role', 'delete', 'nope']);
 
+  // The client certificate's CN as the user, when no --user is given.
+  await run('certificate user before it exists', ['get', 'foo/0']);
+  await run('user add client', [...root, 'user', 'add', 'client:cpw', '--interactive=false']);
+  await run('role add r-cert', [...root, 'role', 'add', 'r-cert']);
+  await run('grant cert/', [
+    ...root,
+    'role',
+    'grant-permission',
+    'r-cert',
+    '--prefix=true',
+    'readwrite',
+    'cert/',
+  ]);
+  await run('grant r-cert to client', [...root, 'user', 'grant-role', 'client', 'r-cert']);
+  await run('certificate user put cert/1', ['put', 'cert/1', 'c1']);
+  await run('certificate user get cert/', ['get', 'cert/', '--prefix']);
+  await run('certificate user put bar', ['put', 'bar', 'x']);
+  await run('certificate user list users', ['user', 'list']);
+
   await run('root get all', [...root, 'get', '', '--from-key', '-w', 'json']);
   await run('auth disable', [...root, 'auth', 'disable']);
   await run('put after disable', ['put', 'foo/5', 'v5']);
@@ -202,14 +226,21 @@ const ETCD_35: Record<string, (s: Step) => Step> = {
   }),
 };
 
-beforeAll(() => ensureServerBuilt(), 120_000);
+let certs: TestCerts;
+beforeAll(() => {
+  ensureServerBuilt();
+  certs = makeCerts();
+}, 120_000);
+afterAll(() => certs?.remove());
 
+/** TLS with --client-cert-auth on the client port; three members talk mutual TLS to each other. */
 const runScript = async (members: 1 | 3, bin?: string) => {
   const cluster = await startEtcd({
     members,
     name: bin ? 'auth-concord' : 'auth-etcd',
     bin,
     extraArgs: ['--bcrypt-cost', '4'],
+    tls: tlsSetup(certs, { peer: members === 3 }),
   });
   try {
     return await script((args, o) => cluster.etcdctl(args, { timeoutMs: 15_000, ...o }));
@@ -233,13 +264,17 @@ const expectedSteps = async () => {
   return etcdSteps;
 };
 
-test('the same etcdctl --user script gives the same results from Concord as from etcd', async () => {
+test('the same etcdctl --user script over TLS gives the same results from Concord as from etcd', async () => {
   const expected = await expectedSteps();
   // The script exercised what it meant to (guards against two equally failing runs).
   const step = (name: string) => expected.find((s) => s.name === name)!;
+  expect(step('certificate user before it exists').stderr).toContain('permission denied');
+  expect(step('certificate user get cert/').stdout).toBe('cert/1\nc1');
+  expect(step('certificate user put bar').stderr).toContain('permission denied');
   expect(step('alice put foo/1').code).toBe(0);
   expect(step('alice put bar').stderr).toContain('permission denied');
-  expect(step('put without user').stderr).toContain('user name is empty');
+  // No --user: the certificate's CN, a user that does not exist yet.
+  expect(step('put without user').stderr).toContain('permission denied');
   expect(step('wrong password').stderr).toContain('authentication failed');
   expect(step('auth enable without root').stderr).toContain('root user does not exist');
   expect(step('role get r-foo').stdout).toContain('prefix foo/');
@@ -255,7 +290,7 @@ test('the same etcdctl --user script gives the same results from Concord as from
  * a txn "permission denied" and yet shows its put afterwards (its permission cache is per
  * member), so its own three-member run is not a stable reference.
  */
-test('a 3-member Concord gives the single-member answers to the etcdctl --user script', async () => {
+test('a 3-member Concord with peer mTLS gives the single-member answers to the etcdctl --user script', async () => {
   // Endpoint commands (hashkv, defrag) answer once per member: each distinct line is kept once.
   const once = (steps: Step[]) =>
     steps
