@@ -46,45 +46,33 @@ const CONCORD_PENDING_FILES = [];
 
 /**
  * The SDK suites rerun on the fetch transport (projects 'etcd-fetch' and 'concord-fetch', where
- * `src/index` gives a Client on fetch by default): the files below. Not rerun, with the reason:
- * - etcd3-client, etcdctl-concord: they test other clients, not the SDK's transport.
+ * `src/index` gives a Client on fetch by default): every SDK and recipe file but these, with the
+ * reason:
+ * - etcd3-client, etcdctl-concord, etcdctl-auth: they test other clients, not the SDK's transport.
  * - watch-auth, auth-matrix, auth-jwt: they drive auth through other clients and raw gRPC;
  *   sdk-auth runs here, so the token travels in the gateway's Authorization header too.
  * - abort: HTTP/2 wire behaviour (RST_STREAM on abort, a silent HTTP/2 server); abort, deadline
  *   and close on fetch are tested in fetch-transport.test.ts.
  * - fetch-transport: already on fetch (it runs in 'etcd' and 'concord').
- * - watch-failover: fetch-transport.test.ts resumes a fetch watch across a member's kill and
- *   restart, exactly once; the full file on fetch added a minute to the suite.
- * - lease-quorum, cluster-ops, process-exit: left out to keep the added time near 3 minutes
- *   (3-member clusters and child processes); they passed on etcd-fetch when run by hand, and
- *   process-exit on concord-fetch too: `npx jest <file> --selectProjects etcd-fetch concord-fetch`
- *   after adding them here.
  */
-const FETCH_FILES = [
-  'test/compat/kv.test.ts',
-  'test/compat/txn.test.ts',
-  'test/compat/namespace.test.ts',
-  'test/compat/lease.test.ts',
-  'test/compat/watch.test.ts',
-  'test/compat/errors.test.ts',
-  'test/compat/cluster.test.ts',
-  'test/compat/failover.test.ts',
-  'test/compat/sdk-auth.test.ts',
+const NOT_FETCH_FILES = [
+  'test/compat/etcd3-client.test.ts',
+  'test/compat/etcdctl-concord.test.ts',
+  'test/compat/etcdctl-auth.test.ts',
+  'test/compat/watch-auth.test.ts',
+  'test/compat/auth-matrix.test.ts',
+  'test/compat/auth-jwt.test.ts',
+  'test/compat/abort.test.ts',
+  'test/compat/fetch-transport.test.ts',
 ];
-
-/** Fetch files that run against Concord only, each with its reason. */
-const ETCD_FETCH_SKIPPED_FILES = [
-  // hashKV: etcd 3.4's gateway has no HashKV path (its binding shares /v3/maintenance/hash with
-  // Hash, which answers there); Concord serves etcd 3.5's /v3/maintenance/hashkv.
-  'test/compat/cluster.test.ts',
-];
+const FETCH_SUITES = ['<rootDir>/test/compat/*.test.ts', '<rootDir>/test/recipes/*.test.ts'];
 
 const exactly = (file) => `<rootDir>/${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`;
 
 /** `src/index` is test/harness/fetch-index.ts there: a Client on the fetch transport by default. */
 const fetchProject = {
   ...common,
-  testMatch: FETCH_FILES.map((f) => `<rootDir>/${f}`),
+  testMatch: FETCH_SUITES,
   moduleNameMapper: {
     '^(?:\\.{1,2}/)+src/index(?:\\.js)?$': '<rootDir>/test/harness/fetch-index.ts',
     ...common.moduleNameMapper,
@@ -119,12 +107,20 @@ module.exports = {
     {
       ...fetchProject,
       displayName: 'etcd-fetch',
-      testPathIgnorePatterns: ['/node_modules/', ...ETCD_FETCH_SKIPPED_FILES.map(exactly)],
+      testPathIgnorePatterns: ['/node_modules/', ...NOT_FETCH_FILES.map(exactly)],
+      setupFiles: [path.join(__dirname, 'test/harness/transport-fetch.ts')],
     },
     {
       ...fetchProject,
       displayName: 'concord-fetch',
-      setupFiles: [path.join(__dirname, 'test/harness/target-concord.ts')],
+      testPathIgnorePatterns: [
+        '/node_modules/',
+        ...[...NOT_FETCH_FILES, ...CONCORD_PENDING_FILES].map(exactly),
+      ],
+      setupFiles: [
+        path.join(__dirname, 'test/harness/target-concord.ts'),
+        path.join(__dirname, 'test/harness/transport-fetch.ts'),
+      ],
     },
   ],
 };
