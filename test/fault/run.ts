@@ -124,6 +124,32 @@ async function outrunLog(c: EtcdCluster, down: number): Promise<void> {
   }
 }
 
+/**
+ * Only the leader proposes the revoke of an expired lease: member `i` (armed) is made leader,
+ * then given a short lease with a key that nobody keeps alive, so it must propose a revoke.
+ */
+async function leadAndExpire(c: EtcdCluster, i: number): Promise<void> {
+  const client = new Client({ endpoints: c.endpoints, timeoutMs: 5000 });
+  try {
+    await waitFor(
+      async () => {
+        const leader = await c.leaderIndex({ timeoutMs: 10_000 });
+        if (leader === i) return true;
+        const target = (await client.maintenance.status({ endpoint: i })).header.memberId;
+        await client.maintenance.moveLeader(target, { endpoint: leader }).catch(() => {});
+        return false;
+      },
+      { timeoutMs: 15_000, intervalMs: 500, what: `member ${i} to lead` },
+    );
+    const lease = await client.lease({ ttl: 1, keepAlive: false });
+    await client.put('filler/expiring', 'x', { lease: lease.id });
+  } catch {
+    // The fault is still injected; whether it fired is in the schedule's detail.
+  } finally {
+    client.close();
+  }
+}
+
 const WORKERS: { kind: WorkerConfig['kind']; count: number }[] = [
   { kind: 'registers', count: 4 },
   { kind: 'txns', count: 1 },
@@ -396,6 +422,7 @@ async function inject(
       await c
         .restart(i, { env: { ...env, CONCORD_FAILPOINTS: spec }, wait: 'listening', timeoutMs: 30_000 })
         .catch(() => {});
+      if (spec.startsWith('lease-revoke')) await leadAndExpire(c, i);
       await sleep(4000);
       const fired = /failpoint [a-z-]+: crash/.test(c.members[i]!.runLogs());
       await c.kill(i, 'SIGKILL');
