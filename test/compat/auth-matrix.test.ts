@@ -274,9 +274,7 @@ test('tokens: unknown ones are refused, and a password change or user deletion e
     // Tokens of users these changes did not touch: etcd's simple tokens live on; Concord's are
     // good only at the auth revision they were issued at (the issue asks for it, as etcd does
     // for JWTs), and the etcd3 client above authenticated again by itself.
-    expect(await outcome(kv().range({ key: b('p/a') }, md('u-prefix')))).toBe(
-      CONCORD ? INVALID_TOKEN : 'ok',
-    );
+    expect(await outcome(kv().range({ key: b('p/a') }, md('u-prefix')))).toBe(CONCORD ? INVALID_TOKEN : 'ok');
   } finally {
     root.close();
   }
