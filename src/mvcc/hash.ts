@@ -45,7 +45,8 @@ export function hashKV(store: KvStore, revision: number): HashKVResponse {
   return {
     header: header(store.currentRev),
     hash: crc >>> 0,
-    compactRevision: BigInt(store.compactRev),
+    // etcd answers -1 until the first compaction (its compactMainRev starts there).
+    compactRevision: store.compactRev === 0 ? -1n : BigInt(store.compactRev),
     hashRevision: BigInt(rev),
   };
 }

@@ -110,6 +110,8 @@ describe('HashKV', () => {
     expect(sm.hashKV(2)).toEqual({ ...h2, header: sm.hashKV(2).header });
     expect(sm.hashKV(3).hash).not.toBe(h2.hash);
     expect(sm.hashKV(0).hashRevision).toBe(3n);
+    // Never compacted: -1, as etcd answers (`etcdctl endpoint hashkv -w json` prints it).
+    expect(sm.hashKV(0).compactRevision).toBe(-1n);
     expect(() => sm.hashKV(4)).toThrow(FutureRevisionError);
     sm.compact({ revision: 3n, physical: true });
     expect(() => sm.hashKV(2)).toThrow(CompactedError);
