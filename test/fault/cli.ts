@@ -2,13 +2,15 @@
  * `npm run fault -- [--time SECONDS] [--seed N] [--nemesis a,b] [--failpoint SPEC] [--mutation NAME]`: fault runs
  * against real Concord processes until the time is spent (each run ~60 s), printing each run's
  * figures; exit code 1 on the first violation, whose evidence folder is printed.
+ * `npm run soak` is the same for an hour (`npm run soak -- --time N` for another length).
  * `npm run fault` compiles test/fault with tsconfig.fault.json (into dist/fault) and builds
  * the server first.
  */
 import { NEMESES, type NemesisName, runFault } from './run.js';
 
+/** The last occurrence wins, so `npm run soak -- --time 600` overrides the script's own. */
 function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
+  const i = process.argv.lastIndexOf(name);
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
