@@ -395,10 +395,24 @@ export class Node {
       try {
         await this.proposer.readIndex(AbortSignal.timeout(this.config.electionTimeoutMs * 3));
         // etcd is ready once its attributes are published: MemberList then shows its client URLs.
+        // A publish proposed during an election may be dropped and is retried only after its
+        // request timeout, so this waits long (etcd waits for ever); the cap keeps a member that
+        // cannot publish from never serving, and says so.
+        const capMs = this.config.electionTimeoutMs * 20;
+        let capped = false;
         await Promise.race([
           this.proposer.published,
-          new Promise<void>((r) => setTimeout(r, this.config.electionTimeoutMs * 3).unref()),
+          new Promise<void>((r) =>
+            setTimeout(() => {
+              capped = true;
+              r();
+            }, capMs).unref(),
+          ),
         ]);
+        if (capped)
+          console.error(
+            `concord: serving clients before this member's attributes were published (waited ${capMs} ms)`,
+          );
         return;
       } catch (err) {
         if (err instanceof StoppedError) throw err;
