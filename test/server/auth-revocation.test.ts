@@ -36,9 +36,13 @@ let channel: Channel;
 const auth = () => createClient(AuthDefinition, channel);
 const kv = () => createClient(KVDefinition, channel);
 const md = (token: string) => ({ metadata: Metadata({ token }) });
+/** Every token handed out here, to check none of them reaches the server's output. */
+const issued: string[] = [];
 /** Root's calls: a fresh token each time, as any change retires the last one. */
 async function asRoot(): Promise<{ metadata: Metadata }> {
-  return md((await auth().authenticate({ name: 'root', password: 'rootpw' })).token);
+  const { token } = await auth().authenticate({ name: 'root', password: 'rootpw' });
+  issued.push(token);
+  return md(token);
 }
 
 async function message(p: Promise<unknown>): Promise<string> {
@@ -321,4 +325,12 @@ describe('the SDK', () => {
       root,
     );
   }, 30_000);
+});
+
+test('no password and no token reaches the member’s output', () => {
+  // Everything it printed while the tokens above were refused, retired and replaced.
+  const out = server.proc.stdout() + server.proc.stderr();
+  expect(out).toContain('concord');
+  expect(issued.length).toBeGreaterThan(10);
+  for (const secret of ['rootpw', 'upw', 'tpw', ...issued]) expect(out).not.toContain(secret);
 });
