@@ -63,6 +63,9 @@ export interface MemberInfo {
   clientUrls: string[];
 }
 
+/** etcd's maxNoLeaderCnt: election timeouts without a leader before leader-requiring streams end. */
+const LEADERLESS_CHECKS = 3;
+
 export class Node {
   readonly config: ServeConfig;
   readonly memberId: bigint;
@@ -87,6 +90,13 @@ export class Node {
    * watch streams check their watchers' permission again.
    */
   readonly onAuthChange = new Set<() => void>();
+  /**
+   * Streams opened with "hasleader" metadata (etcd's WithRequireLeader), each by the function
+   * that ends it: when this member has had no leader for LEADERLESS_CHECKS election timeouts in
+   * a row, they all end with "etcdserver: no leader", so their clients go to another member.
+   */
+  readonly leaderRequired = new Set<(err: Error) => void>();
+  #leaderlessChecks = 0;
   #authSeen = { revision: 0, enabled: false };
   readonly #timers: NodeJS.Timeout[] = [];
   readonly #revoking = new Set<bigint>();
@@ -395,10 +405,10 @@ export class Node {
       try {
         await this.proposer.readIndex(AbortSignal.timeout(this.config.electionTimeoutMs * 3));
         // etcd is ready once its attributes are published: MemberList then shows its client URLs.
-        // A publish proposed during an election may be dropped and is retried only after its
-        // request timeout, so this waits long (etcd waits for ever); the cap keeps a member that
-        // cannot publish from never serving, and says so.
-        const capMs = this.config.electionTimeoutMs * 20;
+        // A publish lost on the way is retried after two election timeouts (see #publish), so
+        // this waits for a few tries (etcd waits for ever); the cap keeps a member that cannot
+        // publish from never serving, and says so.
+        const capMs = this.config.electionTimeoutMs * 10;
         let capped = false;
         await Promise.race([
           this.proposer.published,
@@ -469,6 +479,23 @@ export class Node {
     for (const f of this.afterWatchSync) f();
   }
 
+  /** Whether this member sees a leader now (a stream asking for one may start). */
+  get hasLeader(): boolean {
+    return this.proposer.status().leader !== 0n;
+  }
+
+  #monitorLeader(): void {
+    if (this.hasLeader) {
+      this.#leaderlessChecks = 0;
+      return;
+    }
+    if (++this.#leaderlessChecks < LEADERLESS_CHECKS) return;
+    this.#leaderlessChecks = 0;
+    const ends = [...this.leaderRequired];
+    this.leaderRequired.clear();
+    for (const end of ends) end(new NoLeaderError());
+  }
+
   #startClocks(): void {
     const every = (ms: number, f: () => void) => {
       const t = setInterval(f, ms);
@@ -476,6 +503,8 @@ export class Node {
       this.#timers.push(t);
     };
     every(LEASE_EXPIRY_CHECK_MS, () => this.#revokeExpired());
+    // etcd's monitorLeader: checked once per election timeout.
+    every(this.config.electionTimeoutMs, () => this.#monitorLeader());
     if (this.config.leaseCheckpointIntervalMs > 0)
       every(this.config.leaseCheckpointIntervalMs, () => this.#checkpointLeases());
     const ac = this.config.autoCompaction;

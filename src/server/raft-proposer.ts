@@ -522,7 +522,10 @@ export class RaftProposer implements Proposer {
     }
     this.#publishing = true;
     const counter = ++this.#counter;
-    const p = this.#await(counter);
+    // A publish forwarded while peer links are still coming up can be lost on the way: it is
+    // tried again after two election timeouts, not after a whole request timeout (publishing the
+    // same attributes twice is harmless).
+    const p = this.#await(counter, { timeoutMs: 2 * this.#opts.electionMs });
     this.#queue.push({
       counter,
       data: encodePublishEntry(this.#prefix, counter, {
@@ -756,12 +759,16 @@ export class RaftProposer implements Proposer {
   }
 
   /** Registers the waiter for proposal `counter`: answered when its entry is applied here. */
-  #await(counter: number, flags: Pick<Waiter, 'keepOnLeaderChange' | 'removesSelf'> = {}): Promise<unknown> {
+  #await(
+    counter: number,
+    flags: Pick<Waiter, 'keepOnLeaderChange' | 'removesSelf'> & { timeoutMs?: number } = {},
+  ): Promise<unknown> {
     this.#opts.metrics?.proposalsPending.inc();
+    const { timeoutMs = this.#requestTimeoutMs, ...rest } = flags;
     return new Promise<unknown>((resolve, reject) =>
       this.#waiters.set(counter, {
-        deadline: Date.now() + this.#requestTimeoutMs,
-        ...flags,
+        deadline: Date.now() + timeoutMs,
+        ...rest,
         resolve,
         reject,
       }),
