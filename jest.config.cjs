@@ -54,6 +54,7 @@ const CONCORD_PENDING_FILES = [];
  * - abort: HTTP/2 wire behaviour (RST_STREAM on abort, a silent HTTP/2 server); abort, deadline
  *   and close on fetch are tested in fetch-transport.test.ts.
  * - fetch-transport: already on fetch (it runs in 'etcd' and 'concord').
+ * - require-leader: raw gRPC and raw HTTP (the gateway's Grpc-Metadata-Hasleader is its own case).
  */
 const NOT_FETCH_FILES = [
   'test/compat/etcd3-client.test.ts',
@@ -64,6 +65,7 @@ const NOT_FETCH_FILES = [
   'test/compat/auth-jwt.test.ts',
   'test/compat/abort.test.ts',
   'test/compat/fetch-transport.test.ts',
+  'test/compat/require-leader.test.ts',
 ];
 const FETCH_SUITES = ['<rootDir>/test/compat/*.test.ts', '<rootDir>/test/recipes/*.test.ts'];
 

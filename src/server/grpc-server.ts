@@ -28,6 +28,7 @@ import { leaseService } from './lease-service.js';
 import { lockService } from './lock-service.js';
 import { maintenanceService } from './maintenance-service.js';
 import type { Node } from './node.js';
+import { requireLeader, wantsLeader } from './require-leader.js';
 import { watchService } from './watch-service.js';
 
 /** How far above our limit grpc-js may buffer a message before refusing it on its own. */
@@ -96,7 +97,21 @@ export function createGrpcServer(node: Node): Server {
         !learnerMayServe(call.method.path, call.requestStream ? undefined : call.request)
       )
         throw new NotSupportedForLearnerError();
-      if (call.requestStream) return yield* call.next(each(call.request), context);
+      if (call.requestStream) {
+        if (call.responseStream && wantsLeader(context.metadata)) {
+          // The handler gets a signal of its own, aborted when the leader monitor ends the stream.
+          const ac = new AbortController();
+          const onAbort = () => ac.abort();
+          context.signal.addEventListener('abort', onAbort, { once: true });
+          try {
+            const inner = call.next(each(call.request), { ...context, signal: ac.signal });
+            return yield* requireLeader(node, inner, () => ac.abort());
+          } finally {
+            context.signal.removeEventListener('abort', onAbort);
+          }
+        }
+        return yield* call.next(each(call.request), context);
+      }
       check(call.request);
       return yield* call.next(call.request, context);
     } catch (err) {

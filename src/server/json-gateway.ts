@@ -35,6 +35,7 @@ import { leaseService } from './lease-service.js';
 import { lockService } from './lock-service.js';
 import { maintenanceService } from './maintenance-service.js';
 import type { Node } from './node.js';
+import { requireLeader } from './require-leader.js';
 import { watchService } from './watch-service.js';
 
 /**
@@ -92,6 +93,8 @@ interface GatewayCtx {
   token?: string;
   /** The verified client certificate's CN under --client-cert-auth (see cert-users.ts). */
   certUser?: string;
+  /** `Grpc-Metadata-Hasleader: true`, which grpc-gateway passes on as the `hasleader` metadata. */
+  requireLeader?: boolean;
 }
 
 interface Service {
@@ -242,7 +245,13 @@ export function jsonGateway(node: Node): (req: http.IncomingMessage, res: http.S
   });
   const stream = (svc: Service, key: string, f: (qs: never[], c: Ctx) => AsyncIterable<unknown>): Route => ({
     ...gw(svc, key),
-    stream: (qs, c) => f(qs as never[], ctxOf(c)),
+    stream: (qs, c) => {
+      if (!c.requireLeader) return f(qs as never[], ctxOf(c));
+      // As on gRPC (see require-leader.ts): the handler's own signal ends it with the stream.
+      const ac = new AbortController();
+      c.signal.addEventListener('abort', () => ac.abort(), { once: true });
+      return requireLeader(node, f(qs as never[], ctxOf({ ...c, signal: ac.signal })), () => ac.abort());
+    },
   });
   const KV = KVDefinition;
   const Lease = LeaseDefinition;
@@ -370,6 +379,7 @@ export function jsonGateway(node: Node): (req: http.IncomingMessage, res: http.S
             ? commonName(socket)
             : undefined,
         token: typeof authorization === 'string' ? authorization : undefined,
+        requireLeader: req.headers['grpc-metadata-hasleader'] === 'true',
       };
       if ('stream' in r) return streamOut(r, parsed, res, ctx, abort, ended);
       r.call(parsed[0], ctx).then(
