@@ -183,7 +183,13 @@ export function cancelMessage(reason: string): string {
  */
 export function fromCancelReason(reason: string): EtcdError | undefined {
   const msg = cancelMessage(reason);
-  for (const [m, C] of BY_MESSAGE) if (msg === m) return new C(msg, {});
+  const C = exactClass(msg);
+  return C && new C(msg, {});
+}
+
+/** The error class of one of etcd's messages, matched whole. */
+function exactClass(msg: string): (typeof BY_MESSAGE)[number][1] | undefined {
+  for (const [m, C] of BY_MESSAGE) if (msg === m) return C;
   return undefined;
 }
 
@@ -199,9 +205,8 @@ export function toEtcdError(err: unknown): unknown {
     const msg = err.details;
     // Exact message first, then prefix: several etcd messages extend a shorter one
     // ("request timed out, possibly due to previous leader failure").
-    for (const [m, C] of BY_MESSAGE) {
-      if (msg === m) return new C(msg, { grpcCode: err.code, cause: err });
-    }
+    const exact = exactClass(msg);
+    if (exact) return new exact(msg, { grpcCode: err.code, cause: err });
     for (const [m, C] of BY_MESSAGE) {
       if (msg.startsWith(m)) return new C(msg, { grpcCode: err.code, cause: err });
     }

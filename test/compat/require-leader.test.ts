@@ -8,7 +8,7 @@
  */
 import http from 'node:http';
 import { ClientError, createChannel, createClient, Metadata, Status } from 'nice-grpc';
-import { WatchDefinition, type WatchRequest } from '../../src/gen/etcdserverpb/rpc.js';
+import { WatchCreateRequest, WatchDefinition, type WatchRequest } from '../../src/gen/etcdserverpb/rpc.js';
 import { AsyncQueue } from '../../src/transport/async-queue.js';
 import { type EtcdCluster, startEtcd } from '../harness/etcd.js';
 
@@ -21,19 +21,9 @@ afterAll(async () => {
   await cluster?.close();
 });
 
-const create = (key: string): WatchRequest =>
-  ({
-    createRequest: {
-      key: Buffer.from(key),
-      rangeEnd: Buffer.alloc(0),
-      startRevision: 0n,
-      progressNotify: false,
-      filters: [],
-      prevKv: false,
-      watchId: 0n,
-      fragment: false,
-    },
-  }) as WatchRequest;
+const create = (key: string): WatchRequest => ({
+  createRequest: WatchCreateRequest.fromPartial({ key: Buffer.from(key) }),
+});
 
 /** A raw watch on member 0: resolves with how the stream ended ('open' if still open at `until`). */
 function rawWatch(opts: { hasleader: boolean; created: (ok: boolean) => void; until: Promise<void> }) {

@@ -11,20 +11,21 @@
  * These go beyond etcd 3.4/3.5, which check a watch's permission only at its creation and
  * keepalives not at all (see the issue 11 notes).
  */
-import { type Channel, ClientError, createChannel, createClient, Metadata } from 'nice-grpc';
+import { type Channel, createChannel, createClient, Metadata } from 'nice-grpc';
 import {
   AuthDefinition,
   KVDefinition,
   LeaseDefinition,
   type LeaseKeepAliveRequest,
   type LeaseKeepAliveResponse,
+  WatchCreateRequest,
   WatchDefinition,
   type WatchRequest,
   type WatchResponse,
 } from '../../src/gen/etcdserverpb/rpc.js';
 import { Client, LeaseLostError, PermissionDeniedError } from '../../src/index.js';
 import { AsyncQueue } from '../../src/transport/async-queue.js';
-import { type Concord, ensureServerBuilt, startConcord } from './concord.js';
+import { type Concord, ensureServerBuilt, grpcMessage, startConcord } from './concord.js';
 
 const b = (s: string) => Buffer.from(s);
 const READ = 0;
@@ -45,16 +46,6 @@ async function asRoot(): Promise<{ metadata: Metadata }> {
   return md(token);
 }
 
-async function message(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    if (err instanceof ClientError) return err.details;
-    throw err;
-  }
-}
-
 /** A raw watch stream: send creates, read responses one at a time. */
 function watchStream(opts: { metadata?: Metadata } = {}) {
   const reqs = new AsyncQueue<WatchRequest>();
@@ -65,17 +56,8 @@ function watchStream(opts: { metadata?: Metadata } = {}) {
   return {
     create(key: string, rangeEnd = '', watchId = 0n) {
       reqs.push({
-        createRequest: {
-          key: b(key),
-          rangeEnd: b(rangeEnd),
-          startRevision: 0n,
-          progressNotify: false,
-          filters: [],
-          prevKv: false,
-          watchId,
-          fragment: false,
-        },
-      } as WatchRequest);
+        createRequest: WatchCreateRequest.fromPartial({ key: b(key), rangeEnd: b(rangeEnd), watchId }),
+      });
     },
     async next(timeoutMs = 5000): Promise<WatchResponse> {
       const t = setTimeout(() => ac.abort(), timeoutMs);
@@ -124,19 +106,19 @@ afterAll(async () => {
 test('a change of users, roles or permissions retires every simple token', async () => {
   const root = await asRoot();
   const { token } = await auth().authenticate({ name: 'u', password: 'upw' });
-  expect(await message(kv().range({ key: b('p/a') }, md(token)))).toBe('ok');
+  expect(await grpcMessage(kv().range({ key: b('p/a') }, md(token)))).toBe('ok');
   // A change that has nothing to do with u: still a new auth revision.
   await auth().roleAdd({ name: 'r-unrelated' }, root);
-  expect(await message(kv().range({ key: b('p/a') }, md(token)))).toBe('etcdserver: invalid auth token');
+  expect(await grpcMessage(kv().range({ key: b('p/a') }, md(token)))).toBe('etcdserver: invalid auth token');
   // Root's own token went with the change it made.
-  expect(await message(auth().roleDelete({ role: 'r-unrelated' }, root))).toBe(
+  expect(await grpcMessage(auth().roleDelete({ role: 'r-unrelated' }, root))).toBe(
     'etcdserver: invalid auth token',
   );
   // Authenticating again gives a token that works, until the next change.
   const again = (await auth().authenticate({ name: 'u', password: 'upw' })).token;
-  expect(await message(kv().range({ key: b('p/a') }, md(again)))).toBe('ok');
+  expect(await grpcMessage(kv().range({ key: b('p/a') }, md(again)))).toBe('ok');
   await auth().roleDelete({ role: 'r-unrelated' }, await asRoot());
-  expect(await message(kv().range({ key: b('p/a') }, md(again)))).toBe('etcdserver: invalid auth token');
+  expect(await grpcMessage(kv().range({ key: b('p/a') }, md(again)))).toBe('etcdserver: invalid auth token');
 });
 
 test('an open watch is canceled when its user loses read permission; the stream’s other watchers go on', async () => {

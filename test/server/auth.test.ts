@@ -8,10 +8,10 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type Channel, ClientError, createChannel, createClient, Metadata } from 'nice-grpc';
+import { type Channel, createChannel, createClient, Metadata } from 'nice-grpc';
 import { AuthDefinition, KVDefinition } from '../../src/gen/etcdserverpb/rpc.js';
 import { ROOT } from '../harness/fixtures.js';
-import { type Concord, ensureServerBuilt, startConcord } from './concord.js';
+import { type Concord, ensureServerBuilt, grpcMessage, startConcord } from './concord.js';
 
 const b = (s: string) => Buffer.from(s);
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -20,16 +20,6 @@ let server: Concord;
 let channel: Channel;
 const auth = () => createClient(AuthDefinition, channel);
 const kv = () => createClient(KVDefinition, channel);
-
-async function message(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    if (err instanceof ClientError) return err.details;
-    throw err;
-  }
-}
 
 beforeAll(async () => {
   ensureServerBuilt();
@@ -64,14 +54,16 @@ test('users, roles and the enabled flag survive restarts; tokens do not', async 
     await server.restart();
     channel.close();
     channel = createChannel(server.endpoint);
-    expect(await message(kv().range({ key: b('p/1') }, { metadata: Metadata({ token: rootToken }) }))).toBe(
-      'etcdserver: invalid auth token',
-    );
-    expect(await message(kv().range({ key: b('p/1') }))).toBe('etcdserver: user name is empty');
+    expect(
+      await grpcMessage(kv().range({ key: b('p/1') }, { metadata: Metadata({ token: rootToken }) })),
+    ).toBe('etcdserver: invalid auth token');
+    expect(await grpcMessage(kv().range({ key: b('p/1') }))).toBe('etcdserver: user name is empty');
     const { token } = await auth().authenticate({ name: 'u', password: 'upw' });
     const md = { metadata: Metadata({ token }) };
-    expect(await message(kv().put({ key: b('p/new'), value: b('v') }, md))).toBe('ok');
-    expect(await message(kv().put({ key: b('q'), value: b('v') }, md))).toBe('etcdserver: permission denied');
+    expect(await grpcMessage(kv().put({ key: b('p/new'), value: b('v') }, md))).toBe('ok');
+    expect(await grpcMessage(kv().put({ key: b('q'), value: b('v') }, md))).toBe(
+      'etcdserver: permission denied',
+    );
     const root = (await auth().authenticate({ name: 'root', password: 'rootpw' })).token;
     const after = await auth().authStatus({}, { metadata: Metadata({ token: root }) });
     expect(after.enabled).toBe(true);
