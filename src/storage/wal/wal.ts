@@ -289,9 +289,12 @@ export class Wal {
           if (this.#size >= this.#segmentBytes) await this.#rotate();
           const data = bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs);
           if (ACK_BEFORE_FSYNC) {
-            // The bug: acknowledge, then write and sync in the background.
+            // The bug: acknowledge, then write and sync in the background. The write waits as a
+            // slow disk would (100 ms), so the acknowledgement has surely reached the leader when
+            // a power loss takes the batch: with 10 ms the ack was often lost with the process
+            // on a loaded machine, and the fault suite saw nothing to catch.
             for (const w of waiters) w.resolve();
-            await new Promise((r) => setTimeout(r, 10));
+            await new Promise((r) => setTimeout(r, 100));
           }
           await writeFully(this.#fh, data, this.#size);
           if (FAILPOINTS) {
