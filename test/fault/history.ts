@@ -155,7 +155,7 @@ export function checkHistory(
     const key = (lin.failing?.[0] ?? '').match(/\((reg\/\d+)/)?.[1];
     fail(
       'linearizability',
-      `register history not linearizable${key ? ` on ${key}` : ''}:\n${(lin.failing ?? []).slice(0, 60).join('\n')}`,
+      `register history ${lin.undecided ? 'not shown linearizable (the search gave up)' : 'not linearizable'}${key ? ` on ${key}` : ''}:\n${(lin.failing ?? []).slice(0, 60).join('\n')}`,
       key ? ops.filter((o) => o.input.key === key) : undefined,
     );
   }

@@ -32,7 +32,16 @@ export interface CheckResult {
   ok: boolean;
   /** For a failure: the ops of the first non-linearizable partition, in call order. */
   failing?: string[];
+  /** The search gave up (MAX_STATES) before deciding: not shown linearizable, so not ok. */
+  undecided?: boolean;
 }
+
+/**
+ * States the search may remember per partition. A history full of violations (a deliberate
+ * bug in the fault suite's mutation runs) can make it explore without end; past this it stops
+ * and says so instead of exhausting memory. Clean histories stay far below it.
+ */
+export const MAX_STATES = 2_000_000;
 
 interface Node {
   id: number;
@@ -61,7 +70,7 @@ class Bitset {
 }
 
 /** Checks one partition. */
-function checkSingle<S, I, O>(model: Model<S, I, O>, ops: readonly Operation<I, O>[]): boolean {
+function checkSingle<S, I, O>(model: Model<S, I, O>, ops: readonly Operation<I, O>[]): boolean | 'undecided' {
   const n = ops.length;
   if (n === 0) return true;
   const events: Node[] = [];
@@ -117,6 +126,7 @@ function checkSingle<S, I, O>(model: Model<S, I, O>, ops: readonly Operation<I, 
         linearized.set(entry.id);
         const k = `${linearized.key()}|${model.key(r.state)}`;
         if (!cache.has(k)) {
+          if (cache.size >= MAX_STATES) return 'undecided';
           cache.add(k);
           stack.push({ entry, state });
           state = r.state;
@@ -146,10 +156,12 @@ export function checkOperations<S, I, O>(
 ): CheckResult {
   const parts = model.partition ? model.partition(history) : [history.slice()];
   for (const part of parts) {
-    if (!checkSingle(model, part)) {
+    const r = checkSingle(model, part);
+    if (r !== true) {
       const sorted = [...part].sort((a, b) => a.call - b.call);
       return {
         ok: false,
+        ...(r === 'undecided' ? { undecided: true } : {}),
         failing: sorted.map(
           (op) =>
             `${model.describe ? model.describe(op) : JSON.stringify(op.input)} [${op.call}, ${op.ret === Number.POSITIVE_INFINITY ? '∞' : op.ret}]`,
