@@ -3,7 +3,7 @@
  * the vendor-neutral OpenFeature API, flags live in etcd.
  *
  *   import { OpenFeature } from '@openfeature/server-sdk';
- *   import { ConcordFlagProvider } from 'concord/recipes/openfeature';
+ *   import { ConcordFlagProvider } from 'concord-kv/recipes/openfeature';
  *   await OpenFeature.setProviderAndWait(new ConcordFlagProvider(client, { prefix: 'flags/' }));
  *   const on = await OpenFeature.getClient().getBooleanValue('new-checkout', false, { targetingKey: userId });
  *

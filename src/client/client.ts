@@ -127,7 +127,7 @@ function makeTransport(o: ResolvedOptions): Transport {
   if (typeof o.transport === 'function') return o.transport(o);
   if (o.transport === 'grpc') {
     throw new TypeError(
-      "the gRPC transport is not in this entry point: import { Client } from 'concord' (Node), or use transport: 'fetch'",
+      "the gRPC transport is not in this entry point: import { Client } from 'concord-kv' (Node), or use transport: 'fetch'",
     );
   }
   return fetchTransport(o);

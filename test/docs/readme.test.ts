@@ -1,6 +1,6 @@
 /**
  * The README's quick start runs as written: its code block is saved as a module inside the
- * package (so `import ... from 'concord'` resolves to this package) and run with node against
+ * package (so `import ... from 'concord-kv'` resolves to this package) and run with node against
  * a real etcd, and it must print what its comments say and exit by itself.
  */
 import { execFile } from 'node:child_process';
