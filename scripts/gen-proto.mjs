@@ -9,7 +9,7 @@
 // only once buf has succeeded, so a failed run never leaves a half-written or stale src/gen/.
 
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,12 +63,35 @@ function main() {
     if (!existsSync(generated) || readdirSync(generated).length === 0) {
       throw new Error(`buf generate produced nothing in ${generated}`);
     }
+    raiseDecodeDepth(generated);
     assertSafeToReplace(out);
     rmSync(out, { recursive: true, force: true });
     cpSync(generated, out, { recursive: true });
     console.log(`generated ${listFiles(out).length} files into ${out}`);
   } finally {
     rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+/**
+ * How deep the generated decoders may nest messages. ts-proto writes 100, which refuses a txn
+ * nested 50 deep (TxnRequest and RequestOp alternate) while etcd accepts up to --max-txn-ops
+ * levels (127 by default). 1,000 decodes within Node's default stack with room to spare (a
+ * 1,000-message decode, and the same txn through toJSON/fromJSON, were tried); deeper txns are
+ * refused before they are proposed (see MAX_TXN_DEPTH in src/mvcc/txn.ts), so what is accepted
+ * always decodes again at apply.
+ */
+const DECODE_DEPTH_LIMIT = 1000;
+
+function raiseDecodeDepth(dir) {
+  const from = 'if (previousRecursionDepth >= 100) {';
+  for (const file of listFiles(dir)) {
+    const text = readFileSync(file, 'utf8');
+    if (!text.includes('previousRecursionDepth')) continue;
+    const next = text.split(from).join(`if (previousRecursionDepth >= ${DECODE_DEPTH_LIMIT}) {`);
+    if (next === text)
+      throw new Error(`${file}: ts-proto's decode depth check has changed; update raiseDecodeDepth`);
+    writeFileSync(file, next);
   }
 }
 

@@ -37,19 +37,31 @@ import {
 /** etcd's --max-txn-ops default. */
 export const DEFAULT_MAX_TXN_OPS = 128;
 
-export function checkTxnRequest(r: TxnRequest, maxTxnOps: number = DEFAULT_MAX_TXN_OPS): void {
+/**
+ * How deep txns may nest. Each level is two messages (TxnRequest, RequestOp) and the generated
+ * decoders refuse more than 1,000 (see scripts/gen-proto.mjs): past this depth a request would
+ * be accepted but not decode again at apply. etcd's own rule below stops nesting at
+ * --max-txn-ops levels (127 by default), so only a --max-txn-ops above 498 reaches it.
+ */
+export const MAX_TXN_DEPTH = 498;
+
+/**
+ * etcd's checkTxnRequest: a nested txn gets the ops budget its parent left (maxTxnOps minus the
+ * parent's op count), so nesting itself is bounded by --max-txn-ops.
+ */
+export function checkTxnRequest(r: TxnRequest, maxTxnOps: number = DEFAULT_MAX_TXN_OPS, depth = 0): void {
   const opc = Math.max(r.compare.length, r.success.length, r.failure.length);
-  if (opc > maxTxnOps) throw new TooManyOpsError();
+  if (opc > maxTxnOps || depth > MAX_TXN_DEPTH) throw new TooManyOpsError();
   for (const c of r.compare) if (c.key.length === 0) throw new EmptyKeyError();
-  for (const op of r.success) checkRequestOp(op, maxTxnOps);
-  for (const op of r.failure) checkRequestOp(op, maxTxnOps);
+  for (const op of r.success) checkRequestOp(op, maxTxnOps - opc, depth);
+  for (const op of r.failure) checkRequestOp(op, maxTxnOps - opc, depth);
 }
 
-function checkRequestOp(op: RequestOp, maxTxnOps: number): void {
+function checkRequestOp(op: RequestOp, maxTxnOps: number, depth: number): void {
   if (op.requestRange) checkRangeRequest(op.requestRange);
   else if (op.requestPut) checkPutRequest(op.requestPut);
   else if (op.requestDeleteRange) checkDeleteRequest(op.requestDeleteRange);
-  else if (op.requestTxn) checkTxnRequest(op.requestTxn, maxTxnOps);
+  else if (op.requestTxn) checkTxnRequest(op.requestTxn, maxTxnOps, depth + 1);
 }
 
 /** Full validation of a txn request: shapes, then duplicate writes in each branch. */
