@@ -11,6 +11,10 @@
  * Each entry is `name=action[@P%]`: `crash` or `sleep(ms)`, taken on P% of the hits (default
  * every hit). Callers guard the call: `if (FAILPOINTS) failpoint('apply')`.
  *
+ * `apply=throw` plants an apply failure instead: every committed put (alone or in a txn) of a
+ * key under `failpoint/apply-throw` throws when applied. It depends on the entry alone, not on
+ * chance, so every member fails the same entry, as a real bug in apply would.
+ *
  * Mutations are deliberate bugs the fault suite must catch (CONCORD_MUTATION=name[,name]); the
  * names are listed in MUTATIONS. Never set either variable outside a test run.
  */
@@ -37,7 +41,7 @@ export const MUTATIONS = [
 export type Mutation = (typeof MUTATIONS)[number];
 
 interface Action {
-  readonly kind: 'crash' | 'sleep';
+  readonly kind: 'crash' | 'sleep' | 'throw';
   readonly ms: number;
   readonly probability: number;
 }
@@ -48,7 +52,7 @@ export function parseFailpoints(spec: string): Map<FailpointName, Action> {
   for (const part of spec.split(',')) {
     const entry = part.trim();
     if (entry === '') continue;
-    const m = /^([a-z-]+)=(crash|sleep\((\d+)\))(?:@(\d+(?:\.\d+)?)%)?$/.exec(entry);
+    const m = /^([a-z-]+)=(crash|throw|sleep\((\d+)\))(?:@(\d+(?:\.\d+)?)%)?$/.exec(entry);
     if (!m) throw new Error(`CONCORD_FAILPOINTS: cannot parse ${JSON.stringify(entry)}`);
     const name = m[1] as FailpointName;
     if (!FAILPOINT_NAMES.includes(name))
@@ -56,7 +60,7 @@ export function parseFailpoints(spec: string): Map<FailpointName, Action> {
         `CONCORD_FAILPOINTS: unknown failpoint ${JSON.stringify(name)} (known: ${FAILPOINT_NAMES.join(', ')})`,
       );
     out.set(name, {
-      kind: m[2] === 'crash' ? 'crash' : 'sleep',
+      kind: m[2] === 'crash' ? 'crash' : m[2] === 'throw' ? 'throw' : 'sleep',
       ms: m[3] === undefined ? 0 : Number(m[3]),
       probability: m[4] === undefined ? 1 : Number(m[4]) / 100,
     });
@@ -103,7 +107,7 @@ function block(ms: number): void {
  */
 export function failpoint(name: FailpointName, beforeCrash?: () => void): void {
   const a = armed.get(name);
-  if (!a || (a.probability < 1 && Math.random() >= a.probability)) return;
+  if (!a || a.kind === 'throw' || (a.probability < 1 && Math.random() >= a.probability)) return;
   if (a.kind === 'crash') {
     process.stderr.write(`concord: failpoint ${name}: crash\n`);
     beforeCrash?.();
@@ -112,4 +116,31 @@ export function failpoint(name: FailpointName, beforeCrash?: () => void): void {
     for (;;) block(1000);
   }
   block(a.ms);
+}
+
+/** The keys `apply=throw` fails on. */
+export const APPLY_THROW_PREFIX = 'failpoint/apply-throw';
+
+interface PutLike {
+  key: Uint8Array;
+}
+interface OpLike {
+  requestPut?: PutLike | undefined;
+  requestTxn?: TxnLike | undefined;
+}
+interface TxnLike {
+  success: OpLike[];
+  failure: OpLike[];
+}
+
+/** `apply=throw`: throws for a request that puts a key under APPLY_THROW_PREFIX. */
+export function failApply(req: { put?: PutLike; txn?: TxnLike } | object): void {
+  if (armed.get('apply')?.kind !== 'throw') return;
+  const planted = (k: Uint8Array) => Buffer.from(k).toString('latin1').startsWith(APPLY_THROW_PREFIX);
+  const inTxn = (t: TxnLike): boolean =>
+    [...t.success, ...t.failure].some((op) =>
+      op.requestPut ? planted(op.requestPut.key) : op.requestTxn ? inTxn(op.requestTxn) : false,
+    );
+  const r = req as { put?: PutLike; txn?: TxnLike };
+  if ((r.put && planted(r.put.key)) || (r.txn && inTxn(r.txn))) throw new Error('failpoint apply: throw');
 }

@@ -22,6 +22,20 @@ export class RequestTooLargeError extends ServerRequestError {
   }
 }
 
+/**
+ * A committed entry that could not be applied (a bug, or bytes this build cannot read). The
+ * request fails on its own, alike on every member; the entry counts as applied. etcd has no
+ * such error: its apply panics.
+ */
+export class ApplyFailedError extends ServerRequestError {
+  constructor(index: number, cause: unknown) {
+    super(
+      `etcdserver: request could not be applied at index ${index}: ${cause instanceof Error ? cause.message : String(cause)}`,
+      Status.INTERNAL,
+    );
+  }
+}
+
 /** A gRPC message over the receive limit (etcd: max-request-bytes + 512 KiB), as grpc-go words it. */
 export class MessageTooLargeError extends ServerRequestError {
   constructor(size: number, limit: number) {

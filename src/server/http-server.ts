@@ -1,10 +1,10 @@
 /**
- * The member's HTTP/1 endpoints: /health and /version (etcd's shapes) and /metrics (Prometheus
+ * The member's HTTP/1 endpoints: /health, /livez, /readyz (see health.ts), /version (etcd's shapes) and /metrics (Prometheus
  * text, see metrics.ts), served on the client port (beside gRPC, see client-port.ts) and on any
  * --listen-metrics-urls listener.
  */
 import http from 'node:http';
-import { AlarmType } from '../gen/etcdserverpb/rpc.js';
+import { serveHealth } from './health.js';
 import { jsonGateway } from './json-gateway.js';
 import { CLUSTER_VERSION, ETCD_VERSION } from './maintenance-service.js';
 import type { Node } from './node.js';
@@ -19,12 +19,7 @@ export function createHttpServer(node: Node): http.Server {
       res.end(JSON.stringify(body));
     };
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(405, { error: 'method not allowed' });
-    if (path === '/health') {
-      const noSpace = node.sm.alarms.has(AlarmType.NOSPACE);
-      const hasLeader = node.proposer.status().leader !== 0n;
-      const reason = noSpace ? 'ALARM NOSPACE' : hasLeader ? '' : 'RAFT NO LEADER';
-      return json(reason === '' ? 200 : 503, { health: reason === '' ? 'true' : 'false', reason });
-    }
+    if (serveHealth(node, req, res)) return;
     if (path === '/metrics') {
       node.metrics.scrape().then(
         ({ contentType, body }) => {

@@ -198,6 +198,16 @@ function jsonEntry(tag: number, prefix: number, counter: number, body: unknown):
   return out;
 }
 
+/**
+ * Who proposed an entry (the proposing member's prefix and its counter), read from the header
+ * alone: an entry whose body cannot be decoded can still fail its own request.
+ */
+export function entryOrigin(data: Uint8Array): { prefix: number; counter: number } | undefined {
+  if (data.length < HEADER || data[0] !== ENTRY_FORMAT_VERSION) return undefined;
+  const b = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  return { prefix: b.readUInt16BE(2), counter: b.readUIntBE(4, 6) };
+}
+
 export function decodeEntry(data: Uint8Array): DecodedEntry {
   if (data[0] === INTERNAL_REQUEST_VERSION)
     return { kind: 'request', prefix: 0, counter: 0, req: decodeInternalRequest(data) };

@@ -74,6 +74,10 @@ export class ServerMetrics {
   readonly proposalsApplied: Gauge;
   readonly proposalsPending: Gauge;
   readonly proposalsFailed: Counter;
+  /** Committed entries that could not be applied (each failed its own request only). */
+  readonly applyFailures: Counter;
+  /** 1 once the raft loop has stopped on an error (the member refuses requests until restarted). */
+  readonly raftLoopFailed: Gauge;
   readonly walFsync: Histogram;
   readonly watchStreams: Gauge;
   /** Full snapshots streamed to a peer / received from one (etcd's names, labelled To / From). */
@@ -119,6 +123,16 @@ export class ServerMetrics {
     this.proposalsFailed = new Counter({
       name: 'etcd_server_proposals_failed_total',
       help: 'The total number of failed proposals seen.',
+      registers,
+    });
+    this.applyFailures = new Counter({
+      name: 'concord_server_apply_failures_total',
+      help: 'Committed entries that could not be applied; each failed its own request only.',
+      registers,
+    });
+    this.raftLoopFailed = new Gauge({
+      name: 'concord_server_raft_loop_failed',
+      help: '1 once the raft loop has stopped on an error: the member refuses requests until restarted.',
       registers,
     });
     this.walFsync = new Histogram({

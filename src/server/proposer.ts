@@ -28,6 +28,8 @@ export interface Proposer {
   /** Resolves once the local state machine reflects every write acknowledged before the call. */
   readIndex(signal?: AbortSignal): Promise<void>;
   status(): RaftStatus;
+  /** Why the member stopped serving (its raft loop failed), or undefined while it works. */
+  readonly failure: Error | undefined;
   /** Stops accepting proposals, waits for those in flight, releases files. */
   close(): Promise<void>;
 }

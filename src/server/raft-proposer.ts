@@ -16,7 +16,7 @@
  */
 
 import type { ChannelCredentials } from 'nice-grpc';
-import { FAILPOINTS, failpoint, mutated } from '../failpoints.js';
+import { FAILPOINTS, failApply, failpoint, mutated } from '../failpoints.js';
 import type { Message as PbMessage } from '../gen/concord/raftpb.js';
 import {
   type AuthInfo,
@@ -46,6 +46,7 @@ import type { FileSnapshotStore, SnapshotMeta, Wal, WalEntry } from '../storage/
 import { fromPbMessage, snapshotMetadataOf } from '../transport/codec.js';
 import { PeerTransport } from '../transport/peer-transport.js';
 import {
+  ApplyFailedError,
   CanceledError,
   LeaderChangedError,
   MemberNotFoundError,
@@ -59,6 +60,7 @@ import {
   encodeMemberUpdateEntry,
   encodePublishEntry,
   encodeRequestEntry,
+  entryOrigin,
   type InternalRequest,
 } from './internal-request.js';
 import { type MemberRecord, Membership } from './membership.js';
@@ -280,6 +282,10 @@ export class RaftProposer implements Proposer {
     return this.#isLeader;
   }
 
+  get failure(): Error | undefined {
+    return this.#failed;
+  }
+
   get leader(): NodeId {
     return this.#lead;
   }
@@ -389,7 +395,8 @@ export class RaftProposer implements Proposer {
   // The loop
 
   #kick(): void {
-    if (this.#scheduled || this.#closed) return;
+    // A failed loop would fail again at once: it stays stopped (and says so on /health).
+    if (this.#scheduled || this.#closed || this.#failed) return;
     this.#scheduled = true;
     setImmediate(() => {
       this.#scheduled = false;
@@ -549,52 +556,82 @@ export class RaftProposer implements Proposer {
   #apply(entries: Entry[]): void {
     const sm = this.sm;
     const now = Date.now();
-    const metrics = this.#opts.metrics;
     for (const e of entries) {
       if (e.index <= sm.appliedIndex) continue;
-      if (e.type === 'confChange') {
-        sm.appliedIndex = e.index;
-        this.#applyConfChange(RawNode.decodeConfChange(e.data));
-        continue;
-      }
-      if (e.data.length === 0) {
-        // A new leader's empty entry.
-        sm.appliedIndex = e.index;
-        continue;
-      }
-      const d = decodeEntry(e.data);
-      if (d.kind === 'publish') {
-        sm.appliedIndex = e.index;
-        this.membership.setAttributes(BigInt(`0x${d.attrs.id}`), d.attrs.name, d.attrs.clientUrls);
-        if (d.prefix === this.#prefix) this.#settle(d.counter, undefined, undefined);
-        continue;
-      }
-      if (d.kind === 'memberUpdate') {
-        sm.appliedIndex = e.index;
-        const id = BigInt(`0x${d.update.id}`);
-        const m = this.membership.members.get(id);
-        if (m) {
-          m.peerUrls = [...d.update.peerUrls];
-          if (id !== this.#opts.memberId && m.peerUrls[0]) this.transport.addPeer(id, m.peerUrls[0]);
-        }
-        if (d.prefix === this.#prefix)
-          this.#settle(d.counter, undefined, m ? undefined : new MemberNotFoundError());
-        continue;
-      }
-      let resp: unknown;
-      let error: unknown;
       try {
-        if (FAILPOINTS) failpoint('apply');
-        resp = sm.apply(e.index, d.req, d.auth ? { nowMs: now, auth: d.auth } : { nowMs: now });
+        this.#applyEntry(e, now);
       } catch (err) {
-        if (!(err instanceof MvccError))
-          this.#opts.log(`concord: apply of entry ${e.index} failed: ${String(err)}`);
-        error = err ?? new Error('apply failed');
+        this.#applyFailed(e, err);
       }
-      if (d.prefix === this.#prefix) this.#settle(d.counter, resp, error);
     }
-    metrics?.proposalsApplied.set(sm.appliedIndex);
+    this.#opts.metrics?.proposalsApplied.set(sm.appliedIndex);
     this.#opts.onApplied?.();
+  }
+
+  /**
+   * An entry that could not be applied (a bug, or bytes no build of ours wrote): it counts as
+   * applied, its own request fails, and the loop goes on. Every member holds the same bytes and
+   * runs the same code, so every member fails it alike and their states stay equal; stopping
+   * instead would stop every member at the same entry, and again at each restart.
+   */
+  #applyFailed(e: Entry, err: unknown): void {
+    if (e.index > this.sm.appliedIndex) this.sm.appliedIndex = e.index;
+    this.#opts.metrics?.applyFailures.inc();
+    this.#opts.log(
+      `concord: entry ${e.index} (term ${e.term}) could not be applied; its request fails: ${
+        err instanceof Error ? (err.stack ?? err.message) : String(err)
+      }`,
+    );
+    const origin = e.type === 'normal' ? entryOrigin(e.data) : undefined;
+    if (origin && origin.prefix === this.#prefix)
+      this.#settle(origin.counter, undefined, new ApplyFailedError(e.index, err));
+  }
+
+  #applyEntry(e: Entry, now: number): void {
+    const sm = this.sm;
+    if (e.type === 'confChange') {
+      sm.appliedIndex = e.index;
+      this.#applyConfChange(RawNode.decodeConfChange(e.data));
+      return;
+    }
+    if (e.data.length === 0) {
+      // A new leader's empty entry.
+      sm.appliedIndex = e.index;
+      return;
+    }
+    const d = decodeEntry(e.data);
+    if (d.kind === 'publish') {
+      sm.appliedIndex = e.index;
+      this.membership.setAttributes(BigInt(`0x${d.attrs.id}`), d.attrs.name, d.attrs.clientUrls);
+      if (d.prefix === this.#prefix) this.#settle(d.counter, undefined, undefined);
+      return;
+    }
+    if (d.kind === 'memberUpdate') {
+      sm.appliedIndex = e.index;
+      const id = BigInt(`0x${d.update.id}`);
+      const m = this.membership.members.get(id);
+      if (m) {
+        m.peerUrls = [...d.update.peerUrls];
+        if (id !== this.#opts.memberId && m.peerUrls[0]) this.transport.addPeer(id, m.peerUrls[0]);
+      }
+      if (d.prefix === this.#prefix)
+        this.#settle(d.counter, undefined, m ? undefined : new MemberNotFoundError());
+      return;
+    }
+    let resp: unknown;
+    try {
+      if (FAILPOINTS) {
+        failpoint('apply');
+        failApply(d.req);
+      }
+      resp = sm.apply(e.index, d.req, d.auth ? { nowMs: now, auth: d.auth } : { nowMs: now });
+    } catch (err) {
+      // A request refused by the state machine (etcd's errors) is an answer, not a failure.
+      if (!(err instanceof MvccError)) throw err;
+      if (d.prefix === this.#prefix) this.#settle(d.counter, undefined, err);
+      return;
+    }
+    if (d.prefix === this.#prefix) this.#settle(d.counter, resp, undefined);
   }
 
   /**
@@ -933,6 +970,7 @@ export class RaftProposer implements Proposer {
   #fail(err: unknown): void {
     if (this.#failed) return;
     this.#failed = err instanceof Error ? err : new Error(String(err));
+    this.#opts.metrics?.raftLoopFailed.set(1);
     if (!this.#closed)
       this.#opts.log(
         `concord: raft loop failed; refusing requests: ${this.#failed.stack ?? this.#failed.message}`,

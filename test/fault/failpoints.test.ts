@@ -15,6 +15,7 @@ test('parses crash and sleep actions with a probability', () => {
   expect(fp.get('wal-before-fsync')).toEqual({ kind: 'crash', ms: 0, probability: 0.05 });
   expect(fp.get('apply')).toEqual({ kind: 'sleep', ms: 200, probability: 1 });
   expect(parseFailpoints('').size).toBe(0);
+  expect(parseFailpoints('apply=throw').get('apply')).toEqual({ kind: 'throw', ms: 0, probability: 1 });
 });
 
 test('refuses unknown points and malformed actions, naming them', () => {

@@ -143,3 +143,21 @@ test('a restart recovers from the newest snapshot plus the WAL after it, however
     await p.close();
   }
 });
+
+test('a failed WAL write stops the loop once: it says why and refuses, without spinning', async () => {
+  const { rec, p } = await open();
+  await p.propose(put('a'));
+  const wal = rec.wal as unknown as { save: (...a: unknown[]) => Promise<void> };
+  let saves = 0;
+  wal.save = async () => {
+    saves++;
+    throw new Error('EIO: disk on fire');
+  };
+  await expect(p.propose(put('b'))).rejects.toThrow('etcdserver: server stopped');
+  expect(p.failure?.message).toBe('EIO: disk on fire');
+  // Ticks go on; a stopped loop must not retry the write (it spun a core before).
+  await new Promise((r) => setTimeout(r, 500));
+  expect(saves).toBe(1);
+  await expect(p.propose(put('c'))).rejects.toThrow('etcdserver: server stopped');
+  await p.close().catch(() => {});
+});
