@@ -97,7 +97,13 @@ export class WatchHub {
    */
   watch(id: bigint, req: WatchCreateRequest, sink: WatchSink): Watcher {
     const store = this.#store;
-    const start = req.startRevision > 0n ? Number(req.startRevision) : store.currentRev + 1;
+    // A negative start is a revision before etcd's compact revision (-1 until the first
+    // compaction): the watcher is canceled as compacted at its first sync; -1 on a store never
+    // compacted is not before it, and watches from the next write, as 0 does.
+    const start =
+      req.startRevision > 0n || (req.startRevision < 0n && req.startRevision < BigInt(compactMainRev(store)))
+        ? Number(req.startRevision)
+        : store.currentRev + 1;
     const filters = req.filters;
     const w = new Watcher(
       id,
@@ -204,7 +210,7 @@ export class WatchHub {
   sync(): number {
     const store = this.#store;
     for (const w of [...this.#unsynced]) {
-      if (w.minRev < store.compactRev) {
+      if (w.minRev < compactMainRev(store)) {
         this.#unsynced.delete(w);
         // etcd's header carries revision 0 here (the cancel is not tied to a store revision).
         w.sink.send({
@@ -212,7 +218,7 @@ export class WatchHub {
           watchId: w.id,
           created: false,
           canceled: true,
-          compactRevision: BigInt(store.compactRev),
+          compactRevision: BigInt(compactMainRev(store)),
           cancelReason: '',
           fragment: false,
           events: [],
@@ -340,4 +346,9 @@ class EventPair {
     this.#withPrev ??= { ...this.plain(), prevKv: this.prev ? toKeyValue(this.prev) : undefined };
     return this.#withPrev;
   }
+}
+
+/** etcd's compactMainRev: the compact revision, or -1 while the store was never compacted. */
+function compactMainRev(store: KvStore): number {
+  return store.compactRev > 0 ? store.compactRev : -1;
 }

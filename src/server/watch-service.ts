@@ -28,6 +28,16 @@ export const WATCH_STREAM_MAX_PENDING = 128;
 const ALL_WATCHERS = -1n;
 
 const DUPLICATE_ID = 'mvcc: duplicate watch ID provided on the WatchStream';
+const EMPTY_RANGE = 'mvcc: watcher range is empty';
+
+/**
+ * etcd's watchStream.Watch refuses a range that holds no key: a range_end (other than "\0", all
+ * keys from key on) that is not above the key.
+ */
+function emptyRange(key: Uint8Array, rangeEnd: Uint8Array): boolean {
+  if (rangeEnd.length === 0 || (rangeEnd.length === 1 && rangeEnd[0] === 0)) return false;
+  return Buffer.compare(key.length === 0 ? Buffer.from([0]) : key, rangeEnd) >= 0;
+}
 
 /** etcd's cancel reason for a refused watch: the whole gRPC status as Go prints it. */
 function deniedReason(err: unknown): string {
@@ -95,10 +105,15 @@ class WatchStream implements WatchSink {
         return;
       }
     }
+    // As etcd's watchStream.Watch: the range first, then the ID; both refusals carry ID -1.
+    if (emptyRange(c.key, c.rangeEnd)) {
+      this.#control(ALL_WATCHERS, { created: true, canceled: true, cancelReason: EMPTY_RANGE });
+      return;
+    }
     let id = c.watchId;
     if (id !== 0n) {
       if (this.#watchers.has(id)) {
-        this.#control(id, { created: true, canceled: true, cancelReason: DUPLICATE_ID });
+        this.#control(ALL_WATCHERS, { created: true, canceled: true, cancelReason: DUPLICATE_ID });
         return;
       }
     } else {
