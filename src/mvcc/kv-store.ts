@@ -135,13 +135,22 @@ export class KvStore {
   }
 
   /** The key's live revision just before `r` (for an event's prev_kv). */
+  /**
+   * What a watch event of `r` reports as prev_kv: the key as it stood at the revision before
+   * r's (etcd reads it at mod_revision - 1), not the change before it in the same revision. A
+   * txn that puts a key and then deletes it sends the delete with no prev_kv, as etcd does.
+   */
   prevOf(r: Rev): Rev | undefined {
     const revs = this.index.get(r.key);
     if (!revs) return undefined;
-    // A key changes at most once per main revision, so r is the last one at r.main.
-    const i = lastAtOrBefore(revs, r.main);
-    const p = i > 0 && revs[i] === r ? revs[i - 1] : undefined;
+    const i = lastAtOrBefore(revs, r.main - 1);
+    const p = i >= 0 ? revs[i] : undefined;
     return p === undefined || p.tomb ? undefined : p;
+  }
+
+  /** prevOf for a change just made: its `prev` unless that was written in the same revision. */
+  eventPrevOf(c: Change): Rev | undefined {
+    return c.prev === undefined || c.prev.main < c.rev.main ? c.prev : this.prevOf(c.rev);
   }
 }
 

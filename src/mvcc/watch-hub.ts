@@ -186,7 +186,7 @@ export class WatchHub {
     for (const c of changes) {
       const hit = this.#byKey.get(c.rev.key);
       if (hit === undefined && ranges.size === 0) continue;
-      const ev = new EventPair(c.rev, c.prev);
+      const ev = new EventPair(c.rev, this.#store.eventPrevOf(c));
       if (hit instanceof Set) for (const w of hit) add(w, c, ev);
       else if (hit) add(hit, c, ev);
       for (const w of ranges) if (w.matches(c.rev.key)) add(w, c, ev);
