@@ -49,6 +49,7 @@ describe('generated protobuf code', () => {
     expect(listFiles(fresh)).toEqual([
       'authpb/auth.ts',
       'concord/raftpb.ts',
+      'descriptors.ts',
       'etcdserverpb/rpc.ts',
       'mvccpb/kv.ts',
       'v3electionpb/v3election.ts',
