@@ -18,6 +18,7 @@
 import type { ChannelCredentials } from 'nice-grpc';
 import { FAILPOINTS, failApply, failpoint, mutated } from '../failpoints.js';
 import type { Message as PbMessage } from '../gen/concord/raftpb.js';
+import { asLogger, type Logger, type LogSink, took } from '../log.js';
 import {
   type AuthInfo,
   MvccError,
@@ -74,6 +75,10 @@ const SKIP_LEASE_EXTENSION = mutated('skip-lease-extension-on-leader-change');
 export const SNAPSHOTS_KEPT = 5;
 /** Entries kept in memory behind a snapshot for slow followers (etcd's SnapshotCatchUpEntries). */
 export const SNAPSHOT_CATCH_UP_ENTRIES = 5000;
+/** etcd's default --experimental-warning-apply-duration: an apply slower than this is warned about. */
+export const SLOW_APPLY_MS = 100;
+/** etcd's warnSyncDuration: a WAL save whose fsync takes longer is warned about ("slow fdatasync"). */
+export const SLOW_FSYNC_MS = 1000;
 const ENTRY_NORMAL = 0;
 
 /** What a conf change entry carries for the host (raft treats it as opaque). */
@@ -113,7 +118,10 @@ export interface RaftProposerOptions {
   onApplied?: () => void;
   /** A new local snapshot is durable (the member may share it, see --snapshot-store). */
   onSnapshotSaved?: (meta: SnapshotMeta) => void;
-  log: (msg: string) => void;
+  /** Where the member logs (a Logger, or a function given each line's text). */
+  log: LogSink;
+  /** etcd's --experimental-warning-apply-duration: an apply slower than this is warned about (default 100 ms). */
+  warningApplyDurationMs?: number;
   metrics?: ServerMetrics;
   /** Credentials for a peer URL (TLS for https:// peers); default: plain, or TLS with the system's CAs. */
   peerCredentials?: (peerUrl: string) => ChannelCredentials;
@@ -153,6 +161,7 @@ export class RaftProposer implements Proposer {
   readonly #snapshots: FileSnapshotStore;
   readonly #smOptions: StateMachineOptions;
   readonly #opts: RaftProposerOptions;
+  readonly #log: Logger;
   readonly #requestTimeoutMs: number;
   readonly #prefix: number;
   #counter: number;
@@ -170,6 +179,7 @@ export class RaftProposer implements Proposer {
   #snapshotting: Promise<void> | undefined;
   #lead: NodeId = None;
   #isLeader = false;
+  #role: SoftState['role'] = 'follower';
   #published = false;
   #onPublished!: () => void;
   /** Resolves once this member's name and client URLs are in the replicated membership. */
@@ -197,6 +207,7 @@ export class RaftProposer implements Proposer {
     this.#snapshots = rec.snapshots;
     this.#smOptions = rec.smOptions;
     this.#opts = opts;
+    this.#log = asLogger(opts.log);
     this.#snapshotIndex = rec.snapshotIndex;
     this.#requestTimeoutMs = 5000 + 2 * opts.electionMs;
     this.#prefix = Number(opts.memberId & 0xffffn);
@@ -238,7 +249,7 @@ export class RaftProposer implements Proposer {
         this.#raw.reportSnapshot(id, ok);
         this.#kick();
       },
-      log: opts.log,
+      log: this.#log.child({ caller: 'transport/peer-transport' }),
       credentials: opts.peerCredentials,
     });
     for (const m of this.membership.members.values())
@@ -353,7 +364,10 @@ export class RaftProposer implements Proposer {
       data,
     );
     this.#opts.metrics?.snapshotsReceived.inc({ From: m.from.toString(16) });
-    this.#opts.log(`concord: received snapshot at index ${meta.index} from ${m.from.toString(16)}`);
+    this.#log.info(`received snapshot at index ${meta.index} from ${m.from.toString(16)}`, {
+      index: meta.index,
+      from: m.from.toString(16),
+    });
     this.step(fromPbMessage(m));
   }
 
@@ -468,8 +482,13 @@ export class RaftProposer implements Proposer {
     if (rd.entries.length > 0 || rd.mustSync) {
       const metrics = this.#opts.metrics;
       const endTimer = metrics?.walFsync.startTimer();
+      const t0 = performance.now();
       await this.#wal.save(this.#hardPending, rd.entries.map(toWalEntry));
       endTimer?.();
+      const ms = performance.now() - t0;
+      // etcd's warning (wal.go): a save whose fdatasync took over a second.
+      if (ms > SLOW_FSYNC_MS)
+        this.#log.warn('slow fdatasync', { took: took(ms), 'expected-duration': took(SLOW_FSYNC_MS) });
       this.#hardPending = undefined;
     }
     if (rd.entries.length > 0) this.#storage.append(rd.entries);
@@ -491,11 +510,17 @@ export class RaftProposer implements Proposer {
     this.#isLeader = ss.role === 'leader';
     if (ss.lead !== prevLead) {
       if (ss.lead !== None) this.#opts.metrics?.leaderChanges.inc();
-      this.#opts.log(
-        ss.lead === None
-          ? `concord: ${self.toString(16)} lost its leader`
-          : `concord: ${self.toString(16)} sees leader ${ss.lead.toString(16)} at term ${this.#raw.status().term}`,
-      );
+      const term = this.#raw.status().term;
+      if (ss.lead === None)
+        this.#log.info(`${self.toString(16)} lost its leader`, {
+          term,
+          'lost-leader': prevLead.toString(16),
+        });
+      else
+        this.#log.info(`${self.toString(16)} sees leader ${ss.lead.toString(16)} at term ${term}`, {
+          term,
+          leader: ss.lead.toString(16),
+        });
       // Reads sent to the old leader may never be answered: ask the new one.
       for (const ws of this.#readsInFlight.values()) this.#reads.push(...ws);
       this.#readsInFlight.clear();
@@ -504,6 +529,18 @@ export class RaftProposer implements Proposer {
       // request timeout, and can retry through the new leader.
       if (prevLead !== None && prevLead !== self && !this.#isLeader)
         this.#failInFlight(new LeaderChangedError());
+    }
+    if (ss.role !== this.#role) {
+      this.#role = ss.role;
+      const term = this.#raw.status().term;
+      // etcd's raft lines: "became pre-candidate/candidate/leader at term N".
+      if (ss.role === 'preCandidate' || ss.role === 'candidate')
+        this.#log.info(
+          `${self.toString(16)} started ${ss.role === 'preCandidate' ? 'a pre-vote' : 'an election'} at term ${term}`,
+          { term, role: ss.role },
+        );
+      else if (ss.role === 'leader')
+        this.#log.info(`${self.toString(16)} became leader at term ${term}`, { term, role: ss.role });
     }
     if (this.#isLeader && !wasLeader) {
       // etcd extends every lease by an election timeout on promotion, so that no lease expires
@@ -577,10 +614,11 @@ export class RaftProposer implements Proposer {
   #applyFailed(e: Entry, err: unknown): void {
     if (e.index > this.sm.appliedIndex) this.sm.appliedIndex = e.index;
     this.#opts.metrics?.applyFailures.inc();
-    this.#opts.log(
-      `concord: entry ${e.index} (term ${e.term}) could not be applied; its request fails: ${
+    this.#log.error(
+      `entry ${e.index} (term ${e.term}) could not be applied; its request fails: ${
         err instanceof Error ? (err.stack ?? err.message) : String(err)
       }`,
+      { index: e.index, term: e.term },
     );
     const origin = e.type === 'normal' ? entryOrigin(e.data) : undefined;
     if (origin && origin.prefix === this.#prefix)
@@ -619,6 +657,7 @@ export class RaftProposer implements Proposer {
       return;
     }
     let resp: unknown;
+    const t0 = performance.now();
     try {
       if (FAILPOINTS) {
         failpoint('apply');
@@ -630,8 +669,34 @@ export class RaftProposer implements Proposer {
       if (!(err instanceof MvccError)) throw err;
       if (d.prefix === this.#prefix) this.#settle(d.counter, undefined, err);
       return;
+    } finally {
+      this.#logApply(e.index, d.req, performance.now() - t0);
     }
     if (d.prefix === this.#prefix) this.#settle(d.counter, resp, undefined);
+  }
+
+  /**
+   * etcd's apply warnings: "apply request took too long" past --experimental-warning-apply-duration,
+   * and each compaction with its revision and duration. Only the request's kind is logged: a
+   * request may hold a password or a token.
+   */
+  #logApply(index: number, req: InternalRequest, ms: number): void {
+    const limit = this.#opts.warningApplyDurationMs ?? SLOW_APPLY_MS;
+    const log = this.#log;
+    if (ms > limit)
+      log.warn('apply request took too long', {
+        took: took(ms),
+        'expected-duration': took(limit),
+        request: Object.keys(req)[0],
+        index,
+      });
+    else if (log.isLevelEnabled('debug'))
+      log.debug('applied request', { request: Object.keys(req)[0], index, took: took(ms) });
+    if ('compaction' in req)
+      log.info('finished scheduled compaction', {
+        'compact-revision': Number(req.compaction.revision),
+        took: took(ms),
+      });
   }
 
   /**
@@ -670,8 +735,8 @@ export class RaftProposer implements Proposer {
       if (id !== self && url) this.transport.addPeer(id, url);
     }
     if (ctx && ctx.prefix === this.#prefix) this.#settle(ctx.counter, this.membership.list(), undefined);
-    this.#opts.log(
-      `concord: applied conf change ${cc.type} ${id.toString(16)}; voters ${this.membership.confState.voters.map((v) => v.toString(16)).join(',')} learners ${this.membership.confState.learners.map((v) => v.toString(16)).join(',') || '-'}`,
+    this.#log.info(
+      `applied conf change ${cc.type} ${id.toString(16)}; voters ${this.membership.confState.voters.map((v) => v.toString(16)).join(',')} learners ${this.membership.confState.learners.map((v) => v.toString(16)).join(',') || '-'}`,
     );
     if (cc.type === 'removeNode' && id === self && !this.#removed) {
       this.#removed = true;
@@ -684,7 +749,7 @@ export class RaftProposer implements Proposer {
   #onRemovedByPeer(): void {
     if (this.#removed || this.#closed) return;
     this.#removed = true;
-    this.#opts.log('concord: a peer says this member was removed from the cluster');
+    this.#log.warn('a peer says this member was removed from the cluster');
     // The removal this member proposed was applied elsewhere before it reached us: it is done.
     const self = this.#opts.memberId;
     for (const [counter, w] of this.#waiters)
@@ -887,6 +952,7 @@ export class RaftProposer implements Proposer {
 
   /** Captures the state now (apply continues meanwhile), saves it, then compacts the log behind it. */
   #snapshot(): void {
+    const started = performance.now();
     const sm = this.sm;
     const index = sm.appliedIndex;
     const term = this.#storage.term(index);
@@ -911,10 +977,15 @@ export class RaftProposer implements Proposer {
       this.#snapshotIndex = Math.max(this.#snapshotIndex, index);
       await this.#wal.releaseTo(index);
       await this.#snapshots.retain(SNAPSHOTS_KEPT, { clusterId: info.clusterId, memberId: info.memberId });
+      this.#log.info(`saved snapshot at index ${index}`, {
+        index,
+        size: meta.size,
+        took: took(performance.now() - started),
+      });
       this.#opts.onSnapshotSaved?.(meta);
     })()
       .catch((err: unknown) => {
-        if (!this.#closed) this.#opts.log(`concord: snapshot at index ${index} failed: ${String(err)}`);
+        if (!this.#closed) this.#log.error(`snapshot at index ${index} failed: ${String(err)}`, { index });
       })
       .finally(() => {
         this.#snapshotting = undefined;
@@ -957,7 +1028,11 @@ export class RaftProposer implements Proposer {
     for (const r of m.members.values())
       if (r.id !== this.#opts.memberId && r.peerUrls[0]) this.transport.addPeer(r.id, r.peerUrls[0]);
     this.#snapshotIndex = index;
-    this.#opts.log(`concord: installed snapshot at index ${index} (revision ${this.sm.revision})`);
+    this.#log.info(`installed snapshot at index ${index} (revision ${this.sm.revision})`, {
+      index,
+      revision: this.sm.revision,
+      size: meta.size,
+    });
     await this.#snapshots.retain(SNAPSHOTS_KEPT, {
       clusterId: this.#opts.clusterId,
       memberId: this.#opts.memberId,
@@ -972,9 +1047,7 @@ export class RaftProposer implements Proposer {
     this.#failed = err instanceof Error ? err : new Error(String(err));
     this.#opts.metrics?.raftLoopFailed.set(1);
     if (!this.#closed)
-      this.#opts.log(
-        `concord: raft loop failed; refusing requests: ${this.#failed.stack ?? this.#failed.message}`,
-      );
+      this.#log.error(`raft loop failed; refusing requests: ${this.#failed.stack ?? this.#failed.message}`);
     this.#rejectAll(new StoppedError());
   }
 

@@ -15,6 +15,7 @@ import {
   PeerDefinition,
   type SnapshotChunk,
 } from '../gen/concord/raftpb.js';
+import { asLogger, type LogSink, took } from '../log.js';
 import type { Message, NodeId } from '../raft/index.js';
 import { AsyncQueue } from './async-queue.js';
 import { toPbMessage } from './codec.js';
@@ -39,7 +40,8 @@ export interface PeerTransportOptions {
   onSnapshotSent(id: NodeId, ok: boolean): void;
   /** A peer refused this member's messages: it has been removed from the cluster. */
   onRemoved(): void;
-  log(msg: string): void;
+  /** Where the transport logs (a Logger, or a function given each line's text). */
+  log: LogSink;
   /** Credentials for a peer URL (the member's peer TLS for https://); default: see peerCredentials. */
   credentials?: (peerUrl: string) => ChannelCredentials;
 }
@@ -203,16 +205,18 @@ export class PeerTransport {
     l.client.sendSnapshot(chunks()).then(
       () => {
         l.snapshotting = false;
-        opts.log(
-          `concord: sent snapshot at index ${index} to ${l.id.toString(16)} in ${Date.now() - started} ms`,
+        asLogger(opts.log).info(
+          `sent snapshot at index ${index} to ${l.id.toString(16)} in ${Date.now() - started} ms`,
+          { index, to: l.id.toString(16), took: took(Date.now() - started) },
         );
         if (!this.#closed) opts.onSnapshotSent(l.id, true);
       },
       (err: unknown) => {
         l.snapshotting = false;
         if (this.#closed) return;
-        opts.log(
-          `concord: sending snapshot at index ${index} to ${l.id.toString(16)} failed: ${String(err)}`,
+        asLogger(opts.log).warn(
+          `sending snapshot at index ${index} to ${l.id.toString(16)} failed: ${String(err)}`,
+          { index, to: l.id.toString(16) },
         );
         opts.onSnapshotSent(l.id, false);
       },
