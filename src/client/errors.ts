@@ -197,12 +197,23 @@ function exactClass(msg: string): (typeof BY_MESSAGE)[number][1] | undefined {
 const NOT_SENT = /No connection established|failed to connect|connect ECONNREFUSED|Name resolution failed/i;
 
 /**
+ * grpc-js's dial failures end with parts that say nothing ("… ECONNREFUSED 127.0.0.1:1.
+ * Resolution note: ", "Last error: undefined"): they are dropped.
+ */
+export function withoutEmptyParts(details: string): string {
+  return details.replace(
+    /(?:^|\.\s*)(?:Resolution note|Last error):\s*(?:undefined|null)?\s*(?=\.\s|$)/g,
+    '',
+  );
+}
+
+/**
  * Turns whatever a call threw into an EtcdError (AbortErrors and EtcdErrors pass through).
  */
 export function toEtcdError(err: unknown): unknown {
   if (err instanceof EtcdError) return err;
   if (err instanceof ClientError) {
-    const msg = err.details;
+    const msg = withoutEmptyParts(err.details);
     // Exact message first, then prefix: several etcd messages extend a shorter one
     // ("request timed out, possibly due to previous leader failure").
     const exact = exactClass(msg);
