@@ -5,6 +5,10 @@
  * keeps its identity across restarts with the same flags.
  */
 import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
 import { DEFAULT_MAX_TXN_OPS } from '../mvcc/index.js';
 import { type CompactionMode, parseRetention } from './compactor.js';
 import { ConfigError } from './errors.js';
@@ -36,6 +40,8 @@ export const MIN_BCRYPT_COST = 4;
 export const MAX_BCRYPT_COST = 31;
 /** etcd's --auth-token-ttl default: 300 seconds. */
 export const DEFAULT_AUTH_TOKEN_TTL_SEC = 300;
+/** etcd's --experimental-warning-apply-duration default: 100 ms. */
+export const DEFAULT_WARNING_APPLY_DURATION_MS = 100;
 
 export interface ServeConfig {
   name: string;
@@ -96,6 +102,13 @@ export interface ServeConfig {
   authTokenTtlSec: number;
   /** etcd's --bcrypt-cost (4 to 31, default 10). */
   bcryptCost: number;
+  /**
+   * etcd's --cors: origins a browser page may call the HTTP gateway from (`*`, or undefined:
+   * any, as etcd's default). Each is an origin as browsers send it: scheme://host[:port].
+   */
+  cors?: string[];
+  /** etcd's --experimental-warning-apply-duration: applies slower than this are warned about. */
+  warningApplyDurationMs?: number;
 }
 
 /** The TLS flags of one port (etcd's names, camel-cased; --peer-* for the peer port). */
@@ -111,6 +124,8 @@ export type ServeFlags = Partial<
     | 'autoCompactionRetention'
     | 'enableLeaseCheckpoint'
     | 'leaseCheckpointInterval'
+    | 'cors'
+    | 'warningApplyDurationMs'
     | TlsFlag
     | PeerTlsFlag,
     string
@@ -362,7 +377,130 @@ export function resolveConfig(f: ServeFlags): ServeConfig {
     authToken: authTokenOf(f.authToken),
     authTokenTtlSec: positiveInt('auth-token-ttl', f.authTokenTtlSec, DEFAULT_AUTH_TOKEN_TTL_SEC),
     bcryptCost: bcryptCostOf(f.bcryptCost),
+    cors: corsOf(f.cors),
+    warningApplyDurationMs: f.warningApplyDurationMs
+      ? parseDuration('experimental-warning-apply-duration', f.warningApplyDurationMs)
+      : DEFAULT_WARNING_APPLY_DURATION_MS,
   };
+}
+
+/** etcd's --cors: comma-separated origins; empty or `*` allows any origin. */
+function corsOf(value: string | undefined): string[] {
+  const list = (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (list.length === 0 || list.includes('*')) return ['*'];
+  return [
+    ...new Set(
+      list.map((o) => {
+        let u: URL | undefined;
+        try {
+          u = new URL(o);
+        } catch {
+          u = undefined;
+        }
+        if (!u || u.origin === 'null')
+          throw new ConfigError(
+            `--cors: ${JSON.stringify(o)} is not an origin: give scheme://host[:port] (as a browser sends it) or *`,
+          );
+        return u.origin;
+      }),
+    ),
+  ];
+}
+
+/**
+ * What can be checked before anything is written: the data dir is a directory, or one can be
+ * created there; each listen address can be bound (another process holding a port is found
+ * here, not after the member has recovered its data dir and elected itself). Each problem names
+ * its flag and what to do. Ports are bound and released at once (port 0 is not checked).
+ */
+export async function checkStartable(config: ServeConfig): Promise<void> {
+  await checkDataDir(config.dataDir);
+  const given = new Map<string, string>();
+  const held: net.Server[] = [];
+  try {
+    for (const [flag, urls] of [
+      ['listen-peer-urls', config.listenPeerUrls],
+      ['listen-client-urls', config.listenClientUrls],
+      ['listen-metrics-urls', config.listenMetricsUrls],
+    ] as const) {
+      for (const url of urls) {
+        const u = new URL(url);
+        if (u.port === '0') continue;
+        const other = given.get(u.host);
+        if (other)
+          throw new ConfigError(
+            `--${flag} ${url}: ${u.host} is also given to --${other}; give each listener its own port`,
+          );
+        given.set(u.host, flag);
+        held.push(await bindable(flag, url));
+      }
+    }
+  } finally {
+    await Promise.all(held.map((s) => new Promise((r) => s.close(r))));
+  }
+}
+
+function bindable(flag: string, url: string): Promise<net.Server> {
+  const u = new URL(url);
+  const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', (err: NodeJS.ErrnoException) => {
+      const why =
+        err.code === 'EADDRINUSE'
+          ? 'the address is in use (another etcd or concord?); choose another port'
+          : err.code === 'EADDRNOTAVAIL'
+            ? `${host} is not an address of this machine; listen on one of its addresses (or 0.0.0.0)`
+            : err.code === 'EACCES'
+              ? 'permission denied (ports below 1024 need privileges); choose a port above 1023'
+              : err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN'
+                ? `cannot resolve the host name ${host}`
+                : err.message;
+      reject(new ConfigError(`--${flag} ${url}: ${why}`));
+    });
+    s.listen({ host, port: Number(u.port), exclusive: true }, () => resolve(s));
+  });
+}
+
+async function checkDataDir(dir: string): Promise<void> {
+  const flag = `--data-dir ${dir}`;
+  const st = await stat(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return undefined;
+    throw new ConfigError(`${flag}: ${err.message}`);
+  });
+  if (st) {
+    if (!st.isDirectory())
+      throw new ConfigError(
+        `${flag}: exists and is not a directory; give the path of a directory (it is created if missing)`,
+      );
+    await access(dir, constants.W_OK | constants.X_OK).catch(() => {
+      throw new ConfigError(`${flag}: this user cannot write in it; give a directory it can write in`);
+    });
+    return;
+  }
+  // Missing: the nearest existing ancestor must be a directory this user can write in.
+  let parent = path.dirname(path.resolve(dir));
+  for (;;) {
+    const p = await stat(parent).catch(() => undefined);
+    if (p) {
+      if (!p.isDirectory())
+        throw new ConfigError(
+          `${flag}: ${parent} is a file, so the directory cannot be created there; choose another path`,
+        );
+      await access(parent, constants.W_OK | constants.X_OK).catch(() => {
+        throw new ConfigError(
+          `${flag}: cannot be created: this user cannot write in ${parent}; choose another path`,
+        );
+      });
+      return;
+    }
+    const up = path.dirname(parent);
+    if (up === parent) return;
+    parent = up;
+  }
 }
 
 function bcryptCostOf(value: string | undefined): number {

@@ -12,6 +12,7 @@ import type { Node } from './node.js';
 export function createHttpServer(node: Node): http.Server {
   const gateway = jsonGateway(node);
   return http.createServer((req, res) => {
+    if (cors(node.config.cors, req, res)) return;
     if (gateway(req, res)) return;
     const path = (req.url ?? '/').split('?')[0];
     const json = (code: number, body: unknown) => {
@@ -33,4 +34,27 @@ export function createHttpServer(node: Node): http.Server {
     if (path === '/version') return json(200, { etcdserver: ETCD_VERSION, etcdcluster: CLUSTER_VERSION });
     json(404, { error: 'not found' });
   });
+}
+
+/**
+ * etcd's access controller (--cors): a request from an allowed origin gets the CORS headers on
+ * whatever answers it (the gateway, /health, …), and a preflight (OPTIONS) is answered here,
+ * 200 with the headers for an allowed origin and without them otherwise (the browser then
+ * refuses the call). `*` (etcd's default) allows any origin. Returns true when it answered.
+ */
+function cors(origins: string[] | undefined, req: http.IncomingMessage, res: http.ServerResponse): boolean {
+  const origin = req.headers.origin;
+  const any = !origins || origins.length === 0 || origins.includes('*');
+  const allowed = any ? '*' : origin !== undefined && origins.includes(origin) ? origin : undefined;
+  if (allowed) {
+    res.setHeader('Access-Control-Allow-Methods', 'POST, GET, OPTIONS, PUT, DELETE');
+    res.setHeader('Access-Control-Allow-Origin', allowed);
+    res.setHeader('Access-Control-Allow-Headers', 'accept, content-type, authorization');
+  }
+  // The answer depends on the Origin header: caches must keep one per origin.
+  if (!any) res.setHeader('Vary', 'Origin');
+  if (req.method !== 'OPTIONS') return false;
+  res.writeHead(200, { 'content-length': '0' });
+  res.end();
+  return true;
 }
