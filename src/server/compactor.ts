@@ -10,6 +10,7 @@
  * Only the leader compacts (a compaction is a write, proposed through Raft like any other); the
  * clock and the revision source are injected so the schedule can be tested without waiting.
  */
+import { asLogger, type LogSink } from '../log.js';
 
 export type CompactionMode = 'periodic' | 'revision';
 
@@ -22,7 +23,8 @@ export interface CompactorHost {
   revision(): number;
   compactRevision(): number;
   compact(revision: number): Promise<void>;
-  log(msg: string): void;
+  /** Where the compactor logs (a Logger, or a function given each line's text). */
+  log: LogSink;
 }
 
 export interface CompactorOptions {
@@ -82,10 +84,14 @@ export class Compactor {
     this.#busy = true;
     try {
       await h.compact(target);
-      h.log(`concord: auto-compaction (${this.#opts.mode}) compacted to revision ${target}`);
+      asLogger(h.log).info(`auto-compaction (${this.#opts.mode}) compacted to revision ${target}`, {
+        revision: target,
+      });
       return target;
     } catch (err) {
-      h.log(`concord: auto-compaction to revision ${target} failed: ${String(err)}`);
+      asLogger(h.log).warn(`auto-compaction to revision ${target} failed: ${String(err)}`, {
+        revision: target,
+      });
       return undefined;
     } finally {
       this.#busy = false;

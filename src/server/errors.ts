@@ -4,6 +4,7 @@
  * error into the gRPC status a client sees.
  */
 import { ClientError, ServerError, Status } from 'nice-grpc-common';
+import { defaultLogger } from '../log.js';
 import { MvccError } from '../mvcc/index.js';
 
 export class ServerRequestError extends Error {
@@ -155,7 +156,10 @@ export class ConfigError extends Error {
  * The gRPC status for an error thrown by a handler. Known errors keep their message; anything
  * else is a bug: it is logged and answered as etcd answers an unexpected error (UNKNOWN).
  */
-export function toServerError(err: unknown, log: (msg: string) => void = console.error): ServerError {
+export function toServerError(
+  err: unknown,
+  log: (msg: string) => void = (m) => defaultLogger().error(m),
+): ServerError {
   if (err instanceof ServerError) return err;
   // A call forwarded to the leader failed there: its status is the answer.
   if (err instanceof ClientError) return new ServerError(err.code, err.details);
@@ -164,7 +168,7 @@ export function toServerError(err: unknown, log: (msg: string) => void = console
   if (err instanceof Error && err.name === 'AbortError')
     return new ServerError(Status.CANCELLED, 'context canceled');
   log(
-    `concord: unexpected error in a request handler: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+    `unexpected error in a request handler: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
   );
   return new ServerError(Status.UNKNOWN, err instanceof Error ? err.message : String(err));
 }

@@ -8,6 +8,7 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import { createServer, type Server } from 'nice-grpc';
 import { PeerDefinition } from '../gen/concord/raftpb.js';
+import { defaultLogger, type Logger, type LogSink } from '../log.js';
 import { peerService } from '../transport/peer-service.js';
 import { PEER_MAX_MESSAGE_BYTES } from '../transport/peer-transport.js';
 import { ClientPort, grpcJsServerOf } from './client-port.js';
@@ -35,11 +36,9 @@ export interface Member {
   stop(): Promise<void>;
 }
 
-export async function startMember(
-  config: ServeConfig,
-  log: (msg: string) => void = (m) => console.error(m),
-): Promise<Member> {
-  const node = await Node.start(config, log);
+export async function startMember(config: ServeConfig, sink: LogSink = defaultLogger()): Promise<Member> {
+  const node = await Node.start(config, sink);
+  const log = node.log;
   const grpc: Server = createGrpcServer(node);
   const https: http.Server[] = [];
   /** TLS listeners in front of `https` (https:// metrics URLs). */
@@ -138,7 +137,7 @@ export async function startMember(
   let stopping: Promise<void> | undefined;
   const removed = new Promise<void>((resolve) => {
     node.proposer.onRemoved = () => {
-      log(`concord: member ${node.memberId.toString(16)} has been permanently removed from the cluster`);
+      log.warn(`member ${node.memberId.toString(16)} has been permanently removed from the cluster`);
       // etcd's stopWithDelay: the call that removed this member is answered before it stops.
       setTimeout(resolve, REMOVED_STOP_DELAY_MS).unref();
     };
@@ -155,7 +154,10 @@ export async function startMember(
         // A leader hands over first, so the cluster does not wait out an election timeout.
         if (node.proposer.isLeader) {
           const moved = await node.proposer.transferLeadership().catch(() => false);
-          if (moved) log(`concord: transferred leadership to ${node.proposer.leader.toString(16)}`);
+          if (moved)
+            log.info(`transferred leadership to ${node.proposer.leader.toString(16)}`, {
+              leader: node.proposer.leader.toString(16),
+            });
         }
         for (const p of ports) p.close();
         for (const s of [...https, ...listeners]) s.close();
@@ -173,16 +175,16 @@ export async function startMember(
 }
 
 /** etcd's warnings for an http:// URL while TLS files are set: that URL is served in the clear. */
-function warnPlainWithTls(config: ServeConfig, log: (msg: string) => void): void {
+function warnPlainWithTls(config: ServeConfig, log: Logger): void {
   const warn = (urls: string[], what: string, files: ServeConfig['clientTls'], flag: string) => {
     for (const url of urls) {
       if (!files || !url.startsWith('http:')) continue;
-      log(
-        `concord: scheme is HTTP while key and cert files are present; ignoring key and cert files (${what} ${url})`,
+      log.warn(
+        `scheme is HTTP while key and cert files are present; ignoring key and cert files (${what} ${url})`,
       );
       if (files.clientCertAuth)
-        log(
-          `concord: scheme is HTTP while --${flag} is enabled; ignoring client cert auth for this URL (${what} ${url})`,
+        log.warn(
+          `scheme is HTTP while --${flag} is enabled; ignoring client cert auth for this URL (${what} ${url})`,
         );
     }
   };

@@ -17,6 +17,7 @@ import {
   type LeaseTimeToLiveResponse,
   type ResponseHeader,
 } from '../gen/etcdserverpb/rpc.js';
+import { asLogger, defaultLogger, type Logger, type LogSink } from '../log.js';
 import { LeaseNotFoundError, type MvccRequest, NoSpaceError, type StateMachine } from '../mvcc/index.js';
 import { FileSnapshotStore, openSnapshotStore } from '../storage/index.js';
 import type { PeerHandler } from '../transport/peer-service.js';
@@ -100,6 +101,8 @@ export class Node {
   #authSeen = { revision: 0, enabled: false };
   readonly #timers: NodeJS.Timeout[] = [];
   readonly #revoking = new Set<bigint>();
+  /** The member's logger (its lines carry the member's name and ID). */
+  readonly log: Logger;
   #sharing: SnapshotSharing | undefined;
   #closed = false;
 
@@ -110,9 +113,11 @@ export class Node {
     p: RaftProposer,
     metrics: ServerMetrics,
     tls: MemberTls,
+    log: Logger,
     jwt?: JwtTokens,
   ) {
     this.config = config;
+    this.log = log;
     this.memberId = ids.memberId;
     this.clusterId = ids.clusterId;
     this.sm = sm;
@@ -126,10 +131,8 @@ export class Node {
     });
   }
 
-  static async start(
-    config: ServeConfig,
-    log: (msg: string) => void = (m) => console.error(m),
-  ): Promise<Node> {
+  static async start(config: ServeConfig, sink: LogSink = defaultLogger()): Promise<Node> {
+    const base = asLogger(sink);
     const tls = loadMemberTls(config);
     const t = config.authToken;
     const jwt =
@@ -169,8 +172,13 @@ export class Node {
         );
       memberId = self.id;
       membership = () => m;
-      log(`concord: joining cluster ${clusterId.toString(16)} as member ${memberId.toString(16)}`);
+      base.info(`joining cluster ${clusterId.toString(16)} as member ${memberId.toString(16)}`, {
+        'cluster-id': clusterId.toString(16),
+        'member-id': memberId.toString(16),
+      });
     }
+    // etcd's lines carry the local member's ID from here on.
+    const log = base.child({ 'member-id': memberId.toString(16) });
     const shared = config.snapshotStore ? openSnapshotStore(config.snapshotStore) : undefined;
     const rec = await recover(config.dataDir, {
       smOptions: {
@@ -183,7 +191,7 @@ export class Node {
       founding: membership,
       initialClusterState: config.initialClusterState,
       shared,
-      log,
+      log: log.child({ caller: 'server/recover' }),
     }).catch(async (err: unknown) => {
       await shared?.close();
       throw err;
@@ -208,35 +216,38 @@ export class Node {
       fresh: rec.fresh,
       onApplied: () => node?.syncWatchers(),
       onSnapshotSaved: (meta) => sharing?.offer(meta),
-      log,
+      log: log.child({ caller: 'server/raft-proposer' }),
+      warningApplyDurationMs: config.warningApplyDurationMs,
       metrics,
       peerCredentials: (url) => channelCredentialsFor(url, tls.peer),
     });
-    node = new Node(config, { memberId, clusterId }, rec.sm, proposer, metrics, tls, jwt);
+    node = new Node(config, { memberId, clusterId }, rec.sm, proposer, metrics, tls, log, jwt);
     if (shared) {
       sharing = new SnapshotSharing(shared, rec.snapshots, {
         clusterId,
         memberId,
         retain: config.snapshotStoreRetention,
         isLeader: () => proposer.isLeader,
-        log,
+        log: log.child({ caller: 'server/snapshot-sharing' }),
         metrics,
       });
       node.#sharing = sharing;
       proposer.onRoleChange = (leader) => {
-        if (leader) sharing?.offerNewest().catch((err: unknown) => log(`concord: ${String(err)}`));
+        if (leader) sharing?.offerNewest().catch((err: unknown) => log.warn(String(err)));
       };
     }
     if (rec.bootstrapped) {
       metrics.storeBootstrapIndex.set(rec.bootstrapped.index);
-      log(
-        `concord: started from snapshot ${rec.bootstrapped.id} at index ${rec.bootstrapped.index} of the ${shared?.kind} snapshot store; catching up from the leader's log`,
+      log.info(
+        `started from snapshot ${rec.bootstrapped.id} at index ${rec.bootstrapped.index} of the ${shared?.kind} snapshot store; catching up from the leader's log`,
+        { index: rec.bootstrapped.index },
       );
     }
     node.#startClocks();
     if (!rec.fresh)
-      log(
-        `concord: recovered snapshot ${rec.snapshotIndex} with ${rec.entries.length} WAL entries after it (commit ${rec.hardState.commit})`,
+      log.info(
+        `recovered snapshot ${rec.snapshotIndex} with ${rec.entries.length} WAL entries after it (commit ${rec.hardState.commit})`,
+        { index: rec.snapshotIndex, entries: rec.entries.length, commit: rec.hardState.commit },
       );
     return node;
   }
@@ -420,8 +431,8 @@ export class Node {
           ),
         ]);
         if (capped)
-          console.error(
-            `concord: serving clients before this member's attributes were published (waited ${capMs} ms)`,
+          this.log.warn(
+            `serving clients before this member's attributes were published (waited ${capMs} ms)`,
           );
         return;
       } catch (err) {
@@ -517,7 +528,7 @@ export class Node {
           compact: async (revision) => {
             await this.proposer.propose({ compaction: { revision: BigInt(revision), physical: false } });
           },
-          log: (m) => console.error(m),
+          log: this.log.child({ caller: 'server/compactor' }),
         },
         ac,
       );
@@ -540,7 +551,7 @@ export class Node {
         .propose({ leaseRevoke: { ID: id } })
         .catch((err: unknown) => {
           if (!(err instanceof LeaseNotFoundError) && !this.#closed)
-            console.error(`concord: revoking expired lease ${id.toString(16)} failed: ${String(err)}`);
+            this.log.warn(`revoking expired lease ${id.toString(16)} failed: ${String(err)}`);
         })
         .finally(() => this.#revoking.delete(id));
     }
@@ -554,7 +565,7 @@ export class Node {
       this.proposer
         .propose({ leaseCheckpoint: { checkpoints: due.slice(i, i + LEASE_CHECKPOINTS_PER_REQUEST) } })
         .catch((err: unknown) => {
-          if (!this.#closed) console.error(`concord: lease checkpoint failed: ${String(err)}`);
+          if (!this.#closed) this.log.warn(`lease checkpoint failed: ${String(err)}`);
         });
   }
 

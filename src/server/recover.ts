@@ -8,6 +8,7 @@
  *   <data-dir>/snap   the file snapshot store
  */
 import path from 'node:path';
+import { asLogger, type LogSink } from '../log.js';
 import { restore, StateMachine, type StateMachineOptions, snapshot } from '../mvcc/index.js';
 import {
   FileSnapshotStore,
@@ -39,7 +40,8 @@ export interface RaftRecoveryOptions {
    * from the cluster's newest snapshot there, and catches up from the leader's log after it.
    */
   shared?: SnapshotStore;
-  log?: (msg: string) => void;
+  /** Where recovery logs (a Logger, or a function given each line's text). */
+  log?: LogSink;
 }
 
 /**
@@ -111,8 +113,8 @@ export async function recover(
           latest = await seed(snapshots, wal, { ...remote, memberId: o.memberId }, data);
           bootstrapped = remote;
         } catch (err) {
-          o.log?.(
-            `concord: cannot load snapshot ${remote.id} from the ${o.shared.kind} snapshot store (${err instanceof Error ? err.message : String(err)}): the leader will send a snapshot`,
+          asLogger(o.log).warn(
+            `cannot load snapshot ${remote.id} from the ${o.shared.kind} snapshot store (${err instanceof Error ? err.message : String(err)}): the leader will send a snapshot`,
           );
         }
     }
@@ -203,18 +205,19 @@ export async function recover(
 async function fromShared(
   shared: SnapshotStore,
   clusterId: bigint,
-  log: ((msg: string) => void) | undefined,
+  sink: LogSink | undefined,
 ): Promise<SnapshotMeta | undefined> {
+  const log = asLogger(sink);
   try {
     const m = await shared.latest({ clusterId });
     if (!m)
-      log?.(
-        `concord: the ${shared.kind} snapshot store holds no snapshot of cluster ${clusterId.toString(16)} yet`,
+      log.info(
+        `the ${shared.kind} snapshot store holds no snapshot of cluster ${clusterId.toString(16)} yet`,
       );
     return m;
   } catch (err) {
-    log?.(
-      `concord: cannot read the ${shared.kind} snapshot store (${err instanceof Error ? err.message : String(err)}): the leader will send a snapshot`,
+    log.warn(
+      `cannot read the ${shared.kind} snapshot store (${err instanceof Error ? err.message : String(err)}): the leader will send a snapshot`,
     );
     return undefined;
   }

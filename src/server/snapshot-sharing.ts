@@ -4,6 +4,7 @@
  * member that becomes leader offers its newest one, so the store keeps up across leader changes.
  * Followers upload nothing: one copy per index is enough, and the leader's is committed state.
  */
+import { asLogger, type LogSink } from '../log.js';
 import type { FileSnapshotStore, SnapshotMeta, SnapshotSource, SnapshotStore } from '../storage/index.js';
 import { SnapshotUploader } from '../storage/index.js';
 import type { ServerMetrics } from './metrics.js';
@@ -13,7 +14,8 @@ export interface SnapshotSharingOptions {
   memberId: bigint;
   retain: number;
   isLeader: () => boolean;
-  log: (msg: string) => void;
+  /** Where sharing logs (a Logger, or a function given each line's text). */
+  log: LogSink;
   metrics: ServerMetrics;
 }
 
@@ -32,7 +34,12 @@ export class SnapshotSharing {
       log: o.log,
       onUploaded: (info) => {
         o.metrics.storeUploads.inc();
-        o.log(`concord: uploaded snapshot at index ${info.index} to the ${shared.kind} snapshot store`);
+        asLogger(o.log).info(
+          `uploaded snapshot at index ${info.index} to the ${shared.kind} snapshot store`,
+          {
+            index: info.index,
+          },
+        );
       },
       onFailure: () => o.metrics.storeUploadFailures.inc(),
     });

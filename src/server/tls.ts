@@ -17,6 +17,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import tls from 'node:tls';
 import { ChannelCredentials, ServerCredentials } from '@grpc/grpc-js';
+import { asLogger, type LogSink } from '../log.js';
 import { defaultPeerCredentials } from '../transport/peer-transport.js';
 import { ConfigError } from './errors.js';
 
@@ -182,8 +183,9 @@ export function watchTls(
   current: TlsMaterial,
   prefix: '' | 'peer-',
   apply: (m: TlsMaterial) => void,
-  log: (msg: string) => void,
+  sink: LogSink,
 ): () => void {
+  const log = asLogger(sink);
   const what = prefix ? 'peer' : 'client';
   let seen = stamp(current.files);
   const t = setInterval(() => {
@@ -193,9 +195,9 @@ export function watchTls(
     try {
       current = loadTls(current.files, prefix);
       apply(current);
-      log(`concord: reloaded the ${what} TLS certificate from ${JSON.stringify(current.files.certFile)}`);
+      log.info(`reloaded the ${what} TLS certificate from ${JSON.stringify(current.files.certFile)}`);
     } catch (err) {
-      log(`concord: keeping the current ${what} TLS certificate: ${reason(err)}`);
+      log.warn(`keeping the current ${what} TLS certificate: ${reason(err)}`);
     }
   }, TLS_RELOAD_CHECK_MS);
   t.unref();

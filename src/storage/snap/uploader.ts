@@ -5,6 +5,7 @@
  * jitter while the database is away. Failures are logged and counted in `metrics` (the server
  * exports them); nothing here ever blocks or throws into the caller.
  */
+import { asLogger, type Logger, type LogSink } from '../../log.js';
 import type { SnapshotInfo, SnapshotSource, SnapshotStore } from './types.js';
 
 export const UPLOAD_MIN_BACKOFF_MS = 500;
@@ -16,8 +17,8 @@ export interface SnapshotUploaderOptions {
   minBackoffMs?: number;
   maxBackoffMs?: number;
   timeoutMs?: number;
-  /** Where failures are reported. Default: console.warn. */
-  log?: (message: string) => void;
+  /** Where failures are reported (a Logger, or a function given each line's text). Default: the process's logger. */
+  log?: LogSink;
   /** Source of jitter in [0, 1). Default Math.random. */
   random?: () => number;
   /** After each upload, keep only this many snapshots of the uploading member. Default: keep all. */
@@ -62,7 +63,7 @@ export class SnapshotUploader {
   readonly #min: number;
   readonly #max: number;
   readonly #timeoutMs: number;
-  readonly #log: (m: string) => void;
+  readonly #log: Logger;
   readonly #random: () => number;
   readonly #opts: SnapshotUploaderOptions;
   #next: Offer | undefined;
@@ -80,7 +81,7 @@ export class SnapshotUploader {
         `snapshot uploader: need 0 < minBackoffMs ≤ maxBackoffMs, got ${this.#min}, ${this.#max}`,
       );
     this.#timeoutMs = opts.timeoutMs ?? UPLOAD_TIMEOUT_MS;
-    this.#log = opts.log ?? ((m) => console.warn(m));
+    this.#log = asLogger(opts.log);
     this.#random = opts.random ?? Math.random;
     this.#opts = opts;
   }
@@ -148,7 +149,7 @@ export class SnapshotUploader {
         this.metrics.lastError = err instanceof Error ? err.message : String(err);
         const wait = Math.min(this.#max, this.#min * 2 ** attempt) * (0.5 + this.#random() / 2);
         attempt++;
-        this.#log(
+        this.#log.warn(
           `snapshot upload of index ${offer.info.index} to ${this.#store.kind} store failed ` +
             `(attempt ${attempt}, retrying in ${Math.round(wait)} ms): ${this.metrics.lastError}`,
         );

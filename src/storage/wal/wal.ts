@@ -23,6 +23,7 @@ import { ftruncateSync } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { FAILPOINTS, failpoint, mutated } from '../../failpoints.js';
+import { defaultLogger } from '../../log.js';
 import { WalClosedError, WalCorruptError } from '../errors.js';
 import { fsyncDir } from '../fsync-dir.js';
 import {
@@ -55,7 +56,7 @@ export const WAL_SEGMENT_BYTES = 64 * 1024 * 1024;
 export interface WalOptions {
   /** Rotate to a new segment once the current one reaches this many bytes. Default WAL_SEGMENT_BYTES. */
   segmentBytes?: number;
-  /** Told what recovery cut from a torn tail (it is also in `wal.recovery`). Default: console.warn. */
+  /** Told what recovery cut from a torn tail (it is also in `wal.recovery`). Default: the process's logger. */
   onTornTail?: (torn: TornTail) => void;
 }
 
@@ -377,5 +378,8 @@ async function writeFully(fh: FileHandle, data: Buffer, position: number): Promi
 }
 
 function warnTorn(t: TornTail): void {
-  console.warn(`wal: cut a torn tail of ${t.bytes} bytes from ${t.file} at offset ${t.offset} (${t.reason})`);
+  defaultLogger().warn(
+    `wal: cut a torn tail of ${t.bytes} bytes from ${t.file} at offset ${t.offset} (${t.reason})`,
+    { file: t.file, offset: t.offset, bytes: t.bytes },
+  );
 }
