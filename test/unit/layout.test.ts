@@ -1,0 +1,85 @@
+/**
+ * The layout's import rules (CONTRIBUTING.md, "Layout"): each folder of src/ may import only the
+ * folders below it, so that nothing imports upward; the consensus core and the state machine
+ * import no Node I/O module; the SDK never imports the server; recipes use the public SDK only.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+
+const ROOT = path.join(__dirname, '../..');
+const SRC = path.join(ROOT, 'src');
+
+/** For each part of src/ (a folder, or a top-level file by its name), the parts it may import. */
+const ALLOWED: Record<string, string[]> = {
+  gen: [],
+  raft: [],
+  mvcc: ['gen'],
+  log: [],
+  failpoints: [],
+  storage: ['failpoints', 'log'],
+  transport: ['gen', 'raft', 'log'],
+  client: ['gen'],
+  core: ['client', 'gen'],
+  index: ['client', 'core', 'gen'],
+  fetch: ['client', 'core', 'gen'],
+  server: ['gen', 'raft', 'mvcc', 'storage', 'transport', 'failpoints', 'log'],
+  testing: ['client', 'core', 'index', 'gen'],
+  cli: ['gen', 'raft', 'mvcc', 'storage', 'transport', 'server', 'client', 'core', 'failpoints', 'log'],
+};
+
+/** Parts that do no I/O: no Node module that reaches outside the process. */
+const PURE = new Set(['raft', 'mvcc', 'gen']);
+const IO_MODULES =
+  /^(node:)?(fs|fs\/promises|net|http|http2|https|tls|dgram|child_process|os|worker_threads)$/;
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = path.join(dir, name);
+    if (statSync(p).isDirectory()) return files(p);
+    return p.endsWith('.ts') ? [p] : [];
+  });
+}
+
+/** The part of src/ a file belongs to: its top folder, or its own name for a top-level file. */
+function partOf(file: string): string {
+  const rel = path.relative(SRC, file).split(path.sep);
+  return rel.length === 1 ? rel[0]!.replace(/\.ts$/, '') : rel[0]!;
+}
+
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  return [...text.matchAll(/(?:from|import)\s*\(?\s*'([^']+)'/g)].map((m) => m[1]!);
+}
+
+const srcFiles = files(SRC);
+
+test.each(srcFiles.map((f) => [path.relative(ROOT, f), f]))(
+  '%s imports only what its part may',
+  (_rel, file) => {
+    const part = partOf(file);
+    const allowed = ALLOWED[part];
+    if (!allowed)
+      throw new Error(`src/${part} is not in the layout's table: add it to ALLOWED (and CONTRIBUTING.md)`);
+    for (const spec of importsOf(file)) {
+      if (spec.startsWith('.')) {
+        const target = path.resolve(path.dirname(file), spec).replace(/\.js$/, '.ts');
+        const to = partOf(target);
+        if (to !== part && !allowed.includes(to))
+          expect(`${part} → ${to} (${spec})`).toBe(`${part} → one of [${allowed.join(', ')}]`);
+      } else if (PURE.has(part)) {
+        expect(IO_MODULES.test(spec) ? `${part} imports ${spec}` : 'no I/O').toBe('no I/O');
+      }
+    }
+  },
+);
+
+test('recipes import the public SDK only', () => {
+  const dir = path.join(ROOT, 'recipes');
+  for (const file of files(dir)) {
+    for (const spec of importsOf(file)) {
+      if (!spec.startsWith('.')) continue;
+      const target = path.relative(ROOT, path.resolve(path.dirname(file), spec));
+      expect(target.startsWith('recipes') || target === 'src/core.js' ? 'public' : target).toBe('public');
+    }
+  }
+});
