@@ -1,9 +1,14 @@
 /**
  * etcd's JSON gateway (grpc-gateway): `POST /v3/kv/range` with the request as JSON, answered with
  * the response as JSON — 64-bit integers as strings, bytes in base64, field names as in the
- * .proto (etcd's gateway marshals with OrigName), zero values left out. /v3beta/ and /v3alpha/
- * are etcd 3.4's older names of the same paths. Errors come back as `{"error", "code",
- * "message"}` with the HTTP status grpc-gateway maps the gRPC code to.
+ * .proto (etcd's gateway marshals with OrigName), zero values left out. /v3beta/ is etcd 3.4's
+ * older name of the same paths (3.4 answers /v3alpha/ with 404). Errors come back as
+ * `{"error", "code", "message"}` with the HTTP status grpc-gateway maps the gRPC code to.
+ *
+ * A body is read as etcd's gateway reads it (see gateway-json.ts): one JSON value for a unary
+ * call, whatever follows it unread; each field checked against its protobuf type, and a bad
+ * value refused with etcd's 400 and message before anything is called. An unknown path under
+ * /v3/ is a plain-text 404, another method than POST on a known one a plain-text 405.
  *
  * The streaming calls (/v3/watch, /v3/lease/keepalive, /v3/election/observe) take one or more
  * concatenated JSON requests as the body and answer with newline-delimited `{"result": …}`
@@ -13,6 +18,7 @@
  */
 import http from 'node:http';
 import { TLSSocket } from 'node:tls';
+import type { DescMessage } from '@bufbuild/protobuf';
 import { Metadata, Status } from 'nice-grpc-common';
 import {
   AuthDefinition,
@@ -24,12 +30,14 @@ import {
 } from '../gen/etcdserverpb/rpc.js';
 import { ElectionDefinition } from '../gen/v3electionpb/v3election.js';
 import { LockDefinition } from '../gen/v3lockpb/v3lock.js';
+import { TooManyOpsError } from '../mvcc/errors.js';
 import { authService } from './auth-service.js';
 import { CERT_USER_KEY, commonName } from './cert-users.js';
 import { clusterService } from './cluster-service.js';
 import { GRPC_OVERHEAD_BYTES } from './config.js';
 import { electionService } from './election-service.js';
 import { MessageTooLargeError, toServerError } from './errors.js';
+import { GatewayJsonError, gatewayRequest, JsonBody, requestType } from './gateway-json.js';
 import { kvService } from './kv-service.js';
 import { leaseService } from './lease-service.js';
 import { lockService } from './lock-service.js';
@@ -83,7 +91,7 @@ function origNames(v: unknown, inHeader = false): unknown {
 }
 
 interface Codec<T> {
-  fromJSON(o: unknown): T;
+  fromPartial(o: unknown): T;
   toJSON(m: T): unknown;
   encode(m: T): { finish(): Uint8Array };
 }
@@ -117,6 +125,8 @@ interface RouteBase {
   responseStream: boolean;
   request: Codec<unknown>;
   response: Codec<unknown>;
+  /** The request's descriptor, for reading it from JSON. */
+  input: DescMessage;
 }
 interface UnaryRoute extends RouteBase {
   call: (req: unknown, ctx: GatewayCtx) => Promise<unknown>;
@@ -126,36 +136,6 @@ interface StreamRoute extends RouteBase {
   stream: (reqs: unknown[], ctx: GatewayCtx) => AsyncIterable<unknown>;
 }
 type Route = UnaryRoute | StreamRoute;
-
-/**
- * Splits a body of concatenated JSON values (`{…}{…}`, `{…}\n{…}`) as grpc-gateway's decoder
- * reads a request stream. Throws a SyntaxError naming what is wrong.
- */
-export function jsonValues(text: string): unknown[] {
-  const out: unknown[] = [];
-  let depth = 0;
-  let start = -1;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (inString) {
-      if (c === '\\') i++;
-      else if (c === '"') inString = false;
-      continue;
-    }
-    if (c === '"') inString = true;
-    else if (c === '{' || c === '[') {
-      if (depth++ === 0) start = i;
-    } else if (c === '}' || c === ']') {
-      if (--depth < 0) throw new SyntaxError(`unexpected ${JSON.stringify(c)} at position ${i}`);
-      if (depth === 0) out.push(JSON.parse(text.slice(start, i + 1)));
-    } else if (depth === 0 && !/\s/.test(c)) {
-      throw new SyntaxError(`unexpected ${JSON.stringify(c)} at position ${i}: expected a JSON object`);
-    }
-  }
-  if (depth !== 0 || inString) throw new SyntaxError('unexpected EOF');
-  return out;
-}
 
 /** grpc-gateway's HTTP status for a gRPC code. */
 function httpStatus(code: Status): number {
@@ -190,9 +170,51 @@ function httpStatus(code: Status): number {
   }
 }
 
-/** The path without query, with etcd 3.4's /v3beta/ and /v3alpha/ read as /v3/. */
-function routePath(url: string | undefined): string {
-  return (url ?? '').split('?')[0]!.replace(/^\/v3(?:beta|alpha)\//, '/v3/');
+/**
+ * The gateway's path of a request as etcd 3.4 matches it: percent-decoded, /v3beta/ read as
+ * /v3/, a `:verb` ending split off (an empty verb matches, as none of the paths has one).
+ * Undefined for a path outside /v3/ and /v3beta/ (not the gateway's), null for a path under
+ * them that names no call, 'bad-request' for a bad percent escape (refused by Go's server).
+ */
+function gatewayPath(url: string | undefined): string | null | 'bad-request' | undefined {
+  const raw = (url ?? '').split('?')[0]!;
+  const under = (p: string) => p.startsWith('/v3/') || p.startsWith('/v3beta/');
+  const decoded = percentDecode(raw);
+  if (decoded === undefined) return under(raw) ? 'bad-request' : undefined;
+  if (!under(decoded)) return undefined;
+  const parts = decoded.replace(/^\/v3beta\//, '/v3/').split('/');
+  const last = parts[parts.length - 1]!;
+  const colon = last.lastIndexOf(':');
+  if (colon === 0 || (colon > 0 && colon < last.length - 1)) return null;
+  if (colon > 0) parts[parts.length - 1] = last.slice(0, colon);
+  return parts.join('/');
+}
+
+/** Go's url.PathUnescape, byte by byte (a latin1 string); undefined for a bad escape. */
+function percentDecode(s: string): string | undefined {
+  if (!s.includes('%')) return s;
+  const bytes: number[] = [];
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] !== '%') {
+      bytes.push(s.charCodeAt(i) & 0xff);
+      continue;
+    }
+    const hex = s.slice(i + 1, i + 3);
+    if (!/^[0-9a-fA-F]{2}$/.test(hex)) return undefined;
+    bytes.push(Number.parseInt(hex, 16));
+    i += 2;
+  }
+  return Buffer.from(bytes).toString('latin1');
+}
+
+/** A plain-text answer, as Go's http.Error (text ending in a newline) or Go's server writes. */
+function plainError(res: http.ServerResponse, status: number, text: string, close = false): void {
+  res.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'x-content-type-options': 'nosniff',
+    ...(close ? { connection: 'close' } : {}),
+  });
+  res.end(text);
 }
 
 /** grpc-gateway v1's error object, ending a stream that has already answered. */
@@ -237,6 +259,7 @@ export function jsonGateway(node: Node): (req: http.IncomingMessage, res: http.S
       responseStream: m.responseStream,
       request: m.requestType as Codec<unknown>,
       response: m.responseType as Codec<unknown>,
+      input: requestType(svc.fullName, m.name),
     };
   };
   const unary = (svc: Service, key: string, f: (q: never, c: Ctx) => Promise<unknown>): Route => ({
@@ -320,8 +343,24 @@ export function jsonGateway(node: Node): (req: http.IncomingMessage, res: http.S
   const maxBody = MAX_BODY_FACTOR * limit;
 
   return (req, res) => {
-    const r = routes.get(routePath(req.url));
-    if (!r) return false;
+    const path = gatewayPath(req.url);
+    if (path === undefined) return false;
+    // Neither stream may throw out of an event handler: an error event with no listener does.
+    req.on('error', () => {});
+    res.on('error', () => {});
+    if (path === 'bad-request') {
+      plainError(res, 400, '400 Bad Request', true);
+      return true;
+    }
+    const r = path === null ? undefined : routes.get(path);
+    if (!r) {
+      plainError(res, 404, 'Not Found\n');
+      return true;
+    }
+    if (req.method !== 'POST') {
+      plainError(res, 405, 'Method Not Allowed\n');
+      return true;
+    }
     const send = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
@@ -330,71 +369,127 @@ export function jsonGateway(node: Node): (req: http.IncomingMessage, res: http.S
       const e = toServerError(err);
       send(httpStatus(e.code), { error: e.details, code: e.code, message: e.details });
     };
-    if (req.method !== 'POST') {
-      send(405, { error: 'Method Not Allowed', code: Status.UNIMPLEMENTED, message: 'Method Not Allowed' });
-      return true;
-    }
+    /** The last resort for a bug: answered as gRPC's Internal, never thrown out of a handler. */
+    const internal = (err: unknown) => {
+      console.error(
+        `concord: unexpected error in the JSON gateway: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+      );
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      const message = err instanceof Error ? err.message : String(err);
+      send(500, { error: message, code: Status.INTERNAL, message });
+    };
+    const guard =
+      <A extends unknown[]>(f: (...args: A) => void) =>
+      (...args: A) => {
+        try {
+          f(...args);
+        } catch (err) {
+          internal(err);
+        }
+      };
     const abort = new AbortController();
     res.on('close', () => abort.abort());
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (c: Buffer) => {
-      if (size > maxBody) return;
-      size += c.length;
-      if (size > maxBody) {
-        fail(new MessageTooLargeError(size, limit));
-        // Stop reading, but let the answer go out before the connection closes.
-        req.pause();
-        res.on('finish', () => req.destroy());
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => {
-      if (size > maxBody) return;
-      let parsed: unknown[];
-      try {
-        const text = Buffer.concat(chunks).toString('utf8');
-        parsed = jsonValues(text).map((v) => r.request.fromJSON(v));
-        if (!('stream' in r) && parsed.length === 0) parsed = [r.request.fromJSON({})];
-        if (!('stream' in r) && parsed.length > 1)
-          throw new SyntaxError('invalid character after top-level value');
-      } catch (err) {
-        const message = err instanceof Error ? err.message : String(err);
-        send(400, { error: message, code: Status.INVALID_ARGUMENT, message });
-        return;
-      }
-      for (const q of parsed) {
-        const n = r.request.encode(q).finish().length;
-        if (n > limit) return fail(new MessageTooLargeError(n, limit));
-      }
-      // etcd's gateway is a gRPC client of its own server: its calls count as gRPC calls.
-      const ended = node.metrics.gatewayCall(r.grpcPath, r.requestStream, r.responseStream);
-      const authorization = req.headers.authorization;
-      const socket = req.socket;
-      const ctx = {
-        signal: abort.signal,
-        certUser:
-          node.config.clientTls?.clientCertAuth && socket instanceof TLSSocket && socket.authorized
-            ? commonName(socket)
-            : undefined,
-        token: typeof authorization === 'string' ? authorization : undefined,
-        requireLeader: req.headers['grpc-metadata-hasleader'] === 'true',
-      };
-      if ('stream' in r) return streamOut(r, parsed, res, ctx, abort, ended);
-      r.call(parsed[0], ctx).then(
-        (out) => {
-          ended();
-          send(200, origNames(r.response.toJSON(out)));
-        },
-        (err) => {
-          ended(toServerError(err));
-          fail(err);
-        },
-      );
-    });
+    req.on(
+      'data',
+      guard((c: Buffer) => {
+        if (size > maxBody) return;
+        size += c.length;
+        if (size > maxBody) {
+          fail(new MessageTooLargeError(size, limit));
+          // Stop reading, but let the answer go out before the connection closes.
+          req.pause();
+          res.on('finish', () => req.destroy());
+          return;
+        }
+        chunks.push(c);
+      }),
+    );
+    req.on(
+      'end',
+      guard(() => {
+        if (size > maxBody) return;
+        let reqs: unknown[];
+        try {
+          reqs = readRequests(r, new JsonBody(Buffer.concat(chunks)));
+        } catch (err) {
+          if (!(err instanceof GatewayJsonError)) throw err;
+          // etcd's gateway marshals a null element of a repeated message into a panic, which
+          // Go's server answers by closing the connection.
+          if (err.kind === 'unhandled') res.destroy();
+          else if (err.kind === 'too-deep') fail(new TooManyOpsError());
+          // A bidirectional stream's first request is decoded after the call is opened, and
+          // its error comes back as the call's (gRPC Unknown), not as an InvalidArgument.
+          else if (r.requestStream)
+            send(500, { error: err.message, code: Status.UNKNOWN, message: err.message });
+          else send(400, { error: err.message, code: Status.INVALID_ARGUMENT, message: err.message });
+          return;
+        }
+        for (const q of reqs) {
+          const n = r.request.encode(q).finish().length;
+          if (n > limit) return fail(new MessageTooLargeError(n, limit));
+        }
+        // etcd's gateway is a gRPC client of its own server: its calls count as gRPC calls.
+        const ended = node.metrics.gatewayCall(r.grpcPath, r.requestStream, r.responseStream);
+        const authorization = req.headers.authorization;
+        const socket = req.socket;
+        const ctx = {
+          signal: abort.signal,
+          certUser:
+            node.config.clientTls?.clientCertAuth && socket instanceof TLSSocket && socket.authorized
+              ? commonName(socket)
+              : undefined,
+          token: typeof authorization === 'string' ? authorization : undefined,
+          requireLeader: req.headers['grpc-metadata-hasleader'] === 'true',
+        };
+        if ('stream' in r) return streamOut(r, reqs, res, ctx, abort, ended, internal);
+        r.call(reqs[0], ctx)
+          .then(
+            (out) => {
+              ended();
+              send(200, origNames(r.response.toJSON(out)));
+            },
+            (err) => {
+              ended(toServerError(err));
+              fail(err);
+            },
+          )
+          .catch(internal);
+      }),
+    );
     return true;
   };
+}
+
+/**
+ * The requests of a body, as etcd's gateway reads them: a unary or server-streaming call reads
+ * one JSON value (none is an empty request) and never looks past it; a bidirectional stream
+ * reads value after value, and a bad one after the first ends its requests there, as the
+ * gateway half-closes the call when it cannot decode the next one. Throws a GatewayJsonError
+ * for the first request.
+ */
+function readRequests(r: Route, body: JsonBody): unknown[] {
+  const read = () => {
+    const value = body.next();
+    return value && r.request.fromPartial(gatewayRequest(body, value, r.input));
+  };
+  if (!r.requestStream) return [read() ?? r.request.fromPartial({})];
+  const reqs: unknown[] = [];
+  for (;;) {
+    let q: unknown;
+    try {
+      q = read();
+    } catch (err) {
+      if (reqs.length === 0 || !(err instanceof GatewayJsonError)) throw err;
+      return reqs;
+    }
+    if (q === undefined) return reqs;
+    reqs.push(q);
+  }
 }
 
 /** Writes a stream's answers as they come, one JSON object a line. */
@@ -405,6 +500,7 @@ function streamOut(
   ctx: GatewayCtx,
   abort: AbortController,
   ended: (err?: unknown, canceled?: boolean) => void,
+  internal: (err: unknown) => void,
 ): void {
   res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-cache' });
   // Sent at once: a client waiting on the response headers learns that the stream is open.
@@ -425,7 +521,7 @@ function streamOut(
       }
     }
     res.end();
-  })();
+  })().catch(internal);
 }
 
 /** The requests of a body, as the request stream of a gRPC call that then half-closes. */
