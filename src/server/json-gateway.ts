@@ -145,9 +145,10 @@ function httpStatus(code: Status): number {
     case Status.CANCELLED:
       return 499;
     case Status.INVALID_ARGUMENT:
-    case Status.FAILED_PRECONDITION:
     case Status.OUT_OF_RANGE:
       return 400;
+    case Status.FAILED_PRECONDITION:
+      return 412;
     case Status.DEADLINE_EXCEEDED:
       return 504;
     case Status.NOT_FOUND:

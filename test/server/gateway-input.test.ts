@@ -559,6 +559,17 @@ describe.each([
     await alive();
   });
 
+  test('a FailedPrecondition is a 412, as grpc-gateway v1 maps it', async () => {
+    const r = await post(
+      '/v3/auth/role/grant',
+      `{"name":"nobody","perm":{"permType":"WRITE","key":"${b64('a')}"}}`,
+    );
+    expect({ status: r.status, body: r.json }).toEqual({
+      status: 412,
+      body: { error: 'etcdserver: role name not found', code: 9, message: 'etcdserver: role name not found' },
+    });
+  });
+
   test('a stream reads request after request, and stops at the first bad one after the first', async () => {
     const id = String((await ok('/v3/lease/grant', { TTL: 30 })).ID);
     const res = await post('/v3/lease/keepalive', `{"ID":"${id}"}{"ID":1e30}{"ID":"${id}"}`);
