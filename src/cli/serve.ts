@@ -1,172 +1,122 @@
 /**
- * `concord serve`: runs a member with etcd's flags.
+ * `concord serve`: runs a member with etcd's flags (see options.ts for the list, environment
+ * variables and --config-file; `concord serve --help` for defaults).
  *
- *   concord serve [--name default] [--data-dir ./concord.data]
- *                 [--listen-client-urls http://127.0.0.1:2379] [--advertise-client-urls …]
- *                 [--listen-peer-urls …] [--initial-advertise-peer-urls …] [--initial-cluster name=url,…]
- *                 [--initial-cluster-state new|existing] [--initial-cluster-token etcd-cluster]
- *                 [--snapshot-count 100000] [--quota-backend-bytes 2147483648]
- *                 [--max-request-bytes 1572864] [--max-txn-ops 128]
- *                 [--heartbeat-interval 100] [--election-timeout 1000] [--listen-metrics-urls …]
- *                 [--snapshot-store postgres://…|dir] [--snapshot-store-retention 5]
- *                 [--cert-file f --key-file f [--trusted-ca-file f] [--client-cert-auth]]
- *                 [--peer-cert-file f --peer-key-file f [--peer-trusted-ca-file f] [--peer-client-cert-auth]]
- *
- * Prints one line `concord: ready to serve client requests on <host:port,…>` on stdout once the
- * member answers; SIGTERM/SIGINT shut it down gracefully (exit 0).
+ * Before anything is written, what can be checked is (config.ts checkStartable: the data dir,
+ * each listen address). The member logs JSON lines as etcd 3.5 does (logging.ts) and prints one
+ * line `concord: ready to serve client requests on <host:port,…>` on stdout once it answers (the
+ * same text is logged). SIGTERM/SIGINT shut it down gracefully (exit 0).
  */
 import { Command } from 'commander';
-import { resolveConfig, type ServeFlags, startMember } from '../server/index.js';
+import { setDefaultLogger } from '../log.js';
+import { DEFAULT_JWT_TTL_MS, JwtTokens } from '../server/auth-jwt.js';
+import {
+  checkStartable,
+  parseDuration,
+  resolveConfig,
+  type ServeConfig,
+  startMember,
+} from '../server/index.js';
+import { loadMemberTls } from '../server/tls.js';
+import { createLogger } from './logging.js';
+import { addServeOptions, collectServeSettings, serveFlagsOf, withSource } from './options.js';
 
 export function serveCommand(): Command {
-  return (
-    new Command('serve')
-      .description('run a Concord member (etcd v3 API on the client URLs)')
-      .option('--name <name>', 'human-readable name for this member', 'default')
-      .option('--data-dir <dir>', 'path to the data directory', './concord.data')
-      .option('--listen-client-urls <urls>', 'URLs to listen on for client traffic', 'http://127.0.0.1:2379')
-      .option(
-        '--advertise-client-urls <urls>',
-        'client URLs advertised to the cluster (default: the listen URLs)',
-      )
-      .option('--listen-peer-urls <urls>', 'URLs to listen on for peer traffic')
-      .option('--initial-advertise-peer-urls <urls>', "this member's peer URLs advertised to the cluster")
-      .option('--initial-cluster <pairs>', 'initial cluster configuration: name=peerURL,…')
-      .option('--initial-cluster-state <state>', 'new or existing', 'new')
-      .option('--initial-cluster-token <token>', 'initial cluster token', 'etcd-cluster')
-      .option('--listen-metrics-urls <urls>', 'URLs for /health and /version over HTTP/1')
-      .option('--snapshot-count <n>', 'applied entries between snapshots')
-      .option(
-        '--experimental-snapshot-catchup-entries <n>',
-        'log entries kept behind a snapshot for slow followers (default 5000)',
-      )
-      .option('--snapshot-catchup-entries <n>', "the same, under etcd 3.6's name")
-      .option('--quota-backend-bytes <n>', 'NOSPACE alarm above this many bytes of keyspace')
-      .option('--max-request-bytes <n>', 'largest client request accepted, in bytes')
-      .option('--max-txn-ops <n>', 'most operations in one txn')
-      .option('--heartbeat-interval <ms>', 'heartbeat interval in ms')
-      .option('--election-timeout <ms>', 'election timeout in ms')
-      .option(
-        '--experimental-watch-progress-notify-interval <duration>',
-        'progress notifications to watchers that asked for them (e.g. 10m, 1s)',
-      )
-      .option('--auto-compaction-mode <mode>', 'periodic or revision (default periodic)')
-      .option(
-        '--auto-compaction-retention <value>',
-        'periodic: a duration (or hours); revision: a revision count; 0 = off (default)',
-      )
-      .option('--grpc-keepalive-min-time <duration>', 'minimum interval between client pings (default 5s)')
-      .option(
-        '--grpc-keepalive-interval <duration>',
-        'how often the server pings an idle client (default 2h)',
-      )
-      .option('--grpc-keepalive-timeout <duration>', 'how long a server ping may go unanswered (default 20s)')
-      .option(
-        '--experimental-enable-lease-checkpoint [bool]',
-        "record leases' remaining TTL through Raft so a new leader does not restart them in full (default true)",
-      )
-      .option(
-        '--experimental-lease-checkpoint-interval <duration>',
-        'how often the leader records remaining lease TTLs (default 5m)',
-      )
-      .option(
-        '--snapshot-store <store>',
-        'shared snapshot store (postgres://…[?schema=…] or a directory): the leader uploads snapshots, joining members start from them',
-      )
-      .option('--snapshot-store-retention <n>', 'snapshots kept in the shared store per member (default 5)')
-      .option('--cert-file <file>', 'TLS certificate of the https:// client URLs')
-      .option('--key-file <file>', 'TLS private key of the https:// client URLs')
-      .option('--trusted-ca-file <file>', 'CA bundle that verifies client certificates')
-      .option('--client-cert-auth [bool]', 'require a client certificate signed by --trusted-ca-file')
-      .option(
-        '--peer-cert-file <file>',
-        'TLS certificate of the https:// peer URLs (also presented to peers)',
-      )
-      .option('--peer-key-file <file>', 'TLS private key of the https:// peer URLs')
-      .option('--peer-trusted-ca-file <file>', 'CA bundle that verifies peer certificates')
-      .option(
-        '--peer-client-cert-auth [bool]',
-        'require peers to present a certificate signed by --peer-trusted-ca-file',
-      )
-      .option(
-        '--auth-token <spec>',
-        "auth tokens: 'simple' (default) or 'jwt,pub-key=<pem>,priv-key=<pem>,sign-method=RS256|ES256…[,ttl=5m]'",
-      )
-      .option('--auth-token-ttl <seconds>', 'seconds an unused simple token stays valid (default 300)')
-      .option('--bcrypt-cost <n>', 'bcrypt cost for hashing auth passwords, 4 to 31 (default 10)')
-      // etcd's logging flags are accepted so etcd command lines run unchanged; Concord logs to stderr.
-      .option('--logger <logger>', "accepted for etcd compatibility ('zap'); ignored")
-      .option('--log-outputs <outputs>', "accepted for etcd compatibility ('default', 'stderr'); ignored")
-      .option('--log-level <level>', 'accepted for etcd compatibility; ignored')
-      .action(async (o: Record<string, string | undefined>) => {
-        const flags: ServeFlags = {
-          name: o.name,
-          dataDir: o.dataDir,
-          listenClientUrls: o.listenClientUrls,
-          advertiseClientUrls: o.advertiseClientUrls,
-          listenPeerUrls: o.listenPeerUrls,
-          initialAdvertisePeerUrls: o.initialAdvertisePeerUrls,
-          initialCluster: o.initialCluster,
-          initialClusterState: o.initialClusterState,
-          initialClusterToken: o.initialClusterToken,
-          listenMetricsUrls: o.listenMetricsUrls,
-          snapshotCount: o.snapshotCount,
-          snapshotCatchUpEntries: o.snapshotCatchupEntries ?? o.experimentalSnapshotCatchupEntries,
-          quotaBackendBytes: o.quotaBackendBytes,
-          maxRequestBytes: o.maxRequestBytes,
-          maxTxnOps: o.maxTxnOps,
-          heartbeatIntervalMs: o.heartbeatInterval,
-          electionTimeoutMs: o.electionTimeout,
-          watchProgressNotifyIntervalMs: o.experimentalWatchProgressNotifyInterval,
-          autoCompactionMode: o.autoCompactionMode,
-          autoCompactionRetention: o.autoCompactionRetention,
-          grpcKeepaliveMinTimeMs: o.grpcKeepaliveMinTime,
-          grpcKeepaliveIntervalMs: o.grpcKeepaliveInterval,
-          grpcKeepaliveTimeoutMs: o.grpcKeepaliveTimeout,
-          // `[bool]`: commander gives true for the bare flag.
-          enableLeaseCheckpoint:
-            o.experimentalEnableLeaseCheckpoint === undefined
-              ? undefined
-              : String(o.experimentalEnableLeaseCheckpoint),
-          leaseCheckpointInterval: o.experimentalLeaseCheckpointInterval,
-          snapshotStore: o.snapshotStore,
-          snapshotStoreRetention: o.snapshotStoreRetention,
-          certFile: o.certFile,
-          keyFile: o.keyFile,
-          trustedCaFile: o.trustedCaFile,
-          clientCertAuth: boolText(o.clientCertAuth),
-          peerCertFile: o.peerCertFile,
-          peerKeyFile: o.peerKeyFile,
-          peerTrustedCaFile: o.peerTrustedCaFile,
-          peerClientCertAuth: boolText(o.peerClientCertAuth),
-          authToken: o.authToken,
-          authTokenTtlSec: o.authTokenTtl,
-          bcryptCost: o.bcryptCost,
-        };
-        const config = resolveConfig(flags);
-        const member = await startMember(config);
-        const shutdown = (signal: string) => {
-          process.stderr.write(`concord: ${signal}: shutting down\n`);
-          member.stop().then(
-            () => process.exit(0),
-            (err: unknown) => {
-              process.stderr.write(`concord: shutdown failed: ${String(err)}\n`);
-              process.exit(1);
-            },
-          );
-        };
-        member.removed.then(() => shutdown('removed from the cluster'));
-        process.once('SIGTERM', () => shutdown('SIGTERM'));
-        process.once('SIGINT', () => shutdown('SIGINT'));
-        const extra = member.metricsAddresses.length ? ` (http: ${member.metricsAddresses.join(',')})` : '';
-        process.stdout.write(
-          `concord: ready to serve client requests on ${member.clientAddresses.join(',')}${extra}\n`,
-        );
-      })
+  const cmd = new Command('serve').description(
+    'run a Concord member (etcd v3 API on the client URLs); takes etcd’s flags, ETCD_* variables or --config-file',
   );
+  return addServeOptions(cmd).action(async (_o: unknown, self: Command) => {
+    const settings = collectServeSettings(self, process.env);
+    const { values, sources } = settings;
+    let config: ServeConfig;
+    try {
+      config = resolveConfig(serveFlagsOf(values));
+      await checkFiles(config);
+      await checkStartable(config);
+    } catch (err) {
+      throw withSource(err, sources);
+    }
+    const debug = values.get('debug');
+    const { logger, warnings } = (() => {
+      try {
+        return createLogger(
+          {
+            level: values.get('log-level') ?? (debug === 'true' || debug === '1' ? 'debug' : undefined),
+            outputs: values.get('log-outputs'),
+            format: values.get('log-format'),
+            logger: values.get('logger'),
+          },
+          { name: config.name },
+        );
+      } catch (err) {
+        throw withSource(err, sources);
+      }
+    })();
+    setDefaultLogger(logger);
+    for (const w of warnings) logger.warn(w);
+    for (const n of settings.notes) logger[n.level](n.msg, n.fields);
+    logger.info('starting a member', configFields(config));
+    const member = await startMember(config, logger).catch((err: unknown) => {
+      logger.error(`cannot start: ${err instanceof Error ? err.message : String(err)}`);
+      throw err;
+    });
+    const log = member.node.log;
+    const shutdown = (signal: string) => {
+      log.info(`${signal}: shutting down`);
+      member.stop().then(
+        () => process.exit(0),
+        (err: unknown) => {
+          log.error(`shutdown failed: ${String(err)}`);
+          process.exit(1);
+        },
+      );
+    };
+    member.removed.then(() => shutdown('removed from the cluster'));
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+    const extra = member.metricsAddresses.length ? ` (http: ${member.metricsAddresses.join(',')})` : '';
+    const ready = `ready to serve client requests on ${member.clientAddresses.join(',')}${extra}`;
+    log.info(ready, { addresses: member.clientAddresses.join(',') });
+    process.stdout.write(`concord: ${ready}\n`);
+  });
 }
 
-/** A `[bool]` option: commander gives `true` for `--flag` alone, the text for `--flag=false`. */
-function boolText(v: unknown): string | undefined {
-  return v === undefined ? undefined : String(v);
+/**
+ * The files the member reads at start (TLS certificates and keys, JWT keys), loaded once here so
+ * that a bad one is named before the data dir and the ports are looked at (the member loads them
+ * again itself).
+ */
+async function checkFiles(config: ServeConfig): Promise<void> {
+  loadMemberTls(config);
+  const t = config.authToken;
+  if (t.type === 'jwt')
+    await JwtTokens.load({
+      pubKey: t.options['pub-key']!,
+      privKey: t.options['priv-key'],
+      signMethod: t.options['sign-method']!,
+      ttlMs: t.options.ttl ? parseDuration('auth-token ttl', t.options.ttl) : DEFAULT_JWT_TTL_MS,
+    });
+}
+
+/** What etcd logs when it starts ("starting an etcd server"): no secret is among these. */
+function configFields(c: ServeConfig): Record<string, unknown> {
+  return {
+    'data-dir': c.dataDir,
+    'listen-client-urls': c.listenClientUrls,
+    'advertise-client-urls': c.advertiseClientUrls,
+    'listen-peer-urls': c.listenPeerUrls,
+    'initial-advertise-peer-urls': c.initialAdvertisePeerUrls,
+    'initial-cluster': c.initialCluster.map((m) => `${m.name}=${m.peerUrl}`).join(','),
+    'initial-cluster-state': c.initialClusterState,
+    'snapshot-count': c.snapshotCount,
+    'heartbeat-interval': `${c.heartbeatIntervalMs}ms`,
+    'election-timeout': `${c.electionTimeoutMs}ms`,
+    'quota-backend-bytes': c.quotaBackendBytes,
+    'max-request-bytes': c.maxRequestBytes,
+    'max-txn-ops': c.maxTxnOps,
+    'auth-token': c.authToken.type,
+    'client-tls': c.clientTls !== undefined,
+    'peer-tls': c.peerTls !== undefined,
+    cors: c.cors,
+  };
 }

@@ -451,7 +451,7 @@ function bindable(flag: string, url: string): Promise<net.Server> {
     s.once('error', (err: NodeJS.ErrnoException) => {
       const why =
         err.code === 'EADDRINUSE'
-          ? 'the address is in use (another etcd or concord?); choose another port'
+          ? 'address already in use (another etcd or concord?); choose another port'
           : err.code === 'EADDRNOTAVAIL'
             ? `${host} is not an address of this machine; listen on one of its addresses (or 0.0.0.0)`
             : err.code === 'EACCES'
