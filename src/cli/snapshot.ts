@@ -4,12 +4,18 @@
  *   concord snapshot list    --store <dir|postgres://…> [--cluster-id <hex>] [--member-id <hex>] [--json]
  *   concord snapshot inspect <id> --store <dir|postgres://…> [--verify] [--json]
  *   concord snapshot status <file> [--json]   (a file from `etcdctl snapshot save`)
+ *   concord snapshot save <file> [--endpoints host:port] [--cacert f] [--cert f --key f]
  *   concord snapshot restore <file> | --store <dir|postgres://…> [--id <id> | --cluster-id <hex>]
  *                    --data-dir <dir> --name <name> --initial-cluster <name=url,…>
  *                    [--initial-cluster-token …] [--initial-advertise-peer-urls …]
  *                    [--bump-revision 1000000] [--no-mark-compacted]
  */
+import { createWriteStream } from 'node:fs';
+import { readFile, rename, rm } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { Command, InvalidArgumentError } from 'commander';
+import { Client } from '../client/node-client.js';
 import { SnapshotFormatError } from '../mvcc/index.js';
 import {
   ConfigError,
@@ -158,6 +164,23 @@ export function snapshotCommand(io: CliIo = defaultIo): Command {
     .option('--json', 'print JSON (etcdctl -w json field names)')
     .action((file: string, o: { json?: boolean }) => fileStatus(io, file, o));
   cmd
+    .command('save <file>')
+    .description(
+      "save a running member's snapshot to a file, as `etcdctl snapshot save` does (`concord snapshot status` checks it, `concord snapshot restore` starts a new cluster from it)",
+    )
+    .option(
+      '--endpoints <endpoints>',
+      'the member to save from (host:port or URL; the first one)',
+      '127.0.0.1:2379',
+    )
+    .option('--cacert <file>', 'CA bundle that verifies an https:// member')
+    .option('--cert <file>', 'client certificate, for a member with --client-cert-auth')
+    .option('--key <file>', 'private key of --cert')
+    .action(async (file: string, o: SaveFlags) => {
+      const bytes = await saveSnapshot(file, o);
+      io.out(`Snapshot saved at ${file} (${bytes} bytes)\n`);
+    });
+  cmd
     .command('restore [file]')
     .description(
       "write a new member's data dir from a snapshot: a file saved by `etcdctl snapshot save` from Concord, or one in a snapshot store; run it for every member with the same flags, then start them",
@@ -204,6 +227,45 @@ export function snapshotCommand(io: CliIo = defaultIo): Command {
       }
     });
   return cmd;
+}
+
+interface SaveFlags {
+  endpoints: string;
+  cacert?: string;
+  cert?: string;
+  key?: string;
+}
+
+/** Streams Maintenance.Snapshot into `<file>.part`, renamed to `file` once complete (as etcdctl). */
+async function saveSnapshot(file: string, o: SaveFlags): Promise<number> {
+  const endpoint = o.endpoints.split(',')[0]!.trim();
+  const tls =
+    o.cacert || o.cert || o.key
+      ? {
+          ca: o.cacert ? await readFile(o.cacert) : undefined,
+          cert: o.cert ? await readFile(o.cert) : undefined,
+          key: o.key ? await readFile(o.key) : undefined,
+        }
+      : undefined;
+  const client = new Client({ endpoints: [endpoint], tls, transport: 'grpc' });
+  const part = `${file}.part`;
+  let bytes = 0;
+  try {
+    const counted = async function* () {
+      for await (const chunk of client.maintenance.snapshot()) {
+        bytes += chunk.length;
+        yield chunk;
+      }
+    };
+    await pipeline(Readable.from(counted()), createWriteStream(part, { flags: 'w' }));
+    await rename(part, file);
+    return bytes;
+  } catch (err) {
+    await rm(part, { force: true });
+    throw err;
+  } finally {
+    client.close();
+  }
 }
 
 interface RestoreFlags {
