@@ -198,11 +198,15 @@ function checkInstance(i: ServiceInstance<unknown>): void {
 /**
  * Registers an instance of `service` and keeps it registered until `close()` (or the signal).
  * Resolves once the instance is listed.
+ *
+ * The metadata type is `ServiceMeta` unless given (`register<MyMeta>(…)`), never inferred from
+ * the first `meta`: metadata that later gains a field (`update({ meta: { …, draining: true } })`)
+ * must not be refused because the first value lacked it.
  */
 export async function register<M = ServiceMeta>(
   client: KV,
   service: string,
-  instance: { id: string; address: string; meta?: M },
+  instance: { id: string; address: string; meta?: NoInfer<M> },
   opts: RegisterOptions = {},
 ): Promise<Registration<M>> {
   checkName('service name', service);
