@@ -150,6 +150,11 @@ function applyCompare(store: KvStore, c: Compare): boolean {
   return kvs.every((kv) => compareKv(c, kv));
 }
 
+/**
+ * etcd's compareKV: the target_union field is read only when it is the one the target names
+ * (another one compares against 0 or empty); an unknown target compares as equal, and an
+ * unknown result holds.
+ */
 function compareKv(c: Compare, kv: Rev | undefined): boolean {
   let d: number;
   switch (c.target) {
@@ -171,8 +176,11 @@ function compareKv(c: Compare, kv: Rev | undefined): boolean {
       d = a < b ? -1 : a > b ? 1 : 0;
       break;
     }
-    default:
+    case CmpTarget.VERSION:
       d = Math.sign((kv?.version ?? 0) - num(c.version));
+      break;
+    default:
+      d = 0;
   }
   switch (c.result) {
     case CmpResult.EQUAL:
@@ -184,7 +192,7 @@ function compareKv(c: Compare, kv: Rev | undefined): boolean {
     case CmpResult.LESS:
       return d < 0;
     default:
-      return false;
+      return true;
   }
 }
 
