@@ -46,7 +46,7 @@ export function hashKV(store: KvStore, revision: number): HashKVResponse {
     header: header(store.currentRev),
     hash: crc >>> 0,
     // etcd answers -1 until the first compaction (its compactMainRev starts there).
-    compactRevision: store.compactRev === 0 ? -1n : BigInt(store.compactRev),
+    compactRevision: BigInt(store.compactRev),
     hashRevision: BigInt(rev),
   };
 }

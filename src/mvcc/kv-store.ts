@@ -44,8 +44,11 @@ export class KvStore {
   index = new TreeIndex();
   /** Newest main revision; 1 on a fresh store (etcd starts at 1). */
   currentRev = 1;
-  /** Revisions below this were compacted; reads below it fail. 0 = never compacted. */
-  compactRev = 0;
+  /**
+   * etcd's compactMainRev: revisions below this were compacted and reads below it fail. -1 until
+   * the first compaction (a compaction at revision 0 is one: etcd accepts it, and refuses it again).
+   */
+  compactRev = -1;
   /**
    * Revisions with main ≥ compactRev in revision order (what a watcher may replay). Invariant:
    * exactly the index's revisions with main ≥ compactRev, minus tombstones at compactRev.

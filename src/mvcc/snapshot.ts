@@ -73,6 +73,19 @@ class ChunkWriter {
   }
 }
 
+/**
+ * The compact revision as the header stores it. Builds before compactions at revision 0 were
+ * accepted wrote 0 for "never compacted" (now -1, etcd's compactMainRev); they still read what
+ * this writes: never → 0, compacted at 0 → -0 (equal to 0 for them), else the revision.
+ */
+function compactRevOnDisk(rev: number): number {
+  return rev < 0 ? 0 : rev === 0 ? -0 : rev;
+}
+
+function compactRevFromDisk(v: number): number {
+  return v === 0 && !Object.is(v, -0) ? -1 : v === 0 ? 0 : v;
+}
+
 export interface SnapshotOptions {
   /** Pad the stream so its total length is a multiple of this many bytes. */
   alignTo?: number;
@@ -104,7 +117,7 @@ export function snapshot(sm: StateMachine, options: SnapshotOptions = {}): Itera
       let at = w.begin(T_META, 32);
       w.n = w.buf.writeDoubleBE(meta.appliedIndex, w.n);
       w.n = w.buf.writeDoubleBE(meta.currentRev, w.n);
-      w.n = w.buf.writeDoubleBE(meta.compactRev, w.n);
+      w.n = w.buf.writeDoubleBE(compactRevOnDisk(meta.compactRev), w.n);
       w.n = w.buf.writeBigUInt64BE(meta.idSeq, w.n);
       w.finish(at);
       at = w.begin(T_AUTH, auth.length);
@@ -242,7 +255,7 @@ class Restorer {
       case T_META:
         sm.appliedIndex = p.readDoubleBE(0);
         sm.kv.currentRev = p.readDoubleBE(8);
-        sm.kv.compactRev = p.readDoubleBE(16);
+        sm.kv.compactRev = compactRevFromDisk(p.readDoubleBE(16));
         sm.lessor.idSeq = p.readBigUInt64BE(24);
         this.#meta = true;
         return;

@@ -217,7 +217,8 @@ export class WatchHub {
           header: header(0),
           watchId: w.id,
           created: false,
-          canceled: true,
+          // etcd's sendLoop: canceled is compact_revision != 0 (after a compaction at 0, it is not).
+          canceled: compactMainRev(store) !== 0,
           compactRevision: BigInt(compactMainRev(store)),
           cancelReason: '',
           fragment: false,
@@ -350,5 +351,5 @@ class EventPair {
 
 /** etcd's compactMainRev: the compact revision, or -1 while the store was never compacted. */
 function compactMainRev(store: KvStore): number {
-  return store.compactRev > 0 ? store.compactRev : -1;
+  return store.compactRev;
 }
