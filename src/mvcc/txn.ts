@@ -209,9 +209,13 @@ export function checkTxnPath(
     const ops = path[i++] ? t.success : t.failure;
     for (const op of ops) {
       if (op.requestRange) {
+        // etcd's checkRequestRange: any revision but 0 below the compact revision (-1 before the
+        // first compaction) is compacted, negative ones included; a top-level Range reads a
+        // negative revision as the current one, a txn's does not.
         const rev = num(op.requestRange.revision);
+        if (rev === 0) continue;
         if (rev > store.currentRev) throw new FutureRevisionError();
-        if (rev > 0 && rev < store.compactRev) throw new CompactedError();
+        if (rev < store.compactRev) throw new CompactedError();
       } else if (op.requestPut && write) checkPutState(store, leases, op.requestPut);
       else if (op.requestTxn) walk(op.requestTxn);
     }
