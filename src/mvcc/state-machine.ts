@@ -373,7 +373,7 @@ class BackendApplier implements Applier {
   put(r: PutRequest): PutResponse {
     const { kv, lessor, watches } = this.sm;
     checkPutRequest(r);
-    checkPutState(kv, lessor, r);
+    checkPutState(kv, lessor, r, false);
     const w = kv.beginWrite();
     const resp = applyPut(w, kv, r);
     w.end();

@@ -196,7 +196,11 @@ function compareKv(c: Compare, kv: Rev | undefined): boolean {
   }
 }
 
-/** Checks every op on the chosen path against the pre-txn state. */
+/**
+ * Checks every op on the chosen path against the pre-txn state, as etcd's applyTxn does: first
+ * every put of the path (leases, ignore_* keys) when the txn writes, then every range's revision,
+ * so a bad put wins over a bad range wherever they stand.
+ */
 export function checkTxnPath(
   store: KvStore,
   leases: LeaseLookup,
@@ -204,23 +208,26 @@ export function checkTxnPath(
   path: boolean[],
   write: boolean,
 ): void {
-  let i = 0;
-  const walk = (t: TxnRequest) => {
-    const ops = path[i++] ? t.success : t.failure;
-    for (const op of ops) {
-      if (op.requestRange) {
-        // etcd's checkRequestRange: any revision but 0 below the compact revision (-1 before the
-        // first compaction) is compacted, negative ones included; a top-level Range reads a
-        // negative revision as the current one, a txn's does not.
-        const rev = num(op.requestRange.revision);
-        if (rev === 0) continue;
-        if (rev > store.currentRev) throw new FutureRevisionError();
-        if (rev < store.compactRev) throw new CompactedError();
-      } else if (op.requestPut && write) checkPutState(store, leases, op.requestPut);
-      else if (op.requestTxn) walk(op.requestTxn);
-    }
+  const walk = (check: (op: RequestOp) => void) => {
+    let i = 0;
+    const branch = (t: TxnRequest) => {
+      for (const op of path[i++] ? t.success : t.failure) {
+        if (op.requestTxn) branch(op.requestTxn);
+        else check(op);
+      }
+    };
+    branch(r);
   };
-  walk(r);
+  if (write) walk((op) => op.requestPut && checkPutState(store, leases, op.requestPut));
+  walk((op) => {
+    // etcd's checkRequestRange: any revision but 0 below the compact revision (-1 before the
+    // first compaction) is compacted, negative ones included; a top-level Range reads a
+    // negative revision as the current one, a txn's does not.
+    const rev = num(op.requestRange?.revision);
+    if (rev === 0) return;
+    if (rev > store.currentRev) throw new FutureRevisionError();
+    if (rev < store.compactRev) throw new CompactedError();
+  });
 }
 
 /** Applies the chosen path inside `w` (already checked). */

@@ -33,12 +33,20 @@ export function checkDeleteRequest(d: DeleteRangeRequest): void {
   if (d.key.length === 0) throw new EmptyKeyError();
 }
 
-/** State rules, checked against the store before the write begins. */
-export function checkPutState(store: KvStore, leases: LeaseLookup, p: PutRequest): void {
+/**
+ * State rules, checked against the store before the write begins. Their order is etcd's, which
+ * differs: a Put looks up its lease before its key (applierV3backend.Put), a put in a txn its key
+ * before its lease (checkRequestPut).
+ */
+export function checkPutState(store: KvStore, leases: LeaseLookup, p: PutRequest, inTxn = true): void {
+  const lease = () => {
+    if (p.lease !== 0n && !leases.has(p.lease)) throw new LeaseNotFoundError();
+  };
+  if (!inTxn) lease();
   if (p.ignoreValue || p.ignoreLease) {
     if (store.get(str(p.key)) === undefined) throw new KeyNotFoundError();
   }
-  if (p.lease !== 0n && !leases.has(p.lease)) throw new LeaseNotFoundError();
+  if (inTxn) lease();
 }
 
 export function applyPut(w: WriteTxn, store: KvStore, p: PutRequest): PutResponse {
