@@ -1,0 +1,11 @@
+/**
+ * `concord-kv/testing`: a Concord cluster for an application's own tests, started and thrown
+ * away by the test itself (see docs/testing.md).
+ */
+export {
+  type LeaderOptions,
+  startTestCluster,
+  type TestCluster,
+  type TestClusterOptions,
+  type TestMember,
+} from './cluster.js';
