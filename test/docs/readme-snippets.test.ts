@@ -1,0 +1,99 @@
+/**
+ * Every ```ts block of the README type-checks as a user's module would: each block is saved as
+ * a module inside the package (so `concord-kv`, `concord-kv/recipes` … resolve to this package,
+ * through its `exports`, to the built `.d.ts`) and the lot goes through tsc with the settings
+ * docs/getting-started.md gives users (NodeNext, ES2022, strict).
+ *
+ * Most blocks are fragments that use a `client` (or a `signal`, a `user` …) made elsewhere:
+ * CONTEXT declares those names once, as globals, so a fragment is checked against the real
+ * types instead of being skipped. A block that declares a name itself shadows the global.
+ * No block is skipped.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const root = process.cwd();
+const run = promisify(execFile);
+
+/** What the README's fragments take as given. */
+const CONTEXT = `
+declare var client: import('concord-kv').Client;
+declare var signal: AbortSignal;
+declare var data: string;
+declare var user: { id: string; country: string };
+declare var name: string;
+declare var ctx: import('concord-kv/recipes').EvaluationContext;
+/** Cloudflare Workers' type (@cloudflare/workers-types), for the fetch transport's handler. */
+interface ExecutionContext {
+  waitUntil(promise: Promise<unknown>): void;
+  passThroughOnException(): void;
+}
+`;
+
+const TSCONFIG = {
+  compilerOptions: {
+    module: 'NodeNext',
+    moduleResolution: 'NodeNext',
+    target: 'ES2022',
+    lib: ['ES2022', 'ESNext.Disposable'],
+    types: ['node'],
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+  },
+  include: ['*.ts'],
+};
+
+interface Snippet {
+  /** README line of the opening fence. */
+  line: number;
+  code: string;
+}
+
+function snippets(): Snippet[] {
+  const md = readFileSync(join(root, 'README.md'), 'utf8');
+  const out: Snippet[] = [];
+  for (const m of md.matchAll(/^```ts\n([\s\S]*?)^```/gm)) {
+    out.push({ line: md.slice(0, m.index).split('\n').length, code: m[1]! });
+  }
+  return out;
+}
+
+// Type-checking does not depend on the target: run once, in the 'etcd' project.
+const once = process.env.ETCD_BIN?.endsWith('concord-as-etcd') ? test.skip : test;
+
+beforeAll(async () => {
+  if (!existsSync(join(root, 'dist/src/index.d.ts'))) await run('npm', ['run', 'build'], { cwd: root });
+}, 120_000);
+
+once(
+  'every ```ts block of the README type-checks (NodeNext, strict)',
+  async () => {
+    const blocks = snippets();
+    expect(blocks.length).toBeGreaterThan(10);
+    const dir = join(root, '.tmp', `readme-snippets-${process.pid}`);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    try {
+      writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(TSCONFIG, null, 2));
+      writeFileSync(join(dir, 'readme-context.d.ts'), CONTEXT);
+      for (const { line, code } of blocks) {
+        // A block without import or export would be a script: make it a module (top-level await).
+        const moduleCode = /^\s*(import|export)\s/m.test(code) ? code : `${code}\nexport {};\n`;
+        writeFileSync(join(dir, `readme-line-${line}.ts`), moduleCode);
+      }
+      const tsc = join(root, 'node_modules/typescript/bin/tsc');
+      const result = await run(process.execPath, [tsc, '-p', dir], { cwd: dir }).then(
+        () => '',
+        (e: { stdout?: string; message: string }) => e.stdout || e.message,
+      );
+      // Errors name the file, and so the README line of the block.
+      expect(result).toBe('');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+  120_000,
+);
