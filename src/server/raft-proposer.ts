@@ -37,7 +37,6 @@ import {
   type NodeId,
   None,
   RawNode,
-  type ReadState,
   type Ready,
   SeededRng,
   type Snapshot,
@@ -67,6 +66,8 @@ import {
 import { type MemberRecord, Membership } from './membership.js';
 import type { ServerMetrics } from './metrics.js';
 import type { Proposer, RaftStatus } from './proposer.js';
+import { abortable, ProposalWaiters, type WaiterFlags } from './raft/proposal-waiters.js';
+import { ReadIndexBatcher } from './raft/read-index.js';
 
 /** Test builds only (see src/failpoints.ts): a new leader expires every lease at once. */
 const SKIP_LEASE_EXTENSION = mutated('skip-lease-extension-on-leader-change');
@@ -127,28 +128,9 @@ export interface RaftProposerOptions {
   peerCredentials?: (peerUrl: string) => ChannelCredentials;
 }
 
-interface Waiter {
-  deadline: number;
-  /**
-   * Membership changes are not failed when the leader changes: removing the leader changes the
-   * leader by design, and the change is still applied (the caller waits for it).
-   */
-  keepOnLeaderChange?: boolean;
-  /** Set on a proposal removing this member: a peer telling us we are removed answers it. */
-  removesSelf?: boolean;
-  resolve: (resp: unknown) => void;
-  reject: (err: unknown) => void;
-}
-
 interface Queued {
   counter: number;
   data: Uint8Array;
-}
-
-interface ReadWaiter {
-  deadline: number;
-  resolve: () => void;
-  reject: (err: unknown) => void;
 }
 
 export class RaftProposer implements Proposer {
@@ -167,14 +149,8 @@ export class RaftProposer implements Proposer {
   #counter: number;
   /** Proposals not yet handed to the core (no leader known yet, or waiting for the next turn). */
   #queue: Queued[] = [];
-  readonly #waiters = new Map<number, Waiter>();
-  /** Reads not yet sent as a ReadIndex. */
-  #reads: ReadWaiter[] = [];
-  /** ReadIndex requests in flight, by context. */
-  readonly #readsInFlight = new Map<number, ReadWaiter[]>();
-  /** Answered reads waiting for the applied index to reach theirs. */
-  #readsAt: { index: number; waiters: ReadWaiter[] }[] = [];
-  #readCtx = 0;
+  readonly #waiters: ProposalWaiters;
+  readonly #reads: ReadIndexBatcher;
   #snapshotIndex: number;
   #snapshotting: Promise<void> | undefined;
   #lead: NodeId = None;
@@ -207,6 +183,8 @@ export class RaftProposer implements Proposer {
     this.#snapshots = rec.snapshots;
     this.#smOptions = rec.smOptions;
     this.#opts = opts;
+    this.#waiters = new ProposalWaiters(opts.metrics);
+    this.#reads = new ReadIndexBatcher(opts.memberId);
     this.#log = asLogger(opts.log);
     this.#snapshotIndex = rec.snapshotIndex;
     this.#requestTimeoutMs = 5000 + 2 * opts.electionMs;
@@ -319,17 +297,15 @@ export class RaftProposer implements Proposer {
     const p = this.#await(counter);
     this.#queue.push({ counter, data });
     this.#kick();
-    return (signal ? abortable(p, signal) : p) as Promise<ResponseOf<R>>;
+    return abortable(p, signal) as Promise<ResponseOf<R>>;
   }
 
   readIndex(signal?: AbortSignal): Promise<void> {
     if (this.#closed || this.#failed) return Promise.reject(new StoppedError());
     if (signal?.aborted) return Promise.reject(new CanceledError());
-    const p = new Promise<void>((resolve, reject) =>
-      this.#reads.push({ deadline: Date.now() + this.#requestTimeoutMs, resolve, reject }),
-    );
+    const p = this.#reads.add(Date.now() + this.#requestTimeoutMs);
     this.#kick();
-    return signal ? abortable(p, signal) : p;
+    return abortable(p, signal);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -423,7 +399,7 @@ export class RaftProposer implements Proposer {
   }
 
   #hasInput(): boolean {
-    return (this.#queue.length > 0 || this.#reads.length > 0) && this.#lead !== None;
+    return (this.#queue.length > 0 || this.#reads.queued) && this.#lead !== None;
   }
 
   /** Hands the turn's proposals and reads to the core (once a leader is known). */
@@ -439,17 +415,8 @@ export class RaftProposer implements Proposer {
         this.#queue = q.concat(this.#queue);
       }
     }
-    if (this.#reads.length > 0) {
-      const ctx = ++this.#readCtx;
-      this.#readsInFlight.set(ctx, this.#reads);
-      this.#reads = [];
-      // The leader keys pending reads by context and ignores a duplicate: the context must be
-      // unique across members, not just here (two followers' first reads were both "1").
-      const b = Buffer.allocUnsafe(16);
-      b.writeBigUInt64BE(this.#opts.memberId, 0);
-      b.writeDoubleBE(ctx, 8);
-      this.#raw.readIndex(b);
-    }
+    const round = this.#reads.flush();
+    if (round) this.#raw.readIndex(round);
   }
 
   async #loop(): Promise<void> {
@@ -476,8 +443,8 @@ export class RaftProposer implements Proposer {
     // answered) while this Ready's own entries are being written, not after (etcd's apply runs
     // beside the raft loop the same way). Waiting would add a whole fsync to every write.
     if (rd.committedEntries.length > 0) this.#apply(rd.committedEntries);
-    if (rd.readStates.length > 0) this.#onReadStates(rd.readStates);
-    this.#serveReads();
+    if (rd.readStates.length > 0) this.#reads.onReadStates(rd.readStates);
+    this.#reads.serve(this.sm.appliedIndex);
     if (rd.hardState) this.#hardPending = rd.hardState;
     if (rd.entries.length > 0 || rd.mustSync) {
       const metrics = this.#opts.metrics;
@@ -522,8 +489,7 @@ export class RaftProposer implements Proposer {
           leader: ss.lead.toString(16),
         });
       // Reads sent to the old leader may never be answered: ask the new one.
-      for (const ws of this.#readsInFlight.values()) this.#reads.push(...ws);
-      this.#readsInFlight.clear();
+      this.#reads.resend();
       // Proposals this follower forwarded to a leader that is gone may never come back: their
       // clients hear so now (the outcome is unknown, as with a timeout) instead of after the
       // request timeout, and can retry through the new leader.
@@ -752,12 +718,10 @@ export class RaftProposer implements Proposer {
     this.#log.warn('a peer says this member was removed from the cluster');
     // The removal this member proposed was applied elsewhere before it reached us: it is done.
     const self = this.#opts.memberId;
-    for (const [counter, w] of this.#waiters)
-      if (w.removesSelf) {
-        this.#waiters.delete(counter);
-        this.#opts.metrics?.proposalsPending.dec();
-        w.resolve(this.membership.list().filter((m) => m.id !== self));
-      }
+    this.#waiters.resolveWhere(
+      (w) => w.removesSelf === true,
+      () => this.membership.list().filter((m) => m.id !== self),
+    );
     setImmediate(() => this.onRemoved?.());
   }
 
@@ -796,14 +760,13 @@ export class RaftProposer implements Proposer {
     try {
       this.#raw.proposeConfChange({ type, nodeId, context: Buffer.from(JSON.stringify(ctx)) });
     } catch (err) {
-      this.#waiters.delete(counter);
-      this.#opts.metrics?.proposalsPending.dec();
+      this.#waiters.drop(counter);
       return Promise.reject(
         err instanceof Error && err.name === 'ProposalDroppedError' ? new NoLeaderError() : err,
       );
     }
     this.#kick();
-    return (signal ? abortable(p, signal) : p) as Promise<MemberRecord[]>;
+    return abortable(p, signal) as Promise<MemberRecord[]>;
   }
 
   /** Replicates a member's new peer URLs (MemberUpdate). */
@@ -816,7 +779,7 @@ export class RaftProposer implements Proposer {
       data: encodeMemberUpdateEntry(this.#prefix, counter, { id: id.toString(16), peerUrls }),
     });
     this.#kick();
-    return (signal ? abortable(p, signal) : p) as Promise<void>;
+    return abortable(p, signal) as Promise<void>;
   }
 
   /** Leader only: whether a learner's log is close enough to the leader's to be promoted (etcd: 90%). */
@@ -861,90 +824,29 @@ export class RaftProposer implements Proposer {
   }
 
   /** Registers the waiter for proposal `counter`: answered when its entry is applied here. */
-  #await(
-    counter: number,
-    flags: Pick<Waiter, 'keepOnLeaderChange' | 'removesSelf'> & { timeoutMs?: number } = {},
-  ): Promise<unknown> {
-    this.#opts.metrics?.proposalsPending.inc();
+  #await(counter: number, flags: WaiterFlags & { timeoutMs?: number } = {}): Promise<unknown> {
     const { timeoutMs = this.#requestTimeoutMs, ...rest } = flags;
-    return new Promise<unknown>((resolve, reject) =>
-      this.#waiters.set(counter, {
-        deadline: Date.now() + timeoutMs,
-        ...rest,
-        resolve,
-        reject,
-      }),
-    );
+    return this.#waiters.add(counter, Date.now() + timeoutMs, rest);
   }
 
   #settle(counter: number, resp: unknown, error: unknown): void {
-    const w = this.#waiters.get(counter);
-    if (!w) return;
-    this.#waiters.delete(counter);
-    this.#opts.metrics?.proposalsPending.dec();
-    if (error !== undefined) w.reject(error);
-    else w.resolve(resp);
-  }
-
-  #onReadStates(states: ReadState[]): void {
-    for (const rs of states) {
-      const b = Buffer.from(rs.requestCtx);
-      if (b.length !== 16 || b.readBigUInt64BE(0) !== this.#opts.memberId) continue;
-      const ctx = b.readDoubleBE(8);
-      const ws = this.#readsInFlight.get(ctx);
-      if (!ws) continue;
-      this.#readsInFlight.delete(ctx);
-      this.#readsAt.push({ index: rs.index, waiters: ws });
-    }
-  }
-
-  #serveReads(): void {
-    if (this.#readsAt.length === 0) return;
-    const applied = this.sm.appliedIndex;
-    const keep: { index: number; waiters: ReadWaiter[] }[] = [];
-    for (const r of this.#readsAt) {
-      if (r.index <= applied) for (const w of r.waiters) w.resolve();
-      else keep.push(r);
-    }
-    this.#readsAt = keep;
+    this.#waiters.settle(counter, resp, error);
   }
 
   /** Fails every proposal already handed to the core (those still queued wait for the new leader). */
   #failInFlight(err: Error): void {
     const queued = new Set(this.#queue.map((q) => q.counter));
-    for (const [counter, w] of this.#waiters) {
-      if (queued.has(counter) || w.keepOnLeaderChange) continue;
-      this.#waiters.delete(counter);
-      this.#opts.metrics?.proposalsPending.dec();
-      this.#opts.metrics?.proposalsFailed.inc();
-      w.reject(err);
-    }
+    this.#waiters.fail(err, (counter, w) => !queued.has(counter) && !w.keepOnLeaderChange);
   }
 
   /** Fails what waited too long: proposals and reads past their deadline. */
   #expire(): void {
     const now = Date.now();
-    for (const [counter, w] of this.#waiters) {
-      if (w.deadline > now) break;
-      this.#waiters.delete(counter);
-      this.#opts.metrics?.proposalsPending.dec();
-      this.#opts.metrics?.proposalsFailed.inc();
-      w.reject(this.#lead === None ? new NoLeaderError() : new RequestTimeoutError());
-    }
+    const err = () => (this.#lead === None ? new NoLeaderError() : new RequestTimeoutError());
+    this.#waiters.expire(now, err);
     // Proposals whose waiter is gone need not be proposed any more.
     if (this.#queue.length > 0) this.#queue = this.#queue.filter((q) => this.#waiters.has(q.counter));
-    const late = (w: ReadWaiter) => {
-      if (w.deadline > now) return false;
-      w.reject(this.#lead === None ? new NoLeaderError() : new RequestTimeoutError());
-      return true;
-    };
-    this.#reads = this.#reads.filter((w) => !late(w));
-    for (const [ctx, ws] of this.#readsInFlight) {
-      const left = ws.filter((w) => !late(w));
-      if (left.length === 0) this.#readsInFlight.delete(ctx);
-      else this.#readsInFlight.set(ctx, left);
-    }
-    for (const r of this.#readsAt) r.waiters = r.waiters.filter((w) => !late(w));
+    this.#reads.expire(now, err);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -1052,16 +954,9 @@ export class RaftProposer implements Proposer {
   }
 
   #rejectAll(err: Error): void {
-    for (const w of this.#waiters.values()) w.reject(err);
-    this.#opts.metrics?.proposalsPending.dec(this.#waiters.size);
-    this.#waiters.clear();
+    this.#waiters.rejectAll(err);
     this.#queue = [];
-    for (const w of this.#reads) w.reject(err);
-    this.#reads = [];
-    for (const ws of this.#readsInFlight.values()) for (const w of ws) w.reject(err);
-    this.#readsInFlight.clear();
-    for (const r of this.#readsAt) for (const w of r.waiters) w.reject(err);
-    this.#readsAt = [];
+    this.#reads.rejectAll(err);
   }
 
   /** Waits for the loop and snapshots in flight (tests and shutdown). */
@@ -1106,11 +1001,3 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new CanceledError());
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}
