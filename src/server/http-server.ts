@@ -4,8 +4,8 @@
  * --listen-metrics-urls listener.
  */
 import http from 'node:http';
+import { jsonGateway } from './gateway/json-gateway.js';
 import { serveHealth } from './health.js';
-import { jsonGateway } from './json-gateway.js';
 import { CLUSTER_VERSION, ETCD_VERSION } from './maintenance-service.js';
 import type { Node } from './node.js';
 

@@ -10,7 +10,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { jsonGateway } from '../../src/server/json-gateway.js';
+import { jsonGateway } from '../../src/server/gateway/json-gateway.js';
 import type { Node } from '../../src/server/node.js';
 import { type EtcdCluster, startEtcd } from '../harness/etcd.js';
 import { ensureBuilt } from '../harness/fixtures.js';
