@@ -10,6 +10,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { textLogger } from '../../src/log.js';
 import { jsonGateway } from '../../src/server/gateway/json-gateway.js';
 import type { Node } from '../../src/server/node.js';
 import { type EtcdCluster, startEtcd } from '../harness/etcd.js';
@@ -586,12 +587,14 @@ describe('a bug behind the gateway never escapes its handlers', () => {
   // A member whose every service call fails unexpectedly, and whose call metrics throw.
   let ended: () => void;
   let gatewayCall = () => ended;
+  const logged: string[] = [];
   const node = {
     config: { maxRequestBytes: 1024 * 1024 },
     sm: {},
     proposer: {},
     auth: {},
     metrics: { gatewayCall: () => gatewayCall() },
+    log: textLogger((line) => logged.push(line)),
   } as unknown as Node;
   let server: http.Server;
   let base: string;
@@ -607,10 +610,7 @@ describe('a bug behind the gateway never escapes its handlers', () => {
     await new Promise((resolve) => server.close(resolve));
   });
   beforeEach(() => {
-    jest.spyOn(console, 'error').mockImplementation(() => {});
-  });
-  afterEach(() => {
-    jest.restoreAllMocks();
+    logged.length = 0;
   });
   const post = (p: string, body: string) => fetch(`${base}${p}`, { method: 'POST', body });
 
@@ -634,6 +634,9 @@ describe('a bug behind the gateway never escapes its handlers', () => {
       status: 500,
       body: { error: 'sync boom', code: 13, message: 'sync boom' },
     });
+    // Each one logged through the member's logger, with its stack.
+    expect(logged).toHaveLength(3);
+    expect(logged[2]).toMatch(/^unexpected error in the JSON gateway: Error: sync boom\n\s+at /);
     gatewayCall = () => ended;
   });
 

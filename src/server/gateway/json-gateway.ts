@@ -108,8 +108,8 @@ export function jsonGateway(node: Node): (req: http.IncomingMessage, res: http.S
     };
     /** The last resort for a bug: answered as gRPC's Internal, never thrown out of a handler. */
     const internal = (err: unknown) => {
-      console.error(
-        `concord: unexpected error in the JSON gateway: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+      node.log.error(
+        `unexpected error in the JSON gateway: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
       );
       if (res.headersSent) {
         res.destroy();
