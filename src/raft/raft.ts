@@ -3,14 +3,21 @@
  * to the thesis where noted). Pure: no I/O, no clock, no randomness of its own. The host drives
  * it through RawNode (raw-node.ts), which documents the host contract.
  *
- * Behaviour per role lives in stepLeader / stepCandidate / stepFollower; transitions are the
- * explicit becomeX() methods. Messages to send accumulate in `msgs`; answers to ReadIndex in
- * `readStates`; both are drained by RawNode.ready().
+ * This file holds the state, the explicit becomeX() transitions, ticks, the step common to all
+ * roles, snapshots, configuration and ReadIndex bookkeeping. Behaviour per role is in functions
+ * of its own, as in etcd's raft: stepLeader (step-leader.ts), stepCandidate (step-candidate.ts),
+ * stepFollower (step-follower.ts); campaigns in election.ts; what a leader sends its followers in
+ * replication.ts. Messages to send accumulate in `msgs`; answers to ReadIndex in `readStates`;
+ * both are drained by RawNode.ready().
  */
 import { applySimple, type ChangeResult, restore } from './confchange.js';
-import { ProposalDroppedError } from './errors.js';
+import { CAMPAIGN_TRANSFER, hup, voteRespType } from './election.js';
 import { RaftLog } from './log.js';
 import { ReadOnly } from './read-only.js';
+import { bcastAppend, bcastHeartbeat } from './replication.js';
+import { stepCandidate } from './step-candidate.js';
+import { stepFollower } from './step-follower.js';
+import { stepLeader } from './step-leader.js';
 import type { Storage } from './storage.js';
 import { Progress } from './tracker/progress.js';
 import { ProgressTracker } from './tracker/tracker.js';
@@ -18,10 +25,8 @@ import {
   type ConfChange,
   type ConfState,
   type Entry,
-  entrySize,
   type HardState,
   type Message,
-  type MessageType,
   message,
   type NodeId,
   None,
@@ -41,8 +46,7 @@ export const DEFAULT_MAX_INFLIGHT_BYTES = 32 * 1024 * 1024;
 /** Max bytes of committed entries handed out in one Ready. */
 export const DEFAULT_MAX_COMMITTED_SIZE_PER_READY = 64 * 1024 * 1024;
 
-/** Context of a MsgVote sent because of a leadership transfer: it bypasses the leader lease. */
-export const CAMPAIGN_TRANSFER = new TextEncoder().encode('CampaignTransfer');
+export { CAMPAIGN_TRANSFER };
 
 export interface RaftConfig {
   /** This node's id; never 0n. */
@@ -68,15 +72,7 @@ export interface RaftConfig {
   disableProposalForwarding?: boolean;
 }
 
-type CampaignType = 'preElection' | 'election' | 'transfer';
-
 const EMPTY = new Uint8Array(0);
-
-function voteRespType(t: MessageType): MessageType {
-  if (t === 'MsgVote') return 'MsgVoteResp';
-  if (t === 'MsgPreVote') return 'MsgPreVoteResp';
-  throw new Error(`not a vote message: ${t}`);
-}
 
 function sameBytes(a: Uint8Array | undefined, b: Uint8Array): boolean {
   if (!a || a.length !== b.length) return false;
@@ -203,78 +199,11 @@ export class Raft {
     );
   }
 
-  /** Sends entries (or an empty MsgApp when sendIfEmpty) to `to` if its flow control allows. */
-  maybeSendAppend(to: NodeId, sendIfEmpty: boolean): boolean {
-    const pr = this.trk.progress.get(to);
-    if (!pr || pr.isPaused()) return false;
-    const prevIndex = pr.next - 1;
-    const prevTerm = this.raftLog.term(prevIndex);
-    if (prevTerm === undefined) return this.maybeSendSnapshot(to, pr);
-    let ents: Entry[] = [];
-    // A throttled replicate stream sends only empty appends: they carry commit and detect loss.
-    if (pr.state !== 'replicate' || !pr.inflights.full()) {
-      try {
-        ents = this.raftLog.entries(pr.next, this.maxMsgSize);
-      } catch {
-        return this.maybeSendSnapshot(to, pr);
-      }
-    }
-    if (ents.length === 0 && !sendIfEmpty) return false;
-    this.send({
-      to,
-      type: 'MsgApp',
-      index: prevIndex,
-      logTerm: prevTerm,
-      entries: ents,
-      commit: this.raftLog.committed,
-    });
-    let bytes = 0;
-    for (const e of ents) bytes += entrySize(e);
-    pr.sentEntries(ents.length, bytes);
-    return true;
-  }
-
-  maybeSendSnapshot(to: NodeId, pr: Progress): boolean {
-    if (!pr.recentActive) return false;
-    let snapshot: Snapshot;
-    try {
-      snapshot = this.raftLog.snapshot();
-    } catch {
-      return false; // temporarily unavailable: retried on the next heartbeat response
-    }
-    if (snapshot.metadata.index === 0) throw new Error('need non-empty snapshot');
-    pr.becomeSnapshot(snapshot.metadata.index);
-    this.send({ to, type: 'MsgSnap', snapshot });
-    return true;
-  }
-
-  /** Sends to every follower as much as flow control allows (and at least the commit index). */
-  bcastAppend(): void {
-    this.trk.visit((id) => {
-      if (id === this.id) return;
-      if (!this.maybeSendAppend(id, true)) return;
-      while (this.maybeSendAppend(id, false));
-    });
-  }
-
   /** Flushes owed appends: proposals of one turn leave as few messages as the size limit allows. */
   flush(): void {
     if (!this.needBcast) return;
     this.needBcast = false;
-    if (this.state === 'leader') this.bcastAppend();
-  }
-
-  sendHeartbeat(to: NodeId, ctx: Uint8Array | undefined): void {
-    // Never advance a follower's commit past what it is known to hold.
-    const pr = this.trk.progress.get(to)!;
-    const commit = Math.min(pr.match, this.raftLog.committed);
-    this.send({ to, type: 'MsgHeartbeat', commit, context: ctx });
-  }
-
-  bcastHeartbeat(ctx = this.readOnly.lastPendingRequestCtx()): void {
-    this.trk.visit((id) => {
-      if (id !== this.id) this.sendHeartbeat(id, ctx);
-    });
+    if (this.state === 'leader') bcastAppend(this);
   }
 
   // ---- commit and append ------------------------------------------------------------------------
@@ -404,67 +333,10 @@ export class Raft {
     }
   }
 
-  // ---- elections --------------------------------------------------------------------------------
-
   /** Can this node become leader? Voters only, and not while a snapshot is being installed. */
   promotable(): boolean {
     const pr = this.trk.progress.get(this.id);
     return pr !== undefined && !pr.isLearner && !this.raftLog.hasPendingSnapshot();
-  }
-
-  hasUnappliedConfChanges(): boolean {
-    const lo = Math.max(this.raftLog.applied + 1, this.raftLog.firstIndex());
-    const hi = this.raftLog.committed + 1;
-    if (lo >= hi) return false;
-    for (const e of this.raftLog.slice(lo, hi, Number.POSITIVE_INFINITY))
-      if (e.type === 'confChange') return true;
-    return false;
-  }
-
-  hup(t: CampaignType): void {
-    if (this.state === 'leader') return;
-    if (!this.promotable()) return;
-    // A node must know its configuration before campaigning under it.
-    if (this.hasUnappliedConfChanges()) return;
-    this.campaign(t);
-  }
-
-  campaign(t: CampaignType): void {
-    let term: number;
-    let voteMsg: MessageType;
-    if (t === 'preElection') {
-      this.becomePreCandidate();
-      voteMsg = 'MsgPreVote';
-      term = this.term + 1; // the term we would campaign in; our own term is unchanged
-    } else {
-      this.becomeCandidate();
-      voteMsg = 'MsgVote';
-      term = this.term;
-    }
-    if (this.poll(this.id, voteRespType(voteMsg), true) === 'won') {
-      // A single-voter configuration wins at once.
-      if (t === 'preElection') this.campaign('election');
-      else this.becomeLeader();
-      return;
-    }
-    const index = this.raftLog.lastIndex();
-    const logTerm = this.raftLog.lastTerm();
-    for (const id of this.trk.voterIds()) {
-      if (id === this.id) continue;
-      this.send({
-        to: id,
-        term,
-        type: voteMsg,
-        index,
-        logTerm,
-        context: t === 'transfer' ? CAMPAIGN_TRANSFER : undefined,
-      });
-    }
-  }
-
-  poll(id: NodeId, _t: MessageType, granted: boolean): 'won' | 'lost' | 'pending' {
-    this.trk.recordVote(id, granted);
-    return this.trk.tallyVotes().result;
   }
 
   // ---- step -------------------------------------------------------------------------------------
@@ -507,7 +379,7 @@ export class Raft {
 
     switch (m.type) {
       case 'MsgHup':
-        this.hup(this.preVote ? 'preElection' : 'election');
+        hup(this, this.preVote ? 'preElection' : 'election');
         return;
       case 'MsgVote':
       case 'MsgPreVote': {
@@ -530,242 +402,19 @@ export class Raft {
     }
     switch (this.state) {
       case 'leader':
-        this.stepLeader(m);
+        stepLeader(this, m);
         return;
       case 'candidate':
       case 'preCandidate':
-        this.stepCandidate(m);
+        stepCandidate(this, m);
         return;
       case 'follower':
-        this.stepFollower(m);
+        stepFollower(this, m);
         return;
     }
   }
 
-  stepLeader(m: Message): void {
-    switch (m.type) {
-      case 'MsgBeat':
-        this.bcastHeartbeat();
-        return;
-      case 'MsgCheckQuorum':
-        if (!this.trk.quorumActive()) this.becomeFollower(this.term, None);
-        for (const [id, pr] of this.trk.progress) if (id !== this.id) pr.recentActive = false;
-        return;
-      case 'MsgProp': {
-        if (m.entries.length === 0) throw new Error('stepped empty MsgProp');
-        if (!this.trk.progress.has(this.id))
-          throw new ProposalDroppedError('leader was removed from the cluster');
-        if (this.leadTransferee !== None) throw new ProposalDroppedError('leadership transfer in progress');
-        const ents = m.entries.map((e, i): Entry => {
-          if (e.type !== 'confChange') return e;
-          if (this.pendingConfIndex > this.raftLog.applied) {
-            // One change at a time: the previous one is not applied yet. Keep the slot, drop the change.
-            return { term: 0, index: 0, type: 'normal', data: EMPTY };
-          }
-          this.pendingConfIndex = this.raftLog.lastIndex() + i + 1;
-          return e;
-        });
-        this.appendEntry(ents);
-        this.needBcast = true;
-        return;
-      }
-      case 'MsgReadIndex':
-        if (this.trk.isSingleton()) {
-          this.respondToReadIndex(m, this.raftLog.committed);
-          return;
-        }
-        // §6.4 of the thesis: our commit index is only known to be current once we committed an
-        // entry of our own term.
-        if (this.raftLog.term(this.raftLog.committed) !== this.term) {
-          this.pendingReadIndexMessages.push(m);
-          return;
-        }
-        this.sendReadIndexResponse(m);
-        return;
-    }
-
-    const pr = this.trk.progress.get(m.from);
-    if (!pr) return;
-    switch (m.type) {
-      case 'MsgAppResp': {
-        pr.recentActive = true;
-        if (m.reject) {
-          // Fast back-off: skip the follower's whole conflicting term at once.
-          let nextProbeIdx = m.rejectHint;
-          if (m.logTerm > 0) nextProbeIdx = this.raftLog.findConflictByTerm(m.rejectHint, m.logTerm)[0];
-          if (pr.maybeDecrTo(m.index, nextProbeIdx)) {
-            if (pr.state === 'replicate') pr.becomeProbe();
-            this.maybeSendAppend(m.from, true);
-          }
-          return;
-        }
-        const oldPaused = pr.isPaused();
-        if (pr.maybeUpdate(m.index) || (pr.match === m.index && pr.state === 'probe')) {
-          if (pr.state === 'probe') pr.becomeReplicate();
-          else if (pr.state === 'snapshot' && pr.match + 1 >= this.raftLog.firstIndex()) {
-            pr.becomeProbe();
-            pr.becomeReplicate();
-          } else if (pr.state === 'replicate') pr.inflights.freeLE(m.index);
-
-          if (this.maybeCommit()) {
-            this.releasePendingReadIndexMessages();
-            this.needBcast = true;
-          } else if (oldPaused) {
-            this.maybeSendAppend(m.from, true);
-          }
-          while (this.maybeSendAppend(m.from, false));
-          if (m.from === this.leadTransferee && pr.match === this.raftLog.lastIndex())
-            this.sendTimeoutNow(m.from);
-        }
-        return;
-      }
-      case 'MsgHeartbeatResp': {
-        pr.recentActive = true;
-        pr.msgAppFlowPaused = false;
-        if (pr.match < this.raftLog.lastIndex() || pr.state === 'probe') this.maybeSendAppend(m.from, true);
-        if (!m.context || m.context.length === 0) return;
-        const acks = this.readOnly.recvAck(m.from, m.context);
-        if (!acks || this.trk.config.voters.voteResult(acks) !== 'won') return;
-        for (const rs of this.readOnly.advance(m.context)) this.respondToReadIndex(rs.req, rs.index);
-        // Reads that arrived during this round ride on the next one, started right away.
-        if (this.readOnly.size > 0) this.bcastHeartbeat(this.readOnly.lastPendingRequestCtx());
-        return;
-      }
-      case 'MsgSnapStatus':
-        if (pr.state !== 'snapshot') return;
-        if (m.reject) pr.pendingSnapshot = 0;
-        pr.becomeProbe();
-        // Wait for a heartbeat response before probing: the follower may still be installing.
-        pr.msgAppFlowPaused = true;
-        return;
-      case 'MsgUnreachable':
-        if (pr.state === 'replicate') pr.becomeProbe();
-        return;
-      case 'MsgTransferLeader': {
-        if (pr.isLearner) return;
-        const transferee = m.from;
-        if (this.leadTransferee !== None) {
-          if (this.leadTransferee === transferee) return;
-          this.leadTransferee = None;
-        }
-        if (transferee === this.id) return;
-        // The transfer must finish within an election timeout (tickHeartbeat aborts it).
-        this.electionElapsed = 0;
-        this.leadTransferee = transferee;
-        if (pr.match === this.raftLog.lastIndex()) this.sendTimeoutNow(transferee);
-        else this.maybeSendAppend(transferee, true);
-        return;
-      }
-    }
-  }
-
-  stepCandidate(m: Message): void {
-    const myVoteResp: MessageType = this.state === 'preCandidate' ? 'MsgPreVoteResp' : 'MsgVoteResp';
-    switch (m.type) {
-      case 'MsgProp':
-        throw new ProposalDroppedError('no leader');
-      case 'MsgApp':
-        this.becomeFollower(m.term, m.from); // a leader of our term exists (§5.2)
-        this.handleAppendEntries(m);
-        return;
-      case 'MsgHeartbeat':
-        this.becomeFollower(m.term, m.from);
-        this.handleHeartbeat(m);
-        return;
-      case 'MsgSnap':
-        this.becomeFollower(m.term, m.from);
-        this.handleSnapshot(m);
-        return;
-      case myVoteResp: {
-        const res = this.poll(m.from, m.type, !m.reject);
-        if (res === 'won') {
-          if (this.state === 'preCandidate') this.campaign('election');
-          else this.becomeLeader();
-        } else if (res === 'lost') {
-          // A lost pre-vote or vote: back to follower in the (unchanged) term.
-          this.becomeFollower(this.term, None);
-        }
-        return;
-      }
-    }
-  }
-
-  stepFollower(m: Message): void {
-    switch (m.type) {
-      case 'MsgProp':
-        if (this.lead === None) throw new ProposalDroppedError('no leader');
-        if (this.disableProposalForwarding) throw new ProposalDroppedError('proposal forwarding disabled');
-        this.send({ ...m, to: this.lead });
-        return;
-      case 'MsgApp':
-        this.electionElapsed = 0;
-        this.lead = m.from;
-        this.handleAppendEntries(m);
-        return;
-      case 'MsgHeartbeat':
-        this.electionElapsed = 0;
-        this.lead = m.from;
-        this.handleHeartbeat(m);
-        return;
-      case 'MsgSnap':
-        this.electionElapsed = 0;
-        this.lead = m.from;
-        this.handleSnapshot(m);
-        return;
-      case 'MsgTransferLeader':
-        if (this.lead === None) return;
-        this.send({ ...m, to: this.lead });
-        return;
-      case 'MsgTimeoutNow':
-        // The leader asked us to take over: campaign at once, bypassing PreVote and leases.
-        this.hup('transfer');
-        return;
-      case 'MsgReadIndex':
-        if (this.lead === None) return; // dropped: the host times the read out
-        this.send({ ...m, to: this.lead });
-        return;
-      case 'MsgReadIndexResp':
-        this.readStates.push({ index: m.index, requestCtx: m.context ?? EMPTY });
-        return;
-    }
-  }
-
-  // ---- follower handlers -------------------------------------------------------------------------
-
-  handleAppendEntries(m: Message): void {
-    if (m.index < this.raftLog.committed) {
-      this.send({ to: m.from, type: 'MsgAppResp', index: this.raftLog.committed });
-      return;
-    }
-    const lastnewi = this.raftLog.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
-    if (lastnewi !== undefined) {
-      this.send({ to: m.from, type: 'MsgAppResp', index: lastnewi });
-      return;
-    }
-    // Reject with a hint: our last index <= m.index whose term is <= m.logTerm, so the leader
-    // can skip every entry of a conflicting term in one round trip.
-    const hint = Math.min(m.index, this.raftLog.lastIndex());
-    const [hintIndex, hintTerm] = this.raftLog.findConflictByTerm(hint, m.logTerm);
-    this.send({
-      to: m.from,
-      type: 'MsgAppResp',
-      index: m.index,
-      reject: true,
-      rejectHint: hintIndex,
-      logTerm: hintTerm,
-    });
-  }
-
-  handleHeartbeat(m: Message): void {
-    this.raftLog.commitTo(m.commit);
-    this.send({ to: m.from, type: 'MsgHeartbeatResp', context: m.context });
-  }
-
-  handleSnapshot(m: Message): void {
-    const s = m.snapshot!;
-    if (this.restore(s)) this.send({ to: m.from, type: 'MsgAppResp', index: this.raftLog.lastIndex() });
-    else this.send({ to: m.from, type: 'MsgAppResp', index: this.raftLog.committed });
-  }
+  // ---- snapshots and configuration --------------------------------------------------------------
 
   /** Installs a snapshot if it is ahead of our commit. Returns false if it was not needed. */
   restore(s: Snapshot): boolean {
@@ -788,8 +437,6 @@ export class Raft {
     this.switchToConfig(restore(this.trk, this.raftLog.lastIndex(), s.metadata.confState));
     return true;
   }
-
-  // ---- configuration ------------------------------------------------------------------------------
 
   applyConfChange(cc: ConfChange): ConfState {
     return this.switchToConfig(applySimple(this.trk, this.raftLog.lastIndex(), cc));
@@ -824,7 +471,7 @@ export class Raft {
     this.readOnly.addRequest(this.raftLog.committed, m);
     this.readOnly.recvAck(this.id, m.context);
     // One heartbeat round at a time: requests arriving meanwhile are confirmed by the next round.
-    if (idle) this.bcastHeartbeat(m.context);
+    if (idle) bcastHeartbeat(this, m.context);
   }
 
   respondToReadIndex(req: Message, index: number): void {
