@@ -28,13 +28,8 @@ export {
   WATCH_SYNC_INTERVAL_MS,
 } from './node.js';
 export type { Proposer, RaftStatus } from './proposer.js';
-export {
-  RaftProposer,
-  type RaftProposerOptions,
-  type RaftRecovered,
-  SNAPSHOT_CATCH_UP_ENTRIES,
-  SNAPSHOTS_KEPT,
-} from './raft-proposer.js';
+export { SNAPSHOT_CATCH_UP_ENTRIES, SNAPSHOTS_KEPT } from './raft/snapshotter.js';
+export { RaftProposer, type RaftProposerOptions, type RaftRecovered } from './raft-proposer.js';
 export { type RaftRecoveryOptions, RecoveryError, recover } from './recover.js';
 export {
   DEFAULT_BUMP_REVISION,

@@ -16,18 +16,10 @@
  */
 
 import type { ChannelCredentials } from 'nice-grpc';
-import { FAILPOINTS, failApply, failpoint, mutated } from '../failpoints.js';
+import { mutated } from '../failpoints.js';
 import type { Message as PbMessage } from '../gen/concord/raftpb.js';
 import { asLogger, type Logger, type LogSink, took } from '../log.js';
-import {
-  type AuthInfo,
-  MvccError,
-  type ResponseOf,
-  restore,
-  type StateMachine,
-  type StateMachineOptions,
-  snapshot,
-} from '../mvcc/index.js';
+import type { AuthInfo, ResponseOf, StateMachine, StateMachineOptions } from '../mvcc/index.js';
 import {
   type ConfChange,
   type Entry,
@@ -39,45 +31,36 @@ import {
   RawNode,
   type Ready,
   SeededRng,
-  type Snapshot,
   type SoftState,
 } from '../raft/index.js';
 import type { FileSnapshotStore, SnapshotMeta, Wal, WalEntry } from '../storage/index.js';
 import { fromPbMessage, snapshotMetadataOf } from '../transport/codec.js';
 import { PeerTransport } from '../transport/peer-transport.js';
 import {
-  ApplyFailedError,
   CanceledError,
   LeaderChangedError,
-  MemberNotFoundError,
   NoLeaderError,
   RequestTimeoutError,
   RequestTooLargeError,
   StoppedError,
 } from './errors.js';
 import {
-  decodeEntry,
   encodeMemberUpdateEntry,
   encodePublishEntry,
   encodeRequestEntry,
-  entryOrigin,
   type InternalRequest,
 } from './internal-request.js';
-import { type MemberRecord, Membership } from './membership.js';
+import type { MemberRecord, Membership } from './membership.js';
 import type { ServerMetrics } from './metrics.js';
 import type { Proposer, RaftStatus } from './proposer.js';
+import { EntryApplier } from './raft/entry-applier.js';
 import { abortable, ProposalWaiters, type WaiterFlags } from './raft/proposal-waiters.js';
 import { ReadIndexBatcher } from './raft/read-index.js';
+import { Snapshotter } from './raft/snapshotter.js';
 
 /** Test builds only (see src/failpoints.ts): a new leader expires every lease at once. */
 const SKIP_LEASE_EXTENSION = mutated('skip-lease-extension-on-leader-change');
 
-/** Snapshots kept in the local store (etcd's --max-snapshots). */
-export const SNAPSHOTS_KEPT = 5;
-/** Entries kept in memory behind a snapshot for slow followers (etcd's SnapshotCatchUpEntries). */
-export const SNAPSHOT_CATCH_UP_ENTRIES = 5000;
-/** etcd's default --experimental-warning-apply-duration: an apply slower than this is warned about. */
-export const SLOW_APPLY_MS = 100;
 /** etcd's warnSyncDuration: a WAL save whose fsync takes longer is warned about ("slow fdatasync"). */
 export const SLOW_FSYNC_MS = 1000;
 const ENTRY_NORMAL = 0;
@@ -141,7 +124,6 @@ export class RaftProposer implements Proposer {
   readonly #storage: MemoryStorage;
   readonly #wal: Wal;
   readonly #snapshots: FileSnapshotStore;
-  readonly #smOptions: StateMachineOptions;
   readonly #opts: RaftProposerOptions;
   readonly #log: Logger;
   readonly #requestTimeoutMs: number;
@@ -151,8 +133,8 @@ export class RaftProposer implements Proposer {
   #queue: Queued[] = [];
   readonly #waiters: ProposalWaiters;
   readonly #reads: ReadIndexBatcher;
-  #snapshotIndex: number;
-  #snapshotting: Promise<void> | undefined;
+  readonly #applier: EntryApplier;
+  readonly #snapshotter: Snapshotter;
   #lead: NodeId = None;
   #isLeader = false;
   #role: SoftState['role'] = 'follower';
@@ -181,12 +163,22 @@ export class RaftProposer implements Proposer {
     this.membership = rec.membership;
     this.#wal = rec.wal;
     this.#snapshots = rec.snapshots;
-    this.#smOptions = rec.smOptions;
     this.#opts = opts;
     this.#waiters = new ProposalWaiters(opts.metrics);
     this.#reads = new ReadIndexBatcher(opts.memberId);
     this.#log = asLogger(opts.log);
-    this.#snapshotIndex = rec.snapshotIndex;
+    this.#applier = new EntryApplier({
+      sm: this.sm,
+      membership: this.membership,
+      memberId: opts.memberId,
+      prefix: Number(opts.memberId & 0xffffn),
+      log: this.#log,
+      metrics: opts.metrics,
+      warningApplyDurationMs: opts.warningApplyDurationMs,
+      settle: (counter, resp, error) => this.#waiters.settle(counter, resp, error),
+      addPeer: (id, url) => this.transport.addPeer(id, url),
+      applyConfChange: (cc) => this.#applyConfChange(cc),
+    });
     this.#requestTimeoutMs = 5000 + 2 * opts.electionMs;
     this.#prefix = Number(opts.memberId & 0xffffn);
     // Start the counter from the clock so IDs of this run never meet a previous run's.
@@ -201,6 +193,30 @@ export class RaftProposer implements Proposer {
     storage.append(rec.entries.map(toRaftEntry));
     storage.setHardState(rec.hardState);
     this.#storage = storage;
+    this.#snapshotter = new Snapshotter(
+      {
+        sm: this.sm,
+        smOptions: rec.smOptions,
+        membership: this.membership,
+        storage,
+        wal: rec.wal,
+        store: rec.snapshots,
+        clusterId: opts.clusterId,
+        memberId: opts.memberId,
+        log: this.#log,
+        snapshotCount: opts.snapshotCount,
+        catchUpEntries: opts.snapshotCatchUpEntries,
+        onSaved: (meta) => opts.onSnapshotSaved?.(meta),
+        onInstalled: (m) => {
+          if (this.#isLeader) this.sm.lessor.promote(Date.now(), opts.electionMs);
+          else this.sm.lessor.demote();
+          for (const r of m.members.values())
+            if (r.id !== opts.memberId && r.peerUrls[0]) this.transport.addPeer(r.id, r.peerUrls[0]);
+        },
+        closed: () => this.#closed,
+      },
+      rec.snapshotIndex,
+    );
     const electionTick = Math.max(2, Math.round(opts.electionMs / opts.heartbeatMs));
     this.#raw = new RawNode({
       id: opts.memberId,
@@ -216,7 +232,7 @@ export class RaftProposer implements Proposer {
     this.transport = new PeerTransport({
       selfId: opts.memberId,
       clusterId: opts.clusterId,
-      openSnapshot: (index) => this.#openSnapshot(index),
+      openSnapshot: (index) => this.#snapshotter.open(index),
       onUnreachable: (id) => {
         this.#raw.reportUnreachable(id);
         this.#kick();
@@ -329,16 +345,7 @@ export class RaftProposer implements Proposer {
   ): Promise<void> {
     const meta = snapshotMetadataOf(m);
     if (!meta) throw new Error('MsgSnap without snapshot metadata');
-    await this.#snapshots.save(
-      {
-        clusterId: this.#opts.clusterId,
-        memberId: this.#opts.memberId,
-        term: meta.term,
-        index: meta.index,
-        membership,
-      },
-      data,
-    );
+    await this.#snapshotter.receive(meta, membership, data);
     this.#opts.metrics?.snapshotsReceived.inc({ From: m.from.toString(16) });
     this.#log.info(`received snapshot at index ${meta.index} from ${m.from.toString(16)}`, {
       index: meta.index,
@@ -438,7 +445,7 @@ export class RaftProposer implements Proposer {
     if (rd.softState) this.#onSoftState(rd.softState);
     const leader = this.#isLeader;
     if (leader) this.transport.send(rd.messages);
-    if (rd.snapshot) await this.#installSnapshot(rd.snapshot);
+    if (rd.snapshot) await this.#snapshotter.install(rd.snapshot);
     // Committed entries are on disk on a quorum already, so they are applied (and their clients
     // answered) while this Ready's own entries are being written, not after (etcd's apply runs
     // beside the raft loop the same way). Waiting would add a whole fsync to every write.
@@ -466,7 +473,7 @@ export class RaftProposer implements Proposer {
     // Votes and acknowledgements promise what was just made durable: only now.
     if (!leader) this.transport.send(rd.messages);
     // After the append: a snapshot's term is looked up in the log.
-    this.#maybeSnapshot();
+    this.#snapshotter.maybeSnapshot();
   }
 
   #onSoftState(ss: SoftState): void {
@@ -557,112 +564,8 @@ export class RaftProposer implements Proposer {
   }
 
   #apply(entries: Entry[]): void {
-    const sm = this.sm;
-    const now = Date.now();
-    for (const e of entries) {
-      if (e.index <= sm.appliedIndex) continue;
-      try {
-        this.#applyEntry(e, now);
-      } catch (err) {
-        this.#applyFailed(e, err);
-      }
-    }
-    this.#opts.metrics?.proposalsApplied.set(sm.appliedIndex);
+    this.#applier.apply(entries, Date.now());
     this.#opts.onApplied?.();
-  }
-
-  /**
-   * An entry that could not be applied (a bug, or bytes no build of ours wrote): it counts as
-   * applied, its own request fails, and the loop goes on. Every member holds the same bytes and
-   * runs the same code, so every member fails it alike and their states stay equal; stopping
-   * instead would stop every member at the same entry, and again at each restart.
-   */
-  #applyFailed(e: Entry, err: unknown): void {
-    if (e.index > this.sm.appliedIndex) this.sm.appliedIndex = e.index;
-    this.#opts.metrics?.applyFailures.inc();
-    this.#log.error(
-      `entry ${e.index} (term ${e.term}) could not be applied; its request fails: ${
-        err instanceof Error ? (err.stack ?? err.message) : String(err)
-      }`,
-      { index: e.index, term: e.term },
-    );
-    const origin = e.type === 'normal' ? entryOrigin(e.data) : undefined;
-    if (origin && origin.prefix === this.#prefix)
-      this.#settle(origin.counter, undefined, new ApplyFailedError(e.index, err));
-  }
-
-  #applyEntry(e: Entry, now: number): void {
-    const sm = this.sm;
-    if (e.type === 'confChange') {
-      sm.appliedIndex = e.index;
-      this.#applyConfChange(RawNode.decodeConfChange(e.data));
-      return;
-    }
-    if (e.data.length === 0) {
-      // A new leader's empty entry.
-      sm.appliedIndex = e.index;
-      return;
-    }
-    const d = decodeEntry(e.data);
-    if (d.kind === 'publish') {
-      sm.appliedIndex = e.index;
-      this.membership.setAttributes(BigInt(`0x${d.attrs.id}`), d.attrs.name, d.attrs.clientUrls);
-      if (d.prefix === this.#prefix) this.#settle(d.counter, undefined, undefined);
-      return;
-    }
-    if (d.kind === 'memberUpdate') {
-      sm.appliedIndex = e.index;
-      const id = BigInt(`0x${d.update.id}`);
-      const m = this.membership.members.get(id);
-      if (m) {
-        m.peerUrls = [...d.update.peerUrls];
-        if (id !== this.#opts.memberId && m.peerUrls[0]) this.transport.addPeer(id, m.peerUrls[0]);
-      }
-      if (d.prefix === this.#prefix)
-        this.#settle(d.counter, undefined, m ? undefined : new MemberNotFoundError());
-      return;
-    }
-    let resp: unknown;
-    const t0 = performance.now();
-    try {
-      if (FAILPOINTS) {
-        failpoint('apply');
-        failApply(d.req);
-      }
-      resp = sm.apply(e.index, d.req, d.auth ? { nowMs: now, auth: d.auth } : { nowMs: now });
-    } catch (err) {
-      // A request refused by the state machine (etcd's errors) is an answer, not a failure.
-      if (!(err instanceof MvccError)) throw err;
-      if (d.prefix === this.#prefix) this.#settle(d.counter, undefined, err);
-      return;
-    } finally {
-      this.#logApply(e.index, d.req, performance.now() - t0);
-    }
-    if (d.prefix === this.#prefix) this.#settle(d.counter, resp, undefined);
-  }
-
-  /**
-   * etcd's apply warnings: "apply request took too long" past --experimental-warning-apply-duration,
-   * and each compaction with its revision and duration. Only the request's kind is logged: a
-   * request may hold a password or a token.
-   */
-  #logApply(index: number, req: InternalRequest, ms: number): void {
-    const limit = this.#opts.warningApplyDurationMs ?? SLOW_APPLY_MS;
-    const log = this.#log;
-    if (ms > limit)
-      log.warn('apply request took too long', {
-        took: took(ms),
-        'expected-duration': took(limit),
-        request: Object.keys(req)[0],
-        index,
-      });
-    else if (log.isLevelEnabled('debug'))
-      log.debug('applied request', { request: Object.keys(req)[0], index, took: took(ms) });
-    if ('compaction' in req)
-      log.info('finished scheduled compaction', {
-        'compact-revision': Number(req.compaction.revision),
-        took: took(ms),
-      });
   }
 
   /**
@@ -796,31 +699,12 @@ export class RaftProposer implements Proposer {
     return this.membership.confState.learners.includes(this.#opts.memberId);
   }
 
-  #maybeSnapshot(): void {
-    if (
-      this.sm.appliedIndex - this.#snapshotIndex >= this.#opts.snapshotCount &&
-      this.sm.appliedIndex <= this.#storage.lastIndex() &&
-      !this.#snapshotting &&
-      !this.#closed
-    )
-      this.#snapshot();
-  }
-
   /**
-   * Snapshots what is applied now, whatever --snapshot-count says, and releases the WAL behind
-   * it (Defragment: the nearest thing here to etcd's rewrite of its database file). Resolves with
+   * Snapshots what is applied now and releases the WAL behind it (Defragment); resolves with
    * the snapshot's index once it is durable.
    */
-  async snapshotNow(): Promise<number> {
-    await this.#snapshotting;
-    if (
-      this.sm.appliedIndex > this.#snapshotIndex &&
-      this.sm.appliedIndex <= this.#storage.lastIndex() &&
-      !this.#closed
-    )
-      this.#snapshot();
-    await this.#snapshotting;
-    return this.#snapshotIndex;
+  snapshotNow(): Promise<number> {
+    return this.#snapshotter.snapshotNow();
   }
 
   /** Registers the waiter for proposal `counter`: answered when its entry is applied here. */
@@ -850,98 +734,6 @@ export class RaftProposer implements Proposer {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Snapshots
-
-  /** Captures the state now (apply continues meanwhile), saves it, then compacts the log behind it. */
-  #snapshot(): void {
-    const started = performance.now();
-    const sm = this.sm;
-    const index = sm.appliedIndex;
-    const term = this.#storage.term(index);
-    const confState = this.membership.confState;
-    const membership = this.membership.encode();
-    const chunks = snapshot(sm);
-    this.#snapshotting = (async () => {
-      const info = {
-        clusterId: this.#opts.clusterId,
-        memberId: this.#opts.memberId,
-        term,
-        index,
-        membership,
-      };
-      const meta = await this.#snapshots.save(info, chunks);
-      await this.#wal.saveSnapshot({ index, term });
-      if (index > this.#storage.snapshot().metadata.index) {
-        this.#storage.createSnapshot(index, confState, new Uint8Array(0));
-        const compactTo = index - (this.#opts.snapshotCatchUpEntries ?? SNAPSHOT_CATCH_UP_ENTRIES);
-        if (compactTo > this.#storage.firstIndex()) this.#storage.compact(compactTo);
-      }
-      this.#snapshotIndex = Math.max(this.#snapshotIndex, index);
-      await this.#wal.releaseTo(index);
-      await this.#snapshots.retain(SNAPSHOTS_KEPT, { clusterId: info.clusterId, memberId: info.memberId });
-      this.#log.info(`saved snapshot at index ${index}`, {
-        index,
-        size: meta.size,
-        took: took(performance.now() - started),
-      });
-      this.#opts.onSnapshotSaved?.(meta);
-    })()
-      .catch((err: unknown) => {
-        if (!this.#closed) this.#log.error(`snapshot at index ${index} failed: ${String(err)}`, { index });
-      })
-      .finally(() => {
-        this.#snapshotting = undefined;
-      });
-  }
-
-  async #findSnapshot(index: number): Promise<SnapshotMeta | undefined> {
-    const all = await this.#snapshots.list({
-      clusterId: this.#opts.clusterId,
-      memberId: this.#opts.memberId,
-    });
-    return all.find((m) => m.index === index);
-  }
-
-  async #openSnapshot(index: number): Promise<{ membership: Uint8Array; data: AsyncIterable<Uint8Array> }> {
-    await this.#snapshotting;
-    const meta = await this.#findSnapshot(index);
-    if (!meta) throw new Error(`snapshot at index ${index} is not in the local store`);
-    return { membership: meta.membership, data: await this.#snapshots.open(meta.id) };
-  }
-
-  /** Installs a snapshot the core accepted from the leader (received into the store before). */
-  async #installSnapshot(snap: Snapshot): Promise<void> {
-    await this.#snapshotting;
-    const { index, term } = snap.metadata;
-    const meta = await this.#findSnapshot(index);
-    if (!meta) throw new Error(`snapshot at index ${index} was accepted but is not in the local store`);
-    const restored = await restore(await this.#snapshots.open(meta.id), this.#smOptions);
-    if (FAILPOINTS) failpoint('snapshot-install');
-    this.#storage.applySnapshot({ data: new Uint8Array(0), metadata: snap.metadata });
-    await this.#wal.saveSnapshot({ index, term });
-    this.sm.adopt(restored);
-    if (this.#isLeader) this.sm.lessor.promote(Date.now(), this.#opts.electionMs);
-    else this.sm.lessor.demote();
-    const m = Membership.decode(meta.membership);
-    this.membership.members.clear();
-    for (const [id, r] of m.members) this.membership.members.set(id, r);
-    for (const id of m.removed) this.membership.removed.add(id);
-    this.membership.confState = snap.metadata.confState;
-    for (const r of m.members.values())
-      if (r.id !== this.#opts.memberId && r.peerUrls[0]) this.transport.addPeer(r.id, r.peerUrls[0]);
-    this.#snapshotIndex = index;
-    this.#log.info(`installed snapshot at index ${index} (revision ${this.sm.revision})`, {
-      index,
-      revision: this.sm.revision,
-      size: meta.size,
-    });
-    await this.#snapshots.retain(SNAPSHOTS_KEPT, {
-      clusterId: this.#opts.clusterId,
-      memberId: this.#opts.memberId,
-    });
-  }
-
-  // ---------------------------------------------------------------------------------------------
   // Shutdown
 
   #fail(err: unknown): void {
@@ -962,7 +754,7 @@ export class RaftProposer implements Proposer {
   /** Waits for the loop and snapshots in flight (tests and shutdown). */
   async idle(): Promise<void> {
     await this.#running;
-    await this.#snapshotting;
+    await this.#snapshotter.idle();
   }
 
   async close(): Promise<void> {
