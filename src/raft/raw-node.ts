@@ -19,6 +19,15 @@
  * is what lets a leader host send its MsgApp/MsgHeartbeat/MsgSnap messages *while* persisting
  * (thesis §10.2.1, as etcd allows): nothing it sends depends on its own durability. Every other
  * message (votes, acknowledgements of any kind from a non-leader) must wait for (a).
+ *
+ * The order Concord's server uses (src/server/raft-proposer.ts) is: a leader sends (b) first;
+ * then it installs the snapshot and applies `rd.committedEntries` (c) *before* persisting this
+ * Ready's entries (a); then a non-leader sends (b); then `advance()`. Applying first is safe
+ * because a committed entry is already durable on a quorum, whatever this member's own disk
+ * holds (etcd's raft allows the same when storage writes are synchronous): a client answered
+ * from it can lose it only if a quorum loses it. What must still wait for (a) is everything
+ * that promises this member's own durability, i.e. the non-leader's messages, and a snapshot
+ * of the applied state, which the host takes only once the applied index is in its stored log.
  */
 import { decodeConfChange, encodeConfChange } from './confchange.js';
 import { ContractError, ProposalDroppedError, StepLocalMessageError } from './errors.js';
@@ -211,6 +220,22 @@ export class RawNode {
     if (rd.committedEntries.length > 0)
       log.appliedTo(rd.committedEntries[rd.committedEntries.length - 1]!.index);
     this.raft.onPersisted();
+  }
+
+  /** Index of the last entry in the log (stable or not). */
+  lastIndex(): number {
+    return this.raft.raftLog.lastIndex();
+  }
+
+  /** Leader only: how far member `id` has replicated (undefined when not tracked). */
+  progress(id: NodeId): { match: number; isLearner: boolean } | undefined {
+    const pr = this.raft.trk.progress.get(id);
+    return pr ? { match: pr.match, isLearner: pr.isLearner } : undefined;
+  }
+
+  /** Leader only: the members it tracks, with how far each has replicated. */
+  progresses(): { id: NodeId; match: number; isLearner: boolean }[] {
+    return [...this.raft.trk.progress].map(([id, pr]) => ({ id, match: pr.match, isLearner: pr.isLearner }));
   }
 
   status(): Status {

@@ -278,7 +278,7 @@ export class RaftProposer implements Proposer {
     return {
       term: s.term,
       leader: s.lead,
-      lastIndex: this.#raw.raft.raftLog.lastIndex(),
+      lastIndex: this.#raw.lastIndex(),
       appliedIndex: this.sm.appliedIndex,
     };
   }
@@ -364,10 +364,10 @@ export class RaftProposer implements Proposer {
     let best: NodeId = target;
     let bestMatch = -1;
     if (best === None)
-      for (const [id, pr] of this.#raw.raft.trk.progress) {
-        if (id === self || pr.isLearner) continue;
+      for (const pr of this.#raw.progresses()) {
+        if (pr.id === self || pr.isLearner) continue;
         if (pr.match > bestMatch) {
-          best = id;
+          best = pr.id;
           bestMatch = pr.match;
         }
       }
@@ -687,9 +687,8 @@ export class RaftProposer implements Proposer {
 
   /** Leader only: whether a learner's log is close enough to the leader's to be promoted (etcd: 90%). */
   learnerReady(id: bigint): boolean {
-    const trk = this.#raw.raft.trk;
-    const pr = trk.progress.get(id);
-    const mine = trk.progress.get(this.#opts.memberId);
+    const pr = this.#raw.progress(id);
+    const mine = this.#raw.progress(this.#opts.memberId);
     if (!pr || !mine) return false;
     return pr.match >= mine.match * 0.9;
   }
