@@ -53,8 +53,10 @@ import {
 import type { MemberRecord, Membership } from './membership.js';
 import type { ServerMetrics } from './metrics.js';
 import type { Proposer, RaftStatus } from './proposer.js';
+import { applyMembershipChange, describeConfState, encodeConfChangeContext } from './raft/conf-change.js';
 import { EntryApplier } from './raft/entry-applier.js';
 import { abortable, ProposalWaiters, type WaiterFlags } from './raft/proposal-waiters.js';
+import { Publisher } from './raft/publisher.js';
 import { ReadIndexBatcher } from './raft/read-index.js';
 import { Snapshotter } from './raft/snapshotter.js';
 
@@ -65,12 +67,6 @@ const SKIP_LEASE_EXTENSION = mutated('skip-lease-extension-on-leader-change');
 export const SLOW_FSYNC_MS = 1000;
 const ENTRY_NORMAL = 0;
 
-/** What a conf change entry carries for the host (raft treats it as opaque). */
-interface ConfChangeContext {
-  prefix: number;
-  counter: number;
-  member?: { name: string; peerUrls: string[] };
-}
 const ENTRY_CONF_CHANGE = 1;
 
 export interface RaftRecovered {
@@ -138,13 +134,9 @@ export class RaftProposer implements Proposer {
   #lead: NodeId = None;
   #isLeader = false;
   #role: SoftState['role'] = 'follower';
-  #published = false;
-  #onPublished!: () => void;
+  readonly #publisher: Publisher;
   /** Resolves once this member's name and client URLs are in the replicated membership. */
-  readonly published = new Promise<void>((r) => {
-    this.#onPublished = r;
-  });
-  #publishing = false;
+  readonly published: Promise<void>;
   /** Hard state not yet written (a commit-only change needs no fsync of its own). */
   #hardPending: HardState | undefined;
   #scheduled = false;
@@ -167,6 +159,23 @@ export class RaftProposer implements Proposer {
     this.#waiters = new ProposalWaiters(opts.metrics);
     this.#reads = new ReadIndexBatcher(opts.memberId);
     this.#log = asLogger(opts.log);
+    this.#publisher = new Publisher({
+      membership: this.membership,
+      memberId: opts.memberId,
+      name: opts.name,
+      clientUrls: opts.clientUrls,
+      electionMs: opts.electionMs,
+      propose: (timeoutMs) => {
+        const counter = ++this.#counter;
+        const p = this.#await(counter, { timeoutMs });
+        const attrs = { id: opts.memberId.toString(16), name: opts.name, clientUrls: opts.clientUrls };
+        this.#queue.push({ counter, data: encodePublishEntry(this.#prefix, counter, attrs) });
+        this.#kick();
+        return p;
+      },
+      closed: () => this.#closed,
+    });
+    this.published = this.#publisher.published;
     this.#applier = new EntryApplier({
       sm: this.sm,
       membership: this.membership,
@@ -525,42 +534,7 @@ export class RaftProposer implements Proposer {
       this.sm.lessor.demote();
       this.onRoleChange?.(false);
     }
-    if (ss.lead !== None) this.#publish();
-  }
-
-  /** Records this member's name and client URLs in the replicated membership (etcd's publish). */
-  #publish(): void {
-    if (this.#published || this.#publishing || this.#closed) return;
-    const me = this.membership.members.get(this.#opts.memberId);
-    if (me && me.name === this.#opts.name && sameList(me.clientUrls, this.#opts.clientUrls)) {
-      this.#published = true;
-      this.#onPublished();
-      return;
-    }
-    this.#publishing = true;
-    const counter = ++this.#counter;
-    // A publish forwarded while peer links are still coming up can be lost on the way: it is
-    // tried again after two election timeouts, not after a whole request timeout (publishing the
-    // same attributes twice is harmless).
-    const p = this.#await(counter, { timeoutMs: 2 * this.#opts.electionMs });
-    this.#queue.push({
-      counter,
-      data: encodePublishEntry(this.#prefix, counter, {
-        id: this.#opts.memberId.toString(16),
-        name: this.#opts.name,
-        clientUrls: this.#opts.clientUrls,
-      }),
-    });
-    p.then(
-      () => {
-        this.#published = true;
-        this.#onPublished();
-      },
-      () => {},
-    ).finally(() => {
-      this.#publishing = false;
-      if (!this.#published && !this.#closed) setTimeout(() => this.#publish(), 500).unref();
-    });
+    if (ss.lead !== None) this.#publisher.publish();
   }
 
   #apply(entries: Entry[]): void {
@@ -573,41 +547,14 @@ export class RaftProposer implements Proposer {
    * peer links, and the proposer's waiter. A member that applies its own removal stops.
    */
   #applyConfChange(cc: ConfChange): void {
-    let ctx: ConfChangeContext | undefined;
-    try {
-      ctx = cc.context?.length
-        ? (JSON.parse(Buffer.from(cc.context).toString('utf8')) as ConfChangeContext)
-        : undefined;
-    } catch {
-      ctx = undefined;
-    }
-    this.membership.confState = this.#raw.applyConfChange(cc);
     const self = this.#opts.memberId;
-    const id = cc.nodeId;
-    if (cc.type === 'removeNode') {
-      this.membership.members.delete(id);
-      this.membership.removed.add(id);
-      if (id !== self) this.transport.removePeer(id);
-    } else {
-      const learner = cc.type === 'addLearnerNode';
-      const known = this.membership.members.get(id);
-      if (known) known.isLearner = learner;
-      else if (ctx?.member)
-        this.membership.members.set(id, {
-          id,
-          name: ctx.member.name,
-          peerUrls: ctx.member.peerUrls,
-          clientUrls: [],
-          isLearner: learner,
-        });
-      const url = this.membership.members.get(id)?.peerUrls[0];
-      if (id !== self && url) this.transport.addPeer(id, url);
-    }
+    const confState = this.#raw.applyConfChange(cc);
+    const ctx = applyMembershipChange(this.membership, confState, cc, self, this.transport);
     if (ctx && ctx.prefix === this.#prefix) this.#settle(ctx.counter, this.membership.list(), undefined);
     this.#log.info(
-      `applied conf change ${cc.type} ${id.toString(16)}; voters ${this.membership.confState.voters.map((v) => v.toString(16)).join(',')} learners ${this.membership.confState.learners.map((v) => v.toString(16)).join(',') || '-'}`,
+      `applied conf change ${cc.type} ${cc.nodeId.toString(16)}; ${describeConfState(confState)}`,
     );
-    if (cc.type === 'removeNode' && id === self && !this.#removed) {
+    if (cc.type === 'removeNode' && cc.nodeId === self && !this.#removed) {
       this.#removed = true;
       // Let this turn finish (the removal is applied and answered), then stop.
       setImmediate(() => this.onRemoved?.());
@@ -655,13 +602,13 @@ export class RaftProposer implements Proposer {
     if (this.#closed || this.#failed) return Promise.reject(new StoppedError());
     if (this.#lead === None) return Promise.reject(new NoLeaderError());
     const counter = ++this.#counter;
-    const ctx: ConfChangeContext = { prefix: this.#prefix, counter, member };
+    const context = encodeConfChangeContext({ prefix: this.#prefix, counter, member });
     const p = this.#await(counter, {
       keepOnLeaderChange: true,
       removesSelf: type === 'removeNode' && nodeId === this.#opts.memberId,
     });
     try {
-      this.#raw.proposeConfChange({ type, nodeId, context: Buffer.from(JSON.stringify(ctx)) });
+      this.#raw.proposeConfChange({ type, nodeId, context });
     } catch (err) {
       this.#waiters.drop(counter);
       return Promise.reject(
@@ -785,10 +732,6 @@ function toWalEntry(e: Entry): WalEntry {
     type: e.type === 'confChange' ? ENTRY_CONF_CHANGE : ENTRY_NORMAL,
     data: e.data,
   };
-}
-
-function sameList(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
