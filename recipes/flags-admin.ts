@@ -1,0 +1,72 @@
+/**
+ * Writing feature flags: `flagsAdmin()` validates each definition before it stores it, and lists
+ * stored documents with the reason any of them is not a valid definition.
+ */
+import type { Client, KeyValue, Namespace } from '../src/core.js';
+import {
+  checkFlagName,
+  DEFAULT_PREFIX,
+  type FlagDefinition,
+  type JsonValue,
+  validateFlag,
+} from './flags-definition.js';
+import { compile } from './flags-evaluation.js';
+
+type KV = Client | Namespace;
+
+export interface FlagEntry {
+  name: string;
+  /** The definition, when it is valid. */
+  definition: FlagDefinition | undefined;
+  /** Why the stored document is not a valid definition. */
+  error: string | undefined;
+  revision: bigint;
+}
+
+export interface FlagsAdmin {
+  /** Validates `def` and stores it (throws `InvalidFlagError` listing every problem). Resolves with the revision. */
+  set<T extends JsonValue>(
+    name: string,
+    def: FlagDefinition<T>,
+    opts?: { signal?: AbortSignal; timeoutMs?: number },
+  ): Promise<bigint>;
+  get(name: string, opts?: { signal?: AbortSignal; timeoutMs?: number }): Promise<FlagEntry | undefined>;
+  /** Resolves true if the flag existed. */
+  delete(name: string, opts?: { signal?: AbortSignal; timeoutMs?: number }): Promise<boolean>;
+  list(opts?: { signal?: AbortSignal; timeoutMs?: number }): Promise<FlagEntry[]>;
+}
+
+function entryOf(prefix: string, kv: KeyValue): FlagEntry {
+  const e = compile(kv);
+  return {
+    name: kv.keyText().slice(prefix.length),
+    definition: e.ok ? e.flag.def : undefined,
+    error: e.ok ? undefined : e.error,
+    revision: kv.modRevision,
+  };
+}
+
+/** Writes flags under `prefix` (default `flags/`). */
+export function flagsAdmin(client: KV, opts: { prefix?: string } = {}): FlagsAdmin {
+  const prefix = opts.prefix ?? DEFAULT_PREFIX;
+  return {
+    async set(name, def, o) {
+      validateFlag(name, def);
+      const r = await client.put(`${prefix}${name}`, JSON.stringify(def), o);
+      return r.header.revision;
+    },
+    async get(name, o) {
+      checkFlagName(name);
+      const kv = await client.get(`${prefix}${name}`, o);
+      return kv ? entryOf(prefix, kv) : undefined;
+    },
+    async delete(name, o) {
+      checkFlagName(name);
+      return (await client.delete(`${prefix}${name}`, o)).deleted > 0n;
+    },
+    async list(o) {
+      const r = await client.range({ prefix }, { ...o, sort: { target: 'key', order: 'ascend' } });
+      return r.kvs.map((kv) => entryOf(prefix, kv));
+    },
+  };
+}
