@@ -2,6 +2,13 @@
  * An unbounded queue read as an async iterable: a stream handler pushes responses from
  * callbacks and the gRPC layer pulls them. `close()` ends the iteration after what is queued;
  * `length` lets the producer apply its own backpressure.
+ *
+ * The server side's queue (the watch and lease services, the peer transport); the SDK has its
+ * own (src/client/async-queue.ts), which the server may not import (test/unit/layout.test.ts).
+ * They differ on purpose: the reader here takes what is queued in one batch, so `length` counts
+ * only what the gRPC writer has not taken yet: the watch service's WATCH_STREAM_MAX_PENDING and
+ * the peer transport's MAX_QUEUED_BATCHES are checked against that count, and merging the two
+ * would move those points. The SDK's queue can `fail()` and counts every unread item.
  */
 export class AsyncQueue<T> implements AsyncIterable<T> {
   #items: T[] = [];
