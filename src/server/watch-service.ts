@@ -56,6 +56,11 @@ class WatchStream implements WatchSink {
    * checked against open watchers (nothing is kept while auth is off).
    */
   readonly #owners = new Map<bigint, { who: string | undefined; key: Buffer; rangeEnd: Buffer }>();
+  /**
+   * IDs of watchers canceled as compacted: etcd keeps such an ID taken (a create with it is a
+   * duplicate, automatic IDs skip it) until the client cancels it, and acknowledges that cancel.
+   */
+  readonly #compacted = new Set<bigint>();
   #nextId = 0n;
   #progressPending = false;
 
@@ -70,6 +75,7 @@ class WatchStream implements WatchSink {
     if (resp.events.length > 0 && this.out.length >= WATCH_STREAM_MAX_PENDING) return false;
     this.#node.header(resp.header);
     if (resp.canceled) {
+      if (resp.compactRevision !== 0n && this.#watchers.has(resp.watchId)) this.#compacted.add(resp.watchId);
       this.#watchers.delete(resp.watchId);
       this.#owners.delete(resp.watchId);
     }
@@ -112,12 +118,12 @@ class WatchStream implements WatchSink {
     }
     let id = c.watchId;
     if (id !== 0n) {
-      if (this.#watchers.has(id)) {
+      if (this.#watchers.has(id) || this.#compacted.has(id)) {
         this.#control(ALL_WATCHERS, { created: true, canceled: true, cancelReason: DUPLICATE_ID });
         return;
       }
     } else {
-      while (this.#watchers.has(this.#nextId)) this.#nextId++;
+      while (this.#watchers.has(this.#nextId) || this.#compacted.has(this.#nextId)) this.#nextId++;
       id = this.#nextId++;
     }
     // etcd: an empty key means the smallest key, \0.
@@ -160,6 +166,10 @@ class WatchStream implements WatchSink {
   }
 
   cancel(id: bigint): void {
+    if (this.#compacted.delete(id)) {
+      this.#control(id, { canceled: true });
+      return;
+    }
     const w = this.#watchers.get(id);
     if (!w) return;
     this.#node.sm.watches.cancel(w);

@@ -1099,11 +1099,6 @@ export const KNOWN_DIFFERENCES = {
   'empty-range-end':
     'issue 16 item 2: a range_end present with zero length reads from key to the end of the keyspace on ' +
     'etcd and as an absent one (the single key) on Concord. Worked around: sent as absent.',
-  'compacted-watch-id':
-    'src/server/watch-service.ts: etcd keeps the ID of a watch canceled by compaction until the client ' +
-    'cancels it (a create with that watch_id is refused as a duplicate; auto IDs skip it; the cancel is ' +
-    'acknowledged); Concord frees it with the compaction notice. Worked around: the fuzzer cancels ' +
-    'such a watch on etcd alone right after the notice.',
 } as const;
 
 export type Known = keyof typeof KNOWN_DIFFERENCES;
@@ -1302,15 +1297,11 @@ export async function runOps(pair: Pair, ops: Op[], opts: RunOptions = {}): Prom
         // Compacted: etcd says so at its next sync (≤ 100 ms). Wait for it, so that what comes
         // next does not race it.
         const st = pair.etcd.stream(op.stream);
-        const notice = await st.find(
+        await st.find(
           requestedAt[0],
           (r) => r.watchId === id && !r.created && r.events.length === 0,
           settleMs,
         );
-        if (notice && known.has('compacted-watch-id')) {
-          st.requests.push(encode({ t: 'cancel', stream: op.stream, watch: Number(id) }));
-          await st.claim(st.responses.length, isCancelAck(id), settleMs);
-        }
       } else if (start < 0) {
         // etcd reads a negative start as a revision below everything (its key bytes wrap): the
         // watcher misses every write until its first sync makes it synced. Let that happen first.
