@@ -210,7 +210,7 @@ export function snapshotCommand(io: CliIo = defaultIo): Command {
           io.out(`${JSON.stringify({ ...r, clusterId: hexId(r.clusterId), memberId: hexId(r.memberId) })}\n`);
         else
           io.out(
-            `restored snapshot (revision ${r.fromRevision}, ${r.keys} keys) into ${o.dataDir} as member ${hexId(r.memberId)} of cluster ${hexId(r.clusterId)}; revision now ${r.revision}, compacted at ${r.compactRevision}\n`,
+            `restored snapshot (revision ${r.fromRevision}, ${r.keys} keys) into ${o.dataDir} as member ${hexId(r.memberId)} of cluster ${hexId(r.clusterId)}; revision now ${r.revision}, ${r.compactRevision < 0 ? 'never compacted' : `compacted at ${r.compactRevision}`}\n`,
           );
       } catch (e) {
         const err = file ? notConcordSnapshot(file, e) : e;

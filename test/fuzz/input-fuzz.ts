@@ -1,7 +1,7 @@
 /**
  * Hostile-input fuzzing of a 3-member Concord cluster (issue 23), through the JSON gateway and
  * through raw gRPC. Structure-aware: fast-check builds a valid request for a path (the route
- * table of src/server/json-gateway.ts, or a gRPC method of the generated definitions), then a
+ * table of src/server/gateway/routes.ts, or a gRPC method of the generated definitions), then a
  * mutation breaks it — wrong JSON types, int64s out of range, bad base64, deep nesting, sizes
  * just over the limits, unknown fields, bad UTF-8, trailing garbage, wrong methods on the
  * gateway; bit flips, truncation, insertions, lying length prefixes, nested txns and gRPC
@@ -213,7 +213,7 @@ export interface Limits {
   request: number;
   /** The gRPC receive limit, and the gateway's limit on a request's protobuf size. */
   grpc: number;
-  /** The gateway's limit on the raw JSON body (json-gateway.ts MAX_BODY_FACTOR). */
+  /** The gateway's limit on the raw JSON body (src/server/gateway/json-gateway.ts MAX_BODY_FACTOR). */
   body: number;
 }
 export function limitsFor(maxRequestBytes: number): Limits {
