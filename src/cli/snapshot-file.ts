@@ -3,9 +3,10 @@
  * from a Concord member: Concord's snapshot data followed by its SHA-256, as etcd's stream ends.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { restoreSync, SnapshotFormatError } from '../mvcc/index.js';
 import { rangeEndOf } from '../mvcc/kv-store.js';
+import { counted, type Progress } from './progress.js';
 
 const SHA256_BYTES = 32;
 
@@ -24,9 +25,31 @@ export interface SnapshotFileStatus {
   totalSize: number;
 }
 
-/** The snapshot data of a saved file, once its trailing SHA-256 is checked. Throws SnapshotFileError. */
-export async function readSnapshotFile(file: string): Promise<{ data: Buffer; sha256: string }> {
-  const buf = await readFile(file).catch((e: NodeJS.ErrnoException) => {
+/** Makes the progress report of reading a file of `total` bytes (or none). */
+export type ProgressFor = (total: number) => Progress | undefined;
+
+async function readCounted(file: string, progressFor?: ProgressFor): Promise<Buffer> {
+  const fh = await open(file, 'r');
+  try {
+    const { size } = await fh.stat();
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of counted(fh.createReadStream({ autoClose: false }), progressFor?.(size)))
+      chunks.push(chunk);
+    return Buffer.concat(chunks);
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * The snapshot data of a saved file, once its trailing SHA-256 is checked. Throws SnapshotFileError.
+ * `progressFor` reports the reading.
+ */
+export async function readSnapshotFile(
+  file: string,
+  progressFor?: ProgressFor,
+): Promise<{ data: Buffer; sha256: string }> {
+  const buf = await readCounted(file, progressFor).catch((e: NodeJS.ErrnoException) => {
     throw new SnapshotFileError(`cannot read ${file}: ${e.message}`);
   });
   if (buf.length <= SHA256_BYTES)
@@ -60,8 +83,11 @@ export function notConcordSnapshot(file: string, e: unknown): unknown {
 }
 
 /** Checks the trailing SHA-256, then restores the data in memory. Throws SnapshotFileError. */
-export async function snapshotFileStatus(file: string): Promise<SnapshotFileStatus> {
-  const { data } = await readSnapshotFile(file);
+export async function snapshotFileStatus(
+  file: string,
+  progressFor?: ProgressFor,
+): Promise<SnapshotFileStatus> {
+  const { data } = await readSnapshotFile(file, progressFor);
   const sm = stateOf(file, data);
   const revision = sm.kv.currentRev;
   return {

@@ -33,6 +33,7 @@ import {
   type SnapshotStore,
   StorageError,
 } from '../storage/index.js';
+import { counted, Progress } from './progress.js';
 import {
   notConcordSnapshot,
   readSnapshotFile,
@@ -88,6 +89,17 @@ function table(rows: string[][]): string {
       .trimEnd(),
   );
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Progress of a long operation on stderr (see progress.ts). CONCORD_PROGRESS=0 turns it off;
+ * CONCORD_PROGRESS=1 shows it from the start when stderr is not a TTY (normally it stays quiet
+ * for the first 2 s, so a short operation writes nothing there).
+ */
+function progressFor(label: string, total?: number): Progress | undefined {
+  const mode = process.env.CONCORD_PROGRESS;
+  if (mode === '0') return undefined;
+  return new Progress(process.stderr, { label, total, quietMs: mode === '1' ? 0 : undefined });
 }
 
 async function withStore<T>(spec: string, fn: (s: SnapshotStore) => Promise<T>): Promise<T> {
@@ -146,7 +158,7 @@ export function snapshotCommand(io: CliIo = defaultIo): Command {
         const m = await s.stat(id);
         let verified: boolean | undefined;
         if (o.verify) {
-          for await (const _ of await s.open(id)) {
+          for await (const _ of counted(await s.open(id), progressFor(`verifying ${id}`, m.size))) {
             // Reading to the end is the check: the stream fails on a mismatch.
           }
           verified = true;
@@ -249,15 +261,17 @@ async function saveSnapshot(file: string, o: SaveFlags): Promise<number> {
       : undefined;
   const client = new Client({ endpoints: [endpoint], tls, transport: 'grpc' });
   const part = `${file}.part`;
+  // The member does not say the size up front: bytes and rate, no total.
+  const progress = progressFor(`saving ${file}`);
   let bytes = 0;
   try {
-    const counted = async function* () {
-      for await (const chunk of client.maintenance.snapshot()) {
+    const chunks = async function* () {
+      for await (const chunk of counted(client.maintenance.snapshot(), progress)) {
         bytes += chunk.length;
         yield chunk;
       }
     };
-    await pipeline(Readable.from(counted()), createWriteStream(part, { flags: 'w' }));
+    await pipeline(Readable.from(chunks()), createWriteStream(part, { flags: 'w' }));
     await rename(part, file);
     return bytes;
   } catch (err) {
@@ -296,7 +310,7 @@ async function restoreCommand(file: string | undefined, o: RestoreFlags): Promis
   });
   const common = { config, bumpRevision: bump, markCompacted: o.markCompacted };
   if (file !== undefined) {
-    const { data, sha256 } = await readSnapshotFile(file);
+    const { data, sha256 } = await readSnapshotFile(file, (total) => progressFor(`reading ${file}`, total));
     return restoreSnapshot({ ...common, data: [data], sha256 });
   }
   return withStore(o.store!, async (s) => {
@@ -316,14 +330,16 @@ async function restoreCommand(file: string | undefined, o: RestoreFlags): Promis
         );
     }
     // The stream checks size and SHA-256 as it is read: restore fails before writing if they differ.
-    return restoreSnapshot({ ...common, data: await s.open(meta.id), sha256: meta.sha256 });
+    // A postgres:// store streams the snapshot out of the database: the long part of a restore.
+    const data = counted(await s.open(meta.id), progressFor(`restoring ${meta.id}`, meta.size));
+    return restoreSnapshot({ ...common, data, sha256: meta.sha256 });
   });
 }
 
 async function fileStatus(io: CliIo, file: string, o: { json?: boolean }): Promise<void> {
   let st: Awaited<ReturnType<typeof snapshotFileStatus>>;
   try {
-    st = await snapshotFileStatus(file);
+    st = await snapshotFileStatus(file, (total) => progressFor(`reading ${file}`, total));
   } catch (e) {
     if (!(e instanceof SnapshotFileError)) throw e;
     fail(io, e.message);
