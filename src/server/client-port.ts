@@ -12,15 +12,24 @@
  * On an https:// URL the port terminates TLS first (a Node TLS server that never listens: it is
  * handed each socket) and routes the decrypted stream the same way. grpc-js sees a TLS socket
  * under an HTTP/2 session, so a call's auth context still carries the client's certificate.
+ *
+ * A connection whose first bytes have not said which it is within ROUTE_TIMEOUT_MS is closed
+ * (etcd's cmux waits for good). The HTTP/2 server grpc-js creates for the injector (obtained
+ * the same way, from its one `http2.createServer` call) is watched by grpc-hygiene.ts: every
+ * session and stream, for what grpc-go closes or refuses and grpc-js would keep.
  */
 import type http from 'node:http';
+import http2 from 'node:http2';
 import net from 'node:net';
 import tls from 'node:tls';
 import { type ConnectionInjector, Server as GrpcJsServer, ServerCredentials } from '@grpc/grpc-js';
 import type { Server } from 'nice-grpc';
+import { grpcLimitsOf, guardSession, guardStream, setGrpcLimits } from './grpc-hygiene.js';
 import type { TlsMaterial } from './tls.js';
 
-const HTTP2_PREFACE_START = Buffer.from('PRI', 'latin1');
+const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+/** How long a connection's first bytes may take to tell HTTP/2 from HTTP/1. */
+export const ROUTE_TIMEOUT_MS = 10_000;
 
 /** Registers nice-grpc's services on a grpc-js Server without binding a port, and returns it. */
 export async function grpcJsServerOf(server: Server): Promise<GrpcJsServer> {
@@ -39,7 +48,29 @@ export async function grpcJsServerOf(server: Server): Promise<GrpcJsServer> {
   }
   await listening;
   if (!captured) throw new Error('concord: nice-grpc did not create a grpc-js server in listen()');
+  const limits = grpcLimitsOf(server);
+  if (limits) setGrpcLimits(captured, limits);
   return captured;
+}
+
+/** grpc-js's connection injector, and the HTTP/2 server it creates for it (its one `http2.createServer` call). */
+function injectorOf(grpc: GrpcJsServer): { injector: ConnectionInjector; http2Server: http2.Http2Server } {
+  const mod = http2 as unknown as { createServer: typeof http2.createServer };
+  const createServer = mod.createServer;
+  let created: http2.Http2Server | undefined;
+  mod.createServer = ((...args: Parameters<typeof http2.createServer>) => {
+    created = createServer(...args);
+    return created;
+  }) as typeof http2.createServer;
+  let injector: ConnectionInjector;
+  try {
+    injector = grpc.createConnectionInjector(ServerCredentials.createInsecure());
+  } finally {
+    mod.createServer = createServer;
+  }
+  if (!created)
+    throw new Error('concord: grpc-js did not create an HTTP/2 server for its connection injector');
+  return { injector, http2Server: created };
 }
 
 export class ClientPort {
@@ -47,6 +78,8 @@ export class ClientPort {
   readonly #injector: ConnectionInjector;
   readonly #http: http.Server;
   readonly #secure: tls.Server | undefined;
+  /** The socket being handed to grpc-js: its session is created (and emitted) synchronously. */
+  #injecting: net.Socket | undefined;
 
   /** `tls`: this port is https:// (its certificate, and whether client certificates are required). */
   constructor(
@@ -55,7 +88,14 @@ export class ClientPort {
     tlsMaterial?: TlsMaterial,
     onVerified?: (socket: tls.TLSSocket) => void,
   ) {
-    this.#injector = grpc.createConnectionInjector(ServerCredentials.createInsecure());
+    const { injector, http2Server } = injectorOf(grpc);
+    this.#injector = injector;
+    const limits = grpcLimitsOf(grpc);
+    // Before grpc-js's own listener, so a stream is watched before grpc-js reads from it.
+    http2Server.prependListener('stream', (stream, headers) => guardStream(stream, headers, limits));
+    http2Server.on('session', (session) => {
+      if (this.#injecting) guardSession(session, this.#injecting);
+    });
     this.#http = httpServer;
     const secure = tlsMaterial
       ? tls.createServer(tlsMaterial.serverOptions(), (socket) => {
@@ -93,18 +133,30 @@ export class ClientPort {
     // Until a server owns it, a reset socket must not become an uncaught error.
     const onError = () => socket.destroy();
     socket.on('error', onError);
+    const timer = setTimeout(() => socket.destroy(), ROUTE_TIMEOUT_MS);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
     let head = Buffer.alloc(0);
     const onReadable = () => {
       let chunk: Buffer | null;
       // biome-ignore lint/suspicious/noAssignInExpressions: the usual stream read loop.
       while ((chunk = socket.read() as Buffer | null) !== null) head = Buffer.concat([head, chunk]);
-      if (head.length < HTTP2_PREFACE_START.length && !socket.readableEnded) return;
+      // The whole preface decides HTTP/2; the first byte that differs from it, HTTP/1.
+      const n = Math.min(head.length, HTTP2_PREFACE.length);
+      const prefaceSoFar = head.subarray(0, n).equals(HTTP2_PREFACE.subarray(0, n));
+      if (prefaceSoFar && n < HTTP2_PREFACE.length && !socket.readableEnded) return;
+      clearTimeout(timer);
       socket.off('readable', onReadable);
       socket.off('error', onError);
       socket.unshift(head);
-      if (head.subarray(0, HTTP2_PREFACE_START.length).equals(HTTP2_PREFACE_START))
-        this.#injector.injectConnection(socket);
-      else this.#http.emit('connection', socket);
+      if (prefaceSoFar && n === HTTP2_PREFACE.length) {
+        this.#injecting = socket;
+        try {
+          this.#injector.injectConnection(socket);
+        } finally {
+          this.#injecting = undefined;
+        }
+      } else this.#http.emit('connection', socket);
     };
     socket.on('readable', onReadable);
   }

@@ -1,12 +1,17 @@
 /**
  * The client-facing gRPC server: etcd's services on nice-grpc, behind one middleware that turns
  * every error into etcd's status (code + exact message) and enforces the receive limit with
- * grpc-go's wording. Requests are measured as they are decoded: grpc-js would reject an
- * oversized message itself, but with its own words, so its limit is only a memory backstop set
- * above ours.
+ * grpc-go's wording. On the client port a message declaring more than the limit is refused
+ * from its prefix (grpc-hygiene.ts, which gets the limits through setGrpcLimits); requests are
+ * also measured as they are decoded. grpc-js would reject an oversized message itself, but with
+ * its own words, so its limit is only a memory backstop set above ours.
+ *
+ * A unary or server-streaming request that does not decode is INTERNAL `grpc: error
+ * unmarshalling request: …`, grpc-go's words (grpc-js: `Error deserializing request`, the same
+ * code, which request streams keep), refused before the metrics count it.
  */
 import { createServer, type Server } from 'nice-grpc';
-import type { CallContext, ServerMiddlewareCall } from 'nice-grpc-common';
+import { type CallContext, ServerError, type ServerMiddlewareCall, Status } from 'nice-grpc-common';
 import {
   AuthDefinition,
   ClusterDefinition,
@@ -23,6 +28,7 @@ import { clusterService } from './cluster-service.js';
 import { GRPC_OVERHEAD_BYTES } from './config.js';
 import { electionService } from './election-service.js';
 import { MessageTooLargeError, NotSupportedForLearnerError, toServerError } from './errors.js';
+import { setGrpcLimits } from './grpc-hygiene.js';
 import { kvService } from './kv-service.js';
 import { leaseService } from './lease-service.js';
 import { lockService } from './lock-service.js';
@@ -37,7 +43,19 @@ export const GRPC_BACKSTOP_BYTES = 4 * 1024 * 1024;
 /** Messages decoded above the limit, with their size (keyed by the decoded object). */
 type Oversized = WeakMap<object, number>;
 
+/** What a request decoder returns for bytes that are not a message of its type. */
+class Undecodable {
+  constructor(readonly reason: string) {}
+}
+
+/** grpc-go's status for a request that does not decode (gogoproto's words for a truncated one). */
+function unmarshalError(u: Undecodable): ServerError {
+  return new ServerError(Status.INTERNAL, `grpc: error unmarshalling request: ${u.reason}`);
+}
+
 interface MethodLike {
+  name: string;
+  requestStream: boolean;
   requestType: { decode(input: Uint8Array, length?: number): unknown };
 }
 interface DefinitionLike {
@@ -46,7 +64,12 @@ interface DefinitionLike {
   methods: Record<string, MethodLike>;
 }
 
-/** The same definition whose request decoders note messages larger than `limit` bytes. */
+/**
+ * The same definition whose request decoders note messages larger than `limit` bytes, and,
+ * for a call that takes one request, return an Undecodable (for the middleware to refuse)
+ * instead of throwing. A request stream's undecodable message is still grpc-js's to refuse
+ * (INTERNAL, its words): a handler may end quietly on an error from its request stream.
+ */
 function measured<D extends DefinitionLike>(def: D, limit: number, oversized: Oversized): D {
   const methods: Record<string, MethodLike> = {};
   for (const [key, m] of Object.entries(def.methods)) {
@@ -56,7 +79,14 @@ function measured<D extends DefinitionLike>(def: D, limit: number, oversized: Ov
       requestType: {
         ...m.requestType,
         decode(input: Uint8Array, length?: number) {
-          const msg = decode(input, length);
+          let msg: unknown;
+          try {
+            msg = decode(input, length);
+          } catch (err) {
+            if (m.requestStream) throw err;
+            const text = err instanceof Error ? err.message : String(err);
+            return new Undecodable(text === 'premature EOF' ? 'unexpected EOF' : `proto: ${text}`);
+          }
           if (input.length > limit && typeof msg === 'object' && msg !== null)
             oversized.set(msg, input.length);
           return msg;
@@ -118,6 +148,12 @@ export function createGrpcServer(node: Node): Server {
       throw toServerError(err);
     }
   }
+  // Refused before the metrics middleware: grpc-go decodes a unary request before its
+  // interceptors run.
+  async function* decoded<Req, Res>(call: ServerMiddlewareCall<Req, Res>, context: CallContext) {
+    if (call.request instanceof Undecodable) throw unmarshalError(call.request);
+    return yield* call.next(call.request, context);
+  }
   const server = createServer({
     'grpc.max_receive_message_length': limit + GRPC_BACKSTOP_BYTES,
     'grpc.max_send_message_length': 2 ** 31 - 1,
@@ -129,9 +165,10 @@ export function createGrpcServer(node: Node): Server {
     'grpc.http2.min_ping_interval_without_data_ms': node.config.grpcKeepaliveMinTimeMs,
     'grpc.keepalive_permit_without_calls': 1,
   })
+    .use(decoded)
     .use(node.metrics.grpcMiddleware())
     .use(guard);
-  node.metrics.initializeGrpc([
+  const definitions = [
     KVDefinition,
     WatchDefinition,
     LeaseDefinition,
@@ -140,7 +177,20 @@ export function createGrpcServer(node: Node): Server {
     LockDefinition,
     ElectionDefinition,
     AuthDefinition,
-  ]);
+  ];
+  node.metrics.initializeGrpc(definitions);
+  setGrpcLimits(server, {
+    maxReceiveBytes: limit,
+    // etcd's --grpc-keepalive-timeout: how long a peer may not answer.
+    stallTimeoutMs: node.config.grpcKeepaliveTimeoutMs,
+    singleRequestPaths: new Set(
+      definitions.flatMap((d) =>
+        Object.values(d.methods as Record<string, MethodLike>)
+          .filter((m) => !m.requestStream)
+          .map((m) => `/${d.fullName}/${m.name}`),
+      ),
+    ),
+  });
   server.add(measured(KVDefinition, limit, oversized), kvService(node));
   server.add(measured(WatchDefinition, limit, oversized), watchService(node));
   server.add(measured(LeaseDefinition, limit, oversized), leaseService(node));
