@@ -3,6 +3,7 @@
  * printed with how to kill one; killing one (SIGKILL, the leader if it is named) leaves a
  * cluster that still answers, and SIGTERM to dev stops the others.
  */
+import net from 'node:net';
 import { Client } from '../../src/index.js';
 import { freePort, waitFor, withTimeout } from '../harness/etcd.js';
 import { spawnTracked } from '../harness/fixtures.js';
@@ -20,9 +21,32 @@ const alive = (pid: number) => {
   }
 };
 
+/** Whether `port` can be listened on now. */
+const bindable = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen({ host: '127.0.0.1', port, exclusive: true }, () => s.close(() => resolve(true)));
+  });
+
+/**
+ * A base port whose next `n` ports are all free: dev takes base .. base + 2·members - 1, and
+ * one free port says nothing of the five after it (other suites run beside this one).
+ */
+async function freeRun(n: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = await freePort();
+    if (base + n > 65535) continue;
+    let ok = true;
+    for (let p = base; p < base + n && ok; p++) ok = await bindable(p);
+    if (ok) return base;
+  }
+  throw new Error(`no run of ${n} free ports`);
+}
+
 test('dev --processes: three processes; one killed, the cluster still answers', async () => {
   const dir = await tempDir();
-  const base = await freePort();
+  const base = await freeRun(6);
   const dev = spawnTracked(process.execPath, [
     MAIN,
     'dev',
@@ -38,7 +62,12 @@ test('dev --processes: three processes; one killed, the cluster still answers', 
   try {
     await waitFor(() => dev.lines.some((l) => l.startsWith('concord: to see a failover')), {
       timeoutMs: 60_000,
-      what: `concord dev --processes to be ready (stdout: ${dev.stdout().slice(-500)}; stderr: ${dev.stderr().slice(-500)})`,
+      what: 'concord dev --processes to be ready',
+    }).catch((err: Error) => {
+      // The output as it is now, not as it was when the wait began.
+      throw new Error(
+        `${err.message} (stdout: ${dev.stdout().slice(-800)}; stderr: ${dev.stderr().slice(-800)})`,
+      );
     });
     for (const l of dev.lines) {
       const m = /^concord: (dev-\d)\s+pid (\d+)\s+client (\S+)/.exec(l);
