@@ -3,9 +3,8 @@
  * printed with how to kill one; killing one (SIGKILL, the leader if it is named) leaves a
  * cluster that still answers, and SIGTERM to dev stops the others.
  */
-import net from 'node:net';
 import { Client } from '../../src/index.js';
-import { freePort, waitFor, withTimeout } from '../harness/etcd.js';
+import { freePortRun, waitFor, withTimeout } from '../harness/etcd.js';
 import { spawnTracked } from '../harness/fixtures.js';
 import { cleanup, ensureServerBuilt, MAIN, tempDir } from './cli-helpers.js';
 
@@ -21,32 +20,9 @@ const alive = (pid: number) => {
   }
 };
 
-/** Whether `port` can be listened on now. */
-const bindable = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const s = net.createServer();
-    s.once('error', () => resolve(false));
-    s.listen({ host: '127.0.0.1', port, exclusive: true }, () => s.close(() => resolve(true)));
-  });
-
-/**
- * A base port whose next `n` ports are all free: dev takes base .. base + 2·members - 1, and
- * one free port says nothing of the five after it (other suites run beside this one).
- */
-async function freeRun(n: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = await freePort();
-    if (base + n > 65535) continue;
-    let ok = true;
-    for (let p = base; p < base + n && ok; p++) ok = await bindable(p);
-    if (ok) return base;
-  }
-  throw new Error(`no run of ${n} free ports`);
-}
-
 test('dev --processes: three processes; one killed, the cluster still answers', async () => {
   const dir = await tempDir();
-  const base = await freeRun(6);
+  const base = await freePortRun(6);
   const dev = spawnTracked(process.execPath, [
     MAIN,
     'dev',

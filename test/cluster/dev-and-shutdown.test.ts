@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from '../../src/index.js';
-import { freePort, startEtcd, waitFor, withTimeout } from '../harness/etcd.js';
+import { freePortRun, startEtcd, waitFor, withTimeout } from '../harness/etcd.js';
 import { killAll, spawnTracked } from '../harness/fixtures.js';
 import { ensureServerBuilt, MAIN } from '../server/concord.js';
 import { CONCORD_BIN } from './concord-bin.js';
@@ -17,7 +17,8 @@ afterEach(() => killAll());
 test('concord dev --members 3 serves a 3-member cluster and stops on SIGTERM', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'concord-dev-'));
   try {
-    const base = await freePort();
+    // dev listens on base .. base + 5: all six must be free (other suites run beside this one).
+    const base = await freePortRun(6);
     const dev = spawnTracked(process.execPath, [
       MAIN,
       'dev',

@@ -285,6 +285,30 @@ export async function freePort(): Promise<number> {
   return port!;
 }
 
+/** Whether `port` on 127.0.0.1 can be listened on now. */
+function bindable(port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen({ host: '127.0.0.1', port, exclusive: true }, () => s.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A base port whose next `n` ports are all free now, for a command that takes a base port and
+ * counts up from it (`concord dev --base-port`): one free port says nothing of those after it.
+ */
+export async function freePortRun(n: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = await freePort();
+    if (base + n > 65535) continue;
+    let ok = true;
+    for (let p = base; p < base + n && ok; p++) ok = await bindable(p);
+    if (ok) return base;
+  }
+  throw new Error(`freePortRun: no run of ${n} free ports`);
+}
+
 function canConnect(port: number, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ host: '127.0.0.1', port });
