@@ -1,0 +1,51 @@
+/** Waiting in tests: sleep, a deadline on a promise, polling a condition. */
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Rejects with `Timed out after <ms>ms: <what>` unless `p` settles first. The timer never outlives `p`. */
+export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Timed out after ${ms}ms: ${what}`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+export interface WaitForOptions {
+  /** Default 10 000. */
+  timeoutMs?: number;
+  /** Delay between attempts. Default 100. */
+  intervalMs?: number;
+  /** Description used in the timeout error. */
+  what?: string;
+}
+
+/**
+ * Polls `cond` until it returns true. A throwing/rejecting `cond` counts as "not yet"; its last error is
+ * reported in the timeout error.
+ */
+export async function waitFor(
+  cond: () => Promise<boolean> | boolean,
+  { timeoutMs = 10_000, intervalMs = 100, what = 'condition' }: WaitForOptions = {},
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const remaining = Math.max(1, deadline - Date.now());
+      if (await withTimeout(Promise.resolve(cond()), remaining, what)) return;
+      lastError = undefined;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() >= deadline) {
+      const detail = lastError === undefined ? '' : ` (last error: ${errorMessage(lastError)})`;
+      throw new Error(`Timed out after ${timeoutMs}ms waiting for ${what}${detail}`);
+    }
+    await sleep(Math.min(intervalMs, Math.max(0, deadline - Date.now())));
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
