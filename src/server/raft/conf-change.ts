@@ -4,7 +4,7 @@
  * the replicated member list and the peer links.
  */
 import type { ConfChange, ConfState } from '../../raft/index.js';
-import type { Membership } from '../membership.js';
+import type { Membership } from './membership.js';
 
 /** What a conf change entry carries for the host. */
 export interface ConfChangeContext {

@@ -13,9 +13,9 @@ import { type Logger, took } from '../../log.js';
 import { type AuthInfo, MvccError, type StateMachine } from '../../mvcc/index.js';
 import { type ConfChange, type Entry, RawNode } from '../../raft/index.js';
 import { ApplyFailedError, MemberNotFoundError } from '../errors.js';
-import { decodeEntry, entryOrigin, type InternalRequest } from '../internal-request.js';
-import type { Membership } from '../membership.js';
 import type { ServerMetrics } from '../metrics.js';
+import { decodeEntry, entryOrigin, type InternalRequest } from './internal-request.js';
+import type { Membership } from './membership.js';
 
 /** etcd's --experimental-warning-apply-duration default: an apply slower than this is logged. */
 export const SLOW_APPLY_MS = 100;

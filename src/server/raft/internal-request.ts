@@ -27,8 +27,8 @@ import {
   LeaseRevokeRequest,
   PutRequest,
   TxnRequest,
-} from '../gen/etcdserverpb/rpc.js';
-import type { AuthInfo, InternalAuthenticateRequest, Requests } from '../mvcc/index.js';
+} from '../../gen/etcdserverpb/rpc.js';
+import type { AuthInfo, InternalAuthenticateRequest, Requests } from '../../mvcc/index.js';
 
 export const INTERNAL_REQUEST_VERSION = 1;
 

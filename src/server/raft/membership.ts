@@ -4,7 +4,7 @@
  * publications) and travels with every snapshot, so a restarted member or one that installed a
  * snapshot knows the same members as the others.
  */
-import type { ConfState } from '../raft/index.js';
+import type { ConfState } from '../../raft/index.js';
 
 export interface MemberRecord {
   id: bigint;

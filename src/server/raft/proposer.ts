@@ -3,7 +3,7 @@
  * and awaits its applied result; before a linearizable read it awaits `readIndex`. The
  * RaftProposer stands behind it (for one member as for five); tests may put a fake there.
  */
-import type { AuthInfo, ResponseOf } from '../mvcc/index.js';
+import type { AuthInfo, ResponseOf } from '../../mvcc/index.js';
 import type { InternalRequest } from './internal-request.js';
 
 /** What response headers and Maintenance.Status report about consensus. */

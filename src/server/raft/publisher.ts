@@ -5,7 +5,7 @@
  * on the way: it is tried again after two election timeouts rather than a whole request timeout,
  * and publishing the same attributes twice is harmless.
  */
-import type { Membership } from '../membership.js';
+import type { Membership } from './membership.js';
 
 export interface PublishHost {
   readonly membership: Membership;

@@ -16,10 +16,10 @@
  */
 
 import type { ChannelCredentials } from 'nice-grpc';
-import { mutated } from '../failpoints.js';
-import type { Message as PbMessage } from '../gen/concord/raftpb.js';
-import { asLogger, type Logger, type LogSink, took } from '../log.js';
-import type { AuthInfo, ResponseOf, StateMachine, StateMachineOptions } from '../mvcc/index.js';
+import { mutated } from '../../failpoints.js';
+import type { Message as PbMessage } from '../../gen/concord/raftpb.js';
+import { asLogger, type Logger, type LogSink, took } from '../../log.js';
+import type { AuthInfo, ResponseOf, StateMachine, StateMachineOptions } from '../../mvcc/index.js';
 import {
   type ConfChange,
   type Entry,
@@ -32,10 +32,10 @@ import {
   type Ready,
   SeededRng,
   type SoftState,
-} from '../raft/index.js';
-import type { FileSnapshotStore, SnapshotMeta, Wal, WalEntry } from '../storage/index.js';
-import { fromPbMessage, snapshotMetadataOf } from '../transport/codec.js';
-import { PeerTransport } from '../transport/peer-transport.js';
+} from '../../raft/index.js';
+import type { FileSnapshotStore, SnapshotMeta, Wal, WalEntry } from '../../storage/index.js';
+import { fromPbMessage, snapshotMetadataOf } from '../../transport/codec.js';
+import { PeerTransport } from '../../transport/peer-transport.js';
 import {
   CanceledError,
   LeaderChangedError,
@@ -43,7 +43,10 @@ import {
   RequestTimeoutError,
   RequestTooLargeError,
   StoppedError,
-} from './errors.js';
+} from '../errors.js';
+import type { ServerMetrics } from '../metrics.js';
+import { applyMembershipChange, describeConfState, encodeConfChangeContext } from './conf-change.js';
+import { EntryApplier } from './entry-applier.js';
 import {
   encodeMemberUpdateEntry,
   encodePublishEntry,
@@ -51,14 +54,11 @@ import {
   type InternalRequest,
 } from './internal-request.js';
 import type { MemberRecord, Membership } from './membership.js';
-import type { ServerMetrics } from './metrics.js';
+import { abortable, ProposalWaiters, type WaiterFlags } from './proposal-waiters.js';
 import type { Proposer, RaftStatus } from './proposer.js';
-import { applyMembershipChange, describeConfState, encodeConfChangeContext } from './raft/conf-change.js';
-import { EntryApplier } from './raft/entry-applier.js';
-import { abortable, ProposalWaiters, type WaiterFlags } from './raft/proposal-waiters.js';
-import { Publisher } from './raft/publisher.js';
-import { ReadIndexBatcher } from './raft/read-index.js';
-import { Snapshotter } from './raft/snapshotter.js';
+import { Publisher } from './publisher.js';
+import { ReadIndexBatcher } from './read-index.js';
+import { Snapshotter } from './snapshotter.js';
 
 /** Test builds only (see src/failpoints.ts): a new leader expires every lease at once. */
 const SKIP_LEASE_EXTENSION = mutated('skip-lease-extension-on-leader-change');

@@ -11,7 +11,7 @@ import { type Logger, took } from '../../log.js';
 import { restore, type StateMachine, type StateMachineOptions, snapshot } from '../../mvcc/index.js';
 import type { MemoryStorage, Snapshot } from '../../raft/index.js';
 import type { FileSnapshotStore, SnapshotMeta, Wal } from '../../storage/index.js';
-import { Membership } from '../membership.js';
+import { Membership } from './membership.js';
 
 /** Snapshots kept in the local store (etcd's --max-snapshots). */
 export const SNAPSHOTS_KEPT = 5;
