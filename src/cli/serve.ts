@@ -9,7 +9,8 @@
  */
 import { Command } from 'commander';
 import { setDefaultLogger } from '../log.js';
-import { DEFAULT_JWT_TTL_MS, JwtTokens } from '../server/auth-jwt.js';
+import { DEFAULT_JWT_TTL_MS, JwtTokens } from '../server/auth/auth-jwt.js';
+import { loadMemberTls } from '../server/bootstrap/tls.js';
 import {
   checkStartable,
   parseDuration,
@@ -17,7 +18,6 @@ import {
   type ServeConfig,
   startMember,
 } from '../server/index.js';
-import { loadMemberTls } from '../server/tls.js';
 import { createLogger } from './logging.js';
 import { addServeOptions, collectServeSettings, serveFlagsOf, withSource } from './options.js';
 

@@ -5,10 +5,10 @@
  * for a ReadIndex and are answered from the local store with the same admin rules (a user may
  * read itself, and the roles it has).
  */
-import type { AuthServiceImplementation } from '../gen/etcdserverpb/rpc.js';
-import type { AuthInfo } from '../mvcc/index.js';
-import type { InternalRequest } from './internal-request.js';
-import type { Node } from './node.js';
+import type { AuthServiceImplementation } from '../../gen/etcdserverpb/rpc.js';
+import type { AuthInfo } from '../../mvcc/index.js';
+import type { Node } from '../bootstrap/node.js';
+import type { InternalRequest } from '../raft/internal-request.js';
 
 export function authService(node: Node): AuthServiceImplementation {
   const { sm, proposer, auth } = node;

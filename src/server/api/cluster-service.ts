@@ -9,10 +9,10 @@ import {
   ClusterDefinition,
   type ClusterServiceImplementation,
   type Member,
-} from '../gen/etcdserverpb/rpc.js';
-import type { MemberRecord } from './membership.js';
-import type { Node } from './node.js';
-import { channelCredentialsFor } from './tls.js';
+} from '../../gen/etcdserverpb/rpc.js';
+import type { Node } from '../bootstrap/node.js';
+import { channelCredentialsFor } from '../bootstrap/tls.js';
+import type { MemberRecord } from '../raft/membership.js';
 
 const toMember = (m: MemberRecord): Member => ({
   ID: m.id,

@@ -20,12 +20,12 @@ import {
   type ResponseHeader,
   TxnRequest,
   type TxnResponse,
-} from '../gen/etcdserverpb/rpc.js';
-import { Event_EventType, type KeyValue } from '../gen/mvccpb/kv.js';
-import { MvccError } from '../mvcc/index.js';
-import { ServerRequestError } from './errors.js';
+} from '../../gen/etcdserverpb/rpc.js';
+import { Event_EventType, type KeyValue } from '../../gen/mvccpb/kv.js';
+import { MvccError } from '../../mvcc/index.js';
+import type { Node } from '../bootstrap/node.js';
+import { ServerRequestError } from '../errors.js';
 import { LocalWatch } from './local-watch.js';
-import type { Node } from './node.js';
 
 /** TTL of the lease granted for a call that names none (concurrency's defaultSessionTTL). */
 export const DEFAULT_SESSION_TTL_S = 60;

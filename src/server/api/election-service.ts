@@ -4,14 +4,16 @@
  * name, its value the proclaimed one. A LeaderKey (name, key, create revision, lease) is the
  * caller's proof of leadership: Proclaim and Resign act only while that key is unchanged.
  */
-import type { KeyValue } from '../gen/mvccpb/kv.js';
-import { Event_EventType } from '../gen/mvccpb/kv.js';
+import type { KeyValue } from '../../gen/mvccpb/kv.js';
+import { Event_EventType } from '../../gen/mvccpb/kv.js';
 import type {
   ElectionServiceImplementation,
   LeaderKey,
   LeaderResponse,
-} from '../gen/v3electionpb/v3election.js';
-import { MvccError } from '../mvcc/index.js';
+} from '../../gen/v3electionpb/v3election.js';
+import { MvccError } from '../../mvcc/index.js';
+import type { Node } from '../bootstrap/node.js';
+import { ServerRequestError } from '../errors.js';
 import {
   ConcurrencyError,
   checkConcurrencyAuth,
@@ -28,9 +30,7 @@ import {
   sessionLease,
   waitOldest,
 } from './concurrency.js';
-import { ServerRequestError } from './errors.js';
 import { LocalWatch } from './local-watch.js';
-import type { Node } from './node.js';
 
 const electionPrefix = (name: Buffer) => Buffer.concat([name, Buffer.from('/')]);
 

@@ -7,8 +7,8 @@
  * request, and a probe must say so rather than keep routing traffic to it.
  */
 import type http from 'node:http';
-import { AlarmType } from '../gen/etcdserverpb/rpc.js';
-import type { Node } from './node.js';
+import { AlarmType } from '../../gen/etcdserverpb/rpc.js';
+import type { Node } from '../bootstrap/node.js';
 
 /** A check: undefined when it passes, else why not. */
 type Check = (node: Node) => string | undefined;

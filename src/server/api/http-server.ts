@@ -4,10 +4,10 @@
  * --listen-metrics-urls listener.
  */
 import http from 'node:http';
+import type { Node } from '../bootstrap/node.js';
 import { jsonGateway } from './gateway/json-gateway.js';
 import { serveHealth } from './health.js';
 import { CLUSTER_VERSION, ETCD_VERSION } from './maintenance-service.js';
-import type { Node } from './node.js';
 
 export function createHttpServer(node: Node): http.Server {
   const gateway = jsonGateway(node);

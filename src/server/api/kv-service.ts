@@ -3,10 +3,10 @@
  * before they are proposed (etcd rejects bad requests without touching Raft), writes go through
  * the Proposer, linearizable reads wait for `readIndex`, serializable reads are served locally.
  */
-import { mutated } from '../failpoints.js';
-import type { KVServiceImplementation, RequestOp, TxnRequest } from '../gen/etcdserverpb/rpc.js';
-import { checkRangeAuth, checkTxnAuth } from '../mvcc/index.js';
-import type { Node } from './node.js';
+import { mutated } from '../../failpoints.js';
+import type { KVServiceImplementation, RequestOp, TxnRequest } from '../../gen/etcdserverpb/rpc.js';
+import { checkRangeAuth, checkTxnAuth } from '../../mvcc/index.js';
+import type { Node } from '../bootstrap/node.js';
 
 /** A txn with no write anywhere in it (nested txns included) is a read. */
 export function isReadOnlyTxn(t: TxnRequest): boolean {

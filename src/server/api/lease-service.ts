@@ -3,10 +3,10 @@
  * are answered by the leader, which runs the lease clocks (a follower forwards them). A
  * keepalive for an unknown or expired lease answers TTL 0, as etcd does.
  */
-import type { LeaseKeepAliveResponse, LeaseServiceImplementation } from '../gen/etcdserverpb/rpc.js';
-import { type AuthInfo, checkLeasePuts, checkLeaseReads } from '../mvcc/index.js';
-import { AsyncQueue } from '../transport/async-queue.js';
-import type { Node } from './node.js';
+import type { LeaseKeepAliveResponse, LeaseServiceImplementation } from '../../gen/etcdserverpb/rpc.js';
+import { type AuthInfo, checkLeasePuts, checkLeaseReads } from '../../mvcc/index.js';
+import { AsyncQueue } from '../../transport/async-queue.js';
+import type { Node } from '../bootstrap/node.js';
 
 export function leaseService(node: Node): LeaseServiceImplementation {
   const { sm, proposer } = node;

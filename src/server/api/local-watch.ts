@@ -6,10 +6,10 @@
  */
 
 import { Status } from 'nice-grpc-common';
-import { WatchCreateRequest, type WatchResponse } from '../gen/etcdserverpb/rpc.js';
-import type { Watcher, WatchSink } from '../mvcc/index.js';
-import { CanceledError, ServerRequestError, StoppedError } from './errors.js';
-import type { Node } from './node.js';
+import { WatchCreateRequest, type WatchResponse } from '../../gen/etcdserverpb/rpc.js';
+import type { Watcher, WatchSink } from '../../mvcc/index.js';
+import type { Node } from '../bootstrap/node.js';
+import { CanceledError, ServerRequestError, StoppedError } from '../errors.js';
 
 /** A watcher disappeared under us (etcd's waitDelete words it the same way). */
 export class LostWatcherError extends ServerRequestError {

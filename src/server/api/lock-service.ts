@@ -3,7 +3,8 @@
  * queues the caller's key `<name>/<lease hex>` under the name and answers once it is the oldest
  * there; Unlock deletes a key. The lock lives as long as the lease.
  */
-import type { LockServiceImplementation } from '../gen/v3lockpb/v3lock.js';
+import type { LockServiceImplementation } from '../../gen/v3lockpb/v3lock.js';
+import type { Node } from '../bootstrap/node.js';
 import {
   ConcurrencyError,
   checkConcurrencyAuth,
@@ -16,7 +17,6 @@ import {
   sessionLease,
   waitOldest,
 } from './concurrency.js';
-import type { Node } from './node.js';
 
 export function lockService(node: Node): LockServiceImplementation {
   return {

@@ -6,15 +6,18 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { AlarmRequest_AlarmAction, type MaintenanceServiceImplementation } from '../gen/etcdserverpb/rpc.js';
-import { snapshot as snapshotChunks } from '../mvcc/index.js';
+import {
+  AlarmRequest_AlarmAction,
+  type MaintenanceServiceImplementation,
+} from '../../gen/etcdserverpb/rpc.js';
+import { snapshot as snapshotChunks } from '../../mvcc/index.js';
+import type { Node } from '../bootstrap/node.js';
 import {
   BadLeaderTransfereeError,
   LeaderTransferTimeoutError,
   NotLeaderError,
   UnimplementedError,
-} from './errors.js';
-import type { Node } from './node.js';
+} from '../errors.js';
 
 /** The etcd version this member reports (the API level it implements). */
 export const ETCD_VERSION = '3.5.0';

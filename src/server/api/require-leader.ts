@@ -5,8 +5,9 @@
  * (Node's leader monitor). Without it, a client on a member cut off from the others would keep
  * a watch that never delivers again; with it, the client fails over.
  */
-import { NoLeaderError } from './errors.js';
-import type { Node } from './node.js';
+
+import type { Node } from '../bootstrap/node.js';
+import { NoLeaderError } from '../errors.js';
 
 /** Whether the call asked for a leader (the grpc-gateway passes `Grpc-Metadata-Hasleader`). */
 export function wantsLeader(metadata: { get(key: string): unknown } | undefined): boolean {

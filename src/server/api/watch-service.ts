@@ -9,7 +9,7 @@ import type {
   WatchCreateRequest,
   WatchResponse,
   WatchServiceImplementation,
-} from '../gen/etcdserverpb/rpc.js';
+} from '../../gen/etcdserverpb/rpc.js';
 import {
   type AuthInfo,
   AuthOldRevisionError,
@@ -18,9 +18,9 @@ import {
   UserEmptyError,
   type Watcher,
   type WatchSink,
-} from '../mvcc/index.js';
-import { AsyncQueue } from '../transport/async-queue.js';
-import type { Node } from './node.js';
+} from '../../mvcc/index.js';
+import { AsyncQueue } from '../../transport/async-queue.js';
+import type { Node } from '../bootstrap/node.js';
 
 /** Responses queued on one stream before the hub is told to hold back (etcd's chan buffer is 128). */
 export const WATCH_STREAM_MAX_PENDING = 128;

@@ -7,8 +7,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { type CryptoKey, importPKCS8, importSPKI, jwtVerify, type KeyObject, SignJWT } from 'jose';
-import type { AuthInfo } from '../mvcc/index.js';
-import { ConfigError } from './errors.js';
+import type { AuthInfo } from '../../mvcc/index.js';
+import { ConfigError } from '../errors.js';
 
 /** etcd's accepted sign methods for asymmetric keys. */
 export const JWT_SIGN_METHODS = [

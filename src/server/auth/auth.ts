@@ -26,7 +26,7 @@ import {
   InvalidAuthTokenError,
   type StateMachine,
   type TokenEvent,
-} from '../mvcc/index.js';
+} from '../../mvcc/index.js';
 import type { JwtTokens } from './auth-jwt.js';
 import { CERT_USER_KEY } from './cert-users.js';
 

@@ -10,7 +10,7 @@
  * Only the leader compacts (a compaction is a write, proposed through Raft like any other); the
  * clock and the revision source are injected so the schedule can be tested without waiting.
  */
-import { asLogger, type LogSink } from '../log.js';
+import { asLogger, type LogSink } from '../../log.js';
 
 export type CompactionMode = 'periodic' | 'revision';
 

@@ -7,25 +7,23 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { createChannel, createClient } from 'nice-grpc';
-import { FAILPOINTS, failpoint } from '../failpoints.js';
-import type { LeaseTimeToLiveResponse as PeerTtlResponse } from '../gen/concord/raftpb.js';
-import { PeerDefinition } from '../gen/concord/raftpb.js';
+import { FAILPOINTS, failpoint } from '../../failpoints.js';
+import type { LeaseTimeToLiveResponse as PeerTtlResponse } from '../../gen/concord/raftpb.js';
+import { PeerDefinition } from '../../gen/concord/raftpb.js';
 import {
   AlarmRequest_AlarmAction,
   AlarmType,
   type LeaseTimeToLiveRequest,
   type LeaseTimeToLiveResponse,
   type ResponseHeader,
-} from '../gen/etcdserverpb/rpc.js';
-import { asLogger, defaultLogger, type Logger, type LogSink } from '../log.js';
-import { LeaseNotFoundError, type MvccRequest, NoSpaceError, type StateMachine } from '../mvcc/index.js';
-import { FileSnapshotStore, openSnapshotStore } from '../storage/index.js';
-import type { PeerHandler } from '../transport/peer-service.js';
-import { ServerAuth } from './auth.js';
-import { DEFAULT_JWT_TTL_MS, JwtTokens } from './auth-jwt.js';
-import { CertUsers } from './cert-users.js';
-import { Compactor } from './compactor.js';
-import { clusterIdOf, memberIdOf, parseDuration, type ServeConfig } from './config.js';
+} from '../../gen/etcdserverpb/rpc.js';
+import { asLogger, defaultLogger, type Logger, type LogSink } from '../../log.js';
+import { LeaseNotFoundError, type MvccRequest, NoSpaceError, type StateMachine } from '../../mvcc/index.js';
+import { FileSnapshotStore, openSnapshotStore } from '../../storage/index.js';
+import type { PeerHandler } from '../../transport/peer-service.js';
+import { ServerAuth } from '../auth/auth.js';
+import { DEFAULT_JWT_TTL_MS, JwtTokens } from '../auth/auth-jwt.js';
+import { CertUsers } from '../auth/cert-users.js';
 import {
   ConfigError,
   LearnerNotReadyError,
@@ -37,10 +35,12 @@ import {
   PeerUrlExistsError,
   RequestTimeoutError,
   StoppedError,
-} from './errors.js';
-import { Membership } from './membership.js';
-import { ServerMetrics } from './metrics.js';
-import { RaftProposer } from './raft-proposer.js';
+} from '../errors.js';
+import { ServerMetrics } from '../metrics.js';
+import { Membership } from '../raft/membership.js';
+import { RaftProposer } from '../raft/raft-proposer.js';
+import { Compactor } from './compactor.js';
+import { clusterIdOf, memberIdOf, parseDuration, type ServeConfig } from './config.js';
 import { recover } from './recover.js';
 import { SnapshotSharing } from './snapshot-sharing.js';
 import { channelCredentialsFor, loadMemberTls, type MemberTls } from './tls.js';

@@ -8,8 +8,8 @@
  *   <data-dir>/snap   the file snapshot store
  */
 import path from 'node:path';
-import { asLogger, type LogSink } from '../log.js';
-import { restore, StateMachine, type StateMachineOptions, snapshot } from '../mvcc/index.js';
+import { asLogger, type LogSink } from '../../log.js';
+import { restore, StateMachine, type StateMachineOptions, snapshot } from '../../mvcc/index.js';
 import {
   FileSnapshotStore,
   type SnapshotInfo,
@@ -17,9 +17,9 @@ import {
   type SnapshotSource,
   type SnapshotStore,
   Wal,
-} from '../storage/index.js';
-import { Membership } from './membership.js';
-import type { RaftRecovered } from './raft-proposer.js';
+} from '../../storage/index.js';
+import { Membership } from '../raft/membership.js';
+import type { RaftRecovered } from '../raft/raft-proposer.js';
 
 export class RecoveryError extends Error {
   constructor(message: string) {

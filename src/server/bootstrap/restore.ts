@@ -11,11 +11,11 @@
  * and of the new one refuse each other's messages.
  */
 import { createHash } from 'node:crypto';
-import { restore as restoreState, type StateMachine, snapshot } from '../mvcc/index.js';
-import { rangeEndOf } from '../mvcc/kv-store.js';
-import type { SnapshotSource } from '../storage/index.js';
+import { restore as restoreState, type StateMachine, snapshot } from '../../mvcc/index.js';
+import { rangeEndOf } from '../../mvcc/kv-store.js';
+import type { SnapshotSource } from '../../storage/index.js';
+import { Membership } from '../raft/membership.js';
 import { clusterIdOf, type ServeConfig } from './config.js';
-import { Membership } from './membership.js';
 import { foundingMembers } from './node.js';
 import { initDataDir } from './recover.js';
 

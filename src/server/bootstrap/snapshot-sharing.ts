@@ -4,10 +4,10 @@
  * member that becomes leader offers its newest one, so the store keeps up across leader changes.
  * Followers upload nothing: one copy per index is enough, and the leader's is committed state.
  */
-import { asLogger, type LogSink } from '../log.js';
-import type { FileSnapshotStore, SnapshotMeta, SnapshotSource, SnapshotStore } from '../storage/index.js';
-import { SnapshotUploader } from '../storage/index.js';
-import type { ServerMetrics } from './metrics.js';
+import { asLogger, type LogSink } from '../../log.js';
+import type { FileSnapshotStore, SnapshotMeta, SnapshotSource, SnapshotStore } from '../../storage/index.js';
+import { SnapshotUploader } from '../../storage/index.js';
+import type { ServerMetrics } from '../metrics.js';
 
 export interface SnapshotSharingOptions {
   clusterId: bigint;

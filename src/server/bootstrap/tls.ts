@@ -17,9 +17,9 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import tls from 'node:tls';
 import { ChannelCredentials, ServerCredentials } from '@grpc/grpc-js';
-import { asLogger, type LogSink } from '../log.js';
-import { defaultPeerCredentials } from '../transport/peer-transport.js';
-import { ConfigError } from './errors.js';
+import { asLogger, type LogSink } from '../../log.js';
+import { defaultPeerCredentials } from '../../transport/peer-transport.js';
+import { ConfigError } from '../errors.js';
 
 /** One port's TLS flags, as given. */
 export interface TlsFiles {

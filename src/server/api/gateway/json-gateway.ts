@@ -19,11 +19,11 @@
 import type http from 'node:http';
 import { TLSSocket } from 'node:tls';
 import { Status } from 'nice-grpc-common';
-import { TooManyOpsError } from '../../mvcc/errors.js';
-import { commonName } from '../cert-users.js';
-import { GRPC_OVERHEAD_BYTES } from '../config.js';
-import { MessageTooLargeError, toServerError } from '../errors.js';
-import type { Node } from '../node.js';
+import { TooManyOpsError } from '../../../mvcc/errors.js';
+import { commonName } from '../../auth/cert-users.js';
+import { GRPC_OVERHEAD_BYTES } from '../../bootstrap/config.js';
+import type { Node } from '../../bootstrap/node.js';
+import { MessageTooLargeError, toServerError } from '../../errors.js';
 import { httpStatus, origNames, plainError, streamError } from './answers.js';
 import { GatewayJsonError } from './gateway-json-error.js';
 import { JsonBody } from './go-json.js';

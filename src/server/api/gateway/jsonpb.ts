@@ -40,7 +40,7 @@ import {
   ScalarType,
 } from '@bufbuild/protobuf';
 import { FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
-import { fileDescriptorSet } from '../../gen/descriptors.js';
+import { fileDescriptorSet } from '../../../gen/descriptors.js';
 import { GatewayJsonError, invalid } from './gateway-json-error.js';
 import { checkValid, type JsonBody, type Span } from './go-json.js';
 import { goQuote, latin1 } from './go-strings.js';

@@ -13,18 +13,18 @@ import {
   LeaseDefinition,
   MaintenanceDefinition,
   WatchDefinition,
-} from '../../gen/etcdserverpb/rpc.js';
-import { ElectionDefinition } from '../../gen/v3electionpb/v3election.js';
-import { LockDefinition } from '../../gen/v3lockpb/v3lock.js';
+} from '../../../gen/etcdserverpb/rpc.js';
+import { ElectionDefinition } from '../../../gen/v3electionpb/v3election.js';
+import { LockDefinition } from '../../../gen/v3lockpb/v3lock.js';
+import { CERT_USER_KEY } from '../../auth/cert-users.js';
+import type { Node } from '../../bootstrap/node.js';
 import { authService } from '../auth-service.js';
-import { CERT_USER_KEY } from '../cert-users.js';
 import { clusterService } from '../cluster-service.js';
 import { electionService } from '../election-service.js';
 import { kvService } from '../kv-service.js';
 import { leaseService } from '../lease-service.js';
 import { lockService } from '../lock-service.js';
 import { maintenanceService } from '../maintenance-service.js';
-import type { Node } from '../node.js';
 import { requireLeader } from '../require-leader.js';
 import { watchService } from '../watch-service.js';
 import { requestType } from './jsonpb.js';

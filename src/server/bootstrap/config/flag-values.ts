@@ -3,8 +3,9 @@
  * --auth-token options), refused with a message that names the flag and quotes the value, so
  * that whoever typed it sees which one to fix.
  */
+
+import { ConfigError } from '../../errors.js';
 import { type CompactionMode, parseRetention } from '../compactor.js';
-import { ConfigError } from '../errors.js';
 import type { TlsFiles } from '../tls.js';
 import { DEFAULT_BCRYPT_COST, MAX_BCRYPT_COST, MIN_BCRYPT_COST, type ServeConfig } from './serve-config.js';
 

@@ -3,8 +3,8 @@
  * in, and the checks etcd makes across flags (the member is in --initial-cluster, https:// needs
  * TLS files, the election timeout is at least five heartbeats), with etcd's words.
  */
-import { DEFAULT_MAX_TXN_OPS } from '../../mvcc/index.js';
-import { ConfigError } from '../errors.js';
+import { DEFAULT_MAX_TXN_OPS } from '../../../mvcc/index.js';
+import { ConfigError } from '../../errors.js';
 import {
   authTokenOf,
   autoCompactionOf,

@@ -7,7 +7,7 @@ import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../../errors.js';
 import type { ServeConfig } from './serve-config.js';
 
 /**
