@@ -6,9 +6,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { ensureServerBuilt, MAIN } from '../harness/concord.js';
 import { freePort, waitFor, withTimeout } from '../harness/etcd.js';
 import { killAll, type Spawned, spawnTracked } from '../harness/fixtures.js';
-import { ensureServerBuilt, MAIN } from '../server/concord.js';
 
 export { ensureServerBuilt, MAIN };
 

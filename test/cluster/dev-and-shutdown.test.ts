@@ -6,9 +6,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from '../../src/index.js';
+import { ensureServerBuilt, MAIN } from '../harness/concord.js';
 import { freePortRun, startEtcd, waitFor, withTimeout } from '../harness/etcd.js';
 import { killAll, spawnTracked } from '../harness/fixtures.js';
-import { ensureServerBuilt, MAIN } from '../server/concord.js';
 import { CONCORD_BIN } from './concord-bin.js';
 
 beforeAll(() => ensureServerBuilt());

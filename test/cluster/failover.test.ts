@@ -3,8 +3,8 @@
  * the middle of a write load, and a follower restarted after the others moved far ahead.
  */
 import { Client } from '../../src/index.js';
+import { ensureServerBuilt } from '../harness/concord.js';
 import { type EtcdCluster, sleep, startEtcd, waitFor } from '../harness/etcd.js';
-import { ensureServerBuilt } from '../server/concord.js';
 import { CONCORD_BIN } from './concord-bin.js';
 
 const clusters: EtcdCluster[] = [];

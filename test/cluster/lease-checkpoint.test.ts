@@ -6,8 +6,8 @@
  * same schedule: grant a 30 s lease without keepalives, wait, kill the leader, ask the new one.
  */
 import { Client } from '../../src/index.js';
+import { ensureServerBuilt } from '../harness/concord.js';
 import { type EtcdCluster, sleep, startEtcd } from '../harness/etcd.js';
-import { ensureServerBuilt } from '../server/concord.js';
 import { CONCORD_BIN } from './concord-bin.js';
 
 const clusters: EtcdCluster[] = [];

@@ -4,9 +4,9 @@
  * address and a peer URL picked free, and a data dir under the test's own directory.
  */
 import path from 'node:path';
+import { MAIN } from '../harness/concord.js';
 import { freePort, waitFor } from '../harness/etcd.js';
 import { type Spawned, spawnTracked } from '../harness/fixtures.js';
-import { MAIN } from '../server/concord.js';
 
 export interface Proc {
   name: string;

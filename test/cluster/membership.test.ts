@@ -8,9 +8,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, LearnerNotReadyError } from '../../src/index.js';
+import { ensureServerBuilt } from '../harness/concord.js';
 import { freePort, sleep, waitFor, withTimeout } from '../harness/etcd.js';
 import { killAll } from '../harness/fixtures.js';
-import { ensureServerBuilt } from '../server/concord.js';
 import { type Proc, startMember } from './members.js';
 
 let dir: string;

@@ -16,9 +16,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, CompactedError } from '../../src/index.js';
 import { PostgresSnapshotStore, type SnapshotMeta } from '../../src/storage/index.js';
+import { ensureServerBuilt, MAIN } from '../harness/concord.js';
 import { waitFor } from '../harness/etcd.js';
 import { killAll } from '../harness/fixtures.js';
-import { ensureServerBuilt, MAIN } from '../server/concord.js';
 import { DATABASE_URL, dropSchema, testSchemaName } from '../storage/pg-helpers.js';
 import { newProcs, type Proc, startMember } from './members.js';
 

@@ -4,8 +4,8 @@
  * MemberList shows every member with the client URLs it published.
  */
 import { Client } from '../../src/index.js';
+import { ensureServerBuilt } from '../harness/concord.js';
 import { type EtcdCluster, startEtcd, waitFor } from '../harness/etcd.js';
-import { ensureServerBuilt } from '../server/concord.js';
 import { CONCORD_BIN } from './concord-bin.js';
 
 let cluster: EtcdCluster;

@@ -10,8 +10,8 @@
  */
 
 import { CONCORD_BIN } from '../cluster/concord-bin.js';
+import { ensureServerBuilt } from '../harness/concord.js';
 import { type EtcdctlResult, startEtcd } from '../harness/etcd.js';
-import { ensureServerBuilt } from '../server/concord.js';
 import { makeCerts, type TestCerts, tlsSetup } from '../tls/certs.js';
 
 type Ctl = (args: string[], opts?: { input?: string; timeoutMs?: number }) => Promise<EtcdctlResult>;

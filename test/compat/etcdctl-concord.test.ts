@@ -6,8 +6,8 @@
  */
 
 import { CONCORD_BIN } from '../cluster/concord-bin.js';
+import { ensureServerBuilt } from '../harness/concord.js';
 import { startEtcd } from '../harness/etcd.js';
-import { ensureServerBuilt } from '../server/concord.js';
 import { expectSameSteps, script } from './etcdctl-script.js';
 
 beforeAll(() => ensureServerBuilt(), 120_000);

@@ -5,8 +5,8 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { parseFailpoints } from '../../src/failpoints.js';
+import { ensureServerBuilt } from '../harness/concord.js';
 import { ROOT } from '../harness/fixtures.js';
-import { ensureServerBuilt } from '../server/concord.js';
 
 beforeAll(() => ensureServerBuilt());
 

@@ -7,8 +7,8 @@
  */
 import { execSync } from 'node:child_process';
 import { rm } from 'node:fs/promises';
+import { ensureServerBuilt } from '../harness/concord.js';
 import { ROOT } from '../harness/fixtures.js';
-import { ensureServerBuilt } from '../server/concord.js';
 import { NEMESES, type NemesisName, runFault } from './run.js';
 
 beforeAll(() => {

@@ -5,9 +5,9 @@
  */
 import path from 'node:path';
 import { Client } from '../../src/index.js';
+import { ensureServerBuilt } from '../harness/concord.js';
 import { type EtcdCluster, freePort, startEtcd, waitFor } from '../harness/etcd.js';
 import { ROOT } from '../harness/fixtures.js';
-import { ensureServerBuilt } from '../server/concord.js';
 import { PeerProxies } from './proxy.js';
 
 let cluster: EtcdCluster | undefined;

@@ -13,8 +13,8 @@
 import { execSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { ensureServerBuilt, MAIN } from '../harness/concord.js';
 import { ensureBuilt, ROOT } from '../harness/fixtures.js';
-import { ensureServerBuilt, MAIN } from '../server/concord.js';
 import {
   ALL_KNOWN,
   describeDifference,

@@ -7,8 +7,8 @@
  * regressions.json (commit it with the fix). Long runs: input-cli.ts.
  */
 import path from 'node:path';
+import { ensureServerBuilt } from '../harness/concord.js';
 import { ensureBuilt, ROOT } from '../harness/fixtures.js';
-import { ensureServerBuilt } from '../server/concord.js';
 import {
   describeCase,
   describeFailure,

@@ -8,8 +8,8 @@ import path from 'node:path';
 import { createChannel, createClient } from 'nice-grpc';
 import { KVDefinition } from '../../src/gen/etcdserverpb/rpc.js';
 import { Client } from '../../src/index.js';
+import { type Concord, ensureServerBuilt, startConcord } from '../harness/concord.js';
 import { sleep } from '../harness/etcd.js';
-import { type Concord, ensureServerBuilt, startConcord } from './concord.js';
 
 /** Concurrent puts in flight during the load. */
 const WRITERS = 32;

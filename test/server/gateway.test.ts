@@ -3,7 +3,7 @@
  * (proto field names, 64-bit integers as strings, bytes in base64), errors as
  * {error, code, message} with grpc-gateway's HTTP status.
  */
-import { type Concord, ensureServerBuilt, startConcord } from './concord.js';
+import { type Concord, ensureServerBuilt, startConcord } from '../harness/concord.js';
 
 let server: Concord;
 

@@ -15,7 +15,7 @@ import {
   LeaseNotFoundError,
   op,
 } from '../../src/index.js';
-import { type Concord, ensureServerBuilt, startConcord } from './concord.js';
+import { type Concord, ensureServerBuilt, startConcord } from '../harness/concord.js';
 
 let server: Concord;
 let client: Client;

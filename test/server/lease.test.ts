@@ -5,8 +5,8 @@
  * restart.
  */
 import { Client, type EtcdError, LeaseNotFoundError } from '../../src/index.js';
+import { type Concord, ensureServerBuilt, startConcord } from '../harness/concord.js';
 import { sleep, waitFor } from '../harness/etcd.js';
-import { type Concord, ensureServerBuilt, startConcord } from './concord.js';
 
 let server: Concord;
 let client: Client;

@@ -11,8 +11,8 @@ import { KVDefinition, LeaseDefinition } from '../../src/gen/etcdserverpb/rpc.js
 import { ElectionDefinition, type LeaderResponse } from '../../src/gen/v3electionpb/v3election.js';
 import { LockDefinition } from '../../src/gen/v3lockpb/v3lock.js';
 import { CONCORD_BIN } from '../cluster/concord-bin.js';
+import { type Concord, ensureServerBuilt, startConcord } from '../harness/concord.js';
 import { type EtcdCluster, sleep, startEtcd, waitFor, withTimeout } from '../harness/etcd.js';
-import { type Concord, ensureServerBuilt, startConcord } from './concord.js';
 
 const b = (s: string) => Buffer.from(s);
 const hex = (id: bigint) => id.toString(16);

@@ -8,8 +8,8 @@
 import path from 'node:path';
 import { Client, NoSpaceError } from '../../src/index.js';
 import { FileSnapshotStore } from '../../src/storage/index.js';
+import { type Concord, ensureServerBuilt, startConcord } from '../harness/concord.js';
 import { runEtcdctl, withTimeout } from '../harness/etcd.js';
-import { type Concord, ensureServerBuilt, startConcord } from './concord.js';
 
 let server: Concord;
 

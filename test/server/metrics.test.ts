@@ -14,8 +14,8 @@ import {
 } from '../../src/gen/etcdserverpb/rpc.js';
 import { Client } from '../../src/index.js';
 import { AsyncQueue } from '../../src/transport/async-queue.js';
+import { type Concord, ensureServerBuilt, startConcord } from '../harness/concord.js';
 import { freePort, waitFor, withTimeout } from '../harness/etcd.js';
-import { type Concord, ensureServerBuilt, startConcord } from './concord.js';
 
 let server: Concord;
 let client: Client;

@@ -10,9 +10,9 @@ import http2 from 'node:http2';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from '../../src/index.js';
+import { type Concord, ensureServerBuilt, MAIN, startConcord } from '../harness/concord.js';
 import { withTimeout } from '../harness/etcd.js';
 import { spawnTracked } from '../harness/fixtures.js';
-import { type Concord, ensureServerBuilt, MAIN, startConcord } from './concord.js';
 
 let server: Concord;
 

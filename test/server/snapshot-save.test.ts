@@ -15,9 +15,9 @@ import { createChannel, createClient } from 'nice-grpc';
 import { MaintenanceDefinition } from '../../src/gen/etcdserverpb/rpc.js';
 import { Client, CompactedError } from '../../src/index.js';
 import { restore } from '../../src/mvcc/index.js';
+import { type Concord, ensureServerBuilt, MAIN, startConcord } from '../harness/concord.js';
 import { type EtcdCluster, freePort, runEtcdctl, startEtcd, waitFor } from '../harness/etcd.js';
 import { ROOT } from '../harness/fixtures.js';
-import { type Concord, ensureServerBuilt, MAIN, startConcord } from './concord.js';
 
 let server: Concord | undefined;
 let cluster: EtcdCluster | undefined;

@@ -13,8 +13,8 @@ import {
 import { Event_EventType } from '../../src/gen/mvccpb/kv.js';
 import { Client, CompactedError, op, type WatchEvent } from '../../src/index.js';
 import { AsyncQueue } from '../../src/transport/async-queue.js';
+import { type Concord, ensureServerBuilt, startConcord } from '../harness/concord.js';
 import { withTimeout } from '../harness/etcd.js';
-import { type Concord, ensureServerBuilt, startConcord } from './concord.js';
 
 let server: Concord;
 let client: Client;

@@ -7,9 +7,9 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from '../../src/index.js';
+import { ensureServerBuilt, MAIN, startConcord } from '../harness/concord.js';
 import { freePort, withTimeout } from '../harness/etcd.js';
 import { killAll, spawnTracked } from '../harness/fixtures.js';
-import { ensureServerBuilt, MAIN, startConcord } from '../server/concord.js';
 import { makeCerts, type TestCerts } from './certs.js';
 
 let certs: TestCerts;

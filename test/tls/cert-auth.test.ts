@@ -1,8 +1,8 @@
 import https from 'node:https';
 import { Client, PermissionDeniedError } from '../../src/index.js';
 import { CONCORD_BIN } from '../cluster/concord-bin.js';
+import { ensureServerBuilt } from '../harness/concord.js';
 import { type EtcdCluster, startEtcd } from '../harness/etcd.js';
-import { ensureServerBuilt } from '../server/concord.js';
 import { clientTls, makeCerts, type TestCerts, tlsSetup } from './certs.js';
 
 let certs: TestCerts;

@@ -15,9 +15,9 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { Client } from '../../src/index.js';
 import { CONCORD_BIN } from '../cluster/concord-bin.js';
+import { ensureServerBuilt, MAIN } from '../harness/concord.js';
 import { type EtcdCluster, freePort, runEtcdctl, startEtcd, waitFor, withTimeout } from '../harness/etcd.js';
 import { killAll, spawnTracked } from '../harness/fixtures.js';
-import { ensureServerBuilt, MAIN } from '../server/concord.js';
 import { clientTls, makeCerts, type TestCerts, tlsSetup } from './certs.js';
 
 let certs: TestCerts;

@@ -7,8 +7,8 @@
  */
 import { CONCORD_BIN } from '../cluster/concord-bin.js';
 import { type Ctl, expectSameSteps, script } from '../compat/etcdctl-script.js';
+import { ensureServerBuilt } from '../harness/concord.js';
 import { type EtcdCluster, runEtcdctl, startEtcd } from '../harness/etcd.js';
-import { ensureServerBuilt } from '../server/concord.js';
 import { makeCerts, type TestCerts, tlsSetup } from './certs.js';
 
 let certs: TestCerts;

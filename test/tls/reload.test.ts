@@ -10,9 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { Client } from '../../src/index.js';
+import { ensureServerBuilt, MAIN } from '../harness/concord.js';
 import { freePort, waitFor, withTimeout } from '../harness/etcd.js';
 import { killAll, spawnTracked } from '../harness/fixtures.js';
-import { ensureServerBuilt, MAIN } from '../server/concord.js';
 import { makeCerts, type TestCerts } from './certs.js';
 
 let certs: TestCerts;

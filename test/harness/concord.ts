@@ -10,8 +10,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ClientError } from 'nice-grpc';
-import { freePort, withTimeout } from '../harness/etcd.js';
-import { ROOT, type Spawned, spawnTracked } from '../harness/fixtures.js';
+import { freePort, withTimeout } from './etcd.js';
+import { ROOT, type Spawned, spawnTracked } from './fixtures.js';
 
 export const MAIN = path.join(ROOT, 'dist/src/cli/main.js');
 
