@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { restoreSync, SnapshotFormatError } from '../mvcc/index.js';
-import { rangeEndOf } from '../mvcc/kv-store.js';
+import { rangeEndOf } from '../mvcc/kv/kv-store.js';
 import { counted, type Progress } from './progress.js';
 
 const SHA256_BYTES = 32;

@@ -5,7 +5,7 @@
  */
 import type { ResponseHeader } from '../gen/etcdserverpb/rpc.js';
 import type { KeyValue } from '../gen/mvccpb/kv.js';
-import type { Rev } from './key-index.js';
+import type { Rev } from './kv/key-index.js';
 
 const EMPTY = Buffer.alloc(0);
 

@@ -3,13 +3,21 @@
  * leases, quota and alarms, snapshot and hash. Pure and deterministic; imports no Node I/O.
  */
 export * from './alarms.js';
-export * from './auth-check.js';
-export * from './auth-store.js';
+export * from './auth/auth-check.js';
+export * from './auth/auth-store.js';
 export * from './errors.js';
-export { hashKV } from './hash.js';
-export { Rev } from './key-index.js';
-export { type Change, KvStore, REV_OVERHEAD_BYTES, WriteTxn } from './kv-store.js';
-export { DEFAULT_MIN_LEASE_TTL, Lease, Lessor, MAX_LEASE_TTL } from './lessor.js';
+export { hashKV } from './kv/hash.js';
+export { Rev } from './kv/key-index.js';
+export { type Change, KvStore, REV_OVERHEAD_BYTES, WriteTxn } from './kv/kv-store.js';
+export { DEFAULT_MAX_TXN_OPS, validateTxn } from './kv/txn.js';
+export {
+  WATCH_BATCH_MAX_REVS,
+  WATCH_FRAGMENT_BYTES,
+  Watcher,
+  WatchHub,
+  type WatchSink,
+} from './kv/watch-hub.js';
+export { DEFAULT_MIN_LEASE_TTL, Lease, Lessor, MAX_LEASE_TTL } from './lease/lessor.js';
 export * from './quota.js';
 export {
   restore,
@@ -19,11 +27,3 @@ export {
   snapshot,
 } from './snapshot.js';
 export * from './state-machine.js';
-export { DEFAULT_MAX_TXN_OPS, validateTxn } from './txn.js';
-export {
-  WATCH_BATCH_MAX_REVS,
-  WATCH_FRAGMENT_BYTES,
-  Watcher,
-  WatchHub,
-  type WatchSink,
-} from './watch-hub.js';

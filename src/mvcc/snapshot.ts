@@ -15,10 +15,10 @@
  */
 import { crc32c } from '@node-rs/crc32';
 import { SnapshotFormatError } from './errors.js';
-import type { Rev } from './key-index.js';
-import { Rev as RevClass } from './key-index.js';
-import { revBytes } from './kv-store.js';
-import { Lease } from './lessor.js';
+import type { Rev } from './kv/key-index.js';
+import { Rev as RevClass } from './kv/key-index.js';
+import { revBytes } from './kv/kv-store.js';
+import { Lease } from './lease/lessor.js';
 import { StateMachine, type StateMachineOptions } from './state-machine.js';
 
 export const SNAPSHOT_CHUNK_BYTES = 256 * 1024;

@@ -75,15 +75,13 @@ import type {
 } from '../gen/etcdserverpb/rpc.js';
 import { AlarmType } from '../gen/etcdserverpb/rpc.js';
 import { Alarms } from './alarms.js';
-import { checkDeleteAuth, checkLeasePuts, checkPutAuth, checkTxnAuth } from './auth-check.js';
-import { type AuthInfo, AuthStore } from './auth-store.js';
+import { checkDeleteAuth, checkLeasePuts, checkPutAuth, checkTxnAuth } from './auth/auth-check.js';
+import { type AuthInfo, AuthStore } from './auth/auth-store.js';
 import { buf, header, num } from './convert.js';
 import { CompactedError, FutureRevisionError, NoSpaceError } from './errors.js';
-import { hashKV } from './hash.js';
-import { KvStore } from './kv-store.js';
-import { Lessor } from './lessor.js';
-import { Quota, requestCost } from './quota.js';
-import { applyRange, checkRangeRequest } from './range.js';
+import { hashKV } from './kv/hash.js';
+import { KvStore } from './kv/kv-store.js';
+import { applyRange, checkRangeRequest } from './kv/range.js';
 import {
   applyTxnOps,
   checkTxnPath,
@@ -91,15 +89,17 @@ import {
   DEFAULT_MAX_TXN_OPS,
   isTxnReadOnly,
   validateTxn,
-} from './txn.js';
-import { WatchHub, type WatchHubOptions } from './watch-hub.js';
+} from './kv/txn.js';
+import { WatchHub, type WatchHubOptions } from './kv/watch-hub.js';
 import {
   applyDeleteRange,
   applyPut,
   checkDeleteRequest,
   checkPutRequest,
   checkPutState,
-} from './write-ops.js';
+} from './kv/write-ops.js';
+import { Lessor } from './lease/lessor.js';
+import { Quota, requestCost } from './quota.js';
 
 /** Requests that go through Raft, by kind (etcd's InternalRaftRequest fields). */
 export interface Requests {

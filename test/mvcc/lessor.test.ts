@@ -1,6 +1,6 @@
 /** Leases: grant/revoke/attach through the state machine, and the primary's TTL bookkeeping. */
 import { StateMachine } from '../../src/mvcc/index.js';
-import { Lessor } from '../../src/mvcc/lessor.js';
+import { Lessor } from '../../src/mvcc/lease/lessor.js';
 import { b, put, range, watchReq } from './helpers.js';
 
 describe('lessor through the state machine', () => {

@@ -1,7 +1,7 @@
 /**
  * A member's side of auth (etcd's auth store minus its replicated part, which lives in
- * src/mvcc/auth-store.ts): password hashing before a user is proposed, password checks before a
- * token is, the simple-token provider with its TTL, and the credentials of each call.
+ * src/mvcc/auth/auth-store.ts): password hashing before a user is proposed, password checks
+ * before a token is, the simple-token provider with its TTL, and the credentials of each call.
  *
  * Passwords are hashed with bcrypt (the `bcryptjs` package: pure JavaScript, no native build,
  * the same algorithm etcd uses via golang.org/x/crypto/bcrypt) at --bcrypt-cost. Hashing happens

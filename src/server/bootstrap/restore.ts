@@ -12,11 +12,11 @@
  */
 import { createHash } from 'node:crypto';
 import { restore as restoreState, type StateMachine, snapshot } from '../../mvcc/index.js';
-import { rangeEndOf } from '../../mvcc/kv-store.js';
+import { rangeEndOf } from '../../mvcc/kv/kv-store.js';
 import type { SnapshotSource } from '../../storage/index.js';
 import { Membership } from '../raft/membership.js';
 import { clusterIdOf, type ServeConfig } from './config.js';
-import { foundingMembers } from './node.js';
+import { foundingMembers } from './discovery.js';
 import { initDataDir } from './recover.js';
 
 /** etcdutl's --bump-revision is 0 by default; a restore here bumps unless told not to. */

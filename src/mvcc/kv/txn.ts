@@ -13,15 +13,15 @@ import {
   type ResponseOp,
   type TxnRequest,
   type TxnResponse,
-} from '../gen/etcdserverpb/rpc.js';
-import { EMPTY_HEADER, header, num, str } from './convert.js';
+} from '../../gen/etcdserverpb/rpc.js';
+import { EMPTY_HEADER, header, num, str } from '../convert.js';
 import {
   CompactedError,
   DuplicateKeyError,
   EmptyKeyError,
   FutureRevisionError,
   TooManyOpsError,
-} from './errors.js';
+} from '../errors.js';
 import type { Rev } from './key-index.js';
 import { type KvStore, rangeEndOf, type WriteTxn } from './kv-store.js';
 import { applyRange, checkRangeRequest } from './range.js';

@@ -5,8 +5,8 @@
  * which hashes bbolt's encoding; members of one Concord cluster only compare with each other.)
  */
 import { crc32c } from '@node-rs/crc32';
-import type { HashKVResponse } from '../gen/etcdserverpb/rpc.js';
-import { header } from './convert.js';
+import type { HashKVResponse } from '../../gen/etcdserverpb/rpc.js';
+import { header } from '../convert.js';
 import type { KvStore } from './kv-store.js';
 
 const CHUNK = 64 * 1024;

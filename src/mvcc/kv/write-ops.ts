@@ -7,15 +7,15 @@ import type {
   DeleteRangeResponse,
   PutRequest,
   PutResponse,
-} from '../gen/etcdserverpb/rpc.js';
-import { header, str, toKeyValue } from './convert.js';
+} from '../../gen/etcdserverpb/rpc.js';
+import { header, str, toKeyValue } from '../convert.js';
 import {
   EmptyKeyError,
   KeyNotFoundError,
   LeaseNotFoundError,
   LeaseProvidedError,
   ValueProvidedError,
-} from './errors.js';
+} from '../errors.js';
 import { type KvStore, rangeEndOf, type WriteTxn } from './kv-store.js';
 
 export interface LeaseLookup {

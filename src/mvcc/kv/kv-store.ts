@@ -4,7 +4,7 @@
  * write request (put, delete, txn, lease revoke) is one main revision, each change in it one
  * sub revision. A write request that changes nothing does not consume a revision.
  */
-import { CompactedError, FutureRevisionError } from './errors.js';
+import { CompactedError, FutureRevisionError } from '../errors.js';
 import { compactRevs, lastAtOrBefore, latestLive, Rev, visibleAt } from './key-index.js';
 import { KEY_SPACE_END, TreeIndex } from './tree-index.js';
 

@@ -9,7 +9,7 @@
  * which token was assigned to whom, whose tokens die (user deleted, password changed), and when
  * auth is switched on or off.
  */
-import { type Permission, Permission_Type } from '../gen/authpb/auth.js';
+import { type Permission, Permission_Type } from '../../gen/authpb/auth.js';
 import type {
   AuthRoleGetResponse,
   AuthRoleGrantPermissionRequest,
@@ -18,8 +18,8 @@ import type {
   AuthUserChangePasswordRequest,
   AuthUserGrantRoleRequest,
   AuthUserRevokeRoleRequest,
-} from '../gen/etcdserverpb/rpc.js';
-import { buf, str } from './convert.js';
+} from '../../gen/etcdserverpb/rpc.js';
+import { buf, str } from '../convert.js';
 import {
   AuthFailedError,
   AuthNotEnabledError,
@@ -37,7 +37,7 @@ import {
   UserAlreadyExistError,
   UserEmptyError,
   UserNotFoundError,
-} from './errors.js';
+} from '../errors.js';
 
 export const ROOT_USER = 'root';
 export const ROOT_ROLE = 'root';

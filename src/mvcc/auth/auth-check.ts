@@ -9,10 +9,10 @@ import type {
   RangeRequest,
   RequestOp,
   TxnRequest,
-} from '../gen/etcdserverpb/rpc.js';
+} from '../../gen/etcdserverpb/rpc.js';
+import { str } from '../convert.js';
+import type { Lessor } from '../lease/lessor.js';
 import type { AuthInfo, AuthStore } from './auth-store.js';
-import { str } from './convert.js';
-import type { Lessor } from './lessor.js';
 
 export function checkRangeAuth(
   as: AuthStore,

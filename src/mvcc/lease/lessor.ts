@@ -6,8 +6,8 @@
  * Raft. A new primary starts each lease from its checkpointed remaining TTL, so leadership
  * changes cannot keep a lease alive forever.
  */
-import { LeaseExistsError, LeaseNotFoundError, LeaseTTLTooLargeError } from './errors.js';
-import type { LeaseAttachments } from './kv-store.js';
+import { LeaseExistsError, LeaseNotFoundError, LeaseTTLTooLargeError } from '../errors.js';
+import type { LeaseAttachments } from '../kv/kv-store.js';
 
 /** etcd's MaxLeaseTTL (seconds). */
 export const MAX_LEASE_TTL = 9_000_000_000;

@@ -8,9 +8,9 @@ import {
   type RangeRequest,
   type RangeResponse,
   RangeRequest_SortTarget as Target,
-} from '../gen/etcdserverpb/rpc.js';
-import { header, num, str, toKeyValue } from './convert.js';
-import { EmptyKeyError } from './errors.js';
+} from '../../gen/etcdserverpb/rpc.js';
+import { header, num, str, toKeyValue } from '../convert.js';
+import { EmptyKeyError } from '../errors.js';
 import type { Rev } from './key-index.js';
 import { type KvStore, rangeEndOf } from './kv-store.js';
 

@@ -10,10 +10,10 @@
  * fragments and the response is larger than the limit. Watch IDs belong to the caller (etcd
  * numbers them per stream); the hub identifies a watcher by its object.
  */
-import type { WatchCreateRequest, WatchResponse } from '../gen/etcdserverpb/rpc.js';
-import { WatchCreateRequest_FilterType as Filter } from '../gen/etcdserverpb/rpc.js';
-import { type Event, Event_EventType } from '../gen/mvccpb/kv.js';
-import { header, str, toKeyValue, tombstoneKeyValue } from './convert.js';
+import type { WatchCreateRequest, WatchResponse } from '../../gen/etcdserverpb/rpc.js';
+import { WatchCreateRequest_FilterType as Filter } from '../../gen/etcdserverpb/rpc.js';
+import { type Event, Event_EventType } from '../../gen/mvccpb/kv.js';
+import { header, str, toKeyValue, tombstoneKeyValue } from '../convert.js';
 import type { Rev } from './key-index.js';
 import { type Change, type KvStore, rangeEndOf } from './kv-store.js';
 
