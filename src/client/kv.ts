@@ -18,16 +18,32 @@ import type { KeyRange, Keyspace } from './keyspace.js';
 
 /** Every response carries the cluster and member that answered, the store revision and raft term. */
 export interface ResponseHeader {
+  /** The cluster's ID: the same on every member, so a changed ID means the endpoint is another cluster. */
   clusterId: bigint;
+  /** The member that served the request. */
   memberId: bigint;
   /** The store's revision when the request was served. */
   revision: bigint;
+  /** The raft term the member was in: it grows with every election. */
   raftTerm: bigint;
 }
 
+/**
+ * A key as the store holds it, with the revisions that make it usable for coordination:
+ * `createRevision` orders waiters and fences writes, `modRevision` drives compare-and-swap.
+ * Keys come back relative to the namespace they were read through.
+ *
+ * @example
+ * ```ts
+ * const { kvs } = await client.get({ prefix: 'config/' });
+ * for (const kv of kvs) console.log(kv.keyText(), kv.text(), kv.modRevision);
+ * ```
+ */
 export class KeyValue {
   constructor(
+    /** The key, without the prefix of the namespace it was read through. */
     readonly key: Buffer,
+    /** The value's bytes (empty for a `keysOnly` read); `text()` and `json()` decode them. */
     readonly value: Buffer,
     /** Revision of the last creation of this key (the fencing token of a lock key). */
     readonly createRevision: bigint,
@@ -55,8 +71,11 @@ export class KeyValue {
   }
 }
 
+/** What a read returns: the keys in key order unless `sort` asked otherwise. */
 export interface RangeResult {
+  /** The member, term and store revision the read was served at. */
   header: ResponseHeader;
+  /** The keys found (none with `countOnly`). */
   kvs: KeyValue[];
   /** More keys matched than `limit` let through. */
   more: boolean;
@@ -67,39 +86,76 @@ export interface RangeResult {
   count: bigint;
 }
 
+/** What a put returns. */
 export interface PutResult {
+  /** The store revision the put created is `header.revision`. */
   header: ResponseHeader;
   /** The previous key-value, when `prevKv` was asked for and the key existed. */
   prevKv: KeyValue | undefined;
 }
 
+/** What a delete returns. */
 export interface DeleteResult {
+  /** The store revision the delete created (unchanged when nothing was deleted). */
   header: ResponseHeader;
+  /** How many keys were deleted. */
   deleted: bigint;
+  /** The deleted key-values, when `prevKv` was asked for. */
   prevKvs: KeyValue[];
 }
 
+/** The field a read sorts by: the key, its version, its create or mod revision, or its value. */
 export type SortTarget = 'key' | 'version' | 'create' | 'mod' | 'value';
+/** `'none'` leaves the store's key order. */
 export type SortOrder = 'none' | 'ascend' | 'descend';
 
+/**
+ * Options of a read (`get`, `getString`, `getJSON`, `txn` gets), etcd's RangeRequest fields.
+ *
+ * @example
+ * ```ts
+ * // the ten most recently modified keys under jobs/
+ * const { kvs } = await client.get({ prefix: 'jobs/' }, { sort: { target: 'mod', order: 'descend' }, limit: 10 });
+ * ```
+ */
 export interface RangeOptions {
+  /** Return at most this many keys (0: no limit); `more` says whether some were left out. */
   limit?: number | bigint;
-  sort?: { target?: SortTarget; order?: SortOrder };
+  /** Sort the keys; the target defaults to the key, the order to ascending. */
+  sort?: {
+    /** Defaults to `'key'`. */
+    target?: SortTarget;
+    /** Defaults to `'ascend'`. */
+    order?: SortOrder;
+  };
+  /** Leave the values out (they come back empty): cheaper when only the keys matter. */
   keysOnly?: boolean;
+  /** Return only `count`, no keys. */
   countOnly?: boolean;
   /** Read the store as of this revision (a historical read). */
   revision?: bigint | number;
   /** Serve from the local member without a quorum round (may be stale). */
   serializable?: boolean;
+  /** Only keys last modified at or after this revision. */
   minModRevision?: bigint | number;
+  /** Only keys last modified at or before this revision. */
   maxModRevision?: bigint | number;
+  /** Only keys created at or after this revision. */
   minCreateRevision?: bigint | number;
+  /** Only keys created at or before this revision. */
   maxCreateRevision?: bigint | number;
 }
 
+/** Options of a put, etcd's PutRequest fields. */
 export interface PutOptions {
   /** Attach the key to this lease (an ID or anything with an `id`, such as a Lease). */
-  lease?: bigint | { readonly id: bigint };
+  lease?:
+    | bigint
+    | {
+        /** The lease's ID. */
+        readonly id: bigint;
+      };
+  /** Return the key-value the put replaced, as `prevKv`. */
   prevKv?: boolean;
   /** Keep the current value; only the lease changes. */
   ignoreValue?: boolean;
@@ -107,7 +163,9 @@ export interface PutOptions {
   ignoreLease?: boolean;
 }
 
+/** Options of a delete. */
 export interface DeleteOptions {
+  /** Return the deleted key-values, as `prevKvs`. */
   prevKv?: boolean;
 }
 
