@@ -15,25 +15,12 @@
  * before it is applied, and nothing is applied before a quorum has it on disk.
  */
 
-import type { ChannelCredentials } from 'nice-grpc';
 import { mutated } from '../../failpoints.js';
 import type { Message as PbMessage } from '../../gen/concord/raftpb.js';
-import { asLogger, type Logger, type LogSink, took } from '../../log.js';
-import type { AuthInfo, ResponseOf, StateMachine, StateMachineOptions } from '../../mvcc/index.js';
-import {
-  type ConfChange,
-  type Entry,
-  type HardState,
-  MemoryStorage,
-  type Message,
-  type NodeId,
-  None,
-  RawNode,
-  type Ready,
-  SeededRng,
-  type SoftState,
-} from '../../raft/index.js';
-import type { FileSnapshotStore, SnapshotMeta, Wal, WalEntry } from '../../storage/index.js';
+import { asLogger, type Logger } from '../../log.js';
+import type { AuthInfo, ResponseOf, StateMachine } from '../../mvcc/index.js';
+import { type ConfChange, type Message, type NodeId, None, RawNode, SeededRng } from '../../raft/index.js';
+import type { FileSnapshotStore, Wal } from '../../storage/index.js';
 import { fromPbMessage, snapshotMetadataOf } from '../../transport/codec.js';
 import { PeerTransport } from '../../transport/peer-transport.js';
 import {
@@ -44,7 +31,6 @@ import {
   RequestTooLargeError,
   StoppedError,
 } from '../errors.js';
-import type { ServerMetrics } from '../metrics.js';
 import { applyMembershipChange, describeConfState, encodeConfChangeContext } from './conf-change.js';
 import { EntryApplier } from './entry-applier.js';
 import {
@@ -53,59 +39,24 @@ import {
   encodeRequestEntry,
   type InternalRequest,
 } from './internal-request.js';
+import { Leadership } from './leadership.js';
 import type { MemberRecord, Membership } from './membership.js';
 import { abortable, ProposalWaiters, type WaiterFlags } from './proposal-waiters.js';
 import type { Proposer, RaftStatus } from './proposer.js';
 import { Publisher } from './publisher.js';
+import type { RaftProposerOptions, RaftRecovered } from './raft-options.js';
 import { ReadIndexBatcher } from './read-index.js';
+import { ReadyStep } from './ready-step.js';
 import { Snapshotter } from './snapshotter.js';
+import { recoveredLog, toRaftEntry, WalLog } from './wal-log.js';
+
+export type { RaftProposerOptions, RaftRecovered } from './raft-options.js';
 
 /** Test builds only (see src/failpoints.ts): a new leader expires every lease at once. */
 const SKIP_LEASE_EXTENSION = mutated('skip-lease-extension-on-leader-change');
 
-/** etcd's warnSyncDuration: a WAL save whose fsync takes longer is warned about ("slow fdatasync"). */
-export const SLOW_FSYNC_MS = 1000;
-const ENTRY_NORMAL = 0;
-
-const ENTRY_CONF_CHANGE = 1;
-
-export interface RaftRecovered {
-  sm: StateMachine;
-  smOptions: StateMachineOptions;
-  wal: Wal;
-  snapshots: FileSnapshotStore;
-  hardState: HardState;
-  snapshotIndex: number;
-  snapshotTerm: number;
-  /** WAL entries after the snapshot (committed or not). */
-  entries: WalEntry[];
-  membership: Membership;
-}
-
-export interface RaftProposerOptions {
-  memberId: bigint;
-  clusterId: bigint;
-  name: string;
-  clientUrls: string[];
-  heartbeatMs: number;
-  electionMs: number;
-  snapshotCount: number;
-  /** Entries kept behind a snapshot (SNAPSHOT_CATCH_UP_ENTRIES unless --experimental-snapshot-catchup-entries). */
-  snapshotCatchUpEntries?: number;
-  maxRequestBytes: number;
-  /** True for a member of a new cluster starting for the first time (elections start at once). */
-  fresh: boolean;
-  onApplied?: () => void;
-  /** A new local snapshot is durable (the member may share it, see --snapshot-store). */
-  onSnapshotSaved?: (meta: SnapshotMeta) => void;
-  /** Where the member logs (a Logger, or a function given each line's text). */
-  log: LogSink;
-  /** etcd's --experimental-warning-apply-duration: an apply slower than this is warned about (default 100 ms). */
-  warningApplyDurationMs?: number;
-  metrics?: ServerMetrics;
-  /** Credentials for a peer URL (TLS for https:// peers); default: plain, or TLS with the system's CAs. */
-  peerCredentials?: (peerUrl: string) => ChannelCredentials;
-}
+/** Test builds only: a follower acknowledges appends before its WAL fsync (see ready-step.ts). */
+const ACK_BEFORE_PERSIST = mutated('follower-ack-before-persist');
 
 interface Queued {
   counter: number;
@@ -117,7 +68,6 @@ export class RaftProposer implements Proposer {
   readonly membership: Membership;
   readonly transport: PeerTransport;
   readonly #raw: RawNode;
-  readonly #storage: MemoryStorage;
   readonly #wal: Wal;
   readonly #snapshots: FileSnapshotStore;
   readonly #opts: RaftProposerOptions;
@@ -131,14 +81,11 @@ export class RaftProposer implements Proposer {
   readonly #reads: ReadIndexBatcher;
   readonly #applier: EntryApplier;
   readonly #snapshotter: Snapshotter;
-  #lead: NodeId = None;
-  #isLeader = false;
-  #role: SoftState['role'] = 'follower';
+  readonly #step: ReadyStep<Promise<void>>;
+  readonly #leadership: Leadership;
   readonly #publisher: Publisher;
   /** Resolves once this member's name and client URLs are in the replicated membership. */
   readonly published: Promise<void>;
-  /** Hard state not yet written (a commit-only change needs no fsync of its own). */
-  #hardPending: HardState | undefined;
   #scheduled = false;
   #running: Promise<void> | undefined;
   #closed = false;
@@ -193,15 +140,11 @@ export class RaftProposer implements Proposer {
     // Start the counter from the clock so IDs of this run never meet a previous run's.
     this.#counter = (Date.now() % 2 ** 40) * 256;
 
-    const storage = new MemoryStorage();
-    if (rec.snapshotIndex > 0)
-      storage.applySnapshot({
-        data: new Uint8Array(0),
-        metadata: { index: rec.snapshotIndex, term: rec.snapshotTerm, confState: rec.membership.confState },
-      });
-    storage.append(rec.entries.map(toRaftEntry));
-    storage.setHardState(rec.hardState);
-    this.#storage = storage;
+    const storage = recoveredLog({
+      ...rec,
+      confState: rec.membership.confState,
+      entries: rec.entries.map(toRaftEntry),
+    });
     this.#snapshotter = new Snapshotter(
       {
         sm: this.sm,
@@ -217,7 +160,7 @@ export class RaftProposer implements Proposer {
         catchUpEntries: opts.snapshotCatchUpEntries,
         onSaved: (meta) => opts.onSnapshotSaved?.(meta),
         onInstalled: (m) => {
-          if (this.#isLeader) this.sm.lessor.promote(Date.now(), opts.electionMs);
+          if (this.#leadership.isLeader) this.sm.lessor.promote(Date.now(), opts.electionMs);
           else this.sm.lessor.demote();
           for (const r of m.members.values())
             if (r.id !== opts.memberId && r.peerUrls[0]) this.transport.addPeer(r.id, r.peerUrls[0]);
@@ -225,6 +168,51 @@ export class RaftProposer implements Proposer {
         closed: () => this.#closed,
       },
       rec.snapshotIndex,
+    );
+    this.#leadership = new Leadership({
+      memberId: opts.memberId,
+      log: this.#log,
+      metrics: opts.metrics,
+      term: () => this.#raw.status().term,
+      leaderChanged: (prevLead) => {
+        // Reads sent to the old leader may never be answered: ask the new one.
+        this.#reads.resend();
+        // Proposals this follower forwarded to a leader that is gone may never come back: their
+        // clients hear so now (the outcome is unknown, as with a timeout) instead of after the
+        // request timeout, and can retry through the new leader.
+        if (prevLead !== None && prevLead !== opts.memberId && !this.#leadership.isLeader)
+          this.#failInFlight(new LeaderChangedError());
+      },
+      roleChanged: (leader) => {
+        // etcd extends every lease by an election timeout on promotion, so that no lease expires
+        // because its keepalives could not reach anyone during the election.
+        if (!leader) this.sm.lessor.demote();
+        else if (SKIP_LEASE_EXTENSION) this.sm.lessor.promote(Date.now(), -1e15);
+        else this.sm.lessor.promote(Date.now(), opts.electionMs);
+        this.onRoleChange?.(leader);
+      },
+      leaderKnown: () => this.#publisher.publish(),
+    });
+    this.#step = new ReadyStep<Promise<void>>(
+      {
+        log: new WalLog(rec.wal, storage, this.#log, opts.metrics),
+        transport: { send: (messages) => this.transport.send(messages) },
+        applier: {
+          apply: (entries, now) => {
+            this.#applier.apply(entries, now);
+            opts.onApplied?.();
+          },
+          onReadStates: (readStates) => this.#reads.onReadStates(readStates),
+          serveReads: () => this.#reads.serve(this.sm.appliedIndex),
+        },
+        snapshots: {
+          install: (snap) => this.#snapshotter.install(snap),
+          maybeSnapshot: () => this.#snapshotter.maybeSnapshot(),
+        },
+        clock: { now: Date.now },
+        onSoftState: (ss) => this.#leadership.onSoftState(ss),
+      },
+      { ackBeforePersist: ACK_BEFORE_PERSIST },
     );
     const electionTick = Math.max(2, Math.round(opts.electionMs / opts.heartbeatMs));
     this.#raw = new RawNode({
@@ -293,7 +281,7 @@ export class RaftProposer implements Proposer {
   }
 
   get isLeader(): boolean {
-    return this.#isLeader;
+    return this.#leadership.isLeader;
   }
 
   get failure(): Error | undefined {
@@ -301,7 +289,7 @@ export class RaftProposer implements Proposer {
   }
 
   get leader(): NodeId {
-    return this.#lead;
+    return this.#leadership.lead;
   }
 
   get memberId(): bigint {
@@ -368,7 +356,7 @@ export class RaftProposer implements Proposer {
 
   /** Hands leadership to the most caught-up voter, waiting up to `timeoutMs`; false if it did not move. */
   async transferLeadership(timeoutMs = this.#opts.electionMs * 2, target: NodeId = None): Promise<boolean> {
-    if (!this.#isLeader) return false;
+    if (!this.#leadership.isLeader) return false;
     const self = this.#opts.memberId;
     let best: NodeId = target;
     let bestMatch = -1;
@@ -387,7 +375,7 @@ export class RaftProposer implements Proposer {
     const until = Date.now() + timeoutMs;
     while (Date.now() < until) {
       await sleep(this.#opts.heartbeatMs / 2);
-      if (this.#lead === best) return true;
+      if (this.#leadership.lead === best) return true;
     }
     return false;
   }
@@ -415,12 +403,12 @@ export class RaftProposer implements Proposer {
   }
 
   #hasInput(): boolean {
-    return (this.#queue.length > 0 || this.#reads.queued) && this.#lead !== None;
+    return (this.#queue.length > 0 || this.#reads.queued) && this.#leadership.lead !== None;
   }
 
   /** Hands the turn's proposals and reads to the core (once a leader is known). */
   #feed(): void {
-    if (this.#lead === None) return;
+    if (this.#leadership.lead === None) return;
     if (this.#queue.length > 0) {
       const q = this.#queue;
       this.#queue = [];
@@ -441,105 +429,12 @@ export class RaftProposer implements Proposer {
         if (this.#closed) return;
         this.#feed();
         if (!this.#raw.hasReady()) return;
-        const rd = this.#raw.ready();
-        await this.#handle(rd);
-        this.#raw.advance(rd);
+        const cycle = this.#step.cycle(this.#raw);
+        for (let r = cycle.next(); !r.done; r = cycle.next()) await r.value;
       }
     } catch (err) {
       this.#fail(err);
     }
-  }
-
-  async #handle(rd: Ready): Promise<void> {
-    if (rd.softState) this.#onSoftState(rd.softState);
-    const leader = this.#isLeader;
-    if (leader) this.transport.send(rd.messages);
-    if (rd.snapshot) await this.#snapshotter.install(rd.snapshot);
-    // Committed entries are on disk on a quorum already, so they are applied (and their clients
-    // answered) while this Ready's own entries are being written, not after (etcd's apply runs
-    // beside the raft loop the same way). Waiting would add a whole fsync to every write.
-    if (rd.committedEntries.length > 0) this.#apply(rd.committedEntries);
-    if (rd.readStates.length > 0) this.#reads.onReadStates(rd.readStates);
-    this.#reads.serve(this.sm.appliedIndex);
-    if (rd.hardState) this.#hardPending = rd.hardState;
-    if (rd.entries.length > 0 || rd.mustSync) {
-      const metrics = this.#opts.metrics;
-      const endTimer = metrics?.walFsync.startTimer();
-      const t0 = performance.now();
-      await this.#wal.save(this.#hardPending, rd.entries.map(toWalEntry));
-      endTimer?.();
-      const ms = performance.now() - t0;
-      // etcd's warning (wal.go): a save whose fdatasync took over a second.
-      if (ms > SLOW_FSYNC_MS)
-        this.#log.warn('slow fdatasync', { took: took(ms), 'expected-duration': took(SLOW_FSYNC_MS) });
-      this.#hardPending = undefined;
-    }
-    if (rd.entries.length > 0) this.#storage.append(rd.entries);
-    if (rd.hardState) {
-      this.#storage.setHardState(rd.hardState);
-      this.#opts.metrics?.proposalsCommitted.set(rd.hardState.commit);
-    }
-    // Votes and acknowledgements promise what was just made durable: only now.
-    if (!leader) this.transport.send(rd.messages);
-    // After the append: a snapshot's term is looked up in the log.
-    this.#snapshotter.maybeSnapshot();
-  }
-
-  #onSoftState(ss: SoftState): void {
-    const self = this.#opts.memberId;
-    const wasLeader = this.#isLeader;
-    const prevLead = this.#lead;
-    this.#lead = ss.lead;
-    this.#isLeader = ss.role === 'leader';
-    if (ss.lead !== prevLead) {
-      if (ss.lead !== None) this.#opts.metrics?.leaderChanges.inc();
-      const term = this.#raw.status().term;
-      if (ss.lead === None)
-        this.#log.info(`${self.toString(16)} lost its leader`, {
-          term,
-          'lost-leader': prevLead.toString(16),
-        });
-      else
-        this.#log.info(`${self.toString(16)} sees leader ${ss.lead.toString(16)} at term ${term}`, {
-          term,
-          leader: ss.lead.toString(16),
-        });
-      // Reads sent to the old leader may never be answered: ask the new one.
-      this.#reads.resend();
-      // Proposals this follower forwarded to a leader that is gone may never come back: their
-      // clients hear so now (the outcome is unknown, as with a timeout) instead of after the
-      // request timeout, and can retry through the new leader.
-      if (prevLead !== None && prevLead !== self && !this.#isLeader)
-        this.#failInFlight(new LeaderChangedError());
-    }
-    if (ss.role !== this.#role) {
-      this.#role = ss.role;
-      const term = this.#raw.status().term;
-      // etcd's raft lines: "became pre-candidate/candidate/leader at term N".
-      if (ss.role === 'preCandidate' || ss.role === 'candidate')
-        this.#log.info(
-          `${self.toString(16)} started ${ss.role === 'preCandidate' ? 'a pre-vote' : 'an election'} at term ${term}`,
-          { term, role: ss.role },
-        );
-      else if (ss.role === 'leader')
-        this.#log.info(`${self.toString(16)} became leader at term ${term}`, { term, role: ss.role });
-    }
-    if (this.#isLeader && !wasLeader) {
-      // etcd extends every lease by an election timeout on promotion, so that no lease expires
-      // because its keepalives could not reach anyone during the election.
-      if (SKIP_LEASE_EXTENSION) this.sm.lessor.promote(Date.now(), -1e15);
-      else this.sm.lessor.promote(Date.now(), this.#opts.electionMs);
-      this.onRoleChange?.(true);
-    } else if (!this.#isLeader && wasLeader) {
-      this.sm.lessor.demote();
-      this.onRoleChange?.(false);
-    }
-    if (ss.lead !== None) this.#publisher.publish();
-  }
-
-  #apply(entries: Entry[]): void {
-    this.#applier.apply(entries, Date.now());
-    this.#opts.onApplied?.();
   }
 
   /**
@@ -600,7 +495,7 @@ export class RaftProposer implements Proposer {
     signal: AbortSignal | undefined,
   ): Promise<MemberRecord[]> {
     if (this.#closed || this.#failed) return Promise.reject(new StoppedError());
-    if (this.#lead === None) return Promise.reject(new NoLeaderError());
+    if (this.#leadership.lead === None) return Promise.reject(new NoLeaderError());
     const counter = ++this.#counter;
     const context = encodeConfChangeContext({ prefix: this.#prefix, counter, member });
     const p = this.#await(counter, {
@@ -672,7 +567,7 @@ export class RaftProposer implements Proposer {
   /** Fails what waited too long: proposals and reads past their deadline. */
   #expire(): void {
     const now = Date.now();
-    const err = () => (this.#lead === None ? new NoLeaderError() : new RequestTimeoutError());
+    const err = () => (this.#leadership.lead === None ? new NoLeaderError() : new RequestTimeoutError());
     this.#waiters.expire(now, err);
     // Proposals whose waiter is gone need not be proposed any more.
     if (this.#queue.length > 0) this.#queue = this.#queue.filter((q) => this.#waiters.has(q.counter));
@@ -710,28 +605,11 @@ export class RaftProposer implements Proposer {
     this.#rejectAll(new StoppedError());
     this.transport.close();
     await this.idle().catch(() => {});
-    if (this.#hardPending) await this.#wal.save(this.#hardPending).catch(() => {});
+    const hardPending = this.#step.hardPending;
+    if (hardPending) await this.#wal.save(hardPending).catch(() => {});
     await this.#wal.close();
     await this.#snapshots.close();
   }
-}
-
-function toRaftEntry(e: WalEntry): Entry {
-  return {
-    term: e.term,
-    index: e.index,
-    type: e.type === ENTRY_CONF_CHANGE ? 'confChange' : 'normal',
-    data: e.data,
-  };
-}
-
-function toWalEntry(e: Entry): WalEntry {
-  return {
-    term: e.term,
-    index: e.index,
-    type: e.type === 'confChange' ? ENTRY_CONF_CHANGE : ENTRY_NORMAL,
-    data: e.data,
-  };
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
