@@ -31,12 +31,21 @@ import {
   rangeResult,
 } from './kv.js';
 
+/** How a compare tests its target against the operand; `>` and `<` compare bytes for values. */
 export type CompareOp = '==' | '!=' | '>' | '<';
 
+/**
+ * One condition of a transaction, built with `compare.*`. Plain data: it can be built once and
+ * reused in any transaction, in any namespace.
+ */
 export interface CompareSpec {
+  /** What of the key is compared. */
   readonly target: 'value' | 'version' | 'create' | 'mod' | 'lease';
+  /** The key, or the range every key of which must pass. */
   readonly range: KeyRange;
+  /** The comparison. */
   readonly op: CompareOp;
+  /** What the target is compared with: bytes for `value`, a number for the others. */
   readonly operand: Value | bigint;
 }
 
@@ -56,32 +65,44 @@ function checkOp(op: CompareOp): CompareOp {
 /**
  * Compare builders. `key` may be a range (`{ prefix }`, `{ key, end }`): the compare then holds
  * only if it holds for every key in it. A missing key has version, create and mod revision 0.
+ *
+ * @example
+ * ```ts
+ * // create a key only if nobody has
+ * const r = await client.txn().if(compare.missing('leader')).success(op.put('leader', 'me')).commit();
+ * if (!r.succeeded) console.log('somebody else is leader');
+ * ```
  */
 export const compare = {
+  /** The value (byte-wise). */
   value: (key: KeyRange, op: CompareOp, value: Value): CompareSpec => ({
     target: 'value',
     range: key,
     op: checkOp(op),
     operand: value,
   }),
+  /** The number of puts since the key was created (0 for a missing key). */
   version: (key: KeyRange, op: CompareOp, version: bigint | number): CompareSpec => ({
     target: 'version',
     range: key,
     op: checkOp(op),
     operand: BigInt(version),
   }),
+  /** The revision the key was created at (0 for a missing key). */
   createRevision: (key: KeyRange, op: CompareOp, rev: bigint | number): CompareSpec => ({
     target: 'create',
     range: key,
     op: checkOp(op),
     operand: BigInt(rev),
   }),
+  /** The revision the key was last modified at: compare-and-swap against a value read earlier. */
   modRevision: (key: KeyRange, op: CompareOp, rev: bigint | number): CompareSpec => ({
     target: 'mod',
     range: key,
     op: checkOp(op),
     operand: BigInt(rev),
   }),
+  /** The lease the key is attached to (0 for none): a lease ID or a `Lease`. */
   lease: (key: KeyRange, op: CompareOp, lease: bigint | number | { readonly id: bigint }): CompareSpec => ({
     target: 'lease',
     range: key,
@@ -94,36 +115,104 @@ export const compare = {
   missing: (key: Key): CompareSpec => compare.createRevision(key, '==', 0n),
 };
 
+/** One operation of a transaction, built with `op.*`. */
 export type OpSpec =
-  | { readonly type: 'range'; readonly range: KeyRange; readonly options?: RangeOptions }
-  | { readonly type: 'put'; readonly key: Key; readonly value: Value; readonly options?: PutOptions }
-  | { readonly type: 'delete'; readonly range: KeyRange; readonly options?: DeleteOptions }
-  | { readonly type: 'txn'; readonly txn: TxnSpec };
+  | {
+      /** A read. */
+      readonly type: 'range';
+      /** The key or range to read. */
+      readonly range: KeyRange;
+      /** The read's options. */
+      readonly options?: RangeOptions;
+    }
+  | {
+      /** A write. */
+      readonly type: 'put';
+      /** The key to write. */
+      readonly key: Key;
+      /** The value to write. */
+      readonly value: Value;
+      /** The put's options. */
+      readonly options?: PutOptions;
+    }
+  | {
+      /** A delete. */
+      readonly type: 'delete';
+      /** The key or range to delete. */
+      readonly range: KeyRange;
+      /** The delete's options. */
+      readonly options?: DeleteOptions;
+    }
+  | {
+      /** A nested transaction. */
+      readonly type: 'txn';
+      /** The nested transaction. */
+      readonly txn: TxnSpec;
+    };
 
+/** A transaction as plain data: what a `TxnBuilder` builds, and what `op.txn()` nests. */
 export interface TxnSpec {
+  /** The conditions; all must hold for `success` to run. */
   readonly compare: readonly CompareSpec[];
+  /** The operations run when every compare holds. */
   readonly success: readonly OpSpec[];
+  /** The operations run otherwise. */
   readonly failure: readonly OpSpec[];
 }
 
+/**
+ * Operation builders for a transaction's branches. Their results come back in `TxnResult.responses`,
+ * in the same order.
+ *
+ * @example
+ * ```ts
+ * const { responses } = await client
+ *   .txn()
+ *   .if(compare.modRevision('config', '==', seen.modRevision))
+ *   .success(op.put('config', next), op.get('config'))
+ *   .commit();
+ * ```
+ */
 export const op = {
+  /** Reads a key or a range. */
   get: (range: KeyRange, options?: RangeOptions): OpSpec => ({ type: 'range', range, options }),
+  /** Writes a key. */
   put: (key: Key, value: Value, options?: PutOptions): OpSpec => ({ type: 'put', key, value, options }),
+  /** Deletes a key or a range. */
   delete: (range: KeyRange, options?: DeleteOptions): OpSpec => ({ type: 'delete', range, options }),
   /** A nested transaction (etcd 3.3+). */
   txn: (t: TxnSpec | TxnBuilder): OpSpec => ({ type: 'txn', txn: t instanceof TxnBuilder ? t.spec() : t }),
 };
 
+/**
+ * The result of one operation of a transaction: `type` says which, the rest is that operation's
+ * result.
+ */
 export type OpResult =
-  | ({ type: 'range' } & RangeResult)
-  | ({ type: 'put' } & PutResult)
-  | ({ type: 'delete' } & DeleteResult)
-  | ({ type: 'txn' } & TxnResult);
+  | ({
+      /** A read's result. */
+      type: 'range';
+    } & RangeResult)
+  | ({
+      /** A put's result. */
+      type: 'put';
+    } & PutResult)
+  | ({
+      /** A delete's result. */
+      type: 'delete';
+    } & DeleteResult)
+  | ({
+      /** A nested transaction's result. */
+      type: 'txn';
+    } & TxnResult);
 
+/** What a committed transaction returns. */
 export interface TxnResult {
+  /** The store revision after the transaction (it creates one revision for all its writes). */
   header: ResponseHeader;
   /** Whether every compare held (the `success` ops ran). */
   succeeded: boolean;
+  /** The results of the branch that ran, one per operation, in order. */
   responses: OpResult[];
 }
 
@@ -137,6 +226,7 @@ export class TxnBuilder {
   #success: OpSpec[] = [];
   #failure: OpSpec[] = [];
 
+  /** Adds conditions; every one must hold for the `success` branch to run. */
   if(...compares: CompareSpec[]): this {
     this.#compare.push(...compares);
     return this;
@@ -151,6 +241,7 @@ export class TxnBuilder {
     this.#failure.push(...ops);
     return this;
   }
+  /** The transaction as plain data, a copy: later builder calls do not change it. */
   spec(): TxnSpec {
     return { compare: [...this.#compare], success: [...this.#success], failure: [...this.#failure] };
   }
