@@ -11,10 +11,9 @@ export { type Member, SHUTDOWN_GRACE_MS, startMember } from './bootstrap/member.
 export {
   LEASE_EXPIRY_CHECK_MS,
   LEASE_REVOKES_PER_CHECK,
-  type MemberInfo,
-  Node,
   WATCH_SYNC_INTERVAL_MS,
-} from './bootstrap/node.js';
+} from './bootstrap/member-clocks.js';
+export { type MemberInfo, Node } from './bootstrap/node.js';
 export { type RaftRecoveryOptions, RecoveryError, recover } from './bootstrap/recover.js';
 export {
   DEFAULT_BUMP_REVISION,

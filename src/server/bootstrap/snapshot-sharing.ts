@@ -4,7 +4,7 @@
  * member that becomes leader offers its newest one, so the store keeps up across leader changes.
  * Followers upload nothing: one copy per index is enough, and the leader's is committed state.
  */
-import { asLogger, type LogSink } from '../../log.js';
+import { asLogger, type Logger, type LogSink } from '../../log.js';
 import type { FileSnapshotStore, SnapshotMeta, SnapshotSource, SnapshotStore } from '../../storage/index.js';
 import { SnapshotUploader } from '../../storage/index.js';
 import type { ServerMetrics } from '../metrics.js';
@@ -65,4 +65,28 @@ export class SnapshotSharing {
     await this.uploader.close();
     await this.#shared.close();
   }
+}
+
+/** What sharing needs of the raft loop: whether it leads, and word when that changes. */
+export interface LeaderRole {
+  readonly isLeader: boolean;
+  onRoleChange: ((leader: boolean) => void) | undefined;
+}
+
+/** Starts sharing this member's snapshots through `shared` while it leads. */
+export function shareSnapshots(
+  shared: SnapshotStore,
+  local: FileSnapshotStore,
+  role: LeaderRole,
+  o: Omit<SnapshotSharingOptions, 'isLeader' | 'log'> & { log: Logger },
+): SnapshotSharing {
+  const sharing = new SnapshotSharing(shared, local, {
+    ...o,
+    isLeader: () => role.isLeader,
+    log: o.log.child({ caller: 'server/snapshot-sharing' }),
+  });
+  role.onRoleChange = (leader) => {
+    if (leader) sharing.offerNewest().catch((err: unknown) => o.log.warn(String(err)));
+  };
+  return sharing;
 }
