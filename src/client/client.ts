@@ -20,6 +20,21 @@ import { type ClientOptions, type ResolvedOptions, resolveOptions } from './opti
 import type { Transport } from './transport.js';
 import { WatchHub } from './watch.js';
 
+/**
+ * A connection to an etcd v3 cluster (Concord or etcd) over etcd's JSON gateway with `fetch`:
+ * the `Client` of `concord-kv/fetch` and of the recipes' runtime-neutral core. The Node entry
+ * point's `Client` extends it with gRPC. Construction does no I/O: connections open on the first
+ * call, and a client holding no lease or watch does not keep the process alive.
+ *
+ * @example
+ * ```ts
+ * import { Client } from 'concord-kv/fetch';
+ * const client = new Client({ endpoints: 'https://etcd.example.com:2379' });
+ * await client.put('greeting', 'hello');
+ * console.log(await client.getString('greeting'));
+ * client.close();
+ * ```
+ */
 export class Client extends Namespace {
   /** Membership: list, add, remove, update, promote. */
   readonly cluster: Cluster;
@@ -56,13 +71,19 @@ export class Client extends Namespace {
   }
 
   /** Lease defaults (see `ClientOptions.leases`); recipes read `ttl` for the leases they create. */
-  readonly leaseDefaults: { readonly ttl?: number; readonly keepAlive: boolean };
+  readonly leaseDefaults: {
+    /** The TTL in seconds of leases recipes create, when not told one. */
+    readonly ttl?: number;
+    /** Whether leases this client grants are kept alive. */
+    readonly keepAlive: boolean;
+  };
 
   /** How calls travel: `'grpc'` or `'fetch'` (or a custom transport's kind). */
   get transport(): string {
     return this.core.conns.transport.kind;
   }
 
+  /** The endpoints calls go to, as given (normalised, without a trailing slash). */
   get endpoints(): readonly string[] {
     return this.core.conns.endpoints;
   }
@@ -96,7 +117,12 @@ export class Client extends Namespace {
   }
 
   /** Open watches and kept leases (what keeps this client's process alive). */
-  get holding(): { watches: number; leases: number } {
+  get holding(): {
+    /** Open watches. */
+    watches: number;
+    /** Leases kept alive by this client. */
+    leases: number;
+  } {
     return { watches: this.core.watches.size, leases: this.core.leases.size };
   }
 
@@ -118,6 +144,7 @@ export class Client extends Namespace {
     }
   }
 
+  /** `await using client = new Client(...)` closes the client at the end of the block. */
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
   }

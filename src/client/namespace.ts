@@ -27,6 +27,10 @@ import type { Lease, LeaseKeeper, LeaseOptions } from './lease.js';
 import { isReadOnly, TxnBuilder, type TxnResult, txnRequest, txnResult } from './txn.js';
 import type { Watch, WatchHub, WatchOptions } from './watch.js';
 
+/**
+ * Options of a single-key read: a historical `revision`, a `serializable` (local, maybe stale)
+ * read, and the call's signal and deadline.
+ */
 export type GetOptions = CallOptions & Pick<RangeOptions, 'revision' | 'serializable'>;
 
 /** A transaction bound to a keyspace: build it, then `commit()`. */
@@ -36,6 +40,7 @@ export class BoundTxn extends TxnBuilder {
     super();
     this.#ns = ns;
   }
+  /** Sends the transaction; it is retried on another member only when it reads and never writes. */
   commit(opts?: CallOptions): Promise<TxnResult> {
     return this.#ns.commit(this, opts);
   }
@@ -48,6 +53,18 @@ export interface Core {
   leases: LeaseKeeper;
 }
 
+/**
+ * The key-value API over a part of the keyspace: every key, range, compare and watch given to it
+ * is under its prefix, and keys come back with the prefix stripped. `Client` is the root one; use
+ * `client.namespace('app/')` to give a component a keyspace of its own.
+ *
+ * @example
+ * ```ts
+ * const app = client.namespace('app/');
+ * await app.put('config', JSON.stringify({ level: 2 })); // writes app/config
+ * const level = (await app.getJSON<{ level: number }>('config'))?.level;
+ * ```
+ */
 export class Namespace {
   /** @internal */
   protected readonly core: Core;
@@ -75,10 +92,15 @@ export class Namespace {
     return r.kvs[0];
   }
 
+  /** One key's value as UTF-8 text, or undefined when the key does not exist. */
   async getString(key: Key, opts?: GetOptions): Promise<string | undefined> {
     return (await this.get(key, opts))?.text();
   }
 
+  /**
+   * One key's value parsed as JSON (not checked against `T`), or undefined when the key does not
+   * exist.
+   */
   async getJSON<T = unknown>(key: Key, opts?: GetOptions): Promise<T | undefined> {
     return (await this.get(key, opts))?.json<T>();
   }
@@ -97,6 +119,10 @@ export class Namespace {
     return (await this.range(range, { ...opts, countOnly: true })).count;
   }
 
+  /**
+   * Writes a key. A put is not retried once it may have reached a member, so a failed put may
+   * still have been applied.
+   */
   async put(key: Key, value: Value, opts?: PutOptions & CallOptions): Promise<PutResult> {
     const req = putRequest(this.#ks, key, value, opts);
     const r = await this.core.conns.unary('write', opts, (i, signal) =>
@@ -105,6 +131,7 @@ export class Namespace {
     return putResult(this.#ks, r);
   }
 
+  /** Writes a key with `JSON.stringify(value)`. */
   putJSON(key: Key, value: unknown, opts?: PutOptions & CallOptions): Promise<PutResult> {
     return this.put(key, JSON.stringify(value), opts);
   }
