@@ -1,41 +1,24 @@
 /**
- * Endpoint failover on a 3-member etcd cluster: a dead first endpoint is skipped, a write that
+ * Endpoint failover on a 3-member etcd etcd.cluster: a dead first endpoint is skipped, a write that
  * could not be sent is retried and applied once, a write that may have been sent is not retried,
  * and killing the member in use moves reads to another member.
  */
 import net from 'node:net';
-import { Client, UnavailableError } from '../../src/index.js';
-import { type EtcdCluster, freePort, startEtcd, waitFor, withTimeout } from '../harness/etcd.js';
+import { UnavailableError } from '../../src/index.js';
+import { freePort, waitFor, withTimeout } from '../harness/etcd.js';
+import { etcdSuite } from '../harness/etcd-suite.js';
 
-let cluster: EtcdCluster;
+const etcd = etcdSuite({ members: 3, name: 'failover', client: { timeoutMs: 5000 }, heal: true });
 let deadEndpoint: string;
-const clients: Client[] = [];
-
-function newClient(endpoints: string[]): Client {
-  const c = new Client({ endpoints, timeoutMs: 5000 });
-  clients.push(c);
-  return c;
-}
 
 /** Index of the member whose ID is in a response header. */
 function memberIndex(memberId: bigint): number {
-  return cluster.members.findIndex((m) => m.id !== undefined && BigInt(m.id) === memberId);
+  return etcd.cluster.members.findIndex((m) => m.id !== undefined && BigInt(m.id) === memberId);
 }
 
 beforeAll(async () => {
-  cluster = await startEtcd({ members: 3, name: 'failover' });
   // Nothing listens there: connections are refused.
   deadEndpoint = `127.0.0.1:${await freePort()}`;
-}, 30_000);
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  for (const m of cluster.members) if (!m.alive) await cluster.restart(m.index);
-  await cluster.waitHealthy();
-}, 30_000);
-
-afterAll(async () => {
-  await cluster?.close();
 });
 
 /**
@@ -92,9 +75,9 @@ async function cutAfterRequest(target: string, marker: string) {
 describe('failover', () => {
   test('a put whose request may have been sent is not retried on another endpoint', async () => {
     const key = `fo-sent/k-${process.pid}-${Date.now()}`;
-    const proxy = await cutAfterRequest(cluster.endpoints[0]!, key);
+    const proxy = await cutAfterRequest(etcd.cluster.endpoints[0]!, key);
     try {
-      const c = newClient([proxy.endpoint, ...cluster.endpoints.slice(1)]);
+      const c = etcd.newClient([proxy.endpoint, ...etcd.cluster.endpoints.slice(1)]);
       // The connection is up (and the proxy passes calls) before the put.
       expect(await c.get('fo-sent/warmup')).toBeUndefined();
       const err = await withTimeout(
@@ -109,7 +92,7 @@ describe('failover', () => {
       // The client cannot know whether the put was applied: it says so, it does not retry.
       expect(err).toBeInstanceOf(UnavailableError);
       // The member behind the proxy did apply it, exactly once: a retry elsewhere would make version 2.
-      const other = newClient(cluster.endpoints.slice(1));
+      const other = etcd.newClient(etcd.cluster.endpoints.slice(1));
       await waitFor(async () => (await other.get(key)) !== undefined, {
         timeoutMs: 10_000,
         what: 'the put applied by the member behind the proxy',
@@ -122,7 +105,7 @@ describe('failover', () => {
   });
 
   test('a put whose first endpoint is dead is retried on the next one and applied exactly once', async () => {
-    const c = newClient([deadEndpoint, ...cluster.endpoints]);
+    const c = etcd.newClient([deadEndpoint, ...etcd.cluster.endpoints]);
     const put = await c.put('fo-once/k', 'v1');
     expect(memberIndex(put.header.memberId)).toBe(0);
     const kv = await c.get('fo-once/k');
@@ -138,7 +121,7 @@ describe('failover', () => {
   });
 
   test('get and put work with endpoints [dead, member0, member1, member2]', async () => {
-    const c = newClient([deadEndpoint, ...cluster.endpoints]);
+    const c = etcd.newClient([deadEndpoint, ...etcd.cluster.endpoints]);
     expect(await c.get('fo-basic/missing')).toBeUndefined();
     await c.put('fo-basic/k', 'v');
     expect(await c.getString('fo-basic/k')).toBe('v');
@@ -151,15 +134,15 @@ describe('failover', () => {
   ])(
     'killing the member in use (%s) moves reads to another member',
     async (_what, killLeader) => {
-      const leader = await cluster.leaderIndex();
+      const leader = await etcd.cluster.leaderIndex();
       const first = killLeader ? leader : [0, 1, 2].find((i) => i !== leader)!;
       const order = [first, ...[0, 1, 2].filter((i) => i !== first)];
-      const c = newClient([deadEndpoint, ...order.map((i) => cluster.members[i]!.endpoint)]);
+      const c = etcd.newClient([deadEndpoint, ...order.map((i) => etcd.cluster.members[i]!.endpoint)]);
       const key = `fo-kill-${killLeader ? 'leader' : 'follower'}/k`;
       const put = await c.put(key, 'v');
       expect(memberIndex(put.header.memberId)).toBe(first);
 
-      await cluster.kill(first);
+      await etcd.cluster.kill(first);
       const r = await c.range(key);
       expect(r.kvs[0]?.text()).toBe('v');
       const served = memberIndex(r.header.memberId);

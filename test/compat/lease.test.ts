@@ -4,30 +4,11 @@
  * `await using`.
  */
 import http from 'node:http';
-import { Client, type Lease, LeaseLostError } from '../../src/index.js';
-import { type EtcdCluster, sleep, startEtcd, waitFor, withTimeout } from '../harness/etcd.js';
+import { type Lease, LeaseLostError } from '../../src/index.js';
+import { settlesWithin, sleep, waitFor, withTimeout } from '../harness/etcd.js';
+import { etcdSuite } from '../harness/etcd-suite.js';
 
-let cluster: EtcdCluster;
-const clients: Client[] = [];
-
-function newClient(): Client {
-  const c = new Client({ endpoints: cluster.endpoints, timeoutMs: 5000 });
-  clients.push(c);
-  return c;
-}
-
-/** Resolves 'pending' unless `p` settles within `ms`. */
-async function settlesWithin<T>(p: Promise<T>, ms: number): Promise<T | 'pending'> {
-  let t: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'pending'>((r) => {
-    t = setTimeout(() => r('pending'), ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(t);
-  }
-}
+const etcd = etcdSuite({ members: 1, name: 'lease', client: { timeoutMs: 5000 } });
 
 function httpGet(url: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -47,7 +28,7 @@ function httpGet(url: string): Promise<string> {
 
 /** How many LeaseKeepAlive streams the member has started, from its Prometheus metrics. */
 async function keepAliveStreamsStarted(): Promise<number> {
-  const text = await httpGet(`${cluster.members[0]!.clientUrl}/metrics`);
+  const text = await httpGet(`${etcd.cluster.members[0]!.clientUrl}/metrics`);
   const line = text
     .split('\n')
     .find((l) => l.startsWith('grpc_server_started_total{') && l.includes('grpc_method="LeaseKeepAlive"'));
@@ -55,21 +36,9 @@ async function keepAliveStreamsStarted(): Promise<number> {
   return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
 }
 
-beforeAll(async () => {
-  cluster = await startEtcd({ members: 1, name: 'lease' });
-}, 30_000);
-
-afterEach(() => {
-  for (const c of clients.splice(0)) c.close();
-});
-
-afterAll(async () => {
-  await cluster?.close();
-});
-
 describe('lease', () => {
   test('grant, keep alive past the TTL, list keys, list leases, revoke deletes keys and aborts signal', async () => {
-    const c = newClient();
+    const c = etcd.newClient();
     const lease = await c.lease({ ttl: 2 });
     expect(typeof lease.id).toBe('bigint');
     expect(lease.id).toBeGreaterThan(0n);
@@ -119,14 +88,14 @@ describe('lease', () => {
   ])(
     'a lease revoked by %s is lost with reason "expired"',
     async (_what, how) => {
-      const c = newClient();
+      const c = etcd.newClient();
       const lease = await c.lease({ ttl: 2 });
       await c.put(`lease-lost-${how}/k`, 'v', { lease });
       if (how === 'client') {
-        const other = newClient();
+        const other = etcd.newClient();
         await other.revokeLease(lease.id);
       } else {
-        await cluster.etcdctl(['lease', 'revoke', lease.id.toString(16)], { check: true });
+        await etcd.cluster.etcdctl(['lease', 'revoke', lease.id.toString(16)], { check: true });
       }
       const err = await withTimeout(lease.lost, 5000, 'lease.lost after a foreign revoke');
       expect(err).toBeInstanceOf(LeaseLostError);
@@ -142,7 +111,7 @@ describe('lease', () => {
   );
 
   test('client.revokeLease(id) on a lease the same client keeps ends that Lease as revoked', async () => {
-    const c = newClient();
+    const c = etcd.newClient();
     const lease = await c.lease({ ttl: 2 });
     await c.put('lease-self-revoke/k', 'v', { lease });
     await c.revokeLease(lease.id);
@@ -154,7 +123,7 @@ describe('lease', () => {
   });
 
   test('keepAlive: false lets the lease expire after its TTL', async () => {
-    const c = newClient();
+    const c = etcd.newClient();
     const lease = await c.lease({ ttl: 2, keepAlive: false });
     expect(c.holding.leases).toBe(0);
     await c.put('lease-nokeep/k', 'v', { lease });
@@ -172,7 +141,7 @@ describe('lease', () => {
   }, 15_000);
 
   test('keepAliveOnce() renews a lease that is not kept alive; on a revoked lease it throws LeaseLostError', async () => {
-    const c = newClient();
+    const c = etcd.newClient();
     const lease = await c.lease({ ttl: 3, keepAlive: false });
     await c.put('lease-once/k', 'v', { lease });
     // Let the TTL run down, then renew it by hand: twice the TTL later the key is still there.
@@ -184,7 +153,7 @@ describe('lease', () => {
     // The Lease object knows it was renewed: past the first TTL it has not ended.
     expect(lease.signal.aborted).toBe(false);
     expect(c.holding.leases).toBe(0);
-    const other = newClient();
+    const other = etcd.newClient();
     await other.revokeLease(lease.id);
     const err = await lease.keepAliveOnce().catch((e) => e);
     expect(err).toBeInstanceOf(LeaseLostError);
@@ -194,7 +163,7 @@ describe('lease', () => {
   }, 15_000);
 
   test('a lease granted with an explicit id', async () => {
-    const c = newClient();
+    const c = etcd.newClient();
     const id = 0x1000_0000_0000n + BigInt(Math.floor(Math.random() * 1_000_000));
     const lease = await c.lease({ ttl: 5, id });
     expect(lease.id).toBe(id);
@@ -207,7 +176,7 @@ describe('lease', () => {
   });
 
   test('all kept leases of a client share one LeaseKeepAlive stream (on fetch, each keepalive is a call)', async () => {
-    const c = newClient();
+    const c = etcd.newClient();
     await c.get('lease-shared/warmup'); // open the channel first
     const before = await keepAliveStreamsStarted();
     const leases: Lease[] = [];
@@ -229,7 +198,7 @@ describe('lease', () => {
   }, 15_000);
 
   test('`await using` revokes the lease at the end of the block', async () => {
-    const c = newClient();
+    const c = etcd.newClient();
     let id: bigint;
     let signal: AbortSignal;
     {

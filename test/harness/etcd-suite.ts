@@ -1,10 +1,12 @@
 /**
  * The frame of a test file that runs against one etcd cluster: `etcdSuite()` starts the cluster
- * and a client in beforeAll and closes them in afterAll, and after every test kills the child
- * processes and closes the further clients the test started.
+ * in beforeAll (and a client, on first use) and closes them in afterAll, and after every test
+ * kills the child processes and closes the further clients the test started (and, with `heal`,
+ * brings back the members it killed or paused).
  */
 import path from 'node:path';
 import { Client } from '../../src/index.js';
+import { type ClientDefaults, testClients } from './clients.js';
 import { type EtcdCluster, type StartEtcdOptions, startEtcd, withTimeout } from './etcd.js';
 import { ensureBuilt, killAll, ROOT, type Spawned, spawnFixture, spawnTracked } from './fixtures.js';
 
@@ -12,8 +14,13 @@ export interface EtcdSuite {
   readonly cluster: EtcdCluster;
   /** A client on the cluster, for the whole file. */
   readonly client: Client;
-  /** A further client (on the cluster unless `endpoints` says otherwise), closed after the test. */
-  newClient(endpoints?: string[]): Client;
+  /**
+   * A further client (on the cluster unless `endpoints` says otherwise, with the suite's client
+   * options unless `options` says otherwise), closed after the test.
+   */
+  newClient(endpoints?: string[], options?: ClientDefaults): Client;
+  /** Resumes the members a test paused, restarts those it killed, and waits until all are healthy. */
+  heal(): Promise<void>;
   /** Runs `test/fixtures/<script>` with ENDPOINTS set to the cluster's. */
   fixture(script: string, env?: Record<string, string>): Spawned;
   /**
@@ -24,10 +31,24 @@ export interface EtcdSuite {
   example(name: string, timeoutMs?: number): Promise<{ lines: string[]; stdout: string; stderr: string }>;
 }
 
-export function etcdSuite(opts: StartEtcdOptions): EtcdSuite {
+export interface EtcdSuiteOptions extends StartEtcdOptions {
+  /** Options of every client the suite makes (`client` and `newClient`), e.g. `timeoutMs`. */
+  client?: ClientDefaults;
+  /**
+   * After every test, resume the members it paused, restart those it killed and wait until all
+   * are healthy, so that each test starts on a whole cluster.
+   */
+  heal?: boolean;
+}
+
+export function etcdSuite({
+  client: clientOptions = {},
+  heal = false,
+  ...opts
+}: EtcdSuiteOptions): EtcdSuite {
   let cluster: EtcdCluster | undefined;
   let client: Client | undefined;
-  const extraClients: Client[] = [];
+  const newClient = testClients(clientOptions);
   const started = (): EtcdCluster => {
     if (!cluster) throw new Error('etcdSuite: the cluster is not started (used outside a test?)');
     return cluster;
@@ -36,11 +57,18 @@ export function etcdSuite(opts: StartEtcdOptions): EtcdSuite {
   beforeAll(async () => {
     ensureBuilt();
     cluster = await startEtcd(opts);
-    client = new Client({ endpoints: cluster.endpoints });
   });
-  afterEach(() => {
+  const healCluster = async (): Promise<void> => {
+    const c = started();
+    for (const m of c.members) {
+      if (m.paused) await c.resume(m.index);
+      if (!m.alive) await c.restart(m.index);
+    }
+    await c.waitHealthy();
+  };
+  afterEach(async () => {
     killAll();
-    for (const c of extraClients.splice(0)) c.close();
+    if (heal && cluster) await healCluster();
   });
   afterAll(async () => {
     client?.close();
@@ -52,14 +80,13 @@ export function etcdSuite(opts: StartEtcdOptions): EtcdSuite {
       return started();
     },
     get client() {
-      started();
-      return client!;
+      client ??= new Client({ ...clientOptions, endpoints: started().endpoints });
+      return client;
     },
-    newClient(endpoints = started().endpoints) {
-      const c = new Client({ endpoints });
-      extraClients.push(c);
-      return c;
+    newClient(endpoints = started().endpoints, options = {}) {
+      return newClient(endpoints, options);
     },
+    heal: healCluster,
     fixture(script, env = {}) {
       return spawnFixture(script, { ENDPOINTS: started().endpoints.join(','), ...env });
     },

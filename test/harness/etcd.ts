@@ -30,4 +30,4 @@ export type { TlsSetup } from './etcd-tls.js';
 export { ETCDCTL_BIN, type EtcdctlOptions, type EtcdctlResult, runEtcdctl } from './etcdctl.js';
 export { freePort, freePortRun, freePorts } from './ports.js';
 export { type StartEtcdOptions, startEtcd } from './start-etcd.js';
-export { sleep, type WaitForOptions, waitFor, withTimeout } from './wait.js';
+export { settlesWithin, sleep, type WaitForOptions, waitFor, withTimeout } from './wait.js';

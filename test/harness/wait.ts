@@ -49,3 +49,16 @@ export async function waitFor(
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** Resolves 'pending' unless `p` settles within `ms` (for asserting that something has not happened yet). */
+export async function settlesWithin<T>(p: Promise<T>, ms: number): Promise<T | 'pending'> {
+  let t: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'pending'>((r) => {
+    t = setTimeout(() => r('pending'), ms);
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(t);
+  }
+}
