@@ -7,6 +7,15 @@
 import { AbortError } from 'abort-controller-x';
 import { ClientClosedError, DeadlineExceededError } from './errors.js';
 
+/**
+ * What every call that waits takes: a signal to abort it and a deadline.
+ *
+ * @example
+ * ```ts
+ * const ac = new AbortController();
+ * const kv = await client.get('config', { signal: ac.signal, timeoutMs: 2_000 });
+ * ```
+ */
 export interface CallOptions {
   /** Aborting rejects the call with an AbortError and cancels it on the wire. */
   signal?: AbortSignal;

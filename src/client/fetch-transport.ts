@@ -38,13 +38,19 @@ import {
 import type { TlsOptions } from './options.js';
 import type { CompatServiceDefinition, ServiceClient, Transport, TransportSettings } from './transport.js';
 
+/** What the fetch transport is made with: the client's options that concern it. */
 export interface FetchTransportSettings extends TransportSettings {
   /** Refused when it names a CA or a client certificate (see the constructor). */
   tls?: TlsOptions;
   /** The `fetch` to use (default: the global one). */
   fetch?: typeof fetch;
   /** While watches are open, a serializable read from their member every `intervalMs` must answer within `timeoutMs`. */
-  keepalive?: { intervalMs: number; timeoutMs: number };
+  keepalive?: {
+    /** How often the member holding watches is read, in ms. */
+    intervalMs: number;
+    /** How long that read may take before the watches move, in ms. */
+    timeoutMs: number;
+  };
 }
 
 interface CallOpts {
@@ -52,6 +58,11 @@ interface CallOpts {
   metadata?: Metadata;
 }
 
+/**
+ * The fetch transport: every call a `POST` to etcd's JSON gateway through the runtime's `fetch`,
+ * for runtimes without HTTP/2 streams (Workers, edge functions, Deno Deploy, browsers). TLS is the
+ * runtime's own: `https://` endpoints it trusts, no CA or client certificate of ours.
+ */
 export class FetchTransport implements Transport {
   readonly kind = 'fetch';
   readonly #settings: FetchTransportSettings;
@@ -339,6 +350,10 @@ export class FetchTransport implements Transport {
 /** A read every member answers by itself (serializable), cheap (count only). */
 const PING = '{"key":"AA==","count_only":true,"serializable":true}';
 
+/**
+ * A transport factory for the fetch transport, for the `transport` client option (`'fetch'` is the
+ * same).
+ */
 export const fetchTransport = (settings: FetchTransportSettings): Transport => new FetchTransport(settings);
 
 /** The next request, or undefined once `signal` aborts (a stream's request side never ends by itself). */

@@ -20,14 +20,27 @@ import { ClientClosedError } from './errors.js';
 import type { Pem, TlsOptions } from './options.js';
 import type { Transport, TransportSettings } from './transport.js';
 
+/** What the gRPC transport is made with: the client's options that concern it. */
 export interface GrpcTransportSettings extends TransportSettings {
+  /** gRPC channel credentials; default insecure (or TLS from `tls`). */
   credentials?: ChannelCredentials;
   /** Used when `credentials` is not given (checked by resolveOptions). */
   tls?: TlsOptions;
+  /** Extra grpc-js channel options, applied over the transport's own. */
   channelOptions?: ChannelOptions;
-  keepalive?: { intervalMs: number; timeoutMs: number };
+  /** The channel's keepalive pings (see `ClientOptions.keepalive`). */
+  keepalive?: {
+    /** `grpc.keepalive_time_ms` (default 10 000). */
+    intervalMs: number;
+    /** `grpc.keepalive_timeout_ms` (default 5 000). */
+    timeoutMs: number;
+  };
 }
 
+/**
+ * The gRPC transport (Node only): one HTTP/2 channel per endpoint, created on first use. The
+ * Node `Client` uses it by default; `grpcTransport` is its factory, for a custom transport that wraps it.
+ */
 export class GrpcTransport implements Transport {
   readonly kind = 'grpc';
   readonly #settings: GrpcTransportSettings;
@@ -106,6 +119,7 @@ export class GrpcTransport implements Transport {
   }
 }
 
+/** A transport factory for the gRPC transport, for the `transport` client option. */
 export const grpcTransport = (settings: GrpcTransportSettings): Transport => new GrpcTransport(settings);
 
 function toMeta(m: Record<string, string>): Metadata {

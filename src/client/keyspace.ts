@@ -12,7 +12,22 @@ import { concat, type Key, prefixEnd, startsWith, toBuffer, ZERO } from './bytes
  * - `{ fromKey }`: every key `>=` it;
  * - `{ key, end }`: the half-open interval `[key, end)`.
  */
-export type KeyRange = Key | { prefix: Key } | { fromKey: Key } | { key: Key; end?: Key };
+export type KeyRange =
+  | Key
+  | {
+      /** Every key starting with these bytes. */
+      prefix: Key;
+    }
+  | {
+      /** Every key from this one on. */
+      fromKey: Key;
+    }
+  | {
+      /** The first key of the range. */
+      key: Key;
+      /** The end of the range, excluded (`'\0'`: the end of the keyspace; absent: `key` alone). */
+      end?: Key;
+    };
 
 export interface WireRange {
   key: Buffer;

@@ -20,6 +20,20 @@ export interface TlsOptions {
   key?: Pem;
 }
 
+/**
+ * What `new Client(options)` takes. Only `endpoints` is required; each option is checked at
+ * construction, with a message that quotes the bad value.
+ *
+ * @example
+ * ```ts
+ * const client = new Client({
+ *   endpoints: ['https://10.0.0.1:2379', 'https://10.0.0.2:2379', 'https://10.0.0.3:2379'],
+ *   tls: { ca: readFileSync('ca.pem') },
+ *   auth: { username: 'app', password: process.env.ETCD_PASSWORD! },
+ *   timeoutMs: 5_000,
+ * });
+ * ```
+ */
 export interface ClientOptions {
   /**
    * Members to talk to, as `host:port` or `http://host:port` (`https://` for TLS). Calls go to
@@ -39,7 +53,12 @@ export interface ClientOptions {
    * after, and authenticates again (once per call) when the server says the token is no longer
    * valid (expired, password changed, auth revision moved on).
    */
-  auth?: { username: string; password: string };
+  auth?: {
+    /** The etcd user. */
+    username: string;
+    /** The user's password. */
+    password: string;
+  };
   /** Extra grpc-js channel options. */
   channelOptions?: ChannelOptions;
   /** Metadata sent with every call (e.g. `{ token }` for etcd auth). */
@@ -56,7 +75,12 @@ export interface ClientOptions {
    * Defaults for leases this client grants, including the ones recipes create: `ttl` in seconds
    * when a recipe is not told one (recipes' own default is 60), `keepAlive` (default true).
    */
-  leases?: { ttl?: number; keepAlive?: boolean };
+  leases?: {
+    /** TTL in seconds of the leases recipes create when not told one. */
+    ttl?: number;
+    /** Keep leases alive (default true); false suits functions that may be frozen. */
+    keepAlive?: boolean;
+  };
   /**
    * How a member holding long-lived streams (watches, keepalives) is checked for being hung: a
    * check every `intervalMs` that must be answered within `timeoutMs` (defaults 10 000 / 5 000),
@@ -64,7 +88,12 @@ export interface ClientOptions {
    * --grpc-keepalive-min-time, 5 s by default, refuses more frequent pings); fetch: a
    * serializable read from that member while watches are open.
    */
-  keepalive?: { intervalMs?: number; timeoutMs?: number };
+  keepalive?: {
+    /** How often a member holding streams is checked, in ms (default 10 000). */
+    intervalMs?: number;
+    /** How long the check may take before the streams move, in ms (default 5 000). */
+    timeoutMs?: number;
+  };
 }
 
 export interface ResolvedOptions {

@@ -20,11 +20,18 @@ import type { TlsOptions } from './options.js';
 export type { CompatServiceDefinition, ServiceClient };
 
 export interface TransportSettings {
+  /** The endpoints, normalised: one connection each, indexed as given. */
   endpoints: string[];
   /** Metadata sent with every call (auth token …): gRPC metadata, or HTTP headers on fetch. */
   metadata?: Record<string, string>;
 }
 
+/**
+ * How calls reach the members: the gRPC and fetch transports implement it, and a custom one can
+ * be given as the `transport` client option (for tests that inject faults, or another runtime's
+ * HTTP stack). Clients per service have nice-grpc's call shapes, so everything above runs
+ * unchanged on any transport.
+ */
 export interface Transport {
   /** The kind, for errors and diagnostics. */
   readonly kind: 'grpc' | 'fetch' | string;
@@ -44,12 +51,21 @@ export interface Transport {
 
 /** What a transport factory is given: the client's options that concern transports. */
 export interface TransportFactorySettings extends TransportSettings {
+  /** gRPC channel credentials, as the client option. */
   credentials?: ChannelCredentials;
+  /** TLS files, as the client option (the gRPC transport builds credentials from them). */
   tls?: TlsOptions;
+  /** Extra grpc-js channel options, as the client option. */
   channelOptions?: ChannelOptions;
+  /** The `fetch` to use, as the client option. */
   fetch?: typeof fetch;
   /** See `ClientOptions.keepalive`. */
-  keepalive?: { intervalMs: number; timeoutMs: number };
+  keepalive?: {
+    /** How often a member holding streams is checked, in ms. */
+    intervalMs: number;
+    /** How long the check may take, in ms. */
+    timeoutMs: number;
+  };
 }
 
 /** Makes a transport for a client's settings (the `transport` client option may be one). */
