@@ -11,9 +11,12 @@ import type { CallOptions } from './call-options.js';
 import type { Connections } from './connections.js';
 import { type KeyRange, ROOT } from './keyspace.js';
 
+/** What a permission allows on its keys. */
 export type PermissionType = 'read' | 'write' | 'readwrite';
 
+/** A permission a role holds on a key or range. */
 export interface Permission {
+  /** What it allows. */
   type: PermissionType;
   /** First key; with `end` empty, the only key. */
   key: Buffer;
@@ -30,8 +33,24 @@ type AuthClient = GrpcClient<typeof AuthDefinition>;
 
 const FROM_WIRE: Record<number, PermissionType> = { 0: 'read', 1: 'write', 2: 'readwrite' };
 
+/**
+ * etcd's authentication and role-based access, as `client.auth`: turning it on and off, users,
+ * roles and their key-range permissions.
+ *
+ * @example
+ * ```ts
+ * await client.auth.addUser('root', rootPassword);
+ * await client.auth.grantRole('root', 'root');
+ * await client.auth.addRole('app');
+ * await client.auth.grantPermission('app', 'readwrite', { prefix: 'app/' });
+ * await client.auth.addUser('app', appPassword);
+ * await client.auth.grantRole('app', 'app');
+ * await client.auth.enable();
+ * ```
+ */
 export class Auth {
   readonly #conns: Connections;
+  /** @internal */
   constructor(conns: Connections) {
     this.#conns = conns;
   }
@@ -53,11 +72,18 @@ export class Auth {
     await this.#write(opts, (c, signal) => c.authEnable({}, { signal }));
   }
 
+  /** Turns auth off (needs the root role). */
   async disable(opts?: CallOptions): Promise<void> {
     await this.#write(opts, (c, signal) => c.authDisable({}, { signal }));
   }
 
-  async status(opts?: CallOptions): Promise<{ enabled: boolean; revision: bigint }> {
+  /** Whether auth is on, and the auth store's revision (it moves with every auth change). */
+  async status(opts?: CallOptions): Promise<{
+    /** Whether auth is on. */
+    enabled: boolean;
+    /** The auth store's revision. */
+    revision: bigint;
+  }> {
     const r = await this.#read(opts, (c, signal) => c.authStatus({}, { signal }));
     return { enabled: r.enabled, revision: r.authRevision };
   }
@@ -72,10 +98,12 @@ export class Auth {
     await this.#write(opts, (c, signal) => c.userAdd({ name, password, options }, { signal }));
   }
 
+  /** Deletes a user. */
   async deleteUser(name: string, opts?: CallOptions): Promise<void> {
     await this.#write(opts, (c, signal) => c.userDelete({ name }, { signal }));
   }
 
+  /** Sets a user's password. */
   async changePassword(name: string, password: string, opts?: CallOptions): Promise<void> {
     await this.#write(opts, (c, signal) => c.userChangePassword({ name, password }, { signal }));
   }
@@ -85,22 +113,27 @@ export class Auth {
     return (await this.#read(opts, (c, signal) => c.userGet({ name }, { signal }))).roles;
   }
 
+  /** Every user's name. */
   async users(opts?: CallOptions): Promise<string[]> {
     return (await this.#read(opts, (c, signal) => c.userList({}, { signal }))).users;
   }
 
+  /** Gives a user a role. */
   async grantRole(user: string, role: string, opts?: CallOptions): Promise<void> {
     await this.#write(opts, (c, signal) => c.userGrantRole({ user, role }, { signal }));
   }
 
+  /** Takes a role from a user. */
   async revokeRole(user: string, role: string, opts?: CallOptions): Promise<void> {
     await this.#write(opts, (c, signal) => c.userRevokeRole({ name: user, role }, { signal }));
   }
 
+  /** Adds a role with no permissions. */
   async addRole(name: string, opts?: CallOptions): Promise<void> {
     await this.#write(opts, (c, signal) => c.roleAdd({ name }, { signal }));
   }
 
+  /** Deletes a role. */
   async deleteRole(name: string, opts?: CallOptions): Promise<void> {
     await this.#write(opts, (c, signal) => c.roleDelete({ role: name }, { signal }));
   }
@@ -111,6 +144,7 @@ export class Auth {
     return r.perm.map((p) => ({ type: FROM_WIRE[p.permType] ?? 'read', key: p.key, end: p.rangeEnd }));
   }
 
+  /** Every role's name. */
   async roles(opts?: CallOptions): Promise<string[]> {
     return (await this.#read(opts, (c, signal) => c.roleList({}, { signal }))).roles;
   }

@@ -23,6 +23,7 @@ export const KEEPALIVE_TICK_MS = 100;
 /** A keepalive unanswered for this long (or a third of the TTL, if longer) means a hung stream. */
 export const HUNG_AFTER_MS = 1000;
 
+/** What `client.lease()` takes. */
 export interface LeaseOptions extends CallOptions {
   /** Time to live in seconds. */
   ttl: number;
@@ -32,16 +33,35 @@ export interface LeaseOptions extends CallOptions {
   keepAlive?: boolean;
 }
 
+/** A lease's remaining time, as `lease.timeToLive()` and `client.leaseTimeToLive()` return it. */
 export interface LeaseTimeToLive {
+  /** The member and revision that answered. */
   header: ResponseHeader;
+  /** The lease's ID. */
   id: bigint;
   /** Remaining seconds; -1 when the lease does not exist (expired or revoked). */
   ttl: number;
+  /** The TTL the lease was granted with, in seconds. */
   grantedTtl: number;
+  /** The keys attached to the lease (full keys, not namespaced), when `keys: true` was asked for. */
   keys: Buffer[];
 }
 
+/**
+ * A lease granted by `client.lease()`: keys put with it are deleted when it ends, which is what
+ * makes locks, elections and registrations free themselves when their holder dies. The client
+ * keeps it alive until it is revoked or lost (unless `keepAlive: false`); watch `lost` or
+ * `signal` to stop work that depended on it.
+ *
+ * @example
+ * ```ts
+ * await using lease = await client.lease({ ttl: 10 });
+ * await client.put('workers/w1', 'up', { lease });
+ * lease.signal.addEventListener('abort', () => console.log('lease ended:', lease.signal.reason));
+ * ```
+ */
 export class Lease {
+  /** The lease's ID, as etcd's tools show it (`etcdctl lease timetolive <hex id>`). */
   readonly id: bigint;
   /** The TTL the server granted, in seconds. */
   readonly ttl: number;
@@ -52,6 +72,7 @@ export class Lease {
   readonly lost: Promise<LeaseLostError>;
   #revoked = false;
 
+  /** @internal */
   constructor(keeper: LeaseKeeper, id: bigint, ttl: number) {
     this.#keeper = keeper;
     this.id = id;
@@ -66,6 +87,10 @@ export class Lease {
     return this.#ended.signal;
   }
 
+  /**
+   * Whether the lease ended without being revoked through this object (expired, revoked elsewhere,
+   * or its keepalives went unanswered for a TTL).
+   */
   get isLost(): boolean {
     return this.#ended.signal.aborted && !this.#revoked;
   }
@@ -90,10 +115,12 @@ export class Lease {
     return this.#keeper.keepAliveOnce(this.id, opts);
   }
 
+  /** Asks the cluster for the remaining TTL (and, with `keys: true`, the attached keys). */
   timeToLive(opts?: CallOptions & { keys?: boolean }): Promise<LeaseTimeToLive> {
     return this.#keeper.timeToLive(this.id, opts);
   }
 
+  /** `await using lease = ...` revokes the lease at the end of the block, unless it has ended. */
   async [Symbol.asyncDispose](): Promise<void> {
     if (!this.#ended.signal.aborted) await this.revoke();
   }

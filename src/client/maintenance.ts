@@ -13,27 +13,44 @@ import type { Connections } from './connections.js';
 import { EtcdError, toEtcdError } from './errors.js';
 import { header, type ResponseHeader } from './kv.js';
 
+/** Call options of maintenance calls that are about one member. */
 export interface MemberCallOptions extends CallOptions {
   /** Which member to ask: an index into the client's endpoints, or one of them. */
   endpoint?: number | string;
 }
 
+/** One member's view of itself and the cluster, as `client.maintenance.status()` returns it. */
 export interface Status {
+  /** The member that answered and its revision. */
   header: ResponseHeader;
+  /** The server's version string. */
   version: string;
+  /** The store's size in bytes. */
   dbSize: bigint;
+  /** The bytes of the store in use. */
   dbSizeInUse: bigint;
   /** Member ID of the leader as this member sees it (0n: none). */
   leader: bigint;
+  /** The member's last raft log index. */
   raftIndex: bigint;
+  /** The member's raft term. */
   raftTerm: bigint;
+  /** The last raft index the member has applied. */
   raftAppliedIndex: bigint;
+  /** Alarms and errors the member reports. */
   errors: string[];
+  /** Whether the member is a learner (not voting). */
   isLearner: boolean;
 }
 
+/**
+ * An alarm raised on a member: `nospace` when the store reached its quota (writes are refused
+ * until it is disarmed), `corrupt` when members' hashes disagree.
+ */
 export interface Alarm {
+  /** The member that raised it. */
   memberId: bigint;
+  /** The alarm. */
   alarm: 'nospace' | 'corrupt' | 'none';
 }
 
@@ -56,8 +73,13 @@ const status = (r: StatusResponse): Status => ({
   isLearner: r.isLearner,
 });
 
+/**
+ * Operations on members, as `client.maintenance`: status, alarms, defragment, hash, leadership
+ * transfer and snapshots. Most take `endpoint` to ask one member rather than the active one.
+ */
 export class Maintenance {
   readonly #conns: Connections;
+  /** @internal */
   constructor(conns: Connections) {
     this.#conns = conns;
   }
@@ -92,6 +114,7 @@ export class Maintenance {
     }
   }
 
+  /** One member's status (the active endpoint unless `endpoint` is given). */
   async status(opts?: MemberCallOptions): Promise<Status> {
     const r = await this.#member(opts, 'read', (i, signal) =>
       this.#conns.client(MaintenanceDefinition, i).status({}, { signal }),
@@ -99,6 +122,10 @@ export class Maintenance {
     return status(r);
   }
 
+  /**
+   * The hash of one member's key-value history up to `revision` (0: all of it): members that
+   * agree on the history give the same hash.
+   */
   async hashKV(revision = 0n, opts?: MemberCallOptions) {
     const r = await this.#member(opts, 'read', (i, signal) =>
       this.#conns.client(MaintenanceDefinition, i).hashKV({ revision }, { signal }),
@@ -106,6 +133,7 @@ export class Maintenance {
     return { header: header(r.header), hash: r.hash, compactRevision: r.compactRevision };
   }
 
+  /** Defragments one member's store. */
   async defragment(opts?: MemberCallOptions): Promise<void> {
     await this.#member(opts, 'write', (i, signal) =>
       this.#conns.client(MaintenanceDefinition, i).defragment({}, { signal }),
@@ -119,6 +147,7 @@ export class Maintenance {
     );
   }
 
+  /** Every alarm raised in the cluster. */
   async alarms(opts?: CallOptions): Promise<Alarm[]> {
     const r = await this.#conns.unary('read', opts, (i, signal) =>
       this.#conns
@@ -128,6 +157,7 @@ export class Maintenance {
     return r.alarms.map((a) => ({ memberId: a.memberID, alarm: ALARM_NAME[a.alarm] ?? 'none' }));
   }
 
+  /** Disarms an alarm (after freeing space, for `nospace`). */
   async disarm(alarm: Alarm, opts?: CallOptions): Promise<void> {
     const type =
       alarm.alarm === 'nospace'
