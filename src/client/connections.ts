@@ -8,17 +8,16 @@
  */
 import { isAbortError } from 'abort-controller-x';
 import type { Metadata } from 'nice-grpc-common';
+import { ETCD_ERRORS } from '../errors/index.js';
 import { AuthDefinition } from '../gen/etcdserverpb/rpc.js';
 import { type CallOptions, CallScope, delay } from './call-options.js';
 import { ClientClosedError, isRetryableRead, toEtcdError, UnavailableError, wasNotSent } from './errors.js';
 import type { CompatServiceDefinition, ServiceClient, Transport } from './transport.js';
 
 /** Refusals that a fresh token cures (clientv3's shouldRefreshToken). */
-const STALE_TOKEN = new Set([
-  'etcdserver: invalid auth token',
-  'etcdserver: user name is empty',
-  'etcdserver: revision of auth store is old',
-]);
+const STALE_TOKEN = new Set<string>(
+  (['invalid-auth-token', 'user-empty', 'auth-old-revision'] as const).map((c) => ETCD_ERRORS[c].message),
+);
 
 export interface ConnectionSettings {
   endpoints: string[];

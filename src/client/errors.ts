@@ -2,12 +2,14 @@
  * Typed errors. Every error the SDK raises is an `EtcdError` with a stable string `code`, the
  * server's own message and, for server errors, the gRPC status. Classes are matched on the
  * server's message first (that is what etcd's own clients do: several errors share a gRPC
- * code), then on the gRPC code alone.
+ * code), then on the gRPC code alone. etcd's messages and codes come from the table the server
+ * answers with (src/errors), so the two cannot drift apart.
  *
  * `instanceof` survives two copies of this package in one process: each class checks a
  * brand registered under `Symbol.for`, not its own prototype chain.
  */
 import { ClientError, Status } from 'nice-grpc-common';
+import { ETCD_ERRORS, type EtcdErrorCode } from '../errors/index.js';
 
 const BRAND = Symbol.for('concord.error.code');
 
@@ -51,10 +53,10 @@ function brandsOf(ctor: unknown): string[] {
   return out;
 }
 
-function define(code: string, parent: typeof EtcdError = EtcdError) {
+function define<C extends string>(code: C) {
   // A named class per kind keeps stack traces and `err.name` readable.
-  const cls = class extends parent {
-    static CODE = code;
+  const cls = class extends EtcdError {
+    static CODE: C = code;
   };
   return cls;
 }
@@ -130,46 +132,53 @@ export class ClientClosedError extends define('client-closed') {}
 
 type Ctor = new (message: string, opts: { grpcCode?: number; cause?: unknown }) => EtcdError;
 
-// etcd's messages (api/v3rpc/rpctypes). Clients match on these strings, so they are exact.
-const BY_MESSAGE: ReadonlyArray<[string, Ctor]> = [
-  ['etcdserver: mvcc: required revision has been compacted', CompactedError],
-  ['etcdserver: mvcc: required revision is a future revision', FutureRevisionError],
-  ['etcdserver: mvcc: database space exceeded', NoSpaceError],
-  ['etcdserver: requested lease not found', LeaseNotFoundError],
-  ['etcdserver: lease already exists', LeaseExistsError],
-  ['etcdserver: too large lease TTL', LeaseTTLTooLargeError],
-  ['etcdserver: too many operations in txn request', TooManyOpsError],
-  ['etcdserver: duplicate key given in txn request', DuplicateKeyError],
-  ['etcdserver: key is not provided', EmptyKeyError],
-  ['etcdserver: request is too large', RequestTooLargeError],
-  ['etcdserver: too many requests', TooManyRequestsError],
-  ['etcdserver: no leader', NoLeaderError],
-  ['etcdserver: not leader', NotLeaderError],
-  ['etcdserver: leader changed', LeaderChangedError],
-  ['etcdserver: request timed out', ServerTimeoutError],
-  ['etcdserver: unhealthy cluster', UnhealthyClusterError],
-  ['etcdserver: corrupt cluster', CorruptClusterError],
-  ['etcdserver: permission denied', PermissionDeniedError],
-  ['etcdserver: invalid auth token', InvalidAuthTokenError],
-  ['etcdserver: authentication failed, invalid user ID or password', AuthFailedError],
-  ['etcdserver: authentication is not enabled', AuthNotEnabledError],
-  ['etcdserver: user name not found', UserNotFoundError],
-  ['etcdserver: user name already exists', UserExistsError],
-  ['etcdserver: role name not found', RoleNotFoundError],
-  ['etcdserver: role name already exists', RoleExistsError],
-  ['etcdserver: root user does not exist', RootUserMissingError],
-  ['etcdserver: member not found', MemberNotFoundError],
-  ['etcdserver: member ID already exist', MemberExistsError],
-  ['etcdserver: Peer URLs already exists', PeerURLExistsError],
-  ['etcdserver: given member URLs are invalid', MemberBadURLsError],
-  ['etcdserver: can only promote a learner member which is in sync with leader', LearnerNotReadyError],
-  ['etcdserver: can only promote a learner member', MemberNotLearnerError],
-  ['etcdserver: too many learner members in cluster', TooManyLearnersError],
-  ['etcdserver: re-configuration failed due to not enough started members', NotEnoughStartedMembersError],
-  ['etcdserver: rpc not supported for learner', NotSupportedForLearnerError],
-  ['etcdserver: bad leader transferee', BadLeaderTransfereeError],
-  ['etcdserver: watch canceled', WatchCanceledError],
-];
+/** The classes of etcd's errors the SDK tells apart by message; the others go by gRPC code. */
+const BY_ETCD_MESSAGE = [
+  CompactedError,
+  FutureRevisionError,
+  NoSpaceError,
+  LeaseNotFoundError,
+  LeaseExistsError,
+  LeaseTTLTooLargeError,
+  TooManyOpsError,
+  DuplicateKeyError,
+  EmptyKeyError,
+  RequestTooLargeError,
+  TooManyRequestsError,
+  NoLeaderError,
+  NotLeaderError,
+  LeaderChangedError,
+  ServerTimeoutError,
+  UnhealthyClusterError,
+  CorruptClusterError,
+  PermissionDeniedError,
+  InvalidAuthTokenError,
+  AuthFailedError,
+  AuthNotEnabledError,
+  UserNotFoundError,
+  UserExistsError,
+  RoleNotFoundError,
+  RoleExistsError,
+  RootUserMissingError,
+  MemberNotFoundError,
+  MemberExistsError,
+  PeerURLExistsError,
+  MemberBadURLsError,
+  LearnerNotReadyError,
+  MemberNotLearnerError,
+  TooManyLearnersError,
+  NotEnoughStartedMembersError,
+  NotSupportedForLearnerError,
+  BadLeaderTransfereeError,
+  WatchCanceledError,
+] satisfies ReadonlyArray<Ctor & { CODE: EtcdErrorCode }>;
+
+// Clients match on etcd's messages, so each is etcd's, exact (the table, src/errors). A message
+// that extends another comes first, for the prefix match in toEtcdError.
+const BY_MESSAGE: ReadonlyArray<[string, Ctor]> = BY_ETCD_MESSAGE.map((C) => [
+  ETCD_ERRORS[C.CODE].message,
+  C,
+]);
 
 /** etcd's message inside a watch cancel reason that quotes a whole gRPC status. */
 export function cancelMessage(reason: string): string {

@@ -7,6 +7,7 @@
  * Creates are sent one at a time: etcd answers creates in order, and a created response is
  * matched to the oldest create still unanswered.
  */
+import { ETCD_ERRORS } from '../errors/index.js';
 import {
   type WatchCreateRequest,
   WatchCreateRequest_FilterType,
@@ -366,7 +367,7 @@ export class WatchHub {
 
   #cancelError(res: WatchResponse): EtcdError {
     if (res.compactRevision > 0n) {
-      return new CompactedError('etcdserver: mvcc: required revision has been compacted', {
+      return new CompactedError(ETCD_ERRORS.compacted.message, {
         compactRevision: res.compactRevision,
       });
     }
@@ -374,7 +375,7 @@ export class WatchHub {
     // its own error class; anything else is a plain cancel.
     return (
       fromCancelReason(res.cancelReason) ??
-      new WatchCanceledError(res.cancelReason || 'etcdserver: watch canceled')
+      new WatchCanceledError(res.cancelReason || ETCD_ERRORS['watch-canceled'].message)
     );
   }
 }

@@ -37,7 +37,7 @@ export const ERR_SESSION_EXPIRED = 'mutex: session is expired';
 
 export class ConcurrencyError extends ServerRequestError {
   constructor(message: string) {
-    super(message, Status.UNKNOWN);
+    super(message, Status.UNKNOWN, 'concurrency');
   }
 }
 

@@ -14,7 +14,7 @@ import { CanceledError, ServerRequestError, StoppedError } from '../errors.js';
 /** A watcher disappeared under us (etcd's waitDelete words it the same way). */
 export class LostWatcherError extends ServerRequestError {
   constructor() {
-    super('lost watcher waiting for delete', Status.UNKNOWN);
+    super('lost watcher waiting for delete', Status.UNKNOWN, 'lost-watcher');
   }
 }
 
