@@ -4,22 +4,7 @@
  * added here is taken in all three ways.
  */
 import { DEFAULT_MAX_TXN_OPS } from '../mvcc/index.js';
-import {
-  DEFAULT_AUTH_TOKEN_TTL_SEC,
-  DEFAULT_BCRYPT_COST,
-  DEFAULT_CLIENT_URL,
-  DEFAULT_CLUSTER_TOKEN,
-  DEFAULT_DATA_DIR,
-  DEFAULT_ELECTION_MS,
-  DEFAULT_HEARTBEAT_MS,
-  DEFAULT_MAX_REQUEST_BYTES,
-  DEFAULT_NAME,
-  DEFAULT_PEER_URL,
-  DEFAULT_QUOTA_BACKEND_BYTES,
-  DEFAULT_SNAPSHOT_CATCH_UP_ENTRIES,
-  DEFAULT_SNAPSHOT_COUNT,
-  DEFAULT_SNAPSHOT_STORE_RETENTION,
-} from '../server/index.js';
+import * as server from '../server/index.js';
 
 /** A flag Concord implements. */
 export interface FlagSpec {
@@ -55,28 +40,28 @@ export const SERVE_FLAGS: FlagSpec[] = [
     flag: 'name',
     arg: '<name>',
     description: 'human-readable name for this member',
-    dflt: DEFAULT_NAME,
+    dflt: server.DEFAULT_NAME,
   },
   {
     group: MEMBER,
     flag: 'data-dir',
     arg: '<dir>',
     description: 'path to the data directory',
-    dflt: DEFAULT_DATA_DIR,
+    dflt: server.DEFAULT_DATA_DIR,
   },
   {
     group: MEMBER,
     flag: 'listen-client-urls',
     arg: '<urls>',
     description: 'URLs to listen on for client traffic (gRPC and HTTP)',
-    dflt: DEFAULT_CLIENT_URL,
+    dflt: server.DEFAULT_CLIENT_URL,
   },
   {
     group: MEMBER,
     flag: 'listen-peer-urls',
     arg: '<urls>',
     description: 'URLs to listen on for peer traffic',
-    dflt: DEFAULT_PEER_URL,
+    dflt: server.DEFAULT_PEER_URL,
   },
   {
     group: MEMBER,
@@ -90,49 +75,49 @@ export const SERVE_FLAGS: FlagSpec[] = [
     flag: 'snapshot-count',
     arg: '<n>',
     description: 'applied entries between snapshots',
-    dflt: String(DEFAULT_SNAPSHOT_COUNT),
+    dflt: String(server.DEFAULT_SNAPSHOT_COUNT),
   },
   {
     group: MEMBER,
     flag: 'experimental-snapshot-catchup-entries',
     arg: '<n>',
     description: 'log entries kept behind a snapshot for slow followers',
-    dflt: String(DEFAULT_SNAPSHOT_CATCH_UP_ENTRIES),
+    dflt: String(server.DEFAULT_SNAPSHOT_CATCH_UP_ENTRIES),
   },
   {
     group: MEMBER,
     flag: 'snapshot-catchup-entries',
     arg: '<n>',
     description: "the same, under etcd 3.6's name",
-    dflt: String(DEFAULT_SNAPSHOT_CATCH_UP_ENTRIES),
+    dflt: String(server.DEFAULT_SNAPSHOT_CATCH_UP_ENTRIES),
   },
   {
     group: MEMBER,
     flag: 'heartbeat-interval',
     arg: '<ms>',
     description: 'heartbeat interval in ms',
-    dflt: String(DEFAULT_HEARTBEAT_MS),
+    dflt: String(server.DEFAULT_HEARTBEAT_MS),
   },
   {
     group: MEMBER,
     flag: 'election-timeout',
     arg: '<ms>',
     description: 'election timeout in ms (at least 5 heartbeats)',
-    dflt: String(DEFAULT_ELECTION_MS),
+    dflt: String(server.DEFAULT_ELECTION_MS),
   },
   {
     group: MEMBER,
     flag: 'quota-backend-bytes',
     arg: '<n>',
     description: 'NOSPACE alarm above this many bytes of keyspace (0: the default)',
-    dflt: `${DEFAULT_QUOTA_BACKEND_BYTES} (2 GiB)`,
+    dflt: `${server.DEFAULT_QUOTA_BACKEND_BYTES} (2 GiB)`,
   },
   {
     group: MEMBER,
     flag: 'max-request-bytes',
     arg: '<n>',
     description: 'largest client request accepted, in bytes',
-    dflt: `${DEFAULT_MAX_REQUEST_BYTES} (1.5 MiB)`,
+    dflt: `${server.DEFAULT_MAX_REQUEST_BYTES} (1.5 MiB)`,
   },
   {
     group: MEMBER,
@@ -237,7 +222,7 @@ export const SERVE_FLAGS: FlagSpec[] = [
     flag: 'initial-cluster-token',
     arg: '<token>',
     description: 'initial cluster token (member and cluster IDs derive from it)',
-    dflt: DEFAULT_CLUSTER_TOKEN,
+    dflt: server.DEFAULT_CLUSTER_TOKEN,
   },
   {
     group: CLUSTER,
@@ -322,14 +307,14 @@ export const SERVE_FLAGS: FlagSpec[] = [
     flag: 'auth-token-ttl',
     arg: '<seconds>',
     description: 'seconds an unused simple token stays valid',
-    dflt: String(DEFAULT_AUTH_TOKEN_TTL_SEC),
+    dflt: String(server.DEFAULT_AUTH_TOKEN_TTL_SEC),
   },
   {
     group: AUTH,
     flag: 'bcrypt-cost',
     arg: '<n>',
     description: 'bcrypt cost for hashing auth passwords, 4 to 31',
-    dflt: String(DEFAULT_BCRYPT_COST),
+    dflt: String(server.DEFAULT_BCRYPT_COST),
   },
   {
     group: LOGGING,
@@ -378,6 +363,6 @@ export const SERVE_FLAGS: FlagSpec[] = [
     flag: 'snapshot-store-retention',
     arg: '<n>',
     description: 'snapshots kept in the shared store per member',
-    dflt: String(DEFAULT_SNAPSHOT_STORE_RETENTION),
+    dflt: String(server.DEFAULT_SNAPSHOT_STORE_RETENTION),
   },
 ];

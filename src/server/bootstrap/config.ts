@@ -12,28 +12,5 @@
 export { parseDuration, parseUrls } from './config/flag-values.js';
 export { clusterIdOf, memberIdOf } from './config/ids.js';
 export { hostPort, resolveConfig } from './config/resolve.js';
-export {
-  DEFAULT_AUTH_TOKEN_TTL_SEC,
-  DEFAULT_BCRYPT_COST,
-  DEFAULT_CLIENT_URL,
-  DEFAULT_CLUSTER_TOKEN,
-  DEFAULT_DATA_DIR,
-  DEFAULT_ELECTION_MS,
-  DEFAULT_HEARTBEAT_MS,
-  DEFAULT_LEASE_CHECKPOINT_INTERVAL_MS,
-  DEFAULT_MAX_REQUEST_BYTES,
-  DEFAULT_NAME,
-  DEFAULT_PEER_URL,
-  DEFAULT_QUOTA_BACKEND_BYTES,
-  DEFAULT_SNAPSHOT_CATCH_UP_ENTRIES,
-  DEFAULT_SNAPSHOT_COUNT,
-  DEFAULT_SNAPSHOT_STORE_RETENTION,
-  DEFAULT_WARNING_APPLY_DURATION_MS,
-  DEFAULT_WATCH_PROGRESS_NOTIFY_MS,
-  GRPC_OVERHEAD_BYTES,
-  MAX_BCRYPT_COST,
-  MIN_BCRYPT_COST,
-  type ServeConfig,
-  type ServeFlags,
-} from './config/serve-config.js';
+export * from './config/serve-config.js';
 export { checkStartable } from './config/startable.js';
