@@ -47,8 +47,9 @@ import { Publisher } from './publisher.js';
 import type { RaftProposerOptions, RaftRecovered } from './raft-options.js';
 import { ReadIndexBatcher } from './read-index.js';
 import { ReadyStep } from './ready-step.js';
+import { recoveredLog } from './recovered-log.js';
 import { Snapshotter } from './snapshotter.js';
-import { recoveredLog, toRaftEntry, WalLog } from './wal-log.js';
+import { toRaftEntry, WalLog } from './wal-log.js';
 
 export type { RaftProposerOptions, RaftRecovered } from './raft-options.js';
 

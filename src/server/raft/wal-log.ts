@@ -1,11 +1,9 @@
 /**
  * The member's log as the Ready step sees it in production: the WAL on disk (one write and one
- * fdatasync per Ready) and the MemoryStorage the core reads, rebuilt at start from what the WAL
- * and the newest snapshot recovered. The simulator rebuilds its members' logs with the same
- * `recoveredLog`, from what its simulated disk kept.
+ * fdatasync per Ready) and the MemoryStorage the core reads.
  */
 import { type Logger, took } from '../../log.js';
-import { type ConfState, type Entry, type HardState, MemoryStorage } from '../../raft/index.js';
+import type { Entry, HardState, MemoryStorage } from '../../raft/index.js';
 import type { Wal, WalEntry } from '../../storage/index.js';
 import type { ServerMetrics } from '../metrics.js';
 import type { LogPort } from './ready-step.js';
@@ -15,30 +13,6 @@ export const SLOW_FSYNC_MS = 1000;
 
 const ENTRY_NORMAL = 0;
 const ENTRY_CONF_CHANGE = 1;
-
-/** What a restart finds durable: the newest snapshot's position, the entries after it, the hard state. */
-export interface DurableLog {
-  snapshotIndex: number;
-  snapshotTerm: number;
-  confState: ConfState;
-  /** The snapshot's state machine bytes when they live in the log store (the simulator's). */
-  snapshotData?: Uint8Array;
-  entries: Entry[];
-  hardState: HardState;
-}
-
-/** The core's in-memory log at start, as recovery left it. */
-export function recoveredLog(d: DurableLog): MemoryStorage {
-  const storage = new MemoryStorage();
-  if (d.snapshotIndex > 0)
-    storage.applySnapshot({
-      data: d.snapshotData ?? new Uint8Array(0),
-      metadata: { index: d.snapshotIndex, term: d.snapshotTerm, confState: d.confState },
-    });
-  storage.append(d.entries);
-  storage.setHardState(d.hardState);
-  return storage;
-}
 
 export class WalLog implements LogPort<Promise<void>> {
   readonly storage: MemoryStorage;
