@@ -1,10 +1,12 @@
 /**
- * The simulator's command line. `npm run sim` compiles src/raft and test/sim with
- * tsconfig.sim.json (plain tsc, into dist/sim, so no build step can be forgotten) and runs this.
+ * The simulator's command line. `npm run sim` compiles src/raft, the production Ready step and
+ * test/sim with tsconfig.sim.json (plain tsc, into dist/sim, so no build step can be forgotten)
+ * and runs this.
  *
  * `npm run sim -- --seed N [--trace]` replays one run (with its trace on failure);
  * `npm run sim -- --seeds N [--from S]` runs N seeds (random start unless --from) and prints
- * every failing seed. Exit code 1 if any run failed.
+ * every failing seed. `--mutation follower-ack-before-persist` plants that bug in the production
+ * Ready step the members run (see host-order.test.ts). Exit code 1 if any run failed.
  */
 import { formatFailure, runSeed } from './run.js';
 
@@ -14,10 +16,14 @@ function arg(name: string): string | undefined {
 }
 
 function main(): number {
+  const mutation = arg('--mutation');
+  if (mutation !== undefined && mutation !== 'follower-ack-before-persist')
+    throw new Error(`--mutation: the simulator knows only follower-ack-before-persist, not ${mutation}`);
+  const ackBeforePersist = mutation !== undefined;
   const one = arg('--seed');
   if (one !== undefined) {
     const seed = Number(one);
-    const r = runSeed(seed, { trace: process.argv.includes('--trace') });
+    const r = runSeed(seed, { trace: process.argv.includes('--trace'), ackBeforePersist });
     if (r.ok) {
       console.log(`seed ${seed} ok: ${r.options}`);
       console.log(`  ${JSON.stringify(r.stats)}`);
@@ -33,7 +39,7 @@ function main(): number {
   const failures: number[] = [];
   for (let i = 0; i < count; i++) {
     const seed = (from + i) >>> 0;
-    const r = runSeed(seed);
+    const r = runSeed(seed, { ackBeforePersist });
     if (!r.ok) {
       failures.push(seed);
       console.log(formatFailure(r));

@@ -1,30 +1,30 @@
 /**
- * A whole cluster in one process: raft cores (RawNode) hosted exactly as the contract in
- * raw-node.ts says, MemoryStorage as each member's disk, a KvStore as the state machine, the
- * simulated Network, clients whose operations are recorded for the linearizability checker,
- * and the Invariants checked after every Ready. Time is an integer; every `tickEvery` units
- * each running member ticks. Everything random comes from one SeededRng.
+ * A whole cluster in one process: members (SimNode) whose raft cores are hosted by production's
+ * Ready step over simulated disks, the simulated Network, clients whose operations are recorded
+ * for the linearizability checker, and the Invariants checked as every Ready is handled. Time is
+ * an integer; every `tickEvery` units each running member ticks. Everything random comes from
+ * one SeededRng.
  */
 import {
   bootstrapSnapshot,
   type ConfChange,
   type ConfState,
-  decodeConfChange,
-  type Entry,
-  MemoryStorage,
   type Message,
   type NodeId,
   None,
   ProposalDroppedError,
   type RaftConfig,
-  RawNode,
+  type RawNode,
 } from '../../src/raft/index.js';
-import { ctxKey } from '../../src/raft/read-only.js';
 import { SeededRng } from '../../src/raft/rng.js';
+import { SimDisk } from './disk.js';
 import { Invariants } from './invariants.js';
-import { type Command, decodeCommand, encodeCommand, KvStore } from './kv.js';
+import { type Command, encodeCommand } from './kv.js';
 import type { KvInput, KvOp, KvOutput } from './linearizability.js';
 import { Network, type NetworkOptions } from './network.js';
+import { type SimHost, SimNode } from './sim-node.js';
+
+export { SimNode } from './sim-node.js';
 
 export interface ClusterOptions {
   seed: number;
@@ -42,11 +42,13 @@ export interface ClusterOptions {
   compactKeep: number;
   /** Time units per raft tick. */
   tickEvery: number;
-  /** Probability that a member processes its pending Ready in a given time unit (disk speed). */
+  /** Probability that a member's disk syncs its write and goes on in a given time unit (disk speed). */
   diskRate: number;
   network: NetworkOptions;
   /** Builds the raw node (tests inject deliberately broken cores here). */
   makeNode?: (config: RaftConfig) => RawNode;
+  /** The mutation `follower-ack-before-persist` (src/failpoints.ts), for this cluster only. */
+  ackBeforePersist?: boolean;
 }
 
 export const DEFAULT_CLUSTER_OPTIONS: Omit<ClusterOptions, 'seed'> = {
@@ -65,34 +67,6 @@ export const DEFAULT_CLUSTER_OPTIONS: Omit<ClusterOptions, 'seed'> = {
   network: { dropRate: 0, dupRate: 0, minDelay: 1, maxDelay: 2 },
 };
 
-export class SimNode {
-  readonly id: NodeId;
-  readonly storage = new MemoryStorage();
-  rn: RawNode | undefined;
-  kv = new KvStore();
-  confState: ConfState;
-  /** Removed from the cluster and stopped for good. */
-  removed = false;
-  /** Crash when the next Ready has been persisted, before sending (a crash mid-Ready). */
-  crashAfterPersist = false;
-  restartAt = -1;
-  /** ReadIndex answers: request ctx -> read index. */
-  readonly readIndexes = new Map<string, number>();
-
-  constructor(id: NodeId, confState: ConfState) {
-    this.id = id;
-    this.confState = confState;
-  }
-
-  get up(): boolean {
-    return this.rn !== undefined;
-  }
-
-  get applied(): number {
-    return this.rn ? this.rn.raft.raftLog.applied : 0;
-  }
-}
-
 interface PendingOp {
   readonly hist: number;
   readonly node: NodeId;
@@ -101,7 +75,7 @@ interface PendingOp {
   readonly ctx: string;
 }
 
-export class Cluster {
+export class Cluster implements SimHost {
   readonly opts: ClusterOptions;
   readonly rng: SeededRng;
   readonly net: Network;
@@ -131,12 +105,52 @@ export class Cluster {
     this.nextNodeId = BigInt(opts.voters + opts.learners + 1);
     const cs: ConfState = { voters, learners, votersOutgoing: [], learnersNext: [] };
     for (const id of [...voters, ...learners]) {
-      const n = new SimNode(id, cs);
-      n.storage.applySnapshot(bootstrapSnapshot(cs));
-      n.storage.setHardState({ term: 1, vote: None, commit: 1 });
+      const n = new SimNode(id, new SimDisk(bootstrapSnapshot(cs), { term: 1, vote: None, commit: 1 }), this);
       this.nodes.set(id, n);
-      this.start(n);
+      n.start();
     }
+  }
+
+  // ---- what members see (SimHost) ---------------------------------------------------------------
+
+  get config(): SimHost['config'] {
+    const o = this.opts;
+    return {
+      electionTick: o.electionTick,
+      heartbeatTick: o.heartbeatTick,
+      preVote: o.preVote,
+      checkQuorum: o.checkQuorum,
+      maxSizePerMsg: o.maxSizePerMsg,
+      maxInflightMsgs: o.maxInflightMsgs,
+    };
+  }
+
+  get snapshotEvery(): number {
+    return this.opts.snapshotEvery;
+  }
+
+  get compactKeep(): number {
+    return this.opts.compactKeep;
+  }
+
+  get ackBeforePersist(): boolean {
+    return this.opts.ackBeforePersist === true;
+  }
+
+  get makeNode(): ((config: RaftConfig) => RawNode) | undefined {
+    return this.opts.makeNode;
+  }
+
+  remove(id: NodeId): void {
+    const gone = this.nodes.get(id);
+    if (!gone || gone.removed) return;
+    gone.removed = true;
+    gone.stop();
+    this.log(`${id} removed, stopping`);
+  }
+
+  snapshotTaken(): void {
+    this.snapshots++;
   }
 
   log(line: string): void {
@@ -155,50 +169,23 @@ export class Cluster {
 
   // ---- lifecycle --------------------------------------------------------------------------------
 
-  start(n: SimNode): void {
-    const config: RaftConfig = {
-      id: n.id,
-      storage: n.storage,
-      electionTick: this.opts.electionTick,
-      heartbeatTick: this.opts.heartbeatTick,
-      rng: new SeededRng(this.rng.int(2 ** 31) + 1),
-      preVote: this.opts.preVote,
-      checkQuorum: this.opts.checkQuorum,
-      maxSizePerMsg: this.opts.maxSizePerMsg,
-      maxInflightMsgs: this.opts.maxInflightMsgs,
-    };
-    n.rn = this.opts.makeNode ? this.opts.makeNode(config) : new RawNode(config);
-    // The state machine restarts from the snapshot; committed entries after it are replayed.
-    const snap = n.storage.snapshot();
-    n.kv = KvStore.restore(snap.data);
-    n.confState = snap.metadata.confState;
-    n.readIndexes.clear();
-    n.crashAfterPersist = false;
-    this.log(`start ${n.id}`);
-  }
-
-  /** Crashes a member: everything not in its storage is lost. */
+  /** Crashes a member: everything its disk did not sync is lost. */
   crash(id: NodeId): void {
-    const n = this.node(id);
-    if (!n.up) return;
-    n.rn = undefined;
-    n.kv = new KvStore();
-    n.readIndexes.clear();
-    this.log(`crash ${id}`);
+    this.node(id).crash();
   }
 
   restart(id: NodeId): void {
     const n = this.node(id);
     if (n.up || n.removed) return;
-    this.start(n);
+    n.start();
   }
 
   /** Adds a brand-new member process (empty storage); it joins once a conf change adds it. */
   addProcess(): SimNode {
     const id = this.nextNodeId++;
-    const n = new SimNode(id, { voters: [], learners: [], votersOutgoing: [], learnersNext: [] });
+    const n = new SimNode(id, new SimDisk(), this);
     this.nodes.set(id, n);
-    this.start(n);
+    n.start();
     return n;
   }
 
@@ -229,7 +216,7 @@ export class Cluster {
       for (const n of this.nodes.values()) n.rn?.tick();
     }
     for (const n of this.nodes.values()) {
-      if (n.rn && (this.opts.diskRate >= 1 || this.rng.chance(this.opts.diskRate))) this.processReady(n);
+      if (n.rn && (this.opts.diskRate >= 1 || this.rng.chance(this.opts.diskRate))) n.processReady();
     }
     this.#pollClients();
   }
@@ -266,87 +253,6 @@ export class Cluster {
       return;
     }
     if (ok) to!.rn!.step(m);
-  }
-
-  /** Hosts one member's Ready, following the contract: persist, send, apply, advance. */
-  processReady(n: SimNode): void {
-    while (n.rn?.hasReady()) {
-      const rn = n.rn;
-      const rd = rn.ready();
-      const log = rn.raft.raftLog;
-      // 1. persist
-      if (rd.snapshot) {
-        this.inv.onSnapshot(n.id, rd.snapshot.metadata.index, rd.snapshot.metadata.term);
-        n.storage.applySnapshot(rd.snapshot);
-      }
-      if (rd.entries.length > 0) {
-        const storage = n.storage;
-        this.inv.onAppend(n.id, rd.entries, (i) =>
-          i >= storage.firstIndex() - 1 && i <= storage.lastIndex() ? storage.term(i) : undefined,
-        );
-        n.storage.append(rd.entries);
-      }
-      if (rd.hardState) {
-        this.inv.onPersistCommit(n.id, rd.hardState.commit);
-        n.storage.setHardState(rd.hardState);
-      }
-      if (rd.softState)
-        this.log(`${n.id} is ${rd.softState.role} (lead ${rd.softState.lead}) term ${rn.raft.term}`);
-      if (rd.softState?.role === 'leader') this.inv.onLeader(n.id, rn.raft.term, log);
-      if (n.crashAfterPersist) {
-        this.crash(n.id);
-        return;
-      }
-      // 2. send
-      for (const m of rd.messages) this.net.send(m, this.now);
-      // 3. apply
-      if (rd.snapshot) {
-        n.kv = KvStore.restore(rd.snapshot.data);
-        n.confState = rd.snapshot.metadata.confState;
-      }
-      for (const e of rd.committedEntries) {
-        this.inv.onApply(n.id, e);
-        this.#apply(n, e);
-        if (!n.rn) return; // removed itself
-      }
-      for (const rs of rd.readStates) n.readIndexes.set(ctxKey(rs.requestCtx), rs.index);
-      // 4. advance
-      rn.advance(rd);
-      this.#maybeSnapshot(n);
-    }
-  }
-
-  #apply(n: SimNode, e: Entry): void {
-    if (e.type === 'confChange') {
-      const cc = decodeConfChange(e.data);
-      n.confState = n.rn!.applyConfChange(cc);
-      this.log(
-        `${n.id} applied ${cc.type} ${cc.nodeId} at ${e.index}: voters ${n.confState.voters} learners ${n.confState.learners}`,
-      );
-      if (cc.type === 'removeNode') {
-        // A removed member shuts down once its removal is committed, as etcd's does (its peers
-        // refuse its messages as from a removed member, and it exits). Left running without
-        // PreVote, it would keep disrupting elections with ever higher terms.
-        const gone = this.nodes.get(cc.nodeId);
-        if (gone && !gone.removed) {
-          gone.removed = true;
-          gone.rn = undefined;
-          this.log(`${cc.nodeId} removed, stopping`);
-        }
-      }
-      return;
-    }
-    if (e.data.length === 0) return;
-    n.kv.apply(decodeCommand(e.data));
-  }
-
-  #maybeSnapshot(n: SimNode): void {
-    const applied = n.applied;
-    if (applied - n.storage.snapshot().metadata.index < this.opts.snapshotEvery) return;
-    n.storage.createSnapshot(applied, n.confState, n.kv.snapshot());
-    this.snapshots++;
-    const compactTo = applied - this.opts.compactKeep;
-    if (compactTo > n.storage.firstIndex() - 1) n.storage.compact(compactTo);
   }
 
   // ---- admin ------------------------------------------------------------------------------------

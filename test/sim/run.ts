@@ -3,7 +3,7 @@
  * 1. options drawn from the seed (cluster size, learners, loss, delays, flow-control limits,
  *    snapshot frequency, PreVote/CheckQuorum) and printed with any failure;
  * 2. a safety phase: clients issue get/put/CAS while the run crashes and restarts members
- *    (sometimes mid-Ready, losing what was not persisted), partitions the network (symmetric,
+ *    (sometimes mid-Ready, losing the write that was not yet synced), partitions the network (symmetric,
  *    one-way, leader isolated), changes membership and transfers leadership; invariants are
  *    checked after every Ready;
  * 3. a liveness phase: faults heal; a leader must emerge and a fresh proposal must be applied
@@ -47,6 +47,8 @@ export interface RunResult {
 
 export interface RunOverrides {
   makeNode?: (config: RaftConfig) => RawNode;
+  /** Run the production step with the mutation `follower-ack-before-persist`. */
+  ackBeforePersist?: boolean;
   trace?: boolean;
   safetyTicks?: number;
 }
@@ -87,6 +89,7 @@ export function describeOptions(o: ClusterOptions): string {
 export function runSeed(seed: number, over: RunOverrides = {}): RunResult {
   const opts = drawOptions(seed);
   if (over.makeNode) opts.makeNode = over.makeNode;
+  if (over.ackBeforePersist) opts.ackBeforePersist = true;
   const c = new Cluster(opts);
   c.traceEnabled = over.trace ?? false;
   const r = new SeededRng(seed ^ 0x68e31da4);
@@ -154,7 +157,7 @@ export function runSeed(seed: number, over: RunOverrides = {}): RunResult {
         const victim = r.pick(ids);
         const n = c.node(victim);
         n.restartAt = c.now + (5 + r.int(60)) * opts.tickEvery;
-        if (r.chance(0.5)) n.crashAfterPersist = true;
+        if (r.chance(0.5)) n.crashMidWrite = true;
         else c.crash(victim);
       }
       if (r.chance(0.02)) {
@@ -210,7 +213,7 @@ export function runSeed(seed: number, over: RunOverrides = {}): RunResult {
     c.net.opts = { ...c.net.opts, dropRate: 0, dupRate: 0 };
     for (const id of c.ids()) {
       const n = c.node(id);
-      n.crashAfterPersist = false;
+      n.crashMidWrite = false;
       if (!n.removed && !n.up) c.restart(id);
     }
     c.abandonClients();
