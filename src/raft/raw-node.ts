@@ -20,14 +20,25 @@
  * (thesis §10.2.1, as etcd allows): nothing it sends depends on its own durability. Every other
  * message (votes, acknowledgements of any kind from a non-leader) must wait for (a).
  *
- * The order Concord's server uses (src/server/raft-proposer.ts) is: a leader sends (b) first;
- * then it installs the snapshot and applies `rd.committedEntries` (c) *before* persisting this
- * Ready's entries (a); then a non-leader sends (b); then `advance()`. Applying first is safe
- * because a committed entry is already durable on a quorum, whatever this member's own disk
- * holds (etcd's raft allows the same when storage writes are synchronous): a client answered
- * from it can lose it only if a quorum loses it. What must still wait for (a) is everything
- * that promises this member's own durability, i.e. the non-leader's messages, and a snapshot
- * of the applied state, which the host takes only once the applied index is in its stored log.
+ * The order Concord's server uses is ReadyStep (src/server/raft/ready-step.ts), which both
+ * `concord serve` (RaftProposer) and the simulator (test/sim) run:
+ *   - a leader sends (b) first, before anything else of the Ready;
+ *   - then the accepted snapshot is installed and `rd.committedEntries` applied (c), *before*
+ *     this Ready's entries and hard state are written and synced (a);
+ *   - then the in-memory log takes the entries, and only then a non-leader sends (b): its votes
+ *     and acknowledgements promise entries that are now durable;
+ *   - a snapshot of the applied state is taken only once the applied index is in that log;
+ *   - then `advance()`.
+ * Why it is safe. A committed entry is already durable on a quorum, whatever this member's own
+ * disk holds (etcd's raft allows the same when storage writes are synchronous): a client
+ * answered from it can lose it only if a quorum loses it. A leader's own append counts toward
+ * that quorum only after its own sync: its Progress starts at `raftLog.lastStableIndex()` on
+ * election (Raft.reset), `appendEntry()` does not touch it, and it moves only in
+ * `Raft.onPersisted()`, called by `advance()`, which the step calls after its write resolves.
+ * So nothing the leader sends early promises its own durability, and nothing commits on its
+ * say-so before its fsync. A follower's acknowledgement is the one promise that must wait:
+ * sending it before the sync is the mutation `follower-ack-before-persist`, which the
+ * simulator's seeds catch (test/sim/host-order.test.ts).
  */
 import { decodeConfChange, encodeConfChange } from './confchange.js';
 import { ContractError, ProposalDroppedError, StepLocalMessageError } from './errors.js';
