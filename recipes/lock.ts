@@ -13,6 +13,7 @@ import { type Client, type CompareSpec, compare, EtcdError, type Lease, op } fro
 import { hex, LeasedHold, obtainLease, removeKey } from './internal/leased.js';
 import { waitPredecessors, withDeadline } from './internal/wait.js';
 
+/** What `lock()`, `tryLock()` and `withLock()` take. */
 export interface LockOptions {
   /** TTL in seconds of the lease the lock creates (default 60, as etcd's sessions). */
   ttl?: number;
@@ -33,19 +34,28 @@ export interface LockOptions {
 
 /** `lock()` waited longer than `waitTimeoutMs`. */
 export class LockTimeoutError extends EtcdError {
+  /** The `code` of this error, stable across releases and package copies. */
   static CODE = 'lock-timeout';
 }
 /** The lock was lost: its lease expired or its key was deleted while held. */
 export class LockLostError extends EtcdError {
+  /** The `code` of this error, stable across releases and package copies. */
   static CODE = 'lock-lost';
 }
 
+/**
+ * A lock held by this process, until `release()` or until its lease is lost. Pass `fencingToken`
+ * to the resources the lock protects, or guard etcd writes with `guard()`, so that a holder
+ * paused past its lease cannot overwrite its successor's work.
+ */
 export interface HeldLock {
+  /** The lock's name, as given to `lock()`. */
   readonly name: string;
   /** The lock key, `<name>/<lease id hex>`. */
   readonly key: Buffer;
   /** The key's create revision: strictly increasing across successive holders. */
   readonly fencingToken: bigint;
+  /** The lease the lock key is attached to. */
   readonly lease: Lease;
   /** Aborts when the lock is released or lost. */
   readonly signal: AbortSignal;
@@ -53,7 +63,12 @@ export interface HeldLock {
   readonly lost: Promise<LockLostError>;
   /** A compare that holds only while this lock is held by this holder: guard writes with it. */
   guard(): CompareSpec;
+  /**
+   * Releases the lock: its key is deleted (and its lease revoked, when the lock created it), so
+   * the next waiter takes it at once. Idempotent.
+   */
   release(): Promise<void>;
+  /** `await using held = await lock(...)` releases the lock at the end of the block. */
   [Symbol.asyncDispose](): Promise<void>;
 }
 
@@ -93,7 +108,23 @@ async function enqueue(client: Client, name: string, opts: LockOptions) {
   }
 }
 
-/** Waits for the lock and resolves once it is held. */
+/**
+ * Waits for the lock and resolves once it is held.
+ *
+ * Interoperates with Go's `concurrency.Mutex` and `etcdctl lock` on the same name. A waiter
+ * watches only the key just ahead of it, so a long queue costs the cluster little.
+ *
+ * @example
+ * ```ts
+ * import { lock } from 'concord-kv/recipes';
+ * await using held = await lock(client, 'jobs/nightly', { waitTimeoutMs: 30_000 });
+ * await client
+ *   .txn()
+ *   .if(held.guard()) // writes only while we still hold the lock
+ *   .success(op.put('jobs/nightly/last-run', new Date().toISOString()))
+ *   .commit();
+ * ```
+ */
 export async function lock(client: Client, name: string, opts: LockOptions = {}): Promise<HeldLock> {
   validate(name);
   const q = await enqueue(client, name, opts);
@@ -134,6 +165,13 @@ export async function tryLock(
 /**
  * Runs `fn` while holding the lock and releases it afterwards. `fn` gets the fencing token and
  * a signal that aborts if the lock is lost before `fn` finishes.
+ *
+ * @example
+ * ```ts
+ * const report = await withLock(client, 'reports', async ({ fencingToken, signal }) => {
+ *   return storage.write('report.csv', data, { fencingToken, signal });
+ * });
+ * ```
  */
 export async function withLock<T>(
   client: Client,
