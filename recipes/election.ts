@@ -27,7 +27,7 @@ export interface ElectionOptions {
   timeoutMs?: number;
 }
 
-export class NotLeaderError extends EtcdError {
+export class ElectionNotLeaderError extends EtcdError {
   static CODE = 'election-not-leader';
 }
 export class CampaignTimeoutError extends EtcdError {
@@ -163,10 +163,10 @@ export class Election {
     });
   }
 
-  /** Publishes a new value as the current leader; throws NotLeaderError if not leading. */
+  /** Publishes a new value as the current leader; throws ElectionNotLeaderError if not leading. */
   async proclaim(value: Value): Promise<void> {
     if (!this.#leading || !this.#key || !this.#lease) {
-      throw new NotLeaderError(`election ${this.name}: not the leader`);
+      throw new ElectionNotLeaderError(`election ${this.name}: not the leader`);
     }
     const r = await this.#client
       .txn()
@@ -175,7 +175,7 @@ export class Election {
       .commit({ timeoutMs: this.#opts.timeoutMs });
     if (!r.succeeded) {
       this.#leading = false;
-      throw new NotLeaderError(`election ${this.name}: not the leader`);
+      throw new ElectionNotLeaderError(`election ${this.name}: not the leader`);
     }
     this.#value = value;
   }

@@ -19,11 +19,11 @@ export { Counter, type CounterCallOptions, CounterValueError, counter } from './
 export {
   CampaignTimeoutError,
   Election,
+  ElectionNotLeaderError,
   type ElectionOptions,
   elect,
   type Leader,
   LeadershipLostError,
-  NotLeaderError,
   observe,
 } from './election.js';
 export {

@@ -2,7 +2,13 @@
  * elect()/observe() against real etcd: succession, proclaim, resign, interop with
  * `etcdctl elect`, and failover seen by an observer when the leader process is killed.
  */
-import { elect, type Leader, LeadershipLostError, NotLeaderError, observe } from '../../recipes/index.js';
+import {
+  ElectionNotLeaderError,
+  elect,
+  type Leader,
+  LeadershipLostError,
+  observe,
+} from '../../recipes/index.js';
 import { Client } from '../../src/index.js';
 import { sleep, waitFor, withTimeout } from '../harness/etcd.js';
 import { etcdSuite } from '../harness/etcd-suite.js';
@@ -39,7 +45,7 @@ test('succession: first campaigner leads, the next takes over on resign; proclai
   });
   await sleep(300);
   expect(bLeads).toBe(false);
-  await expect(b.proclaim('b2')).rejects.toBeInstanceOf(NotLeaderError);
+  await expect(b.proclaim('b2')).rejects.toBeInstanceOf(ElectionNotLeaderError);
   await a.proclaim('a2');
   expect((await b.leader())?.text()).toBe('a2');
   await a.resign();
@@ -48,7 +54,7 @@ test('succession: first campaigner leads, the next takes over on resign; proclai
   expect(l?.text()).toBe('b');
   expect(l?.createRevision).toBe(b.revision);
   expect(b.revision).toBeGreaterThan(a.revision);
-  await expect(a.proclaim('x')).rejects.toBeInstanceOf(NotLeaderError);
+  await expect(a.proclaim('x')).rejects.toBeInstanceOf(ElectionNotLeaderError);
   await b.resign();
   expect(await b.leader()).toBeUndefined();
 });
