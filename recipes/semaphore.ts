@@ -30,6 +30,7 @@ import {
 import { anySignal, contenderId, LeasedHold, nextChange, obtainLease, removeKey } from './internal/leased.js';
 import { withDeadline } from './internal/wait.js';
 
+/** What `semaphore()` takes. */
 export interface SemaphoreOptions {
   /** How many permits exist. Every user of the semaphore must pass the same limit. */
   limit: number;
@@ -43,6 +44,7 @@ export interface SemaphoreOptions {
   timeoutMs?: number;
 }
 
+/** What `acquire()`, `tryAcquire()` and `withPermit()` take. */
 export interface AcquireOptions {
   /** Aborting stops waiting; nothing stays queued. */
   signal?: AbortSignal;
@@ -50,25 +52,31 @@ export interface AcquireOptions {
   waitTimeoutMs?: number;
   /** Deadline of each request (default: the semaphore's, else the client's). */
   timeoutMs?: number;
-  /** Per-acquire overrides of the semaphore's lease options. */
+  /** TTL in seconds of the lease this acquire creates (overrides the semaphore's). */
   ttl?: number;
+  /** Hold this permit on this lease instead (overrides the semaphore's). */
   lease?: Lease;
+  /** Keep the lease this acquire creates alive (overrides the semaphore's). */
   keepAlive?: boolean;
 }
 
 /** `acquire()` waited longer than `waitTimeoutMs`. */
 export class SemaphoreTimeoutError extends EtcdError {
+  /** The `code` of this error, stable across releases and package copies. */
   static CODE = 'semaphore-timeout';
 }
 /** The permit (or the place in the queue) was lost: its lease ended or its key was deleted. */
 export class PermitLostError extends EtcdError {
+  /** The `code` of this error, stable across releases and package copies. */
   static CODE = 'permit-lost';
 }
 /** The limit stored for the semaphore differs from the one this user passed. */
 export class SemaphoreLimitError extends EtcdError {
+  /** The `code` of this error, stable across releases and package copies. */
   static CODE = 'semaphore-limit-mismatch';
 }
 
+/** One of a semaphore's permits, held until `release()` or until its lease is lost. */
 export interface Permit {
   /** The semaphore's name. */
   readonly name: string;
@@ -76,6 +84,7 @@ export interface Permit {
   readonly key: Buffer;
   /** The key's create revision (unique; later permits have higher ones). */
   readonly createRevision: bigint;
+  /** The lease the permit's key is attached to. */
   readonly lease: Lease;
   /** Aborts when the permit is released or lost. */
   readonly signal: AbortSignal;
@@ -85,6 +94,7 @@ export interface Permit {
   guard(): CompareSpec;
   /** Gives the permit back (idempotent). */
   release(): Promise<void>;
+  /** `await using permit = await sem.acquire()` releases the permit at the end of the block. */
   [Symbol.asyncDispose](): Promise<void>;
 }
 
@@ -96,8 +106,22 @@ interface Queued {
   admitted: boolean;
 }
 
+/**
+ * A counting semaphore: at most `limit` holders at a time, across processes. Get one with
+ * `semaphore()`; every user of a name must agree on its limit. Waiters are admitted in the
+ * order they queued.
+ *
+ * @example
+ * ```ts
+ * import { semaphore } from 'concord-kv/recipes';
+ * const downloads = semaphore(client, 'downloads', { limit: 4 });
+ * await downloads.withPermit(async ({ signal }) => fetchBig(url, { signal }));
+ * ```
+ */
 export class Semaphore {
+  /** The semaphore's name: its keys are `name` (the limit) and `name/…` (the holders and waiters). */
   readonly name: string;
+  /** How many permits exist. */
   readonly limit: number;
   readonly #client: Client;
   readonly #opts: SemaphoreOptions;
