@@ -27,8 +27,10 @@ import {
 import { anySignal, contenderId, LeasedHold, obtainLease, removeKey } from './internal/leased.js';
 import { waitPredecessors, withDeadline } from './internal/wait.js';
 
+/** Reading is shared with other readers; writing is exclusive. */
 export type RWLockMode = 'read' | 'write';
 
+/** What `rwlock()` takes, and what each acquisition may override. */
 export interface RWLockOptions {
   /** TTL in seconds of the lease each acquisition creates (default 60). */
   ttl?: number;
@@ -40,6 +42,7 @@ export interface RWLockOptions {
   timeoutMs?: number;
 }
 
+/** What `readLock()`, `writeLock()`, `withRead()` and `withWrite()` take. */
 export interface RWLockAcquireOptions extends RWLockOptions {
   /** Aborting stops waiting; nothing stays queued. */
   signal?: AbortSignal;
@@ -49,20 +52,26 @@ export interface RWLockAcquireOptions extends RWLockOptions {
 
 /** `readLock()` / `writeLock()` waited longer than `waitTimeoutMs`. */
 export class RWLockTimeoutError extends EtcdError {
+  /** The `code` of this error, stable across releases and package copies. */
   static CODE = 'rwlock-timeout';
 }
 /** The lock was lost: its lease ended (or its key was deleted) while held or queued. */
 export class RWLockLostError extends EtcdError {
+  /** The `code` of this error, stable across releases and package copies. */
   static CODE = 'rwlock-lost';
 }
 
+/** A read or write hold on an `RWLock`, until `release()` or until its lease is lost. */
 export interface HeldRWLock {
+  /** The lock's name. */
   readonly name: string;
+  /** Whether this is a read or a write hold. */
   readonly mode: RWLockMode;
   /** `<name>/read/…` or `<name>/write/…`. */
   readonly key: Buffer;
   /** The key's create revision (see the module comment). */
   readonly fencingToken: bigint;
+  /** The lease the hold's key is attached to. */
   readonly lease: Lease;
   /** Aborts when released or lost. */
   readonly signal: AbortSignal;
@@ -70,7 +79,9 @@ export interface HeldRWLock {
   readonly lost: Promise<RWLockLostError>;
   /** A compare that holds only while this hold is in place: guard writes with it. */
   guard(): CompareSpec;
+  /** Releases the hold (idempotent); the waiters it was blocking get in. */
   release(): Promise<void>;
+  /** `await using held = await rw.readLock()` releases the hold at the end of the block. */
   [Symbol.asyncDispose](): Promise<void>;
 }
 
@@ -117,7 +128,21 @@ interface Queued {
 
 type Fn<T> = (ctx: { fencingToken: bigint; signal: AbortSignal; lock: HeldRWLock }) => Promise<T> | T;
 
+/**
+ * A read-write lock across processes, compatible with etcd's Go `recipes.RWMutex`: readers
+ * share it, a writer holds it alone, and a waiting writer goes before the readers that come
+ * after it, so writers are not starved. Get one with `rwlock()`.
+ *
+ * @example
+ * ```ts
+ * import { rwlock } from 'concord-kv/recipes';
+ * const catalog = rwlock(client, 'catalog');
+ * const items = await catalog.withRead(() => loadCatalog());
+ * await catalog.withWrite(async ({ fencingToken }) => saveCatalog(next, fencingToken));
+ * ```
+ */
 export class RWLock {
+  /** The lock's name: its keys are under `name/`. */
   readonly name: string;
   readonly #client: Client;
   readonly #opts: RWLockOptions;
@@ -153,11 +178,21 @@ export class RWLock {
   tryWriteLock(o: RWLockOptions & { signal?: AbortSignal } = {}): Promise<HeldRWLock | undefined> {
     return this.#try('write', o);
   }
-  /** Runs `fn` under a read lock and releases it afterwards, also when `fn` throws. */
+  /**
+   * Runs `fn` under a read lock and releases it afterwards, also when `fn` throws.
+   *
+   * @param fn Called with the hold's `fencingToken`, a `signal` that aborts if the hold is lost,
+   * and the hold itself (`lock`).
+   */
   withRead<T>(fn: Fn<T>, o: RWLockAcquireOptions = {}): Promise<T> {
     return this.#with('read', fn, o);
   }
-  /** Runs `fn` under the write lock and releases it afterwards, also when `fn` throws. */
+  /**
+   * Runs `fn` under the write lock and releases it afterwards, also when `fn` throws.
+   *
+   * @param fn Called with the hold's `fencingToken`, a `signal` that aborts if the hold is lost,
+   * and the hold itself (`lock`).
+   */
   withWrite<T>(fn: Fn<T>, o: RWLockAcquireOptions = {}): Promise<T> {
     return this.#with('write', fn, o);
   }
