@@ -18,14 +18,17 @@ import { waitDelete, withDeadline } from './internal/wait.js';
 
 /** `wait()`, `enter()` or `leave()` waited longer than `waitTimeoutMs`. */
 export class BarrierTimeoutError extends EtcdError {
+  /** The `code` of this error, stable across releases and package copies. */
   static CODE = 'barrier-timeout';
 }
 /** More than `count` participants tried to enter a double barrier at once. */
 export class DoubleBarrierFullError extends EtcdError {
+  /** The `code` of this error, stable across releases and package copies. */
   static CODE = 'double-barrier-full';
 }
 /** A participant's lease ended (its key is gone) while it waited to enter. */
 export class DoubleBarrierLostError extends EtcdError {
+  /** The `code` of this error, stable across releases and package copies. */
   static CODE = 'double-barrier-lost';
 }
 
@@ -38,7 +41,21 @@ export interface WaitOptions {
   timeoutMs?: number;
 }
 
+/**
+ * A barrier that one process raises and many wait on: while the key `name` exists, `wait()`
+ * blocks; deleting it lets every waiter through. Same layout as etcd's Go `recipes.Barrier`.
+ * Get one with `barrier()`.
+ *
+ * @example
+ * ```ts
+ * import { barrier } from 'concord-kv/recipes';
+ * const migration = barrier(client, 'barriers/migration');
+ * await migration.hold(); // in the migrating process
+ * await migration.wait(); // in every worker: returns once the migration released it
+ * ```
+ */
 export class Barrier {
+  /** The barrier's name: the key that is the barrier. */
   readonly name: string;
   readonly #client: Client;
   readonly #key: Buffer;
@@ -69,6 +86,7 @@ export class Barrier {
     return (await this.#client.delete(this.#key, o)).deleted > 0n;
   }
 
+  /** Whether the barrier is up now. */
   async isHeld(o: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<boolean> {
     return (await this.#client.count(this.#key, o)) > 0n;
   }
@@ -104,7 +122,22 @@ interface Participant {
   ownsLease: boolean;
 }
 
+/**
+ * A barrier where `count` participants meet twice: `enter()` returns once all have entered,
+ * `leave()` once all have left. Same layout as etcd's Go `recipes.DoubleBarrier`. Get one with
+ * `doubleBarrier()`.
+ *
+ * @example
+ * ```ts
+ * import { doubleBarrier } from 'concord-kv/recipes';
+ * await using round = doubleBarrier(client, 'rounds/42', 3);
+ * await round.enter(); // all three are here
+ * await compute();
+ * await round.leave(); // all three are done
+ * ```
+ */
 export class DoubleBarrier {
+  /** The barrier's name: its keys are under `name/`. */
   readonly name: string;
   /** How many participants the barrier waits for. */
   readonly count: number;
@@ -255,6 +288,7 @@ export class DoubleBarrier {
     if (me) await removeKey(this.#client, me, this.#opts.timeoutMs);
   }
 
+  /** `await using` drops out of the barrier at the end of the block (see `abandon()`). */
   [Symbol.asyncDispose](): Promise<void> {
     return this.abandon();
   }
