@@ -8,9 +8,11 @@ import { type Client, compare, EtcdError, type KeyValue, op, type RangeResult } 
 
 /** The counter's key holds something that is not a decimal integer. */
 export class CounterValueError extends EtcdError {
+  /** The `code` of this error, stable across releases and package copies. */
   static CODE = 'counter-invalid';
 }
 
+/** What the counter's calls take. */
 export interface CounterCallOptions {
   /** Aborting stops retrying (and cancels the request in flight). */
   signal?: AbortSignal;
@@ -20,7 +22,19 @@ export interface CounterCallOptions {
 
 const INTEGER = /^-?\d+$/;
 
+/**
+ * An atomic counter shared by every client: updates are compare-and-swaps retried until they
+ * land, so concurrent `add()`s never lose one. Get one with `counter()`.
+ *
+ * @example
+ * ```ts
+ * import { counter } from 'concord-kv/recipes';
+ * const visits = counter(client, 'stats/visits');
+ * const n = await visits.increment(); // the new value, a bigint
+ * ```
+ */
 export class Counter {
+  /** The counter's name: the key that holds its value. */
   readonly name: string;
   readonly #client: Client;
   readonly #key: Buffer;
@@ -59,10 +73,12 @@ export class Counter {
     return next;
   }
 
+  /** Adds 1 atomically and resolves with the new value. */
   increment(o: CounterCallOptions = {}): Promise<bigint> {
     return this.add(1n, o);
   }
 
+  /** Subtracts 1 atomically and resolves with the new value. */
   decrement(o: CounterCallOptions = {}): Promise<bigint> {
     return this.add(-1n, o);
   }
