@@ -3,6 +3,17 @@
  * leases, quota and alarms, snapshot and hash. Pure and deterministic; imports no Node I/O.
  */
 export * from './alarms.js';
+export type {
+  Applier,
+  ApplyContext,
+  AuthKind,
+  InternalAuthenticateRequest,
+  Kind,
+  MvccRequest,
+  Requests,
+  ResponseOf,
+  Responses,
+} from './apply/applier.js';
 export * from './auth/auth-check.js';
 export * from './auth/auth-store.js';
 export * from './errors.js';

@@ -6,7 +6,14 @@
  * grant) is refused, until the alarm is disarmed (after compaction frees space). Reads,
  * deletes and compaction always pass.
  */
-import type { LeaseGrantRequest, PutRequest, RequestOp, TxnRequest } from '../gen/etcdserverpb/rpc.js';
+import {
+  AlarmType,
+  type LeaseGrantRequest,
+  type PutRequest,
+  type RequestOp,
+  type TxnRequest,
+} from '../gen/etcdserverpb/rpc.js';
+import type { Alarms } from './alarms.js';
 
 /** etcd's default --quota-backend-bytes (2 GiB). */
 export const DEFAULT_QUOTA_BYTES = 2 * 1024 * 1024 * 1024;
@@ -54,5 +61,16 @@ export class Quota {
     if (cost === 0) return true;
     const limit = this.limitBytes > 0 ? this.limitBytes : DEFAULT_QUOTA_BYTES;
     return sizeBytes + cost <= limit;
+  }
+
+  /**
+   * Why a request that costs `cost` bytes may not be applied now: the NOSPACE alarm is active,
+   * or it would take the keyspace past the quota; undefined when it may. The one check for both
+   * sides: the server's before proposing (StateMachine.checkQuota) and the QuotaApplier's.
+   */
+  refusal(cost: number, sizeBytes: number, alarms: Alarms): 'alarm' | 'quota' | undefined {
+    if (cost === 0) return undefined;
+    if (alarms.has(AlarmType.NOSPACE)) return 'alarm';
+    return this.available(sizeBytes, cost) ? undefined : 'quota';
   }
 }
