@@ -24,15 +24,19 @@ import { anySignal, nextChange } from './internal/leased.js';
 
 /** `dequeue()` found nothing within `waitTimeoutMs`. */
 export class QueueTimeoutError extends EtcdError {
+  /** The `code` of this error, stable across releases and package copies. */
   static CODE = 'queue-timeout';
 }
 
+/** What the queue's calls take. */
 export interface QueueCallOptions {
+  /** Aborting stops the call (a dequeue is never stopped halfway through taking an item). */
   signal?: AbortSignal;
   /** Deadline of each request (default: the client's). */
   timeoutMs?: number;
 }
 
+/** What `dequeue()` takes. */
 export interface DequeueOptions extends QueueCallOptions {
   /** Give up after this many ms with `QueueTimeoutError` (default: wait as long as it takes). */
   waitTimeoutMs?: number;
@@ -46,7 +50,21 @@ function nextName(): bigint {
   return lastName;
 }
 
+/**
+ * A FIFO work queue shared by producers and consumers in any number of processes, compatible
+ * with etcd's Go `recipes.Queue`. Each item goes to exactly one consumer. Get one with `queue()`.
+ *
+ * @example
+ * ```ts
+ * import { queue } from 'concord-kv/recipes';
+ * const jobs = queue(client, 'jobs');
+ * await jobs.enqueue(JSON.stringify({ id: 7 }));
+ * const item = await jobs.dequeue({ waitTimeoutMs: 10_000 }); // waits for an item
+ * console.log(item.json());
+ * ```
+ */
 export class Queue {
+  /** The queue's name: its items are under `name/`. */
   readonly name: string;
   readonly #client: Client;
   readonly #prefix: Buffer;
@@ -61,7 +79,15 @@ export class Queue {
   }
 
   /** Appends `value`; resolves with the item's key and its create revision (its place in line). */
-  async enqueue(value: Value, o: QueueCallOptions = {}): Promise<{ key: Buffer; revision: bigint }> {
+  async enqueue(
+    value: Value,
+    o: QueueCallOptions = {},
+  ): Promise<{
+    /** The item's key. */
+    key: Buffer;
+    /** The item's create revision: its place in line. */
+    revision: bigint;
+  }> {
     for (;;) {
       const key = Buffer.concat([this.#prefix, Buffer.from(String(nextName()))]);
       const r = await this.#client
