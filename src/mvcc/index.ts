@@ -20,7 +20,7 @@ export * from './errors.js';
 export { hashKV } from './kv/hash.js';
 export { Rev } from './kv/key-index.js';
 export { type Change, KvStore, REV_OVERHEAD_BYTES, WriteTxn } from './kv/kv-store.js';
-export { DEFAULT_MAX_TXN_OPS, validateTxn } from './kv/txn.js';
+export { DEFAULT_MAX_TXN_OPS, isReadOnlyTxn, validateTxn } from './kv/txn.js';
 export {
   WATCH_BATCH_MAX_REVS,
   WATCH_FRAGMENT_BYTES,

@@ -8,7 +8,7 @@ import type { ResponseHeader } from '../../gen/etcdserverpb/rpc.js';
 import { header, num } from '../convert.js';
 import { CompactedError, FutureRevisionError } from '../errors.js';
 import { applyRange, checkRangeRequest } from '../kv/range.js';
-import { applyTxnOps, checkTxnPath, compareToPath, isTxnReadOnly, validateTxn } from '../kv/txn.js';
+import { applyTxnOps, checkTxnPath, compareToPath, isReadOnlyTxn, validateTxn } from '../kv/txn.js';
 import {
   applyDeleteRange,
   applyPut,
@@ -61,7 +61,7 @@ export class BackendApplier implements Applier {
   txn(r: Req['txn']): Res['txn'] {
     const { kv, lessor, watches } = this.#s;
     validateTxn(r, this.#s.maxTxnOps);
-    const write = !isTxnReadOnly(r);
+    const write = !isReadOnlyTxn(r);
     const path = compareToPath(kv, r);
     checkTxnPath(kv, lessor, r, path, write);
     if (!write) return applyTxnOps(undefined, kv, r, path);

@@ -120,10 +120,11 @@ function checkIntervals(reqs: RequestOp[]): { puts: Set<string>; dels: Interval[
   return { puts, dels };
 }
 
-export function isTxnReadOnly(r: TxnRequest): boolean {
+/** A txn with no write anywhere in it (nested txns included) is a read. */
+export function isReadOnlyTxn(r: TxnRequest): boolean {
   const ro = (ops: RequestOp[]): boolean =>
     ops.every(
-      (op) => !op.requestPut && !op.requestDeleteRange && (!op.requestTxn || isTxnReadOnly(op.requestTxn)),
+      (op) => !op.requestPut && !op.requestDeleteRange && (!op.requestTxn || isReadOnlyTxn(op.requestTxn)),
     );
   return ro(r.success) && ro(r.failure);
 }

@@ -5,17 +5,8 @@
  */
 import { mutated } from '../../failpoints.js';
 import type { KVServiceImplementation, RequestOp, TxnRequest } from '../../gen/etcdserverpb/rpc.js';
-import { checkRangeAuth, checkTxnAuth } from '../../mvcc/index.js';
+import { checkRangeAuth, checkTxnAuth, isReadOnlyTxn } from '../../mvcc/index.js';
 import type { Node } from '../bootstrap/node.js';
-
-/** A txn with no write anywhere in it (nested txns included) is a read. */
-export function isReadOnlyTxn(t: TxnRequest): boolean {
-  const ro = (ops: RequestOp[]): boolean =>
-    ops.every((op) =>
-      op.requestTxn ? isReadOnlyTxn(op.requestTxn) : !op.requestPut && !op.requestDeleteRange,
-    );
-  return ro(t.success) && ro(t.failure);
-}
 
 /** etcd serves a read-only txn as serializable only if every range in it asks to be. */
 function serializableTxn(t: TxnRequest): boolean {
