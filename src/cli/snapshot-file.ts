@@ -11,6 +11,7 @@ import { counted, type Progress } from './progress.js';
 const SHA256_BYTES = 32;
 
 export class SnapshotFileError extends Error {
+  readonly code = 'snapshot-file';
   override name = 'SnapshotFileError';
 }
 

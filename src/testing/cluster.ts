@@ -329,6 +329,7 @@ async function waitServing(members: Member[], route: string, timeoutMs: number):
 }
 
 class MemberStartError extends Error {
+  readonly code = 'member-start';
   constructor(
     readonly member: Member,
     what: string,

@@ -28,6 +28,7 @@ const MESSAGE_TYPES: ReadonlySet<string> = new Set<MessageType>([
 ]);
 
 export class PeerProtocolError extends Error {
+  readonly code = 'bad-peer-message';
   constructor(what: string) {
     super(`concord: bad peer message: ${what}`);
     this.name = 'PeerProtocolError';

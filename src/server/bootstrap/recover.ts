@@ -22,6 +22,7 @@ import { Membership } from '../raft/membership.js';
 import type { RaftRecovered } from '../raft/raft-proposer.js';
 
 export class RecoveryError extends Error {
+  readonly code = 'recovery';
   constructor(message: string) {
     super(`concord: cannot recover the data dir: ${message}`);
     this.name = 'RecoveryError';

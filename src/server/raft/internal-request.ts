@@ -88,6 +88,7 @@ const BY_TAG = new Map<number, WriteKind>(
 );
 
 export class InternalRequestFormatError extends Error {
+  readonly code = 'bad-internal-request';
   constructor(what: string) {
     super(`concord: bad internal request: ${what}`);
     this.name = 'InternalRequestFormatError';

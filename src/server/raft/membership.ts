@@ -23,6 +23,7 @@ interface MembershipJson {
 }
 
 export class MembershipFormatError extends Error {
+  readonly code = 'bad-membership-record';
   constructor(what: string) {
     super(`concord: bad membership record in snapshot: ${what}`);
     this.name = 'MembershipFormatError';

@@ -15,7 +15,9 @@ const HARD_STATE_BYTES = 24;
 const SNAPSHOT_BYTES = 16;
 
 /** Thrown by decoders; the WAL turns it into a WalCorruptError with file and offset. */
-export class PayloadError extends Error {}
+export class PayloadError extends Error {
+  readonly code = 'wal-payload';
+}
 
 function putU64(buf: Buffer, at: number, n: number): void {
   if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`wal: ${n} is not a non-negative safe integer`);

@@ -9,6 +9,7 @@ import type { HardState, SnapshotMarker, WalContents, WalEntry } from './types.j
 
 /** A replay rule was broken; the caller turns it into a WalCorruptError at `offset`. */
 export class ReplayError extends Error {
+  readonly code = 'wal-replay';
   constructor(
     readonly offset: number,
     message: string,

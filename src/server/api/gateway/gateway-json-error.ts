@@ -14,6 +14,7 @@
 export type GatewayJsonErrorKind = 'invalid' | 'unhandled' | 'too-deep';
 
 export class GatewayJsonError extends Error {
+  readonly code = 'gateway-json';
   constructor(
     readonly kind: GatewayJsonErrorKind,
     message: string,
