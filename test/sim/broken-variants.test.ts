@@ -5,9 +5,9 @@
  *   schedule that exposes it (0 of 4,000 seeds during development, with and without a
  *   leader-churn fault profile), so the scripted Figure 8 schedule on the simulated cluster is
  *   what catches it;
- * - votes granted without the up-to-date check (§5.4.1): random seeds catch it (17 of 60);
+ * - votes granted without the up-to-date check (§5.4.1): random seeds catch it (15 of 40);
  * - ReadIndex answered without a quorum round (thesis §6.4): random seeds catch it through the
- *   linearizability checker (1 of 300: a deposed leader serves a stale read).
+ *   linearizability checker (1 of 400: a deposed leader serves a stale read).
  */
 import { type RaftConfig, RawNode } from '../../src/raft/index.js';
 import { runFigure8 } from './figure8.js';
@@ -61,14 +61,14 @@ describe('a broken commit rule', () => {
 
 describe('other broken rules found by random seeds', () => {
   test('votes without the up-to-date check violate leader completeness', () => {
-    const failures = [1, 6, 8].map((seed) => runSeed(seed, { makeNode: brokenVoteRule }));
+    const failures = [3, 8, 11].map((seed) => runSeed(seed, { makeNode: brokenVoteRule }));
     for (const r of failures) expect(r.failure).toBe('invariant');
-    expect([1, 6, 8].every((seed) => runSeed(seed).ok)).toBe(true);
+    expect([3, 8, 11].every((seed) => runSeed(seed).ok)).toBe(true);
   });
 
   test('ReadIndex without a quorum round gives a non-linearizable history', () => {
-    const r = runSeed(215, { makeNode: brokenReadIndex });
+    const r = runSeed(47, { makeNode: brokenReadIndex });
     expect(r.failure).toBe('linearizability');
-    expect(runSeed(215).ok).toBe(true);
+    expect(runSeed(47).ok).toBe(true);
   });
 });

@@ -42,7 +42,7 @@ export interface ClusterOptions {
   compactKeep: number;
   /** Time units per raft tick. */
   tickEvery: number;
-  /** Probability that a member's disk syncs its write and goes on in a given time unit (disk speed). */
+  /** Probability that a member's disk takes its turn in a time unit, and that a write syncs at once (disk speed). */
   diskRate: number;
   network: NetworkOptions;
   /** Builds the raw node (tests inject deliberately broken cores here). */
@@ -139,6 +139,10 @@ export class Cluster implements SimHost {
 
   get makeNode(): ((config: RaftConfig) => RawNode) | undefined {
     return this.opts.makeNode;
+  }
+
+  syncsNow(): boolean {
+    return this.opts.diskRate >= 1 || this.rng.chance(this.opts.diskRate);
   }
 
   remove(id: NodeId): void {

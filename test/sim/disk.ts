@@ -18,12 +18,8 @@ import {
 } from '../../src/raft/index.js';
 import type { DurableLog } from '../../src/server/raft/recovered-log.js';
 
-/** The token the Ready step waits on: one write, synced at a later time unit. */
+/** The token the Ready step waits on: one write, until the member's disk syncs it. */
 export interface SimWrite {
-  readonly issuedAt: number;
-}
-
-interface Pending extends SimWrite {
   readonly hardState: HardState | undefined;
   readonly entries: Entry[];
 }
@@ -32,7 +28,7 @@ export class SimDisk {
   #snapshot: Snapshot | undefined;
   #entries: Entry[] = [];
   #hardState: HardState = emptyHardState;
-  #pending: Pending | undefined;
+  #pending: SimWrite | undefined;
 
   /** A disk that starts from `snapshot` (a founding member's bootstrap), or empty (a joiner). */
   constructor(snapshot?: Snapshot, hardState?: HardState) {
@@ -46,9 +42,9 @@ export class SimDisk {
   }
 
   /** Starts one write of entries and hard state; nothing of it is durable until `sync()`. */
-  write(hardState: HardState | undefined, entries: Entry[], now: number): SimWrite {
+  write(hardState: HardState | undefined, entries: Entry[]): SimWrite {
     if (this.#pending) throw new Error('a second write before the first was synced');
-    this.#pending = { issuedAt: now, hardState, entries };
+    this.#pending = { hardState, entries };
     return this.#pending;
   }
 

@@ -25,11 +25,13 @@ export const CLIENT_TIMEOUT_TICKS = 30;
 const CLIENTS = 3;
 const KEYS = ['a', 'b', 'c'];
 const MAX_MEMBERS = 7;
+/** The core's refusal of a commit index past its log (RaftLog.commitTo). */
+const LOST_LOG = /^tocommit\(\d+\) is out of range \[lastIndex\(\d+\)\]/;
 
 export interface RunResult {
   seed: number;
   ok: boolean;
-  /** 'invariant', 'liveness', 'convergence' or 'linearizability' on failure. */
+  /** 'invariant', 'liveness', 'convergence', 'linearizability' or 'crash' on failure. */
   failure?: string;
   message?: string;
   options: string;
@@ -267,6 +269,10 @@ export function runSeed(seed: number, over: RunOverrides = {}): RunResult {
       );
   } catch (e) {
     if (e instanceof InvariantViolation) return result('invariant', e.message);
+    // The leader tells a follower a commit index no higher than what that follower acknowledged;
+    // a follower whose log ends below it lost entries it acknowledged (etcd's raft panics alike).
+    if (e instanceof Error && LOST_LOG.test(e.message))
+      return result('invariant', `durability: a member lost entries it acknowledged (${e.message})`);
     return result('crash', e instanceof Error ? (e.stack ?? e.message) : String(e));
   }
   const lin = checkOperations(kvModel, c.completedHistory());

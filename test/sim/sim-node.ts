@@ -2,8 +2,8 @@
  * One simulated member, hosted by production's Ready step (src/server/raft/ready-step.ts): the
  * same order of sends, applies, writes and snapshots that `concord serve` runs, with a
  * simulated disk for the WAL, the simulated network for the transport, the simulated clock, and
- * a KvStore as the state machine. A write is synced at a later time unit; until then the step
- * waits, and a crash loses it. A restart rebuilds the core's log from what the disk synced with
+ * a KvStore as the state machine. A write may stay in flight until a later time unit (a slow
+ * disk); until it is synced the step waits, and a crash loses it. A restart rebuilds the core's log from what the disk synced with
  * production's `recoveredLog`.
  */
 import {
@@ -40,6 +40,8 @@ export interface SimHost {
   readonly ackBeforePersist: boolean;
   readonly makeNode: ((config: RaftConfig) => RawNode) | undefined;
   log(line: string): void;
+  /** Whether a write just issued is synced on this turn (else on a later one). */
+  syncsNow(): boolean;
   /** A committed removal of `id`: that member stops for good. */
   remove(id: NodeId): void;
   snapshotTaken(): void;
@@ -125,8 +127,8 @@ export class SimNode {
   }
 
   /**
-   * The member's turn at its disk: a write issued at an earlier time unit is synced and the
-   * Ready waiting on it goes on; then Readies are handled until one waits for its write.
+   * The member's turn at its disk: the write a Ready waits on (if any) is synced and that Ready
+   * goes on; then Readies are handled until one's write is left in flight for a later turn.
    */
   processReady(): void {
     const h = this.#host;
@@ -134,8 +136,6 @@ export class SimNode {
       const rn = this.rn;
       if (!rn || !this.#step) return;
       if (this.#cycle) {
-        const w = this.disk.pending;
-        if (w && w.issuedAt >= h.now) return;
         const hs = this.disk.sync();
         if (hs) h.inv.onPersistCommit(this.id, hs.commit);
       } else {
@@ -144,11 +144,16 @@ export class SimNode {
       }
       const r = this.#cycle.next();
       if (this.rn !== rn) return; // it applied its own removal
-      if (!r.done) {
-        if (this.crashMidWrite) this.crash();
+      if (r.done) {
+        this.#cycle = undefined;
+        continue;
+      }
+      if (this.crashMidWrite) {
+        this.crash();
         return;
       }
-      this.#cycle = undefined;
+      // A slow disk syncs on a later turn; meanwhile a crash loses the write.
+      if (!h.syncsNow()) return;
     }
   }
 
@@ -165,7 +170,7 @@ export class SimNode {
                 i >= storage.firstIndex() - 1 && i <= storage.lastIndex() ? storage.term(i) : undefined,
               );
             }
-            return this.disk.write(hardState, entries, h.now);
+            return this.disk.write(hardState, entries);
           },
           append: (entries) => this.storage.append(entries),
           setHardState: (hardState) => this.storage.setHardState(hardState),
