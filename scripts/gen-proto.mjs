@@ -99,7 +99,7 @@ function raiseDecodeDepth(dir) {
 /**
  * Writes descriptors.ts: the proto/ files as a google.protobuf.FileDescriptorSet (base64), for
  * code that needs each field's protobuf type at run time (the JSON gateway's input checks, see
- * src/server/gateway/jsonpb.ts). Without source info, and without concord/ (peer messages only).
+ * src/server/api/gateway/jsonpb.ts). Without source info, and without concord/ (peer messages only).
  */
 function writeDescriptors(buf, staging, dir) {
   const set = join(staging, 'descriptors.binpb');

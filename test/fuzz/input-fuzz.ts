@@ -1,7 +1,7 @@
 /**
  * Hostile-input fuzzing of a 3-member Concord cluster (issue 23), through the JSON gateway and
  * through raw gRPC. Structure-aware: fast-check builds a valid request for a path (the route
- * table of src/server/gateway/routes.ts, or a gRPC method of the generated definitions), then a
+ * table of src/server/api/gateway/routes.ts, or a gRPC method of the generated definitions), then a
  * mutation breaks it — wrong JSON types, int64s out of range, bad base64, deep nesting, sizes
  * just over the limits, unknown fields, bad UTF-8, trailing garbage, wrong methods on the
  * gateway; bit flips, truncation, insertions, lying length prefixes, nested txns and gRPC
@@ -206,14 +206,14 @@ export function chunkSeed(seed: number, chunk: number): number {
 // ---------------------------------------------------------------------------------------------------------
 
 export const MAX_REQUEST_BYTES = 64 * 1024;
-/** src/server/config.ts GRPC_OVERHEAD_BYTES: the gRPC receive limit is max-request-bytes + this. */
+/** src/server/bootstrap/config.ts GRPC_OVERHEAD_BYTES: the gRPC receive limit is max-request-bytes + this. */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
 export interface Limits {
   /** --max-request-bytes: the largest raft proposal. */
   request: number;
   /** The gRPC receive limit, and the gateway's limit on a request's protobuf size. */
   grpc: number;
-  /** The gateway's limit on the raw JSON body (src/server/gateway/json-gateway.ts MAX_BODY_FACTOR). */
+  /** The gateway's limit on the raw JSON body (src/server/api/gateway/json-gateway.ts MAX_BODY_FACTOR). */
   body: number;
 }
 export function limitsFor(maxRequestBytes: number): Limits {

@@ -11,7 +11,11 @@ import {
   snapshot,
   type TokenEvent,
 } from '../../src/mvcc/index.js';
-import { decodeEntry, encodeRequestEntry, type InternalRequest } from '../../src/server/internal-request.js';
+import {
+  decodeEntry,
+  encodeRequestEntry,
+  type InternalRequest,
+} from '../../src/server/raft/internal-request.js';
 import { b, put } from './helpers.js';
 
 const READ = 0;

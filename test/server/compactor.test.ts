@@ -9,9 +9,9 @@ import {
   type CompactorHost,
   compactionInterval,
   parseRetention,
-} from '../../src/server/compactor.js';
+} from '../../src/server/bootstrap/compactor.js';
 import { waitFor } from '../harness/etcd.js';
-import { type Concord, startConcord } from './concord.js';
+import { type Concord, startConcord } from '../harness/concord.js';
 
 function fakeHost(leader = true) {
   const state = { rev: 1, compact: 0, leader, compacted: [] as number[] };

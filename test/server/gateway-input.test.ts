@@ -11,8 +11,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { textLogger } from '../../src/log.js';
-import { jsonGateway } from '../../src/server/gateway/json-gateway.js';
-import type { Node } from '../../src/server/node.js';
+import { jsonGateway } from '../../src/server/api/gateway/json-gateway.js';
+import type { Node } from '../../src/server/bootstrap/node.js';
 import { type EtcdCluster, startEtcd } from '../harness/etcd.js';
 import { ensureBuilt } from '../harness/fixtures.js';
 

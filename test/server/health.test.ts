@@ -4,8 +4,8 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { serveHealth } from '../../src/server/health.js';
-import type { Node } from '../../src/server/node.js';
+import { serveHealth } from '../../src/server/api/health.js';
+import type { Node } from '../../src/server/bootstrap/node.js';
 
 function fakeNode(failure: Error | undefined, leader: bigint): Node {
   return {

@@ -4,8 +4,8 @@
  * metric)"), here against a PostgreSQL store on a closed port, read from the registry's text.
  */
 import { createServer } from 'node:net';
+import { SnapshotSharing } from '../../src/server/bootstrap/snapshot-sharing.js';
 import { ServerMetrics } from '../../src/server/metrics.js';
-import { SnapshotSharing } from '../../src/server/snapshot-sharing.js';
 import { FileSnapshotStore, PostgresSnapshotStore } from '../../src/storage/index.js';
 import { removeTempDirs, tempDir } from '../storage/wal-helpers.js';
 

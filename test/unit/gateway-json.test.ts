@@ -1,5 +1,5 @@
 /**
- * The JSON gateway's body reader (src/server/gateway/) on its own: Go's json.Decoder and
+ * The JSON gateway's body reader (src/server/api/gateway/) on its own: Go's json.Decoder and
  * scanner (values one at a time, error texts, nesting limit), Go's base64, jsonpb's rules for
  * each field type, and the descriptors against the generated code (every property name the
  * reader writes is one the generated `fromPartial` reads). test/server/gateway-input.test.ts
@@ -12,10 +12,10 @@ import * as rpc from '../../src/gen/etcdserverpb/rpc.js';
 import * as mvccpb from '../../src/gen/mvccpb/kv.js';
 import * as v3electionpb from '../../src/gen/v3electionpb/v3election.js';
 import * as v3lockpb from '../../src/gen/v3lockpb/v3lock.js';
-import { GatewayJsonError } from '../../src/server/gateway/gateway-json-error.js';
-import { goBase64 } from '../../src/server/gateway/go-base64.js';
-import { JsonBody } from '../../src/server/gateway/go-json.js';
-import { gatewayRequest, MESSAGE_DEPTH_LIMIT, requestType } from '../../src/server/gateway/jsonpb.js';
+import { GatewayJsonError } from '../../src/server/api/gateway/gateway-json-error.js';
+import { goBase64 } from '../../src/server/api/gateway/go-base64.js';
+import { JsonBody } from '../../src/server/api/gateway/go-json.js';
+import { gatewayRequest, MESSAGE_DEPTH_LIMIT, requestType } from '../../src/server/api/gateway/jsonpb.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const RANGE = requestType('etcdserverpb.KV', 'Range');
