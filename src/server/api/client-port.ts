@@ -24,8 +24,9 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { type ConnectionInjector, Server as GrpcJsServer, ServerCredentials } from '@grpc/grpc-js';
 import type { Server } from 'nice-grpc';
+import type { TlsMaterial } from '../bootstrap/tls.js';
 import { grpcLimitsOf, guardSession, guardStream, setGrpcLimits } from './grpc-hygiene.js';
-import type { TlsMaterial } from './tls.js';
+import { AuthorityRewriter, screen } from './url-authority.js';
 
 const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 /** How long a connection's first bytes may take to tell HTTP/2 from HTTP/1. */
@@ -73,6 +74,13 @@ function injectorOf(grpc: GrpcJsServer): { injector: ConnectionInjector; http2Se
   return { injector, http2Server: created };
 }
 
+/** Node's net.Socket reads its addresses from `_peername` / `_sockname` when it has no handle. */
+function peerOf(session: http2.ServerHttp2Session, socket: net.Socket): void {
+  const inner = session.socket as unknown as Record<string, unknown>;
+  inner._peername = { address: socket.remoteAddress, port: socket.remotePort, family: socket.remoteFamily };
+  inner._sockname = { address: socket.localAddress, port: socket.localPort, family: socket.localFamily };
+}
+
 export class ClientPort {
   readonly #tcp: net.Server;
   readonly #injector: ConnectionInjector;
@@ -94,7 +102,13 @@ export class ClientPort {
     // Before grpc-js's own listener, so a stream is watched before grpc-js reads from it.
     http2Server.prependListener('stream', (stream, headers) => guardStream(stream, headers, limits));
     http2Server.on('session', (session) => {
-      if (this.#injecting) guardSession(session, this.#injecting);
+      const socket = this.#injecting;
+      if (!socket) return;
+      guardSession(session, socket);
+      // Over a rewriting stream, Node's session sits on a JS stream socket that knows no
+      // addresses: give it the real ones, which calls report as their peer (and which
+      // --client-cert-auth looks the certificate's user up by).
+      if (session.socket.remoteAddress === undefined) peerOf(session, socket);
     });
     this.#http = httpServer;
     const secure = tlsMaterial
@@ -148,17 +162,31 @@ export class ClientPort {
       clearTimeout(timer);
       socket.off('readable', onReadable);
       socket.off('error', onError);
-      socket.unshift(head);
       if (prefaceSoFar && n === HTTP2_PREFACE.length) {
-        this.#injecting = socket;
-        try {
-          this.#injector.injectConnection(socket);
-        } finally {
-          this.#injecting = undefined;
-        }
-      } else this.#http.emit('connection', socket);
+        screen(socket, head, (bytes, rewrite) => {
+          if (socket.destroyed) return;
+          if (rewrite) this.#inject(socket, new AuthorityRewriter(socket, bytes));
+          else {
+            socket.unshift(bytes);
+            this.#inject(socket, socket);
+          }
+        });
+      } else {
+        socket.unshift(head);
+        this.#http.emit('connection', socket);
+      }
     };
     socket.on('readable', onReadable);
+  }
+
+  /** Hands a connection to grpc-js's HTTP/2 server; `conn` is `socket`, or a stream over it. */
+  #inject(socket: net.Socket, conn: net.Socket | AuthorityRewriter): void {
+    this.#injecting = socket;
+    try {
+      this.#injector.injectConnection(conn);
+    } finally {
+      this.#injecting = undefined;
+    }
   }
 
   /** Stops accepting connections; the gRPC server's shutdown closes its sessions. */
