@@ -79,8 +79,8 @@ function main() {
  * nested 50 deep (TxnRequest and RequestOp alternate) while etcd accepts up to --max-txn-ops
  * levels (127 by default). 1,000 decodes within Node's default stack with room to spare (a
  * 1,000-message decode, and the same txn through toJSON/fromJSON, were tried); deeper txns are
- * refused before they are proposed (see MAX_TXN_DEPTH in src/mvcc/txn.ts), so what is accepted
- * always decodes again at apply.
+ * refused before they are proposed (see MAX_TXN_DEPTH in src/mvcc/kv/txn.ts), so what is
+ * accepted always decodes again at apply.
  */
 const DECODE_DEPTH_LIMIT = 1000;
 
