@@ -182,6 +182,43 @@ test('writes are checked at apply with the proposer’s credentials, and a refus
   );
 });
 
+test('every auth request but Authenticate needs the root role at apply; a refused one changes nothing', () => {
+  const sm = setUp();
+  const u = { username: 'u', revision: sm.auth.revision };
+  const admin: MvccRequest[] = [
+    { authDisable: {} },
+    { authUserAdd: { name: 'v', password: '', hashedPassword: 'h-v', options: undefined } },
+    { authUserDelete: { name: 'u' } },
+    { authUserChangePassword: { name: 'u', password: '', hashedPassword: 'h-2' } },
+    { authUserGrantRole: { user: 'u', role: 'root' } },
+    { authUserRevokeRole: { name: 'u', role: 'r1' } },
+    { authRoleAdd: { name: 'r3' } },
+    { authRoleDelete: { role: 'r1' } },
+    { authRoleGrantPermission: { name: 'r1', perm: perm(READWRITE, 'q') } },
+    { authRoleRevokePermission: { role: 'r1', key: b('p/'), rangeEnd: b('p0') } },
+  ];
+  const before = JSON.stringify(sm.auth.toJSON());
+  for (const r of admin) {
+    expect(errorOf(() => sm.apply(sm.appliedIndex + 1, r, { auth: u }))).toBe(
+      'etcdserver: permission denied',
+    );
+  }
+  expect(JSON.stringify(sm.auth.toJSON())).toBe(before);
+  expect(
+    errorOf(() =>
+      sm.apply(sm.appliedIndex + 1, { authenticate: { name: 'u', simpleToken: 't' } }, { auth: u }),
+    ),
+  ).toBe('ok');
+  expect(errorOf(() => sm.apply(sm.appliedIndex + 1, { authRoleAdd: { name: 'r3' } }, { auth: root }))).toBe(
+    'ok',
+  );
+  // With auth off, the credentials are not checked (etcd's IsAdminPermitted).
+  sm.apply(sm.appliedIndex + 1, { authDisable: {} }, { auth: root });
+  expect(errorOf(() => sm.apply(sm.appliedIndex + 1, { authRoleAdd: { name: 'r4' } }, { auth: u }))).toBe(
+    'ok',
+  );
+});
+
 test('token events follow authenticate, password changes, deletions and disable', () => {
   const sm = setUp();
   const events: TokenEvent[] = [];

@@ -83,6 +83,24 @@ describe('quota and the NOSPACE alarm', () => {
     expect(sm.put(put('c', 'small')).header!.revision).toBeGreaterThan(0n);
   });
 
+  test('the check before proposing is the one at apply, minus raising the alarm', () => {
+    const sm = new StateMachine({ quotaBytes: 2000 });
+    sm.put(put('a', 'x'.repeat(500)));
+    const fits = put('b', 'x'.repeat(100));
+    const tooBig = put('b', 'x'.repeat(1500));
+    expect(() => sm.checkQuota({ put: fits })).not.toThrow();
+    expect(() => sm.checkQuota({ put: tooBig })).toThrow(NoSpaceError);
+    expect(() => sm.checkQuota({ txn: txn([], [opPut('b', 'x'.repeat(1500))]) })).toThrow(NoSpaceError);
+    expect(() => sm.checkQuota({ deleteRange: del('a') })).not.toThrow();
+    expect(sm.alarms.list()).toEqual([]);
+    expect(() => sm.put(tooBig)).toThrow(NoSpaceError);
+    expect(sm.alarms.list()).toEqual([{ memberID: 0n, alarm: AlarmType.NOSPACE }]);
+    // Once the alarm is on, even a request that fits is refused on both sides.
+    expect(() => sm.checkQuota({ put: fits })).toThrow(NoSpaceError);
+    expect(() => sm.checkQuota({ leaseGrant: { ID: 1n, TTL: 10n } })).toThrow(NoSpaceError);
+    expect(() => sm.put(fits)).toThrow(NoSpaceError);
+  });
+
   test('alarm requests: activate, get, deactivate', () => {
     const sm = new StateMachine();
     const act = sm.execute({
