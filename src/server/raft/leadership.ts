@@ -1,7 +1,7 @@
 /**
  * Who leads, as this member's core last said (a Ready's SoftState): tracked, logged the way
  * etcd's raft logs it, counted in the metrics, and each change handed to the host, which moves
- * leases, waiters and reads along with it.
+ * leases, waiters and reads along with it; and whom to hand leadership to.
  */
 import type { Logger } from '../../log.js';
 import { type NodeId, None, type SoftState } from '../../raft/index.js';
@@ -73,4 +73,21 @@ export class Leadership {
     if (this.#isLeader !== wasLeader) h.roleChanged(this.#isLeader);
     if (ss.lead !== None) h.leaderKnown();
   }
+}
+
+/** The voter (not `self`, not a learner) whose log matches the leader's furthest: a transferee. */
+export function mostCaughtUpVoter(
+  progresses: readonly { id: NodeId; match: number; isLearner: boolean }[],
+  self: NodeId,
+): NodeId {
+  let best: NodeId = None;
+  let bestMatch = -1;
+  for (const pr of progresses) {
+    if (pr.id === self || pr.isLearner) continue;
+    if (pr.match > bestMatch) {
+      best = pr.id;
+      bestMatch = pr.match;
+    }
+  }
+  return best;
 }

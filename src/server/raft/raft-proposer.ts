@@ -3,11 +3,9 @@
  *
  * Every proposal and read request of one event-loop turn joins one batch: proposals enter the
  * core as one MsgProp (forwarded by the core to the leader when this member follows), reads as
- * one ReadIndex. Each Ready is then handled in order: the leader sends its messages at once
- * (appends and heartbeats do not depend on its own disk), the entries and hard state are
- * written with one WAL write + fdatasync, a follower sends only then, committed entries are
- * applied, and `advance()` closes the cycle. Requests arriving while a WAL write is in flight
- * form the next batch (group commit).
+ * one ReadIndex. Each Ready is then handled by ReadyStep (ready-step.ts, the order the
+ * simulator runs too) over the WAL, the peer transport and the entry applier; requests arriving
+ * while a WAL write is in flight form the next batch (group commit).
  *
  * A proposal carries a request ID (prefix from the member ID, then a counter); whichever member
  * applies an entry resolves its own waiter for that ID, so a follower's client is answered from
@@ -31,17 +29,13 @@ import {
   RequestTooLargeError,
   StoppedError,
 } from '../errors.js';
-import { applyMembershipChange, describeConfState, encodeConfChangeContext } from './conf-change.js';
 import { EntryApplier } from './entry-applier.js';
-import {
-  encodeMemberUpdateEntry,
-  encodePublishEntry,
-  encodeRequestEntry,
-  type InternalRequest,
-} from './internal-request.js';
-import { Leadership } from './leadership.js';
+import { encodePublishEntry, encodeRequestEntry, type InternalRequest } from './internal-request.js';
+import { Leadership, mostCaughtUpVoter } from './leadership.js';
 import type { MemberRecord, Membership } from './membership.js';
-import { abortable, ProposalWaiters, type WaiterFlags } from './proposal-waiters.js';
+import { MembershipChanges } from './membership-changes.js';
+import { ProposalQueue } from './proposal-queue.js';
+import { abortable } from './proposal-waiters.js';
 import type { Proposer, RaftStatus } from './proposer.js';
 import { Publisher } from './publisher.js';
 import type { RaftProposerOptions, RaftRecovered } from './raft-options.js';
@@ -59,11 +53,6 @@ const SKIP_LEASE_EXTENSION = mutated('skip-lease-extension-on-leader-change');
 /** Test builds only: a follower acknowledges appends before its WAL fsync (see ready-step.ts). */
 const ACK_BEFORE_PERSIST = mutated('follower-ack-before-persist');
 
-interface Queued {
-  counter: number;
-  data: Uint8Array;
-}
-
 export class RaftProposer implements Proposer {
   readonly sm: StateMachine;
   readonly membership: Membership;
@@ -74,16 +63,13 @@ export class RaftProposer implements Proposer {
   readonly #opts: RaftProposerOptions;
   readonly #log: Logger;
   readonly #requestTimeoutMs: number;
-  readonly #prefix: number;
-  #counter: number;
-  /** Proposals not yet handed to the core (no leader known yet, or waiting for the next turn). */
-  #queue: Queued[] = [];
-  readonly #waiters: ProposalWaiters;
+  readonly #proposals: ProposalQueue;
   readonly #reads: ReadIndexBatcher;
   readonly #applier: EntryApplier;
   readonly #snapshotter: Snapshotter;
   readonly #step: ReadyStep<Promise<void>>;
   readonly #leadership: Leadership;
+  readonly #changes: MembershipChanges;
   readonly #publisher: Publisher;
   /** Resolves once this member's name and client URLs are in the replicated membership. */
   readonly published: Promise<void>;
@@ -96,7 +82,6 @@ export class RaftProposer implements Proposer {
   onRoleChange: ((leader: boolean) => void) | undefined;
   /** Called once when this member applies its own removal from the cluster. */
   onRemoved: (() => void) | undefined;
-  #removed = false;
 
   constructor(rec: RaftRecovered, opts: RaftProposerOptions) {
     this.sm = rec.sm;
@@ -104,7 +89,8 @@ export class RaftProposer implements Proposer {
     this.#wal = rec.wal;
     this.#snapshots = rec.snapshots;
     this.#opts = opts;
-    this.#waiters = new ProposalWaiters(opts.metrics);
+    this.#requestTimeoutMs = 5000 + 2 * opts.electionMs;
+    this.#proposals = new ProposalQueue(opts.memberId, this.#requestTimeoutMs, Date.now, opts.metrics);
     this.#reads = new ReadIndexBatcher(opts.memberId);
     this.#log = asLogger(opts.log);
     this.#publisher = new Publisher({
@@ -114,10 +100,11 @@ export class RaftProposer implements Proposer {
       clientUrls: opts.clientUrls,
       electionMs: opts.electionMs,
       propose: (timeoutMs) => {
-        const counter = ++this.#counter;
-        const p = this.#await(counter, { timeoutMs });
+        const q = this.#proposals;
+        const counter = q.next();
+        const p = q.wait(counter, { timeoutMs });
         const attrs = { id: opts.memberId.toString(16), name: opts.name, clientUrls: opts.clientUrls };
-        this.#queue.push({ counter, data: encodePublishEntry(this.#prefix, counter, attrs) });
+        q.push(counter, encodePublishEntry(q.prefix, counter, attrs));
         this.#kick();
         return p;
       },
@@ -128,18 +115,14 @@ export class RaftProposer implements Proposer {
       sm: this.sm,
       membership: this.membership,
       memberId: opts.memberId,
-      prefix: Number(opts.memberId & 0xffffn),
+      prefix: this.#proposals.prefix,
       log: this.#log,
       metrics: opts.metrics,
       warningApplyDurationMs: opts.warningApplyDurationMs,
-      settle: (counter, resp, error) => this.#waiters.settle(counter, resp, error),
+      settle: (counter, resp, error) => this.#proposals.waiters.settle(counter, resp, error),
       addPeer: (id, url) => this.transport.addPeer(id, url),
-      applyConfChange: (cc) => this.#applyConfChange(cc),
+      applyConfChange: (cc) => this.#changes.apply(cc),
     });
-    this.#requestTimeoutMs = 5000 + 2 * opts.electionMs;
-    this.#prefix = Number(opts.memberId & 0xffffn);
-    // Start the counter from the clock so IDs of this run never meet a previous run's.
-    this.#counter = (Date.now() % 2 ** 40) * 256;
 
     const storage = recoveredLog({
       ...rec,
@@ -182,7 +165,7 @@ export class RaftProposer implements Proposer {
         // clients hear so now (the outcome is unknown, as with a timeout) instead of after the
         // request timeout, and can retry through the new leader.
         if (prevLead !== None && prevLead !== opts.memberId && !this.#leadership.isLeader)
-          this.#failInFlight(new LeaderChangedError());
+          this.#proposals.failInFlight(new LeaderChangedError());
       },
       roleChanged: (leader) => {
         // etcd extends every lease by an election timeout on promotion, so that no lease expires
@@ -235,7 +218,7 @@ export class RaftProposer implements Proposer {
         this.#raw.reportUnreachable(id);
         this.#kick();
       },
-      onRemoved: () => this.#onRemovedByPeer(),
+      onRemoved: () => this.#changes.removedByPeer(),
       onSnapshotSent: (id, ok) => {
         if (ok) opts.metrics?.snapshotsSent.inc({ To: id.toString(16) });
         this.#raw.reportSnapshot(id, ok);
@@ -246,6 +229,19 @@ export class RaftProposer implements Proposer {
     });
     for (const m of this.membership.members.values())
       if (m.id !== opts.memberId && m.peerUrls[0]) this.transport.addPeer(m.id, m.peerUrls[0]);
+    this.#changes = new MembershipChanges({
+      raw: this.#raw,
+      membership: this.membership,
+      memberId: opts.memberId,
+      proposals: this.#proposals,
+      peers: this.transport,
+      log: this.#log,
+      closed: () => this.#closed,
+      failed: () => this.#failed !== undefined,
+      lead: () => this.#leadership.lead,
+      kick: () => this.#kick(),
+      removed: () => this.onRemoved?.(),
+    });
 
     const voters = this.membership.confState.voters;
     if (voters.length === 1 && voters[0] === opts.memberId) {
@@ -305,11 +301,12 @@ export class RaftProposer implements Proposer {
     };
     if (this.#closed || this.#failed) return refuse(new StoppedError());
     if (signal?.aborted) return refuse(new CanceledError());
-    const counter = ++this.#counter;
-    const data = encodeRequestEntry(this.#prefix, counter, req, auth);
+    const q = this.#proposals;
+    const counter = q.next();
+    const data = encodeRequestEntry(q.prefix, counter, req, auth);
     if (data.length > this.#opts.maxRequestBytes) return refuse(new RequestTooLargeError());
-    const p = this.#await(counter);
-    this.#queue.push({ counter, data });
+    const p = q.wait(counter);
+    q.push(counter, data);
     this.#kick();
     return abortable(p, signal) as Promise<ResponseOf<R>>;
   }
@@ -358,19 +355,9 @@ export class RaftProposer implements Proposer {
   /** Hands leadership to the most caught-up voter, waiting up to `timeoutMs`; false if it did not move. */
   async transferLeadership(timeoutMs = this.#opts.electionMs * 2, target: NodeId = None): Promise<boolean> {
     if (!this.#leadership.isLeader) return false;
-    const self = this.#opts.memberId;
-    let best: NodeId = target;
-    let bestMatch = -1;
-    if (best === None)
-      for (const pr of this.#raw.progresses()) {
-        if (pr.id === self || pr.isLearner) continue;
-        if (pr.match > bestMatch) {
-          best = pr.id;
-          bestMatch = pr.match;
-        }
-      }
+    const best = target !== None ? target : mostCaughtUpVoter(this.#raw.progresses(), this.#opts.memberId);
     if (best === None) return false;
-    if (best === self) return true;
+    if (best === this.#opts.memberId) return true;
     this.#raw.transferLeader(best);
     this.#kick();
     const until = Date.now() + timeoutMs;
@@ -404,22 +391,13 @@ export class RaftProposer implements Proposer {
   }
 
   #hasInput(): boolean {
-    return (this.#queue.length > 0 || this.#reads.queued) && this.#leadership.lead !== None;
+    return (this.#proposals.queued || this.#reads.queued) && this.#leadership.lead !== None;
   }
 
   /** Hands the turn's proposals and reads to the core (once a leader is known). */
   #feed(): void {
     if (this.#leadership.lead === None) return;
-    if (this.#queue.length > 0) {
-      const q = this.#queue;
-      this.#queue = [];
-      try {
-        this.#raw.proposeBatch(q.map((x) => x.data));
-      } catch {
-        // Dropped (a leadership transfer is under way): retried on a later turn until the deadline.
-        this.#queue = q.concat(this.#queue);
-      }
-    }
+    this.#proposals.feed(this.#raw);
     const round = this.#reads.flush();
     if (round) this.#raw.readIndex(round);
   }
@@ -439,39 +417,6 @@ export class RaftProposer implements Proposer {
   }
 
   /**
-   * A committed membership change: the core's configuration, the replicated member list, the
-   * peer links, and the proposer's waiter. A member that applies its own removal stops.
-   */
-  #applyConfChange(cc: ConfChange): void {
-    const self = this.#opts.memberId;
-    const confState = this.#raw.applyConfChange(cc);
-    const ctx = applyMembershipChange(this.membership, confState, cc, self, this.transport);
-    if (ctx && ctx.prefix === this.#prefix) this.#settle(ctx.counter, this.membership.list(), undefined);
-    this.#log.info(
-      `applied conf change ${cc.type} ${cc.nodeId.toString(16)}; ${describeConfState(confState)}`,
-    );
-    if (cc.type === 'removeNode' && cc.nodeId === self && !this.#removed) {
-      this.#removed = true;
-      // Let this turn finish (the removal is applied and answered), then stop.
-      setImmediate(() => this.onRemoved?.());
-    }
-  }
-
-  /** A peer refused our messages because this member was removed (we missed the entry). */
-  #onRemovedByPeer(): void {
-    if (this.#removed || this.#closed) return;
-    this.#removed = true;
-    this.#log.warn('a peer says this member was removed from the cluster');
-    // The removal this member proposed was applied elsewhere before it reached us: it is done.
-    const self = this.#opts.memberId;
-    this.#waiters.resolveWhere(
-      (w) => w.removesSelf === true,
-      () => this.membership.list().filter((m) => m.id !== self),
-    );
-    setImmediate(() => this.onRemoved?.());
-  }
-
-  /**
    * Proposes a membership change and resolves with the member list once it is applied. The core
    * replaces a change proposed while another is pending with an empty entry: that one times out.
    * A new leader counts everything up to its last index as pending until it has applied an entry
@@ -486,54 +431,17 @@ export class RaftProposer implements Proposer {
     signal?: AbortSignal,
   ): Promise<MemberRecord[]> {
     await this.readIndex(signal);
-    return this.#proposeConfChangeNow(type, nodeId, member, signal);
-  }
-
-  #proposeConfChangeNow(
-    type: ConfChange['type'],
-    nodeId: bigint,
-    member: { name: string; peerUrls: string[] } | undefined,
-    signal: AbortSignal | undefined,
-  ): Promise<MemberRecord[]> {
-    if (this.#closed || this.#failed) return Promise.reject(new StoppedError());
-    if (this.#leadership.lead === None) return Promise.reject(new NoLeaderError());
-    const counter = ++this.#counter;
-    const context = encodeConfChangeContext({ prefix: this.#prefix, counter, member });
-    const p = this.#await(counter, {
-      keepOnLeaderChange: true,
-      removesSelf: type === 'removeNode' && nodeId === this.#opts.memberId,
-    });
-    try {
-      this.#raw.proposeConfChange({ type, nodeId, context });
-    } catch (err) {
-      this.#waiters.drop(counter);
-      return Promise.reject(
-        err instanceof Error && err.name === 'ProposalDroppedError' ? new NoLeaderError() : err,
-      );
-    }
-    this.#kick();
-    return abortable(p, signal) as Promise<MemberRecord[]>;
+    return this.#changes.propose(type, nodeId, member, signal);
   }
 
   /** Replicates a member's new peer URLs (MemberUpdate). */
   updateMember(id: bigint, peerUrls: string[], signal?: AbortSignal): Promise<void> {
-    if (this.#closed || this.#failed) return Promise.reject(new StoppedError());
-    const counter = ++this.#counter;
-    const p = this.#await(counter);
-    this.#queue.push({
-      counter,
-      data: encodeMemberUpdateEntry(this.#prefix, counter, { id: id.toString(16), peerUrls }),
-    });
-    this.#kick();
-    return abortable(p, signal) as Promise<void>;
+    return this.#changes.update(id, peerUrls, signal);
   }
 
   /** Leader only: whether a learner's log is close enough to the leader's to be promoted (etcd: 90%). */
   learnerReady(id: bigint): boolean {
-    const pr = this.#raw.progress(id);
-    const mine = this.#raw.progress(this.#opts.memberId);
-    if (!pr || !mine) return false;
-    return pr.match >= mine.match * 0.9;
+    return this.#changes.learnerReady(id);
   }
 
   /** True when this member is a learner in the applied configuration. */
@@ -549,29 +457,11 @@ export class RaftProposer implements Proposer {
     return this.#snapshotter.snapshotNow();
   }
 
-  /** Registers the waiter for proposal `counter`: answered when its entry is applied here. */
-  #await(counter: number, flags: WaiterFlags & { timeoutMs?: number } = {}): Promise<unknown> {
-    const { timeoutMs = this.#requestTimeoutMs, ...rest } = flags;
-    return this.#waiters.add(counter, Date.now() + timeoutMs, rest);
-  }
-
-  #settle(counter: number, resp: unknown, error: unknown): void {
-    this.#waiters.settle(counter, resp, error);
-  }
-
-  /** Fails every proposal already handed to the core (those still queued wait for the new leader). */
-  #failInFlight(err: Error): void {
-    const queued = new Set(this.#queue.map((q) => q.counter));
-    this.#waiters.fail(err, (counter, w) => !queued.has(counter) && !w.keepOnLeaderChange);
-  }
-
   /** Fails what waited too long: proposals and reads past their deadline. */
   #expire(): void {
     const now = Date.now();
     const err = () => (this.#leadership.lead === None ? new NoLeaderError() : new RequestTimeoutError());
-    this.#waiters.expire(now, err);
-    // Proposals whose waiter is gone need not be proposed any more.
-    if (this.#queue.length > 0) this.#queue = this.#queue.filter((q) => this.#waiters.has(q.counter));
+    this.#proposals.expire(now, err);
     this.#reads.expire(now, err);
   }
 
@@ -588,8 +478,7 @@ export class RaftProposer implements Proposer {
   }
 
   #rejectAll(err: Error): void {
-    this.#waiters.rejectAll(err);
-    this.#queue = [];
+    this.#proposals.rejectAll(err);
     this.#reads.rejectAll(err);
   }
 
