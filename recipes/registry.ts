@@ -24,16 +24,20 @@ import { Feed, Mirror, type MirrorChange } from './internal/mirror.js';
 
 type KV = Client | Namespace;
 
+/** An instance's metadata when no type is given: any JSON object (version, zone, weight …). */
 export type ServiceMeta = Record<string, unknown>;
 
 /** One instance of a service, as stored under `<root><service>/<id>`. */
 export interface ServiceInstance<M = ServiceMeta> {
+  /** The instance's ID, unique within its service (no `/`). */
   id: string;
   /** Where to reach it (host:port, URL … whatever clients of the service understand). */
   address: string;
+  /** What clients may need to choose an instance (`{}` when none was given). */
   meta: M;
 }
 
+/** What `register()` takes. */
 export interface RegisterOptions {
   /** TTL in seconds of the lease the registration creates (default 10). A crashed instance disappears within it. */
   ttl?: number;
@@ -54,15 +58,22 @@ export interface RegisterOptions {
 
 /** The registration's lease was lost (expired, revoked elsewhere): the instance is no longer listed. */
 export class RegistrationLostError extends EtcdError {
+  /** The `code` of this error, stable across releases and package copies. */
   static CODE = 'registration-lost';
 }
 
+/**
+ * An instance kept registered until `close()`, or until its lease is lost (then `lost` resolves
+ * and the instance should register again).
+ */
 export interface Registration<M = ServiceMeta> {
+  /** The service's name. */
   readonly service: string;
   /** The instance as currently registered. */
   readonly instance: ServiceInstance<M>;
   /** `<root><service>/<id>`. */
   readonly key: Buffer;
+  /** The lease the registration's key is attached to. */
   readonly lease: Lease;
   /** Aborts when the registration ends: closed, or lost. */
   readonly signal: AbortSignal;
@@ -75,6 +86,7 @@ export interface Registration<M = ServiceMeta> {
   ): Promise<void>;
   /** Deregisters: the instance disappears at once. Idempotent. */
   close(): Promise<void>;
+  /** `await using reg = await register(...)` deregisters at the end of the block. */
   [Symbol.asyncDispose](): Promise<void>;
 }
 
@@ -202,6 +214,13 @@ function checkInstance(i: ServiceInstance<unknown>): void {
  * The metadata type is `ServiceMeta` unless given (`register<MyMeta>(…)`), never inferred from
  * the first `meta`: metadata that later gains a field (`update({ meta: { …, draining: true } })`)
  * must not be refused because the first value lacked it.
+ *
+ * @example
+ * ```ts
+ * import { register } from 'concord-kv/recipes';
+ * await using reg = await register(client, 'api', { id: hostname(), address: 'http://10.0.0.5:8080' });
+ * reg.lost.then(() => process.exit(1)); // let the supervisor restart us
+ * ```
  */
 export async function register<M = ServiceMeta>(
   client: KV,
@@ -246,6 +265,7 @@ export async function register<M = ServiceMeta>(
 // Discovery
 // ---------------------------------------------------------------------------------------------
 
+/** What `discover()` takes. */
 export interface DiscoverOptions {
   /** Root prefix of the registry (default `services/`). */
   prefix?: string;
@@ -259,7 +279,9 @@ export interface DiscoverOptions {
   staleAfterMs?: number;
 }
 
+/** A change in a `ServiceView`, as its events and its async iterator report it. */
 export interface InstanceChange<M = ServiceMeta> {
+  /** Whether the instance joined, changed its address or metadata, or left. */
   type: 'add' | 'update' | 'remove';
   /** The instance after the change (for 'remove': as it was last seen). */
   instance: ServiceInstance<M>;
@@ -269,13 +291,19 @@ export interface InstanceChange<M = ServiceMeta> {
   revision: bigint;
 }
 
+/** The events of a `ServiceView`, with their arguments. */
 export interface ServiceViewEvents<M> {
+  /** An instance joined. */
   add: [instance: ServiceInstance<M>, change: InstanceChange<M>];
+  /** An instance changed its address or metadata. */
   update: [instance: ServiceInstance<M>, change: InstanceChange<M>];
+  /** An instance left (deregistered, or its lease expired). */
   remove: [instance: ServiceInstance<M>, change: InstanceChange<M>];
+  /** Any of the three above. */
   change: [change: InstanceChange<M>];
   /** The watch went down (true) or is back and caught up (false). */
   stale: [stale: boolean];
+  /** The view was closed. */
   close: [];
 }
 
@@ -294,11 +322,20 @@ function parseInstance<M>(kv: KeyValue, id: string): ServiceInstance<M> | undefi
  * A live view of the instances of one service. Read it synchronously; listen with
  * `on('add' | 'update' | 'remove' | 'change', …)` or iterate it (`for await (const change of
  * view)`: the changes from then on, until closed).
+ *
+ * @example
+ * ```ts
+ * import { discover } from 'concord-kv/recipes';
+ * await using api = await discover(client, 'api');
+ * const target = api.pick.roundRobin(); // undefined when no instance is up
+ * api.on('remove', (inst) => console.log('gone:', inst.id));
+ * ```
  */
 export class ServiceView<M = ServiceMeta>
   extends EventEmitter<ServiceViewEvents<M>>
   implements AsyncIterable<InstanceChange<M>>
 {
+  /** The service this view follows. */
   readonly service: string;
   readonly #prefix: string;
   readonly #mirror: Mirror;
@@ -309,6 +346,7 @@ export class ServiceView<M = ServiceMeta>
 
   /** Choose an instance: `roundRobin()` cycles through them in id order, `random()` picks any. Undefined when none. */
   readonly pick = {
+    /** The next instance in id order, cycling. */
     roundRobin: (): ServiceInstance<M> | undefined => {
       const all = this.instances();
       if (all.length === 0) return undefined;
@@ -316,6 +354,7 @@ export class ServiceView<M = ServiceMeta>
       if (this.#next >= Number.MAX_SAFE_INTEGER) this.#next = 0;
       return all[i];
     },
+    /** Any instance, chosen at random. */
     random: (): ServiceInstance<M> | undefined => {
       const all = this.instances();
       return all.length === 0 ? undefined : all[Math.floor(Math.random() * all.length)];
@@ -354,10 +393,12 @@ export class ServiceView<M = ServiceMeta>
     return this.#sorted.slice();
   }
 
+  /** One instance by ID, or undefined when it is not (or no longer) registered. */
   get(id: string): ServiceInstance<M> | undefined {
     return this.#byId.get(id);
   }
 
+  /** How many instances the view holds. */
   get size(): number {
     return this.#byId.size;
   }
@@ -372,6 +413,7 @@ export class ServiceView<M = ServiceMeta>
     return this.#mirror.revision;
   }
 
+  /** Whether the view was closed (then it no longer changes). */
   get closed(): boolean {
     return this.#mirror.closed;
   }
@@ -411,6 +453,7 @@ export class ServiceView<M = ServiceMeta>
     return this.#feed.iterate(opts.signal);
   }
 
+  /** `for await (const change of view)`: the changes from now on, until the view closes. */
   [Symbol.asyncIterator](): AsyncIterator<InstanceChange<M>> {
     return this.#feed.iterate();
   }
@@ -420,6 +463,7 @@ export class ServiceView<M = ServiceMeta>
     this.#mirror.close();
   }
 
+  /** `await using view = await discover(...)` closes the view at the end of the block. */
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
   }
