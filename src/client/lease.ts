@@ -13,10 +13,11 @@ import {
   type LeaseKeepAliveResponse,
 } from '../gen/etcdserverpb/rpc.js';
 import { AsyncQueue } from './async-queue.js';
-import { type CallOptions, delay } from './call-options.js';
+import type { CallOptions } from './call-options.js';
 import type { Connections } from './connections.js';
 import { ClientClosedError, EtcdError, LeaseLostError } from './errors.js';
 import { header, type ResponseHeader } from './kv.js';
+import { type LoopStream, StreamLoop } from './stream-loop.js';
 
 /** How often the keepalive loop looks at its leases. Tests may lower it. */
 export const KEEPALIVE_TICK_MS = 100;
@@ -126,6 +127,12 @@ export class Lease {
   }
 }
 
+/** The keepalive stream, and the member it is open on. */
+interface KeepAliveStream extends LoopStream {
+  requests: AsyncQueue<LeaseKeepAliveRequest>;
+  endpoint: number;
+}
+
 interface Kept {
   lease: Lease;
   ttlMs: number;
@@ -141,10 +148,8 @@ export class LeaseKeeper {
   readonly #kept = new Map<bigint, Kept>();
   /** Leases granted with `keepAlive: false`, with the timer that ends them. */
   readonly #expiring = new Map<bigint, { lease: Lease; timer: ReturnType<typeof setTimeout> }>();
-  #stream:
-    | { requests: AsyncQueue<LeaseKeepAliveRequest>; abort: AbortController; endpoint: number }
-    | undefined;
-  #running = false;
+  /** The keepalive stream, open while a lease is kept. */
+  readonly #loop: StreamLoop<KeepAliveStream, LeaseKeepAliveResponse>;
   #timer: ReturnType<typeof setInterval> | undefined;
   /** Injected clock (ms) for tests. */
   now: () => number = () => performance.now();
@@ -154,6 +159,27 @@ export class LeaseKeeper {
   constructor(conns: Connections, defaults: { keepAlive: boolean } = { keepAlive: true }) {
     this.#conns = conns;
     this.#defaults = defaults;
+    this.#loop = new StreamLoop(this.#conns, {
+      hasWork: () => this.#kept.size > 0,
+      create: (i) => ({
+        requests: new AsyncQueue<LeaseKeepAliveRequest>(),
+        abort: new AbortController(),
+        endpoint: i,
+      }),
+      started: () => {
+        const now = this.now();
+        // A fresh stream: renew everything at once, answers on the old stream are lost.
+        for (const k of this.#kept.values()) {
+          k.inflight = [];
+          this.#send(k, now);
+        }
+      },
+      call: (i, s, metadata) =>
+        this.#conns
+          .client(LeaseDefinition, i)
+          .leaseKeepAlive(s.requests, { signal: s.abort.signal, metadata }),
+      onResponse: (_s, res) => this.#onResponse(res),
+    });
     conns.closeSignal.addEventListener('abort', () => this.#closeAll(), { once: true });
   }
 
@@ -279,7 +305,7 @@ export class LeaseKeeper {
     const ttlMs = lease.ttl * 1000;
     this.#kept.set(lease.id, { lease, ttlMs, inflight: [], lastSent: sentAt, deadline: sentAt + ttlMs });
     if (!this.#timer) this.#timer = setInterval(() => this.#tick(), KEEPALIVE_TICK_MS);
-    this.#ensureRunning();
+    this.#loop.ensure();
   }
 
   #lose(k: Kept, err: LeaseLostError): void {
@@ -308,9 +334,9 @@ export class LeaseKeeper {
         continue;
       }
       // Renew after a third of the TTL, like etcd's clients.
-      if (this.#stream && now - k.lastSent >= k.ttlMs / 3) this.#send(k, now);
+      if (this.#loop.current && now - k.lastSent >= k.ttlMs / 3) this.#send(k, now);
     }
-    const s = this.#stream;
+    const s = this.#loop.current;
     if (hung && s) {
       this.#conns.failed(s.endpoint);
       s.abort.abort();
@@ -320,7 +346,7 @@ export class LeaseKeeper {
   #send(k: Kept, now: number): void {
     k.lastSent = now;
     k.inflight.push(now);
-    this.#stream?.requests.push({ ID: k.lease.id });
+    this.#loop.current?.requests.push({ ID: k.lease.id });
   }
 
   #onResponse(res: LeaseKeepAliveResponse): void {
@@ -338,57 +364,10 @@ export class LeaseKeeper {
     k.deadline = Math.max(k.deadline, sentAt + ttl * 1000);
   }
 
-  #ensureRunning(): void {
-    if (this.#running) return;
-    this.#running = true;
-    this.#run().finally(() => {
-      this.#running = false;
-      if (this.#kept.size > 0 && !this.#conns.closed) this.#ensureRunning();
-    });
-  }
-
-  async #run(): Promise<void> {
-    let failures = 0;
-    while (this.#kept.size > 0 && !this.#conns.closed) {
-      const i = this.#conns.active;
-      const s = {
-        requests: new AsyncQueue<LeaseKeepAliveRequest>(),
-        abort: new AbortController(),
-        endpoint: i,
-      };
-      this.#stream = s;
-      const now = this.now();
-      // A fresh stream: renew everything at once, answers on the old stream are lost.
-      for (const k of this.#kept.values()) {
-        k.inflight = [];
-        this.#send(k, now);
-      }
-      try {
-        const metadata = await this.#conns.streamMetadata(i, s.abort.signal);
-        const responses = this.#conns
-          .client(LeaseDefinition, i)
-          .leaseKeepAlive(s.requests, { signal: s.abort.signal, metadata });
-        for await (const res of responses) {
-          failures = 0;
-          this.#onResponse(res);
-        }
-      } catch {
-        if (!s.abort.signal.aborted) this.#conns.failed(i);
-      } finally {
-        s.requests.end();
-        s.abort.abort();
-        if (this.#stream === s) this.#stream = undefined;
-      }
-      if (this.#kept.size === 0 || this.#conns.closed) break;
-      failures++;
-      await delay(Math.min(1000, 25 * 2 ** Math.min(failures, 6)), this.#conns.closeSignal).catch(() => {});
-    }
-  }
-
   #stop(): void {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
-    this.#stream?.abort.abort();
+    this.#loop.current?.abort.abort();
   }
 
   #closeAll(): void {

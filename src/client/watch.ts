@@ -17,7 +17,7 @@ import {
 } from '../gen/etcdserverpb/rpc.js';
 import { Event_EventType, type Event as WireEvent } from '../gen/mvccpb/kv.js';
 import { AsyncQueue } from './async-queue.js';
-import { abortErrorOf, type CallOptions, CallScope, delay } from './call-options.js';
+import { abortErrorOf, type CallOptions, CallScope } from './call-options.js';
 import type { Connections } from './connections.js';
 import {
   ClientClosedError,
@@ -29,6 +29,7 @@ import {
 } from './errors.js';
 import type { KeyRange, Keyspace } from './keyspace.js';
 import { header, type KeyValue, keyValue, type ResponseHeader } from './kv.js';
+import { type LoopStream, StreamLoop } from './stream-loop.js';
 
 /**
  * `signal` bounds the creation and then the whole watch: aborting later cancels it on the
@@ -149,9 +150,8 @@ class Watcher {
   }
 }
 
-interface Stream {
+interface Stream extends LoopStream {
   requests: AsyncQueue<WatchRequest>;
-  abort: AbortController;
   /** Watchers whose create was sent or is waiting to be sent, oldest first. */
   pending: Watcher[];
   byId: Map<bigint, Watcher>;
@@ -160,11 +160,30 @@ interface Stream {
 export class WatchHub {
   readonly #conns: Connections;
   readonly #watchers = new Set<Watcher>();
-  #stream: Stream | undefined;
-  #running = false;
+  /** The watch stream, open while a watch is. */
+  readonly #loop: StreamLoop<Stream, WatchResponse>;
 
   constructor(conns: Connections) {
     this.#conns = conns;
+    this.#loop = new StreamLoop(conns, {
+      hasWork: () => this.#watchers.size > 0,
+      create: () => ({
+        requests: new AsyncQueue(),
+        abort: new AbortController(),
+        pending: [],
+        byId: new Map(),
+      }),
+      started: (s) => {
+        for (const w of this.#watchers) {
+          w.id = undefined;
+          w.fragments = [];
+          this.#enqueueCreate(s, w);
+        }
+      },
+      call: (i, s, metadata) =>
+        this.#conns.client(WatchDefinition, i).watch(s.requests, { signal: s.abort.signal, metadata }),
+      onResponse: (s, res) => this.#onResponse(s, res),
+    });
     conns.closeSignal.addEventListener('abort', () => this.#closeAll(), { once: true });
   }
 
@@ -196,8 +215,8 @@ export class WatchHub {
       throw scope.abortError();
     }
     this.#watchers.add(w);
-    if (this.#stream) this.#enqueueCreate(this.#stream, w);
-    this.#ensureRunning();
+    if (this.#loop.current) this.#enqueueCreate(this.#loop.current, w);
+    this.#loop.ensure();
     try {
       await new Promise<void>((resolve, reject) => {
         const onAbort = () => reject(scope.abortError());
@@ -224,7 +243,7 @@ export class WatchHub {
 
   /** Asks the server for a progress notification on every watch of the stream. */
   requestProgress(): void {
-    this.#stream?.requests.push({ progressRequest: {} });
+    this.#loop.current?.requests.push({ progressRequest: {} });
   }
 
   /** Cancels on the server; iteration ends quietly, or throws `err` when given. */
@@ -233,7 +252,7 @@ export class WatchHub {
     const wasActive = w.state === 'active';
     w.finish(err);
     this.#watchers.delete(w);
-    const s = this.#stream;
+    const s = this.#loop.current;
     if (s && wasActive && w.id !== undefined) {
       s.byId.delete(w.id);
       s.requests.push({ cancelRequest: { watchId: w.id } });
@@ -245,64 +264,12 @@ export class WatchHub {
   #closeAll(): void {
     for (const w of this.#watchers) w.finish(new ClientClosedError('client is closed'));
     this.#watchers.clear();
-    this.#stream?.abort.abort();
+    this.#loop.current?.abort.abort();
   }
 
   #enqueueCreate(s: Stream, w: Watcher): void {
     s.pending.push(w);
     if (s.pending.length === 1) s.requests.push(w.createRequest());
-  }
-
-  #ensureRunning(): void {
-    if (this.#running) return;
-    this.#running = true;
-    this.#run().finally(() => {
-      this.#running = false;
-      // A watch added while the loop was winding down needs a new loop.
-      if (this.#watchers.size > 0 && !this.#conns.closed) this.#ensureRunning();
-    });
-  }
-
-  async #run(): Promise<void> {
-    let failures = 0;
-    while (this.#watchers.size > 0 && !this.#conns.closed) {
-      const i = this.#conns.active;
-      const s: Stream = {
-        requests: new AsyncQueue(),
-        abort: new AbortController(),
-        pending: [],
-        byId: new Map(),
-      };
-      this.#stream = s;
-      for (const w of this.#watchers) {
-        w.id = undefined;
-        w.fragments = [];
-        this.#enqueueCreate(s, w);
-      }
-      try {
-        const client = this.#conns.client(WatchDefinition, i);
-        const responses = client.watch(s.requests, {
-          signal: s.abort.signal,
-          metadata: await this.#conns.streamMetadata(i, s.abort.signal),
-        });
-        for await (const res of responses) {
-          failures = 0;
-          this.#onResponse(s, res);
-        }
-      } catch {
-        // A stream that broke by itself (member gone, no leader, reset): the next one goes to
-        // another member, as the keepalive stream does.
-        if (!s.abort.signal.aborted) this.#conns.failed(i);
-      } finally {
-        s.requests.end();
-        s.abort.abort();
-        if (this.#stream === s) this.#stream = undefined;
-      }
-      if (this.#watchers.size === 0 || this.#conns.closed) break;
-      failures++;
-      // The user holds a watch on purpose: this timer may keep the process alive.
-      await delay(Math.min(1000, 25 * 2 ** Math.min(failures, 6)), this.#conns.closeSignal).catch(() => {});
-    }
   }
 
   #onResponse(s: Stream, res: WatchResponse): void {
