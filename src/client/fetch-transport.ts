@@ -174,9 +174,14 @@ export class FetchTransport implements Transport {
     return throwResponseError(res, grpcPath);
   }
 
+  /** One streamed POST: the body's lines, as JSON. */
+  async *#lines(i: number, grpcPath: string, path: string, body: string, o: CallOpts) {
+    yield* ndjson(await this.#post(i, grpcPath, path, body, o.signal, true), grpcPath);
+  }
+
   async *#serverStream(i: number, grpcPath: string, path: string, m: MethodDef, body: string, o: CallOpts) {
-    const res = await this.#post(i, grpcPath, path, body, o.signal, true);
-    for await (const line of ndjson(res, grpcPath)) yield m.responseType.fromJSON(line.result);
+    for await (const line of this.#lines(i, grpcPath, path, body, o))
+      yield m.responseType.fromJSON(line.result);
   }
 
   /** A bidirectional call with one answer per request: one POST per request. */
@@ -192,10 +197,9 @@ export class FetchTransport implements Transport {
     for (;;) {
       const n = await nextUnlessAborted(it, o.signal);
       if (!n || n.done) return;
-      const body = encodeRequest(m, n.value);
-      const res = await this.#post(i, grpcPath, path, body, o.signal, true);
       let answered = false;
-      for await (const line of ndjson(res, grpcPath)) {
+      // The answer is the first line; the rest of the body is read to its end, and dropped.
+      for await (const line of this.#lines(i, grpcPath, path, encodeRequest(m, n.value), o)) {
         if (answered) continue;
         answered = true;
         yield m.responseType.fromJSON(line.result);
