@@ -8,11 +8,15 @@ import { EtcdError } from '../src/core.js';
 /** Where the flags live unless told otherwise. */
 export const DEFAULT_PREFIX = 'flags/';
 
+/** Any value JSON can hold: what a `json` flag serves and what rules compare with. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
+/** The types a flag can have, for validating input (a form, a CLI) before `flagsAdmin().set()`. */
 export const FLAG_TYPES = ['boolean', 'string', 'number', 'json'] as const;
+/** A flag's type: the type its value, its rules' `serve` and its rollout's values must have. */
 export type FlagType = (typeof FLAG_TYPES)[number];
 
+/** The operators a rule can use (see `RuleOp`), for validating input before `flagsAdmin().set()`. */
 export const RULE_OPS = [
   'eq',
   'neq',
@@ -36,24 +40,52 @@ export const RULE_OPS = [
  */
 export type RuleOp = (typeof RULE_OPS)[number];
 
+/**
+ * A targeting rule: when the context's `attribute` passes `op` against `value`, the flag serves
+ * `serve`.
+ */
 export interface FlagRule<T extends JsonValue = JsonValue> {
   /** A context attribute: `targetingKey`, a top-level name, or a dotted path (`account.plan`). */
   attribute: string;
+  /** How the attribute is tested (see `RuleOp`). */
   op: RuleOp;
+  /**
+   * What the attribute is tested against: an array for `in`/`notIn`, a pattern string for
+   * `matches`, a number for `lt`/`lte`/`gt`/`gte`.
+   */
   value: JsonValue;
   /** Served when the rule matches. */
   serve: T;
 }
 
+/**
+ * A percentage rollout: a stable share of targeting keys gets `serve`; a key keeps its answer as
+ * the percentage grows.
+ */
 export interface FlagRollout<T extends JsonValue = JsonValue> {
   /** 0–100 (decimals allowed): the share of targeting keys that get `serve`. */
   percentage: number;
+  /** Served to the keys inside the percentage. */
   serve: T;
   /** Served to keys outside the percentage, and when there is no targeting key (default: `value`). */
   otherwise?: T;
 }
 
+/**
+ * A feature flag as stored in etcd (one JSON document per flag), written with `flagsAdmin().set()`.
+ *
+ * @example
+ * ```ts
+ * await flagsAdmin(client).set('new-checkout', {
+ *   type: 'boolean',
+ *   value: false,
+ *   rules: [{ attribute: 'country', op: 'in', value: ['FR', 'BE'], serve: true }],
+ *   rollout: { percentage: 10, serve: true },
+ * });
+ * ```
+ */
 export interface FlagDefinition<T extends JsonValue = JsonValue> {
+  /** The flag's type: callers must ask for it with the matching getter (`getBoolean` …). */
   type: FlagType;
   /** Served when no rule matches and no rollout applies. */
   value: T;
@@ -61,13 +93,17 @@ export interface FlagDefinition<T extends JsonValue = JsonValue> {
   enabled?: boolean;
   /** Tried in order; the first that matches serves its value. */
   rules?: FlagRule<T>[];
+  /** Applied when no rule matched: see `FlagRollout`. */
   rollout?: FlagRollout<T>;
+  /** For the people who read the flag; not used in evaluation. */
   description?: string;
 }
 
 /** A flag definition was refused by `flagsAdmin().set()` / `validateFlag()`. */
 export class InvalidFlagError extends EtcdError {
+  /** The `code` of this error, stable across releases and package copies. */
   static CODE = 'flag-invalid';
+  /** Every problem found, one message each (`rules[0].op: …`), to show the author at once. */
   readonly problems: string[];
   constructor(message: string, problems: string[]) {
     super(message);
