@@ -14,11 +14,21 @@ import {
 
 /** Attributes rules look at; `targetingKey` identifies the subject (user, tenant, …) for rollouts. */
 export interface EvaluationContext {
+  /**
+   * The subject's stable ID (user, tenant …): it picks the rollout bucket, so the same subject
+   * always gets the same answer.
+   */
   targetingKey?: string;
   [attribute: string]: unknown;
 }
 
+/**
+ * Why an evaluation served what it did: `STATIC` (a flag with no rules or rollout), `DEFAULT` (no
+ * rule matched, no rollout applied), `TARGETING_MATCH` (a rule), `SPLIT` (the rollout),
+ * `DISABLED`, or `ERROR` (the caller's default, see `errorCode`). OpenFeature's reasons.
+ */
 export type FlagReason = 'STATIC' | 'DEFAULT' | 'TARGETING_MATCH' | 'SPLIT' | 'DISABLED' | 'ERROR';
+/** Why an evaluation failed and served the caller's default; OpenFeature's error codes. */
 export type FlagErrorCode =
   | 'PROVIDER_NOT_READY'
   | 'FLAG_NOT_FOUND'
@@ -28,12 +38,17 @@ export type FlagErrorCode =
 
 /** The outcome of an evaluation, shaped like OpenFeature's evaluation details. */
 export interface FlagDetails<T> {
+  /** The flag's name. */
   flagKey: string;
+  /** The value served (the caller's default on an error or when disabled). */
   value: T;
   /** Which branch served: `value`, `rules[i]`, `rollout`, `otherwise`, `disabled`, `default` (error). */
   variant: string;
+  /** Why this value was served. */
   reason: FlagReason;
+  /** What went wrong, when `reason` is `ERROR`. */
   errorCode?: FlagErrorCode;
+  /** The details of the error, for logs. */
   errorMessage?: string;
   /** The copy may be out of date (the watch is down). */
   stale: boolean;
