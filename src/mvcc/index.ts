@@ -27,6 +27,7 @@ export {
   Watcher,
   WatchHub,
   type WatchSink,
+  watchResponse,
 } from './kv/watch-hub.js';
 export { DEFAULT_MIN_LEASE_TTL, Lease, Lessor, MAX_LEASE_TTL } from './lease/lessor.js';
 export * from './quota.js';

@@ -10,7 +10,7 @@
  * fragments and the response is larger than the limit. Watch IDs belong to the caller (etcd
  * numbers them per stream); the hub identifies a watcher by its object.
  */
-import type { WatchCreateRequest, WatchResponse } from '../../gen/etcdserverpb/rpc.js';
+import type { ResponseHeader, WatchCreateRequest, WatchResponse } from '../../gen/etcdserverpb/rpc.js';
 import { WatchCreateRequest_FilterType as Filter } from '../../gen/etcdserverpb/rpc.js';
 import { type Event, Event_EventType } from '../../gen/mvccpb/kv.js';
 import { header, str, toKeyValue, tombstoneKeyValue } from '../convert.js';
@@ -264,7 +264,7 @@ export class WatchHub {
         w.sentSinceProgress = false;
         return;
       }
-      w.sink.send(response(w.id, rev, []));
+      w.sink.send(watchResponse(w.id, header(rev), []));
     };
     for (const hit of this.#byKey.values()) {
       if (hit instanceof Set) for (const w of hit) visit(w);
@@ -275,12 +275,12 @@ export class WatchHub {
 
   #deliver(w: Watcher, events: Event[], rev: number): boolean {
     w.sentSinceProgress = true;
-    if (!w.fragment || events.length < 2) return w.sink.send(response(w.id, rev, events));
+    if (!w.fragment || events.length < 2) return w.sink.send(watchResponse(w.id, header(rev), events));
     const parts = fragment(events, this.#fragmentBytes);
-    if (parts.length === 1) return w.sink.send(response(w.id, rev, events));
+    if (parts.length === 1) return w.sink.send(watchResponse(w.id, header(rev), events));
     // A refused fragment loses the rest: the watcher replays from this revision, as a whole.
     for (let i = 0; i < parts.length; i++) {
-      const resp = response(w.id, rev, parts[i]!);
+      const resp = watchResponse(w.id, header(rev), parts[i]!);
       resp.fragment = i < parts.length - 1;
       if (!w.sink.send(resp)) return false;
     }
@@ -288,9 +288,10 @@ export class WatchHub {
   }
 }
 
-function response(watchId: bigint, rev: number, events: Event[]): WatchResponse {
+/** A watch response carrying `events` and nothing else (the server's control responses too). */
+export function watchResponse(watchId: bigint, header: ResponseHeader, events: Event[]): WatchResponse {
   return {
-    header: header(rev),
+    header,
     watchId,
     created: false,
     canceled: false,

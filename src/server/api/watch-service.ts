@@ -18,6 +18,7 @@ import {
   UserEmptyError,
   type Watcher,
   type WatchSink,
+  watchResponse,
 } from '../../mvcc/index.js';
 import { AsyncQueue } from '../../transport/async-queue.js';
 import type { Node } from '../bootstrap/node.js';
@@ -84,17 +85,8 @@ class WatchStream implements WatchSink {
   }
 
   #control(watchId: bigint, fields: Partial<WatchResponse>): void {
-    this.out.push({
-      header: this.#node.header(undefined, this.#node.sm.revision),
-      watchId,
-      created: false,
-      canceled: false,
-      compactRevision: 0n,
-      cancelReason: '',
-      fragment: false,
-      events: [],
-      ...fields,
-    });
+    const header = this.#node.header(undefined, this.#node.sm.revision);
+    this.out.push({ ...watchResponse(watchId, header, []), ...fields });
   }
 
   async create(c: WatchCreateRequest, metadata?: Parameters<Node['auth']['infoOf']>[0]): Promise<void> {
