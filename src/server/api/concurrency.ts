@@ -132,6 +132,33 @@ export async function proposeTxn(
   return resp;
 }
 
+/**
+ * A session's place in the queue under `prefix` (etcd's Mutex.Lock and Election.Campaign): its
+ * key, created with `value` unless the session holds it already — then the txn fails and reads
+ * the key, so the same session asking again keeps its place.
+ */
+export async function joinQueue(
+  node: Node,
+  metadata: Parameters<Node['auth']['infoOf']>[0],
+  prefix: Buffer,
+  session: { lease: bigint; value: Buffer },
+  signal: AbortSignal,
+): Promise<{ lease: bigint; key: Buffer; resp: TxnResponse }> {
+  await checkConcurrencyAuth(node, metadata, prefix, { prefix: true, write: true });
+  const lease = await sessionLease(node, session.lease, signal);
+  const key = sessionKey(prefix, lease);
+  const resp = await proposeTxn(
+    node,
+    {
+      compare: [createRevisionIs(key, 0n)],
+      success: [{ requestPut: { key, value: session.value, lease } }],
+      failure: [{ requestRange: { key } }],
+    },
+    signal,
+  );
+  return { lease, key, resp };
+}
+
 /** Deletes `key` if it is still the one created at `rev` (Resign; the cleanup of a given-up wait). */
 export function deleteIfCreatedAt(
   node: Node,

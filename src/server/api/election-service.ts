@@ -24,9 +24,9 @@ import {
   ERR_ELECTION_NOT_LEADER,
   ERR_MISSING_LEADER_KEY,
   firstCreated,
+  joinQueue,
   prefixEnd,
   proposeTxn,
-  sessionKey,
   sessionLease,
   waitOldest,
 } from './concurrency.js';
@@ -59,18 +59,8 @@ export function electionService(node: Node): ElectionServiceImplementation {
       concurrencyCall(async () => {
         const signal = ctx.signal;
         const prefix = electionPrefix(req.name);
-        await checkConcurrencyAuth(node, ctx.metadata, prefix, { prefix: true, write: true });
-        const lease = await sessionLease(node, req.lease, signal);
-        const key = sessionKey(prefix, lease);
-        const resp = await proposeTxn(
-          node,
-          {
-            compare: [createRevisionIs(key, 0n)],
-            success: [{ requestPut: { key, value: req.value, lease } }],
-            failure: [{ requestRange: { key } }],
-          },
-          signal,
-        );
+        const session = { lease: req.lease, value: req.value };
+        const { lease, key, resp } = await joinQueue(node, ctx.metadata, prefix, session, signal);
         const leader: LeaderKey = { name: req.name, key, rev: resp.header!.revision, lease };
         if (!resp.succeeded) {
           // The session campaigns again: it keeps its place, with the value asked for now.

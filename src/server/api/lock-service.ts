@@ -9,12 +9,9 @@ import {
   ConcurrencyError,
   checkConcurrencyAuth,
   concurrencyCall,
-  createRevisionIs,
   deleteIfCreatedAt,
   ERR_SESSION_EXPIRED,
-  proposeTxn,
-  sessionKey,
-  sessionLease,
+  joinQueue,
   waitOldest,
 } from './concurrency.js';
 
@@ -24,19 +21,9 @@ export function lockService(node: Node): LockServiceImplementation {
       concurrencyCall(async () => {
         const signal = ctx.signal;
         const prefix = Buffer.concat([req.name, Buffer.from('/')]);
-        await checkConcurrencyAuth(node, ctx.metadata, prefix, { prefix: true, write: true });
-        const lease = await sessionLease(node, req.lease, signal);
-        const key = sessionKey(prefix, lease);
         // The same session locking again reuses its key (and its place in the queue).
-        const resp = await proposeTxn(
-          node,
-          {
-            compare: [createRevisionIs(key, 0n)],
-            success: [{ requestPut: { key, value: Buffer.alloc(0), lease } }],
-            failure: [{ requestRange: { key } }],
-          },
-          signal,
-        );
+        const session = { lease: req.lease, value: Buffer.alloc(0) };
+        const { key, resp } = await joinQueue(node, ctx.metadata, prefix, session, signal);
         const rev = resp.succeeded
           ? resp.header!.revision
           : (resp.responses[0]?.responseRange?.kvs[0]?.createRevision ?? 0n);
