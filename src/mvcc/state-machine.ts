@@ -1,9 +1,9 @@
 /**
  * The state machine: what the server's apply loop calls with each committed entry, and what
- * serves reads. It owns the keyspace, the lessor, the alarms and the watch hub, and records the last
- * applied Raft index with them so that replaying entries after a restart or a snapshot is a
- * no-op. Pure and deterministic: no I/O, no clock — the caller passes time where a leader
- * needs it (lease expiry), and it never influences the replicated state.
+ * serves reads. It owns the keyspace, the lessor, the alarms, the auth store and the watch hub,
+ * and records the last applied Raft index with them so that replaying entries after a restart
+ * or a snapshot is a no-op. Pure and deterministic: no I/O, no clock — the caller passes time
+ * where a leader needs it (lease expiry), and it never influences the replicated state.
  *
  * Each request goes through the applier chain (apply/chain.ts): auth, quota, then the backend.
  *
