@@ -14,15 +14,33 @@ import { compile } from './flags-evaluation.js';
 
 type KV = Client | Namespace;
 
+/**
+ * A stored flag document as `flagsAdmin()` reads it: valid or not, so that a broken one can be
+ * found and fixed.
+ */
 export interface FlagEntry {
+  /** The flag's name (its key without the prefix). */
   name: string;
   /** The definition, when it is valid. */
   definition: FlagDefinition | undefined;
   /** Why the stored document is not a valid definition. */
   error: string | undefined;
+  /** The document's mod revision. */
   revision: bigint;
 }
 
+/**
+ * Writes and lists feature flags; get one with `flagsAdmin()`. Every definition is validated
+ * before it is stored, so readers never see a malformed flag written through it.
+ *
+ * @example
+ * ```ts
+ * import { flagsAdmin } from 'concord-kv/recipes';
+ * const admin = flagsAdmin(client);
+ * await admin.set('checkout-theme', { type: 'string', value: 'light' });
+ * for (const e of await admin.list()) if (e.error) console.warn(e.name, e.error);
+ * ```
+ */
 export interface FlagsAdmin {
   /** Validates `def` and stores it (throws `InvalidFlagError` listing every problem). Resolves with the revision. */
   set<T extends JsonValue>(
@@ -30,9 +48,11 @@ export interface FlagsAdmin {
     def: FlagDefinition<T>,
     opts?: { signal?: AbortSignal; timeoutMs?: number },
   ): Promise<bigint>;
+  /** One flag's stored document, or undefined when there is none. */
   get(name: string, opts?: { signal?: AbortSignal; timeoutMs?: number }): Promise<FlagEntry | undefined>;
   /** Resolves true if the flag existed. */
   delete(name: string, opts?: { signal?: AbortSignal; timeoutMs?: number }): Promise<boolean>;
+  /** Every stored flag document under the prefix, in name order. */
   list(opts?: { signal?: AbortSignal; timeoutMs?: number }): Promise<FlagEntry[]>;
 }
 

@@ -66,6 +66,7 @@ export {
 
 type KV = Client | Namespace;
 
+/** What `flags()` (and the OpenFeature provider) take. */
 export interface FlagsOptions {
   /** Where the flags live (default `flags/`). */
   prefix?: string;
@@ -81,18 +82,41 @@ export interface FlagsOptions {
 
 /** Flags whose document changed (put or deleted) at `revision`. */
 export interface FlagChange {
+  /** The names of the flags that changed. */
   flags: string[];
+  /** The store revision of the change. */
   revision: bigint;
 }
 
+/** The events of a `Flags` reader, with their arguments. */
 export interface FlagsEvents {
+  /** Flags were put or deleted. */
   change: [change: FlagChange];
   /** The watch went down (true: values may be out of date) or is back and caught up (false). */
   stale: [stale: boolean];
+  /** The reader was closed (or its client was). */
   close: [];
 }
 
+/**
+ * A feature flag reader: a live copy of every flag under a prefix, kept current by one watch, so
+ * evaluating a flag is synchronous and makes no request. It never throws on evaluation: a
+ * missing flag, a wrong type or a malformed document serves the caller's default, with the
+ * reason in the `…Details()` variant. Get one with `flags()`; write flags with `flagsAdmin()`.
+ *
+ * @example
+ * ```ts
+ * import { flags } from 'concord-kv/recipes';
+ * const f = flags(client);
+ * await f.ready();
+ * if (f.getBoolean('new-checkout', false, { targetingKey: user.id, country: user.country })) {
+ *   // …
+ * }
+ * f.on('change', ({ flags }) => console.log('changed:', flags));
+ * ```
+ */
 export class Flags extends EventEmitter<FlagsEvents> {
+  /** Where the flags live: each flag is the key `<prefix><name>`. */
   readonly prefix: string;
   readonly #mirror: Mirror;
   readonly #entries = new Map<string, CompiledEntry>();
@@ -130,6 +154,7 @@ export class Flags extends EventEmitter<FlagsEvents> {
     return this.#ready;
   }
 
+  /** Whether the first load has finished (before it, evaluations serve defaults). */
   get loaded(): boolean {
     return this.#loaded;
   }
@@ -141,6 +166,7 @@ export class Flags extends EventEmitter<FlagsEvents> {
   get revision(): bigint {
     return this.#mirror.revision;
   }
+  /** Whether the reader was closed (evaluations then serve the last values known). */
   get closed(): boolean {
     return this.#mirror.closed;
   }
@@ -156,28 +182,39 @@ export class Flags extends EventEmitter<FlagsEvents> {
     return e?.ok ? e.flag.def : undefined;
   }
 
+  /** A boolean flag's value in `ctx`, or `defaultValue` when it cannot be evaluated. */
   getBoolean(name: string, defaultValue: boolean, ctx?: EvaluationContext): boolean {
     return this.evaluate(name, 'boolean', defaultValue, ctx).value;
   }
+  /** A string flag's value in `ctx`, or `defaultValue` when it cannot be evaluated. */
   getString(name: string, defaultValue: string, ctx?: EvaluationContext): string {
     return this.evaluate(name, 'string', defaultValue, ctx).value;
   }
+  /** A number flag's value in `ctx`, or `defaultValue` when it cannot be evaluated. */
   getNumber(name: string, defaultValue: number, ctx?: EvaluationContext): number {
     return this.evaluate(name, 'number', defaultValue, ctx).value;
   }
+  /**
+   * A JSON flag's value in `ctx` (not checked against `T`), or `defaultValue` when it cannot be
+   * evaluated.
+   */
   getJSON<T extends JsonValue>(name: string, defaultValue: T, ctx?: EvaluationContext): T {
     return this.evaluate(name, 'json', defaultValue, ctx).value;
   }
 
+  /** A boolean flag's value with the reason it was served (the rule, rollout or error). */
   getBooleanDetails(name: string, defaultValue: boolean, ctx?: EvaluationContext): FlagDetails<boolean> {
     return this.evaluate(name, 'boolean', defaultValue, ctx);
   }
+  /** A string flag's value with the reason it was served (the rule, rollout or error). */
   getStringDetails(name: string, defaultValue: string, ctx?: EvaluationContext): FlagDetails<string> {
     return this.evaluate(name, 'string', defaultValue, ctx);
   }
+  /** A number flag's value with the reason it was served (the rule, rollout or error). */
   getNumberDetails(name: string, defaultValue: number, ctx?: EvaluationContext): FlagDetails<number> {
     return this.evaluate(name, 'number', defaultValue, ctx);
   }
+  /** A JSON flag's value with the reason it was served (the rule, rollout or error). */
   getJSONDetails<T extends JsonValue>(
     name: string,
     defaultValue: T,
@@ -271,6 +308,7 @@ export class Flags extends EventEmitter<FlagsEvents> {
     this.#mirror.close();
   }
 
+  /** `await using f = flags(client)` closes the reader at the end of the block. */
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
   }
