@@ -1,6 +1,12 @@
 /** Keyspace rules not covered by the etcd table: physical compaction, idempotent apply, quota/NOSPACE, HashKV. */
 import { AlarmRequest_AlarmAction, AlarmType } from '../../src/gen/etcdserverpb/rpc.js';
-import { CompactedError, FutureRevisionError, NoSpaceError, StateMachine } from '../../src/mvcc/index.js';
+import {
+  CompactedError,
+  FutureRevisionError,
+  type MvccRequest,
+  NoSpaceError,
+  StateMachine,
+} from '../../src/mvcc/index.js';
 import { b, del, opDel, opPut, put, range, txn } from './helpers.js';
 
 const all = range('\0', { rangeEnd: b('\0') });
@@ -58,6 +64,15 @@ describe('apply', () => {
     sm.deleteRange(del('zzz'));
     sm.txn(txn([], [opDel('nothing')]));
     expect(sm.revision).toBe(2);
+  });
+
+  test('a request goes to the applier of its one kind; a request with none is a TypeError', () => {
+    const sm = new StateMachine();
+    expect(sm.execute({ put: put('a', '1') }).header!.revision).toBe(2n);
+    expect(sm.execute({ range: range('a') }).count).toBe(1n);
+    expect(() => sm.execute({} as MvccRequest)).toThrow('mvcc: empty request');
+    expect(() => sm.execute({ put: undefined } as unknown as MvccRequest)).toThrow('mvcc: empty request');
+    expect(() => sm.execute({ nope: {} } as unknown as MvccRequest)).toThrow('mvcc: empty request');
   });
 });
 

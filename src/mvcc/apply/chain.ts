@@ -26,7 +26,7 @@ export function dispatch<R extends MvccRequest>(applier: Applier, req: R, ctx: A
   const fields = req as Record<string, unknown>;
   for (const kind in fields) {
     const r = fields[kind];
-    if (r !== undefined && IS_KIND.has(kind)) {
+    if (r !== undefined && r !== null && IS_KIND.has(kind)) {
       const method = applier[kind as keyof Applier] as (r: unknown, ctx: ApplyContext) => unknown;
       return method.call(applier, r, ctx) as ResponseOf<R>;
     }
