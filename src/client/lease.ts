@@ -7,6 +7,7 @@
  * Holding a kept lease keeps the process alive (the stream and the keepalive timer are ref'd):
  * revoke it, or close the client, to let the process exit.
  */
+import { ETCD_ERRORS } from '../errors/index.js';
 import {
   LeaseDefinition,
   type LeaseKeepAliveRequest,
@@ -264,7 +265,7 @@ export class LeaseKeeper {
     });
     const ttl = Number(res.TTL);
     if (ttl <= 0) {
-      const err = new LeaseLostError(`etcdserver: requested lease not found`, id, 'expired');
+      const err = new LeaseLostError(ETCD_ERRORS['lease-not-found'].message, id, 'expired');
       this.#endLocal(id, err);
       throw err;
     }
