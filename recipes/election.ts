@@ -16,6 +16,7 @@ import {
 } from '../src/core.js';
 import { waitPredecessors, withDeadline } from './internal/wait.js';
 
+/** What `elect()` takes. */
 export interface ElectionOptions {
   /** This candidate's proposal, published as the leader value once elected. */
   value: Value;
@@ -27,24 +28,39 @@ export interface ElectionOptions {
   timeoutMs?: number;
 }
 
+/** `proclaim()` was called by a candidate that is not (or no longer) the leader. */
 export class ElectionNotLeaderError extends EtcdError {
+  /** The `code` of this error, stable across releases and package copies. */
   static CODE = 'election-not-leader';
 }
+/** `campaign()` was not elected within `waitTimeoutMs`; the candidacy was withdrawn. */
 export class CampaignTimeoutError extends EtcdError {
+  /** The `code` of this error, stable across releases and package copies. */
   static CODE = 'campaign-timeout';
 }
+/**
+ * Leadership (or a candidacy, then `campaign()` rejects with it) ended without `resign()`: the
+ * candidate's lease was lost (expired, revoked elsewhere) and another candidate may lead now.
+ * `election.lost` resolves with it.
+ */
 export class LeadershipLostError extends EtcdError {
+  /** The `code` of this error, stable across releases and package copies. */
   static CODE = 'leadership-lost';
 }
 
+/** The leader of an election, as `leader()` and `observe()` report it. */
 export interface Leader {
   /** The leader's key, `<name>/<lease id hex>`. */
   key: Buffer;
+  /** The leader's value: its proposal, or what it last proclaimed. */
   value: Buffer;
   /** The leader key's create revision: it increases with every new leader (a fencing token). */
   createRevision: bigint;
+  /** The revision of the value's last change (a proclaim moves it). */
   modRevision: bigint;
+  /** The ID of the leader's lease. */
   lease: bigint;
+  /** The value as UTF-8 text. */
   text(): string;
 }
 
@@ -57,7 +73,21 @@ const toLeader = (kv: KeyValue): Leader => ({
   text: () => kv.text(),
 });
 
+/**
+ * A candidate in a leader election, compatible with Go's `concurrency.Election` and
+ * `etcdctl elect`: candidates queue, the oldest leads, and the next takes over when it resigns or
+ * its lease is lost. Get one with `elect()`.
+ *
+ * @example
+ * ```ts
+ * import { elect } from 'concord-kv/recipes';
+ * await using election = elect(client, 'scheduler', { value: hostname() });
+ * await election.campaign(); // resolves once we lead
+ * runScheduler({ signal: election.signal, fencingToken: election.revision });
+ * ```
+ */
 export class Election {
+  /** The election's name: the candidates' keys are under `name/`. */
   readonly name: string;
   readonly #client: Client;
   readonly #opts: ElectionOptions;
@@ -212,6 +242,7 @@ export class Election {
     return observe(this.#client, this.name, opts);
   }
 
+  /** `await using election = elect(...)` resigns at the end of the block. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.resign();
   }
