@@ -8,21 +8,12 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { ClientError, createChannel, createClient, Metadata, Status } from 'nice-grpc';
+import { createChannel, createClient, Metadata } from 'nice-grpc';
 import { AuthDefinition, KVDefinition } from '../../src/gen/etcdserverpb/rpc.js';
 import { startEtcd } from '../harness/etcd.js';
+import { grpcOutcome } from '../harness/grpc-outcome.js';
 
 const b = (s: string) => Buffer.from(s);
-
-async function outcome(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    if (err instanceof ClientError) return `${Status[err.code]}: ${err.details}`;
-    throw err;
-  }
-}
 
 let dir: string;
 beforeAll(async () => {
@@ -71,27 +62,27 @@ test.each(['RS256', 'ES256'])(
       const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString());
       expect(claims).toEqual({ username: 'u', revision: expect.any(Number), exp: expect.any(Number) });
       const md = (t: string) => ({ metadata: Metadata({ token: t }) });
-      expect(await outcome(kv.put({ key: b('p/x'), value: b('v') }, md(token)))).toBe('ok');
-      expect(await outcome(kv.range({ key: b('p/x') }, md(token)))).toBe('ok');
-      expect(await outcome(kv.put({ key: b('q'), value: b('v') }, md(token)))).toBe(
+      expect(await grpcOutcome(kv.put({ key: b('p/x'), value: b('v') }, md(token)))).toBe('ok');
+      expect(await grpcOutcome(kv.range({ key: b('p/x') }, md(token)))).toBe('ok');
+      expect(await grpcOutcome(kv.put({ key: b('q'), value: b('v') }, md(token)))).toBe(
         'PERMISSION_DENIED: etcdserver: permission denied',
       );
       // Another user's name in the claims, with the signature left as it was.
       const forged = Buffer.from(JSON.stringify({ ...claims, username: 'root' })).toString('base64url');
-      expect(await outcome(kv.range({ key: b('q') }, md(`${header}.${forged}.${signature}`)))).toBe(
+      expect(await grpcOutcome(kv.range({ key: b('q') }, md(`${header}.${forged}.${signature}`)))).toBe(
         'UNAUTHENTICATED: etcdserver: invalid auth token',
       );
-      expect(await outcome(kv.range({ key: b('p/x') }, md('not.a.jwt')))).toBe(
+      expect(await grpcOutcome(kv.range({ key: b('p/x') }, md('not.a.jwt')))).toBe(
         'UNAUTHENTICATED: etcdserver: invalid auth token',
       );
       // The auth store moves on: the token's revision is old.
       const rootToken = (await auth.authenticate({ name: 'root', password: 'rootpw' })).token;
       await auth.roleAdd({ name: 'r2' }, md(rootToken));
-      expect(await outcome(kv.range({ key: b('p/x') }, md(token)))).toBe(
+      expect(await grpcOutcome(kv.range({ key: b('p/x') }, md(token)))).toBe(
         'INVALID_ARGUMENT: etcdserver: revision of auth store is old',
       );
       const fresh = (await auth.authenticate({ name: 'u', password: 'upw' })).token;
-      expect(await outcome(kv.range({ key: b('p/x') }, md(fresh)))).toBe('ok');
+      expect(await grpcOutcome(kv.range({ key: b('p/x') }, md(fresh)))).toBe('ok');
     } finally {
       channel.close();
       await cluster.close();

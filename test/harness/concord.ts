@@ -9,22 +9,11 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { ClientError } from 'nice-grpc';
 import { freePort, withTimeout } from './etcd.js';
 import { ROOT, type Spawned, spawnTracked } from './fixtures.js';
 
 export const MAIN = path.join(ROOT, 'dist/src/cli/main.js');
 
-/** 'ok', or the message (details) of the gRPC error the call failed with. */
-export async function grpcMessage(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    if (err instanceof ClientError) return err.details;
-    throw err;
-  }
-}
 const READY = /ready to serve client requests on (\S+)/;
 
 /** Builds dist/ if the server's entry point is missing or older than any src/server or src/cli file. */

@@ -8,7 +8,7 @@
  *   members agree (HashKV) and each restarts.
  */
 import path from 'node:path';
-import { ClientError, createChannel, createClient, Status } from 'nice-grpc';
+import { createChannel, createClient } from 'nice-grpc';
 import {
   KVDefinition,
   MaintenanceDefinition,
@@ -17,6 +17,7 @@ import {
 } from '../../src/gen/etcdserverpb/rpc.js';
 import { type EtcdCluster, startEtcd, withTimeout } from '../harness/etcd.js';
 import { ensureBuilt } from '../harness/fixtures.js';
+import { grpcOutcome } from '../harness/grpc-outcome.js';
 
 const CONCORD_AS_ETCD = path.resolve(__dirname, '../harness/concord-as-etcd');
 const enc = (s: string) => Buffer.from(s);
@@ -51,16 +52,6 @@ function nestedJson(depth: number, key: string): string {
   return `{"success":[${s}]}`;
 }
 
-async function outcome(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    if (err instanceof ClientError) return `${Status[err.code]}: ${err.details}`;
-    throw err;
-  }
-}
-
 describe.each([
   ['etcd', 'etcd'],
   ['concord', CONCORD_AS_ETCD],
@@ -91,7 +82,7 @@ describe.each([
         expect(res.status).toBe(200);
         expect((await kv.range({ key: enc(gwKey) })).count).toBe(1n);
       }
-      expect(await outcome(kv.txn(nested(128, 'nest/grpc/128')))).toBe(
+      expect(await grpcOutcome(kv.txn(nested(128, 'nest/grpc/128')))).toBe(
         'INVALID_ARGUMENT: etcdserver: too many operations in txn request',
       );
       const res = await fetch(`${base()}/v3/kv/txn`, {
@@ -163,11 +154,11 @@ describe('a planted apply failure (concord, 3 members)', () => {
     const kv = createClient(KVDefinition, channel);
     try {
       await kv.put({ key: enc('before'), value: enc('1') });
-      const planted = await outcome(kv.put({ key: enc('failpoint/apply-throw/a'), value: enc('x') }));
+      const planted = await grpcOutcome(kv.put({ key: enc('failpoint/apply-throw/a'), value: enc('x') }));
       expect(planted).toMatch(
         /^INTERNAL: etcdserver: request could not be applied at index \d+: failpoint apply: throw$/,
       );
-      const inTxn = await outcome(
+      const inTxn = await grpcOutcome(
         kv.txn({
           compare: [],
           success: [

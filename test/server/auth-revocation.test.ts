@@ -25,7 +25,8 @@ import {
 } from '../../src/gen/etcdserverpb/rpc.js';
 import { Client, LeaseLostError, PermissionDeniedError } from '../../src/index.js';
 import { AsyncQueue } from '../../src/transport/async-queue.js';
-import { type Concord, ensureServerBuilt, grpcMessage, startConcord } from '../harness/concord.js';
+import { type Concord, ensureServerBuilt, startConcord } from '../harness/concord.js';
+import { grpcMessage } from '../harness/grpc-outcome.js';
 
 const b = (s: string) => Buffer.from(s);
 const READ = 0;

@@ -10,8 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { type Channel, createChannel, createClient, Metadata } from 'nice-grpc';
 import { AuthDefinition, KVDefinition } from '../../src/gen/etcdserverpb/rpc.js';
-import { type Concord, ensureServerBuilt, grpcMessage, startConcord } from '../harness/concord.js';
+import { type Concord, ensureServerBuilt, startConcord } from '../harness/concord.js';
 import { ROOT } from '../harness/fixtures.js';
+import { grpcMessage } from '../harness/grpc-outcome.js';
 
 const b = (s: string) => Buffer.from(s);
 const b64 = (s: string) => Buffer.from(s).toString('base64');
