@@ -3,7 +3,7 @@
  * MemberRemove, MemberUpdate, MemberPromote), each replicated through Raft and answered once
  * applied here, with the member list as it stands after the change.
  */
-import { createChannel, createClient } from 'nice-grpc';
+import { type CallContext, createChannel, createClient } from 'nice-grpc';
 import {
   type ClusterClient,
   ClusterDefinition,
@@ -38,6 +38,10 @@ export function clusterService(node: Node): ClusterServiceImplementation {
       channel.close();
     }
   }
+  /** The answer to a change: the leader's when only the leader could make it (`done` undefined). */
+  const changed = <T>(done: unknown, askLeader: () => Promise<T>) =>
+    done === undefined ? askLeader() : { header: header(), members: list() };
+  const forwarded = (ctx: CallContext) => ({ signal: ctx.signal, metadata: ctx.metadata });
   /** Membership changes need the root role when auth is on (etcd's checkMembershipOperationPermission). */
   const admin = async (ctx: { metadata: Parameters<typeof node.auth.infoOf>[0] }) => {
     if (node.auth.enabled) node.sm.auth.isAdminPermitted(await node.auth.infoOf(ctx.metadata));
@@ -62,9 +66,7 @@ export function clusterService(node: Node): ClusterServiceImplementation {
     async memberRemove(req, ctx) {
       await admin(ctx);
       const done = await node.memberRemove(req.ID, ctx.signal);
-      if (done === undefined)
-        return forwardToLeader((c) => c.memberRemove(req, { signal: ctx.signal, metadata: ctx.metadata }));
-      return { header: header(), members: list() };
+      return changed(done, () => forwardToLeader((c) => c.memberRemove(req, forwarded(ctx))));
     },
 
     async memberUpdate(req, ctx) {
@@ -77,9 +79,7 @@ export function clusterService(node: Node): ClusterServiceImplementation {
       await admin(ctx);
       const done = await node.memberPromote(req.ID, ctx.signal);
       // Only the leader knows how far the learner's log is: it decides (etcd forwards too).
-      if (done === undefined)
-        return forwardToLeader((c) => c.memberPromote(req, { signal: ctx.signal, metadata: ctx.metadata }));
-      return { header: header(), members: list() };
+      return changed(done, () => forwardToLeader((c) => c.memberPromote(req, forwarded(ctx))));
     },
   };
 }
