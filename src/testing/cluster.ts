@@ -16,6 +16,7 @@ import { type MemberLaunch, MemberProcess } from './member.js';
 import { PeerLinks } from './peer-links.js';
 import { freePorts } from './ports.js';
 
+/** What `startTestCluster()` takes; every field has a default suited to tests. */
 export interface TestClusterOptions {
   /** Number of members, 1 to 5 (default 1). */
   members?: number;
@@ -33,6 +34,7 @@ export interface TestClusterOptions {
   startTimeoutMs?: number;
 }
 
+/** One member of a test cluster: where it listens and what state the test has put it in. */
 export interface TestMember {
   /** Position in `members` (what kill, restart, stop, partition and heal take). */
   readonly index: number;
@@ -42,6 +44,7 @@ export interface TestMember {
   readonly endpoint: string;
   /** Its peer URL. */
   readonly peerUrl: string;
+  /** Its data directory (removed by `close()`), for tests that inspect or damage what it wrote. */
   readonly dataDir: string;
   /** Whether its process is running. */
   readonly running: boolean;
@@ -53,14 +56,20 @@ export interface TestMember {
   output(): string;
 }
 
+/** What `leader()` takes. */
 export interface LeaderOptions {
   /** How long to wait for a leader (default 10 000 ms). */
   timeoutMs?: number;
 }
 
+/**
+ * A running test cluster: endpoints for any etcd v3 client, and the faults a test can inject
+ * (kill, stop, restart, partition). `await using` or `close()` removes everything.
+ */
 export interface TestCluster extends AsyncDisposable {
   /** The members' client URLs, in member order: give them to any etcd v3 client. */
   readonly endpoints: string[];
+  /** The members, by index. */
   readonly members: readonly TestMember[];
   /**
    * A client of this package on every member's endpoint (options as `new Client()`; endpoints
@@ -344,6 +353,16 @@ const PORT_ATTEMPTS = 3;
 /**
  * Starts a cluster of `members` (default 1) and resolves once every member serves and a leader
  * is elected.
+ *
+ * @example
+ * ```ts
+ * import { startTestCluster } from 'concord-kv/testing';
+ * await using cluster = await startTestCluster({ members: 3 });
+ * const client = cluster.client();
+ * await client.put('k', 'v');
+ * await cluster.kill(await cluster.leader()); // a new leader takes over
+ * expect(await client.getString('k')).toBe('v');
+ * ```
  */
 export async function startTestCluster(options: TestClusterOptions = {}): Promise<TestCluster> {
   const n = options.members ?? 1;
