@@ -92,115 +92,97 @@ export class ServerMetrics {
 
   constructor(source: MetricsSource) {
     const registers = [this.registry];
-    new Gauge({
-      name: 'etcd_server_has_leader',
-      help: 'Whether or not a leader exists. 1 is existence, 0 is not.',
-      registers,
-      collect() {
-        this.set(source.hasLeader() ? 1 : 0);
-      },
-    });
-    this.leaderChanges = new Counter({
-      name: 'etcd_server_leader_changes_seen_total',
-      help: 'The number of leader changes seen.',
-      registers,
-    });
-    this.proposalsCommitted = new Gauge({
-      name: 'etcd_server_proposals_committed_total',
-      help: 'The total number of consensus proposals committed.',
-      registers,
-    });
-    this.proposalsApplied = new Gauge({
-      name: 'etcd_server_proposals_applied_total',
-      help: 'The total number of consensus proposals applied.',
-      registers,
-    });
-    this.proposalsPending = new Gauge({
-      name: 'etcd_server_proposals_pending',
-      help: 'The current number of pending proposals to commit.',
-      registers,
-    });
-    this.proposalsFailed = new Counter({
-      name: 'etcd_server_proposals_failed_total',
-      help: 'The total number of failed proposals seen.',
-      registers,
-    });
-    this.applyFailures = new Counter({
-      name: 'concord_server_apply_failures_total',
-      help: 'Committed entries that could not be applied; each failed its own request only.',
-      registers,
-    });
-    this.raftLoopFailed = new Gauge({
-      name: 'concord_server_raft_loop_failed',
-      help: '1 once the raft loop has stopped on an error: the member refuses requests until restarted.',
-      registers,
-    });
+    const counter = (name: string, help: string, labelNames?: string[]) =>
+      new Counter({ name, help, registers, ...(labelNames && { labelNames }) });
+    /** A gauge set where things happen, or read from the member at scrape time. */
+    const gauge = (name: string, help: string, read?: () => number) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        ...(read && {
+          collect() {
+            this.set(read());
+          },
+        }),
+      });
+    const grpcLabelNames = ['grpc_type', 'grpc_service', 'grpc_method'];
+    gauge('etcd_server_has_leader', 'Whether or not a leader exists. 1 is existence, 0 is not.', () =>
+      source.hasLeader() ? 1 : 0,
+    );
+    this.leaderChanges = counter(
+      'etcd_server_leader_changes_seen_total',
+      'The number of leader changes seen.',
+    );
+    this.proposalsCommitted = gauge(
+      'etcd_server_proposals_committed_total',
+      'The total number of consensus proposals committed.',
+    );
+    this.proposalsApplied = gauge(
+      'etcd_server_proposals_applied_total',
+      'The total number of consensus proposals applied.',
+    );
+    this.proposalsPending = gauge(
+      'etcd_server_proposals_pending',
+      'The current number of pending proposals to commit.',
+    );
+    this.proposalsFailed = counter(
+      'etcd_server_proposals_failed_total',
+      'The total number of failed proposals seen.',
+    );
+    this.applyFailures = counter(
+      'concord_server_apply_failures_total',
+      'Committed entries that could not be applied; each failed its own request only.',
+    );
+    this.raftLoopFailed = gauge(
+      'concord_server_raft_loop_failed',
+      '1 once the raft loop has stopped on an error: the member refuses requests until restarted.',
+    );
     this.walFsync = new Histogram({
       name: 'etcd_disk_wal_fsync_duration_seconds',
       help: 'The latency distributions of fsync called by WAL.',
       buckets: WAL_FSYNC_BUCKETS,
       registers,
     });
-    new Gauge({
-      name: 'etcd_mvcc_db_total_size_in_bytes',
-      help: 'Total size of the underlying database physically allocated in bytes.',
-      registers,
-      collect() {
-        this.set(source.dbSizeBytes());
-      },
-    });
-    new Gauge({
-      name: 'etcd_debugging_mvcc_watcher_total',
-      help: 'Total number of watchers.',
-      registers,
-      collect() {
-        this.set(source.watchers());
-      },
-    });
-    this.watchStreams = new Gauge({
-      name: 'etcd_debugging_mvcc_watch_stream_total',
-      help: 'Total number of watch streams.',
-      registers,
-    });
-    this.snapshotsSent = new Counter({
-      name: 'etcd_network_snapshot_send_success',
-      help: 'Total number of successful snapshot sends',
-      labelNames: ['To'],
-      registers,
-    });
-    this.snapshotsReceived = new Counter({
-      name: 'etcd_network_snapshot_receive_success',
-      help: 'Total number of successful snapshot receives',
-      labelNames: ['From'],
-      registers,
-    });
-    this.storeUploads = new Counter({
-      name: 'concord_snapshot_store_uploads_total',
-      help: 'Snapshots this member uploaded to the shared snapshot store.',
-      registers,
-    });
-    this.storeUploadFailures = new Counter({
-      name: 'concord_snapshot_store_upload_failures_total',
-      help: 'Failed attempts to upload a snapshot to the shared snapshot store (each is retried).',
-      registers,
-    });
-    this.storeBootstrapIndex = new Gauge({
-      name: 'concord_snapshot_store_bootstrap_index',
-      help: 'Raft index of the shared-store snapshot this member started from when it joined (0: none).',
-      registers,
-    });
-    this.#grpcStarted = new Counter({
-      name: 'grpc_server_started_total',
-      help: 'Total number of RPCs started on the server.',
-      labelNames: ['grpc_type', 'grpc_service', 'grpc_method'],
-      registers,
-    });
-    this.#grpcHandled = new Counter({
-      name: 'grpc_server_handled_total',
-      help: 'Total number of RPCs completed on the server, regardless of success or failure.',
-      labelNames: ['grpc_type', 'grpc_service', 'grpc_method', 'grpc_code'],
-      registers,
-    });
+    gauge(
+      'etcd_mvcc_db_total_size_in_bytes',
+      'Total size of the underlying database physically allocated in bytes.',
+      () => source.dbSizeBytes(),
+    );
+    gauge('etcd_debugging_mvcc_watcher_total', 'Total number of watchers.', () => source.watchers());
+    this.watchStreams = gauge('etcd_debugging_mvcc_watch_stream_total', 'Total number of watch streams.');
+    this.snapshotsSent = counter(
+      'etcd_network_snapshot_send_success',
+      'Total number of successful snapshot sends',
+      ['To'],
+    );
+    this.snapshotsReceived = counter(
+      'etcd_network_snapshot_receive_success',
+      'Total number of successful snapshot receives',
+      ['From'],
+    );
+    this.storeUploads = counter(
+      'concord_snapshot_store_uploads_total',
+      'Snapshots this member uploaded to the shared snapshot store.',
+    );
+    this.storeUploadFailures = counter(
+      'concord_snapshot_store_upload_failures_total',
+      'Failed attempts to upload a snapshot to the shared snapshot store (each is retried).',
+    );
+    this.storeBootstrapIndex = gauge(
+      'concord_snapshot_store_bootstrap_index',
+      'Raft index of the shared-store snapshot this member started from when it joined (0: none).',
+    );
+    this.#grpcStarted = counter(
+      'grpc_server_started_total',
+      'Total number of RPCs started on the server.',
+      grpcLabelNames,
+    );
+    this.#grpcHandled = counter(
+      'grpc_server_handled_total',
+      'Total number of RPCs completed on the server, regardless of success or failure.',
+      [...grpcLabelNames, 'grpc_code'],
+    );
   }
 
   /**
