@@ -2,22 +2,16 @@
  * Concord's 3-member cluster under the two faults issue 7 names: the leader killed with -9 in
  * the middle of a write load, and a follower restarted after the others moved far ahead.
  */
-import { Client } from '../../src/index.js';
+import { testClients } from '../harness/clients.js';
 import { ensureServerBuilt } from '../harness/concord.js';
 import { type EtcdCluster, sleep, startEtcd, waitFor } from '../harness/etcd.js';
 import { CONCORD_BIN } from './concord-bin.js';
 
 const clusters: EtcdCluster[] = [];
-const clients: Client[] = [];
-const clientFor = (endpoints: string[]) => {
-  const c = new Client({ endpoints, timeoutMs: 5000 });
-  clients.push(c);
-  return c;
-};
+const clientFor = testClients({ timeoutMs: 5000 });
 
 beforeAll(() => ensureServerBuilt());
 afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
   for (const cl of clusters.splice(0)) await cl.close();
 });
 

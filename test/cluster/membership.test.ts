@@ -7,28 +7,23 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, LearnerNotReadyError } from '../../src/index.js';
+import { LearnerNotReadyError } from '../../src/index.js';
+import { testClients } from '../harness/clients.js';
 import { ensureServerBuilt } from '../harness/concord.js';
 import { freePort, sleep, waitFor, withTimeout } from '../harness/etcd.js';
 import { killAll } from '../harness/fixtures.js';
 import { type Proc, startMember } from './members.js';
 
 let dir: string;
-const clients: Client[] = [];
 // Membership changes wait for an apply (and removing the leader for a handover): on a loaded
 // machine that can take seconds.
-const clientFor = (endpoints: string[]) => {
-  const c = new Client({ endpoints, timeoutMs: 15_000 });
-  clients.push(c);
-  return c;
-};
+const clientFor = testClients({ timeoutMs: 15_000 });
 
 beforeAll(async () => {
   ensureServerBuilt();
   dir = await mkdtemp(path.join(os.tmpdir(), 'concord-membership-'));
 });
 afterAll(async () => {
-  for (const c of clients) c.close();
   killAll();
   await rm(dir, { recursive: true, force: true });
 });

@@ -14,8 +14,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { get } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, CompactedError } from '../../src/index.js';
+import { type Client, CompactedError } from '../../src/index.js';
 import { PostgresSnapshotStore, type SnapshotMeta } from '../../src/storage/index.js';
+import { testClients } from '../harness/clients.js';
 import { ensureServerBuilt, MAIN } from '../harness/concord.js';
 import { waitFor } from '../harness/etcd.js';
 import { killAll } from '../harness/fixtures.js';
@@ -30,12 +31,7 @@ const storeUrl = (() => {
 })();
 let dir: string;
 let store: PostgresSnapshotStore;
-const clients: Client[] = [];
-const clientFor = (endpoints: string[]) => {
-  const c = new Client({ endpoints, timeoutMs: 15_000 });
-  clients.push(c);
-  return c;
-};
+const clientFor = testClients({ timeoutMs: 15_000 });
 
 beforeAll(async () => {
   ensureServerBuilt();
@@ -43,7 +39,6 @@ beforeAll(async () => {
   store = new PostgresSnapshotStore({ connectionString: DATABASE_URL, schema });
 });
 afterAll(async () => {
-  await Promise.all(clients.map((c) => c.close()));
   killAll();
   await store.close();
   await dropSchema(schema);
