@@ -2,6 +2,8 @@
  * Coordination recipes built on the public SDK only (leases, prefixes, watches, txns), so they
  * run against etcd as well as Concord. Key layouts follow etcd's Go `concurrency` package
  * where one exists, so Go services and `etcdctl` interoperate with them.
+ *
+ * @module concord-kv/recipes
  */
 
 export {

@@ -2,13 +2,15 @@
  * An OpenFeature provider (`@openfeature/server-sdk`) on top of `flags()`: application code keeps
  * the vendor-neutral OpenFeature API, flags live in etcd.
  *
- *   import { OpenFeature } from '@openfeature/server-sdk';
- *   import { ConcordFlagProvider } from 'concord-kv/recipes/openfeature';
- *   await OpenFeature.setProviderAndWait(new ConcordFlagProvider(client, { prefix: 'flags/' }));
- *   const on = await OpenFeature.getClient().getBooleanValue('new-checkout', false, { targetingKey: userId });
+ * ```ts
+ * import { OpenFeature } from '@openfeature/server-sdk';
+ * import { ConcordFlagProvider } from 'concord-kv/recipes/openfeature';
+ * await OpenFeature.setProviderAndWait(new ConcordFlagProvider(client, { prefix: 'flags/' }));
+ * const on = await OpenFeature.getClient().getBooleanValue('new-checkout', false, { targetingKey: userId });
+ * ```
  *
  * `@openfeature/server-sdk` is an optional peer dependency: this module is a separate entry
- * point (`concord/recipes/openfeature`) so that nobody else needs it installed.
+ * point (`concord-kv/recipes/openfeature`) so that nobody else needs it installed.
  *
  * Resolution details carry the reason (STATIC, DEFAULT, TARGETING_MATCH, SPLIT, DISABLED,
  * ERROR), the variant (`value`, `rules[i]`, `rollout`, `otherwise`, `disabled`) and, on errors,
@@ -16,6 +18,8 @@
  * `flagMetadata` has the document's `revision` and `stale`. Events: CONFIGURATION_CHANGED with
  * the changed flag names, STALE while the watch is down, READY once it is back and caught up,
  * ERROR if the underlying reader closes (its client was closed).
+ *
+ * @module concord-kv/recipes/openfeature
  */
 import {
   type ErrorCode,
@@ -30,9 +34,28 @@ import {
 import type { Client, Namespace } from '../src/core.js';
 import { type FlagChange, type FlagDetails, Flags, type FlagsOptions, type FlagType } from './flags.js';
 
+/**
+ * An OpenFeature server provider that serves flags stored in etcd (see `Flags` for their format
+ * and evaluation). Evaluations are synchronous reads of a watched copy, so they cost no request.
+ *
+ * @example
+ * ```ts
+ * import { OpenFeature, ProviderEvents } from '@openfeature/server-sdk';
+ * import { ConcordFlagProvider } from 'concord-kv/recipes/openfeature';
+ * await OpenFeature.setProviderAndWait(new ConcordFlagProvider(client));
+ * OpenFeature.addHandler(ProviderEvents.Stale, () => console.warn('flags may be out of date'));
+ * const theme = await OpenFeature.getClient().getStringValue('checkout-theme', 'light', { targetingKey: userId });
+ * ```
+ */
 export class ConcordFlagProvider implements Provider {
-  readonly metadata = { name: 'concord' } as const;
+  /** The provider's name as OpenFeature reports it: `concord`. */
+  readonly metadata = {
+    /** `concord`. */
+    name: 'concord',
+  } as const;
+  /** A server provider: one shared copy of the flags, evaluated per request context. */
   readonly runsOn = 'server' as const;
+  /** Where OpenFeature listens for CONFIGURATION_CHANGED, STALE, READY and ERROR. */
   readonly events = new OpenFeatureEventEmitter();
   /** The reader behind the provider. */
   readonly flags: Flags;
@@ -66,6 +89,7 @@ export class ConcordFlagProvider implements Provider {
     }
   }
 
+  /** Called by OpenFeature: loads every flag and starts following changes. */
   async initialize(_context?: EvaluationContext): Promise<void> {
     await this.flags.ready();
     if (this.#subscribed) return;
@@ -75,6 +99,7 @@ export class ConcordFlagProvider implements Provider {
     this.flags.on('close', this.#onClose);
   }
 
+  /** Called by OpenFeature on shutdown: stops listening, and closes the reader if the provider made it. */
   async onClose(): Promise<void> {
     this.flags.off('change', this.#onChange);
     this.flags.off('stale', this.#onStale);
@@ -92,6 +117,7 @@ export class ConcordFlagProvider implements Provider {
     return toResolution(this.flags.evaluate(name, type, defaultValue, context));
   }
 
+  /** Called by OpenFeature to evaluate a boolean flag. */
   async resolveBooleanEvaluation(
     flagKey: string,
     defaultValue: boolean,
@@ -100,6 +126,7 @@ export class ConcordFlagProvider implements Provider {
     return this.#resolve(flagKey, 'boolean', defaultValue, context);
   }
 
+  /** Called by OpenFeature to evaluate a string flag. */
   async resolveStringEvaluation(
     flagKey: string,
     defaultValue: string,
@@ -108,6 +135,7 @@ export class ConcordFlagProvider implements Provider {
     return this.#resolve(flagKey, 'string', defaultValue, context);
   }
 
+  /** Called by OpenFeature to evaluate a number flag. */
   async resolveNumberEvaluation(
     flagKey: string,
     defaultValue: number,
@@ -116,6 +144,7 @@ export class ConcordFlagProvider implements Provider {
     return this.#resolve(flagKey, 'number', defaultValue, context);
   }
 
+  /** Called by OpenFeature to evaluate a JSON flag. */
   async resolveObjectEvaluation<T extends JsonValue>(
     flagKey: string,
     defaultValue: T,
