@@ -41,17 +41,27 @@ export interface WatchOptions extends CallOptions {
   /** Deliver each event's previous key-value. */
   prevKv?: boolean;
   /** Leave out puts or deletes. */
-  filters?: { noPut?: boolean; noDelete?: boolean };
+  filters?: {
+    /** Leave out puts: deliver only deletes. */
+    noPut?: boolean;
+    /** Leave out deletes: deliver only puts. */
+    noDelete?: boolean;
+  };
   /** Ask the server for periodic progress notifications while idle. */
   progressNotify?: boolean;
   /** Let the server split huge revisions across responses (reassembled here). */
   fragment?: boolean;
 }
 
+/** One change to a key, as a watch delivers it. */
 export interface WatchEvent {
+  /** A put (created or modified) or a delete (deleted, or its lease ended). */
   type: 'put' | 'delete';
+  /** The key, without the prefix of the namespace it was watched through. */
   key: Buffer;
+  /** The key-value after the change (for a delete: the key, an empty value, and the delete's revision). */
   kv: KeyValue;
+  /** The key-value before the change, when `prevKv` was asked for and the key existed. */
   prevKv: KeyValue | undefined;
   /** The revision of the change (the kv's mod revision). */
   revision: bigint;
@@ -59,7 +69,9 @@ export interface WatchEvent {
 
 /** One server response: the events of one or more whole revisions, or a progress notification. */
 export interface WatchBatch {
+  /** The member that sent the response, and the store revision it had reached. */
   header: ResponseHeader;
+  /** The changes, in revision order (none in a progress notification). */
   events: WatchEvent[];
   /**
    * No events: the server reports that everything up to `header.revision` has been delivered.
@@ -350,11 +362,25 @@ export class WatchHub {
 /**
  * An open watch: iterate it for events (`for await (const ev of watch)`), or `batches()` for
  * whole responses including progress notifications. Leaving the loop cancels it on the server.
+ *
+ * It resumes by itself after a broken stream or a failover, from the first revision it has not
+ * delivered, so no event is lost or repeated. Iteration throws when the server cancels the watch
+ * (`CompactedError` if its start revision was compacted away), when its signal aborts, or when the
+ * client closes.
+ *
+ * @example
+ * ```ts
+ * await using watch = await client.watch({ prefix: 'config/' }, { prevKv: true });
+ * for await (const ev of watch) {
+ *   console.log(ev.type, ev.key.toString(), ev.prevKv?.text(), '->', ev.kv.text());
+ * }
+ * ```
  */
 export class Watch implements AsyncIterable<WatchEvent> {
   readonly #hub: WatchHub;
   readonly #w: Watcher;
 
+  /** @internal */
   constructor(hub: WatchHub, w: Watcher) {
     this.#hub = hub;
     this.#w = w;
@@ -370,6 +396,7 @@ export class Watch implements AsyncIterable<WatchEvent> {
     return this.#w.nextRev;
   }
 
+  /** Whether the watch has ended (canceled, failed, or its client closed). */
   get closed(): boolean {
     return this.#w.state === 'done';
   }
@@ -387,6 +414,7 @@ export class Watch implements AsyncIterable<WatchEvent> {
     }
   }
 
+  /** The events one by one; leaving the loop cancels the watch. */
   async *[Symbol.asyncIterator](): AsyncGenerator<WatchEvent, void, undefined> {
     for await (const b of this.batches()) {
       for (const e of b.events) yield e;
@@ -398,10 +426,12 @@ export class Watch implements AsyncIterable<WatchEvent> {
     this.#hub.requestProgress();
   }
 
+  /** Cancels the watch on the server; a loop over it ends quietly. Idempotent. */
   cancel(): void {
     this.#hub.cancel(this.#w);
   }
 
+  /** `await using watch = await client.watch(...)` cancels it at the end of the block. */
   async [Symbol.asyncDispose](): Promise<void> {
     this.cancel();
   }
