@@ -19,8 +19,8 @@ import type { ClientOptions } from './options.js';
  * await using client = new Client({ endpoints: ['127.0.0.1:2379'] });
  * await client.put('greeting', 'hello');
  * console.log(await client.getString('greeting')); // 'hello'
- * for await (const { events } of await client.watch({ prefix: 'jobs/' })) {
- *   for (const e of events) console.log(e.type, e.key.toString());
+ * for await (const e of await client.watch({ prefix: 'jobs/' })) {
+ *   console.log(e.type, e.key.toString());
  * }
  * ```
  */
