@@ -2,12 +2,12 @@
  * An unbounded push queue consumed as an async iterable: the request side of a bidirectional
  * stream, and the buffer between a watch stream and the user's `for await` loop.
  *
- * The server side has its own (src/transport/async-queue.ts): the SDK may import nothing but
- * src/gen (test/unit/layout.test.ts), and the two differ on purpose. This one can `fail()` (a
- * stream error reaches the consumer's `for await` after what is queued), ends when its consumer
- * returns, and counts in `size` every item not yet read; the server's hands queued items to the
- * gRPC writer in batches, and its `length` (its backpressure measure) counts only items not yet
- * taken, so one class for both would move the server's backpressure points.
+ * The server side has its own, BatchQueue (src/transport/batch-queue.ts): the SDK may import
+ * nothing but src/gen (test/unit/layout.test.ts), and the two differ on purpose. This one can
+ * `fail()` (a stream error reaches the consumer's `for await` after what is queued), ends when
+ * its consumer returns, and counts in `size` every item not yet read; BatchQueue hands queued
+ * items to the gRPC writer in batches, and its `length` (its backpressure measure) counts only
+ * items not yet taken, so one class for both would move the server's backpressure points.
  */
 export class AsyncQueue<T> implements AsyncIterable<T> {
   #items: T[] = [];

@@ -17,7 +17,7 @@ import {
 } from '../gen/concord/raftpb.js';
 import { asLogger, type LogSink, took } from '../log.js';
 import type { Message, NodeId } from '../raft/index.js';
-import { AsyncQueue } from './async-queue.js';
+import { BatchQueue } from './batch-queue.js';
 import { toPbMessage } from './codec.js';
 
 /** What a member answers to messages from a member removed from the cluster (etcd's wording). */
@@ -58,7 +58,7 @@ interface Link {
   url: string;
   channel: Channel;
   client: Client<typeof PeerDefinition>;
-  stream: AsyncQueue<MessageBatch> | undefined;
+  stream: BatchQueue<MessageBatch> | undefined;
   pending: PbMessage[];
   snapshotting: boolean;
 }
@@ -157,8 +157,8 @@ export class PeerTransport {
     }
   }
 
-  #open(l: Link): AsyncQueue<MessageBatch> {
-    const q = new AsyncQueue<MessageBatch>();
+  #open(l: Link): BatchQueue<MessageBatch> {
+    const q = new BatchQueue<MessageBatch>();
     l.stream = q;
     l.client.send(q).then(
       () => {

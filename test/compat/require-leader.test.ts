@@ -9,7 +9,7 @@
 import http from 'node:http';
 import { ClientError, createChannel, createClient, Metadata, Status } from 'nice-grpc';
 import { WatchCreateRequest, WatchDefinition, type WatchRequest } from '../../src/gen/etcdserverpb/rpc.js';
-import { AsyncQueue } from '../../src/transport/async-queue.js';
+import { BatchQueue } from '../../src/transport/batch-queue.js';
 import { type EtcdCluster, startEtcd } from '../harness/etcd.js';
 
 let cluster: EtcdCluster;
@@ -28,7 +28,7 @@ const create = (key: string): WatchRequest => ({
 /** A raw watch on member 0: resolves with how the stream ended ('open' if still open at `until`). */
 function rawWatch(opts: { hasleader: boolean; created: (ok: boolean) => void; until: Promise<void> }) {
   const channel = createChannel(cluster.members[0]!.endpoint);
-  const reqs = new AsyncQueue<WatchRequest>();
+  const reqs = new BatchQueue<WatchRequest>();
   reqs.push(create('k'));
   const ac = new AbortController();
   const metadata = opts.hasleader ? Metadata({ hasleader: 'true' }) : Metadata();

@@ -49,7 +49,7 @@ import {
   TxnResponse,
   WatchResponse,
 } from '../../src/gen/etcdserverpb/rpc.js';
-import { AsyncQueue } from '../../src/transport/async-queue.js';
+import { BatchQueue as AsyncQueue } from '../../src/transport/batch-queue.js';
 import { type EtcdCluster, sleep, startEtcd } from '../harness/etcd.js';
 
 // ---------------------------------------------------------------------------------------------------------

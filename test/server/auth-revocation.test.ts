@@ -24,7 +24,7 @@ import {
   type WatchResponse,
 } from '../../src/gen/etcdserverpb/rpc.js';
 import { Client, LeaseLostError, PermissionDeniedError } from '../../src/index.js';
-import { AsyncQueue } from '../../src/transport/async-queue.js';
+import { BatchQueue } from '../../src/transport/batch-queue.js';
 import { type Concord, ensureServerBuilt, startConcord } from '../harness/concord.js';
 import { grpcMessage } from '../harness/grpc-outcome.js';
 
@@ -49,7 +49,7 @@ async function asRoot(): Promise<{ metadata: Metadata }> {
 
 /** A raw watch stream: send creates, read responses one at a time. */
 function watchStream(opts: { metadata?: Metadata } = {}) {
-  const reqs = new AsyncQueue<WatchRequest>();
+  const reqs = new BatchQueue<WatchRequest>();
   const ac = new AbortController();
   const it = createClient(WatchDefinition, channel)
     .watch(reqs, { ...opts, signal: ac.signal })
@@ -189,7 +189,7 @@ test('a keepalive is answered TTL 0 once its user may not write the lease’s ke
   const withKey = await lease.leaseGrant({ TTL: 60n, ID: 0n }, md(u));
   const keyless = await lease.leaseGrant({ TTL: 60n, ID: 0n }, md(u));
   await kv().put({ key: b('p/leased'), value: b('v'), lease: withKey.ID }, md(u));
-  const reqs = new AsyncQueue<LeaseKeepAliveRequest>();
+  const reqs = new BatchQueue<LeaseKeepAliveRequest>();
   const ac = new AbortController();
   const it = lease.leaseKeepAlive(reqs, { ...md(u), signal: ac.signal })[Symbol.asyncIterator]();
   const keepAlive = async (ID: bigint): Promise<LeaseKeepAliveResponse> => {

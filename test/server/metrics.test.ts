@@ -13,7 +13,7 @@ import {
   type WatchRequest,
 } from '../../src/gen/etcdserverpb/rpc.js';
 import { Client } from '../../src/index.js';
-import { AsyncQueue } from '../../src/transport/async-queue.js';
+import { BatchQueue } from '../../src/transport/batch-queue.js';
 import { type Concord, ensureServerBuilt, startConcord } from '../harness/concord.js';
 import { freePort, waitFor, withTimeout } from '../harness/etcd.js';
 
@@ -124,7 +124,7 @@ test('etcd metrics follow writes, watches and lease keepalives', async () => {
   // A raw Watch stream with two watchers.
   const channel = createChannel(server.endpoint);
   try {
-    const requests = new AsyncQueue<DeepPartial<WatchRequest>>();
+    const requests = new BatchQueue<DeepPartial<WatchRequest>>();
     const abort = new AbortController();
     const responses = createClient(WatchDefinition, channel)
       .watch(requests, { signal: abort.signal })
@@ -166,7 +166,7 @@ test('etcd metrics follow writes, watches and lease keepalives', async () => {
 
     // A lease keepalive on the raw LeaseKeepAlive stream.
     const lease = await client.lease({ ttl: 30, keepAlive: false });
-    const kaRequests = new AsyncQueue<LeaseKeepAliveRequest>();
+    const kaRequests = new BatchQueue<LeaseKeepAliveRequest>();
     const kaAbort = new AbortController();
     const kaResponses = createClient(LeaseDefinition, channel)
       .leaseKeepAlive(kaRequests, { signal: kaAbort.signal })

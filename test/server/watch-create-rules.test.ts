@@ -14,7 +14,7 @@ import {
   type WatchRequest,
   type WatchResponse,
 } from '../../src/gen/etcdserverpb/rpc.js';
-import { AsyncQueue } from '../../src/transport/async-queue.js';
+import { BatchQueue } from '../../src/transport/batch-queue.js';
 import { type EtcdCluster, startEtcd } from '../harness/etcd.js';
 import { ensureBuilt } from '../harness/fixtures.js';
 
@@ -64,7 +64,7 @@ describe.each([
     total: number,
     then?: { after: number; run: () => Promise<unknown> },
   ): Promise<Seen[]> {
-    const reqs = new AsyncQueue<WatchRequest>();
+    const reqs = new BatchQueue<WatchRequest>();
     for (const c of creates) reqs.push({ createRequest: WatchCreateRequest.fromPartial(c) });
     const out: Seen[] = [];
     const signal = AbortSignal.timeout(3000);

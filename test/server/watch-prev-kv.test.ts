@@ -13,7 +13,7 @@ import {
   WatchDefinition,
   type WatchRequest,
 } from '../../src/gen/etcdserverpb/rpc.js';
-import { AsyncQueue } from '../../src/transport/async-queue.js';
+import { BatchQueue } from '../../src/transport/batch-queue.js';
 import { type EtcdCluster, startEtcd } from '../harness/etcd.js';
 import { ensureBuilt } from '../harness/fixtures.js';
 
@@ -64,7 +64,7 @@ describe.each([
 
   /** The events of a prev_kv watch of `key` from `startRevision`, as `TYPE value prev`. */
   async function events(key: string, startRevision: bigint, want: number, during?: () => Promise<unknown>) {
-    const reqs = new AsyncQueue<WatchRequest>();
+    const reqs = new BatchQueue<WatchRequest>();
     reqs.push({
       createRequest: WatchCreateRequest.fromPartial({ key: enc(key), startRevision, prevKv: true }),
     });

@@ -12,7 +12,7 @@ import {
 } from '../../src/gen/etcdserverpb/rpc.js';
 import { Event_EventType } from '../../src/gen/mvccpb/kv.js';
 import { Client, CompactedError, op, type WatchEvent } from '../../src/index.js';
-import { AsyncQueue } from '../../src/transport/async-queue.js';
+import { BatchQueue } from '../../src/transport/batch-queue.js';
 import { type Concord, ensureServerBuilt, startConcord } from '../harness/concord.js';
 import { withTimeout } from '../harness/etcd.js';
 
@@ -33,7 +33,7 @@ afterAll(async () => {
 /** A raw Watch stream: send requests, take responses one by one. */
 function rawWatch() {
   const channel = createChannel(server.endpoint);
-  const requests = new AsyncQueue<Partial<WatchRequest>>();
+  const requests = new BatchQueue<Partial<WatchRequest>>();
   const abort = new AbortController();
   const it = createClient(WatchDefinition, channel)
     .watch(requests, { signal: abort.signal })

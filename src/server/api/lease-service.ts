@@ -5,7 +5,7 @@
  */
 import type { LeaseKeepAliveResponse, LeaseServiceImplementation } from '../../gen/etcdserverpb/rpc.js';
 import { type AuthInfo, checkLeasePuts, checkLeaseReads } from '../../mvcc/index.js';
-import { AsyncQueue } from '../../transport/async-queue.js';
+import { BatchQueue } from '../../transport/batch-queue.js';
 import type { Node } from '../bootstrap/node.js';
 
 export function leaseService(node: Node): LeaseServiceImplementation {
@@ -54,7 +54,7 @@ export function leaseService(node: Node): LeaseServiceImplementation {
           return false;
         }
       };
-      const out = new AsyncQueue<LeaseKeepAliveResponse>();
+      const out = new BatchQueue<LeaseKeepAliveResponse>();
       const onAbort = () => out.close();
       ctx.signal.addEventListener('abort', onAbort, { once: true });
       node.streams.add(onAbort);

@@ -20,7 +20,7 @@ import {
   type WatchSink,
   watchResponse,
 } from '../../mvcc/index.js';
-import { AsyncQueue } from '../../transport/async-queue.js';
+import { BatchQueue } from '../../transport/batch-queue.js';
 import type { Node } from '../bootstrap/node.js';
 
 /** Responses queued on one stream before the hub is told to hold back (etcd's chan buffer is 128). */
@@ -49,7 +49,7 @@ function deniedReason(err: unknown): string {
 }
 
 class WatchStream implements WatchSink {
-  readonly out = new AsyncQueue<WatchResponse>();
+  readonly out = new BatchQueue<WatchResponse>();
   readonly #node: Node;
   readonly #watchers = new Map<bigint, Watcher>();
   /**
