@@ -4,26 +4,16 @@
  */
 import { createHash } from 'node:crypto';
 import {
-  Client,
   LearnerNotReadyError,
   MemberNotFoundError,
   MemberNotLearnerError,
   PeerURLExistsError,
   UnhealthyClusterError,
 } from '../../src/index.js';
-import { type EtcdCluster, freePort, sleep, startEtcd } from '../harness/etcd.js';
+import { freePort, sleep } from '../harness/etcd.js';
+import { etcdSuite } from '../harness/etcd-suite.js';
 
-let cluster: EtcdCluster;
-let client: Client;
-
-beforeAll(async () => {
-  cluster = await startEtcd({ members: 3, name: 'cluster-ops' });
-  client = new Client({ endpoints: cluster.endpoints });
-});
-afterAll(async () => {
-  client?.close();
-  await cluster?.close();
-});
+const etcd = etcdSuite({ members: 3, name: 'cluster-ops' });
 
 /** etcd refuses membership changes until every member has been connected for 5 s. */
 async function settled<T>(f: () => Promise<T>): Promise<T> {
@@ -38,53 +28,53 @@ async function settled<T>(f: () => Promise<T>): Promise<T> {
 }
 
 test('learner: add, refuse to promote while not started, update, remove', async () => {
-  const dup = await settled(() => client.cluster.add([cluster.members[1]!.peerUrl], { learner: true })).catch(
-    (e) => e,
-  );
+  const dup = await settled(() =>
+    etcd.client.cluster.add([etcd.cluster.members[1]!.peerUrl], { learner: true }),
+  ).catch((e) => e);
   expect(dup).toBeInstanceOf(PeerURLExistsError);
   expect(dup.message).toBe('etcdserver: Peer URLs already exists');
 
   const peer = `http://127.0.0.1:${await freePort()}`;
-  const added = await settled(() => client.cluster.add([peer], { learner: true }));
+  const added = await settled(() => etcd.client.cluster.add([peer], { learner: true }));
   expect(added.member?.isLearner).toBe(true);
   expect(added.member?.peerURLs).toEqual([peer]);
   expect(added.members).toHaveLength(4);
   const id = added.member!.id;
 
   // Nobody runs this learner, so it can never be in sync.
-  const err = await client.cluster.promote(id).catch((e) => e);
+  const err = await etcd.client.cluster.promote(id).catch((e) => e);
   expect(err).toBeInstanceOf(LearnerNotReadyError);
   expect(err.message).toBe('etcdserver: can only promote a learner member which is in sync with leader');
 
   const peer2 = `http://127.0.0.1:${await freePort()}`;
-  const updated = await client.cluster.update(id, [peer2]);
+  const updated = await etcd.client.cluster.update(id, [peer2]);
   expect(updated.members.find((m) => m.id === id)?.peerURLs).toEqual([peer2]);
 
-  const removed = await client.cluster.remove(id);
+  const removed = await etcd.client.cluster.remove(id);
   expect(removed.members.map((m) => m.id)).not.toContain(id);
-  const again = await client.cluster.remove(id).catch((e) => e);
+  const again = await etcd.client.cluster.remove(id).catch((e) => e);
   expect(again).toBeInstanceOf(MemberNotFoundError);
   expect(again.message).toBe('etcdserver: member not found');
 });
 
 test('promoting a voter is refused with etcd message', async () => {
-  const { members } = await client.cluster.members();
-  const err = await client.cluster.promote(members[0]!.id).catch((e) => e);
+  const { members } = await etcd.client.cluster.members();
+  const err = await etcd.client.cluster.promote(members[0]!.id).catch((e) => e);
   expect(err).toBeInstanceOf(MemberNotLearnerError);
   expect(err.message).toBe('etcdserver: can only promote a learner member');
 });
 
 test('moveLeader transfers leadership', async () => {
-  const leader = await cluster.leaderIndex();
+  const leader = await etcd.cluster.leaderIndex();
   const target = (leader + 1) % 3;
-  const targetStatus = await client.maintenance.status({ endpoint: target });
-  await client.maintenance.moveLeader(targetStatus.header.memberId, { endpoint: leader });
-  expect(await cluster.leaderIndex()).toBe(target);
+  const targetStatus = await etcd.client.maintenance.status({ endpoint: target });
+  await etcd.client.maintenance.moveLeader(targetStatus.header.memberId, { endpoint: leader });
+  expect(await etcd.cluster.leaderIndex()).toBe(target);
 });
 
 test('snapshot streams the backend ending with its SHA-256', async () => {
   const chunks: Buffer[] = [];
-  for await (const c of client.maintenance.snapshot({ endpoint: 0 })) chunks.push(c);
+  for await (const c of etcd.client.maintenance.snapshot({ endpoint: 0 })) chunks.push(c);
   const all = Buffer.concat(chunks);
   expect(all.length).toBeGreaterThan(32);
   // etcd appends the SHA-256 of the db file to the stream.

@@ -2,43 +2,36 @@
  * Cluster and Maintenance services against a 3-member cluster: member list, status, hashKV,
  * alarms. The calls that change the cluster are in cluster-ops.test.ts.
  */
-import { Client, EtcdError, FutureRevisionError } from '../../src/index.js';
-import { type EtcdCluster, startEtcd, waitFor } from '../harness/etcd.js';
+import { EtcdError, FutureRevisionError } from '../../src/index.js';
+import { waitFor } from '../harness/etcd.js';
+import { etcdSuite } from '../harness/etcd-suite.js';
 
-let cluster: EtcdCluster;
-let client: Client;
-
-beforeAll(async () => {
-  cluster = await startEtcd({ members: 3, name: 'cluster' });
-  client = new Client({ endpoints: cluster.endpoints });
-});
-afterAll(async () => {
-  client?.close();
-  await cluster?.close();
-});
+const etcd = etcdSuite({ members: 3, name: 'cluster' });
 
 test('member list names every member with its URLs', async () => {
   // Linearizable: a member that has not yet applied another's publication of its client URLs
   // (each member publishes once it has started) catches up first.
-  const { members, header } = await client.cluster.members({ linearizable: true });
+  const { members, header } = await etcd.client.cluster.members({ linearizable: true });
   expect(members).toHaveLength(3);
   expect(header.clusterId).not.toBe(0n);
-  expect(members.map((m) => m.clientURLs[0]).sort()).toEqual(cluster.members.map((m) => m.clientUrl).sort());
-  expect(members.map((m) => m.peerURLs[0]).sort()).toEqual(cluster.members.map((m) => m.peerUrl).sort());
+  expect(members.map((m) => m.clientURLs[0]).sort()).toEqual(
+    etcd.cluster.members.map((m) => m.clientUrl).sort(),
+  );
+  expect(members.map((m) => m.peerURLs[0]).sort()).toEqual(etcd.cluster.members.map((m) => m.peerUrl).sort());
   for (const m of members) {
     expect(typeof m.id).toBe('bigint');
     expect(m.isLearner).toBe(false);
   }
-  const local = await client.cluster.members();
+  const local = await etcd.client.cluster.members();
   expect(local.members.map((m) => m.id).sort()).toEqual(members.map((m) => m.id).sort());
 });
 
 test('status of each member, and one leader all agree on', async () => {
   // Something to measure: an empty etcd still has a bbolt file of some kilobytes, an empty
   // Concord store has nothing.
-  const put = await client.put('status/k', 'v');
+  const put = await etcd.client.put('status/k', 'v');
   const statusAll = () =>
-    Promise.all(cluster.endpoints.map((e) => client.maintenance.status({ endpoint: e })));
+    Promise.all(etcd.cluster.endpoints.map((e) => etcd.client.maintenance.status({ endpoint: e })));
   // Status is served locally: a follower may not have applied the put yet.
   await waitFor(async () => (await statusAll()).every((s) => s.header.revision >= put.header.revision), {
     what: 'every member to apply the put',
@@ -55,7 +48,7 @@ test('status of each member, and one leader all agree on', async () => {
     expect(s.raftTerm).toBeGreaterThan(0n);
     expect(s.raftIndex).toBeGreaterThan(0n);
   }
-  await expect(client.maintenance.status({ endpoint: 'nope:1' })).rejects.toThrow(
+  await expect(etcd.client.maintenance.status({ endpoint: 'nope:1' })).rejects.toThrow(
     /unknown endpoint "nope:1"/,
   );
 });
@@ -64,10 +57,10 @@ test('status of each member, and one leader all agree on', async () => {
 const NO_GATEWAY_HASHKV = process.env.CONCORD_TEST_TRANSPORT === 'fetch' && !process.env.ETCD_BIN;
 
 test('hashKV agrees across members at one revision', async () => {
-  const { header } = await client.put('hash/k', 'v');
+  const { header } = await etcd.client.put('hash/k', 'v');
   if (NO_GATEWAY_HASHKV) {
     // A typed error the caller can act on, not a hang or a wrong answer.
-    await expect(client.maintenance.hashKV(header.revision, { endpoint: 0 })).rejects.toBeInstanceOf(
+    await expect(etcd.client.maintenance.hashKV(header.revision, { endpoint: 0 })).rejects.toBeInstanceOf(
       EtcdError,
     );
     return;
@@ -75,10 +68,10 @@ test('hashKV agrees across members at one revision', async () => {
   // HashKV is served from each member's own keyspace (as etcd's): a member that has not applied
   // the put yet answers "future revision" for a moment.
   const hashes = await Promise.all(
-    cluster.endpoints.map(async (_, i) => {
+    etcd.cluster.endpoints.map(async (_, i) => {
       for (let tries = 0; ; tries++) {
         try {
-          return await client.maintenance.hashKV(header.revision, { endpoint: i });
+          return await etcd.client.maintenance.hashKV(header.revision, { endpoint: i });
         } catch (err) {
           if (!(err instanceof FutureRevisionError) || tries >= 50) throw err;
           await new Promise((r) => setTimeout(r, 100));
@@ -90,6 +83,6 @@ test('hashKV agrees across members at one revision', async () => {
 });
 
 test('alarms list is empty, defragment succeeds', async () => {
-  expect(await client.maintenance.alarms()).toEqual([]);
-  await client.maintenance.defragment({ endpoint: 0 });
+  expect(await etcd.client.maintenance.alarms()).toEqual([]);
+  await etcd.client.maintenance.defragment({ endpoint: 0 });
 });

@@ -5,7 +5,6 @@
  */
 import { ClientError, Status } from 'nice-grpc-common';
 import {
-  Client,
   CompactedError,
   compare,
   DuplicateKeyError,
@@ -26,7 +25,7 @@ import {
   toEtcdError,
   UnavailableError,
 } from '../../src/index.js';
-import { type EtcdCluster, startEtcd } from '../harness/etcd.js';
+import { etcdSuite } from '../harness/etcd-suite.js';
 
 type ErrorsModule = typeof import('../../src/client/errors.js');
 
@@ -157,22 +156,11 @@ describe('error classes (no etcd)', () => {
 });
 
 describe('etcd refusals', () => {
-  let cluster: EtcdCluster;
-  let client: Client;
-
-  beforeAll(async () => {
-    cluster = await startEtcd({ members: 1, name: 'compat-errors' });
-    client = new Client({ endpoints: cluster.endpoints });
-  }, 30_000);
-
-  afterAll(async () => {
-    client?.close();
-    await cluster?.close();
-  });
+  const etcd = etcdSuite({ members: 1, name: 'compat-errors' });
 
   /** The whole store: keys, values and revision numbers. */
   async function snapshot(): Promise<string> {
-    const r = await client.range({ prefix: '' });
+    const r = await etcd.client.range({ prefix: '' });
     return JSON.stringify(
       r.kvs.map((kv) => [
         kv.key.toString('hex'),
@@ -207,15 +195,15 @@ describe('etcd refusals', () => {
   }
 
   beforeEach(async () => {
-    await client.put('err/existing', 'unchanged');
+    await etcd.client.put('err/existing', 'unchanged');
   });
 
   test('129 ops in a txn: TooManyOpsError', async () => {
     const before = await snapshot();
-    const rev = (await client.range('err/existing')).header.revision;
+    const rev = (await etcd.client.range('err/existing')).header.revision;
     const ops = Array.from({ length: 129 }, (_, i) => op.put(`err/many/${i}`, 'x'));
     await expectRefused(
-      client
+      etcd.client
         .txn()
         .success(...ops)
         .commit(),
@@ -225,21 +213,21 @@ describe('etcd refusals', () => {
       'etcdserver: too many operations in txn request',
     );
     expect(await snapshot()).toBe(before);
-    expect((await client.range('err/existing')).header.revision).toBe(rev);
+    expect((await etcd.client.range('err/existing')).header.revision).toBe(rev);
     // 128 is the limit, not 127.
-    const ok = await client
+    const ok = await etcd.client
       .txn()
       .success(...ops.slice(0, 128))
       .commit();
     expect(ok.succeeded).toBe(true);
-    expect(await client.count({ prefix: 'err/many/' })).toBe(128n);
-    await client.delete({ prefix: 'err/many/' });
+    expect(await etcd.client.count({ prefix: 'err/many/' })).toBe(128n);
+    await etcd.client.delete({ prefix: 'err/many/' });
   });
 
   test('the same key twice in a txn: DuplicateKeyError', async () => {
     const before = await snapshot();
     await expectRefused(
-      client.txn().success(op.put('err/dup', 'a'), op.put('err/dup', 'b')).commit(),
+      etcd.client.txn().success(op.put('err/dup', 'a'), op.put('err/dup', 'b')).commit(),
       DuplicateKeyError,
       'duplicate-key',
       Status.INVALID_ARGUMENT,
@@ -247,7 +235,7 @@ describe('etcd refusals', () => {
     );
     // A put inside a range deleted by the same txn counts too.
     await expectRefused(
-      client
+      etcd.client
         .txn()
         .if(compare.exists('err/existing'))
         .success(op.delete({ prefix: 'err/' }), op.put('err/existing', 'changed'))
@@ -258,20 +246,20 @@ describe('etcd refusals', () => {
       'etcdserver: duplicate key given in txn request',
     );
     expect(await snapshot()).toBe(before);
-    expect(await client.get('err/dup')).toBeUndefined();
+    expect(await etcd.client.get('err/dup')).toBeUndefined();
   });
 
   test('put with an unknown lease: LeaseNotFoundError', async () => {
     const before = await snapshot();
     await expectRefused(
-      client.put('err/existing', 'changed', { lease: 0x7e57_1ea5_e000_0001n }),
+      etcd.client.put('err/existing', 'changed', { lease: 0x7e57_1ea5_e000_0001n }),
       LeaseNotFoundError,
       'lease-not-found',
       Status.NOT_FOUND,
       'etcdserver: requested lease not found',
     );
     expect(await snapshot()).toBe(before);
-    expect(await client.getString('err/existing')).toBe('unchanged');
+    expect(await etcd.client.getString('err/existing')).toBe('unchanged');
   });
 
   test('a 2 MiB value: RequestTooLargeError (gRPC limit); 1.6 MiB: RequestTooLargeError (etcd limit)', async () => {
@@ -279,7 +267,7 @@ describe('etcd refusals', () => {
     // etcd accepts gRPC messages up to --max-request-bytes (1.5 MiB) + 512 KiB; past that gRPC refuses.
     // The request is the value plus 19 bytes of key and framing.
     const e2 = await expectRefused(
-      client.put('err/existing', Buffer.alloc(2 * 1024 * 1024, 0x61)),
+      etcd.client.put('err/existing', Buffer.alloc(2 * 1024 * 1024, 0x61)),
       RequestTooLargeError,
       'request-too-large',
       Status.RESOURCE_EXHAUSTED,
@@ -288,27 +276,27 @@ describe('etcd refusals', () => {
     expect(e2.details).toBe(e2.message);
     // Between the two limits etcd itself refuses, with its own message.
     await expectRefused(
-      client.put('err/existing', Buffer.alloc(1.6 * 1024 * 1024, 0x61)),
+      etcd.client.put('err/existing', Buffer.alloc(1.6 * 1024 * 1024, 0x61)),
       RequestTooLargeError,
       'request-too-large',
       Status.INVALID_ARGUMENT,
       'etcdserver: request is too large',
     );
     expect(await snapshot()).toBe(before);
-    expect(await client.getString('err/existing')).toBe('unchanged');
+    expect(await etcd.client.getString('err/existing')).toBe('unchanged');
   });
 
   test('an empty key: EmptyKeyError', async () => {
     const before = await snapshot();
     await expectRefused(
-      client.put('', 'v'),
+      etcd.client.put('', 'v'),
       EmptyKeyError,
       'empty-key',
       Status.INVALID_ARGUMENT,
       'etcdserver: key is not provided',
     );
     await expectRefused(
-      client.put(Buffer.alloc(0), 'v'),
+      etcd.client.put(Buffer.alloc(0), 'v'),
       EmptyKeyError,
       'empty-key',
       Status.INVALID_ARGUMENT,
@@ -316,7 +304,7 @@ describe('etcd refusals', () => {
     );
     // Reading or deleting an empty key is refused the same way.
     await expectRefused(
-      client.get(''),
+      etcd.client.get(''),
       EmptyKeyError,
       'empty-key',
       Status.INVALID_ARGUMENT,
@@ -326,8 +314,8 @@ describe('etcd refusals', () => {
   });
 
   test('a client keeps working after each refusal', async () => {
-    await client.put('', 'v').catch(() => {});
-    await client.put('err/after', 'ok');
-    expect(await client.getString('err/after')).toBe('ok');
+    await etcd.client.put('', 'v').catch(() => {});
+    await etcd.client.put('err/after', 'ok');
+    expect(await etcd.client.getString('err/after')).toBe('ok');
   });
 });

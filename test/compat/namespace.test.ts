@@ -2,21 +2,11 @@
  * Namespaces against a real etcd (one member): every key lands under the prefix (checked with the
  * root client and etcdctl), comes back stripped, and ranges never leave the namespace.
  */
-import { Client, compare, type Namespace, op, type WatchEvent } from '../../src/index.js';
-import { type EtcdCluster, startEtcd, withTimeout } from '../harness/etcd.js';
+import { compare, type Namespace, op, type WatchEvent } from '../../src/index.js';
+import { withTimeout } from '../harness/etcd.js';
+import { etcdSuite } from '../harness/etcd-suite.js';
 
-let cluster: EtcdCluster;
-let client: Client;
-
-beforeAll(async () => {
-  cluster = await startEtcd({ members: 1, name: 'compat-ns' });
-  client = new Client({ endpoints: cluster.endpoints });
-}, 30_000);
-
-afterAll(async () => {
-  client?.close();
-  await cluster?.close();
-});
+const etcd = etcdSuite({ members: 1, name: 'compat-ns' });
 
 const text = (kvs: { key: Buffer }[]): string[] => kvs.map((kv) => kv.key.toString('utf8'));
 
@@ -25,8 +15,9 @@ const text = (kvs: { key: Buffer }[]): string[] => kvs.map((kv) => kv.key.toStri
  * and `<base>app.` sort before it, `<base>app0` (its prefix end) and `<base>apq` after.
  */
 async function setup(base: string): Promise<Namespace> {
-  for (const k of ['app', 'app.', 'app0', 'app0/x', 'apq']) await client.put(`${base}${k}`, `outside ${k}`);
-  return client.namespace(`${base}app/`);
+  for (const k of ['app', 'app.', 'app0', 'app0/x', 'apq'])
+    await etcd.client.put(`${base}${k}`, `outside ${k}`);
+  return etcd.client.namespace(`${base}app/`);
 }
 
 describe('namespace keys', () => {
@@ -39,27 +30,27 @@ describe('namespace keys', () => {
     expect(again.prevKv?.keyText()).toBe('k');
     expect(again.prevKv?.text()).toBe('v1');
 
-    expect(await client.getString('ns1/app/k')).toBe('v2');
-    expect(await client.get('k')).toBeUndefined();
+    expect(await etcd.client.getString('ns1/app/k')).toBe('v2');
+    expect(await etcd.client.get('k')).toBeUndefined();
     const kv = await ns.get('k');
     expect(kv?.keyText()).toBe('k');
     expect(kv?.text()).toBe('v2');
     await ns.putJSON('j', { a: 1 });
     expect(await ns.getJSON('j')).toEqual({ a: 1 });
-    expect(await client.getJSON('ns1/app/j')).toEqual({ a: 1 });
+    expect(await etcd.client.getJSON('ns1/app/j')).toEqual({ a: 1 });
 
     // etcdctl sees the full key; a key written by etcdctl under the prefix is visible stripped.
-    const ctl = await cluster.etcdctl(['get', 'ns1/app/k', '--print-value-only'], { check: true });
+    const ctl = await etcd.cluster.etcdctl(['get', 'ns1/app/k', '--print-value-only'], { check: true });
     expect(ctl.stdout).toBe('v2\n');
-    await cluster.etcdctl(['put', 'ns1/app/from-ctl', 'c'], { check: true });
+    await etcd.cluster.etcdctl(['put', 'ns1/app/from-ctl', 'c'], { check: true });
     expect(await ns.getString('from-ctl')).toBe('c');
   });
 
   test('binary keys in a namespace', async () => {
-    const ns = client.namespace(Buffer.from([0x6e, 0x73, 0xff, 0x2f])); // "ns\xff/"
+    const ns = etcd.client.namespace(Buffer.from([0x6e, 0x73, 0xff, 0x2f])); // "ns\xff/"
     const k = Buffer.from([0x00, 0xff]);
     await ns.put(k, 'b');
-    expect((await client.get(Buffer.from([0x6e, 0x73, 0xff, 0x2f, 0x00, 0xff])))?.text()).toBe('b');
+    expect((await etcd.client.get(Buffer.from([0x6e, 0x73, 0xff, 0x2f, 0x00, 0xff])))?.text()).toBe('b');
     const got = await ns.get(k);
     expect(got?.key).toEqual(k);
     expect((await ns.range({ prefix: '' })).kvs.map((x) => x.key)).toEqual([k]);
@@ -79,7 +70,7 @@ describe('namespace ranges', () => {
     expect(r.count).toBe(4n);
     expect(await ns.count({ prefix: '' })).toBe(4n);
     // The root sees the keys around it.
-    const root = await client.range({ prefix: 'ns2/' });
+    const root = await etcd.client.range({ prefix: 'ns2/' });
     expect(text(root.kvs)).toEqual([
       'ns2/app',
       'ns2/app.',
@@ -114,7 +105,7 @@ describe('namespace ranges', () => {
     expect(text((await ns.range({ key: 'a', end: 'm' })).kvs)).toEqual(['a', 'b']);
     expect(text((await ns.range({ key: 'b', end: '\0' })).kvs)).toEqual(['b', 'm', 'z']);
     // At the root an empty end (no range_end on the wire) is the single key; same in a namespace.
-    expect(text((await client.range({ key: 'ns2/app/b', end: '' })).kvs)).toEqual(['ns2/app/b']);
+    expect(text((await etcd.client.range({ key: 'ns2/app/b', end: '' })).kvs)).toEqual(['ns2/app/b']);
     expect(text((await ns.range({ key: 'b', end: '' })).kvs)).toEqual(['b']);
   });
 
@@ -130,11 +121,11 @@ describe('namespace ranges', () => {
     expect(inner.prefix).toEqual(Buffer.from('ns2/app/sub/'));
     await inner.put('x', '1');
     await inner.put('y', '2');
-    expect(await client.getString('ns2/app/sub/x')).toBe('1');
+    expect(await etcd.client.getString('ns2/app/sub/x')).toBe('1');
     expect(text((await ns.range({ prefix: 'sub/' })).kvs)).toEqual(['sub/x', 'sub/y']);
     expect(text((await inner.range({ prefix: '' })).kvs)).toEqual(['x', 'y']);
     // A namespace of the client equal to the nested one is the same keyspace.
-    expect(text((await client.namespace('ns2/app/sub/').range({ prefix: '' })).kvs)).toEqual(['x', 'y']);
+    expect(text((await etcd.client.namespace('ns2/app/sub/').range({ prefix: '' })).kvs)).toEqual(['x', 'y']);
     // { fromKey } in the inner namespace stops at its end, not at the outer one's.
     expect(text((await inner.range({ fromKey: 'y' })).kvs)).toEqual(['y']);
     expect((await inner.delete({ prefix: '' })).deleted).toBe(2n);
@@ -147,7 +138,7 @@ describe('namespace delete and txn', () => {
     const ns = await setup('ns3/');
     for (const k of ['a', 'b/1', 'b/2', 'c']) await ns.put(k, `v${k}`);
     expect((await ns.delete('a')).deleted).toBe(1n);
-    expect(await client.get('ns3/app/a')).toBeUndefined();
+    expect(await etcd.client.get('ns3/app/a')).toBeUndefined();
     const r = await ns.delete({ prefix: 'b/' }, { prevKv: true });
     expect(r.deleted).toBe(2n);
     expect(r.prevKvs.map((kv) => [kv.keyText(), kv.text()])).toEqual([
@@ -156,7 +147,7 @@ describe('namespace delete and txn', () => {
     ]);
     const all = await ns.delete({ prefix: '' });
     expect(all.deleted).toBe(1n);
-    expect(text((await client.range({ prefix: 'ns3/' })).kvs)).toEqual([
+    expect(text((await etcd.client.range({ prefix: 'ns3/' })).kvs)).toEqual([
       'ns3/app',
       'ns3/app.',
       'ns3/app0',
@@ -171,7 +162,7 @@ describe('namespace delete and txn', () => {
     const r = await ns.delete({ fromKey: 'b' }, { prevKv: true });
     expect(r.deleted).toBe(2n);
     expect(text(r.prevKvs)).toEqual(['b', 'c']);
-    expect(text((await client.range({ prefix: 'ns4/' })).kvs)).toEqual([
+    expect(text((await etcd.client.range({ prefix: 'ns4/' })).kvs)).toEqual([
       'ns4/app',
       'ns4/app.',
       'ns4/app/a',
@@ -185,7 +176,7 @@ describe('namespace delete and txn', () => {
     const ns = await setup('ns5/');
     await ns.put('counter', '1');
     // A root key with the same relative name must not influence the compare.
-    await client.put('counter', 'root');
+    await etcd.client.put('counter', 'root');
     const r = await ns
       .txn()
       .if(
@@ -199,8 +190,8 @@ describe('namespace delete and txn', () => {
     const [put, , get] = r.responses;
     expect(put?.type === 'put' && put.prevKv?.keyText()).toBe('counter');
     expect(get?.type === 'range' && text(get.kvs)).toEqual(['counter', 'new']);
-    expect(await client.getString('ns5/app/counter')).toBe('2');
-    expect(await client.getString('ns5/app/new')).toBe('n');
+    expect(await etcd.client.getString('ns5/app/counter')).toBe('2');
+    expect(await etcd.client.getString('ns5/app/new')).toBe('n');
     // (etcd refuses a put and a delete of the same key in one txn, so the delete is its own txn.)
     const d = await ns
       .txn()
@@ -209,9 +200,9 @@ describe('namespace delete and txn', () => {
       .commit();
     const del = d.responses[0];
     expect(del?.type === 'delete' && text(del.prevKvs)).toEqual(['counter', 'new']);
-    expect(await client.getString('counter')).toBe('root');
-    expect(await client.count({ prefix: 'ns5/app/' })).toBe(0n);
-    expect(await client.count({ prefix: 'ns5/' })).toBe(5n);
+    expect(await etcd.client.getString('counter')).toBe('root');
+    expect(await etcd.client.count({ prefix: 'ns5/app/' })).toBe(0n);
+    expect(await etcd.client.count({ prefix: 'ns5/' })).toBe(5n);
 
     // The failure branch, keyed relative to the namespace too.
     await ns.put('flag', 'x');
@@ -221,7 +212,7 @@ describe('namespace delete and txn', () => {
       .failure(op.put('flag', 'failed'), op.get('flag'))
       .commit();
     expect(f.succeeded).toBe(false);
-    expect(await client.getString('ns5/app/flag')).toBe('failed');
+    expect(await etcd.client.getString('ns5/app/flag')).toBe('failed');
     expect(f.responses[1]?.type === 'range' && text(f.responses[1].kvs)).toEqual(['flag']);
   });
 });
@@ -238,12 +229,12 @@ describe('namespace watch', () => {
     };
     try {
       // Writes just outside the namespace, then inside: only the inside ones may arrive.
-      await client.put('ns6/app0', 'outside');
-      await client.put('ns6/apq', 'outside');
-      await client.put('ns6/app', 'outside');
+      await etcd.client.put('ns6/app0', 'outside');
+      await etcd.client.put('ns6/apq', 'outside');
+      await etcd.client.put('ns6/app', 'outside');
       await ns.put('w/1', 'one');
-      await client.put('ns6/app0/x', 'outside');
-      await client.put('ns6/app/w/2', 'two via root');
+      await etcd.client.put('ns6/app0/x', 'outside');
+      await etcd.client.put('ns6/app/w/2', 'two via root');
       await ns.delete('w/1');
 
       const e1 = await next();
@@ -264,12 +255,12 @@ describe('namespace watch', () => {
   });
 
   test('a key watch in a nested namespace', async () => {
-    const inner = client.namespace('ns7/').namespace('in/');
+    const inner = etcd.client.namespace('ns7/').namespace('in/');
     const w = await inner.watch('k', { prevKv: true });
     const it = w[Symbol.asyncIterator]();
     try {
-      await client.put('k', 'root k');
-      await client.put('ns7/k', 'outer k');
+      await etcd.client.put('k', 'root k');
+      await etcd.client.put('ns7/k', 'outer k');
       await inner.put('k', 'v1');
       await inner.put('k', 'v2');
       const a = await withTimeout(it.next(), 5000, 'nested namespace watch event');

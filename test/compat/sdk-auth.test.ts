@@ -5,30 +5,25 @@
  */
 import {
   AuthFailedError,
-  Client,
   PermissionDeniedError,
   RoleNotFoundError,
   UserNotFoundError,
   type WatchEvent,
 } from '../../src/index.js';
-import { type EtcdCluster, sleep, startEtcd } from '../harness/etcd.js';
+import { sleep } from '../harness/etcd.js';
+import { etcdSuite } from '../harness/etcd-suite.js';
 import { Reader } from './watch-helpers.js';
 
-let cluster: EtcdCluster;
-const clients: Client[] = [];
-const client = (username: string, password: string) => {
-  const c = new Client({ endpoints: cluster.endpoints, auth: { username, password } });
-  clients.push(c);
-  return c;
-};
+const etcd = etcdSuite({
+  members: 1,
+  name: 'sdk-auth',
+  extraArgs: ['--bcrypt-cost', '4', '--auth-token-ttl', '1'],
+});
+const client = (username: string, password: string) =>
+  etcd.newClient(etcd.cluster.endpoints, { auth: { username, password } });
 
 beforeAll(async () => {
-  cluster = await startEtcd({
-    members: 1,
-    name: 'sdk-auth',
-    extraArgs: ['--bcrypt-cost', '4', '--auth-token-ttl', '1'],
-  });
-  const ctl = (...args: string[]) => cluster.etcdctl(args, { check: true });
+  const ctl = (...args: string[]) => etcd.cluster.etcdctl(args, { check: true });
   await ctl('user', 'add', 'root:rootpw', '--interactive=false');
   await ctl('user', 'add', 'alice:apw', '--interactive=false');
   await ctl('role', 'add', 'r-app');
@@ -36,11 +31,6 @@ beforeAll(async () => {
   await ctl('user', 'grant-role', 'alice', 'r-app');
   await ctl('auth', 'enable');
 }, 60_000);
-
-afterAll(async () => {
-  for (const c of clients) c.close();
-  await cluster?.close();
-});
 
 test('a client with credentials reads and writes what its roles allow', async () => {
   const c = client('alice', 'apw');

@@ -7,7 +7,7 @@
  * typed errors and an abort.
  */
 import {
-  Client,
+  type Client,
   compare,
   FutureRevisionError,
   LeaseNotFoundError,
@@ -15,26 +15,14 @@ import {
   type TxnResult,
   txn,
 } from '../../src/index.js';
-import { type EtcdCluster, sleep, startEtcd, waitFor, withTimeout } from '../harness/etcd.js';
+import { sleep, waitFor, withTimeout } from '../harness/etcd.js';
+import { etcdSuite } from '../harness/etcd-suite.js';
 import { Reader } from './watch-helpers.js';
 
-let cluster: EtcdCluster;
-const clients: Client[] = [];
+const etcd = etcdSuite({ members: 3, name: 'three-sdk', client: { timeoutMs: 5000 } });
 
 /** A client talking to member `i` only. */
-function on(i: number): Client {
-  const c = new Client({ endpoints: [cluster.endpoints[i]!], timeoutMs: 5000 });
-  clients.push(c);
-  return c;
-}
-
-beforeAll(async () => {
-  cluster = await startEtcd({ members: 3, name: 'three-sdk' });
-}, 60_000);
-afterEach(() => {
-  for (const c of clients.splice(0)) c.close();
-});
-afterAll(() => cluster?.close());
+const on = (i: number): Client => etcd.newClient([etcd.cluster.endpoints[i]!]);
 
 const keys = (kvs: { keyText(): string }[]) => kvs.map((kv) => kv.keyText());
 
@@ -164,7 +152,7 @@ test('namespace: prefixed writes, ranges and watches across members', async () =
 });
 
 test('typed errors and an abort on followers', async () => {
-  const leader = await cluster.leaderIndex();
+  const leader = await etcd.cluster.leaderIndex();
   const follower = on((leader + 1) % 3);
   const rev = (await follower.put('e3/k', 'v')).header.revision;
   const future = await follower.get('e3/k', { revision: rev + 1000n }).catch((e: unknown) => e);
