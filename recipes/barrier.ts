@@ -14,6 +14,7 @@
  */
 import { type Client, compare, EtcdError, type Lease, op, type RangeResult } from '../src/core.js';
 import { anySignal, contenderId, nextChange, obtainLease, removeKey } from './internal/leased.js';
+import { checkRecipeName } from './internal/names.js';
 import { waitDelete, withDeadline } from './internal/wait.js';
 
 /** `wait()`, `enter()` or `leave()` waited longer than `waitTimeoutMs`. */
@@ -61,7 +62,7 @@ export class Barrier {
   readonly #key: Buffer;
 
   constructor(client: Client, name: string) {
-    validate(name, 'barrier');
+    checkRecipeName('barrier', name);
     this.#client = client;
     this.name = name;
     this.#key = Buffer.from(name);
@@ -148,7 +149,7 @@ export class DoubleBarrier {
   #me: Participant | undefined;
 
   constructor(client: Client, name: string, count: number, opts: DoubleBarrierOptions = {}) {
-    validate(name, 'double barrier');
+    checkRecipeName('double barrier', name);
     if (!Number.isSafeInteger(count) || count < 1) {
       throw new TypeError(`double barrier count must be a positive integer, got ${String(count)}`);
     }
@@ -291,12 +292,6 @@ export class DoubleBarrier {
   /** `await using` drops out of the barrier at the end of the block (see `abandon()`). */
   [Symbol.asyncDispose](): Promise<void> {
     return this.abandon();
-  }
-}
-
-function validate(name: string, what: string): void {
-  if (typeof name !== 'string' || name.length === 0) {
-    throw new TypeError(`${what} name must be a non-empty string, got ${JSON.stringify(name)}`);
   }
 }
 

@@ -5,6 +5,7 @@
  * `add()`s from any number of clients never lose an update. Values are bigints: no overflow.
  */
 import { type Client, compare, EtcdError, type KeyValue, op, type RangeResult } from '../src/core.js';
+import { checkRecipeName } from './internal/names.js';
 
 /** The counter's key holds something that is not a decimal integer. */
 export class CounterValueError extends EtcdError {
@@ -40,9 +41,7 @@ export class Counter {
   readonly #key: Buffer;
 
   constructor(client: Client, name: string) {
-    if (typeof name !== 'string' || name.length === 0) {
-      throw new TypeError(`counter name must be a non-empty string, got ${JSON.stringify(name)}`);
-    }
+    checkRecipeName('counter', name);
     this.#client = client;
     this.name = name;
     this.#key = Buffer.from(name);

@@ -11,6 +11,7 @@
  */
 import { type Client, type CompareSpec, compare, EtcdError, type Lease, op } from '../src/core.js';
 import { hex, LeasedHold, obtainLease, removeKey } from './internal/leased.js';
+import { checkRecipeName } from './internal/names.js';
 import { waitPredecessors, withDeadline } from './internal/wait.js';
 
 /** What `lock()`, `tryLock()` and `withLock()` take. */
@@ -126,7 +127,7 @@ async function enqueue(client: Client, name: string, opts: LockOptions) {
  * ```
  */
 export async function lock(client: Client, name: string, opts: LockOptions = {}): Promise<HeldLock> {
-  validate(name);
+  checkRecipeName('lock', name);
   const q = await enqueue(client, name, opts);
   try {
     if (q.owner !== q.mine) {
@@ -155,7 +156,7 @@ export async function tryLock(
   name: string,
   opts: LockOptions = {},
 ): Promise<HeldLock | undefined> {
-  validate(name);
+  checkRecipeName('lock', name);
   const q = await enqueue(client, name, opts);
   if (q.owner === q.mine) return new Held(client, name, q.key, q.mine, q.lease, q.ownsLease);
   await dequeue(client, q);
@@ -189,10 +190,4 @@ export async function withLock<T>(
 
 function dequeue(client: Client, q: { ownsLease: boolean; lease: Lease; key: Buffer; mine: bigint }) {
   return removeKey(client, { key: q.key, createRevision: q.mine, lease: q.lease, ownsLease: q.ownsLease });
-}
-
-function validate(name: string): void {
-  if (typeof name !== 'string' || name.length === 0) {
-    throw new TypeError(`lock name must be a non-empty string, got ${JSON.stringify(name)}`);
-  }
 }

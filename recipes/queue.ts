@@ -21,6 +21,7 @@ import {
   type Value,
 } from '../src/core.js';
 import { anySignal, nextChange } from './internal/leased.js';
+import { checkRecipeName } from './internal/names.js';
 
 /** `dequeue()` found nothing within `waitTimeoutMs`. */
 export class QueueTimeoutError extends EtcdError {
@@ -70,9 +71,7 @@ export class Queue {
   readonly #prefix: Buffer;
 
   constructor(client: Client, name: string) {
-    if (typeof name !== 'string' || name.length === 0) {
-      throw new TypeError(`queue name must be a non-empty string, got ${JSON.stringify(name)}`);
-    }
+    checkRecipeName('queue', name);
     this.#client = client;
     this.name = name;
     this.#prefix = Buffer.from(`${name}/`);

@@ -25,6 +25,7 @@ import {
   type RangeResult,
 } from '../src/core.js';
 import { anySignal, contenderId, LeasedHold, obtainLease, removeKey } from './internal/leased.js';
+import { checkRecipeName } from './internal/names.js';
 import { waitPredecessors, withDeadline } from './internal/wait.js';
 
 /** Reading is shared with other readers; writing is exclusive. */
@@ -151,9 +152,7 @@ export class RWLock {
   readonly #write: Buffer;
 
   constructor(client: Client, name: string, opts: RWLockOptions = {}) {
-    if (typeof name !== 'string' || name.length === 0) {
-      throw new TypeError(`rwlock name must be a non-empty string, got ${JSON.stringify(name)}`);
-    }
+    checkRecipeName('rwlock', name);
     this.#client = client;
     this.name = name;
     this.#opts = opts;

@@ -28,6 +28,7 @@ import {
   type RangeResult,
 } from '../src/core.js';
 import { anySignal, contenderId, LeasedHold, nextChange, obtainLease, removeKey } from './internal/leased.js';
+import { checkRecipeName } from './internal/names.js';
 import { withDeadline } from './internal/wait.js';
 
 /** What `semaphore()` takes. */
@@ -129,9 +130,7 @@ export class Semaphore {
   readonly #meta: Buffer;
 
   constructor(client: Client, name: string, opts: SemaphoreOptions) {
-    if (typeof name !== 'string' || name.length === 0) {
-      throw new TypeError(`semaphore name must be a non-empty string, got ${JSON.stringify(name)}`);
-    }
+    checkRecipeName('semaphore', name);
     if (!Number.isSafeInteger(opts?.limit) || opts.limit < 1) {
       throw new TypeError(`semaphore limit must be a positive integer, got ${String(opts?.limit)}`);
     }

@@ -7,6 +7,21 @@ import { type Client, CompactedError, type Namespace } from '../../src/core.js';
 
 type KV = Client | Namespace;
 
+/**
+ * A watch from `rev` failed with `e`: when the history it needed is compacted, the key itself is
+ * read — the revision it is seen at now, or undefined when it is gone. Any other error is thrown.
+ */
+async function stillThere(
+  kv: KV,
+  key: Buffer,
+  e: unknown,
+  signal?: AbortSignal,
+): Promise<bigint | undefined> {
+  if (!(e instanceof CompactedError)) throw e;
+  const r = await kv.range(key, { signal });
+  return r.kvs.length === 0 ? undefined : r.header.revision;
+}
+
 /** Resolves once `key` does not exist (after `rev`, the revision it was last seen at). */
 export async function waitDelete(kv: KV, key: Buffer, rev: bigint, signal?: AbortSignal): Promise<void> {
   for (;;) {
@@ -20,11 +35,9 @@ export async function waitDelete(kv: KV, key: Buffer, rev: bigint, signal?: Abor
         timeoutMs: 0,
       });
     } catch (e) {
-      if (!(e instanceof CompactedError)) throw e;
-      // History is gone: look at the key itself.
-      const r = await kv.range(key, { signal });
-      if (r.kvs.length === 0) return;
-      rev = r.header.revision;
+      const seen = await stillThere(kv, key, e, signal);
+      if (seen === undefined) return;
+      rev = seen;
       continue;
     }
     const onAbort = () => watch.cancel();
@@ -32,10 +45,9 @@ export async function waitDelete(kv: KV, key: Buffer, rev: bigint, signal?: Abor
     try {
       for await (const ev of watch) if (ev.type === 'delete') return;
     } catch (e) {
-      if (!(e instanceof CompactedError)) throw e;
-      const r = await kv.range(key, { signal });
-      if (r.kvs.length === 0) return;
-      rev = r.header.revision;
+      const seen = await stillThere(kv, key, e, signal);
+      if (seen === undefined) return;
+      rev = seen;
       continue;
     } finally {
       signal?.removeEventListener('abort', onAbort);
