@@ -16,6 +16,22 @@ const BRAND = Symbol.for('concord.error.code');
 /** gRPC status codes by name, as etcd's `rpctypes` uses them. */
 export const GrpcStatus = Status;
 
+/**
+ * The base of every error the SDK and the recipes raise: catch it to handle them all, and tell
+ * them apart with `instanceof` a subclass or with `code`. Server errors carry etcd's own message
+ * in `details` and the gRPC status in `grpcCode`.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await client.get('k', { revision: 1 });
+ * } catch (e) {
+ *   if (e instanceof CompactedError) console.log('compacted at', e.compactRevision);
+ *   else if (e instanceof EtcdError) console.log(e.code, e.details);
+ *   else throw e;
+ * }
+ * ```
+ */
 export class EtcdError extends Error {
   /** A stable identifier for the kind of error, e.g. `'compacted'`. */
   readonly code: string;
@@ -33,6 +49,10 @@ export class EtcdError extends Error {
     (this as unknown as Record<symbol, string[]>)[BRAND] = brandsOf(new.target);
   }
 
+  /**
+   * `instanceof` checks the error's brand, not its prototype chain, so it holds across two copies
+   * of this package in one process.
+   */
   static override [Symbol.hasInstance](value: unknown): boolean {
     if (typeof value !== 'object' || value === null) return false;
     const brands = (value as Record<symbol, unknown>)[BRAND];
@@ -56,6 +76,7 @@ function brandsOf(ctor: unknown): string[] {
 function define<C extends string>(code: C) {
   // A named class per kind keeps stack traces and `err.name` readable.
   const cls = class extends EtcdError {
+    /** The `code` of this error, stable across releases and package copies. */
     static CODE: C = code;
   };
   return cls;
@@ -70,44 +91,119 @@ export class CompactedError extends define('compacted') {
     this.compactRevision = opts.compactRevision;
   }
 }
+/**
+ * `etcdserver: mvcc: required revision is a future revision`: a read or watch asked for a revision
+ * the store has not reached.
+ */
 export class FutureRevisionError extends define('future-revision') {}
+/** `etcdserver: requested lease not found`: the lease expired or was revoked; grant a new one. */
 export class LeaseNotFoundError extends define('lease-not-found') {}
+/** `etcdserver: lease already exists`: a lease was granted with an ID that is taken. */
 export class LeaseExistsError extends define('lease-exists') {}
+/** `etcdserver: too large lease TTL`: the TTL is above the server's maximum. */
 export class LeaseTTLTooLargeError extends define('lease-ttl-too-large') {}
+/**
+ * `etcdserver: too many operations in txn request`: split the transaction (the server's
+ * `--max-txn-ops`, 128 by default).
+ */
 export class TooManyOpsError extends define('too-many-ops') {}
+/** `etcdserver: duplicate key given in txn request`: a transaction's branch writes one key twice. */
 export class DuplicateKeyError extends define('duplicate-key') {}
+/** `etcdserver: key is not provided`: a request named the empty key. */
 export class EmptyKeyError extends define('empty-key') {}
+/** `etcdserver: request is too large`: the request is above the server's `--max-request-bytes`. */
 export class RequestTooLargeError extends define('request-too-large') {}
+/** `etcdserver: too many requests`: the member is too far behind in applying; retry later. */
 export class TooManyRequestsError extends define('too-many-requests') {}
+/**
+ * `etcdserver: mvcc: database space exceeded`: the store reached its quota and the NOSPACE alarm
+ * is raised; writes are refused until space is freed (compact, defragment) and the alarm is
+ * disarmed.
+ */
 export class NoSpaceError extends define('no-space') {}
+/**
+ * The server refused a request as malformed (gRPC INVALID_ARGUMENT) with a message the SDK has no
+ * class of its own for.
+ */
 export class InvalidArgumentError extends define('invalid-argument') {}
 /** The cluster has no leader (election in progress or quorum lost). Safe to retry reads. */
 export class NoLeaderError extends define('no-leader') {}
+/**
+ * `etcdserver: not leader`: a call that only the leader serves (such as `moveLeader`) reached
+ * another member.
+ */
 export class NotLeaderError extends define('not-leader') {}
+/**
+ * `etcdserver: leader changed`: leadership moved while the request was in flight; reads are
+ * retried, a write may or may not have applied.
+ */
 export class LeaderChangedError extends define('leader-changed') {}
 /** The server gave up on the request (`etcdserver: request timed out…`): it may or may not have applied. */
 export class ServerTimeoutError extends define('server-timeout') {}
+/**
+ * `etcdserver: unhealthy cluster`: a membership change was refused because it would leave the
+ * cluster without a quorum of healthy members.
+ */
 export class UnhealthyClusterError extends define('unhealthy') {}
+/**
+ * `etcdserver: corrupt cluster`: the CORRUPT alarm is raised (members' data disagree); the cluster
+ * refuses requests until an operator acts.
+ */
 export class CorruptClusterError extends define('corrupt') {}
+/** `etcdserver: permission denied`: the user's roles do not grant this access. */
 export class PermissionDeniedError extends define('permission-denied') {}
+/**
+ * `etcdserver: invalid auth token`: the token expired or was revoked; a client with `auth`
+ * authenticates again by itself.
+ */
 export class InvalidAuthTokenError extends define('invalid-auth-token') {}
+/** `etcdserver: authentication failed, invalid user ID or password`. */
 export class AuthFailedError extends define('auth-failed') {}
+/** `etcdserver: authentication is not enabled`: authenticating while auth is off. */
 export class AuthNotEnabledError extends define('auth-not-enabled') {}
+/** `etcdserver: user name not found`. */
 export class UserNotFoundError extends define('user-not-found') {}
+/** `etcdserver: user name already exists`. */
 export class UserExistsError extends define('user-exists') {}
+/** `etcdserver: role name not found`. */
 export class RoleNotFoundError extends define('role-not-found') {}
+/** `etcdserver: role name already exists`. */
 export class RoleExistsError extends define('role-exists') {}
+/** `etcdserver: root user does not exist`: auth cannot be enabled before a `root` user exists. */
 export class RootUserMissingError extends define('root-user-missing') {}
+/** `etcdserver: member not found`. */
 export class MemberNotFoundError extends define('member-not-found') {}
+/** `etcdserver: member ID already exist`. */
 export class MemberExistsError extends define('member-exists') {}
+/** `etcdserver: Peer URLs already exists`: another member already uses one of these peer URLs. */
 export class PeerURLExistsError extends define('peer-url-exists') {}
+/** `etcdserver: given member URLs are invalid`. */
 export class MemberBadURLsError extends define('member-bad-urls') {}
+/** `etcdserver: can only promote a learner member`. */
 export class MemberNotLearnerError extends define('member-not-learner') {}
+/**
+ * `etcdserver: can only promote a learner member which is in sync with leader`: wait for the
+ * learner to catch up, then promote again.
+ */
 export class LearnerNotReadyError extends define('learner-not-ready') {}
+/** `etcdserver: too many learner members in cluster`. */
 export class TooManyLearnersError extends define('too-many-learners') {}
+/**
+ * `etcdserver: re-configuration failed due to not enough started members`: the change would
+ * leave too few started members for a quorum.
+ */
 export class NotEnoughStartedMembersError extends define('not-enough-started') {}
+/**
+ * `etcdserver: rpc not supported for learner`: learners serve only serializable reads and
+ * status; send the call to a voting member.
+ */
 export class NotSupportedForLearnerError extends define('not-supported-for-learner') {}
+/**
+ * `etcdserver: bad leader transferee`: `moveLeader` named a member that cannot lead (unknown, or a
+ * learner).
+ */
 export class BadLeaderTransfereeError extends define('bad-leader-transferee') {}
+/** The server canceled a watch for a reason with no class of its own (the message says which). */
 export class WatchCanceledError extends define('watch-canceled') {}
 /** No endpoint could be reached (connection refused, DNS failure, every endpoint down). */
 export class UnavailableError extends define('unavailable') {}
@@ -118,6 +214,7 @@ export class ServerError extends define('server') {}
 export class DeadlineExceededError extends define('deadline-exceeded') {}
 /** A lease stopped being valid without the user revoking it. */
 export class LeaseLostError extends define('lease-lost') {
+  /** The ID of the lease that was lost. */
   readonly leaseId: bigint;
   /** `'expired'`: the server no longer knows it; `'keepalive-failed'`: no keepalive was acknowledged within its TTL. */
   readonly reason: 'expired' | 'keepalive-failed' | 'revoked';
