@@ -113,7 +113,10 @@ export class DuplicateKeyError extends define('duplicate-key') {}
 export class EmptyKeyError extends define('empty-key') {}
 /** `etcdserver: request is too large`: the request is above the server's `--max-request-bytes`. */
 export class RequestTooLargeError extends define('request-too-large') {}
-/** `etcdserver: too many requests`: the member is too far behind in applying; retry later. */
+/**
+ * `etcdserver: too many requests`: the member has fallen too far behind in applying what it
+ * committed; retry later.
+ */
 export class TooManyRequestsError extends define('too-many-requests') {}
 /**
  * `etcdserver: mvcc: database space exceeded`: the store reached its quota and the NOSPACE alarm
@@ -146,8 +149,8 @@ export class ServerTimeoutError extends define('server-timeout') {}
  */
 export class UnhealthyClusterError extends define('unhealthy') {}
 /**
- * `etcdserver: corrupt cluster`: the CORRUPT alarm is raised (members' data disagree); the cluster
- * refuses requests until an operator acts.
+ * `etcdserver: corrupt cluster`: the CORRUPT alarm is raised (members' data disagree) and the
+ * cluster refuses the request until an operator acts.
  */
 export class CorruptClusterError extends define('corrupt') {}
 /** `etcdserver: permission denied`: the user's roles do not grant this access. */
@@ -194,8 +197,8 @@ export class TooManyLearnersError extends define('too-many-learners') {}
  */
 export class NotEnoughStartedMembersError extends define('not-enough-started') {}
 /**
- * `etcdserver: rpc not supported for learner`: learners serve only serializable reads and
- * status; send the call to a voting member.
+ * `etcdserver: rpc not supported for learner`: the call reached a learner, which does not serve
+ * it; reads are retried on another member.
  */
 export class NotSupportedForLearnerError extends define('not-supported-for-learner') {}
 /**
