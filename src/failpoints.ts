@@ -38,7 +38,8 @@ export const MUTATIONS = [
   // A new leader does not refresh lease expiries on promotion: every lease expires at once.
   'skip-lease-extension-on-leader-change',
   // A follower sends its votes and append acknowledgements before its WAL write is synced, so
-  // a leader may count an entry as committed that the follower loses on a power loss.
+  // a leader may count an entry as committed that the follower loses on a power loss. The
+  // simulator, which runs the same Ready step, catches it (test/sim/host-order.test.ts).
   'follower-ack-before-persist',
 ] as const;
 export type Mutation = (typeof MUTATIONS)[number];
