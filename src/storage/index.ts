@@ -24,15 +24,8 @@ export {
   PostgresSnapshotStore,
   type PostgresSnapshotStoreOptions,
 } from './snap/pg-store.js';
-export {
-  hexId,
-  type SnapshotFilter,
-  type SnapshotInfo,
-  type SnapshotMeta,
-  type SnapshotSource,
-  type SnapshotStore,
-  type StoreCallOptions,
-} from './snap/types.js';
+export type * from './snap/types.js';
+export { hexId } from './snap/types.js';
 export {
   SnapshotUploader,
   type SnapshotUploaderOptions,

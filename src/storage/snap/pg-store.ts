@@ -17,15 +17,15 @@ import pg from 'pg';
 import { SnapshotNotFoundError, StorageError, StoreDeadlineError, StoreUnavailableError } from '../errors.js';
 import { type Deadline, deadline, race } from './deadline.js';
 import { ensureSchema } from './pg-schema.js';
-import {
-  beyondRetention,
-  type SnapshotFilter,
-  type SnapshotInfo,
-  type SnapshotMeta,
-  type SnapshotSource,
-  type SnapshotStore,
-  type StoreCallOptions,
+import type {
+  SnapshotFilter,
+  SnapshotInfo,
+  SnapshotMeta,
+  SnapshotSource,
+  SnapshotStore,
+  StoreCallOptions,
 } from './types.js';
+import { beyondRetention } from './types.js';
 import { rechunk, verifiedStream } from './verify.js';
 
 /** Bytes per `bytea` chunk row. */
