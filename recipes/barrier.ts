@@ -33,6 +33,7 @@ export class DoubleBarrierLostError extends EtcdError {
   static CODE = 'double-barrier-lost';
 }
 
+/** What `Barrier.wait()` and `DoubleBarrier.enter()`/`leave()` take. */
 export interface WaitOptions {
   /** Aborting stops waiting. */
   signal?: AbortSignal;
@@ -105,6 +106,7 @@ export class Barrier {
   }
 }
 
+/** What `doubleBarrier()` takes. */
 export interface DoubleBarrierOptions {
   /** TTL in seconds of the lease `enter()` creates (default 60). */
   ttl?: number;
