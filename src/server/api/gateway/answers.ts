@@ -43,38 +43,27 @@ export function origNames(v: unknown, inHeader = false): unknown {
   return out;
 }
 
+/** grpc-gateway's HTTP status for each gRPC code (runtime.HTTPStatusFromCode); any other is 500. */
+const HTTP_STATUS: Partial<Record<Status, number>> = {
+  [Status.OK]: 200,
+  [Status.CANCELLED]: 499,
+  [Status.INVALID_ARGUMENT]: 400,
+  [Status.OUT_OF_RANGE]: 400,
+  [Status.FAILED_PRECONDITION]: 412,
+  [Status.DEADLINE_EXCEEDED]: 504,
+  [Status.NOT_FOUND]: 404,
+  [Status.ALREADY_EXISTS]: 409,
+  [Status.ABORTED]: 409,
+  [Status.PERMISSION_DENIED]: 403,
+  [Status.UNAUTHENTICATED]: 401,
+  [Status.RESOURCE_EXHAUSTED]: 429,
+  [Status.UNIMPLEMENTED]: 501,
+  [Status.UNAVAILABLE]: 503,
+};
+
 /** grpc-gateway's HTTP status for a gRPC code. */
 export function httpStatus(code: Status): number {
-  switch (code) {
-    case Status.OK:
-      return 200;
-    case Status.CANCELLED:
-      return 499;
-    case Status.INVALID_ARGUMENT:
-    case Status.OUT_OF_RANGE:
-      return 400;
-    case Status.FAILED_PRECONDITION:
-      return 412;
-    case Status.DEADLINE_EXCEEDED:
-      return 504;
-    case Status.NOT_FOUND:
-      return 404;
-    case Status.ALREADY_EXISTS:
-    case Status.ABORTED:
-      return 409;
-    case Status.PERMISSION_DENIED:
-      return 403;
-    case Status.UNAUTHENTICATED:
-      return 401;
-    case Status.RESOURCE_EXHAUSTED:
-      return 429;
-    case Status.UNIMPLEMENTED:
-      return 501;
-    case Status.UNAVAILABLE:
-      return 503;
-    default:
-      return 500;
-  }
+  return HTTP_STATUS[code] ?? 500;
 }
 
 /** A plain-text answer, as Go's http.Error (text ending in a newline) or Go's server writes. */

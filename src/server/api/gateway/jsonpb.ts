@@ -89,32 +89,27 @@ function goOneofName(o: DescOneof): string {
   return `${o.parent.file.proto.package}.is${goName(o.parent, false)}_${camel}`;
 }
 
+/** The Go type of each scalar type etcd's API uses (no request of it has a float or double). */
+const GO_SCALARS: Partial<Record<ScalarType, GoType>> = {
+  [ScalarType.INT64]: GO_INT64,
+  [ScalarType.SINT64]: GO_INT64,
+  [ScalarType.SFIXED64]: GO_INT64,
+  [ScalarType.UINT64]: GO_UINT64,
+  [ScalarType.FIXED64]: GO_UINT64,
+  [ScalarType.INT32]: GO_INT32,
+  [ScalarType.SINT32]: GO_INT32,
+  [ScalarType.SFIXED32]: GO_INT32,
+  [ScalarType.UINT32]: GO_UINT32,
+  [ScalarType.FIXED32]: GO_UINT32,
+  [ScalarType.BOOL]: GO_BOOL,
+  [ScalarType.STRING]: GO_STRING,
+  [ScalarType.BYTES]: GO_BYTES,
+};
+
 function scalarType(t: ScalarType): GoType {
-  switch (t) {
-    case ScalarType.INT64:
-    case ScalarType.SINT64:
-    case ScalarType.SFIXED64:
-      return GO_INT64;
-    case ScalarType.UINT64:
-    case ScalarType.FIXED64:
-      return GO_UINT64;
-    case ScalarType.INT32:
-    case ScalarType.SINT32:
-    case ScalarType.SFIXED32:
-      return GO_INT32;
-    case ScalarType.UINT32:
-    case ScalarType.FIXED32:
-      return GO_UINT32;
-    case ScalarType.BOOL:
-      return GO_BOOL;
-    case ScalarType.STRING:
-      return GO_STRING;
-    case ScalarType.BYTES:
-      return GO_BYTES;
-    default:
-      // No request of etcd's API has a float or double.
-      throw new Error(`gateway-json: unsupported scalar type ${ScalarType[t]}`);
-  }
+  const go = GO_SCALARS[t];
+  if (!go) throw new Error(`gateway-json: unsupported scalar type ${ScalarType[t]}`);
+  return go;
 }
 
 /** The generated code's value for a scalar Go left at its zero value. */
