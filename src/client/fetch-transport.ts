@@ -1,3 +1,11 @@
+/** Where a bidirectional call goes: member `i`, the method, and its gateway path. */
+interface Target {
+  i: number;
+  grpcPath: string;
+  path: string;
+  m: MethodDef;
+}
+
 /**
  * The fetch transport: every call is an HTTP/1.1 `POST` to etcd's JSON gateway (`/v3/kv/range`,
  * `/v3/watch` …) through the runtime's `fetch`, for runtimes with no HTTP/2 bidirectional
@@ -131,12 +139,11 @@ export class FetchTransport implements Transport {
     const body = (req: unknown) => encodeRequest(m, req);
     if (m.requestStream && m.responseStream) {
       if (!path) return () => failing(unimplemented());
+      const to: Target = { i, grpcPath, path, m };
       if (grpcPath === '/etcdserverpb.Watch/Watch') {
-        return (requests: AsyncIterable<unknown>, o: CallOpts = {}) =>
-          this.#watch(i, grpcPath, path, m, requests, o);
+        return (requests: AsyncIterable<unknown>, o: CallOpts = {}) => this.#watch(to, requests, o);
       }
-      return (requests: AsyncIterable<unknown>, o: CallOpts = {}) =>
-        this.#each(i, grpcPath, path, m, requests, o);
+      return (requests: AsyncIterable<unknown>, o: CallOpts = {}) => this.#each(to, requests, o);
     }
     if (m.responseStream) {
       return (req: unknown, o: CallOpts = {}) => {
@@ -185,14 +192,8 @@ export class FetchTransport implements Transport {
   }
 
   /** A bidirectional call with one answer per request: one POST per request. */
-  async *#each(
-    i: number,
-    grpcPath: string,
-    path: string,
-    m: MethodDef,
-    requests: AsyncIterable<unknown>,
-    o: CallOpts,
-  ) {
+  async *#each(to: Target, requests: AsyncIterable<unknown>, o: CallOpts) {
+    const { i, grpcPath, path, m } = to;
     const it = requests[Symbol.asyncIterator]();
     for (;;) {
       const n = await nextUnlessAborted(it, o.signal);
@@ -209,14 +210,8 @@ export class FetchTransport implements Transport {
   }
 
   /** The Watch stream, as one streamed POST per watch (see the module comment). */
-  #watch(
-    i: number,
-    grpcPath: string,
-    path: string,
-    m: MethodDef,
-    requests: AsyncIterable<unknown>,
-    o: CallOpts,
-  ): AsyncIterable<unknown> {
+  #watch(to: Target, requests: AsyncIterable<unknown>, o: CallOpts): AsyncIterable<unknown> {
+    const { i, grpcPath, path, m } = to;
     const out = new AsyncQueue<unknown>();
     const all = new AbortController();
     const onAbort = () => {
