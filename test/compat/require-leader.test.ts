@@ -10,16 +10,9 @@ import http from 'node:http';
 import { ClientError, createChannel, createClient, Metadata, Status } from 'nice-grpc';
 import { WatchCreateRequest, WatchDefinition, type WatchRequest } from '../../src/gen/etcdserverpb/rpc.js';
 import { BatchQueue } from '../../src/transport/batch-queue.js';
-import { type EtcdCluster, startEtcd } from '../harness/etcd.js';
+import { etcdSuite } from '../harness/etcd-suite.js';
 
-let cluster: EtcdCluster;
-
-beforeAll(async () => {
-  cluster = await startEtcd({ members: 3, name: 'require-leader' });
-}, 60_000);
-afterAll(async () => {
-  await cluster?.close();
-});
+const etcd = etcdSuite({ members: 3, name: 'require-leader' });
 
 const create = (key: string): WatchRequest => ({
   createRequest: WatchCreateRequest.fromPartial({ key: Buffer.from(key) }),
@@ -27,7 +20,7 @@ const create = (key: string): WatchRequest => ({
 
 /** A raw watch on member 0: resolves with how the stream ended ('open' if still open at `until`). */
 function rawWatch(opts: { hasleader: boolean; created: (ok: boolean) => void; until: Promise<void> }) {
-  const channel = createChannel(cluster.members[0]!.endpoint);
+  const channel = createChannel(etcd.cluster.members[0]!.endpoint);
   const reqs = new BatchQueue<WatchRequest>();
   reqs.push(create('k'));
   const ac = new AbortController();
@@ -57,7 +50,7 @@ function rawWatch(opts: { hasleader: boolean; created: (ok: boolean) => void; un
 function gatewayWatch(created: () => void): Promise<string> {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      `${cluster.members[0]!.clientUrl}/v3/watch`,
+      `${etcd.cluster.members[0]!.clientUrl}/v3/watch`,
       {
         method: 'POST',
         agent: false,
@@ -100,7 +93,7 @@ test('a watch that requires a leader ends with "no leader" once its member has n
   await createdAll;
 
   // Member 0 alone: no quorum, no leader.
-  await Promise.all([cluster.kill(1, 'SIGKILL'), cluster.kill(2, 'SIGKILL')]);
+  await Promise.all([etcd.cluster.kill(1, 'SIGKILL'), etcd.cluster.kill(2, 'SIGKILL')]);
   const t0 = Date.now();
   expect(await required).toBe('UNAVAILABLE: etcdserver: no leader');
   // etcd checks once per election timeout and ends them after three without a leader.

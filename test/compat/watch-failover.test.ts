@@ -4,35 +4,21 @@
  * writing; the watch must fail over and deliver every revision exactly once, in order.
  */
 import { Client, type ClientOptions, CompactedError, type WatchEvent } from '../../src/index.js';
-import { type EtcdCluster, sleep, startEtcd, waitFor } from '../harness/etcd.js';
+import { sleep, waitFor } from '../harness/etcd.js';
+import { etcdSuite } from '../harness/etcd-suite.js';
 import { Reader, watchMetrics } from './watch-helpers.js';
 
-let cluster: EtcdCluster;
+// Let clients ping every second (etcd refuses pings more often than every 5 s by default):
+// only the SIGSTOP test uses it, to notice a hung member in seconds instead of 40. `heal`
+// leaves every member running and healthy for the next test.
+const etcd = etcdSuite({
+  members: 3,
+  name: 'watch-failover',
+  extraArgs: ['--grpc-keepalive-min-time', '500ms'],
+  heal: true,
+});
 let seq = 0;
 const fresh = (name: string) => `watch-failover/${name}/${Date.now()}-${++seq}/`;
-
-beforeAll(async () => {
-  // Let clients ping every second (etcd refuses pings more often than every 5 s by default):
-  // only the SIGSTOP test uses it, to notice a hung member in seconds instead of 40.
-  cluster = await startEtcd({
-    members: 3,
-    name: 'watch-failover',
-    extraArgs: ['--grpc-keepalive-min-time', '500ms'],
-  });
-}, 30_000);
-
-afterAll(async () => {
-  await cluster?.close();
-});
-
-afterEach(async () => {
-  // Leave every member running and healthy for the next test.
-  for (const [i, m] of cluster.members.entries()) {
-    if (m.paused) await cluster.resume(i);
-    if (!m.alive) await cluster.restart(i);
-  }
-  await cluster.waitHealthy({ timeoutMs: 15_000 });
-});
 
 interface Put {
   rev: bigint;
@@ -90,7 +76,7 @@ function assertExactlyOnce(seen: WatchEvent[], truth: WatchEvent[], puts: Put[])
 
 /** Sum of watch streams / watchers on the given members. */
 async function serverWatches(members: number[]): Promise<{ streams: number; watchers: number }> {
-  const ms = await Promise.all(members.map((i) => watchMetrics(cluster.members[i]!.clientUrl)));
+  const ms = await Promise.all(members.map((i) => watchMetrics(etcd.cluster.members[i]!.clientUrl)));
   return {
     streams: ms.reduce((s, m) => s + m.streams, 0),
     watchers: ms.reduce((s, m) => s + m.watchers, 0),
@@ -110,7 +96,7 @@ async function failoverScenario(
 ): Promise<{ puts: Put[]; errors: string[] }> {
   const p = fresh(name);
   const others = [0, 1, 2].filter((i) => i !== target);
-  const eps = cluster.endpoints;
+  const eps = etcd.cluster.endpoints;
   const watcher = new Client({ ...watcherOptions, endpoints: [eps[target]!, ...others.map((i) => eps[i]!)] });
   const writer = new Client({ endpoints: others.map((i) => eps[i]!) });
   try {
@@ -174,7 +160,7 @@ async function failoverScenario(
 }
 
 async function firstFollower(): Promise<number> {
-  const leader = await cluster.leaderIndex();
+  const leader = await etcd.cluster.leaderIndex();
   return [0, 1, 2].find((i) => i !== leader)!;
 }
 
@@ -183,22 +169,22 @@ test('SIGKILL of the follower holding the watch stream: every revision exactly o
   await failoverScenario(
     'kill-follower',
     target,
-    (i) => cluster.kill(i),
-    (i) => cluster.restart(i),
+    (i) => etcd.cluster.kill(i),
+    (i) => etcd.cluster.restart(i),
   );
 }, 30_000);
 
 test('SIGKILL of the leader holding the watch stream: every revision exactly once, in order', async () => {
-  const target = await cluster.leaderIndex();
+  const target = await etcd.cluster.leaderIndex();
   await failoverScenario(
     'kill-leader',
     target,
     async (i) => {
-      await cluster.kill(i);
+      await etcd.cluster.kill(i);
       // A new leader among the two others.
-      expect(await cluster.leaderIndex({ timeoutMs: 10_000 })).not.toBe(i);
+      expect(await etcd.cluster.leaderIndex({ timeoutMs: 10_000 })).not.toBe(i);
     },
-    (i) => cluster.restart(i),
+    (i) => etcd.cluster.restart(i),
   );
 }, 30_000);
 
@@ -207,8 +193,8 @@ test('SIGSTOP of the member holding the watch stream: the watch fails over (clie
   await failoverScenario(
     'pause',
     target,
-    (i) => cluster.pause(i),
-    (i) => cluster.resume(i),
+    (i) => etcd.cluster.pause(i),
+    (i) => etcd.cluster.resume(i),
     // A stopped member keeps its TCP connections open: only the client's keepalive check (gRPC
     // pings; a read on fetch) notices. The default (10 s, then 5 s to answer) would take 15 s.
     { keepalive: { intervalMs: 1000, timeoutMs: 1000 } },
@@ -218,8 +204,8 @@ test('SIGSTOP of the member holding the watch stream: the watch fails over (clie
 test('a watch created while its first endpoint is down is created once, on the next member', async () => {
   const target = await firstFollower();
   const others = [0, 1, 2].filter((i) => i !== target);
-  const eps = cluster.endpoints;
-  await cluster.kill(target);
+  const eps = etcd.cluster.endpoints;
+  await etcd.cluster.kill(target);
   const watcher = new Client({ endpoints: [eps[target]!, ...others.map((i) => eps[i]!)] });
   const writer = new Client({ endpoints: others.map((i) => eps[i]!) });
   try {
@@ -230,7 +216,7 @@ test('a watch created while its first endpoint is down is created once, on the n
     const [e] = await r.events(1);
     expect([e?.revision, e?.kv.text()]).toEqual([put.header.revision, '1']);
     // Bringing the member back does not move or duplicate the watch.
-    await cluster.restart(target);
+    await etcd.cluster.restart(target);
     const put2 = await writer.put(`${p}b`, '2');
     expect((await r.events(1))[0]?.revision).toBe(put2.header.revision);
     expect(await serverWatches([0, 1, 2])).toEqual({ streams: 1, watchers: 1 });
@@ -243,7 +229,7 @@ test('a watch created while its first endpoint is down is created once, on the n
 test('a watch resuming from a revision compacted while it was disconnected fails with CompactedError', async () => {
   const target = await firstFollower();
   const others = [0, 1, 2].filter((i) => i !== target);
-  const eps = cluster.endpoints;
+  const eps = etcd.cluster.endpoints;
   // Only the target: the watch cannot fail over and resumes on the restarted member.
   const watcher = new Client({ endpoints: [eps[target]!] });
   const writer = new Client({ endpoints: others.map((i) => eps[i]!) });
@@ -252,11 +238,11 @@ test('a watch resuming from a revision compacted while it was disconnected fails
     const r = new Reader(await watcher.watch({ prefix: p }));
     const a = await writer.put(`${p}a`, '1');
     expect((await r.events(1))[0]?.revision).toBe(a.header.revision);
-    await cluster.kill(target);
+    await etcd.cluster.kill(target);
     await writer.put(`${p}b`, '2');
     const c = await writer.put(`${p}c`, '3');
     await writer.compact(c.header.revision);
-    await cluster.restart(target);
+    await etcd.cluster.restart(target);
     // etcd serves clients only once the restarted member has applied the log (compaction
     // included), so the resumed watch (from a + 1) is refused as compacted.
     let err: unknown;

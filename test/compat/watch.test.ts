@@ -5,36 +5,28 @@
  */
 import { getEventListeners } from 'node:events';
 import { Client, CompactedError, op, type Watch, type WatchEvent } from '../../src/index.js';
-import { type EtcdCluster, startEtcd, waitFor } from '../harness/etcd.js';
+import { waitFor } from '../harness/etcd.js';
+import { etcdSuite } from '../harness/etcd-suite.js';
 import { metric, Reader, WATCH_RPC, watchMetrics, within } from './watch-helpers.js';
 
-let cluster: EtcdCluster;
+// Timed progress notifications every 300 ms instead of etcd's default 10 min.
+const etcd = etcdSuite({
+  members: 1,
+  name: 'watch',
+  extraArgs: ['--experimental-watch-progress-notify-interval', '300ms'],
+});
 let url: string;
 let client: Client;
 let seq = 0;
 /** A key prefix no other test uses. */
 const fresh = (name: string) => `watch-test/${name}/${Date.now()}-${++seq}/`;
 
-beforeAll(async () => {
-  // Timed progress notifications every 300 ms instead of etcd's default 10 min.
-  cluster = await startEtcd({
-    members: 1,
-    name: 'watch',
-    extraArgs: ['--experimental-watch-progress-notify-interval', '300ms'],
-  });
-  url = cluster.members[0]!.clientUrl;
-}, 30_000);
-
-afterAll(async () => {
-  await cluster?.close();
+beforeAll(() => {
+  url = etcd.cluster.members[0]!.clientUrl;
 });
 
 beforeEach(() => {
-  client = new Client({ endpoints: cluster.endpoints });
-});
-
-afterEach(() => {
-  client.close();
+  client = etcd.newClient();
 });
 
 /** Waits until the member has no watch left (every earlier test's client is closed). */
@@ -417,7 +409,7 @@ describe('cancellation (checked on the server)', () => {
     expect(summary(await readers[2]!.events(1))).toEqual([['put', `${p}c1`, c.header.revision]]);
 
     // A second client has its own stream.
-    const other = new Client({ endpoints: cluster.endpoints });
+    const other = new Client({ endpoints: etcd.cluster.endpoints });
     try {
       await other.watch(`${p}a`);
       await settle(
@@ -434,7 +426,7 @@ describe('cancellation (checked on the server)', () => {
   test('client.close() ends open watches with an error and closes the stream', async () => {
     const base = await idleServer();
     const p = fresh('close');
-    const own = new Client({ endpoints: cluster.endpoints });
+    const own = new Client({ endpoints: etcd.cluster.endpoints });
     const r = new Reader(await own.watch({ prefix: p }));
     await settle({ watchers: base.watchers + 1, streams: base.streams + 1 }, 'watch open');
     const pending = r.nextBatch(5000);
