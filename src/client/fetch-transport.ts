@@ -1,11 +1,3 @@
-/** Where a bidirectional call goes: member `i`, the method, and its gateway path. */
-interface Target {
-  i: number;
-  grpcPath: string;
-  path: string;
-  m: MethodDef;
-}
-
 /**
  * The fetch transport: every call is an HTTP/1.1 `POST` to etcd's JSON gateway (`/v3/kv/range`,
  * `/v3/watch` …) through the runtime's `fetch`, for runtimes with no HTTP/2 bidirectional
@@ -64,6 +56,14 @@ export interface FetchTransportSettings extends TransportSettings {
 interface CallOpts {
   signal?: AbortSignal;
   metadata?: Metadata;
+}
+
+/** Where a bidirectional call goes: member `i`, the method, and its gateway path. */
+interface Target {
+  i: number;
+  grpcPath: string;
+  path: string;
+  m: MethodDef;
 }
 
 /**
