@@ -107,7 +107,10 @@ export class Node {
     this.#changes = new MemberChanges(this);
   }
 
-  /** Starts a member: each step is named for what it does, in the order etcd's server takes them. */
+  /**
+   * Starts a member, step by step: TLS, JWT keys, who it is (discovery), its state (recovery),
+   * metrics, the raft loop, snapshot sharing, its clocks. Each step is a function named for it.
+   */
   static async start(config: ServeConfig, sink: LogSink = defaultLogger()): Promise<Node> {
     const base = asLogger(sink);
     const tls = loadMemberTls(config);
