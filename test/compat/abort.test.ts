@@ -18,7 +18,8 @@ import {
   type LeaseLostError,
   op,
 } from '../../src/index.js';
-import { type EtcdCluster, sleep, startEtcd, waitFor, withTimeout } from '../harness/etcd.js';
+import { sleep, waitFor, withTimeout } from '../harness/etcd.js';
+import { etcdSuite } from '../harness/etcd-suite.js';
 
 // ---------------------------------------------------------------------------------------------
 // Servers that never answer
@@ -121,20 +122,13 @@ const ops: [string, Op][] = [
   ['lease grant', (c, o) => c.lease({ ttl: 10, ...o })],
 ];
 
-let cluster: EtcdCluster;
+// `heal` resumes the member a test left paused.
+const etcd = etcdSuite({ members: 1, name: 'abort', client: { timeoutMs: 10_000 }, heal: true });
 let blackhole: SilentServer;
 let silentH2: SilentServer;
-let paused = false;
-const clients: Client[] = [];
-
-function newClient(endpoint: string): Client {
-  const c = new Client({ endpoints: [endpoint], timeoutMs: 10_000 });
-  clients.push(c);
-  return c;
-}
+const newClient = (endpoint: string): Client => etcd.newClient([endpoint]);
 
 beforeAll(async () => {
-  cluster = await startEtcd({ members: 1, name: 'abort' });
   blackhole = await silentServer(false);
   silentH2 = await silentServer(true);
   // Warm-up, not measured: the first cancelled call in a Jest worker pays one-time costs that a
@@ -153,18 +147,9 @@ beforeAll(async () => {
   }
 }, 30_000);
 
-afterEach(async () => {
-  if (paused) {
-    await cluster.resume(0);
-    paused = false;
-  }
-  for (const c of clients.splice(0)) c.close();
-});
-
 afterAll(async () => {
   await blackhole?.close();
   await silentH2?.close();
-  await cluster?.close();
 });
 
 type Target = 'blackhole' | 'silent HTTP/2 server' | 'SIGSTOP-paused etcd member';
@@ -174,10 +159,9 @@ const targets: Target[] = ['blackhole', 'silent HTTP/2 server', 'SIGSTOP-paused 
 async function hangingClient(target: Target): Promise<Client> {
   if (target === 'blackhole') return newClient(blackhole.endpoint);
   if (target === 'silent HTTP/2 server') return newClient(silentH2.endpoint);
-  const c = newClient(cluster.members[0]!.endpoint);
+  const c = newClient(etcd.cluster.members[0]!.endpoint);
   await c.get('abort-warmup'); // connect before pausing
-  await cluster.pause(0);
-  paused = true;
+  await etcd.cluster.pause(0);
   return c;
 }
 
@@ -194,8 +178,7 @@ async function checkAfter(target: Target, c: Client, streamsBefore: Set<string>,
     });
   }
   if (target === 'SIGSTOP-paused etcd member') {
-    await cluster.resume(0);
-    paused = false;
+    await etcd.cluster.resume(0);
     // The same client serves calls, watches and leases again.
     await c.put(`${prefix}/after`, 'ok', { timeoutMs: 5000 });
     expect(await c.getString(`${prefix}/after`, { timeoutMs: 5000 })).toBe('ok');
@@ -318,7 +301,7 @@ describe.each(targets)('against a %s', (target) => {
 describe('against a live etcd member', () => {
   test.each(ops)('%s: an already-aborted signal rejects and nothing is done', async (name, run) => {
     const prefix = uniquePrefix(name);
-    const c = newClient(cluster.members[0]!.endpoint);
+    const c = newClient(etcd.cluster.members[0]!.endpoint);
     await c.get('abort-warmup');
     const ac = new AbortController();
     ac.abort();
@@ -341,7 +324,7 @@ describe('against a live etcd member', () => {
   });
 
   test('a successful call leaves no listener on the signal; an open watch keeps one until it ends', async () => {
-    const c = newClient(cluster.members[0]!.endpoint);
+    const c = newClient(etcd.cluster.members[0]!.endpoint);
     const ac = new AbortController();
     await c.put('abort-ok/k', 'v', { signal: ac.signal });
     expect(await c.getString('abort-ok/k', { signal: ac.signal })).toBe('v');
@@ -385,8 +368,7 @@ describe('close() while calls are pending', () => {
     ['silent HTTP/2 server', () => silentH2.endpoint],
   ])('against a %s: every pending call rejects with ClientClosedError', async (what, endpoint) => {
     // No deadline: without close() ending them, these calls would hang forever.
-    const c = new Client({ endpoints: [endpoint()], timeoutMs: 0 });
-    clients.push(c);
+    const c = etcd.newClient([endpoint()], { timeoutMs: 0 });
     const before = openedStreams(silentH2);
     const pending = ops.map(([name, run]) =>
       run(c, {}, uniquePrefix(`close-${name}`)).then(

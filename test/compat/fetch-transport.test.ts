@@ -20,27 +20,22 @@ import {
   NoLeaderError,
   UnavailableError,
 } from '../../src/index.js';
-import { type EtcdCluster, startEtcd, withTimeout } from '../harness/etcd.js';
+import { withTimeout } from '../harness/etcd.js';
+import { etcdSuite } from '../harness/etcd-suite.js';
 
-let cluster: EtcdCluster;
-const clients: { close(): void }[] = [];
+const etcd = etcdSuite({ members: 1, name: 'fetch' });
+/** Clients of other kinds (FetchClient, forServerless), closed after the test too. */
+const others: { close(): void }[] = [];
 const track = <C extends { close(): void }>(c: C): C => {
-  clients.push(c);
+  others.push(c);
   return c;
 };
-
-beforeAll(async () => {
-  cluster = await startEtcd({ members: 1, name: 'fetch' });
-}, 60_000);
 afterEach(() => {
-  for (const c of clients.splice(0)) c.close();
-});
-afterAll(async () => {
-  await cluster?.close();
+  for (const c of others.splice(0)) c.close();
 });
 
 const fetchClient = (o: Partial<ConstructorParameters<typeof Client>[0]> = {}) =>
-  track(new Client({ endpoints: cluster.endpoints, transport: 'fetch', ...o }));
+  track(new Client({ endpoints: etcd.cluster.endpoints, transport: 'fetch', ...o }));
 
 /** A local HTTP server answering each path as `answer` says (or every path with one answer). */
 async function answering(
@@ -69,12 +64,12 @@ async function answering(
 
 test('the client says which transport it uses; the fetch entry point has no gRPC', () => {
   expect(fetchClient().transport).toBe('fetch');
-  expect(track(new Client({ endpoints: cluster.endpoints })).transport).toBe('grpc');
-  expect(track(new FetchClient({ endpoints: cluster.endpoints })).transport).toBe('fetch');
-  expect(() => new FetchClient({ endpoints: cluster.endpoints, transport: 'grpc' })).toThrow(
+  expect(track(new Client({ endpoints: etcd.cluster.endpoints })).transport).toBe('grpc');
+  expect(track(new FetchClient({ endpoints: etcd.cluster.endpoints })).transport).toBe('fetch');
+  expect(() => new FetchClient({ endpoints: etcd.cluster.endpoints, transport: 'grpc' })).toThrow(
     /the gRPC transport is not in this entry point/,
   );
-  expect(() => new Client({ endpoints: cluster.endpoints, transport: 'http3' as never })).toThrow(
+  expect(() => new Client({ endpoints: etcd.cluster.endpoints, transport: 'http3' as never })).toThrow(
     /transport must be 'grpc', 'fetch', 'auto' or a factory, got "http3"/,
   );
 });
@@ -152,8 +147,8 @@ test('a watch resumes exactly once, in order, across a restart of its member', a
   };
   await read(2);
   // The member goes away with events not yet read; the watch must neither lose nor repeat any.
-  await cluster.kill(0);
-  await cluster.restart(0);
+  await etcd.cluster.kill(0);
+  await etcd.cluster.restart(0);
   for (let i = 5; i < 10; i++) {
     revs.push((await writer.put(`fetch-resume/${i}`, String(i), { timeoutMs: 20_000 })).header.revision);
   }
@@ -198,7 +193,7 @@ describe('against a member that never answers', () => {
 });
 
 test('forServerless: leases not kept alive, lock leases of 10 s, shutdown() frees the lock', async () => {
-  const c = track(FetchClient.forServerless({ endpoints: cluster.endpoints }));
+  const c = track(FetchClient.forServerless({ endpoints: etcd.cluster.endpoints }));
   expect(c.transport).toBe('fetch');
   const held = await lock(c, 'fetch-serverless/lock');
   expect(c.holding).toEqual({ watches: 0, leases: 0 });
