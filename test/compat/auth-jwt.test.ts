@@ -15,6 +15,7 @@ import { grpcOutcome } from '../harness/grpc-outcome.js';
 
 const b = (s: string) => Buffer.from(s);
 
+// Not on etcdSuite(): each algorithm needs a cluster started with its own key pair.
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'auth-jwt-'));

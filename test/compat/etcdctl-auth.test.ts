@@ -226,6 +226,7 @@ const ETCD_35: Record<string, (s: Step) => Step> = {
   }),
 };
 
+// Not on etcdSuite(): each test starts an etcd and a Concord cluster of its own, to compare them.
 let certs: TestCerts;
 beforeAll(() => {
   ensureServerBuilt();

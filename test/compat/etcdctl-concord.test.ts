@@ -10,6 +10,8 @@ import { ensureServerBuilt } from '../harness/concord.js';
 import { startEtcd } from '../harness/etcd.js';
 import { expectSameSteps, script } from './etcdctl-script.js';
 
+// Not on etcdSuite(): each test starts an etcd and a Concord cluster of its own, to compare them.
+
 beforeAll(() => ensureServerBuilt(), 120_000);
 
 test.each([1, 3] as const)(
