@@ -17,7 +17,8 @@ import {
   type WatchRequest,
 } from '../../src/gen/etcdserverpb/rpc.js';
 import { LockDefinition } from '../../src/gen/v3lockpb/v3lock.js';
-import { type EtcdCluster, sleep, startEtcd } from '../harness/etcd.js';
+import { sleep, startEtcd } from '../harness/etcd.js';
+import { etcdSuite } from '../harness/etcd-suite.js';
 import { grpcOutcome } from '../harness/grpc-outcome.js';
 
 const b = (s: string) => Buffer.from(s);
@@ -54,7 +55,7 @@ const DENIED = 'PERMISSION_DENIED: etcdserver: permission denied';
 const CONCORD = (process.env.ETCD_BIN ?? '').includes('concord');
 const INVALID_TOKEN = 'UNAUTHENTICATED: etcdserver: invalid auth token';
 
-let cluster: EtcdCluster;
+const etcd = etcdSuite({ members: 1, name: 'auth-matrix', extraArgs: ['--bcrypt-cost', '4'] });
 let admin: Etcd3;
 let channel: Channel;
 const kv = () => createClient(KVDefinition, channel);
@@ -83,9 +84,8 @@ async function watchCreate(key: string, opts: { metadata?: Metadata }) {
 }
 
 beforeAll(async () => {
-  cluster = await startEtcd({ members: 1, name: 'auth-matrix', extraArgs: ['--bcrypt-cost', '4'] });
-  admin = new Etcd3({ hosts: cluster.members[0]!.clientUrl });
-  channel = createChannel(cluster.members[0]!.endpoint);
+  admin = new Etcd3({ hosts: etcd.cluster.members[0]!.clientUrl });
+  channel = createChannel(etcd.cluster.members[0]!.endpoint);
   // Set up with the etcd3 client's auth API.
   await admin.user('root').create(USERS.root!.password);
   await admin.user('root').addRole('root');
@@ -110,12 +110,11 @@ beforeAll(async () => {
 afterAll(async () => {
   admin?.close();
   channel?.close();
-  await cluster?.close();
 });
 
 test('the etcd3 client reads back users, roles and permissions, and works with credentials', async () => {
   const c = new Etcd3({
-    hosts: cluster.members[0]!.clientUrl,
+    hosts: etcd.cluster.members[0]!.clientUrl,
     auth: { username: 'root', password: 'rootpw' },
   });
   try {
@@ -133,7 +132,7 @@ test('the etcd3 client reads back users, roles and permissions, and works with c
     c.close();
   }
   const limited = new Etcd3({
-    hosts: cluster.members[0]!.clientUrl,
+    hosts: etcd.cluster.members[0]!.clientUrl,
     auth: { username: 'u-prefix', password: 'p1' },
   });
   try {
@@ -145,7 +144,7 @@ test('the etcd3 client reads back users, roles and permissions, and works with c
     limited.close();
   }
   const wrong = new Etcd3({
-    hosts: cluster.members[0]!.clientUrl,
+    hosts: etcd.cluster.members[0]!.clientUrl,
     auth: { username: 'u-prefix', password: 'bad' },
   });
   try {
@@ -242,7 +241,7 @@ test('tokens: unknown ones are refused, and a password change or user deletion e
     'canceled: rpc error: code = Unauthenticated desc = etcdserver: invalid auth token',
   );
   const root = new Etcd3({
-    hosts: cluster.members[0]!.clientUrl,
+    hosts: etcd.cluster.members[0]!.clientUrl,
     auth: { username: 'root', password: 'rootpw' },
   });
   try {

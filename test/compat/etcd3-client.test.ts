@@ -5,10 +5,12 @@
  * project runs it unchanged.
  */
 import { Etcd3, EtcdLockFailedError, type IKeyValue, type Isolation, type Lease, type Watcher } from 'etcd3';
-import { type EtcdCluster, sleep, startEtcd, waitFor, withTimeout } from '../harness/etcd.js';
+import { sleep, waitFor, withTimeout } from '../harness/etcd.js';
+import { etcdSuite } from '../harness/etcd-suite.js';
 
 describe.each([1, 3] as const)('%i-member cluster', (members) => {
-  let cluster: EtcdCluster;
+  // The suite's own clients are this SDK's; these tests use the etcd3 package's.
+  const etcd = etcdSuite({ members, name: `etcd3-client-${members}` });
   let client: Etcd3;
   const extra: Etcd3[] = [];
   let seq = 0;
@@ -18,23 +20,21 @@ describe.each([1, 3] as const)('%i-member cluster', (members) => {
 
   /** A further client, closed after the test. */
   function newClient(): Etcd3 {
-    const c = new Etcd3({ hosts: cluster.members.map((m) => m.clientUrl) });
+    const c = new Etcd3({ hosts: etcd.cluster.members.map((m) => m.clientUrl) });
     extra.push(c);
     return c;
   }
 
-  beforeAll(async () => {
-    cluster = await startEtcd({ members, name: `etcd3-client-${members}` });
-    client = new Etcd3({ hosts: cluster.members.map((m) => m.clientUrl) });
-  }, 30_000);
+  beforeAll(() => {
+    client = new Etcd3({ hosts: etcd.cluster.members.map((m) => m.clientUrl) });
+  });
 
   afterEach(() => {
     for (const c of extra.splice(0)) c.close();
   });
 
-  afterAll(async () => {
+  afterAll(() => {
     client?.close();
-    await cluster?.close();
   });
 
   /** Collects a watcher's put/delete events as [type, key, value]. */
@@ -361,7 +361,7 @@ describe.each([1, 3] as const)('%i-member cluster', (members) => {
     // revision yet answers "future revision" (real etcd did, in CI). Each STM client talks to one
     // member, as etcd's own STM users pin theirs.
     const pinned = (i: number): Etcd3 => {
-      const c = new Etcd3({ hosts: [cluster.members[i % cluster.members.length]!.clientUrl] });
+      const c = new Etcd3({ hosts: [etcd.cluster.members[i % etcd.cluster.members.length]!.clientUrl] });
       extra.push(c);
       return c;
     };

@@ -3,32 +3,18 @@
  * the process alive until it ends; close() releases everything. Each case runs a fixture script
  * (test/fixtures/exit-*.mjs) in a child `node` that imports the built package (dist/src).
  */
-import { type ChildProcess, execSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
-import { Client } from '../../src/index.js';
-import { type EtcdCluster, sleep, startEtcd, withTimeout } from '../harness/etcd.js';
+import { sleep, withTimeout } from '../harness/etcd.js';
+import { etcdSuite } from '../harness/etcd-suite.js';
+import { ROOT } from '../harness/fixtures.js';
 
-const ROOT = path.resolve(__dirname, '../..');
 const FIXTURES = path.join(ROOT, 'test/fixtures');
 
-let cluster: EtcdCluster;
-let client: Client;
-
-beforeAll(async () => {
-  if (!existsSync(path.join(ROOT, 'dist/src/index.js'))) {
-    execSync('npm run build', { cwd: ROOT, stdio: 'ignore' });
-  }
-  cluster = await startEtcd({ members: 1, name: 'exit' });
-  client = new Client({ endpoints: cluster.endpoints, timeoutMs: 5000 });
-}, 60_000);
-
-afterAll(async () => {
-  client?.close();
-  await cluster?.close();
-});
+// etcdSuite builds dist/ if it is missing: the fixtures import the built package.
+const etcd = etcdSuite({ members: 1, name: 'exit', client: { timeoutMs: 5000 } });
 
 interface Line {
   text: string;
@@ -46,7 +32,7 @@ class Fixture {
   constructor(script: string, prefix: string) {
     this.child = spawn(process.execPath, [path.join(FIXTURES, script)], {
       cwd: ROOT,
-      env: { ...process.env, ENDPOINTS: cluster.endpoints.join(','), PREFIX: prefix },
+      env: { ...process.env, ENDPOINTS: etcd.cluster.endpoints.join(','), PREFIX: prefix },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     createInterface({ input: this.child.stdout! }).on('line', (text) => {
@@ -119,10 +105,10 @@ describe('process lifetime', () => {
       await sleep(3000);
       expect(f.alive).toBe(true);
       // Still kept alive: well past its TTL of 2 s, the lease and its key exist.
-      expect((await client.leaseTimeToLive(id)).ttl).toBeGreaterThan(0);
-      expect(await client.getString('exit-lease/k')).toBe('v');
+      expect((await etcd.client.leaseTimeToLive(id)).ttl).toBeGreaterThan(0);
+      expect(await etcd.client.getString('exit-lease/k')).toBe('v');
 
-      await client.revokeLease(id);
+      await etcd.client.revokeLease(id);
       const revokedAt = performance.now();
       const exit = await withTimeout(
         f.exited,
@@ -142,12 +128,12 @@ describe('process lifetime', () => {
     const f = new Fixture('exit-watch.mjs', 'exit-watch');
     try {
       await f.line(/^watching$/);
-      await client.put('exit-watch/a', '1');
+      await etcd.client.put('exit-watch/a', '1');
       await f.line(/^event put exit-watch\/a$/);
       await sleep(2000);
       expect(f.alive).toBe(true);
 
-      await client.put('exit-watch/stop', '1');
+      await etcd.client.put('exit-watch/stop', '1');
       const ended = await f.line(/^loop ended$/);
       const exit = await withTimeout(
         f.exited,
@@ -169,9 +155,9 @@ describe('process lifetime', () => {
       const id = BigInt(ready.text.split(' ')[1]!);
       await sleep(2500);
       expect(f.alive).toBe(true);
-      expect((await client.leaseTimeToLive(id)).ttl).toBeGreaterThan(0);
+      expect((await etcd.client.leaseTimeToLive(id)).ttl).toBeGreaterThan(0);
 
-      await client.put('exit-close/close', '1');
+      await etcd.client.put('exit-close/close', '1');
       await f.line(/^closing$/);
       const exit = await withTimeout(f.exited, 5000, `child to exit after close() (${f.output})`);
       expect(exit).toMatchObject({ code: 0, signal: null });
@@ -180,7 +166,7 @@ describe('process lifetime', () => {
       expect(out).toContain('lease ended true client-closed');
       expect(f.stderr).toBe('');
       // close() only stops the keepalive: the lease is still there until its TTL runs out.
-      expect((await client.leaseTimeToLive(id)).ttl).toBeGreaterThanOrEqual(0);
+      expect((await etcd.client.leaseTimeToLive(id)).ttl).toBeGreaterThanOrEqual(0);
     } finally {
       f.kill();
     }
