@@ -44,6 +44,24 @@ export async function ports(): Promise<{ client: number; peer: number }> {
   return { client, peer };
 }
 
+/** `serve --data-dir <dataDir>` on a member's loopback client and peer ports, then `extra`. */
+export function serveArgs(
+  dataDir: string,
+  { client, peer }: { client: number; peer: number },
+  ...extra: string[]
+) {
+  return [
+    'serve',
+    '--data-dir',
+    dataDir,
+    '--listen-client-urls',
+    `http://127.0.0.1:${client}`,
+    '--listen-peer-urls',
+    `http://127.0.0.1:${peer}`,
+    ...extra,
+  ];
+}
+
 /** Starts `concord <args>` and waits for its ready line on stdout (fails with its stderr if it exits). */
 export async function startReady(
   args: string[],

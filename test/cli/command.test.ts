@@ -9,7 +9,16 @@ import net from 'node:net';
 import path from 'node:path';
 import { Client } from '../../src/index.js';
 import { ROOT } from '../harness/fixtures.js';
-import { cleanup, ensureServerBuilt, ports, run, startReady, stop, tempDir } from './cli-helpers.js';
+import {
+  cleanup,
+  ensureServerBuilt,
+  ports,
+  run,
+  serveArgs,
+  startReady,
+  stop,
+  tempDir,
+} from './cli-helpers.js';
 
 beforeAll(() => ensureServerBuilt(), 120_000);
 afterEach(cleanup);
@@ -92,19 +101,13 @@ test('a file as --data-dir is refused naming the flag, before anything is writte
   const dir = await tempDir();
   const file = path.join(dir, 'afile');
   await writeFile(file, 'not a dir');
-  const { client, peer } = await ports();
-  const urls = [
-    '--listen-client-urls',
-    `http://127.0.0.1:${client}`,
-    '--listen-peer-urls',
-    `http://127.0.0.1:${peer}`,
-  ];
-  const r = await run(['serve', '--data-dir', file, ...urls]);
+  const member = await ports();
+  const r = await run(serveArgs(file, member));
   expect(r.code).toBe(1);
   expect(r.stderr).toContain(`concord: --data-dir ${file}: exists and is not a directory`);
   noStack(r.stderr);
   // Below a file: the directory cannot be created there.
-  const under = await run(['serve', '--data-dir', path.join(file, 'sub'), ...urls]);
+  const under = await run(serveArgs(path.join(file, 'sub'), member));
   expect(under.code).toBe(1);
   expect(under.stderr).toContain(`--data-dir ${path.join(file, 'sub')}: ${file} is a file`);
   noStack(under.stderr);
@@ -129,15 +132,7 @@ test.each(['listen-client-urls', 'listen-peer-urls'])(
     const busy = flag === 'listen-client-urls' ? client : peer;
     const held = await holdPort(busy);
     try {
-      const r = await run([
-        'serve',
-        '--data-dir',
-        dataDir,
-        '--listen-client-urls',
-        `http://127.0.0.1:${client}`,
-        '--listen-peer-urls',
-        `http://127.0.0.1:${peer}`,
-      ]);
+      const r = await run(serveArgs(dataDir, { client, peer }));
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(
         `concord: --${flag} http://127.0.0.1:${busy}: address already in use (another etcd or concord?); choose another port`,
@@ -153,15 +148,7 @@ test.each(['listen-client-urls', 'listen-peer-urls'])(
 test('snapshot save writes what a member streams, and snapshot status reads it', async () => {
   const dir = await tempDir();
   const { client, peer } = await ports();
-  const member = await startReady([
-    'serve',
-    '--data-dir',
-    path.join(dir, 'data'),
-    '--listen-client-urls',
-    `http://127.0.0.1:${client}`,
-    '--listen-peer-urls',
-    `http://127.0.0.1:${peer}`,
-  ]);
+  const member = await startReady(serveArgs(path.join(dir, 'data'), { client, peer }));
   const c = new Client({ endpoints: [`127.0.0.1:${client}`] });
   try {
     for (let i = 0; i < 5; i++) await c.put(`k${i}`, `v${i}`);

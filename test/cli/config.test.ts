@@ -11,7 +11,16 @@ import { Command } from 'commander';
 import { addServeOptions, collectServeSettings, goStyleFlags, serveFlagsOf } from '../../src/cli/options.js';
 import { resolveConfig } from '../../src/server/index.js';
 import { runEtcdctl } from '../harness/etcd.js';
-import { cleanup, ensureServerBuilt, jsonLines, ports, startReady, stop, tempDir } from './cli-helpers.js';
+import {
+  cleanup,
+  ensureServerBuilt,
+  jsonLines,
+  ports,
+  serveArgs,
+  startReady,
+  stop,
+  tempDir,
+} from './cli-helpers.js';
 
 beforeAll(() => ensureServerBuilt(), 120_000);
 afterEach(cleanup);
@@ -199,17 +208,14 @@ test('an etcd command line with flags Concord lacks starts, with one warning per
 test('--cors: a preflight from a listed origin gets the CORS headers, another origin does not', async () => {
   const dir = await tempDir();
   const { client, peer } = await ports();
-  const member = await startReady([
-    'serve',
-    '--data-dir',
-    path.join(dir, 'data'),
-    '--listen-client-urls',
-    `http://127.0.0.1:${client}`,
-    '--listen-peer-urls',
-    `http://127.0.0.1:${peer}`,
-    '--cors',
-    'https://app.example.com,http://localhost:3000',
-  ]);
+  const member = await startReady(
+    serveArgs(
+      path.join(dir, 'data'),
+      { client, peer },
+      '--cors',
+      'https://app.example.com,http://localhost:3000',
+    ),
+  );
   const url = `http://127.0.0.1:${client}/v3/kv/put`;
   const preflight = (origin: string) =>
     fetch(url, {

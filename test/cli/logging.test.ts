@@ -10,36 +10,34 @@ import path from 'node:path';
 import { createChannel, createClient, Metadata } from 'nice-grpc';
 import { AuthDefinition, KVDefinition } from '../../src/gen/etcdserverpb/rpc.js';
 import { waitFor } from '../harness/etcd.js';
-import { cleanup, ensureServerBuilt, jsonLines, ports, startReady, stop, tempDir } from './cli-helpers.js';
+import {
+  cleanup,
+  ensureServerBuilt,
+  jsonLines,
+  ports,
+  serveArgs,
+  startReady,
+  stop,
+  tempDir,
+} from './cli-helpers.js';
 
 beforeAll(() => ensureServerBuilt(), 120_000);
 afterEach(cleanup);
 
 const READY = /ready to serve client requests on (\S+)/;
 
-async function serveArgs(name: string, ...extra: string[]) {
+async function namedServeArgs(name: string, ...extra: string[]) {
   const dir = await tempDir();
-  const { client, peer } = await ports();
+  const member = await ports();
   return {
     dir,
-    client,
-    args: [
-      'serve',
-      '--name',
-      name,
-      '--data-dir',
-      path.join(dir, 'data'),
-      '--listen-client-urls',
-      `http://127.0.0.1:${client}`,
-      '--listen-peer-urls',
-      `http://127.0.0.1:${peer}`,
-      ...extra,
-    ],
+    client: member.client,
+    args: serveArgs(path.join(dir, 'data'), member, '--name', name, ...extra),
   };
 }
 
 test('serve logs JSON lines with level, ts, msg, name and member-id, and the ready line', async () => {
-  const { args } = await serveArgs('json-member');
+  const { args } = await namedServeArgs('json-member');
   const member = await startReady(args);
   await waitFor(() => READY.test(member.stderr()), { timeoutMs: 5000, what: 'the ready line in the log' });
   expect(await stop(member)).toBe(0);
@@ -62,7 +60,7 @@ test('serve logs JSON lines with level, ts, msg, name and member-id, and the rea
 }, 60_000);
 
 test('--log-format console is the readable form, and still says it is ready', async () => {
-  const { args } = await serveArgs('pretty-member', '--log-format', 'console');
+  const { args } = await namedServeArgs('pretty-member', '--log-format', 'console');
   const member = await startReady(args);
   await waitFor(() => READY.test(member.stderr()), { timeoutMs: 5000, what: 'the ready line in the log' });
   expect(await stop(member)).toBe(0);
@@ -73,7 +71,7 @@ test('--log-format console is the readable form, and still says it is ready', as
 }, 60_000);
 
 test('--log-level warn leaves out info lines', async () => {
-  const { args } = await serveArgs('quiet-member', '--log-level', 'warn', '--max-wals', '5');
+  const { args } = await namedServeArgs('quiet-member', '--log-level', 'warn', '--max-wals', '5');
   const member = await startReady(args);
   expect(await stop(member)).toBe(0);
   const lines = jsonLines(member.stderr());
@@ -85,7 +83,7 @@ test('--log-level warn leaves out info lines', async () => {
 }, 60_000);
 
 test('--log-outputs <file> writes the JSON lines there, not to stderr', async () => {
-  const { dir, args } = await serveArgs('file-member');
+  const { dir, args } = await namedServeArgs('file-member');
   const file = path.join(dir, 'member.log');
   const member = await startReady([...args, '--log-outputs', file]);
   expect(await stop(member)).toBe(0);
@@ -147,7 +145,7 @@ async function authSession(client: number): Promise<string[]> {
 test.each(['simple', 'jwt'])(
   'at --log-level debug, no password and no %s token reaches the output',
   async (kind) => {
-    const { dir, client, args } = await serveArgs(
+    const { dir, client, args } = await namedServeArgs(
       `secret-${kind}`,
       '--log-level',
       'debug',
