@@ -3,28 +3,12 @@
  * someone else revokes, expiry without keepalive, explicit IDs, one shared keepalive stream,
  * `await using`.
  */
-import http from 'node:http';
 import { type Lease, LeaseLostError } from '../../src/index.js';
 import { settlesWithin, sleep, waitFor, withTimeout } from '../harness/etcd.js';
 import { etcdSuite } from '../harness/etcd-suite.js';
+import { httpGet } from './watch-helpers.js';
 
 const etcd = etcdSuite({ members: 1, name: 'lease', client: { timeoutMs: 5000 } });
-
-function httpGet(url: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => {
-        body += c;
-      });
-      res.on('end', () => resolve(body));
-      res.on('error', reject);
-    });
-    req.setTimeout(3000, () => req.destroy(new Error(`GET ${url} timed out`)));
-    req.on('error', reject);
-  });
-}
 
 /** How many LeaseKeepAlive streams the member has started, from its Prometheus metrics. */
 async function keepAliveStreamsStarted(): Promise<number> {

@@ -35,10 +35,9 @@ function openssl(dir: string, args: string[]): void {
   execFileSync(OPENSSL, args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
-function makeCa(dir: string, name: string): void {
-  openssl(dir, [
-    'req',
-    '-x509',
+/** `openssl req` with a new P-256 key `<name>.key` and subject CN=<name>, writing `out`. */
+function newKeyRequest(dir: string, name: string, out: string, extra: string[] = []): void {
+  const key = [
     '-newkey',
     'ec',
     '-pkeyopt',
@@ -46,30 +45,16 @@ function makeCa(dir: string, name: string): void {
     '-nodes',
     '-keyout',
     `${name}.key`,
-    '-out',
-    `${name}.crt`,
-    '-days',
-    '2',
-    '-subj',
-    `/CN=${name}`,
-  ]);
+  ];
+  openssl(dir, ['req', ...extra, ...key, '-out', out, '-subj', `/CN=${name}`]);
+}
+
+function makeCa(dir: string, name: string): void {
+  newKeyRequest(dir, name, `${name}.crt`, ['-x509', '-days', '2']);
 }
 
 function makeLeaf(dir: string, name: string, ca: string, usage: string): Pair {
-  openssl(dir, [
-    'req',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    `${name}.key`,
-    '-out',
-    `${name}.csr`,
-    '-subj',
-    `/CN=${name}`,
-  ]);
+  newKeyRequest(dir, name, `${name}.csr`);
   writeFileSync(
     path.join(dir, `${name}.ext`),
     `subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=${usage}\n`,
