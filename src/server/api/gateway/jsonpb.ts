@@ -90,24 +90,22 @@ function goOneofName(o: DescOneof): string {
 }
 
 /** The Go type of each scalar type etcd's API uses (no request of it has a float or double). */
-const GO_SCALARS: Partial<Record<ScalarType, GoType>> = {
-  [ScalarType.INT64]: GO_INT64,
-  [ScalarType.SINT64]: GO_INT64,
-  [ScalarType.SFIXED64]: GO_INT64,
-  [ScalarType.UINT64]: GO_UINT64,
-  [ScalarType.FIXED64]: GO_UINT64,
-  [ScalarType.INT32]: GO_INT32,
-  [ScalarType.SINT32]: GO_INT32,
-  [ScalarType.SFIXED32]: GO_INT32,
-  [ScalarType.UINT32]: GO_UINT32,
-  [ScalarType.FIXED32]: GO_UINT32,
-  [ScalarType.BOOL]: GO_BOOL,
-  [ScalarType.STRING]: GO_STRING,
-  [ScalarType.BYTES]: GO_BYTES,
-};
+const GO_SCALARS = new Map<ScalarType, GoType>(
+  (
+    [
+      [GO_INT64, [ScalarType.INT64, ScalarType.SINT64, ScalarType.SFIXED64]],
+      [GO_UINT64, [ScalarType.UINT64, ScalarType.FIXED64]],
+      [GO_INT32, [ScalarType.INT32, ScalarType.SINT32, ScalarType.SFIXED32]],
+      [GO_UINT32, [ScalarType.UINT32, ScalarType.FIXED32]],
+      [GO_BOOL, [ScalarType.BOOL]],
+      [GO_STRING, [ScalarType.STRING]],
+      [GO_BYTES, [ScalarType.BYTES]],
+    ] as const
+  ).flatMap(([go, types]) => types.map((t) => [t, go] as const)),
+);
 
 function scalarType(t: ScalarType): GoType {
-  const go = GO_SCALARS[t];
+  const go = GO_SCALARS.get(t);
   if (!go) throw new Error(`gateway-json: unsupported scalar type ${ScalarType[t]}`);
   return go;
 }
