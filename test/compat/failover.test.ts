@@ -1,5 +1,5 @@
 /**
- * Endpoint failover on a 3-member etcd etcd.cluster: a dead first endpoint is skipped, a write that
+ * Endpoint failover on a 3-member etcd cluster: a dead first endpoint is skipped, a write that
  * could not be sent is retried and applied once, a write that may have been sent is not retried,
  * and killing the member in use moves reads to another member.
  */

@@ -1,5 +1,5 @@
 /**
- * Leases on a 3-member etcd etcd.cluster when members die: losing quorum loses the lease (the client
+ * Leases on a 3-member etcd cluster when members die: losing quorum loses the lease (the client
  * notices within its TTL and does not crash); losing one member, even the one the client's
  * keepalive stream is on, does not.
  */
