@@ -2,19 +2,11 @@
  * A client's failed dial says what failed and nothing empty: grpc-js ends its message with
  * "Resolution note: " (nothing after it), which the SDK's errors drop.
  */
-import { createServer } from 'node:net';
 import { Client, UnavailableError } from '../../src/index.js';
-
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
+import { freePort } from '../harness/etcd.js';
 
 test('a failed dial ends with what failed, not an empty "Resolution note:"', async () => {
-  const port = await closedPort();
+  const port = await freePort();
   const client = new Client({ endpoints: [`127.0.0.1:${port}`], timeoutMs: 20_000 });
   try {
     const err = await client.maintenance.status().then(

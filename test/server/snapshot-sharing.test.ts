@@ -3,21 +3,13 @@
  * counter concord_snapshot_store_upload_failures_total (issue 5: "the failure is reported (log +
  * metric)"), here against a PostgreSQL store on a closed port, read from the registry's text.
  */
-import { createServer } from 'node:net';
 import { SnapshotSharing } from '../../src/server/bootstrap/snapshot-sharing.js';
 import { ServerMetrics } from '../../src/server/metrics.js';
 import { FileSnapshotStore, PostgresSnapshotStore } from '../../src/storage/index.js';
+import { freePort } from '../harness/etcd.js';
 import { removeTempDirs, tempDir } from '../storage/wal-helpers.js';
 
 afterEach(removeTempDirs);
-
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 function sample(text: string, name: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${name} `));
@@ -28,7 +20,7 @@ test('a failed upload to the shared store raises concord_snapshot_store_upload_f
   const metrics = new ServerMetrics({ hasLeader: () => true, dbSizeBytes: () => 0, watchers: () => 0 });
   const local = new FileSnapshotStore(tempDir('concord-sharing-'));
   const shared = new PostgresSnapshotStore({
-    connectionString: `postgres://postgres@127.0.0.1:${await closedPort()}/x`,
+    connectionString: `postgres://postgres@127.0.0.1:${await freePort()}/x`,
   });
   const logs: string[] = [];
   const sharing = new SnapshotSharing(shared, local, {

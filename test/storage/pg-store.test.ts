@@ -7,6 +7,7 @@ import {
   StoreDeadlineError,
   StoreUnavailableError,
 } from '../../src/storage/index.js';
+import { freePort } from '../harness/etcd.js';
 import { ensureBuilt, killAll, ROOT, spawnTracked } from '../harness/fixtures.js';
 import { DATABASE_URL, dropSchema, sql, testSchemaName } from './pg-helpers.js';
 
@@ -37,14 +38,6 @@ async function blackHole(): Promise<{ port: number; server: Server; sockets: Set
   return { port: (server.address() as { port: number }).port, server, sockets };
 }
 
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
 beforeAll(ensureBuilt);
 afterEach(async () => {
   killAll();
@@ -71,7 +64,7 @@ test('a 256 MiB snapshot round-trips with live memory growth well under 64 MiB',
 
 test('a closed port fails the call at once with StoreUnavailableError', async () => {
   const s = new PostgresSnapshotStore({
-    connectionString: `postgres://postgres@127.0.0.1:${await closedPort()}/test`,
+    connectionString: `postgres://postgres@127.0.0.1:${await freePort()}/test`,
   });
   stores.push(s);
   await expect(s.list(undefined, { timeoutMs: 2000 })).rejects.toThrow(StoreUnavailableError);
