@@ -23,6 +23,14 @@ function recordOffsets(file: string): number[] {
 
 const quiet = { onTornTail: () => {} };
 
+/** Writes entries 1..n to a new WAL in `dir` and closes it: its one segment, to tamper with. */
+async function closedWal(dir: string, n: number): Promise<string> {
+  const wal = await Wal.open(dir);
+  await wal.save(undefined, entries(1, n));
+  await wal.close();
+  return segments(dir)[0]!;
+}
+
 describe('Wal', () => {
   test('entries and hard state survive a reopen', async () => {
     const dir = tempDir();
@@ -112,11 +120,11 @@ describe('Wal', () => {
       for (let i = 1; i <= 10; i++) await wal.save(undefined, [entry(i)]);
       await wal.close();
       const [file] = segments(dir);
-      const offsets = recordOffsets(file!);
+      const offsets = recordOffsets(file);
       const victim = offsets[4]!;
-      const buf = readFileSync(file!);
+      const buf = readFileSync(file);
       buf[where === 'payload' ? victim + 16 + 3 : victim] ^= 0x40;
-      writeFileSync(file!, buf);
+      writeFileSync(file, buf);
       const err = await Wal.open(dir).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(WalCorruptError);
       expect((err as WalCorruptError).file).toBe(file);
@@ -141,9 +149,9 @@ describe('Wal', () => {
     for (let i = 1; i <= 10; i++) await wal.save(undefined, [entry(i)]);
     await wal.close();
     const [file] = segments(dir);
-    const offsets = recordOffsets(file!);
-    const size = statSync(file!).size;
-    truncateSync(file!, size - 4);
+    const offsets = recordOffsets(file);
+    const size = statSync(file).size;
+    truncateSync(file, size - 4);
     const reports: unknown[] = [];
     const again = await Wal.open(dir, { onTornTail: (t) => reports.push(t) });
     const torn = {
@@ -154,7 +162,7 @@ describe('Wal', () => {
     };
     expect(again.recovery.tornTail).toEqual(torn);
     expect(reports).toEqual([torn]);
-    expect(statSync(file!).size).toBe(offsets[9]);
+    expect(statSync(file).size).toBe(offsets[9]);
     expect(summary(again.readAll().entries)).toEqual(summary(entries(1, 9)));
     await again.save(undefined, [entry(10, 1, 'again')]);
     await again.close();
@@ -166,12 +174,9 @@ describe('Wal', () => {
 
   test('a zero-filled tail (file extended, never written) is cut off', async () => {
     const dir = tempDir();
-    const wal = await Wal.open(dir);
-    await wal.save(undefined, entries(1, 3));
-    await wal.close();
-    const [file] = segments(dir);
-    const size = statSync(file!).size;
-    writeFileSync(file!, Buffer.alloc(1000), { flag: 'a' });
+    const file = await closedWal(dir, 3);
+    const size = statSync(file).size;
+    writeFileSync(file, Buffer.alloc(1000), { flag: 'a' });
     const again = await Wal.open(dir, quiet);
     expect(again.recovery.tornTail).toMatchObject({ offset: size, bytes: 1000, reason: 'zero-filled tail' });
     expect(again.readAll().entries).toHaveLength(3);
@@ -180,14 +185,11 @@ describe('Wal', () => {
 
   test('a data dir written by a newer format version is refused', async () => {
     const dir = tempDir();
-    const wal = await Wal.open(dir);
-    await wal.save(undefined, entries(1, 2));
-    await wal.close();
-    const [file] = segments(dir);
-    const buf = readFileSync(file!);
+    const file = await closedWal(dir, 2);
+    const buf = readFileSync(file);
     buf.writeUInt32LE(2, 8);
     buf.writeUInt32LE(crc32c(buf.subarray(0, 12)), 12);
-    writeFileSync(file!, buf);
+    writeFileSync(file, buf);
     const err = await Wal.open(dir).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WalVersionError);
     expect((err as Error).message).toMatch(/format version 2, this build reads up to version 1/);
