@@ -18,7 +18,7 @@ import {
   type LeaseLostError,
   op,
 } from '../../src/index.js';
-import { sleep, waitFor, withTimeout } from '../harness/etcd.js';
+import { settlesWithin, sleep, waitFor, withTimeout } from '../harness/etcd.js';
 import { etcdSuite } from '../harness/etcd-suite.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -278,17 +278,13 @@ describe.each(targets)('against a %s', (target) => {
     ac.abort();
     const start = performance.now();
     // Never hang the test: a call that ignores the aborted signal shows up as 'pending'.
-    let t: NodeJS.Timeout | undefined;
-    const outcome = await Promise.race([
+    const outcome = await settlesWithin(
       run(c, { signal: ac.signal }, prefix).then(
         () => 'resolved' as const,
         (e: unknown) => e,
       ),
-      new Promise<'pending'>((r) => {
-        t = setTimeout(() => r('pending'), 1000);
-      }),
-    ]);
-    clearTimeout(t);
+      1000,
+    );
     const elapsed = performance.now() - start;
     expect(outcome).not.toBe('pending');
     expect((outcome as Error).name).toBe('AbortError');
@@ -305,17 +301,13 @@ describe('against a live etcd member', () => {
     await c.get('abort-warmup');
     const ac = new AbortController();
     ac.abort();
-    let t: NodeJS.Timeout | undefined;
-    const outcome = await Promise.race([
+    const outcome = await settlesWithin(
       run(c, { signal: ac.signal }, prefix).then(
         () => 'resolved' as const,
         (e: unknown) => e,
       ),
-      new Promise<'pending'>((r) => {
-        t = setTimeout(() => r('pending'), 1000);
-      }),
-    ]);
-    clearTimeout(t);
+      1000,
+    );
     expect(outcome).not.toBe('resolved');
     expect((outcome as Error).name).toBe('AbortError');
     await sleep(100);
