@@ -57,7 +57,8 @@ export function etcdSuite({
   beforeAll(async () => {
     ensureBuilt();
     cluster = await startEtcd(opts);
-  });
+    // Building dist/ when it is missing takes a while.
+  }, 120_000);
   const healCluster = async (): Promise<void> => {
     const c = started();
     for (const m of c.members) {

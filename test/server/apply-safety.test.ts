@@ -7,7 +7,6 @@
  *   throws in apply) fails that request only, on every member alike: the others go on, the
  *   members agree (HashKV) and each restarts.
  */
-import path from 'node:path';
 import { createChannel, createClient } from 'nice-grpc';
 import {
   KVDefinition,
@@ -16,10 +15,11 @@ import {
   type TxnRequest,
 } from '../../src/gen/etcdserverpb/rpc.js';
 import { type EtcdCluster, startEtcd, withTimeout } from '../harness/etcd.js';
+import { etcdSuite } from '../harness/etcd-suite.js';
 import { ensureBuilt } from '../harness/fixtures.js';
 import { grpcOutcome } from '../harness/grpc-outcome.js';
+import { BOTH_TARGETS, CONCORD_AS_ETCD } from '../harness/targets.js';
 
-const CONCORD_AS_ETCD = path.resolve(__dirname, '../harness/concord-as-etcd');
 const enc = (s: string) => Buffer.from(s);
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
@@ -52,23 +52,13 @@ function nestedJson(depth: number, key: string): string {
   return `{"success":[${s}]}`;
 }
 
-describe.each([
-  ['etcd', 'etcd'],
-  ['concord', CONCORD_AS_ETCD],
-])('nested txns on %s', (name, bin) => {
-  let cluster: EtcdCluster;
-  beforeAll(async () => {
-    ensureBuilt();
-    cluster = await startEtcd({ members: 1, bin, name: `nest-${name}` });
-  }, 120_000);
-  afterAll(async () => {
-    await cluster?.close();
-  });
+describe.each(BOTH_TARGETS)('nested txns on %s', (name, bin) => {
+  const etcd = etcdSuite({ members: 1, bin, name: `nest-${name}` });
 
-  const base = () => `http://${cluster.endpoints[0]!.replace(/^https?:\/\//, '')}`;
+  const base = () => `http://${etcd.cluster.endpoints[0]!.replace(/^https?:\/\//, '')}`;
 
   test('accepted and applied up to --max-txn-ops levels on gRPC and the gateway; one more is refused', async () => {
-    const channel = createChannel(cluster.endpoints[0]!);
+    const channel = createChannel(etcd.cluster.endpoints[0]!);
     const kv = createClient(KVDefinition, channel);
     try {
       for (const depth of [49, 50, 100, 127]) {
@@ -98,9 +88,9 @@ describe.each([
       channel.close();
     }
     // The log holds the deep entries: a restart replays them.
-    await cluster.kill(0);
-    await cluster.restart(0);
-    const again = createChannel(cluster.endpoints[0]!);
+    await etcd.cluster.kill(0);
+    await etcd.cluster.restart(0);
+    const again = createChannel(etcd.cluster.endpoints[0]!);
     try {
       const kv2 = createClient(KVDefinition, again);
       expect((await kv2.range({ key: enc('nest/'), rangeEnd: enc('nest0') })).count).toBe(8n);

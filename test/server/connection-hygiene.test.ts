@@ -12,11 +12,10 @@
  */
 import http2 from 'node:http2';
 import net from 'node:net';
-import path from 'node:path';
-import { type EtcdCluster, startEtcd, withTimeout } from '../harness/etcd.js';
-import { ensureBuilt } from '../harness/fixtures.js';
+import { withTimeout } from '../harness/etcd.js';
+import { etcdSuite } from '../harness/etcd-suite.js';
+import { BOTH_TARGETS } from '../harness/targets.js';
 
-const CONCORD_AS_ETCD = path.resolve(__dirname, '../harness/concord-as-etcd');
 /** etcd's default --max-request-bytes (1.5 MiB) plus grpc-go's 512 KiB of overhead. */
 const RECEIVE_LIMIT = 2 * 1024 * 1024;
 const STALL_TIMEOUT_S = 2;
@@ -150,24 +149,16 @@ function closedWithin(endpoint: string, bytes: Buffer, ms: number): Promise<bool
   });
 }
 
-describe.each([
-  ['etcd', 'etcd'],
-  ['concord', CONCORD_AS_ETCD],
-])('connection hygiene on %s', (target, bin) => {
-  let cluster: EtcdCluster;
+describe.each(BOTH_TARGETS)('connection hygiene on %s', (target, bin) => {
+  const etcd = etcdSuite({
+    members: 1,
+    bin,
+    name: `hygiene-${target}`,
+    extraArgs: [`--grpc-keepalive-timeout=${STALL_TIMEOUT_S}s`],
+  });
   let endpoint: string;
-  beforeAll(async () => {
-    ensureBuilt();
-    cluster = await startEtcd({
-      members: 1,
-      bin,
-      name: `hygiene-${target}`,
-      extraArgs: [`--grpc-keepalive-timeout=${STALL_TIMEOUT_S}s`],
-    });
-    endpoint = cluster.endpoints[0]!;
-  }, 120_000);
-  afterAll(async () => {
-    await cluster?.close();
+  beforeAll(() => {
+    endpoint = etcd.cluster.endpoints[0]!;
   });
 
   /** A normal Range, after each probe: the member is still serving. */

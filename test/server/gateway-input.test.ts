@@ -9,14 +9,12 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { textLogger } from '../../src/log.js';
 import { jsonGateway } from '../../src/server/api/gateway/json-gateway.js';
 import type { Node } from '../../src/server/bootstrap/node.js';
-import { type EtcdCluster, startEtcd } from '../harness/etcd.js';
-import { ensureBuilt } from '../harness/fixtures.js';
+import { etcdSuite } from '../harness/etcd-suite.js';
+import { BOTH_TARGETS } from '../harness/targets.js';
 
-const CONCORD_AS_ETCD = path.resolve(__dirname, '../harness/concord-as-etcd');
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 /** An error answer of the gateway: its HTTP status, gRPC code and message. */
@@ -324,20 +322,12 @@ const CASES: Case[] = [
   },
 ];
 
-describe.each([
-  ['etcd', 'etcd'],
-  ['concord', CONCORD_AS_ETCD],
-])('gateway input on %s', (name, bin) => {
-  let cluster: EtcdCluster;
+describe.each(BOTH_TARGETS)('gateway input on %s', (name, bin) => {
+  const etcd = etcdSuite({ members: 1, bin, name: `gwin-${name}` });
   let base: string;
-  beforeAll(async () => {
-    ensureBuilt();
-    cluster = await startEtcd({ members: 1, bin, name: `gwin-${name}` });
-    const e = cluster.endpoints[0]!;
+  beforeAll(() => {
+    const e = etcd.cluster.endpoints[0]!;
     base = e.startsWith('http') ? e : `http://${e}`;
-  }, 120_000);
-  afterAll(async () => {
-    await cluster?.close();
   });
 
   const post = async (p: string, body: string | Uint8Array, method = 'POST') => {

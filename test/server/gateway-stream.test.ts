@@ -4,11 +4,10 @@
  * newline-delimited `{"result": …}` objects, /v3/lease/keepalive answers each request of its
  * body, bad JSON and oversized bodies get etcd's error body, /v3beta/ is /v3/.
  */
-import path from 'node:path';
-import { type EtcdCluster, startEtcd, withTimeout } from '../harness/etcd.js';
-import { ensureBuilt } from '../harness/fixtures.js';
+import { withTimeout } from '../harness/etcd.js';
+import { etcdSuite } from '../harness/etcd-suite.js';
+import { BOTH_TARGETS } from '../harness/targets.js';
 
-const CONCORD_AS_ETCD = path.resolve(__dirname, '../harness/concord-as-etcd');
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 /** A streamed answer line, as the assertions read it. */
@@ -41,20 +40,12 @@ async function* lines(res: Response): AsyncGenerator<Record<string, unknown>> {
   if (buf.trim() !== '') yield JSON.parse(buf) as Record<string, unknown>;
 }
 
-describe.each([
-  ['etcd', 'etcd'],
-  ['concord', CONCORD_AS_ETCD],
-])('gateway streams on %s', (_name, bin) => {
-  let cluster: EtcdCluster;
+describe.each(BOTH_TARGETS)('gateway streams on %s', (_name, bin) => {
+  const etcd = etcdSuite({ members: 1, bin, name: `gw-${_name}` });
   let base: string;
-  beforeAll(async () => {
-    ensureBuilt();
-    cluster = await startEtcd({ members: 1, bin, name: `gw-${_name}` });
-    const e = cluster.endpoints[0]!;
+  beforeAll(() => {
+    const e = etcd.cluster.endpoints[0]!;
     base = e.startsWith('http') ? e : `http://${e}`;
-  }, 120_000);
-  afterAll(async () => {
-    await cluster?.close();
   });
 
   const post = (p: string, body: string, signal?: AbortSignal) =>

@@ -5,7 +5,6 @@
  * watches from the next write; a range that holds no key is refused with watch ID -1, as is a
  * duplicate watch ID.
  */
-import path from 'node:path';
 import { createChannel, createClient } from 'nice-grpc';
 import {
   KVDefinition,
@@ -15,10 +14,9 @@ import {
   type WatchResponse,
 } from '../../src/gen/etcdserverpb/rpc.js';
 import { BatchQueue } from '../../src/transport/batch-queue.js';
-import { type EtcdCluster, startEtcd } from '../harness/etcd.js';
-import { ensureBuilt } from '../harness/fixtures.js';
+import { etcdSuite } from '../harness/etcd-suite.js';
+import { BOTH_TARGETS } from '../harness/targets.js';
 
-const CONCORD_AS_ETCD = path.resolve(__dirname, '../harness/concord-as-etcd');
 const enc = (s: string) => Buffer.from(s);
 
 /** What a test reads of a watch response. */
@@ -39,20 +37,14 @@ const seen = (r: WatchResponse): Seen => ({
   events: r.events.map((e) => Buffer.from(e.kv!.value).toString()),
 });
 
-describe.each([
-  ['etcd', 'etcd'],
-  ['concord', CONCORD_AS_ETCD],
-])('watch create rules on %s', (name, bin) => {
-  let cluster: EtcdCluster;
+describe.each(BOTH_TARGETS)('watch create rules on %s', (name, bin) => {
+  const etcd = etcdSuite({ members: 1, bin, name: `wcreate-${name}` });
   let channel: ReturnType<typeof createChannel>;
-  beforeAll(async () => {
-    ensureBuilt();
-    cluster = await startEtcd({ members: 1, bin, name: `wcreate-${name}` });
-    channel = createChannel(cluster.endpoints[0]!);
-  }, 120_000);
-  afterAll(async () => {
+  beforeAll(() => {
+    channel = createChannel(etcd.cluster.endpoints[0]!);
+  });
+  afterAll(() => {
     channel?.close();
-    await cluster?.close();
   });
 
   /**

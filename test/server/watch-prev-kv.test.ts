@@ -4,7 +4,6 @@
  * the key as it was before the txn, not the put of the same revision. Checked live and replayed
  * from history, with the same assertions on etcd 3.4 and Concord.
  */
-import path from 'node:path';
 import { createChannel, createClient } from 'nice-grpc';
 import {
   KVDefinition,
@@ -14,10 +13,9 @@ import {
   type WatchRequest,
 } from '../../src/gen/etcdserverpb/rpc.js';
 import { BatchQueue } from '../../src/transport/batch-queue.js';
-import { type EtcdCluster, startEtcd } from '../harness/etcd.js';
-import { ensureBuilt } from '../harness/fixtures.js';
+import { etcdSuite } from '../harness/etcd-suite.js';
+import { BOTH_TARGETS } from '../harness/targets.js';
 
-const CONCORD_AS_ETCD = path.resolve(__dirname, '../harness/concord-as-etcd');
 const enc = (s: string) => Buffer.from(s);
 
 /** Put `key` in one nested txn and delete it in a sibling: one revision, two events. */
@@ -46,20 +44,14 @@ function putThenDelete(key: string): TxnRequest {
   };
 }
 
-describe.each([
-  ['etcd', 'etcd'],
-  ['concord', CONCORD_AS_ETCD],
-])('watch prev_kv on %s', (name, bin) => {
-  let cluster: EtcdCluster;
+describe.each(BOTH_TARGETS)('watch prev_kv on %s', (name, bin) => {
+  const etcd = etcdSuite({ members: 1, bin, name: `prevkv-${name}` });
   let channel: ReturnType<typeof createChannel>;
-  beforeAll(async () => {
-    ensureBuilt();
-    cluster = await startEtcd({ members: 1, bin, name: `prevkv-${name}` });
-    channel = createChannel(cluster.endpoints[0]!);
-  }, 120_000);
-  afterAll(async () => {
+  beforeAll(() => {
+    channel = createChannel(etcd.cluster.endpoints[0]!);
+  });
+  afterAll(() => {
     channel?.close();
-    await cluster?.close();
   });
 
   /** The events of a prev_kv watch of `key` from `startRevision`, as `TYPE value prev`. */
