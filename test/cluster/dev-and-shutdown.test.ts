@@ -6,9 +6,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from '../../src/index.js';
-import { ensureServerBuilt, MAIN } from '../harness/concord.js';
+import { ensureServerBuilt, spawnDev } from '../harness/concord.js';
 import { freePortRun, startEtcd, waitFor, withTimeout } from '../harness/etcd.js';
-import { killAll, spawnTracked } from '../harness/fixtures.js';
+import { killAll } from '../harness/fixtures.js';
 import { CONCORD_BIN } from './concord-bin.js';
 
 beforeAll(() => ensureServerBuilt());
@@ -19,16 +19,7 @@ test('concord dev --members 3 serves a 3-member cluster and stops on SIGTERM', a
   try {
     // dev listens on base .. base + 5: all six must be free (other suites run beside this one).
     const base = await freePortRun(6);
-    const dev = spawnTracked(process.execPath, [
-      MAIN,
-      'dev',
-      '--members',
-      '3',
-      '--base-port',
-      String(base),
-      '--data-dir',
-      dir,
-    ]);
+    const dev = spawnDev(base, dir);
     await waitFor(() => dev.lines.some((l) => l.includes('ready to serve client requests')), {
       timeoutMs: 20_000,
       what: `concord dev to be ready (stderr: ${dev.stderr().slice(-500)})`,

@@ -14,6 +14,12 @@ import { ROOT, type Spawned, spawnTracked } from './fixtures.js';
 
 export const MAIN = path.join(ROOT, 'dist/src/cli/main.js');
 
+/** Starts `concord dev --members 3` on the ports from `base` up, in `dataDir` (not waiting for it). */
+export function spawnDev(base: number, dataDir: string, ...extra: string[]): Spawned {
+  const args = ['--members', '3', ...extra, '--base-port', String(base), '--data-dir', dataDir];
+  return spawnTracked(process.execPath, [MAIN, 'dev', ...args]);
+}
+
 const READY = /ready to serve client requests on (\S+)/;
 
 /** Builds dist/ if the server's entry point is missing or older than any src/server or src/cli file. */
