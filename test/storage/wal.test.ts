@@ -1,7 +1,13 @@
 import { readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { crc32c } from '@node-rs/crc32';
-import { Wal, WalClosedError, WalCorruptError, WalVersionError } from '../../src/storage/index.js';
+import {
+  Wal,
+  WalClosedError,
+  WalCorruptError,
+  type WalEntry,
+  WalVersionError,
+} from '../../src/storage/index.js';
 import { entries, entry, removeTempDirs, summary, tempDir } from './wal-helpers.js';
 
 afterEach(removeTempDirs);
@@ -23,13 +29,16 @@ function recordOffsets(file: string): number[] {
 
 const quiet = { onTornTail: () => {} };
 
-/** Writes entries 1..n to a new WAL in `dir` and closes it: its one segment, to tamper with. */
-async function closedWal(dir: string, n: number): Promise<string> {
+/** Writes each of `saves` to a new WAL in `dir` and closes it: its one segment, to tamper with. */
+async function closedWal(dir: string, saves: WalEntry[][]): Promise<string> {
   const wal = await Wal.open(dir);
-  await wal.save(undefined, entries(1, n));
+  for (const batch of saves) await wal.save(undefined, batch);
   await wal.close();
   return segments(dir)[0]!;
 }
+
+/** Entries 1..n, one save each (one record each). */
+const oneByOne = (n: number) => Array.from({ length: n }, (_, i) => [entry(i + 1)]);
 
 describe('Wal', () => {
   test('entries and hard state survive a reopen', async () => {
@@ -116,10 +125,7 @@ describe('Wal', () => {
   test('a byte flipped in a middle record refuses start-up, naming the file and offset', async () => {
     for (const where of ['payload', 'length'] as const) {
       const dir = tempDir();
-      const wal = await Wal.open(dir);
-      for (let i = 1; i <= 10; i++) await wal.save(undefined, [entry(i)]);
-      await wal.close();
-      const [file] = segments(dir);
+      const file = await closedWal(dir, oneByOne(10));
       const offsets = recordOffsets(file);
       const victim = offsets[4]!;
       const buf = readFileSync(file);
@@ -145,10 +151,7 @@ describe('Wal', () => {
 
   test('a torn tail is cut off and reported; appends continue after it', async () => {
     const dir = tempDir();
-    const wal = await Wal.open(dir);
-    for (let i = 1; i <= 10; i++) await wal.save(undefined, [entry(i)]);
-    await wal.close();
-    const [file] = segments(dir);
+    const file = await closedWal(dir, oneByOne(10));
     const offsets = recordOffsets(file);
     const size = statSync(file).size;
     truncateSync(file, size - 4);
@@ -174,7 +177,7 @@ describe('Wal', () => {
 
   test('a zero-filled tail (file extended, never written) is cut off', async () => {
     const dir = tempDir();
-    const file = await closedWal(dir, 3);
+    const file = await closedWal(dir, [entries(1, 3)]);
     const size = statSync(file).size;
     writeFileSync(file, Buffer.alloc(1000), { flag: 'a' });
     const again = await Wal.open(dir, quiet);
@@ -185,7 +188,7 @@ describe('Wal', () => {
 
   test('a data dir written by a newer format version is refused', async () => {
     const dir = tempDir();
-    const file = await closedWal(dir, 2);
+    const file = await closedWal(dir, [entries(1, 2)]);
     const buf = readFileSync(file);
     buf.writeUInt32LE(2, 8);
     buf.writeUInt32LE(crc32c(buf.subarray(0, 12)), 12);
