@@ -25,6 +25,12 @@ export async function cleanup(): Promise<void> {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 }
 
+/** The frame of a file that runs `concord`: dist/ built first, and `cleanup()` after each test. */
+export function cliSuite(): void {
+  beforeAll(() => ensureServerBuilt(), 120_000);
+  afterEach(cleanup);
+}
+
 /** Runs `concord <args>` to its end: exit code, stdout, stderr. */
 export async function run(
   args: string[],

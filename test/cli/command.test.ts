@@ -9,19 +9,9 @@ import net from 'node:net';
 import path from 'node:path';
 import { Client } from '../../src/index.js';
 import { ROOT } from '../harness/fixtures.js';
-import {
-  cleanup,
-  ensureServerBuilt,
-  ports,
-  run,
-  serveArgs,
-  startReady,
-  stop,
-  tempDir,
-} from './cli-helpers.js';
+import { cliSuite, ports, run, serveArgs, startReady, stop, tempDir } from './cli-helpers.js';
 
-beforeAll(() => ensureServerBuilt(), 120_000);
-afterEach(cleanup);
+cliSuite();
 
 const VERSION = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string })
   .version;

@@ -11,19 +11,9 @@ import { Command } from 'commander';
 import { addServeOptions, collectServeSettings, goStyleFlags, serveFlagsOf } from '../../src/cli/options.js';
 import { resolveConfig } from '../../src/server/index.js';
 import { runEtcdctl } from '../harness/etcd.js';
-import {
-  cleanup,
-  ensureServerBuilt,
-  jsonLines,
-  ports,
-  serveArgs,
-  startReady,
-  stop,
-  tempDir,
-} from './cli-helpers.js';
+import { cliSuite, jsonLines, ports, serveArgs, startReady, stop, tempDir } from './cli-helpers.js';
 
-beforeAll(() => ensureServerBuilt(), 120_000);
-afterEach(cleanup);
+cliSuite();
 
 /** Only the ETCD_* variables a test gives (none inherited from the environment running the tests). */
 function etcdFreeEnv(vars: Record<string, string>): Record<string, string> {

@@ -4,12 +4,11 @@
  * cluster that still answers, and SIGTERM to dev stops the others.
  */
 import { Client } from '../../src/index.js';
+import { spawnDev } from '../harness/concord.js';
 import { freePortRun, waitFor, withTimeout } from '../harness/etcd.js';
-import { spawnTracked } from '../harness/fixtures.js';
-import { cleanup, ensureServerBuilt, MAIN, tempDir } from './cli-helpers.js';
+import { cliSuite, tempDir } from './cli-helpers.js';
 
-beforeAll(() => ensureServerBuilt(), 120_000);
-afterEach(cleanup);
+cliSuite();
 
 const alive = (pid: number) => {
   try {
@@ -23,17 +22,7 @@ const alive = (pid: number) => {
 test('dev --processes: three processes; one killed, the cluster still answers', async () => {
   const dir = await tempDir();
   const base = await freePortRun(6);
-  const dev = spawnTracked(process.execPath, [
-    MAIN,
-    'dev',
-    '--members',
-    '3',
-    '--processes',
-    '--base-port',
-    String(base),
-    '--data-dir',
-    dir,
-  ]);
+  const dev = spawnDev(base, dir, '--processes');
   const pids: number[] = [];
   try {
     await waitFor(() => dev.lines.some((l) => l.startsWith('concord: to see a failover')), {

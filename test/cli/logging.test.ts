@@ -10,19 +10,9 @@ import path from 'node:path';
 import { createChannel, createClient, Metadata } from 'nice-grpc';
 import { AuthDefinition, KVDefinition } from '../../src/gen/etcdserverpb/rpc.js';
 import { waitFor } from '../harness/etcd.js';
-import {
-  cleanup,
-  ensureServerBuilt,
-  jsonLines,
-  ports,
-  serveArgs,
-  startReady,
-  stop,
-  tempDir,
-} from './cli-helpers.js';
+import { cliSuite, jsonLines, ports, serveArgs, startReady, stop, tempDir } from './cli-helpers.js';
 
-beforeAll(() => ensureServerBuilt(), 120_000);
-afterEach(cleanup);
+cliSuite();
 
 const READY = /ready to serve client requests on (\S+)/;
 
