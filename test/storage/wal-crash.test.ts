@@ -4,6 +4,7 @@
  * and in place (nothing half-present), and appends continue. The delays come from a seeded RNG
  * whose seed is printed, so a failing run's schedule can be repeated (the kernel's timing cannot).
  */
+import { SeededRng } from '../../src/raft/rng.js';
 import { ensureBuilt, killAll, type Spawned, spawnFixture } from '../harness/fixtures.js';
 import { removeTempDirs, tempDir } from './wal-helpers.js';
 
@@ -19,17 +20,6 @@ interface Recovered {
   bad: number[];
   torn: unknown;
   segments: number;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
 }
 
 async function waitFor(p: Spawned, pred: () => boolean, what: string, ms = 10000): Promise<void> {
@@ -57,7 +47,7 @@ afterEach(() => {
 test(`every acknowledged append survives ${ROUNDS} SIGKILLs at random moments`, async () => {
   const seed = Number(process.env.WAL_CRASH_SEED ?? Date.now() % 2 ** 31);
   console.log(`wal crash test seed ${seed} (WAL_CRASH_SEED=${seed} repeats the schedule)`);
-  const rand = mulberry32(seed);
+  const rng = new SeededRng(seed);
   const dir = tempDir('concord-wal-crash-');
   let maxAcked = 0;
   let tornSeen = 0;
@@ -77,7 +67,7 @@ test(`every acknowledged append survives ${ROUNDS} SIGKILLs at random moments`, 
     if (round === ROUNDS) break;
     // Appends continue after recovery: wait for a new acknowledgement, then kill at a random moment.
     await waitFor(p, () => acked(p) > r.last, 'appends to continue');
-    await new Promise((res) => setTimeout(res, rand() * 40));
+    await new Promise((res) => setTimeout(res, rng.next() * 40));
     p.child.kill('SIGKILL');
     await p.exited;
     maxAcked = Math.max(maxAcked, acked(p));
