@@ -10,9 +10,8 @@
  */
 
 import { CONCORD_BIN } from '../cluster/concord-bin.js';
-import { ensureServerBuilt } from '../harness/concord.js';
 import { type EtcdctlResult, startEtcd } from '../harness/etcd.js';
-import { makeCerts, type TestCerts, tlsSetup } from '../tls/certs.js';
+import { certsForFile, tlsSetup } from '../tls/certs.js';
 
 type Ctl = (args: string[], opts?: { input?: string; timeoutMs?: number }) => Promise<EtcdctlResult>;
 
@@ -227,12 +226,7 @@ const ETCD_35: Record<string, (s: Step) => Step> = {
 };
 
 // Not on etcdSuite(): each test starts an etcd and a Concord cluster of its own, to compare them.
-let certs: TestCerts;
-beforeAll(() => {
-  ensureServerBuilt();
-  certs = makeCerts();
-}, 120_000);
-afterAll(() => certs?.remove());
+const certs = certsForFile();
 
 /** TLS with --client-cert-auth on the client port; three members talk mutual TLS to each other. */
 const runScript = async (members: 1 | 3, bin?: string) => {
@@ -241,7 +235,7 @@ const runScript = async (members: 1 | 3, bin?: string) => {
     name: bin ? 'auth-concord' : 'auth-etcd',
     bin,
     extraArgs: ['--bcrypt-cost', '4'],
-    tls: tlsSetup(certs, { peer: members === 3 }),
+    tls: tlsSetup(certs(), { peer: members === 3 }),
   });
   try {
     return await script((args, o) => cluster.etcdctl(args, { timeoutMs: 15_000, ...o }));

@@ -7,26 +7,23 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from '../../src/index.js';
-import { ensureServerBuilt, MAIN, startConcord } from '../harness/concord.js';
+import { MAIN, startConcord } from '../harness/concord.js';
 import { freePort, withTimeout } from '../harness/etcd.js';
 import { killAll, spawnTracked } from '../harness/fixtures.js';
-import { makeCerts, type TestCerts } from './certs.js';
+import { certsForFile } from './certs.js';
 
-let certs: TestCerts;
+const certs = certsForFile();
 let garbage: string;
 
 beforeAll(() => {
-  ensureServerBuilt();
-  certs = makeCerts();
-  garbage = path.join(certs.dir, 'garbage.pem');
+  garbage = path.join(certs().dir, 'garbage.pem');
   writeFileSync(garbage, 'not a PEM file\n');
-}, 60_000);
-afterAll(() => certs?.remove());
+});
 afterEach(() => killAll());
 
 /** Runs `concord serve` with TLS flags that must stop it; returns its stderr. */
 async function refused(args: string[]): Promise<string> {
-  const dataDir = path.join(certs.dir, `data-${Math.random().toString(36).slice(2)}`);
+  const dataDir = path.join(certs().dir, `data-${Math.random().toString(36).slice(2)}`);
   const proc = spawnTracked(process.execPath, [
     MAIN,
     'serve',
@@ -41,7 +38,7 @@ async function refused(args: string[]): Promise<string> {
   expect(existsSync(dataDir)).toBe(false);
   const stderr = proc.stderr();
   // No line of any private key's PEM body reaches the output.
-  for (const key of [certs.member.keyFile, certs.client.keyFile, certs.rogue.keyFile])
+  for (const key of [certs().member.keyFile, certs().client.keyFile, certs().rogue.keyFile])
     for (const line of readFileSync(key, 'utf8').split('\n'))
       if (line.length > 20 && !line.startsWith('-----')) expect(stderr).not.toContain(line);
   return stderr;
@@ -52,36 +49,36 @@ const https = async () => ['--listen-client-urls', `https://127.0.0.1:${await fr
 test.each([
   [
     'a missing certificate file',
-    () => ['--cert-file', path.join(certs.dir, 'nope.crt'), '--key-file', certs.member.keyFile],
+    () => ['--cert-file', path.join(certs().dir, 'nope.crt'), '--key-file', certs().member.keyFile],
     /--cert-file: cannot read ".*nope\.crt": ENOENT: no such file or directory/,
   ],
   [
     'a key path that is a directory',
-    () => ['--cert-file', certs.member.certFile, '--key-file', certs.dir],
+    () => ['--cert-file', certs().member.certFile, '--key-file', certs().dir],
     /--key-file: cannot read ".*concord-tls-[^"]+": EISDIR/,
   ],
   [
     'a certificate file that is not PEM',
-    () => ['--cert-file', garbage, '--key-file', certs.member.keyFile],
+    () => ['--cert-file', garbage, '--key-file', certs().member.keyFile],
     /--cert-file: ".*garbage\.pem" holds no PEM certificate/,
   ],
   [
     'a key file that is not PEM',
-    () => ['--cert-file', certs.member.certFile, '--key-file', garbage],
+    () => ['--cert-file', certs().member.certFile, '--key-file', garbage],
     /--key-file: ".*garbage\.pem" holds no usable PEM private key/,
   ],
   [
     'a key that does not match the certificate',
-    () => ['--cert-file', certs.member.certFile, '--key-file', certs.client.keyFile],
+    () => ['--cert-file', certs().member.certFile, '--key-file', certs().client.keyFile],
     /--key-file: the private key in ".*client\.key" does not match the certificate in ".*member\.crt"/,
   ],
   [
     'a trusted CA file that is not PEM',
     () => [
       '--cert-file',
-      certs.member.certFile,
+      certs().member.certFile,
       '--key-file',
-      certs.member.keyFile,
+      certs().member.keyFile,
       '--trusted-ca-file',
       garbage,
     ],
@@ -89,7 +86,7 @@ test.each([
   ],
   [
     'a certificate without its key',
-    () => ['--cert-file', certs.member.certFile],
+    () => ['--cert-file', certs().member.certFile],
     /--cert-file and --key-file must be given together/,
   ],
 ])('the client port refuses %s', async (_what, flags, message) => {
@@ -104,9 +101,9 @@ test('the peer port refuses a key that does not match its certificate, naming th
     '--initial-advertise-peer-urls',
     peer,
     '--peer-cert-file',
-    certs.member.certFile,
+    certs().member.certFile,
     '--peer-key-file',
-    certs.rogue.keyFile,
+    certs().rogue.keyFile,
   ]);
   expect(stderr).toMatch(
     /--peer-key-file: the private key in ".*rogue\.key" does not match the certificate in ".*member\.crt"/,
@@ -129,11 +126,11 @@ test('an http:// URL beside TLS files is served in the clear, with etcd’s warn
   const c = await startConcord({
     args: [
       '--cert-file',
-      certs.member.certFile,
+      certs().member.certFile,
       '--key-file',
-      certs.member.keyFile,
+      certs().member.keyFile,
       '--trusted-ca-file',
-      certs.caFile,
+      certs().caFile,
       '--client-cert-auth',
     ],
   });

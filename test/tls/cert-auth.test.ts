@@ -1,22 +1,16 @@
 import https from 'node:https';
 import { Client, PermissionDeniedError } from '../../src/index.js';
 import { CONCORD_BIN } from '../cluster/concord-bin.js';
-import { ensureServerBuilt } from '../harness/concord.js';
 import { type EtcdCluster, startEtcd } from '../harness/etcd.js';
-import { clientTls, makeCerts, type TestCerts, tlsSetup } from './certs.js';
+import { certsForFile, clientTls, tlsSetup } from './certs.js';
 
-let certs: TestCerts;
+const certs = certsForFile();
 const clusters: EtcdCluster[] = [];
 const clients: Client[] = [];
 
-beforeAll(() => {
-  ensureServerBuilt();
-  certs = makeCerts();
-});
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.close()));
   await Promise.all(clusters.map((c) => c.close()));
-  certs?.remove();
 });
 
 async function run(target: 'etcd' | 'concord'): Promise<Record<string, unknown>> {
@@ -24,7 +18,7 @@ async function run(target: 'etcd' | 'concord'): Promise<Record<string, unknown>>
     members: 1,
     name: `certauth-${target}`,
     ...(target === 'concord' ? { bin: CONCORD_BIN } : {}),
-    tls: tlsSetup(certs),
+    tls: tlsSetup(certs()),
   });
   clusters.push(cluster);
   const ctl = async (...args: string[]) => {
@@ -46,7 +40,7 @@ async function run(target: 'etcd' | 'concord'): Promise<Record<string, unknown>>
   out.ctlGet = await ctl('get', 'app/a', '--print-value-only');
   const sdk = new Client({
     endpoints: [cluster.members[0]!.clientUrl],
-    tls: clientTls(certs),
+    tls: clientTls(certs()),
   });
   clients.push(sdk);
   out.sdkAllowed = (await sdk.put('app/b', '2')).header.revision > 0n;
@@ -57,7 +51,7 @@ async function run(target: 'etcd' | 'concord'): Promise<Record<string, unknown>>
   // Naming a user through Concord's internal metadata key does not work: only the certificate does.
   const forger = new Client({
     endpoints: [cluster.members[0]!.clientUrl],
-    tls: clientTls(certs),
+    tls: clientTls(certs()),
     metadata: { 'x-concord-cert-cn': 'root' },
   });
   clients.push(forger);
@@ -75,7 +69,7 @@ function gateway(url: string, path: string, body: unknown): Promise<{ status: nu
       {
         method: 'POST',
         agent: false,
-        ...clientTls(certs),
+        ...clientTls(certs()),
       },
       (res) => {
         let b = '';

@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ensureServerBuilt } from '../harness/concord.js';
 import type { TlsSetup } from '../harness/etcd.js';
 
 export const OPENSSL = '/usr/bin/openssl';
@@ -97,6 +98,23 @@ export function makeCerts(): TestCerts {
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
+}
+
+/**
+ * Certificates for a test file, made in beforeAll once the server is built and removed in
+ * afterAll: call the returned function in a test (or a later hook) to read them.
+ */
+export function certsForFile(): () => TestCerts {
+  let certs: TestCerts | undefined;
+  beforeAll(() => {
+    ensureServerBuilt();
+    certs = makeCerts();
+  }, 120_000);
+  afterAll(() => certs?.remove());
+  return () => {
+    if (!certs) throw new Error('certsForFile: the certificates are made in beforeAll');
+    return certs;
+  };
 }
 
 /** The harness's TLS for `certs`: member certificates, --client-cert-auth, and peer mTLS if asked. */

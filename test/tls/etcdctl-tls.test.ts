@@ -7,17 +7,10 @@
  */
 import { CONCORD_BIN } from '../cluster/concord-bin.js';
 import { type Ctl, expectSameSteps, script } from '../compat/etcdctl-script.js';
-import { ensureServerBuilt } from '../harness/concord.js';
 import { type EtcdCluster, runEtcdctl, startEtcd } from '../harness/etcd.js';
-import { makeCerts, type TestCerts, tlsSetup } from './certs.js';
+import { certsForFile, tlsSetup } from './certs.js';
 
-let certs: TestCerts;
-
-beforeAll(() => {
-  ensureServerBuilt();
-  certs = makeCerts();
-}, 120_000);
-afterAll(() => certs?.remove());
+const certs = certsForFile();
 
 /** What a failed etcdctl run says: its exit code and the last line of stderr (the error). */
 const failure = (r: { code: number | null; stderr: string }) => ({
@@ -45,7 +38,7 @@ async function tlsSteps(cluster: EtcdCluster, ctl: Ctl): Promise<[string, unknow
   const timeouts = ['--dial-timeout=2s', '--command-timeout=3s'];
   const noCert = await runEtcdctl([
     `--endpoints=${m.endpoint}`,
-    `--cacert=${certs.caFile}`,
+    `--cacert=${certs().caFile}`,
     ...timeouts,
     'get',
     'foo',
@@ -63,7 +56,7 @@ test('etcdctl over TLS and mTLS gives the same answers from Concord as from etcd
       name: bin ? 'tls-concord' : 'tls-etcd',
       bin,
       startTimeoutMs: 40_000,
-      tls: tlsSetup(certs, { peer: true }),
+      tls: tlsSetup(certs(), { peer: true }),
     });
     try {
       const ctl: Ctl = (args, o) => cluster.etcdctl(args, o);
