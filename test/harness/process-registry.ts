@@ -127,25 +127,17 @@ function tellWatchdog(line: string): void {
   wd.stdin?.write(`${line}\n`);
 }
 
-export function registerPid(pid: number): void {
-  registry.pids.add(pid);
-  tellWatchdog(`+p ${pid}`);
+/** Records (`+`) or forgets (`-`) a pid (`p`) or a temp dir (`d`), here and in the watchdog. */
+function note<T>(set: Set<T>, op: '+' | '-', kind: 'p' | 'd', value: T): void {
+  if (op === '+') set.add(value);
+  else set.delete(value);
+  tellWatchdog(`${op}${kind} ${value}`);
 }
 
-export function unregisterPid(pid: number): void {
-  registry.pids.delete(pid);
-  tellWatchdog(`-p ${pid}`);
-}
-
-export function registerDir(dir: string): void {
-  registry.dirs.add(dir);
-  tellWatchdog(`+d ${dir}`);
-}
-
-export function unregisterDir(dir: string): void {
-  registry.dirs.delete(dir);
-  tellWatchdog(`-d ${dir}`);
-}
+export const registerPid = (pid: number): void => note(registry.pids, '+', 'p', pid);
+export const unregisterPid = (pid: number): void => note(registry.pids, '-', 'p', pid);
+export const registerDir = (dir: string): void => note(registry.dirs, '+', 'd', dir);
+export const unregisterDir = (dir: string): void => note(registry.dirs, '-', 'd', dir);
 
 /** Ports recently handed out by freePort(s) in this process, with the time they were handed out. */
 export const recentPorts: Map<number, number> = registry.recentPorts;
