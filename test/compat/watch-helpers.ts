@@ -2,25 +2,13 @@
  * Helpers shared by the watch compat tests: reading a watch with deadlines, and etcd's
  * Prometheus metrics (`<clientUrl>/metrics`), which show the server's view of watch streams.
  */
-import http from 'node:http';
 import type { Watch, WatchBatch, WatchEvent } from '../../src/index.js';
 import { withTimeout } from '../harness/etcd.js';
+import { httpRequest, postJson } from '../harness/gateway-http.js';
 
-/** GETs a URL without keep-alive (no socket outlives the request). */
-export function httpGet(url: string, timeoutMs = 3000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent: false, timeout: timeoutMs }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => {
-        body += c;
-      });
-      res.on('end', () => resolve(body));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
-    req.on('error', reject);
-  });
+/** GETs a URL without keep-alive (no socket outlives the request): its body, whatever the status. */
+export async function httpGet(url: string, timeoutMs = 3000): Promise<string> {
+  return (await httpRequest(url, { timeoutMs })).body;
 }
 
 /**
@@ -149,35 +137,8 @@ export function fmtEvents(evs: WatchEvent[]): string {
 export const within = <T>(p: Promise<T>, ms: number, what: string): Promise<T> => withTimeout(p, ms, what);
 
 /** POSTs JSON (etcd's gRPC gateway) and parses the JSON answer. */
-export function httpPostJson<T>(url: string, body: unknown, timeoutMs = 3000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const data = JSON.stringify(body);
-    const req = http.request(
-      url,
-      {
-        method: 'POST',
-        agent: false,
-        timeout: timeoutMs,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => {
-          text += c;
-        });
-        res.on('end', () => {
-          if ((res.statusCode ?? 0) >= 300) reject(new Error(`POST ${url}: ${res.statusCode} ${text}`));
-          else resolve(JSON.parse(text) as T);
-        });
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`POST ${url} timed out`)));
-    req.on('error', reject);
-    req.end(data);
-  });
-}
+export const httpPostJson = <T>(url: string, body: unknown, timeoutMs = 3000): Promise<T> =>
+  postJson<T>(url, body, timeoutMs);
 
 /** Describes holes in a run of revisions (for error messages). */
 function gaps(evs: WatchEvent[]): string {
