@@ -10,8 +10,8 @@ import {
   compactionInterval,
   parseRetention,
 } from '../../src/server/bootstrap/compactor.js';
-import { waitFor } from '../harness/etcd.js';
 import { type Concord, startConcord } from '../harness/concord.js';
+import { waitFor } from '../harness/etcd.js';
 
 function fakeHost(leader = true) {
   const state = { rev: 1, compact: 0, leader, compacted: [] as number[] };
