@@ -48,7 +48,7 @@ const CONCORD_PENDING_FILES = [];
  * The SDK suites rerun on the fetch transport (projects 'etcd-fetch' and 'concord-fetch', where
  * `src/index` gives a Client on fetch by default): every SDK and recipe file but these, with the
  * reason:
- * - etcd3-client, etcdctl-concord, etcdctl-auth: they test other clients, not the SDK's transport.
+ * - etcd3-client, etcd3-election-cycle, etcdctl-concord, etcdctl-auth: they test other clients, not the SDK's transport.
  * - watch-auth, auth-matrix, auth-jwt: they drive auth through other clients and raw gRPC;
  *   sdk-auth runs here, so the token travels in the gateway's Authorization header too.
  * - abort: HTTP/2 wire behaviour (RST_STREAM on abort, a silent HTTP/2 server); abort, deadline
@@ -58,6 +58,7 @@ const CONCORD_PENDING_FILES = [];
  */
 const NOT_FETCH_FILES = [
   'test/compat/etcd3-client.test.ts',
+  'test/compat/etcd3-election-cycle.test.ts',
   'test/compat/etcdctl-concord.test.ts',
   'test/compat/etcdctl-auth.test.ts',
   'test/compat/watch-auth.test.ts',

@@ -9,6 +9,11 @@
  *   not sent it PROBE_CHECK_MS later although nothing waits to be written to the socket and
  *   nothing was read, the session has ended itself, and the socket is destroyed.
  * - The client's SETTINGS must arrive within HANDSHAKE_TIMEOUT_MS, grpc-go's connection timeout.
+ * - A client's graceful GOAWAY is not answered. grpc-go's server ignores it: the streams in
+ *   flight finish and the client closes the connection when it is done. Node answers with a
+ *   GOAWAY of its own at once and closes the session when its streams end, and a grpc-js client
+ *   that is starting a call on that connection as it shuts it down (the etcd3 client resets its
+ *   channels when its last watch is cancelled) fails it with `No connection established`.
  *
  * Streams (`guardStream`, which sees every DATA chunk before grpc-js does):
  * - Each message's 5-byte prefix is read as it arrives. A declared length above the receive
@@ -82,12 +87,27 @@ function unwritten(socket: net.Socket): number | undefined {
   return typeof size === 'number' ? size : undefined;
 }
 
+/** Node calls `close()` right after it emits a received GOAWAY: that one call does nothing. */
+function skipNextClose(session: http2.ServerHttp2Session): void {
+  const close = session.close;
+  session.close = function skipped(this: http2.ServerHttp2Session) {
+    session.close = close;
+  } as typeof session.close;
+  // Should Node stop calling it, the next close is a real one again.
+  setImmediate(() => {
+    if (session.close !== close) session.close = close;
+  });
+}
+
 /** Watches one connection's session; `socket` is the socket it runs on. */
 export function guardSession(session: http2.ServerHttp2Session, socket: net.Socket): void {
   const handshake = setTimeout(() => socket.destroy(), HANDSHAKE_TIMEOUT_MS);
   handshake.unref();
   session.once('remoteSettings', () => clearTimeout(handshake));
   session.once('close', () => clearTimeout(handshake));
+  session.on('goaway', (code) => {
+    if (code === http2.constants.NGHTTP2_NO_ERROR) skipNextClose(session);
+  });
   let probing = false;
   session.setTimeout(IDLE_PROBE_MS);
   session.on('timeout', () => {
