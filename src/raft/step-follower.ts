@@ -10,6 +10,13 @@ import { type Message, None } from './types.js';
 
 const EMPTY = new Uint8Array(0);
 
+/** The messages only a leader sends: hearing one makes its sender our leader for the term. */
+const FROM_LEADER = {
+  MsgApp: handleAppendEntries,
+  MsgHeartbeat: handleHeartbeat,
+  MsgSnap: handleSnapshot,
+} as const;
+
 export function stepFollower(r: Raft, m: Message): void {
   switch (m.type) {
     case 'MsgProp':
@@ -18,19 +25,11 @@ export function stepFollower(r: Raft, m: Message): void {
       r.send({ ...m, to: r.lead });
       return;
     case 'MsgApp':
-      r.electionElapsed = 0;
-      r.lead = m.from;
-      handleAppendEntries(r, m);
-      return;
     case 'MsgHeartbeat':
-      r.electionElapsed = 0;
-      r.lead = m.from;
-      handleHeartbeat(r, m);
-      return;
     case 'MsgSnap':
       r.electionElapsed = 0;
       r.lead = m.from;
-      handleSnapshot(r, m);
+      FROM_LEADER[m.type](r, m);
       return;
     case 'MsgTransferLeader':
       if (r.lead === None) return;
