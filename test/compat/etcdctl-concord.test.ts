@@ -3,6 +3,8 @@
  * against a real etcd: every step's `-w json` output must match field by field once the values
  * that legitimately differ are normalized (cluster/member/lease IDs, raft term and index, db
  * size, version, URLs). Revisions are not normalized: both start empty, so they must agree.
+ * Each script runs with host:port endpoints and again with URL endpoints (`http://…`, the form
+ * etcd's docs use, which clientv3 sends as the request's :authority).
  */
 
 import { CONCORD_BIN } from '../cluster/concord-bin.js';
@@ -14,13 +16,19 @@ import { expectSameSteps, script } from './etcdctl-script.js';
 
 beforeAll(() => ensureServerBuilt(), 120_000);
 
-test.each([1, 3] as const)(
-  'the same etcdctl script gives the same JSON from %i-member Concord as from etcd',
-  async (members) => {
+test.each([
+  [1, 'host:port'],
+  [3, 'host:port'],
+  [1, 'URL'],
+  [3, 'URL'],
+] as const)(
+  'the same etcdctl script gives the same JSON from %i-member Concord as from etcd (%s endpoints)',
+  async (members, form) => {
+    const urls = form === 'URL';
     const run = async (bin?: string) => {
       const cluster = await startEtcd({ members, name: bin ? 'ctl-concord' : 'ctl-etcd', bin });
       try {
-        return await script((args, o) => cluster.etcdctl(args, o));
+        return await script((args, o) => cluster.etcdctl(args, { ...o, urls }));
       } finally {
         await cluster.close();
       }

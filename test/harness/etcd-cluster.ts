@@ -333,8 +333,11 @@ export class Cluster implements EtcdCluster {
   }
 
   async etcdctl(args: string[], opts: EtcdctlOptions = {}): Promise<EtcdctlResult> {
-    const endpoints = opts.endpoints ?? this.endpoints;
     const t = this.tls;
+    const scheme = t ? 'https' : 'http';
+    const endpoints = (opts.endpoints ?? this.endpoints).map((e) =>
+      opts.urls && !e.includes('://') ? `${scheme}://${e}` : e,
+    );
     const tlsFlags = t
       ? [
           `--cacert=${t.caFile}`,

@@ -7,6 +7,11 @@ export const ETCDCTL_BIN = process.env.ETCDCTL_BIN || 'etcdctl';
 export interface EtcdctlOptions {
   /** Endpoints to pass as `--endpoints` (default: all members' endpoints). */
   endpoints?: string[];
+  /**
+   * Write host:port endpoints as URLs (`http://` or, on a TLS cluster, `https://`): the form
+   * etcd's docs use, which makes clientv3 send the URL as :authority. Cluster etcdctl only.
+   */
+  urls?: boolean;
   /** Written to etcdctl's stdin. */
   input?: string;
   /** Kill etcdctl (SIGKILL) after this long. Default 15 000 ms. */

@@ -49,30 +49,35 @@ async function tlsSteps(cluster: EtcdCluster, ctl: Ctl): Promise<[string, unknow
   return steps;
 }
 
-test('etcdctl over TLS and mTLS gives the same answers from Concord as from etcd 3.4', async () => {
-  const run = async (bin?: string) => {
-    const cluster = await startEtcd({
-      members: 3,
-      name: bin ? 'tls-concord' : 'tls-etcd',
-      bin,
-      startTimeoutMs: 40_000,
-      tls: tlsSetup(certs(), { peer: true }),
-    });
-    try {
-      const ctl: Ctl = (args, o) => cluster.etcdctl(args, o);
-      return [...(await script(ctl)), ...(await tlsSteps(cluster, ctl))];
-    } finally {
-      await cluster.close();
-    }
-  };
-  const expected = await run();
-  const actual = await run(CONCORD_BIN);
-  // The TLS steps showed what they should on etcd itself.
-  const step = (name: string) => expected.find(([n]) => n === name)![1];
-  expect(JSON.stringify(step('member list (table)'))).toContain(
-    'https://127.0.0.1:PORT, https://127.0.0.1:PORT',
-  );
-  expect(step('get without a client certificate')).toMatchObject({ code: 1 });
-  expect(step('get in plain text')).toMatchObject({ code: 1 });
-  expectSameSteps(expected, actual, 3);
-}, 240_000);
+test.each(['host:port', 'URL'] as const)(
+  'etcdctl over TLS and mTLS gives the same answers from Concord as from etcd 3.4 (%s endpoints)',
+  async (form) => {
+    const urls = form === 'URL';
+    const run = async (bin?: string) => {
+      const cluster = await startEtcd({
+        members: 3,
+        name: bin ? 'tls-concord' : 'tls-etcd',
+        bin,
+        startTimeoutMs: 40_000,
+        tls: tlsSetup(certs(), { peer: true }),
+      });
+      try {
+        const ctl: Ctl = (args, o) => cluster.etcdctl(args, { ...o, urls });
+        return [...(await script(ctl)), ...(await tlsSteps(cluster, ctl))];
+      } finally {
+        await cluster.close();
+      }
+    };
+    const expected = await run();
+    const actual = await run(CONCORD_BIN);
+    // The TLS steps showed what they should on etcd itself.
+    const step = (name: string) => expected.find(([n]) => n === name)![1];
+    expect(JSON.stringify(step('member list (table)'))).toContain(
+      'https://127.0.0.1:PORT, https://127.0.0.1:PORT',
+    );
+    expect(step('get without a client certificate')).toMatchObject({ code: 1 });
+    expect(step('get in plain text')).toMatchObject({ code: 1 });
+    expectSameSteps(expected, actual, 3);
+  },
+  240_000,
+);
