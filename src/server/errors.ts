@@ -64,6 +64,20 @@ export class UnimplementedError extends ServerRequestError {
   }
 }
 
+/**
+ * The base of a member's own faults that no client causes (a data dir it cannot recover, bytes
+ * it cannot read): a stable `code`, and a message that says where the fault lies, then what.
+ */
+export function memberFault<C extends string>(code: C, where: string) {
+  return class extends Error {
+    readonly code: C = code;
+    constructor(what: string) {
+      super(`concord: ${where}: ${what}`);
+      this.name = new.target.name;
+    }
+  };
+}
+
 /** A member flag or option that this build refuses (e.g. more than one member in the single-node slice). */
 export class ConfigError extends Error {
   readonly code = 'config';

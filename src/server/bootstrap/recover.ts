@@ -18,16 +18,11 @@ import {
   type SnapshotStore,
   Wal,
 } from '../../storage/index.js';
+import { memberFault } from '../errors.js';
 import { Membership } from '../raft/membership.js';
 import type { RaftRecovered } from '../raft/raft-proposer.js';
 
-export class RecoveryError extends Error {
-  readonly code = 'recovery';
-  constructor(message: string) {
-    super(`concord: cannot recover the data dir: ${message}`);
-    this.name = 'RecoveryError';
-  }
-}
+export class RecoveryError extends memberFault('recovery', 'cannot recover the data dir') {}
 
 export interface RaftRecoveryOptions {
   smOptions: StateMachineOptions;

@@ -29,6 +29,7 @@ import {
   TxnRequest,
 } from '../../gen/etcdserverpb/rpc.js';
 import type { AuthInfo, InternalAuthenticateRequest, Requests } from '../../mvcc/index.js';
+import { memberFault } from '../errors.js';
 
 export const INTERNAL_REQUEST_VERSION = 1;
 
@@ -87,13 +88,7 @@ const BY_TAG = new Map<number, WriteKind>(
   (Object.keys(CODECS) as WriteKind[]).map((k) => [CODECS[k].tag, k] as const),
 );
 
-export class InternalRequestFormatError extends Error {
-  readonly code = 'bad-internal-request';
-  constructor(what: string) {
-    super(`concord: bad internal request: ${what}`);
-    this.name = 'InternalRequestFormatError';
-  }
-}
+export class InternalRequestFormatError extends memberFault('bad-internal-request', 'bad internal request') {}
 
 export function kindOf(req: InternalRequest): WriteKind {
   for (const k in req) return k as WriteKind;

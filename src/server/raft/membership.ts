@@ -5,6 +5,7 @@
  * snapshot knows the same members as the others.
  */
 import type { ConfState } from '../../raft/index.js';
+import { memberFault } from '../errors.js';
 
 export interface MemberRecord {
   id: bigint;
@@ -22,13 +23,10 @@ interface MembershipJson {
   removed?: string[];
 }
 
-export class MembershipFormatError extends Error {
-  readonly code = 'bad-membership-record';
-  constructor(what: string) {
-    super(`concord: bad membership record in snapshot: ${what}`);
-    this.name = 'MembershipFormatError';
-  }
-}
+export class MembershipFormatError extends memberFault(
+  'bad-membership-record',
+  'bad membership record in snapshot',
+) {}
 
 export class Membership {
   readonly members = new Map<bigint, MemberRecord>();
