@@ -162,10 +162,7 @@ export function encodeRequestEntry(
   const name = auth ? Buffer.from(auth.username, 'utf8') : undefined;
   const extra = name ? 6 + name.length : 0;
   const out = Buffer.allocUnsafe(HEADER + extra + body.length);
-  out[0] = ENTRY_FORMAT_VERSION;
-  out[1] = name ? tag | TAG_WITH_AUTH : tag;
-  out.writeUInt16BE(prefix, 2);
-  out.writeUIntBE(counter, 4, 6);
+  writeHeader(out, name ? tag | TAG_WITH_AUTH : tag, prefix, counter);
   if (name && auth) {
     out.writeUInt32BE(auth.revision, HEADER);
     out.writeUInt16BE(name.length, HEADER + 4);
@@ -186,12 +183,17 @@ export function encodeMemberUpdateEntry(prefix: number, counter: number, update:
 function jsonEntry(tag: number, prefix: number, counter: number, body: unknown): Buffer {
   const json = Buffer.from(JSON.stringify(body));
   const out = Buffer.allocUnsafe(HEADER + json.length);
+  writeHeader(out, tag, prefix, counter);
+  out.set(json, HEADER);
+  return out;
+}
+
+/** The version 2 header (above), one writer for every kind of entry so that none drifts. */
+function writeHeader(out: Buffer, tag: number, prefix: number, counter: number): void {
   out[0] = ENTRY_FORMAT_VERSION;
   out[1] = tag;
   out.writeUInt16BE(prefix, 2);
   out.writeUIntBE(counter, 4, 6);
-  out.set(json, HEADER);
-  return out;
 }
 
 /**
@@ -200,7 +202,10 @@ function jsonEntry(tag: number, prefix: number, counter: number, body: unknown):
  */
 export function entryOrigin(data: Uint8Array): { prefix: number; counter: number } | undefined {
   if (data.length < HEADER || data[0] !== ENTRY_FORMAT_VERSION) return undefined;
-  const b = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  return originOf(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+}
+
+function originOf(b: Buffer): { prefix: number; counter: number } {
   return { prefix: b.readUInt16BE(2), counter: b.readUIntBE(4, 6) };
 }
 
@@ -213,18 +218,13 @@ export function decodeEntry(data: Uint8Array): DecodedEntry {
       `format version ${data[0]} (this build reads up to ${ENTRY_FORMAT_VERSION})`,
     );
   const b = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const origin = originOf(b);
   if (b[1] === TAG_PUBLISH)
-    return {
-      kind: 'publish',
-      prefix: b.readUInt16BE(2),
-      counter: b.readUIntBE(4, 6),
-      attrs: JSON.parse(b.toString('utf8', HEADER)) as MemberAttributes,
-    };
+    return { kind: 'publish', ...origin, attrs: JSON.parse(b.toString('utf8', HEADER)) as MemberAttributes };
   if (b[1] === TAG_MEMBER_UPDATE)
     return {
       kind: 'memberUpdate',
-      prefix: b.readUInt16BE(2),
-      counter: b.readUIntBE(4, 6),
+      ...origin,
       update: JSON.parse(b.toString('utf8', HEADER)) as MemberUpdate,
     };
   const withAuth = (b[1]! & TAG_WITH_AUTH) !== 0;
@@ -240,8 +240,7 @@ export function decodeEntry(data: Uint8Array): DecodedEntry {
   }
   return {
     kind: 'request',
-    prefix: b.readUInt16BE(2),
-    counter: b.readUIntBE(4, 6),
+    ...origin,
     req: { [kind]: codec.decode(b.subarray(at)) } as InternalRequest,
     ...(auth ? { auth } : {}),
   };
