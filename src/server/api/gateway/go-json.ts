@@ -62,6 +62,12 @@ class Scanner {
     }
   }
 
+  /** Moves to `step`, answering `op` for this byte: a state's one way out to another. */
+  to(step: Step, op = SCAN_CONTINUE): number {
+    this.step = step;
+    return op;
+  }
+
   error(c: number, context: string): number {
     this.step = stateError;
     this.err = `invalid character ${quoteChar(c)} ${context}`;
@@ -89,28 +95,19 @@ function stateBeginValue(s: Scanner, c: number): number {
       s.step = stateBeginValueOrEmpty;
       return s.push(c, PARSE_ARRAY_VALUE, SCAN_BEGIN_ARRAY);
     case 0x22: // "
-      s.step = stateInString;
-      return SCAN_BEGIN_LITERAL;
+      return s.to(stateInString, SCAN_BEGIN_LITERAL);
     case 0x2d: // -
-      s.step = stateNeg;
-      return SCAN_BEGIN_LITERAL;
+      return s.to(stateNeg, SCAN_BEGIN_LITERAL);
     case 0x30: // 0
-      s.step = state0;
-      return SCAN_BEGIN_LITERAL;
+      return s.to(state0, SCAN_BEGIN_LITERAL);
     case 0x74: // t
-      s.step = literal('true', 1);
-      return SCAN_BEGIN_LITERAL;
+      return s.to(literal('true', 1), SCAN_BEGIN_LITERAL);
     case 0x66: // f
-      s.step = literal('false', 1);
-      return SCAN_BEGIN_LITERAL;
+      return s.to(literal('false', 1), SCAN_BEGIN_LITERAL);
     case 0x6e: // n
-      s.step = literal('null', 1);
-      return SCAN_BEGIN_LITERAL;
+      return s.to(literal('null', 1), SCAN_BEGIN_LITERAL);
   }
-  if (c >= 0x31 && c <= 0x39) {
-    s.step = state1;
-    return SCAN_BEGIN_LITERAL;
-  }
+  if (c >= 0x31 && c <= 0x39) return s.to(state1, SCAN_BEGIN_LITERAL);
   return s.error(c, 'looking for beginning of value');
 }
 
@@ -125,10 +122,7 @@ function stateBeginStringOrEmpty(s: Scanner, c: number): number {
 
 function stateBeginString(s: Scanner, c: number): number {
   if (isSpace(c)) return SCAN_SKIP_SPACE;
-  if (c === 0x22) {
-    s.step = stateInString;
-    return SCAN_BEGIN_LITERAL;
-  }
+  if (c === 0x22) return s.to(stateInString, SCAN_BEGIN_LITERAL);
   return s.error(c, 'looking for beginning of object key string');
 }
 
@@ -139,23 +133,18 @@ function stateEndValue(s: Scanner, c: number): number {
     s.endTop = true;
     return stateEndTop(s, c);
   }
-  if (isSpace(c)) {
-    s.step = stateEndValue;
-    return SCAN_SKIP_SPACE;
-  }
+  if (isSpace(c)) return s.to(stateEndValue, SCAN_SKIP_SPACE);
   switch (s.parseState[n - 1]) {
     case PARSE_OBJECT_KEY:
       if (c === 0x3a) {
         s.parseState[n - 1] = PARSE_OBJECT_VALUE;
-        s.step = stateBeginValue;
-        return SCAN_OBJECT_KEY;
+        return s.to(stateBeginValue, SCAN_OBJECT_KEY);
       }
       return s.error(c, 'after object key');
     case PARSE_OBJECT_VALUE:
       if (c === 0x2c) {
         s.parseState[n - 1] = PARSE_OBJECT_KEY;
-        s.step = stateBeginString;
-        return SCAN_OBJECT_VALUE;
+        return s.to(stateBeginString, SCAN_OBJECT_VALUE);
       }
       if (c === 0x7d) {
         s.pop();
@@ -163,10 +152,7 @@ function stateEndValue(s: Scanner, c: number): number {
       }
       return s.error(c, 'after object key:value pair');
     default:
-      if (c === 0x2c) {
-        s.step = stateBeginValue;
-        return SCAN_ARRAY_VALUE;
-      }
+      if (c === 0x2c) return s.to(stateBeginValue, SCAN_ARRAY_VALUE);
       if (c === 0x5d) {
         s.pop();
         return SCAN_END_ARRAY;
@@ -182,14 +168,8 @@ function stateEndTop(s: Scanner, c: number): number {
 }
 
 function stateInString(s: Scanner, c: number): number {
-  if (c === 0x22) {
-    s.step = stateEndValue;
-    return SCAN_CONTINUE;
-  }
-  if (c === 0x5c) {
-    s.step = stateInStringEsc;
-    return SCAN_CONTINUE;
-  }
+  if (c === 0x22) return s.to(stateEndValue);
+  if (c === 0x5c) return s.to(stateInStringEsc);
   if (c < 0x20) return s.error(c, 'in string literal');
   return SCAN_CONTINUE;
 }
@@ -204,11 +184,9 @@ function stateInStringEsc(s: Scanner, c: number): number {
     case 0x5c: // \
     case 0x2f: // /
     case 0x22: // "
-      s.step = stateInString;
-      return SCAN_CONTINUE;
+      return s.to(stateInString);
     case 0x75: // u
-      s.step = escapeU(4);
-      return SCAN_CONTINUE;
+      return s.to(escapeU(4));
   }
   return s.error(c, 'in string escape code');
 }
@@ -218,21 +196,14 @@ const ESCAPE_U: Step[] = [];
 function escapeU(left: number): Step {
   ESCAPE_U[left] ??= (s, c) => {
     if (!isHex(c)) return s.error(c, 'in \\u hexadecimal character escape');
-    s.step = left === 1 ? stateInString : escapeU(left - 1);
-    return SCAN_CONTINUE;
+    return s.to(left === 1 ? stateInString : escapeU(left - 1));
   };
   return ESCAPE_U[left]!;
 }
 
 function stateNeg(s: Scanner, c: number): number {
-  if (c === 0x30) {
-    s.step = state0;
-    return SCAN_CONTINUE;
-  }
-  if (c >= 0x31 && c <= 0x39) {
-    s.step = state1;
-    return SCAN_CONTINUE;
-  }
+  if (c === 0x30) return s.to(state0);
+  if (c >= 0x31 && c <= 0x39) return s.to(state1);
   return s.error(c, 'in numeric literal');
 }
 
@@ -242,47 +213,29 @@ function state1(s: Scanner, c: number): number {
 }
 
 function state0(s: Scanner, c: number): number {
-  if (c === 0x2e) {
-    s.step = stateDot;
-    return SCAN_CONTINUE;
-  }
-  if (c === 0x65 || c === 0x45) {
-    s.step = stateE;
-    return SCAN_CONTINUE;
-  }
+  if (c === 0x2e) return s.to(stateDot);
+  if (c === 0x65 || c === 0x45) return s.to(stateE);
   return stateEndValue(s, c);
 }
 
 function stateDot(s: Scanner, c: number): number {
-  if (isDigit(c)) {
-    s.step = stateDot0;
-    return SCAN_CONTINUE;
-  }
+  if (isDigit(c)) return s.to(stateDot0);
   return s.error(c, 'after decimal point in numeric literal');
 }
 
 function stateDot0(s: Scanner, c: number): number {
   if (isDigit(c)) return SCAN_CONTINUE;
-  if (c === 0x65 || c === 0x45) {
-    s.step = stateE;
-    return SCAN_CONTINUE;
-  }
+  if (c === 0x65 || c === 0x45) return s.to(stateE);
   return stateEndValue(s, c);
 }
 
 function stateE(s: Scanner, c: number): number {
-  if (c === 0x2b || c === 0x2d) {
-    s.step = stateESign;
-    return SCAN_CONTINUE;
-  }
+  if (c === 0x2b || c === 0x2d) return s.to(stateESign);
   return stateESign(s, c);
 }
 
 function stateESign(s: Scanner, c: number): number {
-  if (isDigit(c)) {
-    s.step = stateE0;
-    return SCAN_CONTINUE;
-  }
+  if (isDigit(c)) return s.to(stateE0);
   return s.error(c, 'in exponent of numeric literal');
 }
 
@@ -300,8 +253,7 @@ function literal(word: string, at: number): Step {
     const want = word.charCodeAt(at);
     step = (s, c) => {
       if (c !== want) return s.error(c, `in literal ${word} (expecting ${quoteChar(want)})`);
-      s.step = at === word.length - 1 ? stateEndValue : literal(word, at + 1);
-      return SCAN_CONTINUE;
+      return s.to(at === word.length - 1 ? stateEndValue : literal(word, at + 1));
     };
     LITERALS.set(key, step);
   }
