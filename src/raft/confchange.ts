@@ -45,20 +45,16 @@ export function applySimple(tracker: ProgressTracker, lastIndex: number, cc: Con
     return pr;
   };
   switch (cc.type) {
-    case 'addNode': {
-      voters.add(id);
-      learners.delete(id);
-      const pr = progress.get(id);
-      if (pr) pr.isLearner = false;
-      else progress.set(id, init(false));
-      break;
-    }
+    case 'addNode':
     case 'addLearnerNode': {
-      voters.delete(id);
-      learners.add(id);
+      // Adding a member already there moves it between voters and learners.
+      const isLearner = cc.type === 'addLearnerNode';
+      const [into, outOf] = isLearner ? [learners, voters] : [voters, learners];
+      into.add(id);
+      outOf.delete(id);
       const pr = progress.get(id);
-      if (pr) pr.isLearner = true;
-      else progress.set(id, init(true));
+      if (pr) pr.isLearner = isLearner;
+      else progress.set(id, init(isLearner));
       break;
     }
     case 'removeNode':
