@@ -218,10 +218,12 @@ function state0(s: Scanner, c: number): number {
   return stateEndValue(s, c);
 }
 
-function stateDot(s: Scanner, c: number): number {
-  if (isDigit(c)) return s.to(stateDot0);
-  return s.error(c, 'after decimal point in numeric literal');
+/** A state that needs a digit, moving on to `then` on one: after '.', and after an exponent. */
+function digitThen(then: Step, context: string): Step {
+  return (s, c) => (isDigit(c) ? s.to(then) : s.error(c, context));
 }
+
+const stateDot = digitThen(stateDot0, 'after decimal point in numeric literal');
 
 function stateDot0(s: Scanner, c: number): number {
   if (isDigit(c)) return SCAN_CONTINUE;
@@ -234,10 +236,7 @@ function stateE(s: Scanner, c: number): number {
   return stateESign(s, c);
 }
 
-function stateESign(s: Scanner, c: number): number {
-  if (isDigit(c)) return s.to(stateE0);
-  return s.error(c, 'in exponent of numeric literal');
-}
+const stateESign = digitThen(stateE0, 'in exponent of numeric literal');
 
 function stateE0(s: Scanner, c: number): number {
   if (isDigit(c)) return SCAN_CONTINUE;
