@@ -29,6 +29,13 @@ export { Lease, type LeaseOptions, type LeaseTimeToLive } from './client/lease.j
 export type { Alarm, MemberCallOptions, Status } from './client/maintenance.js';
 export { BoundTxn, type GetOptions, Namespace } from './client/namespace.js';
 export type { ClientOptions, Pem, TlsOptions } from './client/options.js';
+export {
+  StmConflictError,
+  type StmIsolation,
+  type StmOptions,
+  type StmPutOptions,
+  type StmTx,
+} from './client/stm.js';
 export type { Transport, TransportFactory, TransportFactorySettings } from './client/transport.js';
 export {
   type CompareOp,

@@ -24,6 +24,7 @@ import {
   rangeResult,
 } from './kv.js';
 import type { Lease, LeaseKeeper, LeaseOptions } from './lease.js';
+import { runStm, type StmOptions, type StmTx } from './stm.js';
 import { isReadOnly, TxnBuilder, type TxnResult, txnRequest, txnResult } from './txn.js';
 import type { Watch, WatchHub, WatchOptions } from './watch.js';
 
@@ -158,6 +159,27 @@ export class Namespace {
       this.core.conns.client(KVDefinition, i).txn(req, { signal }),
     );
     return txnResult(this.#ks, r);
+  }
+
+  /**
+   * Runs `fn` as a software transactional memory transaction (Go's `concurrency.STM`): its reads
+   * are cached, its writes buffered and applied in one Txn when it returns, provided nothing the
+   * `isolation` level guards has changed since; else `fn` runs again, up to `retries` times.
+   * Resolves with what `fn` returned. `fn` may run more than once: keep its side effects in `tx`.
+   *
+   * @example
+   * ```ts
+   * await client.put('acct/a', '100');
+   * await client.stm(async (tx) => {
+   *   const a = Number((await tx.getString('acct/a')) ?? '0');
+   *   const b = Number((await tx.getString('acct/b')) ?? '0');
+   *   tx.put('acct/a', String(a - 10));
+   *   tx.put('acct/b', String(b + 10));
+   * });
+   * ```
+   */
+  stm<T>(fn: (tx: StmTx) => Promise<T> | T, opts?: StmOptions): Promise<T> {
+    return runStm(this, fn, opts);
   }
 
   /**
