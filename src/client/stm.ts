@@ -22,6 +22,9 @@ import { type CompareSpec, compare, type OpSpec, op, type TxnBuilder, type TxnRe
  *   read has changed, so a committed transaction still read values that were current together;
  * - `'read-committed'`: reads are cached but never checked: the commit always applies (a
  *   concurrent update can be lost).
+ *
+ * At the serializable levels a transaction that writes nothing sends no commit: its reads are
+ * one snapshot already.
  */
 export type StmIsolation = 'serializable-snapshot' | 'serializable' | 'repeatable-reads' | 'read-committed';
 
@@ -226,8 +229,9 @@ class Attempt implements StmTx {
 
   /** Commits; resolves true when applied, else false with the keys read refetched for the next attempt. */
   async commit(next: Map<string, Read>): Promise<boolean> {
+    // Reads from one snapshot are consistent as they are: a read-only attempt needs no check.
+    if (this.#writes.size === 0 && (this.#pinned || this.#isolation === 'read-committed')) return true;
     const compares = this.#compares();
-    if (compares.length === 0 && this.#writes.size === 0) return true;
     const writes: OpSpec[] = [...this.#writes.values()].map((w) =>
       w.value ? op.put(w.key, w.value, { lease: w.lease }) : op.delete(w.key),
     );
