@@ -1,10 +1,11 @@
 /**
  * A shared atomic counter (Curator's `DistributedAtomicLong` / `SharedCount`): the key `name`
- * holds a decimal integer (a missing key counts as 0). Every change is a compare-and-swap on
- * the key's mod revision, retried with the value the failed attempt read back, so concurrent
- * `add()`s from any number of clients never lose an update. Values are bigints: no overflow.
+ * holds a decimal integer (a missing key counts as 0). Every change is an STM transaction
+ * (`client.stm()`): a compare-and-swap on the key's mod revision, retried with the value the
+ * failed attempt read back, so concurrent `add()`s from any number of clients never lose an
+ * update. Values are bigints: no overflow.
  */
-import { type Client, compare, EtcdError, type KeyValue, op, type RangeResult } from '../src/core.js';
+import { type Client, EtcdError, type KeyValue } from '../src/core.js';
 import { checkRecipeName } from './internal/names.js';
 
 /** The counter's key holds something that is not a decimal integer. */
@@ -100,25 +101,20 @@ export class Counter {
 
   /**
    * Applies `f` to the current value and writes the result if the key has not changed since it
-   * was read; otherwise retries with the value the failed attempt read back. `f` returning
-   * undefined stops without writing (resolves false).
+   * was read; otherwise retries with the value the failed attempt read back, until it lands or
+   * `o.signal` aborts. `f` returning undefined stops without writing (resolves false).
    */
-  async #update(f: (cur: bigint) => bigint | undefined, o: CounterCallOptions): Promise<boolean> {
-    let kv = await this.#client.get(this.#key, o);
-    for (;;) {
-      o.signal?.throwIfAborted();
-      const next = f(this.#parse(kv));
-      if (next === undefined) return false;
-      const r = await this.#client
-        .txn()
-        // A missing key has mod revision 0: the first write also races safely.
-        .if(compare.modRevision(this.#key, '==', kv?.modRevision ?? 0n))
-        .success(op.put(this.#key, String(next)))
-        .failure(op.get(this.#key))
-        .commit(o);
-      if (r.succeeded) return true;
-      kv = (r.responses[0] as RangeResult).kvs[0];
-    }
+  #update(f: (cur: bigint) => bigint | undefined, o: CounterCallOptions): Promise<boolean> {
+    // One key read and written: serializable is enough, and a counter never gives up.
+    return this.#client.stm(
+      async (tx) => {
+        const next = f(this.#parse(await tx.get(this.#key)));
+        if (next === undefined) return false;
+        tx.put(this.#key, String(next));
+        return true;
+      },
+      { ...o, isolation: 'serializable', retries: Number.POSITIVE_INFINITY },
+    );
   }
 }
 
