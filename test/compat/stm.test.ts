@@ -232,3 +232,29 @@ test('a conflict on every attempt ends in StmConflictError once the retries are 
   expect(attempts).toBe(3);
   expect(await etcd.client.getString('spent/x')).toBe('3');
 });
+
+test('in a namespace, and over a range to the end of the keyspace, a created key is seen', async () => {
+  const ns = etcd.client.namespace('stm-ns/');
+  await ns.put('a', '1');
+  let attempts = 0;
+  const keys = await ns.stm(async (tx) => {
+    attempts++;
+    const seen = (await tx.range({ fromKey: 'a' })).map((kv) => kv.keyText());
+    if (attempts === 1) await etcd.client.put('stm-ns/b', '2');
+    tx.put('c', String(seen.length));
+    return seen;
+  });
+  expect(attempts).toBe(2);
+  expect(keys).toEqual(['a', 'b']);
+  expect(await etcd.client.getString('stm-ns/c')).toBe('2');
+
+  // At the root, { fromKey } ends at the end of the keyspace ("\0" on the wire, in the compare too).
+  let rootAttempts = 0;
+  await etcd.client.stm(async (tx) => {
+    rootAttempts++;
+    await tx.range({ fromKey: '\u00ff-stm-tail' });
+    if (rootAttempts === 1) await etcd.client.put('\u00ff-stm-tail/x', '1');
+    tx.put('stm-tail-count', String(rootAttempts));
+  });
+  expect(rootAttempts).toBe(2);
+});
