@@ -13,25 +13,17 @@
  * so leaving does not hang on it.
  */
 import { type Client, compare, EtcdError, type Lease, op, type RangeResult } from '../src/core.js';
+import { codedError } from './internal/errors.js';
 import { anySignal, contenderId, nextChange, obtainLease, removeKey } from './internal/leased.js';
 import { checkRecipeName } from './internal/names.js';
 import { waitDelete, withDeadline } from './internal/wait.js';
 
 /** `wait()`, `enter()` or `leave()` waited longer than `waitTimeoutMs`. */
-export class BarrierTimeoutError extends EtcdError {
-  /** The `code` of this error, stable across releases and package copies. */
-  static CODE = 'barrier-timeout';
-}
+export class BarrierTimeoutError extends codedError('barrier-timeout') {}
 /** More than `count` participants tried to enter a double barrier at once. */
-export class DoubleBarrierFullError extends EtcdError {
-  /** The `code` of this error, stable across releases and package copies. */
-  static CODE = 'double-barrier-full';
-}
+export class DoubleBarrierFullError extends codedError('double-barrier-full') {}
 /** A participant's lease ended (its key is gone) while it waited to enter. */
-export class DoubleBarrierLostError extends EtcdError {
-  /** The `code` of this error, stable across releases and package copies. */
-  static CODE = 'double-barrier-lost';
-}
+export class DoubleBarrierLostError extends codedError('double-barrier-lost') {}
 
 /** What `Barrier.wait()` and `DoubleBarrier.enter()`/`leave()` take. */
 export interface WaitOptions {

@@ -14,6 +14,7 @@ import {
   op,
   type Value,
 } from '../src/core.js';
+import { codedError } from './internal/errors.js';
 import { waitPredecessors, withDeadline } from './internal/wait.js';
 
 /** What `elect()` takes. */
@@ -29,24 +30,15 @@ export interface ElectionOptions {
 }
 
 /** `proclaim()` was called by a candidate that is not (or no longer) the leader. */
-export class ElectionNotLeaderError extends EtcdError {
-  /** The `code` of this error, stable across releases and package copies. */
-  static CODE = 'election-not-leader';
-}
+export class ElectionNotLeaderError extends codedError('election-not-leader') {}
 /** `campaign()` was not elected within `waitTimeoutMs`; the candidacy was withdrawn. */
-export class CampaignTimeoutError extends EtcdError {
-  /** The `code` of this error, stable across releases and package copies. */
-  static CODE = 'campaign-timeout';
-}
+export class CampaignTimeoutError extends codedError('campaign-timeout') {}
 /**
  * Leadership (or a candidacy, then `campaign()` rejects with it) ended without `resign()`: the
  * candidate's lease was lost (expired, revoked elsewhere) and another candidate may lead now.
  * `election.lost` resolves with it.
  */
-export class LeadershipLostError extends EtcdError {
-  /** The `code` of this error, stable across releases and package copies. */
-  static CODE = 'leadership-lost';
-}
+export class LeadershipLostError extends codedError('leadership-lost') {}
 
 /** The leader of an election, as `leader()` and `observe()` report it. */
 export interface Leader {

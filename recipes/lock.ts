@@ -10,6 +10,7 @@
  * holder that wakes up after its lease expired (`lock.guard()` does that for etcd itself).
  */
 import { type Client, type CompareSpec, compare, EtcdError, type Lease, op } from '../src/core.js';
+import { codedError } from './internal/errors.js';
 import { hex, LeasedHold, obtainLease, removeKey } from './internal/leased.js';
 import { checkRecipeName } from './internal/names.js';
 import { waitPredecessors, withDeadline } from './internal/wait.js';
@@ -34,15 +35,9 @@ export interface LockOptions {
 }
 
 /** `lock()` waited longer than `waitTimeoutMs`. */
-export class LockTimeoutError extends EtcdError {
-  /** The `code` of this error, stable across releases and package copies. */
-  static CODE = 'lock-timeout';
-}
+export class LockTimeoutError extends codedError('lock-timeout') {}
 /** The lock was lost: its lease expired or its key was deleted while held. */
-export class LockLostError extends EtcdError {
-  /** The `code` of this error, stable across releases and package copies. */
-  static CODE = 'lock-lost';
-}
+export class LockLostError extends codedError('lock-lost') {}
 
 /**
  * A lock held by this process, until `release()` or until its lease is lost. Pass `fencingToken`

@@ -11,23 +11,13 @@
  * An idle consumer watches the prefix for new items from the revision at which it found the
  * queue empty, so none is missed.
  */
-import {
-  type Client,
-  compare,
-  EtcdError,
-  type KeyValue,
-  op,
-  type RangeResult,
-  type Value,
-} from '../src/core.js';
+import { type Client, compare, type KeyValue, op, type RangeResult, type Value } from '../src/core.js';
+import { codedError } from './internal/errors.js';
 import { anySignal, nextChange } from './internal/leased.js';
 import { checkRecipeName } from './internal/names.js';
 
 /** `dequeue()` found nothing within `waitTimeoutMs`. */
-export class QueueTimeoutError extends EtcdError {
-  /** The `code` of this error, stable across releases and package copies. */
-  static CODE = 'queue-timeout';
-}
+export class QueueTimeoutError extends codedError('queue-timeout') {}
 
 /** What the queue's calls take. */
 export interface QueueCallOptions {

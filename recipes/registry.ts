@@ -20,6 +20,7 @@ import {
   type Namespace,
   op,
 } from '../src/core.js';
+import { codedError } from './internal/errors.js';
 import { Feed, Mirror, type MirrorChange } from './internal/mirror.js';
 
 type KV = Client | Namespace;
@@ -57,10 +58,7 @@ export interface RegisterOptions {
 }
 
 /** The registration's lease was lost (expired, revoked elsewhere): the instance is no longer listed. */
-export class RegistrationLostError extends EtcdError {
-  /** The `code` of this error, stable across releases and package copies. */
-  static CODE = 'registration-lost';
-}
+export class RegistrationLostError extends codedError('registration-lost') {}
 
 /**
  * An instance kept registered until `close()`, or until its lease is lost (then `lost` resolves

@@ -24,6 +24,7 @@ import {
   op,
   type RangeResult,
 } from '../src/core.js';
+import { codedError } from './internal/errors.js';
 import { anySignal, contenderId, LeasedHold, obtainLease, removeKey } from './internal/leased.js';
 import { checkRecipeName } from './internal/names.js';
 import { waitPredecessors, withDeadline } from './internal/wait.js';
@@ -52,15 +53,9 @@ export interface RWLockAcquireOptions extends RWLockOptions {
 }
 
 /** `readLock()` / `writeLock()` waited longer than `waitTimeoutMs`. */
-export class RWLockTimeoutError extends EtcdError {
-  /** The `code` of this error, stable across releases and package copies. */
-  static CODE = 'rwlock-timeout';
-}
+export class RWLockTimeoutError extends codedError('rwlock-timeout') {}
 /** The lock was lost: its lease ended (or its key was deleted) while held or queued. */
-export class RWLockLostError extends EtcdError {
-  /** The `code` of this error, stable across releases and package copies. */
-  static CODE = 'rwlock-lost';
-}
+export class RWLockLostError extends codedError('rwlock-lost') {}
 
 /** A read or write hold on an `RWLock`, until `release()` or until its lease is lost. */
 export interface HeldRWLock {

@@ -27,6 +27,7 @@ import {
   op,
   type RangeResult,
 } from '../src/core.js';
+import { codedError } from './internal/errors.js';
 import { anySignal, contenderId, LeasedHold, nextChange, obtainLease, removeKey } from './internal/leased.js';
 import { checkRecipeName } from './internal/names.js';
 import { withDeadline } from './internal/wait.js';
@@ -62,20 +63,11 @@ export interface AcquireOptions {
 }
 
 /** `acquire()` waited longer than `waitTimeoutMs`. */
-export class SemaphoreTimeoutError extends EtcdError {
-  /** The `code` of this error, stable across releases and package copies. */
-  static CODE = 'semaphore-timeout';
-}
+export class SemaphoreTimeoutError extends codedError('semaphore-timeout') {}
 /** The permit (or the place in the queue) was lost: its lease ended or its key was deleted. */
-export class PermitLostError extends EtcdError {
-  /** The `code` of this error, stable across releases and package copies. */
-  static CODE = 'permit-lost';
-}
+export class PermitLostError extends codedError('permit-lost') {}
 /** The limit stored for the semaphore differs from the one this user passed. */
-export class SemaphoreLimitError extends EtcdError {
-  /** The `code` of this error, stable across releases and package copies. */
-  static CODE = 'semaphore-limit-mismatch';
-}
+export class SemaphoreLimitError extends codedError('semaphore-limit-mismatch') {}
 
 /** One of a semaphore's permits, held until `release()` or until its lease is lost. */
 export interface Permit {
