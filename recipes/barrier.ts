@@ -16,6 +16,7 @@ import { type Client, compare, EtcdError, type Lease, op, type RangeResult } fro
 import { codedError } from './internal/errors.js';
 import { anySignal, contenderId, nextChange, obtainLease, removeKey } from './internal/leased.js';
 import { checkRecipeName } from './internal/names.js';
+import type { WaitLimits } from './internal/options.js';
 import { waitDelete, withDeadline } from './internal/wait.js';
 
 /** `wait()`, `enter()` or `leave()` waited longer than `waitTimeoutMs`. */
@@ -25,15 +26,11 @@ export class DoubleBarrierFullError extends codedError('double-barrier-full') {}
 /** A participant's lease ended (its key is gone) while it waited to enter. */
 export class DoubleBarrierLostError extends codedError('double-barrier-lost') {}
 
-/** What `Barrier.wait()` and `DoubleBarrier.enter()`/`leave()` take. */
-export interface WaitOptions {
-  /** Aborting stops waiting. */
-  signal?: AbortSignal;
-  /** Give up after this many ms with `BarrierTimeoutError` (default: no limit). */
-  waitTimeoutMs?: number;
-  /** Deadline of each request (default: the client's). */
-  timeoutMs?: number;
-}
+/**
+ * What `Barrier.wait()` and `DoubleBarrier.enter()`/`leave()` take: `waitTimeoutMs` gives up
+ * with `BarrierTimeoutError`.
+ */
+export interface WaitOptions extends WaitLimits {}
 
 /**
  * A barrier that one process raises and many wait on: while the key `name` exists, `wait()`

@@ -15,18 +15,13 @@ import {
   type Value,
 } from '../src/core.js';
 import { codedError } from './internal/errors.js';
+import type { LeaseOptions } from './internal/options.js';
 import { waitPredecessors, withDeadline } from './internal/wait.js';
 
-/** What `elect()` takes. */
-export interface ElectionOptions {
+/** What `elect()` takes. A lease passed in is not revoked by `resign()`. */
+export interface ElectionOptions extends Omit<LeaseOptions, 'keepAlive'> {
   /** This candidate's proposal, published as the leader value once elected. */
   value: Value;
-  /** TTL in seconds of the lease the election creates (default 60). */
-  ttl?: number;
-  /** Campaign on this lease instead (not revoked by `resign()`). */
-  lease?: Lease;
-  /** Deadline of each request (default: the client's). */
-  timeoutMs?: number;
 }
 
 /** `proclaim()` was called by a candidate that is not (or no longer) the leader. */

@@ -54,6 +54,8 @@ export {
   rolloutBucket,
   validateFlag,
 } from './flags.js';
+export type { LeaseHeld } from './internal/held.js';
+export type { LeaseOptions, WaitLimits } from './internal/options.js';
 export {
   type HeldLock,
   LockLostError,

@@ -9,30 +9,19 @@
  * the next, so a resource that remembers the highest token it has seen can refuse a paused
  * holder that wakes up after its lease expired (`lock.guard()` does that for etcd itself).
  */
-import { type Client, type CompareSpec, compare, EtcdError, type Lease, op } from '../src/core.js';
+import { type Client, compare, EtcdError, type Lease, op } from '../src/core.js';
 import { codedError } from './internal/errors.js';
+import type { LeaseHeld } from './internal/held.js';
 import { hex, LeasedHold, obtainLease, removeKey } from './internal/leased.js';
 import { checkRecipeName } from './internal/names.js';
+import type { LeaseOptions, WaitLimits } from './internal/options.js';
 import { waitPredecessors, withDeadline } from './internal/wait.js';
 
-/** What `lock()`, `tryLock()` and `withLock()` take. */
-export interface LockOptions {
-  /** TTL in seconds of the lease the lock creates (default 60, as etcd's sessions). */
-  ttl?: number;
-  /** Hold the lock on this lease instead (it is not revoked on release). */
-  lease?: Lease;
-  /**
-   * Keep the created lease alive (default true). A serverless function that finishes within
-   * `ttl` can turn it off: nothing then runs in the background and the lock frees itself.
-   */
-  keepAlive?: boolean;
-  /** Aborting stops waiting (and releases whatever was queued). */
-  signal?: AbortSignal;
-  /** Give up waiting after this many ms with `LockTimeoutError` (default: wait as long as it takes). */
-  waitTimeoutMs?: number;
-  /** Deadline of each request made on the way (default: the client's). */
-  timeoutMs?: number;
-}
+/**
+ * What `lock()`, `tryLock()` and `withLock()` take. Aborting `signal` also releases whatever was
+ * queued; `waitTimeoutMs` gives up with `LockTimeoutError`.
+ */
+export interface LockOptions extends LeaseOptions, WaitLimits {}
 
 /** `lock()` waited longer than `waitTimeoutMs`. */
 export class LockTimeoutError extends codedError('lock-timeout') {}
@@ -44,28 +33,11 @@ export class LockLostError extends codedError('lock-lost') {}
  * to the resources the lock protects, or guard etcd writes with `guard()`, so that a holder
  * paused past its lease cannot overwrite its successor's work.
  */
-export interface HeldLock {
-  /** The lock's name, as given to `lock()`. */
-  readonly name: string;
+export interface HeldLock extends LeaseHeld<LockLostError> {
   /** The lock key, `<name>/<lease id hex>`. */
   readonly key: Buffer;
   /** The key's create revision: strictly increasing across successive holders. */
   readonly fencingToken: bigint;
-  /** The lease the lock key is attached to. */
-  readonly lease: Lease;
-  /** Aborts when the lock is released or lost. */
-  readonly signal: AbortSignal;
-  /** Resolves (never rejects) if the lock is lost while held. */
-  readonly lost: Promise<LockLostError>;
-  /** A compare that holds only while this lock is held by this holder: guard writes with it. */
-  guard(): CompareSpec;
-  /**
-   * Releases the lock: its key is deleted (and its lease revoked, when the lock created it), so
-   * the next waiter takes it at once. Idempotent.
-   */
-  release(): Promise<void>;
-  /** `await using held = await lock(...)` releases the lock at the end of the block. */
-  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** A held lock: a lease-held key whose create revision is the fencing token. */

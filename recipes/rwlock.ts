@@ -17,7 +17,6 @@
  */
 import {
   type Client,
-  type CompareSpec,
   EtcdError,
   type Lease,
   type LeaseLostError,
@@ -25,32 +24,23 @@ import {
   type RangeResult,
 } from '../src/core.js';
 import { codedError } from './internal/errors.js';
+import type { LeaseHeld } from './internal/held.js';
 import { anySignal, contenderId, LeasedHold, obtainLease, removeKey } from './internal/leased.js';
 import { checkRecipeName } from './internal/names.js';
+import type { LeaseOptions, WaitLimits } from './internal/options.js';
 import { waitPredecessors, withDeadline } from './internal/wait.js';
 
 /** Reading is shared with other readers; writing is exclusive. */
 export type RWLockMode = 'read' | 'write';
 
 /** What `rwlock()` takes, and what each acquisition may override. */
-export interface RWLockOptions {
-  /** TTL in seconds of the lease each acquisition creates (default 60). */
-  ttl?: number;
-  /** Hold on this lease instead (never revoked by the lock). */
-  lease?: Lease;
-  /** Keep created leases alive (default true). */
-  keepAlive?: boolean;
-  /** Deadline of each request made on the way (default: the client's). */
-  timeoutMs?: number;
-}
+export interface RWLockOptions extends LeaseOptions {}
 
-/** What `readLock()`, `writeLock()`, `withRead()` and `withWrite()` take. */
-export interface RWLockAcquireOptions extends RWLockOptions {
-  /** Aborting stops waiting; nothing stays queued. */
-  signal?: AbortSignal;
-  /** Give up waiting after this many ms with `RWLockTimeoutError` (default: no limit). */
-  waitTimeoutMs?: number;
-}
+/**
+ * What `readLock()`, `writeLock()`, `withRead()` and `withWrite()` take: `waitTimeoutMs` gives up
+ * with `RWLockTimeoutError`.
+ */
+export interface RWLockAcquireOptions extends RWLockOptions, WaitLimits {}
 
 /** `readLock()` / `writeLock()` waited longer than `waitTimeoutMs`. */
 export class RWLockTimeoutError extends codedError('rwlock-timeout') {}
@@ -58,27 +48,13 @@ export class RWLockTimeoutError extends codedError('rwlock-timeout') {}
 export class RWLockLostError extends codedError('rwlock-lost') {}
 
 /** A read or write hold on an `RWLock`, until `release()` or until its lease is lost. */
-export interface HeldRWLock {
-  /** The lock's name. */
-  readonly name: string;
+export interface HeldRWLock extends LeaseHeld<RWLockLostError> {
   /** Whether this is a read or a write hold. */
   readonly mode: RWLockMode;
   /** `<name>/read/…` or `<name>/write/…`. */
   readonly key: Buffer;
   /** The key's create revision (see the module comment). */
   readonly fencingToken: bigint;
-  /** The lease the hold's key is attached to. */
-  readonly lease: Lease;
-  /** Aborts when released or lost. */
-  readonly signal: AbortSignal;
-  /** Resolves (never rejects) if the lease is lost while held. */
-  readonly lost: Promise<RWLockLostError>;
-  /** A compare that holds only while this hold is in place: guard writes with it. */
-  guard(): CompareSpec;
-  /** Releases the hold (idempotent); the waiters it was blocking get in. */
-  release(): Promise<void>;
-  /** `await using held = await rw.readLock()` releases the hold at the end of the block. */
-  [Symbol.asyncDispose](): Promise<void>;
 }
 
 class HeldRW extends LeasedHold<RWLockLostError> implements HeldRWLock {

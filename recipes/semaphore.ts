@@ -18,7 +18,6 @@
  */
 import {
   type Client,
-  type CompareSpec,
   compare,
   EtcdError,
   type KeyValue,
@@ -28,39 +27,23 @@ import {
   type RangeResult,
 } from '../src/core.js';
 import { codedError } from './internal/errors.js';
+import type { LeaseHeld } from './internal/held.js';
 import { anySignal, contenderId, LeasedHold, nextChange, obtainLease, removeKey } from './internal/leased.js';
 import { checkRecipeName } from './internal/names.js';
+import type { LeaseOptions, WaitLimits } from './internal/options.js';
 import { withDeadline } from './internal/wait.js';
 
 /** What `semaphore()` takes. */
-export interface SemaphoreOptions {
+export interface SemaphoreOptions extends LeaseOptions {
   /** How many permits exist. Every user of the semaphore must pass the same limit. */
   limit: number;
-  /** TTL in seconds of the lease each `acquire()` creates (default 60). */
-  ttl?: number;
-  /** Hold permits on this lease instead (never revoked by the semaphore). */
-  lease?: Lease;
-  /** Keep created leases alive (default true). */
-  keepAlive?: boolean;
-  /** Deadline of each request made on the way (default: the client's). */
-  timeoutMs?: number;
 }
 
-/** What `acquire()`, `tryAcquire()` and `withPermit()` take. */
-export interface AcquireOptions {
-  /** Aborting stops waiting; nothing stays queued. */
-  signal?: AbortSignal;
-  /** Give up waiting after this many ms with `SemaphoreTimeoutError` (default: no limit). */
-  waitTimeoutMs?: number;
-  /** Deadline of each request (default: the semaphore's, else the client's). */
-  timeoutMs?: number;
-  /** TTL in seconds of the lease this acquire creates (overrides the semaphore's). */
-  ttl?: number;
-  /** Hold this permit on this lease instead (overrides the semaphore's). */
-  lease?: Lease;
-  /** Keep the lease this acquire creates alive (overrides the semaphore's). */
-  keepAlive?: boolean;
-}
+/**
+ * What `acquire()`, `tryAcquire()` and `withPermit()` take: each lease option overrides the
+ * semaphore's for this permit, and `waitTimeoutMs` gives up with `SemaphoreTimeoutError`.
+ */
+export interface AcquireOptions extends LeaseOptions, WaitLimits {}
 
 /** `acquire()` waited longer than `waitTimeoutMs`. */
 export class SemaphoreTimeoutError extends codedError('semaphore-timeout') {}
@@ -70,25 +53,11 @@ export class PermitLostError extends codedError('permit-lost') {}
 export class SemaphoreLimitError extends codedError('semaphore-limit-mismatch') {}
 
 /** One of a semaphore's permits, held until `release()` or until its lease is lost. */
-export interface Permit {
-  /** The semaphore's name. */
-  readonly name: string;
+export interface Permit extends LeaseHeld<PermitLostError> {
   /** The permit's key, `<name>/<lease id hex>-<random>`. */
   readonly key: Buffer;
   /** The key's create revision (unique; later permits have higher ones). */
   readonly createRevision: bigint;
-  /** The lease the permit's key is attached to. */
-  readonly lease: Lease;
-  /** Aborts when the permit is released or lost. */
-  readonly signal: AbortSignal;
-  /** Resolves (never rejects) with a `PermitLostError` if the lease is lost while held. */
-  readonly lost: Promise<PermitLostError>;
-  /** A compare that holds only while this permit is held: guard writes with it. */
-  guard(): CompareSpec;
-  /** Gives the permit back (idempotent). */
-  release(): Promise<void>;
-  /** `await using permit = await sem.acquire()` releases the permit at the end of the block. */
-  [Symbol.asyncDispose](): Promise<void>;
 }
 
 interface Queued {
