@@ -25,10 +25,18 @@ import {
 } from '../src/core.js';
 import { codedError } from './internal/errors.js';
 import type { LeaseHeld } from './internal/held.js';
-import { anySignal, contenderId, LeasedHold, obtainLease, removeKey } from './internal/leased.js';
+import {
+  anySignal,
+  awaitTurn,
+  contenderId,
+  LeasedHold,
+  leaseChoice,
+  obtainLease,
+  removeKey,
+} from './internal/leased.js';
 import { checkRecipeName } from './internal/names.js';
 import type { LeaseOptions, WaitLimits } from './internal/options.js';
-import { waitPredecessors, withDeadline } from './internal/wait.js';
+import { waitPredecessors } from './internal/wait.js';
 
 /** Reading is shared with other readers; writing is exclusive. */
 export type RWLockMode = 'read' | 'write';
@@ -179,19 +187,16 @@ export class RWLock {
   async #lock(mode: RWLockMode, o: RWLockAcquireOptions): Promise<HeldRWLock> {
     const timeoutMs = o.timeoutMs ?? this.#opts.timeoutMs;
     const q = await this.#enqueue(mode, o, timeoutMs);
-    try {
-      if (!q.free) {
-        await withDeadline(
-          o.waitTimeoutMs,
-          o.signal,
-          (signal) => this.#wait(q, signal, timeoutMs),
-          () =>
-            new RWLockTimeoutError(`${mode} lock of ${this.name}: not acquired within ${o.waitTimeoutMs} ms`),
-        );
-      }
-    } catch (e) {
-      await removeKey(this.#client, q, timeoutMs).catch(() => {});
-      throw e;
+    if (!q.free) {
+      await awaitTurn(
+        this.#client,
+        q,
+        o,
+        timeoutMs,
+        (signal) => this.#wait(q, signal, timeoutMs),
+        () =>
+          new RWLockTimeoutError(`${mode} lock of ${this.name}: not acquired within ${o.waitTimeoutMs} ms`),
+      );
     }
     return this.#held(q, timeoutMs);
   }
@@ -223,9 +228,7 @@ export class RWLock {
     timeoutMs: number | undefined,
   ): Promise<Queued> {
     const { lease, ownsLease } = await obtainLease(this.#client, {
-      ttl: o.ttl ?? this.#opts.ttl,
-      lease: o.lease ?? this.#opts.lease,
-      keepAlive: o.keepAlive ?? this.#opts.keepAlive,
+      ...leaseChoice(o, this.#opts),
       signal: o.signal,
       timeoutMs,
     });

@@ -28,10 +28,18 @@ import {
 } from '../src/core.js';
 import { codedError } from './internal/errors.js';
 import type { LeaseHeld } from './internal/held.js';
-import { anySignal, contenderId, LeasedHold, nextChange, obtainLease, removeKey } from './internal/leased.js';
+import {
+  anySignal,
+  awaitTurn,
+  contenderId,
+  LeasedHold,
+  leaseChoice,
+  nextChange,
+  obtainLease,
+  removeKey,
+} from './internal/leased.js';
 import { checkRecipeName } from './internal/names.js';
 import type { LeaseOptions, WaitLimits } from './internal/options.js';
-import { withDeadline } from './internal/wait.js';
 
 /** What `semaphore()` takes. */
 export interface SemaphoreOptions extends LeaseOptions {
@@ -107,18 +115,15 @@ export class Semaphore {
   async acquire(o: AcquireOptions = {}): Promise<Permit> {
     const timeoutMs = o.timeoutMs ?? this.#opts.timeoutMs;
     const q = await this.#enqueue(o, timeoutMs);
-    try {
-      if (!q.admitted) {
-        await withDeadline(
-          o.waitTimeoutMs,
-          o.signal,
-          (signal) => this.#wait(q, signal, timeoutMs),
-          () => new SemaphoreTimeoutError(`semaphore ${this.name}: no permit within ${o.waitTimeoutMs} ms`),
-        );
-      }
-    } catch (e) {
-      await removeKey(this.#client, q, timeoutMs).catch(() => {});
-      throw e;
+    if (!q.admitted) {
+      await awaitTurn(
+        this.#client,
+        q,
+        o,
+        timeoutMs,
+        (signal) => this.#wait(q, signal, timeoutMs),
+        () => new SemaphoreTimeoutError(`semaphore ${this.name}: no permit within ${o.waitTimeoutMs} ms`),
+      );
     }
     return this.#permit(q, timeoutMs);
   }
@@ -165,9 +170,7 @@ export class Semaphore {
 
   async #enqueue(o: AcquireOptions, timeoutMs: number | undefined): Promise<Queued> {
     const { lease, ownsLease } = await obtainLease(this.#client, {
-      ttl: o.ttl ?? this.#opts.ttl,
-      lease: o.lease ?? this.#opts.lease,
-      keepAlive: o.keepAlive ?? this.#opts.keepAlive,
+      ...leaseChoice(o, this.#opts),
       signal: o.signal,
       timeoutMs,
     });

@@ -18,6 +18,7 @@ import {
   type WatchEvent,
   type WatchOptions,
 } from '../../src/core.js';
+import { withDeadline } from './wait.js';
 
 export const hex = (id: bigint): string => id.toString(16);
 
@@ -38,6 +39,13 @@ export interface LeaseChoice {
   signal?: AbortSignal;
   timeoutMs?: number;
 }
+
+/** The lease choice of one call: each of `call`'s settings, else the recipe's (`own`). */
+export const leaseChoice = (call: LeaseChoice, own: LeaseChoice): LeaseChoice => ({
+  ttl: call.ttl ?? own.ttl,
+  lease: call.lease ?? own.lease,
+  keepAlive: call.keepAlive ?? own.keepAlive,
+});
 
 /** The caller's lease, or a new one the recipe owns (and revokes when done). */
 export async function obtainLease(
@@ -78,6 +86,27 @@ export async function removeKey(
     .if(compare.createRevision(h.key, '==', h.createRevision))
     .success(op.delete(h.key))
     .commit({ timeoutMs });
+}
+
+/**
+ * Waits for a queued contender's turn (`wait`) within `o.waitTimeoutMs` and `o.signal`. If the
+ * turn does not come (timeout, abort, error), the contender's key is removed before rethrowing,
+ * so nothing stays queued behind a caller that gave up.
+ */
+export async function awaitTurn(
+  client: Client,
+  queued: Parameters<typeof removeKey>[1],
+  o: { signal?: AbortSignal; waitTimeoutMs?: number },
+  timeoutMs: number | undefined,
+  wait: (signal: AbortSignal | undefined) => Promise<void>,
+  timedOut: () => Error,
+): Promise<void> {
+  try {
+    await withDeadline(o.waitTimeoutMs, o.signal, wait, timedOut);
+  } catch (e) {
+    await removeKey(client, queued, timeoutMs).catch(() => {});
+    throw e;
+  }
 }
 
 /** How a recipe names the errors of something held. */
