@@ -42,7 +42,7 @@ type Step = [string, unknown];
 function normalize(text: string): string[] {
   return text
     .replace(/:\d{2,5}\b/g, ':PORT')
-    .replace(/\b[0-9a-f]{16}\b/g, 'ID')
+    .replace(/\b[0-9a-f]{8,16}\b/g, 'ID') // member IDs print without leading zeros
     .replace(/took = \S+/g, 'took = T')
     .split('\n')
     .map((l) => {
