@@ -35,6 +35,14 @@ const ETCD_ONLY_FILES = [
   // Already compares Concord with etcd (starts both itself).
   'test/compat/etcdctl-concord.test.ts',
   'test/compat/etcdctl-auth.test.ts',
+  // Type-checks the docs' code: the target does not matter.
+  'test/docs/snippets-typecheck.test.ts',
+];
+
+/** Target suites that run in the concord project only. */
+const CONCORD_ONLY_FILES = [
+  // Runs every docs code block against Concord, the member the docs are written for.
+  'test/docs/snippets-run.test.ts',
 ];
 
 /**
@@ -98,6 +106,7 @@ module.exports = {
       ...common,
       displayName: 'etcd',
       testMatch: TARGET_SUITES,
+      testPathIgnorePatterns: ['/node_modules/', ...CONCORD_ONLY_FILES.map(exactly)],
     },
     {
       ...common,

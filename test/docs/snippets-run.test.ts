@@ -37,51 +37,46 @@ await import('./${block}.mjs');
 globalThis.client.close();
 `;
 
-// Runs against Concord only ('concord' project: test/harness/concord-as-etcd stands in for etcd).
-const concord = process.env.ETCD_BIN?.endsWith('concord-as-etcd') ? test : test.skip;
+// Runs against Concord only: jest.config.cjs runs this file in the 'concord' project only
+// (CONCORD_ONLY_FILES), where test/harness/concord-as-etcd stands in for etcd.
 
 let cluster: EtcdCluster | undefined;
 beforeAll(async () => {
-  if (!process.env.ETCD_BIN?.endsWith('concord-as-etcd')) return;
   if (!existsSync(join(root, 'dist/src/index.js'))) await run('npm', ['run', 'build'], { cwd: root });
   cluster = await startEtcd({ members: 1, name: 'docs' });
 }, 120_000);
 afterAll(() => cluster?.close());
 
-concord(
-  'every ```ts block of README.md and docs/ runs against Concord and exits by itself',
-  async () => {
-    // DOCS_PAGE=docs/recipes/lock.md runs one page's blocks (while writing it).
-    const page = process.env.DOCS_PAGE;
-    const blocks = allSnippets().filter((b) => b.run && (!page || b.file === page));
-    expect(blocks.length).toBeGreaterThan(page ? 0 : 20);
-    const dir = join(root, '.tmp', `doc-run-${process.pid}`);
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
-    const failures: string[] = [];
-    try {
-      writeFileSync(join(dir, 'context.mjs'), CONTEXT);
-      for (const block of blocks) {
-        const name = moduleName(block);
-        const js = ts.transpileModule(block.code, {
-          compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
-        }).outputText;
-        writeFileSync(join(dir, `${name}.mjs`), js);
-        writeFileSync(join(dir, `${name}.main.mjs`), main(name));
-        await run(process.execPath, [join(dir, `${name}.main.mjs`)], {
-          cwd: dir,
-          env: { ...process.env, ETCD_ENDPOINTS: cluster!.endpoints.join(',') },
-          timeout: 60_000,
-        }).catch((e: { stdout?: string; stderr?: string; killed?: boolean; message: string }) => {
-          // node:test reports a failing test on stdout.
-          const why = e.killed ? 'did not exit within 60 s' : `${e.message}\n${e.stderr}\n${e.stdout}`.trim();
-          failures.push(`${block.file}:${block.line}: ${why.split('\n').slice(0, 40).join('\n')}`);
-        });
-      }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+test('every ```ts block of README.md and docs/ runs against Concord and exits by itself', async () => {
+  // DOCS_PAGE=docs/recipes/lock.md runs one page's blocks (while writing it).
+  const page = process.env.DOCS_PAGE;
+  const blocks = allSnippets().filter((b) => b.run && (!page || b.file === page));
+  expect(blocks.length).toBeGreaterThan(page ? 0 : 20);
+  const dir = join(root, '.tmp', `doc-run-${process.pid}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const failures: string[] = [];
+  try {
+    writeFileSync(join(dir, 'context.mjs'), CONTEXT);
+    for (const block of blocks) {
+      const name = moduleName(block);
+      const js = ts.transpileModule(block.code, {
+        compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+      }).outputText;
+      writeFileSync(join(dir, `${name}.mjs`), js);
+      writeFileSync(join(dir, `${name}.main.mjs`), main(name));
+      await run(process.execPath, [join(dir, `${name}.main.mjs`)], {
+        cwd: dir,
+        env: { ...process.env, ETCD_ENDPOINTS: cluster!.endpoints.join(',') },
+        timeout: 60_000,
+      }).catch((e: { stdout?: string; stderr?: string; killed?: boolean; message: string }) => {
+        // node:test reports a failing test on stdout.
+        const why = e.killed ? 'did not exit within 60 s' : `${e.message}\n${e.stderr}\n${e.stdout}`.trim();
+        failures.push(`${block.file}:${block.line}: ${why.split('\n').slice(0, 40).join('\n')}`);
+      });
     }
-    expect(failures).toEqual([]);
-  },
-  900_000,
-);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  expect(failures).toEqual([]);
+}, 900_000);

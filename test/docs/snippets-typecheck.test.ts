@@ -47,44 +47,40 @@ const TSCONFIG = {
   include: ['*.ts'],
 };
 
-// Type-checking does not depend on the target: run once, in the 'etcd' project.
-const once = process.env.ETCD_BIN?.endsWith('concord-as-etcd') ? test.skip : test;
+// Type-checking does not depend on the target: jest.config.cjs runs this file in the 'etcd'
+// project only (ETCD_ONLY_FILES).
 
 beforeAll(async () => {
   if (!existsSync(join(root, 'dist/src/index.d.ts'))) await run('npm', ['run', 'build'], { cwd: root });
 }, 120_000);
 
-once(
-  'every ```ts block of README.md and docs/ type-checks (NodeNext, strict)',
-  async () => {
-    const blocks = allSnippets();
-    expect(blocks.filter((b) => b.file === 'README.md').length).toBeGreaterThan(0);
-    expect(blocks.length).toBeGreaterThan(20);
-    const dir = join(root, '.tmp', `doc-snippets-${process.pid}`);
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
-    try {
-      writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(TSCONFIG, null, 2));
-      writeFileSync(join(dir, 'doc-context.d.ts'), CONTEXT);
-      for (const block of blocks) {
-        // A block without import or export would be a script: make it a module (top-level await).
-        const { code } = block;
-        const moduleCode = /^\s*(import|export)\s/m.test(code) ? code : `${code}\nexport {};\n`;
-        writeFileSync(join(dir, `${moduleName(block)}.ts`), moduleCode);
-      }
-      const tsc = join(root, 'node_modules/typescript/bin/tsc');
-      const result = await run(process.execPath, [tsc, '-p', dir], { cwd: dir }).then(
-        () => '',
-        (e: { stdout?: string; message: string }) => e.stdout || e.message,
-      );
-      // Errors name the file, and so the page and line of the block.
-      expect(result).toBe('');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+test('every ```ts block of README.md and docs/ type-checks (NodeNext, strict)', async () => {
+  const blocks = allSnippets();
+  expect(blocks.filter((b) => b.file === 'README.md').length).toBeGreaterThan(0);
+  expect(blocks.length).toBeGreaterThan(20);
+  const dir = join(root, '.tmp', `doc-snippets-${process.pid}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  try {
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(TSCONFIG, null, 2));
+    writeFileSync(join(dir, 'doc-context.d.ts'), CONTEXT);
+    for (const block of blocks) {
+      // A block without import or export would be a script: make it a module (top-level await).
+      const { code } = block;
+      const moduleCode = /^\s*(import|export)\s/m.test(code) ? code : `${code}\nexport {};\n`;
+      writeFileSync(join(dir, `${moduleName(block)}.ts`), moduleCode);
     }
-  },
-  120_000,
-);
+    const tsc = join(root, 'node_modules/typescript/bin/tsc');
+    const result = await run(process.execPath, [tsc, '-p', dir], { cwd: dir }).then(
+      () => '',
+      (e: { stdout?: string; message: string }) => e.stdout || e.message,
+    );
+    // Errors name the file, and so the page and line of the block.
+    expect(result).toBe('');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 120_000);
 
 test('a ```ts no-run block says why on its first line', () => {
   const noRun = allSnippets().filter((b) => !b.run);
