@@ -202,7 +202,9 @@ export function rangeRequest(ks: Keyspace, r: KeyRange, o: RangeOptions = {}): R
   }
   return {
     key,
-    rangeEnd,
+    // Absent for one key: a present-but-empty range_end reads to the end of the keyspace on
+    // etcd (its decoder keeps the field's presence).
+    rangeEnd: rangeEnd.length === 0 ? undefined : rangeEnd,
     limit: big(o.limit),
     revision: big(o.revision),
     sortOrder,

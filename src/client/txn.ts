@@ -258,7 +258,8 @@ function compareToWire(ks: Keyspace, c: CompareSpec): Compare {
     result: RESULT[c.op],
     target: Compare_CompareTarget.VERSION,
     key,
-    rangeEnd,
+    // Absent for one key, as in rangeRequest(): present-but-empty means to the end on etcd.
+    rangeEnd: rangeEnd.length === 0 ? undefined : rangeEnd,
   };
   switch (c.target) {
     case 'value':

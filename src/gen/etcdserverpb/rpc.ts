@@ -70,7 +70,7 @@ export interface ResponseHeader {
 export interface RangeRequest {
   key: Buffer;
   /** Exclusive end; "\0" means every key >= key. */
-  rangeEnd: Buffer;
+  rangeEnd?: Buffer | undefined;
   limit: bigint;
   /** Read at this revision; <= 0 means latest. */
   revision: bigint;
@@ -236,7 +236,7 @@ export interface Compare {
     | bigint
     | undefined;
   /** When set, the guard applies to every key in [key, range_end). */
-  rangeEnd: Buffer;
+  rangeEnd?: Buffer | undefined;
 }
 
 export enum Compare_CompareResult {
@@ -1029,7 +1029,7 @@ export const ResponseHeader: MessageFns<ResponseHeader> = {
 function createBaseRangeRequest(): RangeRequest {
   return {
     key: Buffer.alloc(0),
-    rangeEnd: Buffer.alloc(0),
+    rangeEnd: undefined,
     limit: 0n,
     revision: 0n,
     sortOrder: 0,
@@ -1049,7 +1049,7 @@ export const RangeRequest: MessageFns<RangeRequest> = {
     if (message.key.length !== 0) {
       writer.uint32(10).bytes(message.key);
     }
-    if (message.rangeEnd.length !== 0) {
+    if (message.rangeEnd !== undefined) {
       writer.uint32(18).bytes(message.rangeEnd);
     }
     if (message.limit !== 0n) {
@@ -1242,7 +1242,7 @@ export const RangeRequest: MessageFns<RangeRequest> = {
         ? Buffer.from(bytesFromBase64(object.rangeEnd))
         : isSet(object.range_end)
         ? Buffer.from(bytesFromBase64(object.range_end))
-        : Buffer.alloc(0),
+        : undefined,
       limit: isSet(object.limit) ? BigInt(object.limit) : 0n,
       revision: isSet(object.revision) ? BigInt(object.revision) : 0n,
       sortOrder: isSet(object.sortOrder)
@@ -1294,7 +1294,7 @@ export const RangeRequest: MessageFns<RangeRequest> = {
     if (message.key.length !== 0) {
       obj.key = base64FromBytes(message.key);
     }
-    if (message.rangeEnd.length !== 0) {
+    if (message.rangeEnd !== undefined) {
       obj.rangeEnd = base64FromBytes(message.rangeEnd);
     }
     if (message.limit !== 0n) {
@@ -1339,7 +1339,7 @@ export const RangeRequest: MessageFns<RangeRequest> = {
   fromPartial(object: DeepPartial<RangeRequest>): RangeRequest {
     const message = createBaseRangeRequest();
     message.key = object.key ?? Buffer.alloc(0);
-    message.rangeEnd = object.rangeEnd ?? Buffer.alloc(0);
+    message.rangeEnd = object.rangeEnd ?? undefined;
     message.limit = (object.limit !== undefined && object.limit !== null) ? BigInt(object.limit) : 0n;
     message.revision = (object.revision !== undefined && object.revision !== null) ? BigInt(object.revision) : 0n;
     message.sortOrder = object.sortOrder ?? 0;
@@ -2260,7 +2260,7 @@ function createBaseCompare(): Compare {
     modRevision: undefined,
     value: undefined,
     lease: undefined,
-    rangeEnd: Buffer.alloc(0),
+    rangeEnd: undefined,
   };
 }
 
@@ -2302,7 +2302,7 @@ export const Compare: MessageFns<Compare> = {
       }
       writer.uint32(64).int64(message.lease);
     }
-    if (message.rangeEnd.length !== 0) {
+    if (message.rangeEnd !== undefined) {
       writer.uint32(514).bytes(message.rangeEnd);
     }
     return writer;
@@ -2427,7 +2427,7 @@ export const Compare: MessageFns<Compare> = {
         ? Buffer.from(bytesFromBase64(object.rangeEnd))
         : isSet(object.range_end)
         ? Buffer.from(bytesFromBase64(object.range_end))
-        : Buffer.alloc(0),
+        : undefined,
     };
   },
 
@@ -2457,7 +2457,7 @@ export const Compare: MessageFns<Compare> = {
     if (message.lease !== undefined) {
       obj.lease = message.lease.toString();
     }
-    if (message.rangeEnd.length !== 0) {
+    if (message.rangeEnd !== undefined) {
       obj.rangeEnd = base64FromBytes(message.rangeEnd);
     }
     return obj;
@@ -2480,7 +2480,7 @@ export const Compare: MessageFns<Compare> = {
       : undefined;
     message.value = object.value ?? undefined;
     message.lease = (object.lease !== undefined && object.lease !== null) ? BigInt(object.lease) : undefined;
-    message.rangeEnd = object.rangeEnd ?? Buffer.alloc(0);
+    message.rangeEnd = object.rangeEnd ?? undefined;
     return message;
   },
 };

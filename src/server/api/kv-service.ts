@@ -7,6 +7,7 @@ import { mutated } from '../../failpoints.js';
 import type { KVServiceImplementation, RequestOp, TxnRequest } from '../../gen/etcdserverpb/rpc.js';
 import { checkRangeAuth, checkTxnAuth, isReadOnlyTxn } from '../../mvcc/index.js';
 import type { Node } from '../bootstrap/node.js';
+import { remarshaledTxn, servedRange, servedTxn } from './range-end.js';
 
 /** etcd serves a read-only txn as serializable only if every range in it asks to be. */
 function serializableTxn(t: TxnRequest): boolean {
@@ -23,7 +24,8 @@ const FOLLOWER_LOCAL_READS = mutated('follower-local-reads');
 export function kvService(node: Node): KVServiceImplementation {
   const { sm, proposer, auth } = node;
   return {
-    async range(req, ctx) {
+    async range(request, ctx) {
+      const req = servedRange(request);
       sm.validate({ range: req });
       const who = await auth.infoOf(ctx.metadata);
       if (!req.serializable && !(FOLLOWER_LOCAL_READS && !proposer.isLeader))
@@ -53,9 +55,11 @@ export function kvService(node: Node): KVServiceImplementation {
       return resp;
     },
 
-    async txn(req, ctx) {
+    async txn(request, ctx) {
+      const readOnly = isReadOnlyTxn(request);
+      const req = readOnly ? servedTxn(request) : remarshaledTxn(request);
       sm.validate({ txn: req });
-      if (isReadOnlyTxn(req)) {
+      if (readOnly) {
         const who = await auth.infoOf(ctx.metadata);
         if (!serializableTxn(req)) await proposer.readIndex(ctx.signal);
         checkTxnAuth(sm.auth, sm.lessor, who, req);

@@ -25,6 +25,7 @@ import { kvService } from '../kv-service.js';
 import { leaseService } from '../lease-service.js';
 import { lockService } from '../lock-service.js';
 import { maintenanceService } from '../maintenance-service.js';
+import { remarshaledRange, remarshaledTxn } from '../range-end.js';
 import { requireLeader } from '../require-leader.js';
 import { watchService } from '../watch-service.js';
 import { requestType } from './jsonpb.js';
@@ -133,10 +134,11 @@ export function gatewayRoutes(node: Node): Map<string, Route> {
   const Election = ElectionDefinition;
   // etcd's paths (etcd 3.4's rpc.proto http options; /v3/kv/lease/… are its older lease paths).
   return new Map<string, Route>([
-    ['/v3/kv/range', unary(KV, 'range', (q, c) => kv.range(q, c))],
+    // grpc-gateway re-marshals the request to call the gRPC server: "range_end": "" is absent.
+    ['/v3/kv/range', unary(KV, 'range', (q, c) => kv.range(remarshaledRange(q), c))],
     ['/v3/kv/put', unary(KV, 'put', (q, c) => kv.put(q, c))],
     ['/v3/kv/deleterange', unary(KV, 'deleteRange', (q, c) => kv.deleteRange(q, c))],
-    ['/v3/kv/txn', unary(KV, 'txn', (q, c) => kv.txn(q, c))],
+    ['/v3/kv/txn', unary(KV, 'txn', (q, c) => kv.txn(remarshaledTxn(q), c))],
     ['/v3/kv/compaction', unary(KV, 'compact', (q, c) => kv.compact(q, c))],
     ['/v3/watch', stream(WatchDefinition, 'watch', (qs, c) => watch.watch(iterate(qs), c))],
     ['/v3/lease/grant', unary(Lease, 'leaseGrant', (q, c) => lease.leaseGrant(q, c))],
