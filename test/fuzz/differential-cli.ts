@@ -1,5 +1,5 @@
 /**
- * `npm run fuzz -- [--seeds N] [--first S] [--seed S] [--ops N] [--empty-range-end] [--minimize]
+ * `npm run fuzz -- [--seeds N] [--first S] [--seed S] [--ops N] [--minimize]
  * [--regressions] [--settle MS]`: the differential fuzzer (differential.ts), real etcd 3.4 against
  * Concord, each seed on a fresh pair of servers.
  *
@@ -10,7 +10,7 @@
  * - `--minimize` shrinks a failing seed's ops (ddmin, a fresh pair per trial) and prints the
  *   minimal case as an entry for test/fuzz/differential-regressions.json.
  * - Known differences not fixed yet (KNOWN_DIFFERENCES in differential.ts) are stepped around;
- *   `--check NAME` (repeatable) checks one instead; `--empty-range-end` = `--check empty-range-end`
+ *   `--check NAME` (repeatable) checks one instead
  *   (issue 16, item 2: without it a present-but-empty range_end is sent as absent).
  * - `--regressions` replays test/fuzz/differential-regressions.json instead.
  * - `--case FILE` runs the ops of a JSON file (an `Op[]`); `--trace` prints every op as sent and
@@ -48,7 +48,6 @@ function formatStats(stats: Record<string, number>): string {
 async function main(): Promise<number> {
   const root = process.cwd();
   const checked = process.argv.flatMap((a, i) => (process.argv[i - 1] === '--check' ? [a] : [])) as Known[];
-  if (flag('--empty-range-end')) checked.push('empty-range-end');
   for (const k of checked)
     if (!(k in KNOWN_DIFFERENCES))
       throw new Error(`--check: no known difference ${k} (${ALL_KNOWN.join(', ')})`);

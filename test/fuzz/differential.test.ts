@@ -7,7 +7,7 @@
  * A failure prints the first differing request (as sent, and its bytes) with both answers. To
  * look into one: `npm run fuzz -- --seed S --ops N --minimize`. Environment: DIFF_FUZZ_SEEDS
  * (comma-separated, replaces the fixed seeds), DIFF_FUZZ_OPS (ops per seed), DIFF_FUZZ_CHECK
- * (comma-separated known differences to check instead of stepping around, e.g. empty-range-end;
+ * (comma-separated known differences to check instead of stepping around, when there are any;
  * pending regressions that check only those run too).
  */
 import { execSync } from 'node:child_process';

@@ -615,9 +615,9 @@ function resolveRev(ref: RevRef | undefined, s: ResolveState): number | undefine
   return s.compactRev + ref.compact;
 }
 
-/** Present-empty range_end goes out as absent unless enabled (issue 16, item 2). */
-function resolveEnd(end: string | undefined, s: ResolveState): string | undefined {
-  return end === '' && s.known.has('empty-range-end') ? undefined : end;
+/** A present-empty range_end goes out as it is (issue 16, item 2, fixed). */
+function resolveEnd(end: string | undefined, _s: ResolveState): string | undefined {
+  return end;
 }
 
 function resolveReq(op: ReqOp, s: ResolveState): Concrete {
@@ -1095,13 +1095,12 @@ export async function closePair(p: Pair): Promise<void> {
  * steps around each one so that the rest can still be compared. `RunOptions.known` lists those to
  * step around (default: all of them); leave one out to check it.
  */
-export const KNOWN_DIFFERENCES = {
-  'empty-range-end':
-    'issue 16 item 2: a range_end present with zero length reads from key to the end of the keyspace on ' +
-    'etcd and as an absent one (the single key) on Concord. Worked around: sent as absent.',
-} as const;
+export const KNOWN_DIFFERENCES: Record<string, string> = {
+  // None today. The last, issue 16 item 2 (a present-empty range_end), is fixed in
+  // src/server/api/range-end.ts.
+};
 
-export type Known = keyof typeof KNOWN_DIFFERENCES;
+export type Known = string;
 export const ALL_KNOWN = Object.keys(KNOWN_DIFFERENCES) as Known[];
 
 export interface RunOptions {
