@@ -7,7 +7,7 @@ import { mutated } from '../../failpoints.js';
 import type { KVServiceImplementation, RequestOp, TxnRequest } from '../../gen/etcdserverpb/rpc.js';
 import { checkRangeAuth, checkTxnAuth, isReadOnlyTxn } from '../../mvcc/index.js';
 import type { Node } from '../bootstrap/node.js';
-import { remarshaledTxn, servedRange, servedTxn } from './range-end.js';
+import { remarshaledTxn, servedAsDecoded, servedRange, servedTxn } from './range-end.js';
 
 /** etcd serves a read-only txn as serializable only if every range in it asks to be. */
 function serializableTxn(t: TxnRequest): boolean {
@@ -57,7 +57,7 @@ export function kvService(node: Node): KVServiceImplementation {
 
     async txn(request, ctx) {
       const readOnly = isReadOnlyTxn(request);
-      const req = readOnly ? servedTxn(request) : remarshaledTxn(request);
+      const req = servedAsDecoded(request) ? servedTxn(request) : remarshaledTxn(request);
       sm.validate({ txn: req });
       if (readOnly) {
         const who = await auth.infoOf(ctx.metadata);

@@ -5,8 +5,10 @@
  * gogo's encoder drops an empty bytes field, so a request that is re-marshaled on its way
  * loses the difference. Measured against etcd 3.4:
  * - Range, and a read-only Txn (its ranges and its compares), are served from the request as
- *   decoded: present-empty reads to the end of the keyspace;
- * - a write Txn is marshaled into a raft entry: present-empty is absent again (one key);
+ *   decoded: present-empty reads to the end of the keyspace. "Read-only" is etcd's
+ *   isTxnReadonly: every op of both branches a Range. A Txn holding a nested Txn is not, even
+ *   when nothing in it writes (Concord serves that one locally too, but must answer as etcd);
+ * - any other Txn is marshaled into a raft entry: present-empty is absent again (one key);
  * - the JSON gateway re-marshals every request to call the gRPC server: `"range_end": ""` is
  *   absent;
  * - DeleteRange, Watch and permissions have no presence (proto3 bytes): empty is one key.
@@ -54,6 +56,11 @@ function txn(t: TxnRequest, rule: Rule): TxnRequest {
   const failure = ops(t.failure, rule);
   const changed = success !== t.success || failure !== t.failure || cmp.some((c, i) => c !== t.compare[i]);
   return changed ? { ...t, compare: cmp, success, failure } : t;
+}
+
+/** etcd's isTxnReadonly: every op of both branches is a Range (a nested Txn is not). */
+export function servedAsDecoded(t: TxnRequest): boolean {
+  return t.success.every((op) => op.requestRange) && t.failure.every((op) => op.requestRange);
 }
 
 /** A Range served from the request as decoded. */
