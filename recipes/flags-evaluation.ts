@@ -2,7 +2,8 @@
  * Evaluating a flag against a context, pure and synchronous: the first matching rule, else the
  * rollout's bucket, else the flag's value (flags.ts describes the order and the bucket).
  */
-import { createHash } from 'node:crypto';
+import { sha256 } from '@noble/hashes/sha2';
+import { utf8ToBytes } from '@noble/hashes/utils';
 import type { KeyValue } from '../src/core.js';
 import {
   type FlagDefinition,
@@ -58,8 +59,9 @@ export interface FlagDetails<T> {
 
 /** A rollout bucket in [0, 100): sha256(name, a NUL byte, targetingKey), first 32 bits, scaled. */
 export function rolloutBucket(name: string, targetingKey: string): number {
-  const h = createHash('sha256').update(name).update('\0').update(targetingKey).digest();
-  return (h.readUInt32BE(0) / 2 ** 32) * 100;
+  // Pure JS so that it runs in browsers; UTF-8 as node:crypto hashed strings, so buckets match.
+  const h = sha256(utf8ToBytes(`${name}\0${targetingKey}`));
+  return (new DataView(h.buffer, h.byteOffset, 4).getUint32(0) / 2 ** 32) * 100;
 }
 
 export interface Compiled {
