@@ -8,6 +8,7 @@
  */
 import { isAbortError } from 'abort-controller-x';
 import type { Metadata } from 'nice-grpc-common';
+import { fullJitter } from '../backoff.js';
 import { ETCD_ERRORS } from '../errors/index.js';
 import { AuthDefinition } from '../gen/etcdserverpb/rpc.js';
 import { type CallOptions, CallScope, delay } from './call-options.js';
@@ -157,7 +158,7 @@ export class Connections {
           const retry = (kind === 'read' && isRetryableRead(err)) || wasNotSent(err);
           if (!retry || attempt >= this.settings.maxAttempts || this.#closed) throw err;
           try {
-            await delay(backoff(attempt, this.settings.endpoints.length), scope.signal);
+            await delay(retryDelayMs(attempt, this.settings.endpoints.length), scope.signal);
           } catch {
             throw scope.abortError();
           }
@@ -180,11 +181,17 @@ function staleToken(err: unknown): boolean {
   return err instanceof Error && STALE_TOKEN.has(err.message);
 }
 
-/** Quick hops across endpoints first, then exponential back-off capped at 1 s. */
-export function backoff(attempt: number, endpoints: number): number {
-  if (attempt < endpoints) return 10;
-  return Math.min(1000, 50 * 2 ** (attempt - endpoints));
+/**
+ * The wait after failed attempt `attempt` (1-based): quick hops (under 10 ms) across the
+ * endpoints first, then the shared jittered back-off, whose mean (50 ms doubling, up to 1 s)
+ * is the fixed schedule this replaced.
+ */
+export function retryDelayMs(attempt: number, endpoints: number, random: () => number = Math.random): number {
+  if (attempt < endpoints) return fullJitter(0, HOP, random);
+  return fullJitter(attempt - endpoints, RETRY, random);
 }
+const HOP = { baseMs: 10, capMs: 10 };
+const RETRY = { baseMs: 100, capMs: 2000 };
 
 /** node:events where the runtime is Node (20.16+ has process.getBuiltinModule), else undefined. */
 function nodeEvents(): { setMaxListeners(n: number, ...targets: EventTarget[]): void } | undefined {

@@ -5,6 +5,7 @@
  * next one goes to another member, after a backoff that grows with the failures in a row.
  */
 import type { Metadata } from 'nice-grpc-common';
+import { fullJitter } from '../backoff.js';
 import type { AsyncQueue } from './async-queue.js';
 import { delay } from './call-options.js';
 import type { Connections } from './connections.js';
@@ -28,10 +29,15 @@ export interface StreamLoopParts<S extends LoopStream, Res> {
   onResponse(s: S, res: Res): void;
 }
 
-/** The backoff after `failures` broken streams in a row: 50 ms doubling, up to 1 s. */
-export function streamBackoffMs(failures: number): number {
-  return Math.min(1000, 25 * 2 ** Math.min(failures, 6));
+/**
+ * The wait after `failures` broken streams in a row: the shared jittered back-off, whose mean
+ * (50 ms doubling, up to 1 s) is the fixed schedule this replaced. Jitter keeps every client
+ * of a member that went away from reconnecting to the next one in the same instant.
+ */
+export function streamBackoffMs(failures: number, random: () => number = Math.random): number {
+  return fullJitter(failures, STREAM_BACKOFF, random);
 }
+const STREAM_BACKOFF = { baseMs: 50, capMs: 2000 };
 
 export class StreamLoop<S extends LoopStream, Res> {
   readonly #conns: Connections;

@@ -1,10 +1,12 @@
 /**
  * Background upload of snapshots to a (remote) store, off the Raft hot path. The node offers
  * each new local snapshot; the uploader keeps only the newest offer, skips one whose index has
- * not moved past the last upload, and retries failures with capped exponential back-off and
- * jitter while the database is away. Failures are logged and counted in `metrics` (the server
+ * not moved past the last upload, and retries failures with the shared jittered back-off
+ * (src/backoff.ts: a draw below minBackoffMs doubling per attempt, capped at maxBackoffMs)
+ * while the database is away. Failures are logged and counted in `metrics` (the server
  * exports them); nothing here ever blocks or throws into the caller.
  */
+import { fullJitter } from '../../backoff.js';
 import { asLogger, type Logger, type LogSink } from '../../log.js';
 import type { SnapshotInfo, SnapshotSource, SnapshotStore } from './types.js';
 
@@ -147,7 +149,7 @@ export class SnapshotUploader {
         this.metrics.failures++;
         this.#opts.onFailure?.(err);
         this.metrics.lastError = err instanceof Error ? err.message : String(err);
-        const wait = Math.min(this.#max, this.#min * 2 ** attempt) * (0.5 + this.#random() / 2);
+        const wait = fullJitter(attempt, { baseMs: this.#min, capMs: this.#max }, this.#random);
         attempt++;
         this.#log.warn(
           `snapshot upload of index ${offer.info.index} to ${this.#store.kind} store failed ` +
