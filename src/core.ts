@@ -50,4 +50,5 @@ export {
   type TxnSpec,
   txn,
 } from './client/txn.js';
+export type { WatchEvents, WatchState, WatchStateChange } from './client/watch.js';
 export { Watch, type WatchBatch, type WatchEvent, type WatchOptions } from './client/watch.js';

@@ -6,6 +6,11 @@
  *
  * Creates are sent one at a time: etcd answers creates in order, and a created response is
  * matched to the oldest create still unanswered.
+ *
+ * Each watch also reports where it stands (`Watch.state`): a broken stream makes it
+ * `disconnected`; once it is created again on a new stream it is `resuming` until it has
+ * delivered everything up to the revision the server stood at when it re-created it, then
+ * `connected`.
  */
 import { ETCD_ERRORS } from '../errors/index.js';
 import {
@@ -81,6 +86,47 @@ export interface WatchBatch {
   progress: boolean;
 }
 
+/**
+ * Where a watch stands, named as etcd3 (npm) names its watcher's events where it has one:
+ * - `connecting`: its first create is on its way (etcd3 `connecting`);
+ * - `connected`: created, and caught up with the revision the server stood at when it created
+ *   it (etcd3 `connected`; the "caught up" state);
+ * - `disconnected`: its stream broke; it is reopened, on another endpoint if need be (etcd3
+ *   `disconnected`);
+ * - `resuming`: created again (or created with a `startRevision` in the past) and replaying
+ *   from `fromRevision` what it has not delivered yet (no etcd3 counterpart: etcd3 goes from
+ *   `connecting` straight to `connected`);
+ * - `closed`: canceled, failed, or its client closed.
+ */
+export type WatchState = 'connecting' | 'connected' | 'disconnected' | 'resuming' | 'closed';
+
+/** What a watch's `state` event carries. */
+export interface WatchStateChange {
+  /** The new state. */
+  state: WatchState;
+  /** The state before. */
+  previous: WatchState;
+  /** The first revision the watch has not delivered yet: where it resumes from. */
+  fromRevision: bigint;
+  /**
+   * For `resuming`: the store revision the server stood at when it re-created the watch; the
+   * watch is `connected` once it has delivered everything up to it.
+   */
+  toRevision?: bigint;
+}
+
+/** The events of a `Watch`, with their arguments. */
+export interface WatchEvents {
+  /** Any state change. */
+  state: [change: WatchStateChange];
+  /** Caught up (etcd3's event of that name). */
+  connected: [change: WatchStateChange];
+  /** The stream broke (etcd3's event of that name). */
+  disconnected: [change: WatchStateChange];
+  /** Created again on a new stream, replaying what it missed. */
+  resuming: [change: WatchStateChange];
+}
+
 type State = 'creating' | 'active' | 'done';
 
 class Watcher {
@@ -95,6 +141,12 @@ class Watcher {
   reauthenticated = false;
   created!: { resolve: () => void; reject: (e: unknown) => void };
   readonly createdPromise: Promise<void>;
+  /** The state users see (see `WatchState`), and where it reports changes. */
+  public: WatchState = 'connecting';
+  /** While `resuming`: the server's revision at the re-creation, to deliver up to. */
+  catchUpTo = 0n;
+  /** State listeners by event name (a Set: adding one twice keeps one). */
+  readonly listeners = new Map<keyof WatchEvents, Set<(change: WatchStateChange) => void>>();
 
   constructor(
     readonly ks: Keyspace,
@@ -145,11 +197,43 @@ class Watcher {
     this.queue.push({ header: h, events: out, progress: false });
   }
 
+  setState(state: WatchState, toRevision?: bigint): void {
+    const previous = this.public;
+    if (previous === state || previous === 'closed') return;
+    this.public = state;
+    const change: WatchStateChange = { state, previous, fromRevision: this.nextRev };
+    if (toRevision !== undefined) change.toRevision = toRevision;
+    for (const name of ['state', state] as const) {
+      for (const fn of [...(this.listeners.get(name as keyof WatchEvents) ?? [])]) {
+        try {
+          fn(change);
+        } catch {
+          // A throwing listener must not break the watch stream.
+        }
+      }
+    }
+  }
+
+  /** Created (again) on a stream whose header says the server stood at `serverRev`. */
+  onCreated(serverRev: bigint): void {
+    this.catchUpTo = serverRev;
+    if (this.public !== 'connecting' || this.nextRev <= serverRev) this.setState('resuming', serverRev);
+    this.checkCaughtUp();
+  }
+
+  /** `connected` once everything up to the re-creation's revision has been delivered. */
+  checkCaughtUp(): void {
+    if (this.public === 'resuming' && this.nextRev > this.catchUpTo) this.setState('connected');
+    else if (this.public === 'connecting' && this.state === 'active') this.setState('connected');
+  }
+
   /** Runs once when the watch ends (releases the listener on the caller's signal). */
   onFinish: (() => void) | undefined;
 
   finish(err?: unknown): void {
     this.state = 'done';
+    this.setState('closed');
+    this.listeners.clear();
     this.onFinish?.();
     this.onFinish = undefined;
     if (err) {
@@ -167,6 +251,13 @@ interface Stream extends LoopStream {
   /** Watchers whose create was sent or is waiting to be sent, oldest first. */
   pending: Watcher[];
   byId: Map<bigint, Watcher>;
+  /**
+   * Progress requests not yet answered: the user's (their answers are delivered as progress
+   * batches) and the hub's own, sent to learn that a resuming watch caught up (their answers
+   * are not: a user would see batches nobody asked for). Answers come in order; the user's are
+   * served first, and a server may answer several requests at once.
+   */
+  progressAsked: { user: number; hub: number };
 }
 
 export class WatchHub {
@@ -184,6 +275,7 @@ export class WatchHub {
         abort: new AbortController(),
         pending: [],
         byId: new Map(),
+        progressAsked: { user: 0, hub: 0 },
       }),
       started: (s) => {
         for (const w of this.#watchers) {
@@ -193,7 +285,9 @@ export class WatchHub {
         }
       },
       call: (i, s, metadata) =>
-        this.#conns.client(WatchDefinition, i).watch(s.requests, { signal: s.abort.signal, metadata }),
+        this.#tracked(
+          this.#conns.client(WatchDefinition, i).watch(s.requests, { signal: s.abort.signal, metadata }),
+        ),
       onResponse: (s, res) => this.#onResponse(s, res),
     });
     conns.closeSignal.addEventListener('abort', () => this.#closeAll(), { once: true });
@@ -253,9 +347,21 @@ export class WatchHub {
     return new Watch(this, w);
   }
 
+  /** The stream's responses; when it ends, every watch still open is `disconnected`. */
+  async *#tracked(responses: AsyncIterable<WatchResponse>): AsyncGenerator<WatchResponse> {
+    try {
+      yield* responses;
+    } finally {
+      for (const w of this.#watchers) if (w.state === 'active') w.setState('disconnected');
+    }
+  }
+
   /** Asks the server for a progress notification on every watch of the stream. */
   requestProgress(): void {
-    this.#loop.current?.requests.push({ progressRequest: {} });
+    const s = this.#loop.current;
+    if (!s) return;
+    s.progressAsked.user++;
+    s.requests.push({ progressRequest: {} });
   }
 
   /** Cancels on the server; iteration ends quietly, or throws `err` when given. */
@@ -310,8 +416,16 @@ export class WatchHub {
         s.requests.push({ cancelRequest: { watchId: w.id } });
         return;
       }
-      if (w.nextRev === 0n) w.nextRev = (res.header?.revision ?? 0n) + 1n;
+      const serverRev = res.header?.revision ?? 0n;
+      if (w.nextRev === 0n) w.nextRev = serverRev + 1n;
       w.state = 'active';
+      w.onCreated(serverRev);
+      // Behind: a progress answer says when nothing more is due (Concord and etcd >= 3.4.25
+      // answer once every watch of the stream has caught up).
+      if (w.public === 'resuming') {
+        s.progressAsked.hub++;
+        s.requests.push({ progressRequest: {} });
+      }
       w.created.resolve();
       return;
     }
@@ -319,7 +433,15 @@ export class WatchHub {
     if (!w) {
       // A progress response to `requestProgress()` (watch id -1) is for every watch of the stream.
       if (res.watchId === -1n && res.events.length === 0 && !res.canceled) {
-        for (const x of s.byId.values()) if (x.state === 'active') x.deliver(res, [], false);
+        const asked = s.progressAsked;
+        const forUser = asked.user > 0 || asked.hub === 0;
+        if (asked.user > 0) asked.user--;
+        else if (asked.hub > 0) asked.hub--;
+        for (const x of s.byId.values()) {
+          if (x.state !== 'active') continue;
+          if (forUser) x.deliver(res, [], false);
+          if (x.public === 'resuming' && header(res.header).revision >= x.catchUpTo) x.setState('connected');
+        }
       }
       return;
     }
@@ -342,6 +464,7 @@ export class WatchHub {
       w.fragments = [];
     }
     w.deliver(res, events);
+    w.checkCaughtUp();
   }
 
   #cancelError(res: WatchResponse): EtcdError {
@@ -399,6 +522,31 @@ export class Watch implements AsyncIterable<WatchEvent> {
   /** Whether the watch has ended (canceled, failed, or its client closed). */
   get closed(): boolean {
     return this.#w.state === 'done';
+  }
+
+  /** Where the watch stands: `connected` when caught up (see `WatchState`). */
+  get state(): WatchState {
+    return this.#w.public;
+  }
+
+  /**
+   * Listens to state changes: `state` for every one, or `connected` / `disconnected` /
+   * `resuming` (etcd3's event names where it has them). Listeners run synchronously as the
+   * stream's responses are read, so a `connected` may come before the `for await` loop has
+   * taken the events that caught it up. They are dropped when the watch ends.
+   */
+  on(event: keyof WatchEvents, listener: (change: WatchStateChange) => void): this {
+    if (this.#w.state === 'done') return this;
+    const set = this.#w.listeners.get(event) ?? new Set();
+    set.add(listener);
+    this.#w.listeners.set(event, set);
+    return this;
+  }
+
+  /** Removes a listener added with `on()`. */
+  off(event: keyof WatchEvents, listener: (change: WatchStateChange) => void): this {
+    this.#w.listeners.get(event)?.delete(listener);
+    return this;
   }
 
   /** Responses as they arrive: event batches and progress notifications. */
