@@ -12,7 +12,15 @@
  * deletes `name/ready` and its key. A participant that crashes loses its lease and its key,
  * so leaving does not hang on it.
  */
-import { type Client, compare, EtcdError, type Lease, op, type RangeResult } from '../src/core.js';
+import {
+  type Client,
+  compare,
+  EtcdError,
+  type Lease,
+  type Namespace,
+  op,
+  type RangeResult,
+} from '../src/core.js';
 import { codedError } from './internal/errors.js';
 import { anySignal, contenderId, nextChange, obtainLease, removeKey } from './internal/leased.js';
 import { checkRecipeName } from './internal/names.js';
@@ -48,10 +56,10 @@ export interface WaitOptions extends WaitLimits {}
 export class Barrier {
   /** The barrier's name: the key that is the barrier. */
   readonly name: string;
-  readonly #client: Client;
+  readonly #client: Client | Namespace;
   readonly #key: Buffer;
 
-  constructor(client: Client, name: string) {
+  constructor(client: Client | Namespace, name: string) {
     checkRecipeName('barrier', name);
     this.#client = client;
     this.name = name;
@@ -133,13 +141,13 @@ export class DoubleBarrier {
   readonly name: string;
   /** How many participants the barrier waits for. */
   readonly count: number;
-  readonly #client: Client;
+  readonly #client: Client | Namespace;
   readonly #opts: DoubleBarrierOptions;
   readonly #waiters: Buffer;
   readonly #ready: Buffer;
   #me: Participant | undefined;
 
-  constructor(client: Client, name: string, count: number, opts: DoubleBarrierOptions = {}) {
+  constructor(client: Client | Namespace, name: string, count: number, opts: DoubleBarrierOptions = {}) {
     checkRecipeName('double barrier', name);
     if (!Number.isSafeInteger(count) || count < 1) {
       throw new TypeError(`double barrier count must be a positive integer, got ${String(count)}`);
@@ -287,13 +295,13 @@ export class DoubleBarrier {
 }
 
 /** A handle on the barrier `name` (the key itself). */
-export function barrier(client: Client, name: string): Barrier {
+export function barrier(client: Client | Namespace, name: string): Barrier {
   return new Barrier(client, name);
 }
 
 /** A handle on the double barrier `name` for `count` participants; call `enter()` to join. */
 export function doubleBarrier(
-  client: Client,
+  client: Client | Namespace,
   name: string,
   count: number,
   opts: DoubleBarrierOptions = {},

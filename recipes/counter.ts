@@ -5,7 +5,7 @@
  * failed attempt read back, so concurrent `add()`s from any number of clients never lose an
  * update. Values are bigints: no overflow.
  */
-import { type Client, EtcdError, type KeyValue } from '../src/core.js';
+import { type Client, EtcdError, type KeyValue, type Namespace } from '../src/core.js';
 import { checkRecipeName } from './internal/names.js';
 
 /** The counter's key holds something that is not a decimal integer. */
@@ -38,10 +38,10 @@ const INTEGER = /^-?\d+$/;
 export class Counter {
   /** The counter's name: the key that holds its value. */
   readonly name: string;
-  readonly #client: Client;
+  readonly #client: Client | Namespace;
   readonly #key: Buffer;
 
-  constructor(client: Client, name: string) {
+  constructor(client: Client | Namespace, name: string) {
     checkRecipeName('counter', name);
     this.#client = client;
     this.name = name;
@@ -125,6 +125,6 @@ function toBigInt(v: bigint | number, what: string): bigint {
 }
 
 /** A handle on the counter stored at the key `name`. */
-export function counter(client: Client, name: string): Counter {
+export function counter(client: Client | Namespace, name: string): Counter {
   return new Counter(client, name);
 }

@@ -11,6 +11,7 @@ import {
   type KeyValue,
   type Lease,
   type LeaseLostError,
+  type Namespace,
   op,
   type Value,
 } from '../src/core.js';
@@ -76,7 +77,7 @@ const toLeader = (kv: KeyValue): Leader => ({
 export class Election {
   /** The election's name: the candidates' keys are under `name/`. */
   readonly name: string;
-  readonly #client: Client;
+  readonly #client: Client | Namespace;
   readonly #opts: ElectionOptions;
   readonly #prefix: Buffer;
   #value: Value;
@@ -90,7 +91,7 @@ export class Election {
   /** Resolves (never rejects) if leadership is lost without resigning (the lease was lost). */
   readonly lost: Promise<LeadershipLostError>;
 
-  constructor(client: Client, name: string, opts: ElectionOptions) {
+  constructor(client: Client | Namespace, name: string, opts: ElectionOptions) {
     if (typeof name !== 'string' || name.length === 0) {
       throw new TypeError(`election name must be a non-empty string, got ${JSON.stringify(name)}`);
     }
@@ -128,7 +129,7 @@ export class Election {
       this.#lease ??
       this.#opts.lease ??
       (await c.lease({
-        ttl: this.#opts.ttl ?? c.leaseDefaults.ttl ?? 60,
+        ttl: this.#opts.ttl ?? c.client.leaseDefaults.ttl ?? 60,
         signal: opts.signal,
         timeoutMs: this.#opts.timeoutMs,
       }));
@@ -235,14 +236,14 @@ export class Election {
   }
 }
 
-async function currentLeader(client: Client, prefix: Buffer, signal?: AbortSignal) {
+async function currentLeader(client: Client | Namespace, prefix: Buffer, signal?: AbortSignal) {
   const r = await client.range({ prefix }, { sort: { target: 'create', order: 'ascend' }, limit: 1, signal });
   const kv = r.kvs[0];
   return kv ? toLeader(kv) : undefined;
 }
 
 /** A candidate handle for `name`: call `campaign()` to run. */
-export function elect(client: Client, name: string, opts: ElectionOptions): Election {
+export function elect(client: Client | Namespace, name: string, opts: ElectionOptions): Election {
   return new Election(client, name, opts);
 }
 
@@ -252,7 +253,7 @@ export function elect(client: Client, name: string, opts: ElectionOptions): Elec
  * reported; the next leader is.
  */
 export async function* observe(
-  client: Client,
+  client: Client | Namespace,
   name: string,
   opts: { signal?: AbortSignal } = {},
 ): AsyncGenerator<Leader, void, undefined> {

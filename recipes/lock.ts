@@ -9,7 +9,7 @@
  * the next, so a resource that remembers the highest token it has seen can refuse a paused
  * holder that wakes up after its lease expired (`lock.guard()` does that for etcd itself).
  */
-import { type Client, compare, EtcdError, type Lease, op } from '../src/core.js';
+import { type Client, compare, EtcdError, type Lease, type Namespace, op } from '../src/core.js';
 import { codedError } from './internal/errors.js';
 import type { LeaseHeld } from './internal/held.js';
 import { hex, LeasedHold, obtainLease, removeKey } from './internal/leased.js';
@@ -42,7 +42,14 @@ export interface HeldLock extends LeaseHeld<LockLostError> {
 
 /** A held lock: a lease-held key whose create revision is the fencing token. */
 class Held extends LeasedHold<LockLostError> implements HeldLock {
-  constructor(client: Client, name: string, key: Buffer, token: bigint, lease: Lease, ownsLease: boolean) {
+  constructor(
+    client: Client | Namespace,
+    name: string,
+    key: Buffer,
+    token: bigint,
+    lease: Lease,
+    ownsLease: boolean,
+  ) {
     super(client, name, `lock ${name}`, key, token, lease, ownsLease, {
       lost: (message, cause) => new LockLostError(message, { cause }),
       released: (message) => new EtcdError(message, { code: 'lock-released' }),
@@ -53,7 +60,7 @@ class Held extends LeasedHold<LockLostError> implements HeldLock {
   }
 }
 
-async function enqueue(client: Client, name: string, opts: LockOptions) {
+async function enqueue(client: Client | Namespace, name: string, opts: LockOptions) {
   const { lease, ownsLease } = await obtainLease(client, opts);
   const prefix = Buffer.from(`${name}/`);
   const key = Buffer.concat([prefix, Buffer.from(hex(lease.id))]);
@@ -93,7 +100,11 @@ async function enqueue(client: Client, name: string, opts: LockOptions) {
  *   .commit();
  * ```
  */
-export async function lock(client: Client, name: string, opts: LockOptions = {}): Promise<HeldLock> {
+export async function lock(
+  client: Client | Namespace,
+  name: string,
+  opts: LockOptions = {},
+): Promise<HeldLock> {
   checkRecipeName('lock', name);
   const q = await enqueue(client, name, opts);
   try {
@@ -119,7 +130,7 @@ export async function lock(client: Client, name: string, opts: LockOptions = {})
 
 /** Takes the lock if it is free now; resolves undefined (holding nothing) if it is not. */
 export async function tryLock(
-  client: Client,
+  client: Client | Namespace,
   name: string,
   opts: LockOptions = {},
 ): Promise<HeldLock | undefined> {
@@ -142,7 +153,7 @@ export async function tryLock(
  * ```
  */
 export async function withLock<T>(
-  client: Client,
+  client: Client | Namespace,
   name: string,
   fn: (ctx: { fencingToken: bigint; signal: AbortSignal; lock: HeldLock }) => Promise<T> | T,
   opts: LockOptions = {},
@@ -155,6 +166,9 @@ export async function withLock<T>(
   }
 }
 
-function dequeue(client: Client, q: { ownsLease: boolean; lease: Lease; key: Buffer; mine: bigint }) {
+function dequeue(
+  client: Client | Namespace,
+  q: { ownsLease: boolean; lease: Lease; key: Buffer; mine: bigint },
+) {
   return removeKey(client, { key: q.key, createRevision: q.mine, lease: q.lease, ownsLease: q.ownsLease });
 }

@@ -11,7 +11,15 @@
  * An idle consumer watches the prefix for new items from the revision at which it found the
  * queue empty, so none is missed.
  */
-import { type Client, compare, type KeyValue, op, type RangeResult, type Value } from '../src/core.js';
+import {
+  type Client,
+  compare,
+  type KeyValue,
+  type Namespace,
+  op,
+  type RangeResult,
+  type Value,
+} from '../src/core.js';
 import { codedError } from './internal/errors.js';
 import { anySignal, nextChange } from './internal/leased.js';
 import { checkRecipeName } from './internal/names.js';
@@ -57,10 +65,10 @@ function nextName(): bigint {
 export class Queue {
   /** The queue's name: its items are under `name/`. */
   readonly name: string;
-  readonly #client: Client;
+  readonly #client: Client | Namespace;
   readonly #prefix: Buffer;
 
-  constructor(client: Client, name: string) {
+  constructor(client: Client | Namespace, name: string) {
     checkRecipeName('queue', name);
     this.#client = client;
     this.name = name;
@@ -169,6 +177,6 @@ export class Queue {
 }
 
 /** A handle on the queue `name` (items under `name/`). */
-export function queue(client: Client, name: string): Queue {
+export function queue(client: Client | Namespace, name: string): Queue {
   return new Queue(client, name);
 }

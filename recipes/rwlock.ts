@@ -20,6 +20,7 @@ import {
   EtcdError,
   type Lease,
   type LeaseLostError,
+  type Namespace,
   op,
   type RangeResult,
 } from '../src/core.js';
@@ -67,7 +68,7 @@ export interface HeldRWLock extends LeaseHeld<RWLockLostError> {
 
 class HeldRW extends LeasedHold<RWLockLostError> implements HeldRWLock {
   constructor(
-    client: Client,
+    client: Client | Namespace,
     name: string,
     readonly mode: RWLockMode,
     key: Buffer,
@@ -124,13 +125,13 @@ type Fn<T> = (ctx: { fencingToken: bigint; signal: AbortSignal; lock: HeldRWLock
 export class RWLock {
   /** The lock's name: its keys are under `name/`. */
   readonly name: string;
-  readonly #client: Client;
+  readonly #client: Client | Namespace;
   readonly #opts: RWLockOptions;
   readonly #prefix: Buffer;
   readonly #read: Buffer;
   readonly #write: Buffer;
 
-  constructor(client: Client, name: string, opts: RWLockOptions = {}) {
+  constructor(client: Client | Namespace, name: string, opts: RWLockOptions = {}) {
     checkRecipeName('rwlock', name);
     this.#client = client;
     this.name = name;
@@ -278,6 +279,6 @@ export class RWLock {
 }
 
 /** A handle on the read-write lock `name`; nothing happens until `readLock()` / `writeLock()`. */
-export function rwlock(client: Client, name: string, opts: RWLockOptions = {}): RWLock {
+export function rwlock(client: Client | Namespace, name: string, opts: RWLockOptions = {}): RWLock {
   return new RWLock(client, name, opts);
 }

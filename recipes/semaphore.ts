@@ -23,6 +23,7 @@ import {
   type KeyValue,
   type Lease,
   type LeaseLostError,
+  type Namespace,
   op,
   type RangeResult,
 } from '../src/core.js';
@@ -93,12 +94,12 @@ export class Semaphore {
   readonly name: string;
   /** How many permits exist. */
   readonly limit: number;
-  readonly #client: Client;
+  readonly #client: Client | Namespace;
   readonly #opts: SemaphoreOptions;
   readonly #prefix: Buffer;
   readonly #meta: Buffer;
 
-  constructor(client: Client, name: string, opts: SemaphoreOptions) {
+  constructor(client: Client | Namespace, name: string, opts: SemaphoreOptions) {
     checkRecipeName('semaphore', name);
     if (!Number.isSafeInteger(opts?.limit) || opts.limit < 1) {
       throw new TypeError(`semaphore limit must be a positive integer, got ${String(opts?.limit)}`);
@@ -289,6 +290,6 @@ export class Semaphore {
 }
 
 /** A handle on the semaphore `name` with `limit` permits; nothing happens until `acquire()`. */
-export function semaphore(client: Client, name: string, opts: SemaphoreOptions): Semaphore {
+export function semaphore(client: Client | Namespace, name: string, opts: SemaphoreOptions): Semaphore {
   return new Semaphore(client, name, opts);
 }

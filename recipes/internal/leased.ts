@@ -49,12 +49,12 @@ export const leaseChoice = (call: LeaseChoice, own: LeaseChoice): LeaseChoice =>
 
 /** The caller's lease, or a new one the recipe owns (and revokes when done). */
 export async function obtainLease(
-  client: Client,
+  client: Client | Namespace,
   o: LeaseChoice,
 ): Promise<{ lease: Lease; ownsLease: boolean }> {
   if (o.lease) return { lease: o.lease, ownsLease: false };
   const lease = await client.lease({
-    ttl: o.ttl ?? client.leaseDefaults.ttl ?? 60,
+    ttl: o.ttl ?? client.client.leaseDefaults.ttl ?? 60,
     keepAlive: o.keepAlive,
     signal: o.signal,
     timeoutMs: o.timeoutMs,
@@ -67,7 +67,7 @@ export async function obtainLease(
  * key; a lease already gone took the key with it), else deletes the key if it is still the one created at `createRevision`.
  */
 export async function removeKey(
-  client: Client,
+  client: Client | Namespace,
   h: { key: Buffer; createRevision: bigint; lease: Lease; ownsLease: boolean },
   timeoutMs?: number,
 ): Promise<void> {
@@ -94,7 +94,7 @@ export async function removeKey(
  * so nothing stays queued behind a caller that gave up.
  */
 export async function awaitTurn(
-  client: Client,
+  client: Client | Namespace,
   queued: Parameters<typeof removeKey>[1],
   o: { signal?: AbortSignal; waitTimeoutMs?: number },
   timeoutMs: number | undefined,
@@ -123,7 +123,7 @@ export interface HoldErrors<E extends EtcdError> {
  * releases.
  */
 export class LeasedHold<E extends EtcdError = EtcdError> {
-  readonly #client: Client;
+  readonly #client: Client | Namespace;
   readonly #ownsLease: boolean;
   readonly #ended = new AbortController();
   readonly #what: string;
@@ -141,7 +141,7 @@ export class LeasedHold<E extends EtcdError = EtcdError> {
   };
 
   constructor(
-    client: Client,
+    client: Client | Namespace,
     /** The recipe instance's name. */
     readonly name: string,
     what: string,

@@ -6,6 +6,7 @@
 import { KVDefinition } from '../gen/etcdserverpb/rpc.js';
 import type { Key, Value } from './bytes.js';
 import type { CallOptions } from './call-options.js';
+import type { Client } from './client.js';
 import type { Connections } from './connections.js';
 import type { KeyRange, Keyspace } from './keyspace.js';
 import {
@@ -70,11 +71,21 @@ export class Namespace {
   /** @internal */
   protected readonly core: Core;
   readonly #ks: Keyspace;
+  readonly #client: Namespace;
 
   /** @internal */
-  constructor(core: Core, ks: Keyspace) {
+  constructor(core: Core, ks: Keyspace, client?: Namespace) {
     this.core = core;
     this.#ks = ks;
+    this.#client = client ?? this;
+  }
+
+  /**
+   * The client this view was made from (itself for a client): recipes given a namespace read
+   * its lease defaults there.
+   */
+  get client(): Client {
+    return this.#client as Client;
   }
 
   /** The prefix every key of this view is under ('' for a client). */
@@ -84,7 +95,7 @@ export class Namespace {
 
   /** A view whose keys are all under `prefix` (relative to this one). */
   namespace(prefix: Key): Namespace {
-    return new Namespace(this.core, this.#ks.child(prefix));
+    return new Namespace(this.core, this.#ks.child(prefix), this.#client);
   }
 
   /** One key, or undefined when it does not exist. */
