@@ -1,0 +1,45 @@
+/**
+ * Feature flags decoded: each key under the flags prefix is one JSON definition
+ * (recipes/flags-definition.ts). Validity is judged by the recipe's own `flagProblems`, so the
+ * dashboard calls invalid exactly what a reader would refuse.
+ */
+import { type FlagDefinition, flagProblems } from '../../../recipes/index.js';
+import type { Entry } from './entry.js';
+
+export interface FlagView {
+  name: string;
+  /** The definition, when the stored document is valid. */
+  definition: FlagDefinition | undefined;
+  /** Every problem of an invalid document. */
+  problems: string[];
+  /** The stored text, as it is. */
+  raw: string;
+  modRevision: string;
+}
+
+/** Problems of a document given as text: not JSON, or what `flagProblems` finds. */
+export function documentProblems(text: string): { def: unknown; problems: string[] } {
+  let def: unknown;
+  try {
+    def = JSON.parse(text);
+  } catch (e) {
+    return { def: undefined, problems: [`not JSON: ${(e as Error).message}`] };
+  }
+  return { def, problems: flagProblems(def) };
+}
+
+export function flagViews(entries: readonly Entry[], prefix: string): FlagView[] {
+  return entries
+    .filter((e) => e.key.startsWith(prefix) && e.key.length > prefix.length)
+    .map((e) => {
+      const { def, problems } = documentProblems(e.value);
+      return {
+        name: e.key.slice(prefix.length),
+        definition: problems.length === 0 ? (def as FlagDefinition) : undefined,
+        problems,
+        raw: e.value,
+        modRevision: e.modRevision.toString(),
+      };
+    })
+    .sort((a, b) => (a.name < b.name ? -1 : 1));
+}
