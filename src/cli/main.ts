@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { ETCD_VERSION } from '../server/index.js';
+import { dashboardCommand } from './dashboard.js';
 import { devCommand } from './dev.js';
 import { goStyleFlags } from './options.js';
 import { serveCommand } from './serve.js';
@@ -41,7 +42,8 @@ function program(): Command {
     .version(versionText(), '-v, --version', 'print the version and exit')
     .addCommand(serveCommand())
     .addCommand(devCommand())
-    .addCommand(snapshotCommand());
+    .addCommand(snapshotCommand())
+    .addCommand(dashboardCommand());
 }
 
 /**
