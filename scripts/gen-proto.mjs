@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Regenerates the TypeScript protobuf code from proto/ (see buf.gen.yaml for the ts-proto options).
+// Regenerates the TypeScript protobuf code from proto/ (see buf.gen.yaml for the ts-proto options),
+// and src/gen/json/: the SDK's flavour of the etcd API (see JSON_FLAVOUR), and src/gen/wire.ts.
 //
 //   node scripts/gen-proto.mjs              # writes src/gen/
 //   node scripts/gen-proto.mjs --out <dir>  # writes <dir>/ instead (used by the freshness test)
@@ -65,6 +66,8 @@ function main() {
     }
     raiseDecodeDepth(generated);
     writeDescriptors(buf, staging, generated);
+    writeJsonFlavour(buf, staging, generated);
+    writeWireMap(generated);
     assertSafeToReplace(out);
     rmSync(out, { recursive: true, force: true });
     cpSync(generated, out, { recursive: true });
@@ -128,6 +131,153 @@ function writeDescriptors(buf, staging, dir) {
     '',
   ].join('\n');
   writeFileSync(join(dir, 'descriptors.ts'), text);
+}
+
+/**
+ * src/gen/json/: the etcd API (proto/, without concord/) as the SDK uses it. The client builds
+ * requests and reads answers through these definitions; the fetch transport needs nothing else
+ * (the proto3 JSON mapping), and the gRPC transport swaps each for its binary twin by full name
+ * (wireDefinition in src/gen/wire.ts), so a fetch bundle holds no binary codec (124 KiB of the
+ * minified bundle were encode/decode the fetch transport never calls).
+ *
+ * Same message types as src/gen/ (env=node: bytes typed Buffer), but no code that needs a
+ * global Buffer: bytes are decoded with atob, encoded with btoa, and made Buffers only where the
+ * runtime has Buffer (Node, Deno, Bun): a browser gets the Uint8Array a Buffer extends.
+ */
+const JSON_FLAVOUR = {
+  version: 'v2',
+  plugins: [
+    {
+      local: 'node_modules/.bin/protoc-gen-ts_proto',
+      out: 'json',
+      strategy: 'all',
+      opt: [
+        'forceLong=bigint',
+        'outputServices=generic-definitions',
+        'useExactTypes=false',
+        'esModuleInterop=true',
+        'importSuffix=.js',
+        'env=node',
+        'outputEncodeMethods=false',
+        'outputJsonMethods=true',
+        'outputPartialMethods=true',
+      ],
+    },
+  ],
+};
+
+/** Where the runtime has a Buffer, bytes are one (a view, not a copy); else the Uint8Array itself. */
+const JSON_BYTES_HELPERS = `
+function asBuffer(b: Uint8Array): Buffer {
+  const B = (globalThis as { Buffer?: typeof Buffer }).Buffer;
+  return (B ? B.from(b.buffer, b.byteOffset, b.byteLength) : b) as Buffer;
+}
+
+function bytesFromBase64(b64: string): Buffer {
+  const bin = globalThis.atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; ++i) out[i] = bin.charCodeAt(i);
+  return asBuffer(out);
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  let bin = "";
+  for (let i = 0; i < arr.length; i += 0x8000) {
+    bin += globalThis.String.fromCharCode(...arr.subarray(i, i + 0x8000));
+  }
+  return globalThis.btoa(bin);
+}
+`;
+
+function writeJsonFlavour(buf, staging, dir) {
+  const out = join(staging, 'json-flavour');
+  const result = spawnSync(
+    buf,
+    [
+      'generate',
+      '--template',
+      JSON.stringify(JSON_FLAVOUR),
+      '--output',
+      out,
+      '--exclude-path',
+      'proto/concord',
+    ],
+    {
+      cwd: root,
+      stdio: 'inherit',
+      env: { ...process.env, BUF_CACHE_DIR: process.env.BUF_CACHE_DIR ?? join(staging, '.buf-cache') },
+    },
+  );
+  if (result.error) throw result.error;
+  if (result.status !== 0) throw new Error(`buf generate (json flavour) exited with status ${result.status}`);
+  const generated = join(out, 'json');
+  for (const file of listFiles(generated)) {
+    const text = readFileSync(file, 'utf8');
+    const next = withoutGlobalBuffer(text, file);
+    writeFileSync(file, next);
+  }
+  cpSync(generated, join(dir, 'json'), { recursive: true });
+}
+
+/** Rewrites ts-proto's env=node bytes code so that it needs no global Buffer (see JSON_FLAVOUR). */
+function withoutGlobalBuffer(text, file) {
+  if (!text.includes('Buffer')) return text;
+  const helpers =
+    /\nfunction bytesFromBase64\(b64: string\): Uint8Array \{\n.*?\n\}\n\nfunction base64FromBytes\(arr: Uint8Array\): string \{\n.*?\n\}\n/s;
+  if (!helpers.test(text))
+    throw new Error(`${file}: ts-proto's base64 helpers have changed; update withoutGlobalBuffer`);
+  const next = text
+    .replace(helpers, JSON_BYTES_HELPERS)
+    .replaceAll('Buffer.alloc(0)', 'asBuffer(new Uint8Array(0))')
+    .replace(/Buffer\.from\(bytesFromBase64\(([^()]*)\)\)/g, 'bytesFromBase64($1)');
+  const left = next
+    .split('\n')
+    .filter((l) => /(?<![\w.])Buffer\.|globalThis\.Buffer\b/.test(l) && !l.includes('const B ='));
+  if (left.length > 0) throw new Error(`${file}: a global Buffer use is left: ${left[0].trim()}`);
+  return next;
+}
+
+/**
+ * wire.ts: for the gRPC transport, the binary definition of each service by full name, so that
+ * the SDK's definitions (src/gen/json/) are swapped for the ones with encode/decode.
+ */
+function writeWireMap(dir) {
+  const imports = [];
+  const names = [];
+  for (const file of listFiles(dir)) {
+    const rel = file
+      .slice(dir.length + 1)
+      .split(sep)
+      .join('/');
+    if (rel.startsWith('json/') || rel.startsWith('concord/') || !rel.endsWith('.ts')) continue;
+    const defs = [...readFileSync(file, 'utf8').matchAll(/^export const (\w+Definition) = \{/gm)].map(
+      (m) => m[1],
+    );
+    if (defs.length === 0) continue;
+    imports.push(`import { ${defs.join(', ')} } from "./${rel.replace(/\.ts$/, '.js')}";`);
+    names.push(...defs);
+  }
+  const text = [
+    '// Code generated by scripts/gen-proto.mjs. DO NOT EDIT.',
+    '',
+    ...imports,
+    '',
+    '/** The services with their binary codecs, by full name. */',
+    'const WIRE: ReadonlyMap<string, unknown> = new Map<string, unknown>([',
+    ...names.map((n) => `  [${n}.fullName, ${n}],`),
+    ']);',
+    '',
+    '/**',
+    ' * The definition of the same service with encode/decode (for gRPC): the SDK passes the',
+    ' * definitions of src/gen/json/, which have the proto3 JSON mapping only.',
+    ' */',
+    'export function wireDefinition<D>(definition: D): D {',
+    '  const name = (definition as { fullName?: string }).fullName;',
+    '  return ((name === undefined ? undefined : WIRE.get(name)) ?? definition) as D;',
+    '}',
+    '',
+  ].join('\n');
+  writeFileSync(join(dir, 'wire.ts'), text);
 }
 
 /** Guards the recursive delete: the target must not hold the repo and may hold only generated .ts files. */

@@ -51,9 +51,15 @@ describe('generated protobuf code', () => {
       'concord/raftpb.ts',
       'descriptors.ts',
       'etcdserverpb/rpc.ts',
+      'json/authpb/auth.ts',
+      'json/etcdserverpb/rpc.ts',
+      'json/mvccpb/kv.ts',
+      'json/v3electionpb/v3election.ts',
+      'json/v3lockpb/v3lock.ts',
       'mvccpb/kv.ts',
       'v3electionpb/v3election.ts',
       'v3lockpb/v3lock.ts',
+      'wire.ts',
     ]);
   });
 
