@@ -4,6 +4,7 @@
  * malformed document serves the caller's default) and `validateFlag()`.
  */
 import { EtcdError } from '../src/core.js';
+import { isSemverOp, parseVersion, SEMVER_OPS } from './flags-semver.js';
 
 /** Where the flags live unless told otherwise. */
 export const DEFAULT_PREFIX = 'flags/';
@@ -30,33 +31,75 @@ export const RULE_OPS = [
   'lte',
   'gt',
   'gte',
+  ...SEMVER_OPS,
 ] as const;
 /**
  * `eq`/`neq`: strict equality with a string, number, boolean or null; `in`/`notIn`: one of an
  * array; `startsWith`/`endsWith`: string prefix/suffix; `contains`: substring of a string, or
  * element of an array attribute; `matches`: a regular expression (JavaScript syntax);
- * `lt`/`lte`/`gt`/`gte`: numeric comparison (a Date attribute compares as epoch ms).
- * A rule whose attribute is absent from the context never matches (whatever the op).
+ * `lt`/`lte`/`gt`/`gte`: numeric comparison (a Date attribute compares as epoch ms);
+ * `semverEq`/`semverNeq`/`semverLt`/`semverLte`/`semverGt`/`semverGte`: SemVer 2.0 precedence
+ * (prerelease below its release, build metadata ignored; a leading `v` allowed), an attribute that
+ * is not a version never matching.
+ * A condition whose attribute is absent from the context never holds (whatever the op).
  */
 export type RuleOp = (typeof RULE_OPS)[number];
 
-/**
- * A targeting rule: when the context's `attribute` passes `op` against `value`, the flag serves
- * `serve`.
- */
-export interface FlagRule<T extends JsonValue = JsonValue> {
+/** A test of one context attribute: the attribute passes `op` against `value`. */
+export interface AttributeCondition {
   /** A context attribute: `targetingKey`, a top-level name, or a dotted path (`account.plan`). */
   attribute: string;
   /** How the attribute is tested (see `RuleOp`). */
   op: RuleOp;
   /**
    * What the attribute is tested against: an array for `in`/`notIn`, a pattern string for
-   * `matches`, a number for `lt`/`lte`/`gt`/`gte`.
+   * `matches`, a number for `lt`/`lte`/`gt`/`gte`, a version string for the `semver…` operators.
    */
   value: JsonValue;
-  /** Served when the rule matches. */
-  serve: T;
 }
+/** Holds when every one of its conditions holds (at least one). */
+export interface AllCondition {
+  all: FlagCondition[];
+}
+/** Holds when at least one of its conditions holds (at least one). */
+export interface AnyCondition {
+  any: FlagCondition[];
+}
+/** Holds when its condition does not (an absent attribute inside makes `not` hold). */
+export interface NotCondition {
+  not: FlagCondition;
+}
+/** A condition on the context: one attribute's test, or `all`/`any`/`not` of conditions, nested freely. */
+export type FlagCondition = AttributeCondition | AllCondition | AnyCondition | NotCondition;
+
+/**
+ * Weights by variant name, summing to 100: a targeting key's bucket (see `rolloutBucket`) walks
+ * the variants in the order written, each taking its share of [0, 100).
+ */
+export type FlagSplit = Record<string, number>;
+
+/** What a matching rule serves: a value, a named variant, or a weighted split of variants. */
+export type FlagOutcome<T extends JsonValue = JsonValue> =
+  | { serve: T; variant?: never; split?: never }
+  | { variant: string; serve?: never; split?: never }
+  | { split: FlagSplit; serve?: never; variant?: never };
+
+/**
+ * A targeting rule: when its condition holds in the context, the flag serves its outcome
+ * (`serve`, `variant` or `split`).
+ *
+ * @example
+ * ```ts
+ * const rule: FlagRule<string> = {
+ *   all: [
+ *     { attribute: 'country', op: 'in', value: ['FR', 'BE'] },
+ *     { any: [{ attribute: 'age', op: 'gte', value: 18 }, { attribute: 'app', op: 'semverGte', value: '2.1.0' }] },
+ *   ],
+ *   variant: 'bold',
+ * };
+ * ```
+ */
+export type FlagRule<T extends JsonValue = JsonValue> = FlagCondition & FlagOutcome<T>;
 
 /**
  * A percentage rollout: a stable share of targeting keys gets `serve`; a key keeps its answer as
@@ -87,13 +130,22 @@ export interface FlagRollout<T extends JsonValue = JsonValue> {
 export interface FlagDefinition<T extends JsonValue = JsonValue> {
   /** The flag's type: callers must ask for it with the matching getter (`getBoolean` …). */
   type: FlagType;
-  /** Served when no rule matches and no rollout applies. */
-  value: T;
+  /**
+   * Served when no rule matches and no rollout applies. One of `value`, `defaultVariant` and
+   * `split` is required.
+   */
+  value?: T;
+  /** Named values of the flag's type, for rules' `variant`/`split`, `defaultVariant` and `split`. */
+  variants?: Record<string, T>;
+  /** The variant served when no rule matches and no rollout applies (instead of `value`). */
+  defaultVariant?: string;
+  /** Split the keys no rule matched between variants (instead of `value`; not with `rollout`). */
+  split?: FlagSplit;
   /** Default true. A disabled flag evaluates to the caller's default (reason DISABLED). */
   enabled?: boolean;
-  /** Tried in order; the first that matches serves its value. */
+  /** Tried in order; the first that matches serves its outcome. */
   rules?: FlagRule<T>[];
-  /** Applied when no rule matched: see `FlagRollout`. */
+  /** Applied when no rule matched: see `FlagRollout` (its `otherwise` defaults to the default). */
   rollout?: FlagRollout<T>;
   /** For the people who read the flag; not used in evaluation. */
   description?: string;
@@ -160,77 +212,220 @@ function unknownFields(o: Record<string, unknown>, known: string[], path: string
   }
 }
 
-function checkRule(r: unknown, type: FlagType, path: string, out: string[]): void {
+const MAX_CONDITION_DEPTH = 32;
+const COMBINATORS = ['all', 'any', 'not'] as const;
+const LEAF_FIELDS = ['attribute', 'op', 'value'];
+const OUTCOMES = ['serve', 'variant', 'split'] as const;
+/** A split's weights may be decimals: their sum is 100 up to rounding. */
+const SPLIT_TOLERANCE = 1e-6;
+
+function checkOperand(op: RuleOp, v: unknown, path: string, out: string[]): void {
+  switch (op) {
+    case 'eq':
+    case 'neq':
+    case 'contains':
+      if (!(v === null || ['string', 'number', 'boolean'].includes(typeof v)))
+        out.push(`${path}.value: ${op} compares with a string, number, boolean or null, got ${show(v)}`);
+      return;
+    case 'in':
+    case 'notIn':
+      if (!Array.isArray(v) || !isJson(v)) out.push(`${path}.value: ${op} needs an array, got ${show(v)}`);
+      return;
+    case 'startsWith':
+    case 'endsWith':
+      if (typeof v !== 'string') out.push(`${path}.value: ${op} needs a string, got ${show(v)}`);
+      return;
+    case 'matches':
+      if (typeof v !== 'string')
+        out.push(`${path}.value: matches needs a regular expression string, got ${show(v)}`);
+      else {
+        try {
+          new RegExp(v);
+        } catch (e) {
+          out.push(`${path}.value: invalid regular expression: ${(e as Error).message}`);
+        }
+      }
+      return;
+    default:
+      if (isSemverOp(op)) {
+        if (parseVersion(v) === undefined)
+          out.push(
+            `${path}.value: ${op} needs a SemVer 2.0 version string (1.2.3, 2.0.0-rc.1), got ${show(v)}`,
+          );
+      } else if (typeof v !== 'number' || !Number.isFinite(v))
+        out.push(`${path}.value: ${op} needs a finite number, got ${show(v)}`);
+  }
+}
+
+/**
+ * Checks the condition part of `c` (the rest of its fields, `extra`, belong to the caller: a
+ * rule's outcome). `all`/`any`/`not` and an attribute test are exclusive.
+ */
+function checkCondition(c: unknown, path: string, out: string[], extra: readonly string[], depth = 0): void {
+  const prefix = path === '' ? '' : `${path}.`;
+  if (!isObject(c)) {
+    out.push(`${path}: must be an object { attribute, op, value } or { all | any | not }, got ${show(c)}`);
+    return;
+  }
+  if (depth > MAX_CONDITION_DEPTH) {
+    out.push(`${path}: conditions nest at most ${MAX_CONDITION_DEPTH} deep`);
+    return;
+  }
+  const shapes = COMBINATORS.filter((k) => k in c);
+  if (shapes.length > 1 || (shapes.length === 1 && LEAF_FIELDS.some((k) => k in c))) {
+    const found = [...shapes, ...LEAF_FIELDS.filter((k) => k in c)].join(', ');
+    out.push(`${path}: give one of { attribute, op, value }, all, any or not, got ${found}`);
+    return;
+  }
+  const shape = shapes[0];
+  if (shape === undefined) {
+    unknownFields(c, [...LEAF_FIELDS, ...extra], prefix, out);
+    if (typeof c.attribute !== 'string' || c.attribute.length === 0)
+      out.push(`${prefix}attribute: must be a non-empty string, got ${show(c.attribute)}`);
+    const op = c.op as RuleOp;
+    if (!RULE_OPS.includes(op))
+      out.push(`${prefix}op: unknown operator ${show(c.op)} (expected one of ${RULE_OPS.join(', ')})`);
+    else checkOperand(op, c.value, path, out);
+    return;
+  }
+  unknownFields(c, [shape, ...extra], prefix, out);
+  const inner = c[shape];
+  if (shape === 'not') {
+    checkCondition(inner, `${prefix}not`, out, [], depth + 1);
+    return;
+  }
+  if (!Array.isArray(inner) || inner.length === 0) {
+    out.push(`${prefix}${shape}: must be a non-empty array of conditions, got ${show(inner)}`);
+    return;
+  }
+  for (const [i, x] of inner.entries()) checkCondition(x, `${prefix}${shape}[${i}]`, out, [], depth + 1);
+}
+
+function checkSplit(
+  split: unknown,
+  variants: Record<string, unknown> | undefined,
+  path: string,
+  out: string[],
+): void {
+  if (!isObject(split) || Object.keys(split).length === 0) {
+    out.push(`${path}: must be an object of weights by variant name, got ${show(split)}`);
+    return;
+  }
+  let sum = 0;
+  for (const [name, w] of Object.entries(split)) {
+    if (typeof w !== 'number' || !Number.isFinite(w) || w < 0)
+      out.push(`${path}.${name}: a weight must be a number >= 0, got ${show(w)}`);
+    else sum += w;
+    checkVariantName(name, variants, `${path}.${name}`, out);
+  }
+  if (Math.abs(sum - 100) > SPLIT_TOLERANCE && out.every((m) => !m.startsWith(`${path}.`)))
+    out.push(`${path}: weights must sum to 100, got ${sum}`);
+}
+
+function checkVariantName(
+  name: unknown,
+  variants: Record<string, unknown> | undefined,
+  path: string,
+  out: string[],
+): void {
+  if (variants === undefined) out.push(`${path}: names a variant, but the flag has no variants`);
+  else if (typeof name !== 'string' || !Object.hasOwn(variants, name))
+    out.push(`${path}: unknown variant ${show(name)} (expected one of ${Object.keys(variants).join(', ')})`);
+}
+
+/** Exactly one of `serve`, `variant`, `split` for a rule (value, defaultVariant, split at the top). */
+function checkOutcome(
+  o: Record<string, unknown>,
+  fields: readonly [value: string, variant: string, split: string],
+  ctx: { type: FlagType; variants: Record<string, unknown> | undefined },
+  path: string,
+  missing: string,
+  out: string[],
+): void {
+  const prefix = path === '' ? '' : `${path}.`;
+  const given = fields.filter((k) => k in o);
+  if (given.length === 0) {
+    out.push(`${prefix}${fields[0]}: required (${missing}), or ${fields[1]} or ${fields[2]} with variants`);
+    return;
+  }
+  if (given.length > 1) {
+    out.push(
+      `${path || 'definition'}: ${given.join(' and ')} are exclusive: give one of ${fields.join(', ')}`,
+    );
+    return;
+  }
+  const [value, variant] = fields;
+  const k = given[0]!;
+  if (k === value) checkValue(ctx.type, o[k], `${prefix}${k}`, out);
+  else if (k === variant) checkVariantName(o[k], ctx.variants, `${prefix}${k}`, out);
+  else checkSplit(o[k], ctx.variants, `${prefix}${k}`, out);
+}
+
+function checkRule(
+  r: unknown,
+  ctx: { type: FlagType; variants: Record<string, unknown> | undefined },
+  path: string,
+  out: string[],
+): void {
   if (!isObject(r)) {
     out.push(`${path}: must be an object { attribute, op, value, serve }, got ${show(r)}`);
     return;
   }
-  unknownFields(r, ['attribute', 'op', 'value', 'serve'], `${path}.`, out);
-  if (typeof r.attribute !== 'string' || r.attribute.length === 0) {
-    out.push(`${path}.attribute: must be a non-empty string, got ${show(r.attribute)}`);
-  }
-  const op = r.op as RuleOp;
-  if (!RULE_OPS.includes(op)) {
-    out.push(`${path}.op: unknown operator ${show(r.op)} (expected one of ${RULE_OPS.join(', ')})`);
-  } else {
-    const v = r.value;
-    switch (op) {
-      case 'eq':
-      case 'neq':
-        if (!(v === null || ['string', 'number', 'boolean'].includes(typeof v)))
-          out.push(`${path}.value: ${op} compares with a string, number, boolean or null, got ${show(v)}`);
-        break;
-      case 'in':
-      case 'notIn':
-        if (!Array.isArray(v) || !isJson(v)) out.push(`${path}.value: ${op} needs an array, got ${show(v)}`);
-        break;
-      case 'startsWith':
-      case 'endsWith':
-        if (typeof v !== 'string') out.push(`${path}.value: ${op} needs a string, got ${show(v)}`);
-        break;
-      case 'contains':
-        if (!(v === null || ['string', 'number', 'boolean'].includes(typeof v)))
-          out.push(`${path}.value: contains needs a string, number, boolean or null, got ${show(v)}`);
-        break;
-      case 'matches':
-        if (typeof v !== 'string')
-          out.push(`${path}.value: matches needs a regular expression string, got ${show(v)}`);
-        else {
-          try {
-            new RegExp(v);
-          } catch (e) {
-            out.push(`${path}.value: invalid regular expression: ${(e as Error).message}`);
-          }
-        }
-        break;
-      default:
-        if (typeof v !== 'number' || !Number.isFinite(v))
-          out.push(`${path}.value: ${op} needs a finite number, got ${show(v)}`);
-    }
-  }
-  if (!('serve' in r)) out.push(`${path}.serve: required (the value served when the rule matches)`);
-  else checkValue(type, r.serve, `${path}.serve`, out);
+  checkCondition(r, path, out, OUTCOMES);
+  checkOutcome(r, OUTCOMES, ctx, path, 'the value served when the rule matches', out);
 }
+
+function checkVariants(v: unknown, type: FlagType, out: string[]): Record<string, unknown> | undefined {
+  if (v === undefined) return undefined;
+  if (!isObject(v) || Object.keys(v).length === 0) {
+    out.push(`variants: must be an object of values by name (at least one), got ${show(v)}`);
+    return {};
+  }
+  for (const [name, x] of Object.entries(v)) {
+    if (name.length === 0) out.push('variants: a variant name must be non-empty');
+    checkValue(type, x, `variants.${name}`, out);
+  }
+  return v;
+}
+
+const TOP_FIELDS = [
+  'type',
+  'value',
+  'variants',
+  'defaultVariant',
+  'split',
+  'enabled',
+  'rules',
+  'rollout',
+  'description',
+];
 
 /** Every problem with a definition, as `path: message` lines (empty when it is valid). */
 export function flagProblems(def: unknown): string[] {
   const out: string[] = [];
   if (!isObject(def)) return [`definition must be an object, got ${show(def)}`];
-  unknownFields(def, ['type', 'value', 'enabled', 'rules', 'rollout', 'description'], '', out);
+  unknownFields(def, TOP_FIELDS, '', out);
   const type = def.type as FlagType;
   if (!FLAG_TYPES.includes(type)) {
     out.push(`type: must be one of ${FLAG_TYPES.join(', ')}, got ${show(def.type)}`);
     return out;
   }
-  if (!('value' in def)) out.push('value: required (the value served when no rule or rollout applies)');
-  else checkValue(type, def.value, 'value', out);
+  const ctx = { type, variants: checkVariants(def.variants, type, out) };
+  checkOutcome(
+    def,
+    ['value', 'defaultVariant', 'split'],
+    ctx,
+    '',
+    'the value served when no rule or rollout applies',
+    out,
+  );
   if (def.enabled !== undefined && typeof def.enabled !== 'boolean')
     out.push(`enabled: must be a boolean, got ${show(def.enabled)}`);
   if (def.description !== undefined && typeof def.description !== 'string')
     out.push(`description: must be a string, got ${show(def.description)}`);
   if (def.rules !== undefined) {
     if (!Array.isArray(def.rules)) out.push(`rules: must be an array, got ${show(def.rules)}`);
-    else for (const [i, r] of def.rules.entries()) checkRule(r, type, `rules[${i}]`, out);
+    else for (const [i, r] of def.rules.entries()) checkRule(r, ctx, `rules[${i}]`, out);
   }
   if (def.rollout !== undefined) {
     const ro = def.rollout;
@@ -244,6 +439,8 @@ export function flagProblems(def: unknown): string[] {
       else checkValue(type, ro.serve, 'rollout.serve', out);
       if (ro.otherwise !== undefined) checkValue(type, ro.otherwise, 'rollout.otherwise', out);
     }
+    if ('split' in def)
+      out.push('rollout: not with split (both divide the keys): give the rollout its share in the split');
   }
   return out;
 }

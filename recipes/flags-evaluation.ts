@@ -6,12 +6,16 @@ import { sha256 } from '@noble/hashes/sha2';
 import { utf8ToBytes } from '@noble/hashes/utils';
 import type { KeyValue } from '../src/core.js';
 import {
+  type AttributeCondition,
+  type FlagCondition,
   type FlagDefinition,
-  type FlagRule,
+  type FlagSplit,
   flagProblems,
   isObject,
   type JsonValue,
+  type RuleOp,
 } from './flags-definition.js';
+import { isSemverOp, parseVersion, semverHolds } from './flags-semver.js';
 
 /** Attributes rules look at; `targetingKey` identifies the subject (user, tenant, …) for rollouts. */
 export interface EvaluationContext {
@@ -43,7 +47,10 @@ export interface FlagDetails<T> {
   flagKey: string;
   /** The value served (the caller's default on an error or when disabled). */
   value: T;
-  /** Which branch served: `value`, `rules[i]`, `rollout`, `otherwise`, `disabled`, `default` (error). */
+  /**
+   * Which branch served: a variant's name, or `value`, `rules[i]` (a rule's `serve`), `rollout`,
+   * `otherwise`, `disabled`, `default` (error).
+   */
   variant: string;
   /** Why this value was served. */
   reason: FlagReason;
@@ -64,9 +71,12 @@ export function rolloutBucket(name: string, targetingKey: string): number {
   return (new DataView(h.buffer, h.byteOffset, 4).getUint32(0) / 2 ** 32) * 100;
 }
 
+type Predicate = (ctx: EvaluationContext) => boolean;
+
 export interface Compiled {
   def: FlagDefinition;
-  regexes: (RegExp | undefined)[];
+  /** Each rule's condition, compiled once (regular expressions and versions parsed). */
+  conditions: Predicate[];
 }
 
 /** A stored document, compiled once when read: a valid definition, or why it is not one. */
@@ -74,7 +84,15 @@ export type CompiledEntry =
   | { ok: true; flag: Compiled; revision: bigint }
   | { ok: false; error: string; revision: bigint };
 
-/** Parses and validates a stored document, compiling its `matches` rules' regular expressions. */
+/** Validates a definition already parsed from JSON and compiles its rules' conditions. */
+export function compileDefinition(def: unknown): { ok: true; flag: Compiled } | { ok: false; error: string } {
+  const problems = flagProblems(def);
+  if (problems.length > 0) return { ok: false, error: problems.join('; ') };
+  const d = def as FlagDefinition;
+  return { ok: true, flag: { def: d, conditions: (d.rules ?? []).map(compileCondition) } };
+}
+
+/** Parses and validates a stored document, compiling its rules' conditions. */
 export function compile(kv: KeyValue): CompiledEntry {
   let def: unknown;
   try {
@@ -82,13 +100,7 @@ export function compile(kv: KeyValue): CompiledEntry {
   } catch (e) {
     return { ok: false, error: `not JSON: ${(e as Error).message}`, revision: kv.modRevision };
   }
-  const problems = flagProblems(def);
-  if (problems.length > 0) return { ok: false, error: problems.join('; '), revision: kv.modRevision };
-  const d = def as FlagDefinition;
-  const regexes = (d.rules ?? []).map((r) =>
-    r.op === 'matches' ? new RegExp(r.value as string) : undefined,
-  );
-  return { ok: true, flag: { def: d, regexes }, revision: kv.modRevision };
+  return { ...compileDefinition(def), revision: kv.modRevision };
 }
 
 function attribute(ctx: EvaluationContext, path: string): unknown {
@@ -102,24 +114,60 @@ function attribute(ctx: EvaluationContext, path: string): unknown {
   return v;
 }
 
-function matches(rule: FlagRule, re: RegExp | undefined, ctx: EvaluationContext): boolean {
-  let a = attribute(ctx, rule.attribute);
-  if (a === undefined) return false;
-  const v = rule.value;
-  switch (rule.op) {
+function compileCondition(c: FlagCondition): Predicate {
+  if ('all' in c) {
+    const ps = c.all.map(compileCondition);
+    return (ctx) => ps.every((p) => p(ctx));
+  }
+  if ('any' in c) {
+    const ps = c.any.map(compileCondition);
+    return (ctx) => ps.some((p) => p(ctx));
+  }
+  if ('not' in c) {
+    const p = compileCondition(c.not);
+    return (ctx) => !p(ctx);
+  }
+  const test = compileTest(c);
+  return (ctx) => {
+    const a = attribute(ctx, c.attribute);
+    return a !== undefined && test(a);
+  };
+}
+
+/** The test of one attribute's value (present: absence is handled by the caller). */
+function compileTest(c: AttributeCondition): (a: unknown) => boolean {
+  const { op, value: v } = c;
+  if (isSemverOp(op)) {
+    const want = parseVersion(v)!;
+    return (a) => {
+      const have = parseVersion(a);
+      return have !== undefined && semverHolds(op, have, want);
+    };
+  }
+  switch (op) {
     case 'lt':
     case 'lte':
     case 'gt':
-    case 'gte': {
-      if (a instanceof Date) a = a.getTime();
-      if (typeof a !== 'number' || typeof v !== 'number') return false;
-      return rule.op === 'lt' ? a < v : rule.op === 'lte' ? a <= v : rule.op === 'gt' ? a > v : a >= v;
+    case 'gte':
+      return (a) => {
+        const n = a instanceof Date ? a.getTime() : a;
+        if (typeof n !== 'number' || typeof v !== 'number') return false;
+        return op === 'lt' ? n < v : op === 'lte' ? n <= v : op === 'gt' ? n > v : n >= v;
+      };
+    case 'matches': {
+      const re = new RegExp(v as string);
+      return (a) => {
+        const s = a instanceof Date ? a.toISOString() : a;
+        return typeof s === 'string' && re.test(s);
+      };
     }
     default:
-      break;
+      return (a) => textTest(op, a instanceof Date ? a.toISOString() : a, v);
   }
-  if (a instanceof Date) a = a.toISOString();
-  switch (rule.op) {
+}
+
+function textTest(op: RuleOp, a: unknown, v: JsonValue): boolean {
+  switch (op) {
     case 'eq':
       return a === v;
     case 'neq':
@@ -135,34 +183,78 @@ function matches(rule: FlagRule, re: RegExp | undefined, ctx: EvaluationContext)
     case 'contains':
       if (typeof a === 'string') return typeof v === 'string' && a.includes(v);
       return Array.isArray(a) && a.includes(v);
-    case 'matches':
-      return typeof a === 'string' && re !== undefined && re.test(a);
     default:
       return false;
   }
 }
 
-/** Which value a valid, enabled flag serves in `ctx`, and why. */
-export function resolve(
+/**
+ * The variant a bucket in [0, 100) falls in: the split's variants in the order written, each
+ * taking its weight's share.
+ */
+export function splitVariant(split: FlagSplit, bucket: number): string {
+  let upTo = 0;
+  let last = '';
+  for (const [name, weight] of Object.entries(split)) {
+    if (weight <= 0) continue;
+    upTo += weight;
+    last = name;
+    if (bucket < upTo) return name;
+  }
+  // Decimal weights may sum to a hair under 100.
+  return last;
+}
+
+type Resolution = { value: JsonValue; variant: string; reason: FlagReason };
+
+/** A split's variant for the context's targeting key; without one, its first variant (DEFAULT). */
+function splitOutcome(
   name: string,
-  f: Compiled,
+  d: FlagDefinition,
+  split: FlagSplit,
   ctx: EvaluationContext,
-): { value: JsonValue; variant: string; reason: FlagReason } {
+  reason: FlagReason,
+): Resolution {
+  const key = ctx.targetingKey;
+  if (typeof key !== 'string' || key.length === 0) {
+    const first = Object.keys(split)[0]!;
+    return { value: d.variants![first]!, variant: first, reason: reason === 'SPLIT' ? 'DEFAULT' : reason };
+  }
+  const variant = splitVariant(split, rolloutBucket(name, key));
+  return { value: d.variants![variant]!, variant, reason };
+}
+
+/** What the flag serves when no rule matched and no rollout applied, under `reason`. */
+function fallback(name: string, d: FlagDefinition, ctx: EvaluationContext, reason: FlagReason): Resolution {
+  if (d.split !== undefined) return splitOutcome(name, d, d.split, ctx, 'SPLIT');
+  if (d.defaultVariant !== undefined)
+    return { value: d.variants![d.defaultVariant]!, variant: d.defaultVariant, reason };
+  return { value: d.value!, variant: 'value', reason };
+}
+
+/** Which value a valid, enabled flag serves in `ctx`, and why. */
+export function resolve(name: string, f: Compiled, ctx: EvaluationContext): Resolution {
   const d = f.def;
   const rules = d.rules ?? [];
   for (let i = 0; i < rules.length; i++) {
-    if (matches(rules[i]!, f.regexes[i], ctx))
-      return { value: rules[i]!.serve, variant: `rules[${i}]`, reason: 'TARGETING_MATCH' };
+    if (!f.conditions[i]!(ctx)) continue;
+    const r = rules[i]!;
+    if (r.split !== undefined) return splitOutcome(name, d, r.split, ctx, 'TARGETING_MATCH');
+    if (r.variant !== undefined)
+      return { value: d.variants![r.variant]!, variant: r.variant, reason: 'TARGETING_MATCH' };
+    return { value: r.serve!, variant: `rules[${i}]`, reason: 'TARGETING_MATCH' };
   }
   const ro = d.rollout;
   if (ro) {
     const key = ctx.targetingKey;
-    const otherwise = ro.otherwise !== undefined ? 'otherwise' : 'value';
-    if (typeof key !== 'string' || key.length === 0)
-      return { value: ro.otherwise ?? d.value, variant: otherwise, reason: 'DEFAULT' };
+    const otherwise = (reason: FlagReason): Resolution =>
+      ro.otherwise !== undefined
+        ? { value: ro.otherwise, variant: 'otherwise', reason }
+        : fallback(name, d, ctx, reason);
+    if (typeof key !== 'string' || key.length === 0) return otherwise('DEFAULT');
     if (rolloutBucket(name, key) < ro.percentage)
       return { value: ro.serve, variant: 'rollout', reason: 'SPLIT' };
-    return { value: ro.otherwise ?? d.value, variant: otherwise, reason: 'SPLIT' };
+    return otherwise('SPLIT');
   }
-  return { value: d.value, variant: 'value', reason: rules.length > 0 ? 'DEFAULT' : 'STATIC' };
+  return fallback(name, d, ctx, rules.length > 0 ? 'DEFAULT' : 'STATIC');
 }

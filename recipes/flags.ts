@@ -44,14 +44,21 @@ import { Feed, Mirror, type MirrorChange } from './internal/mirror.js';
 
 export { type FlagEntry, type FlagsAdmin, flagsAdmin } from './flags-admin.js';
 export {
+  type AllCondition,
+  type AnyCondition,
+  type AttributeCondition,
   FLAG_TYPES,
+  type FlagCondition,
   type FlagDefinition,
+  type FlagOutcome,
   type FlagRollout,
   type FlagRule,
+  type FlagSplit,
   type FlagType,
   flagProblems,
   InvalidFlagError,
   type JsonValue,
+  type NotCondition,
   RULE_OPS,
   type RuleOp,
   validateFlag,
