@@ -42,9 +42,14 @@ class HttpError extends Error {
   }
 }
 
+/** JSON has no 64-bit integers: revisions and IDs the SDK gives as bigint travel as strings. */
+const stringify = (body: unknown): string =>
+  JSON.stringify(body, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+
 const json = (res: ServerResponse, status: number, body: unknown) => {
+  const text = stringify(body);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
-  res.end(JSON.stringify(body));
+  res.end(text);
 };
 
 async function readBody(req: IncomingMessage): Promise<unknown> {
@@ -106,7 +111,7 @@ export async function startDashboardServer(o: DashboardServerOptions): Promise<D
       done.abort();
     });
     return {
-      send: (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`),
+      send: (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${stringify(data)}\n\n`),
       signal: done.signal,
     };
   };
