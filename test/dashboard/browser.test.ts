@@ -1,0 +1,257 @@
+/**
+ * The dashboard in a real browser (headless Chromium) against a 3-member cluster of real etcd
+ * and of Concord: locks taken with `etcdctl lock` and with the SDK, an election whose leader
+ * resigns, a service instance that lives and dies with its lease, a flag edited and picked up by
+ * a reader, and a read-only dashboard that changes nothing. Screenshots of every view go to
+ * test-output/screenshots/dashboard/.
+ */
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { elect, flags, flagsAdmin, lock, register } from '../../recipes/index.js';
+import { Client } from '../../src/index.js';
+import { launchChromium, screenshotDir } from '../harness/browser.js';
+import type { EtcdCluster } from '../harness/etcd-cluster.js';
+import { type Spawned, spawnTracked } from '../harness/fixtures.js';
+import { startEtcd } from '../harness/start-etcd.js';
+import { BOTH_TARGETS } from '../harness/targets.js';
+import { waitFor } from '../harness/wait.js';
+import { type DashboardProcess, startDashboardProcess } from './dashboard-process.js';
+
+jest.setTimeout(120_000);
+
+const VIEWS = ['cluster', 'keys', 'locks', 'elections', 'services', 'flags', 'leases'];
+
+describe.each(BOTH_TARGETS)('the dashboard on a 3-member %s cluster', (target, bin) => {
+  let cluster: EtcdCluster;
+  let client: Client;
+  let dashboard: DashboardProcess;
+  let browser: Browser;
+  let page: Page;
+  const etcdctls: Spawned[] = [];
+
+  /** `etcdctl <args>` left running (a lock holder, a candidate) until the test ends. */
+  const etcdctl = (...args: string[]) => {
+    const p = spawnTracked('etcdctl', [`--endpoints=${cluster.endpoints.join(',')}`, ...args], {
+      ETCDCTL_API: '3',
+    });
+    etcdctls.push(p);
+    return p;
+  };
+  /** The keys under `prefix`, oldest first: a queue as the recipes order it. */
+  const queue = async (prefix: string) =>
+    (await client.range({ prefix }, { sort: { target: 'create', order: 'ascend' } })).kvs;
+  const show = async (view: string) => {
+    await page.goto(`${dashboard.url}#/${view}`);
+    await page.locator(`nav a[aria-current="page"][href="#/${view}"]`).waitFor();
+  };
+  const text = (selector: string) => page.locator(selector).first().textContent({ timeout: 15_000 });
+  const seen = (selector: string, hasText: string) =>
+    page.locator(selector).filter({ hasText }).first().waitFor({ timeout: 15_000 });
+  const gone = (selector: string) =>
+    page.locator(selector).first().waitFor({ state: 'detached', timeout: 15_000 });
+
+  beforeAll(async () => {
+    cluster = await startEtcd({ members: 3, bin, name: `dash-${target}` });
+    client = new Client({ endpoints: cluster.endpoints });
+    dashboard = await startDashboardProcess(cluster.endpoints, '--allow-writes');
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  });
+
+  afterAll(async () => {
+    for (const p of etcdctls) p.child.kill('SIGKILL');
+    await Promise.all(etcdctls.map((p) => p.exited));
+    await browser?.close();
+    await dashboard?.close();
+    client?.close();
+    await cluster?.close();
+  });
+
+  test('the Cluster view lists the three members and the leader', async () => {
+    await show('cluster');
+    await page.locator('[data-member]').nth(2).waitFor({ timeout: 15_000 });
+    expect(await page.locator('[data-member]').count()).toBe(3);
+    const leader = (await client.maintenance.status()).leader.toString(16);
+    await seen('[data-cluster-leader]', '');
+    expect(await page.locator('[data-cluster-leader]').getAttribute('data-cluster-leader')).toBe(leader);
+  });
+
+  test('locks taken with etcdctl lock and with the SDK show holder, fencing token and waiters', async () => {
+    // One lock held by etcdctl with an SDK waiter, one held by the SDK with an etcdctl waiter.
+    const ctlHolder = etcdctl('lock', 'jobs/by-etcdctl');
+    await waitFor(() => ctlHolder.lines.some((l) => l.startsWith('jobs/by-etcdctl/')), {
+      what: 'etcdctl lock',
+    });
+    const sdkWaiter = lock(client, 'jobs/by-etcdctl', { ttl: 30 });
+    const sdkHolder = await lock(client, 'jobs/by-sdk', { ttl: 30 });
+    etcdctl('lock', 'jobs/by-sdk');
+    await waitFor(
+      async () =>
+        (await queue('jobs/by-etcdctl/')).length === 2 && (await queue('jobs/by-sdk/')).length === 2,
+      {
+        what: 'both waiters queued',
+      },
+    );
+
+    await show('locks');
+    for (const name of ['jobs/by-etcdctl', 'jobs/by-sdk']) {
+      const [holder, waiter] = await queue(`${name}/`);
+      const card = `[data-lock="${name}"]`;
+      await seen(`${card} .holder`, holder!.keyText());
+      expect(await text(`${card} [data-fencing]`)).toBe(holder!.createRevision.toString());
+      await seen(`${card} .queue li`, waiter!.keyText());
+    }
+    expect((await queue('jobs/by-sdk/'))[0]!.createRevision).toBe(sdkHolder.fencingToken);
+    await page.screenshot({
+      path: path.join(screenshotDir('dashboard'), `${target}-locks.png`),
+      fullPage: true,
+    });
+
+    // The etcdctl holder goes: the SDK waiter holds, with its own (higher) token, live on the page.
+    ctlHolder.child.kill('SIGINT');
+    const next = await sdkWaiter;
+    await seen('[data-lock="jobs/by-etcdctl"] [data-fencing]', next.fencingToken.toString());
+    await next.release();
+    await sdkHolder.release();
+  });
+
+  test("an election's leader changes on screen when the leader resigns", async () => {
+    const alice = elect(client, 'leader/api', { value: 'alice', ttl: 30 });
+    await alice.campaign();
+    const bob = etcdctl('elect', 'leader/api', 'bob');
+    await waitFor(async () => (await queue('leader/api/')).length === 2, { what: 'bob to stand' });
+    await show('elections');
+    await seen('[data-election="leader/api"] .leader-value', 'alice');
+    await seen('[data-election="leader/api"] .queue li', 'bob');
+    await page.screenshot({
+      path: path.join(screenshotDir('dashboard'), `${target}-elections.png`),
+      fullPage: true,
+    });
+
+    await alice.resign();
+    await seen('[data-election="leader/api"] .leader-value', 'bob');
+    await waitFor(() => bob.lines.includes('bob') || bob.lines.some((l) => l.startsWith('leader/api/')), {
+      what: 'etcdctl elect to lead',
+    });
+  });
+
+  test('a registered instance appears, then disappears with its lease', async () => {
+    await show('services');
+    const reg = await register(
+      client,
+      'api',
+      { id: 'i-1', address: '10.0.0.1:8080', meta: { zone: 'a' } },
+      { ttl: 30 },
+    );
+    await seen('[data-service="api"] [data-instance="i-1"]', '10.0.0.1:8080');
+    await seen('[data-service="api"] [data-instance="i-1"]', '"zone":"a"');
+    await page.screenshot({
+      path: path.join(screenshotDir('dashboard'), `${target}-services.png`),
+      fullPage: true,
+    });
+    await reg.lease.revoke();
+    await gone('[data-service="api"] [data-instance="i-1"]');
+    await seen('[data-service-log] li', 'leave api/i-1');
+  });
+
+  test('a flag edit is validated, stored and picked up by a reader', async () => {
+    await flagsAdmin(client).set('new-checkout', { type: 'boolean', value: false });
+    const reader = flags(client);
+    await reader.ready();
+    try {
+      await show('flags');
+      await seen('[data-flag="new-checkout"] [data-default]', 'false');
+
+      await page.fill('#flag-name', 'new-checkout');
+      await page.fill('#flag-context', '{"targetingKey": "u1"}');
+      await page.click('form[aria-label="Evaluate a flag"] button[type=submit]');
+      await seen('#flag-result', 'false (STATIC');
+
+      // An invalid definition is refused with the SDK's own message, and nothing is stored.
+      const before = await client.get('flags/new-checkout');
+      await page.fill('#edit-name', 'new-checkout');
+      await page.fill('#edit-document', '{"type": "boolean", "value": "yes"}');
+      await page.click('form[aria-label="Edit a flag"] button[type=submit]');
+      await seen('form[aria-label="Edit a flag"] p[role=status]', 'Refused');
+      expect((await client.get('flags/new-checkout'))!.modRevision).toBe(before!.modRevision);
+
+      await page.fill('#edit-document', '{"type": "boolean", "value": true}');
+      await page.click('form[aria-label="Edit a flag"] button[type=submit]');
+      await seen('form[aria-label="Edit a flag"] p[role=status]', 'Saved at revision');
+      await waitFor(() => reader.getBoolean('new-checkout', false), { what: 'the reader to see the edit' });
+      await seen('[data-flag="new-checkout"] [data-default]', 'true');
+      await page.screenshot({
+        path: path.join(screenshotDir('dashboard'), `${target}-flags.png`),
+        fullPage: true,
+      });
+    } finally {
+      reader.close();
+    }
+  });
+
+  test('leases show TTL and keys; keys show value and history', async () => {
+    const lease = await client.lease({ ttl: 60 });
+    await client.put('config/app', '{"v":1}');
+    await client.put('config/app', '{"v":2}', { lease });
+    await show('leases');
+    const id = lease.id.toString(16);
+    await seen(`[data-lease="${id}"]`, 'config/app');
+    await page.screenshot({
+      path: path.join(screenshotDir('dashboard'), `${target}-leases.png`),
+      fullPage: true,
+    });
+
+    await page.goto(`${dashboard.url}#/keys?prefix=config%2F&key=config%2Fapp`);
+    await seen('section[aria-label="Key"] [data-value="json"]', '"v": 2');
+    await seen('section[aria-label="Key"] .history li', '{"v":1}');
+    await page.screenshot({
+      path: path.join(screenshotDir('dashboard'), `${target}-keys.png`),
+      fullPage: true,
+    });
+    await show('cluster');
+    await page.screenshot({
+      path: path.join(screenshotDir('dashboard'), `${target}-cluster.png`),
+      fullPage: true,
+    });
+    await lease.revoke();
+  });
+
+  test('without --allow-writes nothing can change: no write control, every write refused', async () => {
+    const ro = await startDashboardProcess(cluster.endpoints);
+    try {
+      const lease = await client.lease({ ttl: 60 });
+      await client.put('held/by-lease', 'x', { lease });
+      const roPage = await browser.newPage();
+      for (const view of VIEWS) {
+        await roPage.goto(`${ro.url}#/${view}`);
+        await roPage.locator(`nav a[aria-current="page"][href="#/${view}"]`).waitFor();
+      }
+      await roPage.goto(`${ro.url}#/leases`);
+      await roPage.locator(`[data-lease="${lease.id.toString(16)}"]`).waitFor({ timeout: 15_000 });
+      expect(await roPage.locator('button', { hasText: 'Revoke' }).count()).toBe(0);
+      await roPage.goto(`${ro.url}#/flags`);
+      await roPage.locator('#flag-name').waitFor();
+      expect(await roPage.locator('form[aria-label="Edit a flag"]').count()).toBe(0);
+
+      const call = (method: string, p: string, body?: unknown) =>
+        fetch(new URL(p, ro.url), {
+          method,
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body ?? {}),
+        });
+      const before = await client.get('flags/new-checkout');
+      expect(
+        (await call('PUT', '/api/flags/new-checkout', { document: '{"type":"boolean","value":false}' }))
+          .status,
+      ).toBe(403);
+      expect((await call('DELETE', `/api/leases/${lease.id.toString(16)}`)).status).toBe(403);
+      expect((await call('POST', '/api/anything')).status).toBe(403);
+      expect((await client.get('flags/new-checkout'))!.modRevision).toBe(before!.modRevision);
+      expect((await client.leaseTimeToLive(lease.id)).ttl).toBeGreaterThan(0);
+      await roPage.close();
+      await lease.revoke();
+    } finally {
+      await ro.close();
+    }
+  });
+});
