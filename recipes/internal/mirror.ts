@@ -2,15 +2,27 @@
  * A live in-memory copy of every key under a prefix, shared by the registry's `discover()` and
  * `flags()`: one range, then one watch from the revision after it (no gap, nothing twice).
  *
- * The SDK's watch hub reconnects by itself and resumes from the next revision, but says
- * nothing while it is down. To tell, the mirror probes the stream every `heartbeatMs` with a
- * progress request; if nothing (event or progress) has come back for `staleAfterMs`, the copy
- * is `stale`: it keeps serving the last values. The first answer after that triggers a fresh
- * range that replaces the copy (events at or before its revision are then skipped), and only
- * then is the copy current again. A watch that fails outright (compaction, cancellation) is
- * replaced the same way: range, then a new watch.
+ * The copy is `stale` (it keeps serving the last values) while its watch is not caught up:
+ * from the watch's `disconnected` until it is `connected` again and the mirror has applied the
+ * events that caught it up (the hub resumes from the next revision, so none is missed).
+ *
+ * A member that hangs without closing the stream says nothing, so the mirror also probes the
+ * stream every `heartbeatMs` with a progress request; if nothing (event or progress) has come
+ * back for `staleAfterMs`, the copy is stale too, and the first answer after that triggers a
+ * fresh range that replaces the copy (events at or before its revision are then skipped). A
+ * watch that fails outright (compaction, cancellation) is replaced the same way: range, then a
+ * new watch.
  */
-import { EtcdError, type KeyValue, type Namespace, type Watch, type WatchEvent } from '../../src/core.js';
+import {
+  Emitter,
+  EtcdError,
+  type EventMap,
+  type KeyValue,
+  type Namespace,
+  type Watch,
+  type WatchEvent,
+  type WatchStateChange,
+} from '../../src/core.js';
 
 export interface MirrorChange {
   key: string;
@@ -18,6 +30,8 @@ export interface MirrorChange {
   prev: KeyValue | undefined;
   /** The entry after the change (undefined: the key was deleted). */
   next: KeyValue | undefined;
+  /** The change's revision (for a re-sync: the revision of the range that found it). */
+  revision: bigint;
 }
 
 export interface MirrorOptions {
@@ -56,6 +70,14 @@ export class Mirror {
   /** The store revision the copy reflects (at least). */
   revision = 0n;
   #stale = false;
+  /** Nothing heard for `staleAfterMs`: a re-sync range is due. */
+  #silent = false;
+  /** The watch is not caught up, or the mirror has not applied what caught it up. */
+  #behind = false;
+  /** The revision after the last event or progress the mirror took from its watch. */
+  #consumed = 0n;
+  /** Set when the watch reported `connected`: the copy is caught up once `#consumed` reaches it. */
+  #caughtUpAt: bigint | undefined;
   #closed = false;
   #started: Promise<void> | undefined;
   #watch: Watch | undefined;
@@ -66,12 +88,12 @@ export class Mirror {
   #skipUpTo = 0n;
   readonly #ac = new AbortController();
   readonly #kv: Namespace;
-  readonly #prefix: Buffer;
+  readonly #prefix: string | Uint8Array;
   readonly #opts: MirrorOptions;
   readonly #handlers: MirrorHandlers;
   readonly #onAbort = () => this.close(this.#opts.signal?.reason);
 
-  constructor(kv: Namespace, prefix: Buffer, opts: MirrorOptions, handlers: MirrorHandlers) {
+  constructor(kv: Namespace, prefix: string | Uint8Array, opts: MirrorOptions, handlers: MirrorHandlers) {
     this.#kv = kv;
     this.#prefix = prefix;
     this.#opts = opts;
@@ -124,7 +146,7 @@ export class Mirror {
       watch.cancel();
       throw new EtcdError('closed before it was loaded', { code: 'closed' });
     }
-    this.#watch = watch;
+    this.#attach(watch);
     this.#heard();
     const hb = this.#opts.heartbeatMs ?? 1000;
     if (hb > 0) {
@@ -135,19 +157,56 @@ export class Mirror {
     void this.#run();
   }
 
+  /** Follows `watch`'s state: stale from `disconnected` until caught up again. */
+  #attach(watch: Watch): void {
+    this.#watch = watch;
+    this.#consumed = watch.nextRevision;
+    this.#caughtUpAt = undefined;
+    this.#behind = watch.state !== 'connected';
+    watch.on('state', (c: WatchStateChange) => {
+      if (this.#watch !== watch) return;
+      if (c.state === 'connected') {
+        this.#caughtUpAt = watch.nextRevision;
+        this.#checkCaughtUp();
+      } else if (c.state === 'disconnected' || c.state === 'resuming') {
+        this.#caughtUpAt = undefined;
+        this.#behind = true;
+        this.#updateStale();
+      }
+    });
+    this.#updateStale();
+  }
+
+  #consume(next: bigint): void {
+    if (next > this.#consumed) this.#consumed = next;
+    this.#checkCaughtUp();
+  }
+
+  #checkCaughtUp(): void {
+    if (!this.#behind || this.#caughtUpAt === undefined || this.#consumed < this.#caughtUpAt) return;
+    this.#behind = false;
+    this.#updateStale();
+  }
+
   #heard(): void {
     this.#lastHeard = performance.now();
   }
 
   #probe(staleAfter: number): void {
     if (this.#closed) return;
-    if (!this.#stale && performance.now() - this.#lastHeard > staleAfter) this.#setStale(true);
+    if (!this.#silent && performance.now() - this.#lastHeard > staleAfter) this.#setSilent(true);
     this.#watch?.requestProgress();
   }
 
-  #setStale(stale: boolean): void {
-    if (stale) this.#needsResync = true;
-    if (this.#stale === stale) return;
+  #setSilent(silent: boolean): void {
+    if (silent) this.#needsResync = true;
+    this.#silent = silent;
+    this.#updateStale();
+  }
+
+  #updateStale(): void {
+    const stale = this.#silent || this.#behind;
+    if (this.#stale === stale || this.#closed) return;
     this.#stale = stale;
     this.#handlers.stale?.(stale);
   }
@@ -159,10 +218,15 @@ export class Mirror {
         for await (const batch of watch.batches()) {
           this.#heard();
           if (this.#needsResync) await this.#resync();
-          if (batch.events.length > 0) this.#apply(batch.events);
-          else if (!this.#needsResync && batch.header.revision > this.revision) {
-            // A progress answer: nothing under the prefix changed up to there.
-            this.revision = batch.header.revision;
+          if (batch.events.length > 0) {
+            this.#apply(batch.events);
+            this.#consume(batch.events[batch.events.length - 1]!.revision + 1n);
+          } else {
+            if (!this.#needsResync && batch.header.revision > this.revision) {
+              // A progress answer: nothing under the prefix changed up to there.
+              this.revision = batch.header.revision;
+            }
+            this.#consume(batch.header.revision + 1n);
           }
         }
       } catch (e) {
@@ -170,7 +234,7 @@ export class Mirror {
       }
       if (this.#closed) return;
       // The watch ended (compacted, canceled by the server): replace the copy and the watch.
-      this.#setStale(true);
+      this.#setSilent(true);
       await this.#restart();
     }
   }
@@ -186,7 +250,7 @@ export class Mirror {
       this.#reconcile(r.kvs, r.header.revision);
       this.#needsResync = false;
       this.#heard();
-      this.#setStale(false);
+      this.#setSilent(false);
     } catch {
       // Still unreachable: stay stale, try again on the next answer.
     }
@@ -207,11 +271,11 @@ export class Mirror {
           watch.cancel();
           return;
         }
-        this.#watch = watch;
         this.#reconcile(r.kvs, r.header.revision);
+        this.#attach(watch);
         this.#needsResync = false;
         this.#heard();
-        this.#setStale(false);
+        this.#setSilent(false);
         return;
       } catch (e) {
         if (isClientClosed(e)) return this.close(e);
@@ -228,13 +292,14 @@ export class Mirror {
       const key = kv.keyText();
       seen.add(key);
       const prev = this.entries.get(key);
-      if (!prev || prev.modRevision !== kv.modRevision) changes.push({ key, prev, next: kv });
+      if (!prev || prev.modRevision !== kv.modRevision)
+        changes.push({ key, prev, next: kv, revision: kv.modRevision });
       this.entries.set(key, kv);
     }
     for (const [key, prev] of this.entries) {
       if (seen.has(key)) continue;
       this.entries.delete(key);
-      changes.push({ key, prev, next: undefined });
+      changes.push({ key, prev, next: undefined, revision });
     }
     this.#skipUpTo = revision;
     if (revision > this.revision) this.revision = revision;
@@ -246,15 +311,15 @@ export class Mirror {
     let rev = this.revision;
     for (const ev of events) {
       if (ev.revision <= this.#skipUpTo) continue;
-      const key = ev.key.toString('utf8');
+      const key = ev.kv.keyText();
       const prev = this.entries.get(key);
       if (ev.type === 'put') {
         this.entries.set(key, ev.kv);
-        changes.push({ key, prev, next: ev.kv });
+        changes.push({ key, prev, next: ev.kv, revision: ev.revision });
       } else {
         if (!prev) continue;
         this.entries.delete(key);
-        changes.push({ key, prev, next: undefined });
+        changes.push({ key, prev, next: undefined, revision: ev.revision });
       }
       if (ev.revision > rev) rev = ev.revision;
     }
@@ -280,6 +345,49 @@ export class Mirror {
     this.#ac.abort(reason);
     this.#watch?.cancel();
     this.#handlers.closed?.(reason);
+  }
+}
+
+/**
+ * The part of a mirror that the recipes built on one (the cache, the registry's view) expose
+ * alike: whether it is stale, the revision it reflects, and closing it.
+ */
+export abstract class MirrorView<E extends EventMap<E>> extends Emitter<E> {
+  /** The mirror behind the view. */
+  protected abstract readonly mirror: Mirror;
+
+  /** True while the watch is not caught up: reads give the last values known. */
+  get stale(): boolean {
+    return this.mirror.stale;
+  }
+
+  /** The store revision the copy reflects (at least). */
+  get revision(): bigint {
+    return this.mirror.revision;
+  }
+
+  /** Whether it was closed (then it no longer changes). */
+  get closed(): boolean {
+    return this.mirror.closed;
+  }
+
+  /** Emits, keeping a throwing listener from breaking the view. */
+  protected safeEmit<K extends keyof E>(name: K, ...args: E[K]): void {
+    try {
+      this.emit(name, ...args);
+    } catch {
+      // A throwing listener must not break the view.
+    }
+  }
+
+  /** Stops watching. Idempotent. */
+  close(): void {
+    this.mirror.close();
+  }
+
+  /** `await using` closes it at the end of the block. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
   }
 }
 
