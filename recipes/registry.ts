@@ -9,7 +9,6 @@
  * after it, so no change is missed between the two. The view is read synchronously
  * (`instances()`, `pick`), and reports changes as events and as an async iterable.
  */
-import { EventEmitter } from 'node:events';
 import {
   type Client,
   compare,
@@ -21,7 +20,7 @@ import {
   op,
 } from '../src/core.js';
 import { codedError } from './internal/errors.js';
-import { Feed, Mirror, type MirrorChange } from './internal/mirror.js';
+import { Feed, Mirror, type MirrorChange, MirrorView } from './internal/mirror.js';
 
 type KV = Client | Namespace;
 
@@ -330,13 +329,14 @@ function parseInstance<M>(kv: KeyValue, id: string): ServiceInstance<M> | undefi
  * ```
  */
 export class ServiceView<M = ServiceMeta>
-  extends EventEmitter<ServiceViewEvents<M>>
+  extends MirrorView<ServiceViewEvents<M>>
   implements AsyncIterable<InstanceChange<M>>
 {
   /** The service this view follows. */
   readonly service: string;
   readonly #prefix: string;
-  readonly #mirror: Mirror;
+  /** @internal */
+  protected readonly mirror: Mirror;
   readonly #byId = new Map<string, ServiceInstance<M>>();
   readonly #feed = new Feed<InstanceChange<M>>();
   #sorted: ServiceInstance<M>[] | undefined;
@@ -365,7 +365,7 @@ export class ServiceView<M = ServiceMeta>
     this.service = service;
     const prefix = servicePrefix(opts.prefix, service);
     this.#prefix = prefix.toString('utf8');
-    this.#mirror = new Mirror(client, prefix, opts, {
+    this.mirror = new Mirror(client, prefix, opts, {
       change: (changes, revision) => this.#onChanges(changes, revision),
       stale: (stale) => this.emit('stale', stale),
       closed: () => {
@@ -377,8 +377,8 @@ export class ServiceView<M = ServiceMeta>
 
   /** @internal */
   async _load(): Promise<void> {
-    await this.#mirror.start();
-    for (const [key, kv] of this.#mirror.entries) {
+    await this.mirror.start();
+    for (const [key, kv] of this.mirror.entries) {
       const id = key.slice(this.#prefix.length);
       const inst = parseInstance<M>(kv, id);
       if (inst) this.#byId.set(id, inst);
@@ -401,21 +401,6 @@ export class ServiceView<M = ServiceMeta>
     return this.#byId.size;
   }
 
-  /** True while the watch is down: the view holds the last instances known. */
-  get stale(): boolean {
-    return this.#mirror.stale;
-  }
-
-  /** The store revision the view reflects. */
-  get revision(): bigint {
-    return this.#mirror.revision;
-  }
-
-  /** Whether the view was closed (then it no longer changes). */
-  get closed(): boolean {
-    return this.#mirror.closed;
-  }
-
   #onChanges(changes: MirrorChange[], revision: bigint): void {
     const out: InstanceChange<M>[] = [];
     for (const c of changes) {
@@ -433,16 +418,8 @@ export class ServiceView<M = ServiceMeta>
     if (out.length > 0) this.#sorted = undefined;
     for (const ch of out) {
       this.#feed.push(ch);
-      this.#safeEmit(ch.type, ch.instance, ch);
-      this.#safeEmit('change', ch);
-    }
-  }
-
-  #safeEmit<K extends keyof ServiceViewEvents<M>>(name: K, ...args: ServiceViewEvents<M>[K]): void {
-    try {
-      (this.emit as (n: K, ...a: ServiceViewEvents<M>[K]) => boolean)(name, ...args);
-    } catch {
-      // A throwing listener must not break the view.
+      this.safeEmit(ch.type, ch.instance, ch);
+      this.safeEmit('change', ch);
     }
   }
 
@@ -454,16 +431,6 @@ export class ServiceView<M = ServiceMeta>
   /** `for await (const change of view)`: the changes from now on, until the view closes. */
   [Symbol.asyncIterator](): AsyncIterator<InstanceChange<M>> {
     return this.#feed.iterate();
-  }
-
-  /** Stops watching. Idempotent. */
-  close(): void {
-    this.#mirror.close();
-  }
-
-  /** `await using view = await discover(...)` closes the view at the end of the block. */
-  async [Symbol.asyncDispose](): Promise<void> {
-    this.close();
   }
 }
 
