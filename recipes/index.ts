@@ -17,6 +17,7 @@ export {
   doubleBarrier,
   type WaitOptions as BarrierWaitOptions,
 } from './barrier.js';
+export { Cache, type CacheChange, type CacheEvents, type CacheOptions, cache } from './cache.js';
 export { Counter, type CounterCallOptions, CounterValueError, counter } from './counter.js';
 export {
   CampaignTimeoutError,
