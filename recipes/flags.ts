@@ -69,7 +69,9 @@ export {
   type FlagErrorCode,
   type FlagReason,
   rolloutBucket,
+  splitVariant,
 } from './flags-evaluation.js';
+export { type FlagdImport, type FlagdIssue, fromFlagd } from './flags-flagd.js';
 
 type KV = Client | Namespace;
 
