@@ -5,6 +5,7 @@
  */
 import { Client, type ClientOptions, InvalidAuthTokenError, PermissionDeniedError } from '../index.js';
 import type { Layout } from './model/state.js';
+import { readablePrefixes } from './readable.js';
 import { type DashboardServer, startDashboardServer } from './server.js';
 import { Session } from './session.js';
 
@@ -63,9 +64,31 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
     // Auth is on and no user was given (or it may not read everything): each viewer logs in.
     if (o.auth || !needsLogin(e)) throw e;
   }
+  /** A viewer's session: the prefixes it named, or else all it may read. */
+  const login = async (username: string, password: string, prefixes: string[] | undefined) => {
+    if (prefixes) return open({ username, password }, prefixes);
+    try {
+      return await open({ username, password }, ['']);
+    } catch (e) {
+      if (!needsLogin(e)) throw e;
+    }
+    const probe = new Client({
+      endpoints: o.endpoints,
+      tls: o.tls,
+      auth: { username, password },
+      transport: 'grpc',
+    });
+    try {
+      const readable = await readablePrefixes(probe, username);
+      if (readable.length === 0) throw new Error(`${username} may read no key prefix`);
+      return await open({ username, password }, readable);
+    } finally {
+      probe.close();
+    }
+  };
   const server = await startDashboardServer({
     shared,
-    login: (username, password, prefixes) => open({ username, password }, prefixes),
+    login,
     writable,
     host: o.host ?? '127.0.0.1',
     port: o.port ?? 8080,

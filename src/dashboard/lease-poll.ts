@@ -6,17 +6,31 @@
 import type { Client } from '../index.js';
 import type { LeaseView } from './model/leases.js';
 
-export async function readLeases(client: Client, signal: AbortSignal): Promise<LeaseView[]> {
+/**
+ * The leases with their keys under `prefixes`. A viewer limited to some prefixes sees only the
+ * leases holding a key there, and only those keys: a lease's key list must not name keys its
+ * roles do not let it read (etcd before 3.4.26 lists them to anyone).
+ */
+export async function readLeases(
+  client: Client,
+  prefixes: string[],
+  signal: AbortSignal,
+): Promise<LeaseView[]> {
+  const everything = prefixes.includes('');
   const ids = await client.leases({ signal });
   const views = await Promise.all(
     ids.map(async (id) => {
-      const t = await client.leaseTimeToLive(id, { keys: true, signal });
-      if (t.ttl < 0) return undefined;
+      const t = await client.leaseTimeToLive(id, { keys: true, signal }).catch(() => undefined);
+      if (!t || t.ttl < 0) return undefined;
+      const keys = t.keys
+        .map((k) => k.toString('utf8'))
+        .filter((k) => everything || prefixes.some((p) => k.startsWith(p)));
+      if (!everything && keys.length === 0) return undefined;
       return {
         id: id.toString(16),
         ttl: t.ttl,
         grantedTtl: t.grantedTtl,
-        keys: t.keys.map((k) => k.toString('utf8')).sort(),
+        keys: keys.sort(),
         readAt: Date.now(),
       };
     }),

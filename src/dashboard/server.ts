@@ -12,14 +12,18 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { PermissionDeniedError } from '../index.js';
 import { type Asset, loadAssets } from './assets.js';
 import type { Session } from './session.js';
 
 export interface DashboardServerOptions {
   /** The one session everybody sees; undefined when each viewer must log in. */
   shared: Session | undefined;
-  /** Makes a session for an etcd user who logs in (rejects on a wrong password). */
-  login?: (username: string, password: string, prefixes: string[]) => Promise<Session>;
+  /**
+   * Makes a session for an etcd user who logs in (rejects on a wrong password): of the prefixes
+   * given, or of everything the user may read.
+   */
+  login?: (username: string, password: string, prefixes: string[] | undefined) => Promise<Session>;
   writable: boolean;
   host: string;
   port: number;
@@ -145,7 +149,8 @@ export async function startDashboardServer(o: DashboardServerOptions): Promise<D
       const b = (await readBody(req)) as { username?: unknown; password?: unknown; prefixes?: unknown };
       if (typeof b.username !== 'string' || typeof b.password !== 'string')
         throw new HttpError(400, 'username and password are required');
-      const prefixes = Array.isArray(b.prefixes) && b.prefixes.length > 0 ? b.prefixes.map(String) : [''];
+      const prefixes =
+        Array.isArray(b.prefixes) && b.prefixes.length > 0 ? b.prefixes.map(String) : undefined;
       let session: Session;
       try {
         session = await o.login(b.username, b.password, prefixes);
@@ -224,7 +229,7 @@ export async function startDashboardServer(o: DashboardServerOptions): Promise<D
 
   const server: Server = createServer((req, res) => {
     route(req, res).catch((e: unknown) => {
-      const status = e instanceof HttpError ? e.status : 500;
+      const status = e instanceof HttpError ? e.status : e instanceof PermissionDeniedError ? 403 : 500;
       if (!res.headersSent) json(res, status, { error: (e as Error).message });
       else res.end();
     });

@@ -206,7 +206,7 @@ export class Session {
 
   async #pollLeases(): Promise<void> {
     try {
-      this.#leases = await readLeases(this.client, this.#abort.signal);
+      this.#leases = await readLeases(this.client, this.#o.prefixes, this.#abort.signal);
       this.#publish();
     } catch {
       // Listing leases may be refused to a user without the root role: show none.

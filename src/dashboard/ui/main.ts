@@ -133,14 +133,18 @@ function loginForm(): El {
     type: 'password',
     autocomplete: 'current-password',
   }) as Field;
-  const prefixes = h('input', { id: 'login-prefixes', placeholder: 'every key' }) as Field;
+  const prefixes = h('input', { id: 'login-prefixes', placeholder: 'all you may read' }) as Field;
   return form({
     label: 'Log in',
     heading: 'Log in as an etcd user',
     fields: [
       ['login-user', 'User', name],
       ['login-password', 'Password', password],
-      ['login-prefixes', 'Prefixes you may read (optional, comma-separated)', prefixes],
+      [
+        'login-prefixes',
+        'Prefixes to show (optional, comma-separated; default: all your roles may read)',
+        prefixes,
+      ],
     ],
     submit: 'Log in',
     action: async () => {
