@@ -23,7 +23,7 @@ import {
 } from '../src/core.js';
 import { codedError } from './internal/errors.js';
 import { anySignal, contenderId, nextChange, obtainLease, removeKey } from './internal/leased.js';
-import { checkRecipeName } from './internal/names.js';
+import { checkRecipeName, keyOf, sameBytes } from './internal/names.js';
 import type { WaitLimits } from './internal/options.js';
 import { waitDelete, withDeadline } from './internal/wait.js';
 
@@ -63,7 +63,7 @@ export class Barrier {
     checkRecipeName('barrier', name);
     this.#client = client;
     this.name = name;
-    this.#key = Buffer.from(name);
+    this.#key = keyOf(name);
   }
 
   /**
@@ -156,8 +156,8 @@ export class DoubleBarrier {
     this.name = name;
     this.count = count;
     this.#opts = opts;
-    this.#waiters = Buffer.from(`${name}/waiters/`);
-    this.#ready = Buffer.from(`${name}/ready`);
+    this.#waiters = keyOf(`${name}/waiters/`);
+    this.#ready = keyOf(`${name}/ready`);
   }
 
   /** This participant's key while it is in the barrier. */
@@ -174,7 +174,7 @@ export class DoubleBarrier {
     const c = this.#client;
     const timeoutMs = o.timeoutMs ?? this.#opts.timeoutMs;
     const { lease, ownsLease } = await obtainLease(c, { ...this.#opts, signal: o.signal, timeoutMs });
-    const key = Buffer.concat([this.#waiters, Buffer.from(contenderId(lease))]);
+    const key = keyOf(this.#waiters, contenderId(lease));
     let me: Participant | undefined;
     try {
       const r = await c
@@ -260,7 +260,7 @@ export class DoubleBarrier {
       const lowest = kvs[0];
       const highest = kvs[kvs.length - 1];
       if (!lowest || !highest) return;
-      const present = kvs.some((kv) => kv.key.equals(me.key) && kv.createRevision === me.createRevision);
+      const present = kvs.some((kv) => sameBytes(kv.key, me.key) && kv.createRevision === me.createRevision);
       if (!present) {
         // Out already: wait for the oldest participant, the last to go.
         await waitDelete(c, lowest.key, r.header.revision, signal);
@@ -272,7 +272,7 @@ export class DoubleBarrier {
           .success(op.delete(this.#ready), op.delete(me.key))
           .commit({ signal, timeoutMs });
         return;
-      } else if (lowest.key.equals(me.key)) {
+      } else if (sameBytes(lowest.key, me.key)) {
         // The oldest stays until everyone else is gone, newest first.
         await waitDelete(c, highest.key, r.header.revision, signal);
       } else {

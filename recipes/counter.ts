@@ -6,7 +6,7 @@
  * update. Values are bigints: no overflow.
  */
 import { type Client, EtcdError, type KeyValue, type Namespace } from '../src/core.js';
-import { checkRecipeName } from './internal/names.js';
+import { checkRecipeName, keyOf } from './internal/names.js';
 
 /** The counter's key holds something that is not a decimal integer. */
 export class CounterValueError extends EtcdError {
@@ -45,7 +45,7 @@ export class Counter {
     checkRecipeName('counter', name);
     this.#client = client;
     this.name = name;
-    this.#key = Buffer.from(name);
+    this.#key = keyOf(name);
   }
 
   #parse(kv: KeyValue | undefined): bigint {

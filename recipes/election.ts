@@ -16,6 +16,7 @@ import {
   type Value,
 } from '../src/core.js';
 import { codedError } from './internal/errors.js';
+import { bytesId, keyOf, sameBytes } from './internal/names.js';
 import type { LeaseOptions } from './internal/options.js';
 import { waitPredecessors, withDeadline } from './internal/wait.js';
 
@@ -99,7 +100,7 @@ export class Election {
     this.name = name;
     this.#opts = opts;
     this.#value = opts.value;
-    this.#prefix = Buffer.from(`${name}/`);
+    this.#prefix = keyOf(`${name}/`);
     this.lost = new Promise((r) => {
       this.#lostResolve = r;
     });
@@ -134,7 +135,7 @@ export class Election {
         timeoutMs: this.#opts.timeoutMs,
       }));
     this.#lease = lease;
-    const key = Buffer.concat([this.#prefix, Buffer.from(lease.id.toString(16))]);
+    const key = keyOf(this.#prefix, lease.id.toString(16));
     this.#key = key;
     try {
       const r = await c
@@ -148,7 +149,7 @@ export class Election {
         const kv = (r.responses[0] as { kvs: KeyValue[] }).kvs[0]!;
         this.#rev = kv.createRevision;
         // Resuming a candidacy with another value: publish ours (as Go's Campaign does).
-        if (!kv.value.equals(Buffer.from(this.#value))) {
+        if (!sameBytes(kv.value, keyOf(this.#value))) {
           await c.put(key, this.#value, { lease, timeoutMs: this.#opts.timeoutMs });
         }
       }
@@ -257,13 +258,13 @@ export async function* observe(
   name: string,
   opts: { signal?: AbortSignal } = {},
 ): AsyncGenerator<Leader, void, undefined> {
-  const prefix = Buffer.from(`${name}/`);
+  const prefix = keyOf(`${name}/`);
   // A local mirror of the candidates, so that every revision of a batch is judged on its own:
   // a watch that catches up delivers several revisions at once, and judging only the last one
   // would skip a leader or a proclaimed value that lived in between.
   const candidates = new Map<string, KeyValue>();
   const first = await client.range({ prefix }, { signal: opts.signal });
-  for (const kv of first.kvs) candidates.set(kv.key.toString('hex'), kv);
+  for (const kv of first.kvs) candidates.set(bytesId(kv.key), kv);
   const leaderOf = (): KeyValue | undefined => {
     let best: KeyValue | undefined;
     for (const kv of candidates.values()) if (!best || kv.createRevision < best.createRevision) best = kv;
@@ -283,7 +284,7 @@ export async function* observe(
       const events = batch.events;
       for (let i = 0; i < events.length; i++) {
         const ev = events[i]!;
-        const id = ev.key.toString('hex');
+        const id = bytesId(ev.key);
         if (ev.type === 'put') candidates.set(id, ev.kv);
         else candidates.delete(id);
         // Judge once per revision, after all of its events (a txn may touch several keys).

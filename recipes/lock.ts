@@ -13,7 +13,7 @@ import { type Client, compare, EtcdError, type Lease, type Namespace, op } from 
 import { codedError } from './internal/errors.js';
 import type { LeaseHeld } from './internal/held.js';
 import { hex, LeasedHold, obtainLease, removeKey } from './internal/leased.js';
-import { checkRecipeName } from './internal/names.js';
+import { checkRecipeName, keyOf } from './internal/names.js';
 import type { LeaseOptions, WaitLimits } from './internal/options.js';
 import { waitPredecessors, withDeadline } from './internal/wait.js';
 
@@ -62,8 +62,8 @@ class Held extends LeasedHold<LockLostError> implements HeldLock {
 
 async function enqueue(client: Client | Namespace, name: string, opts: LockOptions) {
   const { lease, ownsLease } = await obtainLease(client, opts);
-  const prefix = Buffer.from(`${name}/`);
-  const key = Buffer.concat([prefix, Buffer.from(hex(lease.id))]);
+  const prefix = keyOf(`${name}/`);
+  const key = keyOf(prefix, hex(lease.id));
   const first = op.get({ prefix }, { sort: { target: 'create', order: 'ascend' }, limit: 1 });
   try {
     const r = await client

@@ -22,7 +22,7 @@ import {
 } from '../src/core.js';
 import { codedError } from './internal/errors.js';
 import { anySignal, nextChange } from './internal/leased.js';
-import { checkRecipeName } from './internal/names.js';
+import { checkRecipeName, keyOf } from './internal/names.js';
 
 /** `dequeue()` found nothing within `waitTimeoutMs`. */
 export class QueueTimeoutError extends codedError('queue-timeout') {}
@@ -72,7 +72,7 @@ export class Queue {
     checkRecipeName('queue', name);
     this.#client = client;
     this.name = name;
-    this.#prefix = Buffer.from(`${name}/`);
+    this.#prefix = keyOf(`${name}/`);
   }
 
   /** Appends `value`; resolves with the item's key and its create revision (its place in line). */
@@ -86,7 +86,7 @@ export class Queue {
     revision: bigint;
   }> {
     for (;;) {
-      const key = Buffer.concat([this.#prefix, Buffer.from(String(nextName()))]);
+      const key = keyOf(this.#prefix, String(nextName()));
       const r = await this.#client
         .txn()
         .if(compare.createRevision(key, '==', 0))

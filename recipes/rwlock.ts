@@ -35,7 +35,7 @@ import {
   obtainLease,
   removeKey,
 } from './internal/leased.js';
-import { checkRecipeName } from './internal/names.js';
+import { checkRecipeName, keyOf } from './internal/names.js';
 import type { LeaseOptions, WaitLimits } from './internal/options.js';
 import { waitPredecessors } from './internal/wait.js';
 
@@ -136,9 +136,9 @@ export class RWLock {
     this.#client = client;
     this.name = name;
     this.#opts = opts;
-    this.#prefix = Buffer.from(`${name}/`);
-    this.#read = Buffer.from(`${name}/read/`);
-    this.#write = Buffer.from(`${name}/write/`);
+    this.#prefix = keyOf(`${name}/`);
+    this.#read = keyOf(`${name}/read/`);
+    this.#write = keyOf(`${name}/write/`);
   }
 
   /** Waits until no writer is ahead, then holds the lock for reading (shared). */
@@ -233,7 +233,7 @@ export class RWLock {
       signal: o.signal,
       timeoutMs,
     });
-    const key = Buffer.concat([mode === 'read' ? this.#read : this.#write, Buffer.from(contenderId(lease))]);
+    const key = keyOf(mode === 'read' ? this.#read : this.#write, contenderId(lease));
     // Our key is the newest: anything the get sees is ahead of us.
     const blockers =
       mode === 'read'

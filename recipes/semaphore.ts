@@ -39,7 +39,7 @@ import {
   obtainLease,
   removeKey,
 } from './internal/leased.js';
-import { checkRecipeName } from './internal/names.js';
+import { checkRecipeName, keyOf } from './internal/names.js';
 import type { LeaseOptions, WaitLimits } from './internal/options.js';
 
 /** What `semaphore()` takes. */
@@ -108,8 +108,8 @@ export class Semaphore {
     this.name = name;
     this.limit = opts.limit;
     this.#opts = opts;
-    this.#prefix = Buffer.from(`${name}/`);
-    this.#meta = Buffer.from(name);
+    this.#prefix = keyOf(`${name}/`);
+    this.#meta = keyOf(name);
   }
 
   /** Waits for a permit and resolves once it is held. */
@@ -175,7 +175,7 @@ export class Semaphore {
       signal: o.signal,
       timeoutMs,
     });
-    const key = Buffer.concat([this.#prefix, Buffer.from(contenderId(lease))]);
+    const key = keyOf(this.#prefix, contenderId(lease));
     const limit = String(this.limit);
     try {
       for (;;) {

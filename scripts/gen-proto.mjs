@@ -67,6 +67,8 @@ function main() {
     raiseDecodeDepth(generated);
     writeDescriptors(buf, staging, generated);
     writeJsonFlavour(buf, staging, generated);
+    for (const file of listFiles(generated))
+      writeFileSync(file, withoutGlobalBuffer(readFileSync(file, 'utf8'), file));
     writeWireMap(generated);
     assertSafeToReplace(out);
     rmSync(out, { recursive: true, force: true });
@@ -140,9 +142,8 @@ function writeDescriptors(buf, staging, dir) {
  * (wireDefinition in src/gen/wire.ts), so a fetch bundle holds no binary codec (124 KiB of the
  * minified bundle were encode/decode the fetch transport never calls).
  *
- * Same message types as src/gen/ (env=node: bytes typed Buffer), but no code that needs a
- * global Buffer: bytes are decoded with atob, encoded with btoa, and made Buffers only where the
- * runtime has Buffer (Node, Deno, Bun): a browser gets the Uint8Array a Buffer extends.
+ * Same message types as src/gen/ (env=node: bytes typed Buffer); like it, rewritten by
+ * withoutGlobalBuffer.
  */
 const JSON_FLAVOUR = {
   version: 'v2',
@@ -166,21 +167,34 @@ const JSON_FLAVOUR = {
   ],
 };
 
-/** Where the runtime has a Buffer, bytes are one (a view, not a copy); else the Uint8Array itself. */
-const JSON_BYTES_HELPERS = `
+/**
+ * ts-proto's env=node code calls the global Buffer, which browsers have not: its bytes helpers
+ * are replaced by ones that use Buffer where the runtime has it (Node, Deno, Bun: the same
+ * Buffers, copies and base64 as before) and atob/btoa and plain Uint8Arrays elsewhere.
+ */
+const BYTES_HELPERS = `
+const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
+
+/** \`b\` as a Buffer sharing its memory where the runtime has Buffer, else \`b\` itself. */
 function asBuffer(b: Uint8Array): Buffer {
-  const B = (globalThis as { Buffer?: typeof Buffer }).Buffer;
-  return (B ? B.from(b.buffer, b.byteOffset, b.byteLength) : b) as Buffer;
+  return (NodeBuffer ? NodeBuffer.from(b.buffer, b.byteOffset, b.byteLength) : b) as Buffer;
+}
+
+/** A copy of \`b\` (a Buffer where the runtime has one). */
+function copyBuffer(b: Uint8Array): Buffer {
+  return (NodeBuffer ? NodeBuffer.from(b) : b.slice()) as Buffer;
 }
 
 function bytesFromBase64(b64: string): Buffer {
+  if (NodeBuffer) return NodeBuffer.from(b64, "base64");
   const bin = globalThis.atob(b64);
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; ++i) out[i] = bin.charCodeAt(i);
-  return asBuffer(out);
+  return out as Buffer;
 }
 
 function base64FromBytes(arr: Uint8Array): string {
+  if (NodeBuffer) return asBuffer(arr).toString("base64");
   let bin = "";
   for (let i = 0; i < arr.length; i += 0x8000) {
     bin += globalThis.String.fromCharCode(...arr.subarray(i, i + 0x8000));
@@ -211,15 +225,10 @@ function writeJsonFlavour(buf, staging, dir) {
   if (result.error) throw result.error;
   if (result.status !== 0) throw new Error(`buf generate (json flavour) exited with status ${result.status}`);
   const generated = join(out, 'json');
-  for (const file of listFiles(generated)) {
-    const text = readFileSync(file, 'utf8');
-    const next = withoutGlobalBuffer(text, file);
-    writeFileSync(file, next);
-  }
   cpSync(generated, join(dir, 'json'), { recursive: true });
 }
 
-/** Rewrites ts-proto's env=node bytes code so that it needs no global Buffer (see JSON_FLAVOUR). */
+/** Rewrites ts-proto's env=node bytes code so that it needs no global Buffer (see BYTES_HELPERS). */
 function withoutGlobalBuffer(text, file) {
   if (!text.includes('Buffer')) return text;
   const helpers =
@@ -227,12 +236,11 @@ function withoutGlobalBuffer(text, file) {
   if (!helpers.test(text))
     throw new Error(`${file}: ts-proto's base64 helpers have changed; update withoutGlobalBuffer`);
   const next = text
-    .replace(helpers, JSON_BYTES_HELPERS)
+    .replace(helpers, BYTES_HELPERS)
     .replaceAll('Buffer.alloc(0)', 'asBuffer(new Uint8Array(0))')
+    .replaceAll('Buffer.from(reader.bytes())', 'copyBuffer(reader.bytes())')
     .replace(/Buffer\.from\(bytesFromBase64\(([^()]*)\)\)/g, 'bytesFromBase64($1)');
-  const left = next
-    .split('\n')
-    .filter((l) => /(?<![\w.])Buffer\.|globalThis\.Buffer\b/.test(l) && !l.includes('const B ='));
+  const left = next.split('\n').filter((l) => /(?<![\w.])Buffer\.|globalThis\.Buffer\b/.test(l));
   if (left.length > 0) throw new Error(`${file}: a global Buffer use is left: ${left[0].trim()}`);
   return next;
 }

@@ -3,7 +3,7 @@
  * root keyspace is the identity; `client.namespace('app/')` makes one that prefixes every key
  * and clamps every range to the prefix, like etcd's `clientv3/namespace`.
  */
-import { concat, type Key, prefixEnd, startsWith, toBuffer, ZERO } from './bytes.js';
+import { asBuffer, concat, type Key, prefixEnd, startsWith, toBuffer, ZERO } from './bytes.js';
 
 /**
  * Which keys a request covers:
@@ -36,7 +36,7 @@ export interface WireRange {
 
 export class Keyspace {
   readonly prefix: Buffer;
-  constructor(prefix: Buffer = Buffer.alloc(0)) {
+  constructor(prefix: Buffer = toBuffer(undefined)) {
     this.prefix = prefix;
   }
 
@@ -55,7 +55,7 @@ export class Keyspace {
 
   range(r: KeyRange): WireRange {
     if (typeof r === 'string' || r instanceof Uint8Array)
-      return { key: this.key(r), rangeEnd: Buffer.alloc(0) };
+      return { key: this.key(r), rangeEnd: toBuffer(undefined) };
     if ('prefix' in r) {
       const key = this.key(r.prefix);
       // An empty prefix at the root is "every key": etcd spells that ["\0", "\0").
@@ -66,20 +66,20 @@ export class Keyspace {
       const key = this.key(r.fromKey);
       return { key: key.length === 0 ? ZERO : key, rangeEnd: this.#end() };
     }
-    if (r.end === undefined) return { key: this.key(r.key), rangeEnd: Buffer.alloc(0) };
+    if (r.end === undefined) return { key: this.key(r.key), rangeEnd: toBuffer(undefined) };
     const end = toBuffer(r.end);
     // An empty end means "just the key" (no range_end on the wire), as at the root and in etcd's
     // clientv3/namespace; prefixing it would send range_end = prefix, an empty range.
-    if (end.length === 0) return { key: this.key(r.key), rangeEnd: Buffer.alloc(0) };
+    if (end.length === 0) return { key: this.key(r.key), rangeEnd: toBuffer(undefined) };
     // A user's "\0" end means "to the end of the keyspace", which in a namespace is its prefix end.
     if (end.length === 1 && end[0] === 0) return { key: this.key(r.key), rangeEnd: this.#end() };
     return { key: this.key(r.key), rangeEnd: this.key(end) };
   }
 
   /** Strips the prefix from a key the server returned. */
-  strip(k: Buffer): Buffer {
-    if (this.prefix.length === 0 || !startsWith(k, this.prefix)) return k;
-    return k.subarray(this.prefix.length);
+  strip(k: Uint8Array): Buffer {
+    if (this.prefix.length === 0 || !startsWith(k, this.prefix)) return asBuffer(k);
+    return asBuffer(k.subarray(this.prefix.length));
   }
 }
 

@@ -13,7 +13,7 @@ import {
   type ResponseHeader as WireHeader,
 } from '../gen/etcdserverpb/rpc.js';
 import type { KeyValue as WireKeyValue } from '../gen/mvccpb/kv.js';
-import { type Key, toBuffer, type Value } from './bytes.js';
+import { copyBytes, type Key, toBuffer, utf8, type Value } from './bytes.js';
 import type { KeyRange, Keyspace } from './keyspace.js';
 
 /** Every response carries the cluster and member that answered, the store revision and raft term. */
@@ -57,17 +57,17 @@ export class KeyValue {
 
   /** The value as UTF-8 text. */
   text(): string {
-    return this.value.toString('utf8');
+    return utf8(this.value);
   }
 
   /** The value parsed as JSON. */
   json<T = unknown>(): T {
-    return JSON.parse(this.value.toString('utf8')) as T;
+    return JSON.parse(utf8(this.value)) as T;
   }
 
   /** The key as UTF-8 text. */
   keyText(): string {
-    return this.key.toString('utf8');
+    return utf8(this.key);
   }
 }
 
@@ -246,8 +246,8 @@ export function header(h: WireHeader | undefined): ResponseHeader {
 
 export function keyValue(ks: Keyspace, kv: WireKeyValue): KeyValue {
   return new KeyValue(
-    ks.strip(Buffer.from(kv.key)),
-    Buffer.from(kv.value),
+    ks.strip(copyBytes(kv.key)),
+    copyBytes(kv.value),
     kv.createRevision,
     kv.modRevision,
     kv.version,

@@ -4,7 +4,7 @@
  * the end one Txn applies every write if nothing the isolation level guards has changed, else
  * the callback runs again. Keys are relative to the namespace the STM was started from.
  */
-import { type Key, toBuffer, type Value } from './bytes.js';
+import { compareBytes, copyBytes, equalBytes, hex, type Key, toBuffer, type Value } from './bytes.js';
 import { abortErrorOf, type CallOptions } from './call-options.js';
 import { CompactedError, EtcdError } from './errors.js';
 import { type KeyRange, ROOT } from './keyspace.js';
@@ -108,13 +108,13 @@ interface Write {
 /** etcd's default limit on the operations of one Txn branch. */
 const MAX_TXN_OPS = 128;
 
-const id = (k: Buffer): string => k.toString('hex');
+const id = (k: Uint8Array): string => hex(k);
 
 /** Whether `k` is in [start, end), in a root keyspace's wire form (end empty: `start` alone; `\0`: to the end). */
 function inRange(k: Buffer, start: Buffer, end: Buffer): boolean {
-  if (end.length === 0) return k.equals(start);
-  if (k.compare(start) < 0) return false;
-  return (end.length === 1 && end[0] === 0) || k.compare(end) < 0;
+  if (end.length === 0) return equalBytes(k, start);
+  if (compareBytes(k, start) < 0) return false;
+  return (end.length === 1 && end[0] === 0) || compareBytes(k, end) < 0;
 }
 
 /** One run of the callback: its read set, write set and snapshot revision. */
@@ -161,7 +161,8 @@ class Attempt implements StmTx {
     const cached = this.#reads.get(id(k));
     if (cached) return cached.kv;
     // A key already read as part of a range reads the same again.
-    for (const r of this.#ranges) if (inRange(k, r.start, r.end)) return r.kvs.find((kv) => kv.key.equals(k));
+    for (const r of this.#ranges)
+      if (inRange(k, r.start, r.end)) return r.kvs.find((kv) => equalBytes(kv.key, k));
     const pre = this.#prefetch.get(id(k));
     let read: Read;
     if (pre) {
@@ -186,7 +187,7 @@ class Attempt implements StmTx {
 
   async range(range: KeyRange): Promise<KeyValue[]> {
     const { key: start, rangeEnd: end } = ROOT.range(range);
-    let read = this.#ranges.find((r) => r.start.equals(start) && r.end.equals(end));
+    let read = this.#ranges.find((r) => equalBytes(r.start, start) && equalBytes(r.end, end));
     if (!read) {
       const r = await this.#store.range(range, this.#readOptions());
       read = { range, start, end, kvs: r.kvs, rev: this.#served(r) };
@@ -198,12 +199,12 @@ class Attempt implements StmTx {
       if (w.value) out.set(h, new KeyValue(w.key, w.value, 0n, 0n, 0n, w.lease));
       else out.delete(h);
     }
-    return [...out.values()].sort((a, b) => a.key.compare(b.key));
+    return [...out.values()].sort((a, b) => compareBytes(a.key, b.key));
   }
 
   put(key: Key, value: Value, opts: StmPutOptions = {}): void {
     const k = toBuffer(key);
-    this.#writes.set(id(k), { key: k, value: Buffer.from(toBuffer(value)), lease: leaseId(opts.lease) });
+    this.#writes.set(id(k), { key: k, value: copyBytes(toBuffer(value)), lease: leaseId(opts.lease) });
   }
 
   delete(key: Key): void {

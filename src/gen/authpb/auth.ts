@@ -149,7 +149,7 @@ export const UserAddOptions: MessageFns<UserAddOptions> = {
 };
 
 function createBaseUser(): User {
-  return { name: Buffer.alloc(0), password: Buffer.alloc(0), roles: [], options: undefined };
+  return { name: asBuffer(new Uint8Array(0)), password: asBuffer(new Uint8Array(0)), roles: [], options: undefined };
 }
 
 export const User: MessageFns<User> = {
@@ -187,7 +187,7 @@ export const User: MessageFns<User> = {
               break;
             }
 
-            message.name = Buffer.from(reader.bytes());
+            message.name = copyBuffer(reader.bytes());
             continue;
           }
           case 2: {
@@ -195,7 +195,7 @@ export const User: MessageFns<User> = {
               break;
             }
 
-            message.password = Buffer.from(reader.bytes());
+            message.password = copyBuffer(reader.bytes());
             continue;
           }
           case 3: {
@@ -228,8 +228,8 @@ export const User: MessageFns<User> = {
 
   fromJSON(object: any): User {
     return {
-      name: isSet(object.name) ? Buffer.from(bytesFromBase64(object.name)) : Buffer.alloc(0),
-      password: isSet(object.password) ? Buffer.from(bytesFromBase64(object.password)) : Buffer.alloc(0),
+      name: isSet(object.name) ? bytesFromBase64(object.name) : asBuffer(new Uint8Array(0)),
+      password: isSet(object.password) ? bytesFromBase64(object.password) : asBuffer(new Uint8Array(0)),
       roles: globalThis.Array.isArray(object?.roles) ? object.roles.map((e: any) => globalThis.String(e)) : [],
       options: isSet(object.options) ? UserAddOptions.fromJSON(object.options) : undefined,
     };
@@ -257,8 +257,8 @@ export const User: MessageFns<User> = {
   },
   fromPartial(object: DeepPartial<User>): User {
     const message = createBaseUser();
-    message.name = object.name ?? Buffer.alloc(0);
-    message.password = object.password ?? Buffer.alloc(0);
+    message.name = object.name ?? asBuffer(new Uint8Array(0));
+    message.password = object.password ?? asBuffer(new Uint8Array(0));
     message.roles = object.roles?.map((e) => e) || [];
     message.options = (object.options !== undefined && object.options !== null)
       ? UserAddOptions.fromPartial(object.options)
@@ -268,7 +268,7 @@ export const User: MessageFns<User> = {
 };
 
 function createBasePermission(): Permission {
-  return { permType: 0, key: Buffer.alloc(0), rangeEnd: Buffer.alloc(0) };
+  return { permType: 0, key: asBuffer(new Uint8Array(0)), rangeEnd: asBuffer(new Uint8Array(0)) };
 }
 
 export const Permission: MessageFns<Permission> = {
@@ -311,7 +311,7 @@ export const Permission: MessageFns<Permission> = {
               break;
             }
 
-            message.key = Buffer.from(reader.bytes());
+            message.key = copyBuffer(reader.bytes());
             continue;
           }
           case 3: {
@@ -319,7 +319,7 @@ export const Permission: MessageFns<Permission> = {
               break;
             }
 
-            message.rangeEnd = Buffer.from(reader.bytes());
+            message.rangeEnd = copyBuffer(reader.bytes());
             continue;
           }
         }
@@ -337,12 +337,12 @@ export const Permission: MessageFns<Permission> = {
   fromJSON(object: any): Permission {
     return {
       permType: isSet(object.permType) ? permission_TypeFromJSON(object.permType) : 0,
-      key: isSet(object.key) ? Buffer.from(bytesFromBase64(object.key)) : Buffer.alloc(0),
+      key: isSet(object.key) ? bytesFromBase64(object.key) : asBuffer(new Uint8Array(0)),
       rangeEnd: isSet(object.rangeEnd)
-        ? Buffer.from(bytesFromBase64(object.rangeEnd))
+        ? bytesFromBase64(object.rangeEnd)
         : isSet(object.range_end)
-        ? Buffer.from(bytesFromBase64(object.range_end))
-        : Buffer.alloc(0),
+        ? bytesFromBase64(object.range_end)
+        : asBuffer(new Uint8Array(0)),
     };
   },
 
@@ -366,14 +366,14 @@ export const Permission: MessageFns<Permission> = {
   fromPartial(object: DeepPartial<Permission>): Permission {
     const message = createBasePermission();
     message.permType = object.permType ?? 0;
-    message.key = object.key ?? Buffer.alloc(0);
-    message.rangeEnd = object.rangeEnd ?? Buffer.alloc(0);
+    message.key = object.key ?? asBuffer(new Uint8Array(0));
+    message.rangeEnd = object.rangeEnd ?? asBuffer(new Uint8Array(0));
     return message;
   },
 };
 
 function createBaseRole(): Role {
-  return { name: Buffer.alloc(0), keyPermission: [] };
+  return { name: asBuffer(new Uint8Array(0)), keyPermission: [] };
 }
 
 export const Role: MessageFns<Role> = {
@@ -405,7 +405,7 @@ export const Role: MessageFns<Role> = {
               break;
             }
 
-            message.name = Buffer.from(reader.bytes());
+            message.name = copyBuffer(reader.bytes());
             continue;
           }
           case 2: {
@@ -430,7 +430,7 @@ export const Role: MessageFns<Role> = {
 
   fromJSON(object: any): Role {
     return {
-      name: isSet(object.name) ? Buffer.from(bytesFromBase64(object.name)) : Buffer.alloc(0),
+      name: isSet(object.name) ? bytesFromBase64(object.name) : asBuffer(new Uint8Array(0)),
       keyPermission: globalThis.Array.isArray(object?.keyPermission)
         ? object.keyPermission.map((e: any) => Permission.fromJSON(e))
         : [],
@@ -453,18 +453,39 @@ export const Role: MessageFns<Role> = {
   },
   fromPartial(object: DeepPartial<Role>): Role {
     const message = createBaseRole();
-    message.name = object.name ?? Buffer.alloc(0);
+    message.name = object.name ?? asBuffer(new Uint8Array(0));
     message.keyPermission = object.keyPermission?.map((e) => Permission.fromPartial(e)) || [];
     return message;
   },
 };
 
-function bytesFromBase64(b64: string): Uint8Array {
-  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
+
+/** `b` as a Buffer sharing its memory where the runtime has Buffer, else `b` itself. */
+function asBuffer(b: Uint8Array): Buffer {
+  return (NodeBuffer ? NodeBuffer.from(b.buffer, b.byteOffset, b.byteLength) : b) as Buffer;
+}
+
+/** A copy of `b` (a Buffer where the runtime has one). */
+function copyBuffer(b: Uint8Array): Buffer {
+  return (NodeBuffer ? NodeBuffer.from(b) : b.slice()) as Buffer;
+}
+
+function bytesFromBase64(b64: string): Buffer {
+  if (NodeBuffer) return NodeBuffer.from(b64, "base64");
+  const bin = globalThis.atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; ++i) out[i] = bin.charCodeAt(i);
+  return out as Buffer;
 }
 
 function base64FromBytes(arr: Uint8Array): string {
-  return globalThis.Buffer.from(arr).toString("base64");
+  if (NodeBuffer) return asBuffer(arr).toString("base64");
+  let bin = "";
+  for (let i = 0; i < arr.length; i += 0x8000) {
+    bin += globalThis.String.fromCharCode(...arr.subarray(i, i + 0x8000));
+  }
+  return globalThis.btoa(bin);
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;

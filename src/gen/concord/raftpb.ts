@@ -143,7 +143,7 @@ export interface ClusterInfoResponse {
 }
 
 function createBaseEntry(): Entry {
-  return { term: 0n, index: 0n, type: 0, data: Buffer.alloc(0) };
+  return { term: 0n, index: 0n, type: 0, data: asBuffer(new Uint8Array(0)) };
 }
 
 export const Entry: MessageFns<Entry> = {
@@ -211,7 +211,7 @@ export const Entry: MessageFns<Entry> = {
               break;
             }
 
-            message.data = Buffer.from(reader.bytes());
+            message.data = copyBuffer(reader.bytes());
             continue;
           }
         }
@@ -231,7 +231,7 @@ export const Entry: MessageFns<Entry> = {
       term: isSet(object.term) ? BigInt(object.term) : 0n,
       index: isSet(object.index) ? BigInt(object.index) : 0n,
       type: isSet(object.type) ? entryTypeFromJSON(object.type) : 0,
-      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+      data: isSet(object.data) ? bytesFromBase64(object.data) : asBuffer(new Uint8Array(0)),
     };
   },
 
@@ -260,7 +260,7 @@ export const Entry: MessageFns<Entry> = {
     message.term = (object.term !== undefined && object.term !== null) ? BigInt(object.term) : 0n;
     message.index = (object.index !== undefined && object.index !== null) ? BigInt(object.index) : 0n;
     message.type = object.type ?? 0;
-    message.data = object.data ?? Buffer.alloc(0);
+    message.data = object.data ?? asBuffer(new Uint8Array(0));
     return message;
   },
 };
@@ -585,7 +585,7 @@ function createBaseMessage(): Message {
     reject: false,
     rejectHint: 0n,
     hasContext: false,
-    context: Buffer.alloc(0),
+    context: asBuffer(new Uint8Array(0)),
   };
 }
 
@@ -768,7 +768,7 @@ export const Message: MessageFns<Message> = {
               break;
             }
 
-            message.context = Buffer.from(reader.bytes());
+            message.context = copyBuffer(reader.bytes());
             continue;
           }
         }
@@ -805,7 +805,7 @@ export const Message: MessageFns<Message> = {
         : isSet(object.has_context)
         ? globalThis.Boolean(object.has_context)
         : false,
-      context: isSet(object.context) ? Buffer.from(bytesFromBase64(object.context)) : Buffer.alloc(0),
+      context: isSet(object.context) ? bytesFromBase64(object.context) : asBuffer(new Uint8Array(0)),
     };
   },
 
@@ -874,7 +874,7 @@ export const Message: MessageFns<Message> = {
       ? BigInt(object.rejectHint)
       : 0n;
     message.hasContext = object.hasContext ?? false;
-    message.context = object.context ?? Buffer.alloc(0);
+    message.context = object.context ?? asBuffer(new Uint8Array(0));
     return message;
   },
 };
@@ -1043,7 +1043,7 @@ export const SendResponse: MessageFns<SendResponse> = {
 };
 
 function createBaseSnapshotChunk(): SnapshotChunk {
-  return { clusterId: 0n, message: undefined, data: Buffer.alloc(0) };
+  return { clusterId: 0n, message: undefined, data: asBuffer(new Uint8Array(0)) };
 }
 
 export const SnapshotChunk: MessageFns<SnapshotChunk> = {
@@ -1097,7 +1097,7 @@ export const SnapshotChunk: MessageFns<SnapshotChunk> = {
               break;
             }
 
-            message.data = Buffer.from(reader.bytes());
+            message.data = copyBuffer(reader.bytes());
             continue;
           }
         }
@@ -1120,7 +1120,7 @@ export const SnapshotChunk: MessageFns<SnapshotChunk> = {
         ? BigInt(object.cluster_id)
         : 0n,
       message: isSet(object.message) ? Message.fromJSON(object.message) : undefined,
-      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+      data: isSet(object.data) ? bytesFromBase64(object.data) : asBuffer(new Uint8Array(0)),
     };
   },
 
@@ -1147,7 +1147,7 @@ export const SnapshotChunk: MessageFns<SnapshotChunk> = {
     message.message = (object.message !== undefined && object.message !== null)
       ? Message.fromPartial(object.message)
       : undefined;
-    message.data = object.data ?? Buffer.alloc(0);
+    message.data = object.data ?? asBuffer(new Uint8Array(0));
     return message;
   },
 };
@@ -1497,7 +1497,7 @@ export const LeaseTimeToLiveResponse: MessageFns<LeaseTimeToLiveResponse> = {
               break;
             }
 
-            message.keys.push(Buffer.from(reader.bytes()));
+            message.keys.push(copyBuffer(reader.bytes()));
             continue;
           }
         }
@@ -1521,7 +1521,7 @@ export const LeaseTimeToLiveResponse: MessageFns<LeaseTimeToLiveResponse> = {
         : isSet(object.granted_ttl)
         ? BigInt(object.granted_ttl)
         : 0n,
-      keys: globalThis.Array.isArray(object?.keys) ? object.keys.map((e: any) => Buffer.from(bytesFromBase64(e))) : [],
+      keys: globalThis.Array.isArray(object?.keys) ? object.keys.map((e: any) => bytesFromBase64(e)) : [],
     };
   },
 
@@ -1610,7 +1610,7 @@ export const ClusterInfoRequest: MessageFns<ClusterInfoRequest> = {
 };
 
 function createBaseClusterInfoResponse(): ClusterInfoResponse {
-  return { clusterId: 0n, membership: Buffer.alloc(0) };
+  return { clusterId: 0n, membership: asBuffer(new Uint8Array(0)) };
 }
 
 export const ClusterInfoResponse: MessageFns<ClusterInfoResponse> = {
@@ -1653,7 +1653,7 @@ export const ClusterInfoResponse: MessageFns<ClusterInfoResponse> = {
               break;
             }
 
-            message.membership = Buffer.from(reader.bytes());
+            message.membership = copyBuffer(reader.bytes());
             continue;
           }
         }
@@ -1675,7 +1675,7 @@ export const ClusterInfoResponse: MessageFns<ClusterInfoResponse> = {
         : isSet(object.cluster_id)
         ? BigInt(object.cluster_id)
         : 0n,
-      membership: isSet(object.membership) ? Buffer.from(bytesFromBase64(object.membership)) : Buffer.alloc(0),
+      membership: isSet(object.membership) ? bytesFromBase64(object.membership) : asBuffer(new Uint8Array(0)),
     };
   },
 
@@ -1696,7 +1696,7 @@ export const ClusterInfoResponse: MessageFns<ClusterInfoResponse> = {
   fromPartial(object: DeepPartial<ClusterInfoResponse>): ClusterInfoResponse {
     const message = createBaseClusterInfoResponse();
     message.clusterId = (object.clusterId !== undefined && object.clusterId !== null) ? BigInt(object.clusterId) : 0n;
-    message.membership = object.membership ?? Buffer.alloc(0);
+    message.membership = object.membership ?? asBuffer(new Uint8Array(0));
     return message;
   },
 };
@@ -1792,12 +1792,33 @@ export interface PeerClient<CallOptionsExt = {}> {
   ): Promise<ClusterInfoResponse>;
 }
 
-function bytesFromBase64(b64: string): Uint8Array {
-  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
+
+/** `b` as a Buffer sharing its memory where the runtime has Buffer, else `b` itself. */
+function asBuffer(b: Uint8Array): Buffer {
+  return (NodeBuffer ? NodeBuffer.from(b.buffer, b.byteOffset, b.byteLength) : b) as Buffer;
+}
+
+/** A copy of `b` (a Buffer where the runtime has one). */
+function copyBuffer(b: Uint8Array): Buffer {
+  return (NodeBuffer ? NodeBuffer.from(b) : b.slice()) as Buffer;
+}
+
+function bytesFromBase64(b64: string): Buffer {
+  if (NodeBuffer) return NodeBuffer.from(b64, "base64");
+  const bin = globalThis.atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; ++i) out[i] = bin.charCodeAt(i);
+  return out as Buffer;
 }
 
 function base64FromBytes(arr: Uint8Array): string {
-  return globalThis.Buffer.from(arr).toString("base64");
+  if (NodeBuffer) return asBuffer(arr).toString("base64");
+  let bin = "";
+  for (let i = 0; i < arr.length; i += 0x8000) {
+    bin += globalThis.String.fromCharCode(...arr.subarray(i, i + 0x8000));
+  }
+  return globalThis.btoa(bin);
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;

@@ -1028,7 +1028,7 @@ export const ResponseHeader: MessageFns<ResponseHeader> = {
 
 function createBaseRangeRequest(): RangeRequest {
   return {
-    key: Buffer.alloc(0),
+    key: asBuffer(new Uint8Array(0)),
     rangeEnd: undefined,
     limit: 0n,
     revision: 0n,
@@ -1124,7 +1124,7 @@ export const RangeRequest: MessageFns<RangeRequest> = {
               break;
             }
 
-            message.key = Buffer.from(reader.bytes());
+            message.key = copyBuffer(reader.bytes());
             continue;
           }
           case 2: {
@@ -1132,7 +1132,7 @@ export const RangeRequest: MessageFns<RangeRequest> = {
               break;
             }
 
-            message.rangeEnd = Buffer.from(reader.bytes());
+            message.rangeEnd = copyBuffer(reader.bytes());
             continue;
           }
           case 3: {
@@ -1237,11 +1237,11 @@ export const RangeRequest: MessageFns<RangeRequest> = {
 
   fromJSON(object: any): RangeRequest {
     return {
-      key: isSet(object.key) ? Buffer.from(bytesFromBase64(object.key)) : Buffer.alloc(0),
+      key: isSet(object.key) ? bytesFromBase64(object.key) : asBuffer(new Uint8Array(0)),
       rangeEnd: isSet(object.rangeEnd)
-        ? Buffer.from(bytesFromBase64(object.rangeEnd))
+        ? bytesFromBase64(object.rangeEnd)
         : isSet(object.range_end)
-        ? Buffer.from(bytesFromBase64(object.range_end))
+        ? bytesFromBase64(object.range_end)
         : undefined,
       limit: isSet(object.limit) ? BigInt(object.limit) : 0n,
       revision: isSet(object.revision) ? BigInt(object.revision) : 0n,
@@ -1338,7 +1338,7 @@ export const RangeRequest: MessageFns<RangeRequest> = {
   },
   fromPartial(object: DeepPartial<RangeRequest>): RangeRequest {
     const message = createBaseRangeRequest();
-    message.key = object.key ?? Buffer.alloc(0);
+    message.key = object.key ?? asBuffer(new Uint8Array(0));
     message.rangeEnd = object.rangeEnd ?? undefined;
     message.limit = (object.limit !== undefined && object.limit !== null) ? BigInt(object.limit) : 0n;
     message.revision = (object.revision !== undefined && object.revision !== null) ? BigInt(object.revision) : 0n;
@@ -1487,8 +1487,8 @@ export const RangeResponse: MessageFns<RangeResponse> = {
 
 function createBasePutRequest(): PutRequest {
   return {
-    key: Buffer.alloc(0),
-    value: Buffer.alloc(0),
+    key: asBuffer(new Uint8Array(0)),
+    value: asBuffer(new Uint8Array(0)),
     lease: 0n,
     prevKv: false,
     ignoreValue: false,
@@ -1540,7 +1540,7 @@ export const PutRequest: MessageFns<PutRequest> = {
               break;
             }
 
-            message.key = Buffer.from(reader.bytes());
+            message.key = copyBuffer(reader.bytes());
             continue;
           }
           case 2: {
@@ -1548,7 +1548,7 @@ export const PutRequest: MessageFns<PutRequest> = {
               break;
             }
 
-            message.value = Buffer.from(reader.bytes());
+            message.value = copyBuffer(reader.bytes());
             continue;
           }
           case 3: {
@@ -1597,8 +1597,8 @@ export const PutRequest: MessageFns<PutRequest> = {
 
   fromJSON(object: any): PutRequest {
     return {
-      key: isSet(object.key) ? Buffer.from(bytesFromBase64(object.key)) : Buffer.alloc(0),
-      value: isSet(object.value) ? Buffer.from(bytesFromBase64(object.value)) : Buffer.alloc(0),
+      key: isSet(object.key) ? bytesFromBase64(object.key) : asBuffer(new Uint8Array(0)),
+      value: isSet(object.value) ? bytesFromBase64(object.value) : asBuffer(new Uint8Array(0)),
       lease: isSet(object.lease) ? BigInt(object.lease) : 0n,
       prevKv: isSet(object.prevKv)
         ? globalThis.Boolean(object.prevKv)
@@ -1646,8 +1646,8 @@ export const PutRequest: MessageFns<PutRequest> = {
   },
   fromPartial(object: DeepPartial<PutRequest>): PutRequest {
     const message = createBasePutRequest();
-    message.key = object.key ?? Buffer.alloc(0);
-    message.value = object.value ?? Buffer.alloc(0);
+    message.key = object.key ?? asBuffer(new Uint8Array(0));
+    message.value = object.value ?? asBuffer(new Uint8Array(0));
     message.lease = (object.lease !== undefined && object.lease !== null) ? BigInt(object.lease) : 0n;
     message.prevKv = object.prevKv ?? false;
     message.ignoreValue = object.ignoreValue ?? false;
@@ -1750,7 +1750,7 @@ export const PutResponse: MessageFns<PutResponse> = {
 };
 
 function createBaseDeleteRangeRequest(): DeleteRangeRequest {
-  return { key: Buffer.alloc(0), rangeEnd: Buffer.alloc(0), prevKv: false };
+  return { key: asBuffer(new Uint8Array(0)), rangeEnd: asBuffer(new Uint8Array(0)), prevKv: false };
 }
 
 export const DeleteRangeRequest: MessageFns<DeleteRangeRequest> = {
@@ -1785,7 +1785,7 @@ export const DeleteRangeRequest: MessageFns<DeleteRangeRequest> = {
               break;
             }
 
-            message.key = Buffer.from(reader.bytes());
+            message.key = copyBuffer(reader.bytes());
             continue;
           }
           case 2: {
@@ -1793,7 +1793,7 @@ export const DeleteRangeRequest: MessageFns<DeleteRangeRequest> = {
               break;
             }
 
-            message.rangeEnd = Buffer.from(reader.bytes());
+            message.rangeEnd = copyBuffer(reader.bytes());
             continue;
           }
           case 3: {
@@ -1818,12 +1818,12 @@ export const DeleteRangeRequest: MessageFns<DeleteRangeRequest> = {
 
   fromJSON(object: any): DeleteRangeRequest {
     return {
-      key: isSet(object.key) ? Buffer.from(bytesFromBase64(object.key)) : Buffer.alloc(0),
+      key: isSet(object.key) ? bytesFromBase64(object.key) : asBuffer(new Uint8Array(0)),
       rangeEnd: isSet(object.rangeEnd)
-        ? Buffer.from(bytesFromBase64(object.rangeEnd))
+        ? bytesFromBase64(object.rangeEnd)
         : isSet(object.range_end)
-        ? Buffer.from(bytesFromBase64(object.range_end))
-        : Buffer.alloc(0),
+        ? bytesFromBase64(object.range_end)
+        : asBuffer(new Uint8Array(0)),
       prevKv: isSet(object.prevKv)
         ? globalThis.Boolean(object.prevKv)
         : isSet(object.prev_kv)
@@ -1851,8 +1851,8 @@ export const DeleteRangeRequest: MessageFns<DeleteRangeRequest> = {
   },
   fromPartial(object: DeepPartial<DeleteRangeRequest>): DeleteRangeRequest {
     const message = createBaseDeleteRangeRequest();
-    message.key = object.key ?? Buffer.alloc(0);
-    message.rangeEnd = object.rangeEnd ?? Buffer.alloc(0);
+    message.key = object.key ?? asBuffer(new Uint8Array(0));
+    message.rangeEnd = object.rangeEnd ?? asBuffer(new Uint8Array(0));
     message.prevKv = object.prevKv ?? false;
     return message;
   },
@@ -2254,7 +2254,7 @@ function createBaseCompare(): Compare {
   return {
     result: 0,
     target: 0,
-    key: Buffer.alloc(0),
+    key: asBuffer(new Uint8Array(0)),
     version: undefined,
     createRevision: undefined,
     modRevision: undefined,
@@ -2342,7 +2342,7 @@ export const Compare: MessageFns<Compare> = {
               break;
             }
 
-            message.key = Buffer.from(reader.bytes());
+            message.key = copyBuffer(reader.bytes());
             continue;
           }
           case 4: {
@@ -2374,7 +2374,7 @@ export const Compare: MessageFns<Compare> = {
               break;
             }
 
-            message.value = Buffer.from(reader.bytes());
+            message.value = copyBuffer(reader.bytes());
             continue;
           }
           case 8: {
@@ -2390,7 +2390,7 @@ export const Compare: MessageFns<Compare> = {
               break;
             }
 
-            message.rangeEnd = Buffer.from(reader.bytes());
+            message.rangeEnd = copyBuffer(reader.bytes());
             continue;
           }
         }
@@ -2409,7 +2409,7 @@ export const Compare: MessageFns<Compare> = {
     return {
       result: isSet(object.result) ? compare_CompareResultFromJSON(object.result) : 0,
       target: isSet(object.target) ? compare_CompareTargetFromJSON(object.target) : 0,
-      key: isSet(object.key) ? Buffer.from(bytesFromBase64(object.key)) : Buffer.alloc(0),
+      key: isSet(object.key) ? bytesFromBase64(object.key) : asBuffer(new Uint8Array(0)),
       version: isSet(object.version) ? BigInt(object.version) : undefined,
       createRevision: isSet(object.createRevision)
         ? BigInt(object.createRevision)
@@ -2421,12 +2421,12 @@ export const Compare: MessageFns<Compare> = {
         : isSet(object.mod_revision)
         ? BigInt(object.mod_revision)
         : undefined,
-      value: isSet(object.value) ? Buffer.from(bytesFromBase64(object.value)) : undefined,
+      value: isSet(object.value) ? bytesFromBase64(object.value) : undefined,
       lease: isSet(object.lease) ? BigInt(object.lease) : undefined,
       rangeEnd: isSet(object.rangeEnd)
-        ? Buffer.from(bytesFromBase64(object.rangeEnd))
+        ? bytesFromBase64(object.rangeEnd)
         : isSet(object.range_end)
-        ? Buffer.from(bytesFromBase64(object.range_end))
+        ? bytesFromBase64(object.range_end)
         : undefined,
     };
   },
@@ -2470,7 +2470,7 @@ export const Compare: MessageFns<Compare> = {
     const message = createBaseCompare();
     message.result = object.result ?? 0;
     message.target = object.target ?? 0;
-    message.key = object.key ?? Buffer.alloc(0);
+    message.key = object.key ?? asBuffer(new Uint8Array(0));
     message.version = (object.version !== undefined && object.version !== null) ? BigInt(object.version) : undefined;
     message.createRevision = (object.createRevision !== undefined && object.createRevision !== null)
       ? BigInt(object.createRevision)
@@ -3247,7 +3247,7 @@ export const SnapshotRequest: MessageFns<SnapshotRequest> = {
 };
 
 function createBaseSnapshotResponse(): SnapshotResponse {
-  return { header: undefined, remainingBytes: 0n, blob: Buffer.alloc(0), version: "" };
+  return { header: undefined, remainingBytes: 0n, blob: asBuffer(new Uint8Array(0)), version: "" };
 }
 
 export const SnapshotResponse: MessageFns<SnapshotResponse> = {
@@ -3304,7 +3304,7 @@ export const SnapshotResponse: MessageFns<SnapshotResponse> = {
               break;
             }
 
-            message.blob = Buffer.from(reader.bytes());
+            message.blob = copyBuffer(reader.bytes());
             continue;
           }
           case 4: {
@@ -3335,7 +3335,7 @@ export const SnapshotResponse: MessageFns<SnapshotResponse> = {
         : isSet(object.remaining_bytes)
         ? BigInt(object.remaining_bytes)
         : 0n,
-      blob: isSet(object.blob) ? Buffer.from(bytesFromBase64(object.blob)) : Buffer.alloc(0),
+      blob: isSet(object.blob) ? bytesFromBase64(object.blob) : asBuffer(new Uint8Array(0)),
       version: isSet(object.version) ? globalThis.String(object.version) : "",
     };
   },
@@ -3368,7 +3368,7 @@ export const SnapshotResponse: MessageFns<SnapshotResponse> = {
     message.remainingBytes = (object.remainingBytes !== undefined && object.remainingBytes !== null)
       ? BigInt(object.remainingBytes)
       : 0n;
-    message.blob = object.blob ?? Buffer.alloc(0);
+    message.blob = object.blob ?? asBuffer(new Uint8Array(0));
     message.version = object.version ?? "";
     return message;
   },
@@ -3495,8 +3495,8 @@ export const WatchRequest: MessageFns<WatchRequest> = {
 
 function createBaseWatchCreateRequest(): WatchCreateRequest {
   return {
-    key: Buffer.alloc(0),
-    rangeEnd: Buffer.alloc(0),
+    key: asBuffer(new Uint8Array(0)),
+    rangeEnd: asBuffer(new Uint8Array(0)),
     startRevision: 0n,
     progressNotify: false,
     filters: [],
@@ -3563,7 +3563,7 @@ export const WatchCreateRequest: MessageFns<WatchCreateRequest> = {
               break;
             }
 
-            message.key = Buffer.from(reader.bytes());
+            message.key = copyBuffer(reader.bytes());
             continue;
           }
           case 2: {
@@ -3571,7 +3571,7 @@ export const WatchCreateRequest: MessageFns<WatchCreateRequest> = {
               break;
             }
 
-            message.rangeEnd = Buffer.from(reader.bytes());
+            message.rangeEnd = copyBuffer(reader.bytes());
             continue;
           }
           case 3: {
@@ -3646,12 +3646,12 @@ export const WatchCreateRequest: MessageFns<WatchCreateRequest> = {
 
   fromJSON(object: any): WatchCreateRequest {
     return {
-      key: isSet(object.key) ? Buffer.from(bytesFromBase64(object.key)) : Buffer.alloc(0),
+      key: isSet(object.key) ? bytesFromBase64(object.key) : asBuffer(new Uint8Array(0)),
       rangeEnd: isSet(object.rangeEnd)
-        ? Buffer.from(bytesFromBase64(object.rangeEnd))
+        ? bytesFromBase64(object.rangeEnd)
         : isSet(object.range_end)
-        ? Buffer.from(bytesFromBase64(object.range_end))
-        : Buffer.alloc(0),
+        ? bytesFromBase64(object.range_end)
+        : asBuffer(new Uint8Array(0)),
       startRevision: isSet(object.startRevision)
         ? BigInt(object.startRevision)
         : isSet(object.start_revision)
@@ -3709,8 +3709,8 @@ export const WatchCreateRequest: MessageFns<WatchCreateRequest> = {
   },
   fromPartial(object: DeepPartial<WatchCreateRequest>): WatchCreateRequest {
     const message = createBaseWatchCreateRequest();
-    message.key = object.key ?? Buffer.alloc(0);
-    message.rangeEnd = object.rangeEnd ?? Buffer.alloc(0);
+    message.key = object.key ?? asBuffer(new Uint8Array(0));
+    message.rangeEnd = object.rangeEnd ?? asBuffer(new Uint8Array(0));
     message.startRevision = (object.startRevision !== undefined && object.startRevision !== null)
       ? BigInt(object.startRevision)
       : 0n;
@@ -4994,7 +4994,7 @@ export const LeaseTimeToLiveResponse: MessageFns<LeaseTimeToLiveResponse> = {
               break;
             }
 
-            message.keys.push(Buffer.from(reader.bytes()));
+            message.keys.push(copyBuffer(reader.bytes()));
             continue;
           }
         }
@@ -5015,7 +5015,7 @@ export const LeaseTimeToLiveResponse: MessageFns<LeaseTimeToLiveResponse> = {
       ID: isSet(object.ID) ? BigInt(object.ID) : 0n,
       TTL: isSet(object.TTL) ? BigInt(object.TTL) : 0n,
       grantedTTL: isSet(object.grantedTTL) ? BigInt(object.grantedTTL) : 0n,
-      keys: globalThis.Array.isArray(object?.keys) ? object.keys.map((e: any) => Buffer.from(bytesFromBase64(e))) : [],
+      keys: globalThis.Array.isArray(object?.keys) ? object.keys.map((e: any) => bytesFromBase64(e)) : [],
     };
   },
 
@@ -8616,7 +8616,7 @@ export const AuthRoleGrantPermissionRequest: MessageFns<AuthRoleGrantPermissionR
 };
 
 function createBaseAuthRoleRevokePermissionRequest(): AuthRoleRevokePermissionRequest {
-  return { role: "", key: Buffer.alloc(0), rangeEnd: Buffer.alloc(0) };
+  return { role: "", key: asBuffer(new Uint8Array(0)), rangeEnd: asBuffer(new Uint8Array(0)) };
 }
 
 export const AuthRoleRevokePermissionRequest: MessageFns<AuthRoleRevokePermissionRequest> = {
@@ -8659,7 +8659,7 @@ export const AuthRoleRevokePermissionRequest: MessageFns<AuthRoleRevokePermissio
               break;
             }
 
-            message.key = Buffer.from(reader.bytes());
+            message.key = copyBuffer(reader.bytes());
             continue;
           }
           case 3: {
@@ -8667,7 +8667,7 @@ export const AuthRoleRevokePermissionRequest: MessageFns<AuthRoleRevokePermissio
               break;
             }
 
-            message.rangeEnd = Buffer.from(reader.bytes());
+            message.rangeEnd = copyBuffer(reader.bytes());
             continue;
           }
         }
@@ -8685,12 +8685,12 @@ export const AuthRoleRevokePermissionRequest: MessageFns<AuthRoleRevokePermissio
   fromJSON(object: any): AuthRoleRevokePermissionRequest {
     return {
       role: isSet(object.role) ? globalThis.String(object.role) : "",
-      key: isSet(object.key) ? Buffer.from(bytesFromBase64(object.key)) : Buffer.alloc(0),
+      key: isSet(object.key) ? bytesFromBase64(object.key) : asBuffer(new Uint8Array(0)),
       rangeEnd: isSet(object.rangeEnd)
-        ? Buffer.from(bytesFromBase64(object.rangeEnd))
+        ? bytesFromBase64(object.rangeEnd)
         : isSet(object.range_end)
-        ? Buffer.from(bytesFromBase64(object.range_end))
-        : Buffer.alloc(0),
+        ? bytesFromBase64(object.range_end)
+        : asBuffer(new Uint8Array(0)),
     };
   },
 
@@ -8714,8 +8714,8 @@ export const AuthRoleRevokePermissionRequest: MessageFns<AuthRoleRevokePermissio
   fromPartial(object: DeepPartial<AuthRoleRevokePermissionRequest>): AuthRoleRevokePermissionRequest {
     const message = createBaseAuthRoleRevokePermissionRequest();
     message.role = object.role ?? "";
-    message.key = object.key ?? Buffer.alloc(0);
-    message.rangeEnd = object.rangeEnd ?? Buffer.alloc(0);
+    message.key = object.key ?? asBuffer(new Uint8Array(0));
+    message.rangeEnd = object.rangeEnd ?? asBuffer(new Uint8Array(0));
     return message;
   },
 };
@@ -10705,12 +10705,33 @@ export interface AuthClient<CallOptionsExt = {}> {
   ): Promise<AuthRoleRevokePermissionResponse>;
 }
 
-function bytesFromBase64(b64: string): Uint8Array {
-  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
+
+/** `b` as a Buffer sharing its memory where the runtime has Buffer, else `b` itself. */
+function asBuffer(b: Uint8Array): Buffer {
+  return (NodeBuffer ? NodeBuffer.from(b.buffer, b.byteOffset, b.byteLength) : b) as Buffer;
+}
+
+/** A copy of `b` (a Buffer where the runtime has one). */
+function copyBuffer(b: Uint8Array): Buffer {
+  return (NodeBuffer ? NodeBuffer.from(b) : b.slice()) as Buffer;
+}
+
+function bytesFromBase64(b64: string): Buffer {
+  if (NodeBuffer) return NodeBuffer.from(b64, "base64");
+  const bin = globalThis.atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; ++i) out[i] = bin.charCodeAt(i);
+  return out as Buffer;
 }
 
 function base64FromBytes(arr: Uint8Array): string {
-  return globalThis.Buffer.from(arr).toString("base64");
+  if (NodeBuffer) return asBuffer(arr).toString("base64");
+  let bin = "";
+  for (let i = 0; i < arr.length; i += 0x8000) {
+    bin += globalThis.String.fromCharCode(...arr.subarray(i, i + 0x8000));
+  }
+  return globalThis.btoa(bin);
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;

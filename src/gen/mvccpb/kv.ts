@@ -72,7 +72,7 @@ export function event_EventTypeToJSON(object: Event_EventType): string {
 }
 
 function createBaseKeyValue(): KeyValue {
-  return { key: Buffer.alloc(0), createRevision: 0n, modRevision: 0n, version: 0n, value: Buffer.alloc(0), lease: 0n };
+  return { key: asBuffer(new Uint8Array(0)), createRevision: 0n, modRevision: 0n, version: 0n, value: asBuffer(new Uint8Array(0)), lease: 0n };
 }
 
 export const KeyValue: MessageFns<KeyValue> = {
@@ -128,7 +128,7 @@ export const KeyValue: MessageFns<KeyValue> = {
               break;
             }
 
-            message.key = Buffer.from(reader.bytes());
+            message.key = copyBuffer(reader.bytes());
             continue;
           }
           case 2: {
@@ -160,7 +160,7 @@ export const KeyValue: MessageFns<KeyValue> = {
               break;
             }
 
-            message.value = Buffer.from(reader.bytes());
+            message.value = copyBuffer(reader.bytes());
             continue;
           }
           case 6: {
@@ -185,7 +185,7 @@ export const KeyValue: MessageFns<KeyValue> = {
 
   fromJSON(object: any): KeyValue {
     return {
-      key: isSet(object.key) ? Buffer.from(bytesFromBase64(object.key)) : Buffer.alloc(0),
+      key: isSet(object.key) ? bytesFromBase64(object.key) : asBuffer(new Uint8Array(0)),
       createRevision: isSet(object.createRevision)
         ? BigInt(object.createRevision)
         : isSet(object.create_revision)
@@ -197,7 +197,7 @@ export const KeyValue: MessageFns<KeyValue> = {
         ? BigInt(object.mod_revision)
         : 0n,
       version: isSet(object.version) ? BigInt(object.version) : 0n,
-      value: isSet(object.value) ? Buffer.from(bytesFromBase64(object.value)) : Buffer.alloc(0),
+      value: isSet(object.value) ? bytesFromBase64(object.value) : asBuffer(new Uint8Array(0)),
       lease: isSet(object.lease) ? BigInt(object.lease) : 0n,
     };
   },
@@ -230,7 +230,7 @@ export const KeyValue: MessageFns<KeyValue> = {
   },
   fromPartial(object: DeepPartial<KeyValue>): KeyValue {
     const message = createBaseKeyValue();
-    message.key = object.key ?? Buffer.alloc(0);
+    message.key = object.key ?? asBuffer(new Uint8Array(0));
     message.createRevision = (object.createRevision !== undefined && object.createRevision !== null)
       ? BigInt(object.createRevision)
       : 0n;
@@ -238,7 +238,7 @@ export const KeyValue: MessageFns<KeyValue> = {
       ? BigInt(object.modRevision)
       : 0n;
     message.version = (object.version !== undefined && object.version !== null) ? BigInt(object.version) : 0n;
-    message.value = object.value ?? Buffer.alloc(0);
+    message.value = object.value ?? asBuffer(new Uint8Array(0));
     message.lease = (object.lease !== undefined && object.lease !== null) ? BigInt(object.lease) : 0n;
     return message;
   },
@@ -351,12 +351,33 @@ export const Event: MessageFns<Event> = {
   },
 };
 
-function bytesFromBase64(b64: string): Uint8Array {
-  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
+
+/** `b` as a Buffer sharing its memory where the runtime has Buffer, else `b` itself. */
+function asBuffer(b: Uint8Array): Buffer {
+  return (NodeBuffer ? NodeBuffer.from(b.buffer, b.byteOffset, b.byteLength) : b) as Buffer;
+}
+
+/** A copy of `b` (a Buffer where the runtime has one). */
+function copyBuffer(b: Uint8Array): Buffer {
+  return (NodeBuffer ? NodeBuffer.from(b) : b.slice()) as Buffer;
+}
+
+function bytesFromBase64(b64: string): Buffer {
+  if (NodeBuffer) return NodeBuffer.from(b64, "base64");
+  const bin = globalThis.atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; ++i) out[i] = bin.charCodeAt(i);
+  return out as Buffer;
 }
 
 function base64FromBytes(arr: Uint8Array): string {
-  return globalThis.Buffer.from(arr).toString("base64");
+  if (NodeBuffer) return asBuffer(arr).toString("base64");
+  let bin = "";
+  for (let i = 0; i < arr.length; i += 0x8000) {
+    bin += globalThis.String.fromCharCode(...arr.subarray(i, i + 0x8000));
+  }
+  return globalThis.btoa(bin);
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;

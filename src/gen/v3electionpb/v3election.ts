@@ -63,7 +63,7 @@ export interface ProclaimResponse {
 }
 
 function createBaseCampaignRequest(): CampaignRequest {
-  return { name: Buffer.alloc(0), lease: 0n, value: Buffer.alloc(0) };
+  return { name: asBuffer(new Uint8Array(0)), lease: 0n, value: asBuffer(new Uint8Array(0)) };
 }
 
 export const CampaignRequest: MessageFns<CampaignRequest> = {
@@ -101,7 +101,7 @@ export const CampaignRequest: MessageFns<CampaignRequest> = {
               break;
             }
 
-            message.name = Buffer.from(reader.bytes());
+            message.name = copyBuffer(reader.bytes());
             continue;
           }
           case 2: {
@@ -117,7 +117,7 @@ export const CampaignRequest: MessageFns<CampaignRequest> = {
               break;
             }
 
-            message.value = Buffer.from(reader.bytes());
+            message.value = copyBuffer(reader.bytes());
             continue;
           }
         }
@@ -134,9 +134,9 @@ export const CampaignRequest: MessageFns<CampaignRequest> = {
 
   fromJSON(object: any): CampaignRequest {
     return {
-      name: isSet(object.name) ? Buffer.from(bytesFromBase64(object.name)) : Buffer.alloc(0),
+      name: isSet(object.name) ? bytesFromBase64(object.name) : asBuffer(new Uint8Array(0)),
       lease: isSet(object.lease) ? BigInt(object.lease) : 0n,
-      value: isSet(object.value) ? Buffer.from(bytesFromBase64(object.value)) : Buffer.alloc(0),
+      value: isSet(object.value) ? bytesFromBase64(object.value) : asBuffer(new Uint8Array(0)),
     };
   },
 
@@ -159,9 +159,9 @@ export const CampaignRequest: MessageFns<CampaignRequest> = {
   },
   fromPartial(object: DeepPartial<CampaignRequest>): CampaignRequest {
     const message = createBaseCampaignRequest();
-    message.name = object.name ?? Buffer.alloc(0);
+    message.name = object.name ?? asBuffer(new Uint8Array(0));
     message.lease = (object.lease !== undefined && object.lease !== null) ? BigInt(object.lease) : 0n;
-    message.value = object.value ?? Buffer.alloc(0);
+    message.value = object.value ?? asBuffer(new Uint8Array(0));
     return message;
   },
 };
@@ -256,7 +256,7 @@ export const CampaignResponse: MessageFns<CampaignResponse> = {
 };
 
 function createBaseLeaderKey(): LeaderKey {
-  return { name: Buffer.alloc(0), key: Buffer.alloc(0), rev: 0n, lease: 0n };
+  return { name: asBuffer(new Uint8Array(0)), key: asBuffer(new Uint8Array(0)), rev: 0n, lease: 0n };
 }
 
 export const LeaderKey: MessageFns<LeaderKey> = {
@@ -300,7 +300,7 @@ export const LeaderKey: MessageFns<LeaderKey> = {
               break;
             }
 
-            message.name = Buffer.from(reader.bytes());
+            message.name = copyBuffer(reader.bytes());
             continue;
           }
           case 2: {
@@ -308,7 +308,7 @@ export const LeaderKey: MessageFns<LeaderKey> = {
               break;
             }
 
-            message.key = Buffer.from(reader.bytes());
+            message.key = copyBuffer(reader.bytes());
             continue;
           }
           case 3: {
@@ -341,8 +341,8 @@ export const LeaderKey: MessageFns<LeaderKey> = {
 
   fromJSON(object: any): LeaderKey {
     return {
-      name: isSet(object.name) ? Buffer.from(bytesFromBase64(object.name)) : Buffer.alloc(0),
-      key: isSet(object.key) ? Buffer.from(bytesFromBase64(object.key)) : Buffer.alloc(0),
+      name: isSet(object.name) ? bytesFromBase64(object.name) : asBuffer(new Uint8Array(0)),
+      key: isSet(object.key) ? bytesFromBase64(object.key) : asBuffer(new Uint8Array(0)),
       rev: isSet(object.rev) ? BigInt(object.rev) : 0n,
       lease: isSet(object.lease) ? BigInt(object.lease) : 0n,
     };
@@ -370,8 +370,8 @@ export const LeaderKey: MessageFns<LeaderKey> = {
   },
   fromPartial(object: DeepPartial<LeaderKey>): LeaderKey {
     const message = createBaseLeaderKey();
-    message.name = object.name ?? Buffer.alloc(0);
-    message.key = object.key ?? Buffer.alloc(0);
+    message.name = object.name ?? asBuffer(new Uint8Array(0));
+    message.key = object.key ?? asBuffer(new Uint8Array(0));
     message.rev = (object.rev !== undefined && object.rev !== null) ? BigInt(object.rev) : 0n;
     message.lease = (object.lease !== undefined && object.lease !== null) ? BigInt(object.lease) : 0n;
     return message;
@@ -379,7 +379,7 @@ export const LeaderKey: MessageFns<LeaderKey> = {
 };
 
 function createBaseLeaderRequest(): LeaderRequest {
-  return { name: Buffer.alloc(0) };
+  return { name: asBuffer(new Uint8Array(0)) };
 }
 
 export const LeaderRequest: MessageFns<LeaderRequest> = {
@@ -408,7 +408,7 @@ export const LeaderRequest: MessageFns<LeaderRequest> = {
               break;
             }
 
-            message.name = Buffer.from(reader.bytes());
+            message.name = copyBuffer(reader.bytes());
             continue;
           }
         }
@@ -424,7 +424,7 @@ export const LeaderRequest: MessageFns<LeaderRequest> = {
   },
 
   fromJSON(object: any): LeaderRequest {
-    return { name: isSet(object.name) ? Buffer.from(bytesFromBase64(object.name)) : Buffer.alloc(0) };
+    return { name: isSet(object.name) ? bytesFromBase64(object.name) : asBuffer(new Uint8Array(0)) };
   },
 
   toJSON(message: LeaderRequest): unknown {
@@ -440,7 +440,7 @@ export const LeaderRequest: MessageFns<LeaderRequest> = {
   },
   fromPartial(object: DeepPartial<LeaderRequest>): LeaderRequest {
     const message = createBaseLeaderRequest();
-    message.name = object.name ?? Buffer.alloc(0);
+    message.name = object.name ?? asBuffer(new Uint8Array(0));
     return message;
   },
 };
@@ -671,7 +671,7 @@ export const ResignResponse: MessageFns<ResignResponse> = {
 };
 
 function createBaseProclaimRequest(): ProclaimRequest {
-  return { leader: undefined, value: Buffer.alloc(0) };
+  return { leader: undefined, value: asBuffer(new Uint8Array(0)) };
 }
 
 export const ProclaimRequest: MessageFns<ProclaimRequest> = {
@@ -711,7 +711,7 @@ export const ProclaimRequest: MessageFns<ProclaimRequest> = {
               break;
             }
 
-            message.value = Buffer.from(reader.bytes());
+            message.value = copyBuffer(reader.bytes());
             continue;
           }
         }
@@ -729,7 +729,7 @@ export const ProclaimRequest: MessageFns<ProclaimRequest> = {
   fromJSON(object: any): ProclaimRequest {
     return {
       leader: isSet(object.leader) ? LeaderKey.fromJSON(object.leader) : undefined,
-      value: isSet(object.value) ? Buffer.from(bytesFromBase64(object.value)) : Buffer.alloc(0),
+      value: isSet(object.value) ? bytesFromBase64(object.value) : asBuffer(new Uint8Array(0)),
     };
   },
 
@@ -752,7 +752,7 @@ export const ProclaimRequest: MessageFns<ProclaimRequest> = {
     message.leader = (object.leader !== undefined && object.leader !== null)
       ? LeaderKey.fromPartial(object.leader)
       : undefined;
-    message.value = object.value ?? Buffer.alloc(0);
+    message.value = object.value ?? asBuffer(new Uint8Array(0));
     return message;
   },
 };
@@ -908,12 +908,33 @@ export interface ElectionClient<CallOptionsExt = {}> {
   resign(request: DeepPartial<ResignRequest>, options?: CallOptions & CallOptionsExt): Promise<ResignResponse>;
 }
 
-function bytesFromBase64(b64: string): Uint8Array {
-  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
+
+/** `b` as a Buffer sharing its memory where the runtime has Buffer, else `b` itself. */
+function asBuffer(b: Uint8Array): Buffer {
+  return (NodeBuffer ? NodeBuffer.from(b.buffer, b.byteOffset, b.byteLength) : b) as Buffer;
+}
+
+/** A copy of `b` (a Buffer where the runtime has one). */
+function copyBuffer(b: Uint8Array): Buffer {
+  return (NodeBuffer ? NodeBuffer.from(b) : b.slice()) as Buffer;
+}
+
+function bytesFromBase64(b64: string): Buffer {
+  if (NodeBuffer) return NodeBuffer.from(b64, "base64");
+  const bin = globalThis.atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; ++i) out[i] = bin.charCodeAt(i);
+  return out as Buffer;
 }
 
 function base64FromBytes(arr: Uint8Array): string {
-  return globalThis.Buffer.from(arr).toString("base64");
+  if (NodeBuffer) return asBuffer(arr).toString("base64");
+  let bin = "";
+  for (let i = 0; i < arr.length; i += 0x8000) {
+    bin += globalThis.String.fromCharCode(...arr.subarray(i, i + 0x8000));
+  }
+  return globalThis.btoa(bin);
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;

@@ -37,7 +37,7 @@ export interface UnlockResponse {
 }
 
 function createBaseLockRequest(): LockRequest {
-  return { name: Buffer.alloc(0), lease: 0n };
+  return { name: asBuffer(new Uint8Array(0)), lease: 0n };
 }
 
 export const LockRequest: MessageFns<LockRequest> = {
@@ -72,7 +72,7 @@ export const LockRequest: MessageFns<LockRequest> = {
               break;
             }
 
-            message.name = Buffer.from(reader.bytes());
+            message.name = copyBuffer(reader.bytes());
             continue;
           }
           case 2: {
@@ -97,7 +97,7 @@ export const LockRequest: MessageFns<LockRequest> = {
 
   fromJSON(object: any): LockRequest {
     return {
-      name: isSet(object.name) ? Buffer.from(bytesFromBase64(object.name)) : Buffer.alloc(0),
+      name: isSet(object.name) ? bytesFromBase64(object.name) : asBuffer(new Uint8Array(0)),
       lease: isSet(object.lease) ? BigInt(object.lease) : 0n,
     };
   },
@@ -118,14 +118,14 @@ export const LockRequest: MessageFns<LockRequest> = {
   },
   fromPartial(object: DeepPartial<LockRequest>): LockRequest {
     const message = createBaseLockRequest();
-    message.name = object.name ?? Buffer.alloc(0);
+    message.name = object.name ?? asBuffer(new Uint8Array(0));
     message.lease = (object.lease !== undefined && object.lease !== null) ? BigInt(object.lease) : 0n;
     return message;
   },
 };
 
 function createBaseLockResponse(): LockResponse {
-  return { header: undefined, key: Buffer.alloc(0) };
+  return { header: undefined, key: asBuffer(new Uint8Array(0)) };
 }
 
 export const LockResponse: MessageFns<LockResponse> = {
@@ -165,7 +165,7 @@ export const LockResponse: MessageFns<LockResponse> = {
               break;
             }
 
-            message.key = Buffer.from(reader.bytes());
+            message.key = copyBuffer(reader.bytes());
             continue;
           }
         }
@@ -183,7 +183,7 @@ export const LockResponse: MessageFns<LockResponse> = {
   fromJSON(object: any): LockResponse {
     return {
       header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined,
-      key: isSet(object.key) ? Buffer.from(bytesFromBase64(object.key)) : Buffer.alloc(0),
+      key: isSet(object.key) ? bytesFromBase64(object.key) : asBuffer(new Uint8Array(0)),
     };
   },
 
@@ -206,13 +206,13 @@ export const LockResponse: MessageFns<LockResponse> = {
     message.header = (object.header !== undefined && object.header !== null)
       ? ResponseHeader.fromPartial(object.header)
       : undefined;
-    message.key = object.key ?? Buffer.alloc(0);
+    message.key = object.key ?? asBuffer(new Uint8Array(0));
     return message;
   },
 };
 
 function createBaseUnlockRequest(): UnlockRequest {
-  return { key: Buffer.alloc(0) };
+  return { key: asBuffer(new Uint8Array(0)) };
 }
 
 export const UnlockRequest: MessageFns<UnlockRequest> = {
@@ -241,7 +241,7 @@ export const UnlockRequest: MessageFns<UnlockRequest> = {
               break;
             }
 
-            message.key = Buffer.from(reader.bytes());
+            message.key = copyBuffer(reader.bytes());
             continue;
           }
         }
@@ -257,7 +257,7 @@ export const UnlockRequest: MessageFns<UnlockRequest> = {
   },
 
   fromJSON(object: any): UnlockRequest {
-    return { key: isSet(object.key) ? Buffer.from(bytesFromBase64(object.key)) : Buffer.alloc(0) };
+    return { key: isSet(object.key) ? bytesFromBase64(object.key) : asBuffer(new Uint8Array(0)) };
   },
 
   toJSON(message: UnlockRequest): unknown {
@@ -273,7 +273,7 @@ export const UnlockRequest: MessageFns<UnlockRequest> = {
   },
   fromPartial(object: DeepPartial<UnlockRequest>): UnlockRequest {
     const message = createBaseUnlockRequest();
-    message.key = object.key ?? Buffer.alloc(0);
+    message.key = object.key ?? asBuffer(new Uint8Array(0));
     return message;
   },
 };
@@ -387,12 +387,33 @@ export interface LockClient<CallOptionsExt = {}> {
   unlock(request: DeepPartial<UnlockRequest>, options?: CallOptions & CallOptionsExt): Promise<UnlockResponse>;
 }
 
-function bytesFromBase64(b64: string): Uint8Array {
-  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
+
+/** `b` as a Buffer sharing its memory where the runtime has Buffer, else `b` itself. */
+function asBuffer(b: Uint8Array): Buffer {
+  return (NodeBuffer ? NodeBuffer.from(b.buffer, b.byteOffset, b.byteLength) : b) as Buffer;
+}
+
+/** A copy of `b` (a Buffer where the runtime has one). */
+function copyBuffer(b: Uint8Array): Buffer {
+  return (NodeBuffer ? NodeBuffer.from(b) : b.slice()) as Buffer;
+}
+
+function bytesFromBase64(b64: string): Buffer {
+  if (NodeBuffer) return NodeBuffer.from(b64, "base64");
+  const bin = globalThis.atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; ++i) out[i] = bin.charCodeAt(i);
+  return out as Buffer;
 }
 
 function base64FromBytes(arr: Uint8Array): string {
-  return globalThis.Buffer.from(arr).toString("base64");
+  if (NodeBuffer) return asBuffer(arr).toString("base64");
+  let bin = "";
+  for (let i = 0; i < arr.length; i += 0x8000) {
+    bin += globalThis.String.fromCharCode(...arr.subarray(i, i + 0x8000));
+  }
+  return globalThis.btoa(bin);
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;

@@ -232,19 +232,28 @@ export const Role: MessageFns<Role> = {
   },
 };
 
+const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
+
+/** `b` as a Buffer sharing its memory where the runtime has Buffer, else `b` itself. */
 function asBuffer(b: Uint8Array): Buffer {
-  const B = (globalThis as { Buffer?: typeof Buffer }).Buffer;
-  return (B ? B.from(b.buffer, b.byteOffset, b.byteLength) : b) as Buffer;
+  return (NodeBuffer ? NodeBuffer.from(b.buffer, b.byteOffset, b.byteLength) : b) as Buffer;
+}
+
+/** A copy of `b` (a Buffer where the runtime has one). */
+function copyBuffer(b: Uint8Array): Buffer {
+  return (NodeBuffer ? NodeBuffer.from(b) : b.slice()) as Buffer;
 }
 
 function bytesFromBase64(b64: string): Buffer {
+  if (NodeBuffer) return NodeBuffer.from(b64, "base64");
   const bin = globalThis.atob(b64);
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; ++i) out[i] = bin.charCodeAt(i);
-  return asBuffer(out);
+  return out as Buffer;
 }
 
 function base64FromBytes(arr: Uint8Array): string {
+  if (NodeBuffer) return asBuffer(arr).toString("base64");
   let bin = "";
   for (let i = 0; i < arr.length; i += 0x8000) {
     bin += globalThis.String.fromCharCode(...arr.subarray(i, i + 0x8000));
