@@ -80,6 +80,7 @@ export {
   type RegisterOptions,
   type Registration,
   RegistrationLostError,
+  type RegistryLayout,
   register,
   type ServiceInstance,
   type ServiceMeta,

@@ -8,6 +8,10 @@
  * `discover()` keeps a live view of one service: one range, then a watch from the revision
  * after it, so no change is missed between the two. The view is read synchronously
  * (`instances()`, `pick`), and reports changes as events and as an async iterable.
+ *
+ * `layout: 'go-endpoints'` writes and reads Go's `client/v3/naming/endpoints` layout instead
+ * (key `<service>/<address>`, value `{"Op":0,"Addr":…,"Metadata":…}`), so Go gRPC clients
+ * resolve Node instances (`etcd:///<service>`) and Node consumers see Go's.
  */
 import {
   type Client,
@@ -20,6 +24,7 @@ import {
   op,
 } from '../src/core.js';
 import { codedError } from './internal/errors.js';
+import { goEndpointValue, goJson, parseGoEndpoint } from './internal/go-endpoints.js';
 import { Feed, Mirror, type MirrorChange, MirrorView } from './internal/mirror.js';
 
 type KV = Client | Namespace;
@@ -37,8 +42,21 @@ export interface ServiceInstance<M = ServiceMeta> {
   meta: M;
 }
 
+/**
+ * How instances are stored:
+ * - `'concord'` (default): key `<prefix><service>/<id>` (prefix `services/`), value
+ *   `{"id","address","meta"}`;
+ * - `'go-endpoints'`: Go's `go.etcd.io/etcd/client/v3/naming/endpoints`: key
+ *   `<prefix><service>/<id>` (prefix empty by default, id the address unless given), value
+ *   `{"Op":0,"Addr":address,"Metadata":meta}` exactly as Go's `encoding/json` writes it (`null`
+ *   without meta). Go's resolver target is then `etcd:///<prefix><service>`.
+ */
+export type RegistryLayout = 'concord' | 'go-endpoints';
+
 /** What `register()` takes. */
 export interface RegisterOptions {
+  /** Key layout and value format (default `'concord'`). */
+  layout?: RegistryLayout;
   /** TTL in seconds of the lease the registration creates (default 10). A crashed instance disappears within it. */
   ttl?: number;
   /** Register on this lease instead (not revoked by `close()`: only the key is deleted). */
@@ -72,6 +90,8 @@ export interface Registration<M = ServiceMeta> {
   readonly key: Buffer;
   /** The lease the registration's key is attached to. */
   readonly lease: Lease;
+  /** The layout it is stored in. */
+  readonly layout: RegistryLayout;
   /** Aborts when the registration ends: closed, or lost. */
   readonly signal: AbortSignal;
   /** Resolves (never rejects) if the registration is lost without `close()`. Register again then. */
@@ -96,8 +116,15 @@ function checkName(what: string, v: unknown): string {
   return v;
 }
 
-const servicePrefix = (root: string | undefined, service: string) =>
-  Buffer.from(`${root ?? DEFAULT_ROOT}${service}/`);
+const servicePrefix = (root: string | undefined, service: string, layout: RegistryLayout = 'concord') =>
+  Buffer.from(`${root ?? (layout === 'go-endpoints' ? '' : DEFAULT_ROOT)}${service}/`);
+
+/** The stored value of `instance` in `layout` (`metaGiven`: Go writes `null` for no metadata). */
+function encodeInstance(layout: RegistryLayout, i: ServiceInstance<unknown>, metaGiven: boolean): string {
+  return layout === 'go-endpoints'
+    ? goEndpointValue(i.address, metaGiven ? i.meta : undefined)
+    : JSON.stringify(i);
+}
 
 class Registered<M> implements Registration<M> {
   readonly #kv: KV;
@@ -106,6 +133,8 @@ class Registered<M> implements Registration<M> {
   readonly #timeoutMs: number | undefined;
   readonly lost: Promise<RegistrationLostError>;
   #instance: ServiceInstance<M>;
+  #metaGiven: boolean;
+  readonly layout: RegistryLayout;
   #closing: Promise<void> | undefined;
   #onAbort: (() => void) | undefined;
 
@@ -116,10 +145,13 @@ class Registered<M> implements Registration<M> {
     readonly key: Buffer,
     readonly lease: Lease,
     ownsLease: boolean,
+    metaGiven: boolean,
     opts: RegisterOptions,
   ) {
     this.#kv = kv;
     this.#instance = instance;
+    this.#metaGiven = metaGiven;
+    this.layout = opts.layout ?? 'concord';
     this.#ownsLease = ownsLease;
     this.#timeoutMs = opts.timeoutMs;
     this.lost = lease.lost.then((e: LeaseLostError) => {
@@ -163,16 +195,18 @@ class Registered<M> implements Registration<M> {
       address: patch.address ?? this.#instance.address,
       meta: patch.meta ?? this.#instance.meta,
     };
-    checkInstance(next);
+    checkInstance(next, this.layout);
+    const metaGiven = this.#metaGiven || patch.meta !== undefined;
     const r = await this.#kv
       .txn()
       .if(compare.lease(this.key, '==', this.lease))
-      .success(op.put(this.key, JSON.stringify(next), { lease: this.lease }))
+      .success(op.put(this.key, encodeInstance(this.layout, next, metaGiven), { lease: this.lease }))
       .commit({ signal: opts.signal, timeoutMs: opts.timeoutMs ?? this.#timeoutMs });
     if (!r.succeeded) {
       throw new RegistrationLostError(`registration ${this.key} was replaced or removed`);
     }
     this.#instance = next;
+    this.#metaGiven = metaGiven;
   }
 
   close(): Promise<void> {
@@ -194,8 +228,13 @@ class Registered<M> implements Registration<M> {
   }
 }
 
-function checkInstance(i: ServiceInstance<unknown>): void {
-  checkName('instance id', i.id);
+function checkInstance(i: ServiceInstance<unknown>, layout: RegistryLayout): void {
+  // Go's layout keys instances by address, which may hold a '/' (a URL).
+  if (layout === 'go-endpoints') {
+    if (typeof i.id !== 'string' || i.id.length === 0) {
+      throw new TypeError(`instance id must be a non-empty string, got ${JSON.stringify(i.id)}`);
+    }
+  } else checkName('instance id', i.id);
   if (typeof i.address !== 'string' || i.address.length === 0) {
     throw new TypeError(`instance address must be a non-empty string, got ${JSON.stringify(i.address)}`);
   }
@@ -218,22 +257,26 @@ function checkInstance(i: ServiceInstance<unknown>): void {
  * await using reg = await register(client, 'api', { id: hostname(), address: 'http://10.0.0.5:8080' });
  * reg.lost.then(() => process.exit(1)); // let the supervisor restart us
  * ```
+ *
+ * `id` may be left out in the `'go-endpoints'` layout: it is then the address, as Go keys it.
  */
 export async function register<M = ServiceMeta>(
   client: KV,
   service: string,
-  instance: { id: string; address: string; meta?: NoInfer<M> },
+  instance: { id?: string; address: string; meta?: NoInfer<M> },
   opts: RegisterOptions = {},
 ): Promise<Registration<M>> {
   checkName('service name', service);
+  const layout = opts.layout ?? 'concord';
   const inst: ServiceInstance<M> = {
-    id: instance.id,
+    id: instance.id ?? (layout === 'go-endpoints' ? instance.address : (undefined as unknown as string)),
     address: instance.address,
     meta: (instance.meta ?? {}) as M,
   };
-  checkInstance(inst);
+  checkInstance(inst, layout);
   opts.signal?.throwIfAborted();
-  const key = Buffer.concat([servicePrefix(opts.prefix, service), Buffer.from(inst.id)]);
+  const key = Buffer.concat([servicePrefix(opts.prefix, service, layout), Buffer.from(inst.id)]);
+  const metaGiven = instance.meta !== undefined;
   const ownsLease = !opts.lease;
   const lease =
     opts.lease ??
@@ -244,12 +287,16 @@ export async function register<M = ServiceMeta>(
       timeoutMs: opts.timeoutMs,
     }));
   try {
-    await client.put(key, JSON.stringify(inst), { lease, signal: opts.signal, timeoutMs: opts.timeoutMs });
+    await client.put(key, encodeInstance(layout, inst, metaGiven), {
+      lease,
+      signal: opts.signal,
+      timeoutMs: opts.timeoutMs,
+    });
   } catch (e) {
     if (ownsLease) await lease.revoke().catch(() => {});
     throw e;
   }
-  const reg = new Registered(client, service, inst, key, lease, ownsLease, opts);
+  const reg = new Registered(client, service, inst, key, lease, ownsLease, metaGiven, opts);
   if (opts.signal?.aborted) {
     // Aborted while the put was in flight: undo it and report the abort.
     await reg.close();
@@ -263,9 +310,17 @@ export async function register<M = ServiceMeta>(
 // ---------------------------------------------------------------------------------------------
 
 /** What `discover()` takes. */
-export interface DiscoverOptions {
-  /** Root prefix of the registry (default `services/`). */
+export interface DiscoverOptions<M = ServiceMeta> {
+  /** Root prefix of the registry (default `services/`; empty in the `'go-endpoints'` layout). */
   prefix?: string;
+  /** Key layout and value format to read (default `'concord'`). */
+  layout?: RegistryLayout;
+  /**
+   * Only the instances whose metadata holds each of these fields with an equal (JSON) value,
+   * or for which the predicate is true. An instance that stops matching leaves the view
+   * ('remove'); one that starts matching joins it ('add').
+   */
+  where?: Partial<M> | ((instance: ServiceInstance<M>) => boolean);
   /** Aborting closes the view. */
   signal?: AbortSignal;
   /** Deadline of each request (the initial load, re-syncs); default: the client's. */
@@ -304,6 +359,23 @@ export interface ServiceViewEvents<M> {
   close: [];
 }
 
+/** An instance stored in Go's layout; metadata that is not a JSON object reads as `{}`. */
+function parseGoInstance<M>(kv: KeyValue, id: string): ServiceInstance<M> | undefined {
+  const ep = parseGoEndpoint(kv);
+  if (!ep || ep.addr.length === 0) return undefined;
+  const md = ep.metadata;
+  const meta = (typeof md === 'object' && md !== null && !Array.isArray(md) ? md : {}) as M;
+  return { id, address: ep.addr, meta };
+}
+
+/** The `where` option as a predicate. */
+function matcher<M>(where: DiscoverOptions<M>['where']): (i: ServiceInstance<M>) => boolean {
+  if (where === undefined) return () => true;
+  if (typeof where === 'function') return where;
+  const wanted = Object.entries(where).map(([k, v]) => [k, goJson(v)] as const);
+  return (i) => wanted.every(([k, v]) => goJson((i.meta as Record<string, unknown>)[k]) === v);
+}
+
 function parseInstance<M>(kv: KeyValue, id: string): ServiceInstance<M> | undefined {
   try {
     const v = kv.json<Partial<ServiceInstance<M>>>();
@@ -337,6 +409,8 @@ export class ServiceView<M = ServiceMeta>
   readonly #prefix: string;
   /** @internal */
   protected readonly mirror: Mirror;
+  /** Reads an entry, undefined when it is malformed or filtered out. */
+  readonly #read: (kv: KeyValue, id: string) => ServiceInstance<M> | undefined;
   readonly #byId = new Map<string, ServiceInstance<M>>();
   readonly #feed = new Feed<InstanceChange<M>>();
   #sorted: ServiceInstance<M>[] | undefined;
@@ -360,10 +434,17 @@ export class ServiceView<M = ServiceMeta>
   };
 
   /** @internal Use `discover()`. */
-  constructor(client: KV, service: string, opts: DiscoverOptions) {
+  constructor(client: KV, service: string, opts: DiscoverOptions<M>) {
     super();
     this.service = service;
-    const prefix = servicePrefix(opts.prefix, service);
+    const layout = opts.layout ?? 'concord';
+    const parse = layout === 'go-endpoints' ? parseGoInstance : parseInstance;
+    const matches = matcher(opts.where);
+    this.#read = (kv, id) => {
+      const inst = parse<M>(kv, id);
+      return inst && matches(inst) ? inst : undefined;
+    };
+    const prefix = servicePrefix(opts.prefix, service, layout);
     this.#prefix = prefix.toString('utf8');
     this.mirror = new Mirror(client, prefix, opts, {
       change: (changes, revision) => this.#onChanges(changes, revision),
@@ -380,7 +461,7 @@ export class ServiceView<M = ServiceMeta>
     await this.mirror.start();
     for (const [key, kv] of this.mirror.entries) {
       const id = key.slice(this.#prefix.length);
-      const inst = parseInstance<M>(kv, id);
+      const inst = this.#read(kv, id);
       if (inst) this.#byId.set(id, inst);
     }
   }
@@ -406,7 +487,7 @@ export class ServiceView<M = ServiceMeta>
     for (const c of changes) {
       const id = c.key.slice(this.#prefix.length);
       const before = this.#byId.get(id);
-      const after = c.next ? parseInstance<M>(c.next, id) : undefined;
+      const after = c.next ? this.#read(c.next, id) : undefined;
       const rev = c.next?.modRevision ?? revision;
       if (after) this.#byId.set(id, after);
       else this.#byId.delete(id);
@@ -438,7 +519,7 @@ export class ServiceView<M = ServiceMeta>
 export async function discover<M = ServiceMeta>(
   client: KV,
   service: string,
-  opts: DiscoverOptions = {},
+  opts: DiscoverOptions<M> = {},
 ): Promise<ServiceView<M>> {
   checkName('service name', service);
   const view = new ServiceView<M>(client, service, opts);
