@@ -42,7 +42,7 @@ export function queue(
         h('code', {}, c.key),
         ` rev ${c.createRevision} · lease ${c.lease} · TTL `,
         ttl(state, c.lease),
-        extra ? ` · ${extra(c)}` : '',
+        extra?.(c) ? ` · ${extra(c)}` : '',
       ),
     ),
   );
