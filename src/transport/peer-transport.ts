@@ -1,6 +1,7 @@
 /**
  * Messages to peers over streaming gRPC: one long-lived `Send` stream per peer, fed with one
- * batch per event-loop turn (every message the core produced in that turn for that peer), and
+ * batch per `send` (the host sends a Ready's messages in one call), at once: a batch held for
+ * the next macrotask would delay every append and acknowledgement by a wake-up; and
  * one `SendSnapshot` stream per snapshot transfer, the snapshot's bytes in chunks.
  *
  * Delivery is best effort, as Raft expects of its network: a broken stream loses what was in
@@ -66,7 +67,6 @@ interface Link {
 export class PeerTransport {
   readonly #opts: PeerTransportOptions;
   readonly #links = new Map<NodeId, Link>();
-  #flushScheduled = false;
   #closed = false;
 
   constructor(opts: PeerTransportOptions) {
@@ -136,14 +136,10 @@ export class PeerTransport {
       }
       l.pending.push(toPbMessage(m));
     }
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      setImmediate(() => this.#flush());
-    }
+    this.#flush();
   }
 
   #flush(): void {
-    this.#flushScheduled = false;
     for (const l of this.#links.values()) {
       if (l.pending.length === 0) continue;
       const messages = l.pending;
