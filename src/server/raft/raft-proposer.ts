@@ -1,11 +1,11 @@
 /**
  * RaftProposer: the Proposer over the Raft core — the host loop of raw-node.ts's contract.
  *
- * Every proposal and read request of one event-loop turn joins one batch: proposals enter the
- * core as one MsgProp (forwarded by the core to the leader when this member follows), reads as
- * one ReadIndex. Each Ready is then handled by ReadyStep (ready-step.ts, the order the
- * simulator runs too) over the WAL, the peer transport and the entry applier; requests arriving
- * while a WAL write is in flight form the next batch (group commit).
+ * An idle loop starts at the end of the turn a request arrives in; everything that arrives
+ * while a WAL write is in flight forms the next batch (group commit): proposals enter the core
+ * as one MsgProp (forwarded by the core to the leader when this member follows), reads as one
+ * ReadIndex. Each Ready is handled by ReadyStep (ready-step.ts, the order the simulator runs
+ * too) over the WAL, the peer transport and the entry applier.
  *
  * A proposal carries a request ID (prefix from the member ID, then a counter); whichever member
  * applies an entry resolves its own waiter for that ID, so a follower's client is answered from
@@ -376,17 +376,27 @@ export class RaftProposer implements Proposer {
   // ---------------------------------------------------------------------------------------------
   // The loop
 
+  /**
+   * New input (a request, a peer's message, a tick). A running loop takes it when its WAL write
+   * returns, with whatever else arrived meanwhile (group commit); an idle loop starts at the
+   * end of this turn's microtasks, not a macrotask later: each hop on the commit path costs a
+   * wake-up, on the leader twice per write (the proposal and the acknowledgements).
+   */
   #kick(): void {
     // A failed loop would fail again at once: it stays stopped (and says so on /health).
-    if (this.#scheduled || this.#closed || this.#failed) return;
+    if (this.#scheduled || this.#running || this.#closed || this.#failed) return;
     this.#scheduled = true;
-    setImmediate(() => {
-      this.#scheduled = false;
-      if (this.#running) return;
-      this.#running = this.#loop().finally(() => {
-        this.#running = undefined;
-        if (this.#raw.hasReady() || this.#hasInput()) this.#kick();
-      });
+    queueMicrotask(() => this.#start());
+  }
+
+  #start(): void {
+    this.#scheduled = false;
+    if (this.#running || this.#closed || this.#failed) return;
+    this.#running = this.#loop().finally(() => {
+      this.#running = undefined;
+      // Input the core could not take (a proposal dropped during a leadership transfer) would
+      // spin on microtasks: a retry waits for the next macrotask, letting I/O in.
+      if (this.#raw.hasReady() || this.#hasInput()) setImmediate(() => this.#kick());
     });
   }
 
