@@ -343,7 +343,8 @@ function checkOutcome(
   out: string[],
 ): void {
   const prefix = path === '' ? '' : `${path}.`;
-  const given = fields.filter((k) => k in o);
+  // As JSON stores it: a field set to undefined is absent.
+  const given = fields.filter((k) => o[k] !== undefined);
   if (given.length === 0) {
     out.push(`${prefix}${fields[0]}: required (${missing}), or ${fields[1]} or ${fields[2]} with variants`);
     return;

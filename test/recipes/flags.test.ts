@@ -13,7 +13,8 @@ import {
   flagsAdmin,
   InvalidFlagError,
   rolloutBucket,
-} from '../../recipes/index.js';
+  splitVariant,
+} from '../../recipes/flags.js';
 import { ConcordFlagProvider } from '../../recipes/openfeature.js';
 import { sleep, waitFor, withTimeout } from '../harness/etcd.js';
 import { etcdSuite } from '../harness/etcd-suite.js';
@@ -205,6 +206,71 @@ test('rules by attribute, first match wins; rollout by a stable hash; 10 % of 10
   expect(f.getStringDetails('split', '')).toMatchObject({ value: 'holdout', variant: 'otherwise' });
   f.close();
   g.close();
+});
+
+test('variants, nested conditions and semver: an edit through flagsAdmin is served by a reader and by OpenFeature', async () => {
+  const admin = flagsAdmin(etcd.client, { prefix: 'var/' });
+  const theme: FlagDefinition<string> = {
+    type: 'string',
+    variants: { light: 'L', dark: 'D', contrast: 'C' },
+    defaultVariant: 'light',
+    rules: [
+      {
+        all: [
+          { attribute: 'app', op: 'semverGte', value: '2.0.0-rc.1' },
+          { not: { attribute: 'country', op: 'in', value: ['US'] } },
+        ],
+        variant: 'dark',
+      },
+      { attribute: 'beta', op: 'eq', value: true, split: { dark: 50, contrast: 50 } },
+    ],
+  };
+  await admin.set('theme', theme);
+  const f = flags(etcd.newClient(), { prefix: 'var/' });
+  await f.ready();
+  const provider = new ConcordFlagProvider(f);
+  await OpenFeature.setProviderAndWait('variants-test', provider);
+  const of = OpenFeature.getClient('variants-test');
+  try {
+    expect(f.getStringDetails('theme', 'x', { app: '2.0.0', country: 'FR' })).toMatchObject({
+      value: 'D',
+      variant: 'dark',
+      reason: 'TARGETING_MATCH',
+    });
+    // A prerelease below the bound, or the excluded country: no match.
+    expect(f.getString('theme', 'x', { app: '2.0.0-beta.9', country: 'FR' })).toBe('L');
+    expect(f.getString('theme', 'x', { app: '3.1.0', country: 'US' })).toBe('L');
+    const seen = new Set(
+      Array.from({ length: 60 }, (_, i) => f.getString('theme', 'x', { beta: true, targetingKey: `u${i}` })),
+    );
+    expect([...seen].sort()).toEqual(['C', 'D']);
+    expect(await of.getStringDetails('theme', 'x', { targetingKey: 'u', app: '2.0.0' })).toMatchObject({
+      value: 'D',
+      variant: 'dark',
+      reason: 'TARGETING_MATCH',
+    });
+    expect(await of.getStringDetails('theme', 'x', {})).toMatchObject({
+      value: 'L',
+      variant: 'light',
+      reason: 'DEFAULT',
+    });
+
+    // The edit: a weighted default split; the reader picks it up through its watch.
+    const changed = new Promise<FlagChange>((r) => f.once('change', r));
+    const { defaultVariant: _, ...rest } = theme;
+    await admin.set('theme', { ...rest, split: { light: 60, dark: 30, contrast: 10 } });
+    await withTimeout(changed, 5000, 'the edit reaches the reader');
+    const key = 'user-42';
+    const want = splitVariant({ light: 60, dark: 30, contrast: 10 }, rolloutBucket('theme', key));
+    expect(await of.getStringDetails('theme', 'x', { targetingKey: key })).toMatchObject({
+      variant: want,
+      reason: 'SPLIT',
+    });
+    expect(f.getStringDetails('theme', 'x', {})).toMatchObject({ variant: 'light', reason: 'DEFAULT' });
+  } finally {
+    await OpenFeature.close();
+    f.close();
+  }
 });
 
 test('changes arrive through the watch: events, async iteration, fresh values; deletes too', async () => {
