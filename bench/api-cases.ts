@@ -4,22 +4,32 @@
  * member (as etcd's benchmark tool spreads --clients over --conns).
  */
 import { randomBytes } from 'node:crypto';
-import { Client, compare, op, type Watch } from '../src/index.js';
-import { CpuMeter, closedLoop, type Measured, Recorder, sleep, warmupMs } from './api-load.js';
+import { ChannelCredentials, createChannel, createClient } from 'nice-grpc';
+import { WatchDefinition } from '../src/gen/etcdserverpb/rpc.js';
+import { Client, compare, op } from '../src/index.js';
+import {
+  CpuMeter,
+  closedLoop,
+  type Measured,
+  RawWatchStream,
+  Recorder,
+  sleep,
+  warmupMs,
+} from './api-load.js';
 
 export const MAX_CONNS = 8;
 const VALUE_BYTES = 256;
 const PUT_KEYSPACE = 100_000;
 const READ_KEYS = 1000;
 const CAS_KEYS = 16;
-export const WATCHERS = 1000;
+/** Connections (and streams, in the fan-out cases) the watchers of a watch case are spread over. */
 const WATCH_CLIENTS = 4;
 /**
- * Puts the watch writer may have sent ahead of the slowest watcher: enough to keep the pipeline
- * busy, small enough that latency is not mostly a backlog of our own making.
+ * Puts the watch writer keeps in flight, and may have sent ahead of the slowest watcher: enough
+ * to keep the pipeline busy (one put at a time measures put latency, not fan-out), small enough that latency is not mostly a backlog of our own making.
  */
-const WATCH_WINDOW = 4;
-/** How long the watch case waits, after the last put, for every watcher to receive it. */
+const WATCH_WINDOW = 8;
+/** How long a watch case waits, at least, after the last put for every watcher to receive it. */
 const WATCH_DRAIN_MS = 5000;
 
 export interface CaseContext {
@@ -132,83 +142,199 @@ function cas(concurrency: number): BenchCase {
   };
 }
 
+/** Where the watchers of a watch case look: all at one key, or all at a prefix written at 100 keys. */
+type WatchTarget = 'one key' | 'prefix';
+
+/** A writer, and raw watch streams spread over up to WATCH_CLIENTS connections (one per member in turn). */
+async function withWatchStreams<T>(
+  ctx: CaseContext,
+  streams: number,
+  onEvent: (value: Uint8Array) => void,
+  onError: (err: unknown) => void,
+  fn: (writer: Client, streams: RawWatchStream[]) => Promise<T>,
+): Promise<T> {
+  const channels = Array.from({ length: Math.min(streams, WATCH_CLIENTS) }, (_, i) =>
+    createChannel(ctx.endpoints[i % ctx.endpoints.length]!, ChannelCredentials.createInsecure(), {
+      'grpc.use_local_subchannel_pool': 1,
+    }),
+  );
+  const ss = Array.from(
+    { length: streams },
+    (_, i) =>
+      new RawWatchStream(createClient(WatchDefinition, channels[i % channels.length]!), onEvent, onError),
+  );
+  try {
+    return await withClients(ctx, 1, ([writer]) => fn(writer!, ss));
+  } finally {
+    await Promise.all(ss.map((s) => s.close()));
+    for (const ch of channels) ch.close();
+  }
+}
+
+/** Creates `watchers` watchers on `target`, spread evenly over the streams; returns the key to put. */
+async function addWatchers(
+  ctx: CaseContext,
+  ss: RawWatchStream[],
+  watchers: number,
+  target: WatchTarget,
+): Promise<(seq: number) => string> {
+  const base = `${ctx.prefix}watch/`;
+  const key = Buffer.from(target === 'one key' ? `${base}k` : base);
+  const rangeEnd = target === 'one key' ? Buffer.alloc(0) : prefixEnd(key);
+  await Promise.all(
+    ss.map((s, i) =>
+      s.watch(Math.floor(watchers / ss.length) + (i < watchers % ss.length ? 1 : 0), key, rangeEnd),
+    ),
+  );
+  return target === 'one key' ? () => `${base}k` : (seq) => `${base}${pad(seq % 100, 3)}`;
+}
+
+function prefixEnd(key: Buffer): Buffer {
+  const end = Buffer.from(key);
+  end[end.length - 1]!++;
+  return end;
+}
+
+/** The sequence number a watch case writes in the first 12 bytes of each value. */
+function seqOf(value: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i < 12; i++) n = n * 10 + value[i]! - 48;
+  return n;
+}
+
+const seqValue = (seq: number) => `${pad(seq, 12)}${value.slice(12)}`;
+
 /**
- * One writer puts on a prefix that WATCHERS watches (over WATCH_CLIENTS clients) follow; the
- * rate is events delivered per second, the latency from just before a put is sent to each
- * watcher receiving its event. The writer stays at most WATCH_WINDOW puts ahead of the slowest
- * watcher, so the figure is delivery capacity, not an ever-growing backlog. An event that never
+ * One writer puts where `watchers` watchers (over WATCH_CLIENTS streams) look; the rate is
+ * events delivered per second, the latency from just before a put is sent to each watcher
+ * receiving its event. The writer keeps WATCH_WINDOW puts in flight, and at most that many
+ * ahead of the slowest watcher, so the figure is delivery capacity, not an ever-growing backlog. An event that never
  * arrives counts as an error.
  */
-function watchFanout(watchers: number): BenchCase {
+function watchFanout(watchers: number, target: WatchTarget): BenchCase {
   return {
-    name: `watch fan-out, ${watchers} watchers`,
-    run: (ctx) =>
-      withClients(ctx, WATCH_CLIENTS + 1, async ([writer, ...watching]) => {
-        const prefix = `${ctx.prefix}watch/`;
-        const rec = new Recorder();
-        const cpu = new CpuMeter();
-        const sentAt: number[] = [];
-        const delivered: number[] = [];
-        let complete = 0; // every put below this seq reached every watcher
-        let wake: (() => void) | undefined;
-        let start = Number.POSITIVE_INFINITY;
-        let end = Number.POSITIVE_INFINITY;
-        const onEvent = (seq: number) => {
-          const now = performance.now();
-          const t0 = sentAt[seq];
-          if (t0 !== undefined && now >= start && now <= end) rec.add(now - t0);
-          delivered[seq] = (delivered[seq] ?? 0) + 1;
-          advance();
-        };
-        const advance = () => {
-          while ((delivered[complete] ?? 0) >= watchers) complete++;
-          wake?.();
-        };
-        const ws: Watch[] = await Promise.all(
-          Array.from({ length: watchers }, (_, i) => watching[i % watching.length]!.watch({ prefix })),
-        );
-        const loops = ws.map(async (w) => {
-          try {
-            for await (const ev of w) onEvent(Number.parseInt(ev.kv.value.toString('latin1', 0, 12), 10));
-          } catch (err) {
-            rec.fail(err);
-          }
-        });
-        let seq = 0;
-        try {
+    name: `watch fan-out, ${watchers} watcher${watchers === 1 ? '' : 's'}, ${target}`,
+    run: async (ctx) => {
+      const rec = new Recorder();
+      const cpu = new CpuMeter();
+      const sentAt: number[] = [];
+      const delivered: number[] = [];
+      let complete = 0; // every put below this seq reached every watcher
+      const waiters: (() => void)[] = [];
+      let start = Number.POSITIVE_INFINITY;
+      let end = Number.POSITIVE_INFINITY;
+      const advance = () => {
+        while ((delivered[complete] ?? 0) >= watchers) complete++;
+        for (const w of waiters.splice(0)) w();
+      };
+      const onEvent = (v: Uint8Array) => {
+        const seq = seqOf(v);
+        const now = performance.now();
+        const t0 = sentAt[seq];
+        if (t0 !== undefined && now >= start && now <= end) rec.add(now - t0);
+        delivered[seq] = (delivered[seq] ?? 0) + 1;
+        if (seq === complete) advance();
+      };
+      await withWatchStreams(
+        ctx,
+        WATCH_CLIENTS,
+        onEvent,
+        (e) => rec.fail(e),
+        async (writer, ss) => {
+          const keyOf = await addWatchers(ctx, ss, watchers, target);
+          let seq = 0;
           start = performance.now() + warmupMs(ctx.seconds);
           end = start + ctx.seconds * 1000;
-          for (; performance.now() < end; seq++) {
-            while (seq - complete >= WATCH_WINDOW && performance.now() < end) {
-              await Promise.race([new Promise<void>((r) => (wake = r)), sleep(100)]);
+          const putter = async () => {
+            while (performance.now() < end) {
+              if (seq - complete >= WATCH_WINDOW) {
+                await Promise.race([new Promise<void>((r) => waiters.push(r)), sleep(100)]);
+                continue;
+              }
+              const mine = seq++;
+              sentAt[mine] = performance.now();
+              try {
+                await writer.put(keyOf(mine), seqValue(mine));
+              } catch (err) {
+                rec.fail(err);
+                // Maybe never written: not waited for, and not counted as missing.
+                delivered[mine] = watchers;
+                advance();
+                await sleep(10);
+              }
             }
-            sentAt[seq] = performance.now();
-            try {
-              await writer!.put(`${prefix}${pad(seq % 100, 3)}`, `${pad(seq, 12)}${value.slice(12)}`);
-            } catch (err) {
-              rec.fail(err);
-              // Maybe never written: not waited for, and not counted as missing.
-              delivered[seq] = watchers;
-              advance();
-              await sleep(10);
-            }
-          }
-          const drained = performance.now() + WATCH_DRAIN_MS;
+          };
+          await Promise.all(Array.from({ length: WATCH_WINDOW }, putter));
+          const drainMs = drainMsOf(watchers);
+          const drained = performance.now() + drainMs;
           while (complete < seq && performance.now() < drained) await sleep(20);
           let missing = 0;
           for (let i = 0; i < seq; i++) missing += Math.max(0, watchers - (delivered[i] ?? 0));
-          if (missing > 0) {
-            rec.fail(new Error(`${missing} events not delivered ${WATCH_DRAIN_MS} ms after the last put`));
-          }
-        } finally {
-          for (const w of ws) w.cancel();
-          await Promise.all(loops);
-        }
-        return { ...rec.result(ctx.seconds), clientCpu: cpu.cores() };
-      }),
+          if (missing > 0)
+            rec.fail(new Error(`${missing} events not delivered ${drainMs} ms after the last put`));
+        },
+      );
+      return { ...rec.result(ctx.seconds), clientCpu: cpu.cores() };
+    },
   };
 }
 
+/** How long a watch case waits for a put to reach every watcher before calling it lost. */
+const drainMsOf = (watchers: number) => Math.max(WATCH_DRAIN_MS, 3 * watchers);
+
+/**
+ * Wide fan-out: one put at a time to `watchers` watchers of one key over `streams` streams,
+ * waiting for it to reach them all before the next. Latency is the time from sending the put
+ * to the last watcher receiving it; the rate is events delivered per second of those rounds.
+ * Rounds repeat for the case's seconds (at least two; the first is warm-up).
+ */
+function watchOnePut(watchers: number, streams: number): BenchCase {
+  return {
+    name: `watch one put, ${watchers} watchers, ${streams} stream${streams === 1 ? '' : 's'}`,
+    run: async (ctx) => {
+      const rec = new Recorder();
+      const cpu = new CpuMeter();
+      let got = 0;
+      let wake: (() => void) | undefined;
+      const onEvent = () => {
+        if (++got >= watchers) wake?.();
+      };
+      let busyMs = 0;
+      await withWatchStreams(
+        ctx,
+        streams,
+        onEvent,
+        (e) => rec.fail(e),
+        async (writer, ss) => {
+          const keyOf = await addWatchers(ctx, ss, watchers, 'one key');
+          const end = performance.now() + ctx.seconds * 1000;
+          for (let round = 0; round < 2 || performance.now() < end; round++) {
+            got = 0;
+            const reached = new Promise<void>((r) => (wake = r));
+            const t0 = performance.now();
+            await writer.put(keyOf(round), seqValue(round));
+            const lost = await Promise.race([
+              reached.then(() => false),
+              sleep(drainMsOf(watchers)).then(() => true),
+            ]);
+            const ms = performance.now() - t0;
+            if (lost) {
+              rec.fail(
+                new Error(`${watchers - got} of ${watchers} events not delivered after ${ms.toFixed(0)} ms`),
+              );
+              break;
+            }
+            if (round === 0) continue;
+            rec.add(ms);
+            busyMs += ms;
+          }
+        },
+      );
+      const m = rec.result(busyMs / 1000);
+      return { ...m, rate: busyMs > 0 ? (m.count * watchers) / (busyMs / 1000) : 0, clientCpu: cpu.cores() };
+    },
+  };
+}
 function leaseGrantRevoke(concurrency: number): BenchCase {
   return {
     name: `lease grant+revoke, ${concurrency} clients`,
@@ -229,7 +355,13 @@ export const CASES: BenchCase[] = [
   range(false, 64),
   range(true, 64),
   cas(64),
-  watchFanout(WATCHERS),
+  watchFanout(1, 'one key'),
+  watchFanout(100, 'one key'),
+  watchFanout(10_000, 'one key'),
+  watchFanout(100, 'prefix'),
+  watchFanout(10_000, 'prefix'),
+  watchOnePut(10_000, 1),
+  watchOnePut(10_000, 100),
   leaseGrantRevoke(64),
 ];
 

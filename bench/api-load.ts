@@ -3,6 +3,8 @@
  * a fixed time; ops finishing in the warm-up are not counted. Also the latency recorder and the
  * percentiles the report prints.
  */
+import type { Client } from 'nice-grpc';
+import { type WatchDefinition, WatchRequest } from '../src/gen/etcdserverpb/rpc.js';
 
 export interface Measured {
   /** Operations per second over the measured window. */
@@ -111,4 +113,73 @@ export async function closedLoop(
   };
   await Promise.all(Array.from({ length: concurrency }, (_, w) => worker(w)));
   return { ...rec.result(seconds), clientCpu: cpu.cores() };
+}
+
+/**
+ * A raw etcd Watch stream, without the SDK: creates are pipelined (the server answers them in
+ * order) and each event is handed to `onEvent` as it is decoded, so the figures measure the
+ * servers rather than the SDK's bookkeeping, as etcd's own benchmark tool does.
+ */
+export class RawWatchStream {
+  readonly #requests: WatchRequest[] = [];
+  #wake: (() => void) | undefined;
+  #closed = false;
+  #created = 0;
+  #createdWaiters: { n: number; resolve: () => void }[] = [];
+  readonly done: Promise<void>;
+
+  constructor(
+    client: Client<typeof WatchDefinition>,
+    readonly onEvent: (value: Uint8Array) => void,
+    readonly onError: (err: unknown) => void,
+  ) {
+    const abort = new AbortController();
+    this.#abort = abort;
+    this.done = (async () => {
+      try {
+        for await (const r of client.watch(this.#requestStream(), { signal: abort.signal })) {
+          if (r.created) {
+            this.#created++;
+            this.#createdWaiters = this.#createdWaiters.filter((w) => {
+              if (this.#created < w.n) return true;
+              w.resolve();
+              return false;
+            });
+          }
+          for (const e of r.events) this.onEvent(e.kv!.value);
+        }
+      } catch (err) {
+        if (!abort.signal.aborted) this.onError(err);
+      }
+    })();
+  }
+
+  readonly #abort: AbortController;
+
+  async *#requestStream(): AsyncIterable<WatchRequest> {
+    for (;;) {
+      while (this.#requests.length > 0) yield this.#requests.shift()!;
+      if (this.#closed) return;
+      await new Promise<void>((r) => (this.#wake = r));
+    }
+  }
+
+  /** Creates `n` watchers on [key, rangeEnd) and resolves once all are created. */
+  watch(n: number, key: Buffer, rangeEnd: Buffer): Promise<void> {
+    const target = this.#created + n;
+    for (let i = 0; i < n; i++)
+      this.#requests.push(WatchRequest.fromPartial({ createRequest: { key, rangeEnd } }));
+    this.#wake?.();
+    return new Promise((resolve) => {
+      if (this.#created >= target) resolve();
+      else this.#createdWaiters.push({ n: target, resolve });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#wake?.();
+    this.#abort.abort();
+    await this.done;
+  }
 }

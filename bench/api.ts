@@ -9,12 +9,15 @@
  * Options: --endpoints a,b,c (bench that cluster instead of starting any); --target
  * etcd|concord|both (default both; etcd is skipped when it is not installed, ETCD_BIN overrides
  * the binary); --members 1|3 (default 3); --seconds N per case (default 5, after a warm-up of
- * up to 1 s); --json (machine-readable results on stdout, progress on stderr).
+ * up to 1 s); --json (machine-readable results on stdout, progress on stderr); --cases 'a|b' (run
+ * only the cases whose name contains one of these substrings, e.g. `--cases watch` or
+ * `--cases 'one key|1 stream'`; `|`, as case names hold commas).
  *
  * Cases (see api-cases.ts): put with 1, 64 and 256 requests in flight (256-byte values, random
  * keys out of 100k); linearizable and serializable single-key range of existing keys; txn
- * compare-and-swap on 16 hot keys; watch fan-out to 1000 watchers (events/s, put-to-event
- * latency); lease grant + revoke. The load generator runs in this one Node process, on the same
+ * compare-and-swap on 16 hot keys; watch fan-out to 1, 100 and 10,000 watchers of one key or
+ * of a prefix (events/s, put-to-event latency); one put at a time to 10,000 watchers on one
+ * stream and on 100 streams (latency: until the last watcher has it); lease grant + revoke. The load generator runs in this one Node process, on the same
  * machine as the members: on a small machine it competes with them for CPU.
  */
 import { parseArgs } from 'node:util';
@@ -31,6 +34,7 @@ const { values: args } = parseArgs({
     members: { type: 'string', default: '3' },
     seconds: { type: 'string', default: '5' },
     json: { type: 'boolean', default: false },
+    cases: { type: 'string' },
   },
   strict: true,
 });
@@ -42,13 +46,17 @@ if (!(seconds > 0)) throw new TypeError(`--seconds must be a positive number, go
 if (!['etcd', 'concord', 'both'].includes(args.target!)) {
   throw new TypeError(`--target must be etcd, concord or both, got ${args.target}`);
 }
+/** The cases whose name contains one of the --cases substrings, split at `|` (names hold commas). */
+const wanted = args.cases?.split('|').filter((s) => s.length > 0);
+const cases = wanted ? CASES.filter((c) => wanted.some((w) => c.name.includes(w))) : CASES;
+if (cases.length === 0) throw new TypeError(`--cases ${args.cases} matches no case`);
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 async function runCases(label: string, endpoints: string[], serverCpu?: () => number): Promise<Column> {
   const ctx: CaseContext = { endpoints, seconds, prefix: `concord-bench/${process.pid}/` };
   const results = new Map<string, Measured | Error>();
   log(`${label}: ${endpoints.join(',')}, ${seconds} s per case`);
-  for (const c of CASES) {
+  for (const c of cases) {
     try {
       const t0 = performance.now();
       const cpu0 = serverCpu?.();
@@ -133,7 +141,7 @@ if (args.json) {
   process.stdout.write(`\n${seconds} s per case, ${where}, ops/s and latency p50/p99 in ms\n`);
   process.stdout.write(
     `${table(
-      CASES.map((c) => c.name),
+      cases.map((c) => c.name),
       columns,
     )}\n`,
   );
