@@ -23,8 +23,7 @@
  * evaluation (pure) in flags-evaluation.ts, the writer in flags-admin.ts. Everything public is
  * exported from here.
  */
-import { EventEmitter } from 'node:events';
-import type { Client, Namespace } from '../src/core.js';
+import { type Client, Emitter, type Namespace } from '../src/core.js';
 import {
   DEFAULT_PREFIX,
   type FlagDefinition,
@@ -124,7 +123,7 @@ export interface FlagsEvents {
  * f.on('change', ({ flags }) => console.log('changed:', flags));
  * ```
  */
-export class Flags extends EventEmitter<FlagsEvents> {
+export class Flags extends Emitter<FlagsEvents> {
   /** Where the flags live: each flag is the key `<prefix><name>`. */
   readonly prefix: string;
   readonly #mirror: Mirror;
@@ -137,7 +136,7 @@ export class Flags extends EventEmitter<FlagsEvents> {
   constructor(client: KV, opts: FlagsOptions = {}) {
     super();
     this.prefix = opts.prefix ?? DEFAULT_PREFIX;
-    this.#mirror = new Mirror(client, Buffer.from(this.prefix), opts, {
+    this.#mirror = new Mirror(client, this.prefix, opts, {
       change: (changes, revision) => this.#onChanges(changes, revision),
       stale: (stale) => this.#emit('stale', stale),
       closed: () => {

@@ -13,7 +13,8 @@
  * point (`concord-kv/recipes/openfeature`) so that nobody else needs it installed.
  *
  * Resolution details carry the reason (STATIC, DEFAULT, TARGETING_MATCH, SPLIT, DISABLED,
- * ERROR), the variant (`value`, `rules[i]`, `rollout`, `otherwise`, `disabled`) and, on errors,
+ * ERROR), the variant (a named variant's name, else `value`, `rules[i]`, `rollout`, `otherwise`,
+ * `disabled`) and, on errors,
  * the error code (FLAG_NOT_FOUND, TYPE_MISMATCH, PARSE_ERROR, PROVIDER_NOT_READY, GENERAL);
  * `flagMetadata` has the document's `revision` and `stale`. Events: CONFIGURATION_CHANGED with
  * the changed flag names, STALE while the watch is down, READY once it is back and caught up,
