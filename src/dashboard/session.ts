@@ -9,7 +9,7 @@ import { type Client, CompactedError } from '../index.js';
 import { ClusterPoller } from './cluster-poll.js';
 import { readLeases } from './lease-poll.js';
 import { KeyspaceMirror, type MirrorChange } from './mirror.js';
-import { documentProblems } from './model/flags.js';
+import { callerDefault, documentProblems } from './model/flags.js';
 import { type ValueView, valueView } from './model/keys.js';
 import type { LeaseView } from './model/leases.js';
 import { type ServiceEvent, serviceEvent } from './model/services.js';
@@ -148,7 +148,7 @@ export class Session {
   evaluate(name: string, ctx: Record<string, unknown>) {
     const def = this.#flags?.definition(name);
     if (!this.#flags || !def) return { error: `no valid flag ${JSON.stringify(name)}` };
-    return this.#flags.evaluate(name, def.type, def.value, ctx);
+    return this.#flags.evaluate(name, def.type, callerDefault(def), ctx);
   }
 
   /** Stores a flag document after the recipe's validation; resolves with its problems, if any. */

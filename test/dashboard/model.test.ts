@@ -148,3 +148,27 @@ describe('metrics', () => {
     expect(p99Between(after, after)).toBeUndefined();
   });
 });
+
+describe('flag fallbacks', () => {
+  test('what a flag serves when no rule matches: its value, default variant or split', () => {
+    const views = flagViews(
+      [
+        kv('flags/value', JSON.stringify({ type: 'string', value: 'a' })),
+        kv(
+          'flags/variant',
+          JSON.stringify({ type: 'string', variants: { x: 'X', y: 'Y' }, defaultVariant: 'y' }),
+        ),
+        kv(
+          'flags/split',
+          JSON.stringify({ type: 'string', variants: { x: 'X', y: 'Y' }, split: { x: 50, y: 50 } }),
+        ),
+      ],
+      'flags/',
+    );
+    expect(Object.fromEntries(views.map((f) => [f.name, f.fallback]))).toEqual({
+      value: '"a"',
+      variant: 'y = "Y"',
+      split: 'split {"x":50,"y":50}',
+    });
+  });
+});

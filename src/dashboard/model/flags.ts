@@ -14,6 +14,8 @@ export interface FlagView {
   problems: string[];
   /** The stored text, as it is. */
   raw: string;
+  /** What the flag serves when no rule matches, in words: its value, default variant or split. */
+  fallback: string;
   modRevision: string;
 }
 
@@ -28,6 +30,20 @@ export function documentProblems(text: string): { def: unknown; problems: string
   return { def, problems: flagProblems(def) };
 }
 
+/** The value served when no rule matches: `value`, a default variant's value, or a split. */
+export function fallback(d: FlagDefinition): string {
+  if (d.defaultVariant !== undefined)
+    return `${d.defaultVariant} = ${JSON.stringify(d.variants?.[d.defaultVariant] ?? null)}`;
+  if (d.split !== undefined) return `split ${JSON.stringify(d.split)}`;
+  return JSON.stringify(d.value ?? null);
+}
+
+/** The value a caller that asks for a flag of this type passes as its own default. */
+export const callerDefault = (d: FlagDefinition): unknown =>
+  d.value ??
+  (d.defaultVariant !== undefined ? d.variants?.[d.defaultVariant] : undefined) ??
+  { boolean: false, string: '', number: 0, json: null }[d.type];
+
 export function flagViews(entries: readonly Entry[], prefix: string): FlagView[] {
   return entries
     .filter((e) => e.key.startsWith(prefix) && e.key.length > prefix.length)
@@ -37,6 +53,7 @@ export function flagViews(entries: readonly Entry[], prefix: string): FlagView[]
         name: e.key.slice(prefix.length),
         definition: problems.length === 0 ? (def as FlagDefinition) : undefined,
         problems,
+        fallback: problems.length === 0 ? fallback(def as FlagDefinition) : '',
         raw: e.value,
         modRevision: e.modRevision.toString(),
       };

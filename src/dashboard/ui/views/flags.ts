@@ -22,11 +22,16 @@ export function flagsView(state: DashboardState): El {
     h(
       'tr',
       { 'data-flag': f.name },
-      h('td', {}, h('code', {}, f.name)),
+      h(
+        'td',
+        {},
+        h('code', {}, f.name),
+        f.definition?.description && h('p', { class: 'muted' }, f.definition.description),
+      ),
       f.definition
         ? [
             h('td', {}, f.definition.type),
-            h('td', { 'data-default': '' }, h('code', {}, JSON.stringify(f.definition.value))),
+            h('td', { 'data-default': '' }, h('code', {}, f.fallback)),
             h('td', {}, f.definition.enabled === false ? 'no' : 'yes'),
             h('td', {}, h('pre', {}, rules(f))),
             h('td', {}, h('code', {}, rollout(f))),
