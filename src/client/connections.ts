@@ -12,7 +12,15 @@ import { fullJitter } from '../backoff.js';
 import { ETCD_ERRORS } from '../errors/index.js';
 import { AuthDefinition } from '../gen/etcdserverpb/rpc.js';
 import { type CallOptions, CallScope, delay } from './call-options.js';
-import { ClientClosedError, isRetryableRead, toEtcdError, UnavailableError, wasNotSent } from './errors.js';
+import { Diagnostics, type DiagnosticsLogger, keyPreview, now, type RequestMessage } from './diagnostics.js';
+import {
+  ClientClosedError,
+  EtcdError,
+  isRetryableRead,
+  toEtcdError,
+  UnavailableError,
+  wasNotSent,
+} from './errors.js';
 import type { CompatServiceDefinition, ServiceClient, Transport } from './transport.js';
 
 /** Refusals that a fresh token cures (clientv3's shouldRefreshToken). */
@@ -27,6 +35,14 @@ export interface ConnectionSettings {
   maxAttempts: number;
   /** Credentials to authenticate with (etcd auth); the token then goes with every call. */
   auth?: { username: string; password: string };
+  /** Fed the diagnostics events of this client (see diagnostics.ts). */
+  logger?: DiagnosticsLogger;
+}
+
+/** A unary call being traced: its message, and whether its start was published. */
+interface Trace {
+  m: RequestMessage;
+  started: boolean;
 }
 
 export type CallKind = 'read' | 'write';
@@ -39,10 +55,17 @@ export class Connections {
   readonly #closeController = new AbortController();
   #token: string | undefined;
   #authenticating: Promise<void> | undefined;
+  /** The server refused the last token (the next authentication is a refresh). */
+  #tokenRefused = false;
+  /** The traced call whose attempt is being dispatched, only while `call` runs synchronously. */
+  #tracing: Trace | undefined;
+  /** This client's diagnostics: the process's channels and the `logger` option. */
+  readonly diagnostics: Diagnostics;
 
   constructor(settings: ConnectionSettings, transport: Transport) {
     this.settings = settings;
     this.transport = transport;
+    this.diagnostics = new Diagnostics(settings.logger);
     // Every pending unary call listens here (see CallScope): no max-listeners leak warning.
     // Node's own, reached without importing node:events (absent from fetch-only runtimes).
     nodeEvents()?.setMaxListeners(0, this.#closeController.signal);
@@ -65,7 +88,9 @@ export class Connections {
   /** A client for `definition` on endpoint `i` (default: the active one). */
   client<D extends CompatServiceDefinition>(definition: D, i = this.#active): ServiceClient<D> {
     if (this.#closed) throw new ClientClosedError('client is closed');
-    return this.transport.client(definition, i);
+    const c = this.transport.client(definition, i);
+    const t = this.#tracing;
+    return t === undefined ? c : traced(c, definition, t, this.diagnostics);
   }
 
   /** Call metadata for the long-lived streams (see Transport.streamMetadata), after authenticating. */
@@ -85,6 +110,12 @@ export class Connections {
         const { token } = await c.authenticate({ name: auth.username, password: auth.password }, { signal });
         this.#token = token;
         this.transport.setToken(token);
+        const reason = this.#tokenRefused ? 'refused' : 'initial';
+        this.#tokenRefused = false;
+        this.diagnostics.publish('tokenRefresh', () => ({
+          endpoint: this.settings.endpoints[i] ?? '',
+          reason,
+        }));
       } finally {
         this.#authenticating = undefined;
       }
@@ -107,13 +138,20 @@ export class Connections {
   #dropToken(token: string | undefined): void {
     if (this.#token !== token) return;
     this.#token = undefined;
+    this.#tokenRefused = true;
     this.transport.setToken(undefined);
   }
 
-  /** The active endpoint failed: later calls go to the next one. */
-  failed(i: number): void {
-    if (i === this.#active && this.settings.endpoints.length > 1) {
-      this.#active = (i + 1) % this.settings.endpoints.length;
+  /**
+   * The active endpoint failed: later calls go to the next one. `reason` is for diagnostics:
+   * `'unavailable'`, `'deadline'`, `'stream'` or `'hung'`.
+   */
+  failed(i: number, reason = 'unavailable'): void {
+    const eps = this.settings.endpoints;
+    if (i === this.#active && eps.length > 1) {
+      const to = (i + 1) % eps.length;
+      this.#active = to;
+      this.diagnostics.publish('failover', () => ({ from: eps[i] ?? '', to: eps[to] ?? '', reason }));
     }
   }
 
@@ -125,8 +163,35 @@ export class Connections {
     kind: CallKind,
     opts: CallOptions | undefined,
     call: (i: number, signal: AbortSignal) => Promise<T>,
-  ) {
+  ): Promise<T> {
     if (this.#closed) throw new ClientClosedError('client is closed');
+    // The one check a call makes when nobody listens.
+    if (!this.diagnostics.tracesRequests) return this.#unary(kind, opts, call, undefined);
+    const trace: Trace = {
+      m: { method: 'unknown', endpoint: '', transport: this.transport.kind, attempts: 0 },
+      started: false,
+    };
+    const t0 = now();
+    let error: unknown;
+    try {
+      return await this.#unary(kind, opts, call, trace);
+    } catch (e) {
+      error = e ?? new Error(String(e));
+      throw e;
+    } finally {
+      // A call that failed before any attempt went out (closed, aborted, authentication)
+      // still starts and ends, so every call has both.
+      if (!trace.started) this.diagnostics.requestStart(trace.m);
+      this.diagnostics.requestEnd(trace.m, t0, error);
+    }
+  }
+
+  async #unary<T>(
+    kind: CallKind,
+    opts: CallOptions | undefined,
+    call: (i: number, signal: AbortSignal) => Promise<T>,
+    trace: Trace | undefined,
+  ): Promise<T> {
     const scope = new CallScope(opts, this.settings.timeoutMs, this.#closeController.signal);
     let reauthenticated = false;
     try {
@@ -136,12 +201,23 @@ export class Connections {
         const token = this.#token;
         try {
           await this.#ensureToken(i, scope.signal);
-          return await call(i, scope.signal);
+          if (!trace) return await call(i, scope.signal);
+          trace.m.attempts = attempt;
+          trace.m.endpoint = this.settings.endpoints[i] ?? '';
+          // The service client `call` takes from client() (synchronously) notes the method.
+          this.#tracing = trace;
+          let p: Promise<T>;
+          try {
+            p = call(i, scope.signal);
+          } finally {
+            this.#tracing = undefined;
+          }
+          return await p;
         } catch (e) {
           if (scope.signal.aborted) {
             // A member that let the deadline pass may be hung (paused, partitioned): the next
             // call tries another one rather than waiting on it again.
-            if (scope.timedOut) this.failed(i);
+            if (scope.timedOut) this.failed(i, 'deadline');
             throw scope.abortError();
           }
           if (isAbortError(e)) throw e;
@@ -157,8 +233,15 @@ export class Connections {
           if (err instanceof UnavailableError) this.failed(i);
           const retry = (kind === 'read' && isRetryableRead(err)) || wasNotSent(err);
           if (!retry || attempt >= this.settings.maxAttempts || this.#closed) throw err;
+          const delayMs = retryDelayMs(attempt, this.settings.endpoints.length);
+          this.diagnostics.publish('retry', () => ({
+            method: trace?.m.method ?? 'unknown',
+            attempt,
+            delayMs,
+            code: err instanceof EtcdError ? err.code : 'unknown',
+          }));
           try {
-            await delay(retryDelayMs(attempt, this.settings.endpoints.length), scope.signal);
+            await delay(delayMs, scope.signal);
           } catch {
             throw scope.abortError();
           }
@@ -175,6 +258,44 @@ export class Connections {
     this.#closeController.abort(new ClientClosedError('client is closed'));
     this.transport.close();
   }
+}
+
+/**
+ * `c` with each method noting, when first called, etcd's RPC name and the request's key on the
+ * trace, and publishing its start: the request is on its way. Only traced calls get one.
+ */
+function traced<D extends CompatServiceDefinition>(
+  c: ServiceClient<D>,
+  definition: D,
+  trace: Trace,
+  diagnostics: Diagnostics,
+): ServiceClient<D> {
+  const service = (definition as { fullName?: string }).fullName ?? '';
+  const methods = definition.methods as Record<string, { name?: string } | undefined>;
+  return new Proxy(c, {
+    get(target, prop) {
+      const f = (target as Record<string | symbol, unknown>)[prop];
+      const def = typeof prop === 'string' ? methods[prop] : undefined;
+      if (typeof f !== 'function' || !def) return f;
+      return (req: unknown, o: unknown) => {
+        if (!trace.started) {
+          trace.started = true;
+          trace.m.method = `${service}/${def.name ?? String(prop)}`;
+          const key = requestKey(req);
+          if (key !== undefined) trace.m.key = key;
+          diagnostics.requestStart(trace.m);
+        }
+        return f.call(target, req, o);
+      };
+    },
+  });
+}
+
+/** The key a request is about: its `key`, or a txn's first compared key. */
+function requestKey(req: unknown): string | undefined {
+  const r = req as { key?: unknown; compare?: { key?: unknown }[] } | null;
+  if (r === null || typeof r !== 'object') return undefined;
+  return keyPreview(r.key ?? r.compare?.[0]?.key);
 }
 
 function staleToken(err: unknown): boolean {

@@ -215,7 +215,7 @@ export class LeaseKeeper {
     const timer = setTimeout(
       () => {
         this.#expiring.delete(lease.id);
-        lease._end(new LeaseLostError(`lease ${lease.id} expired`, lease.id, 'expired'));
+        this.#ended(lease, new LeaseLostError(`lease ${lease.id} expired`, lease.id, 'expired'));
       },
       Math.max(0, deadline - this.now()),
     );
@@ -225,13 +225,22 @@ export class LeaseKeeper {
 
   /** Ends the Lease object of `id` held by this client, if any, and stops tracking it. */
   #endLocal(id: bigint, err: LeaseLostError): void {
-    this.#kept.get(id)?.lease._end(err);
+    const k = this.#kept.get(id);
+    if (k) this.#ended(k.lease, err);
     const x = this.#expiring.get(id);
     if (x) {
       clearTimeout(x.timer);
       this.#expiring.delete(id);
-      x.lease._end(err);
+      this.#ended(x.lease, err);
     }
+  }
+
+  /** Ends `lease`, telling diagnostics when it was lost rather than revoked here. */
+  #ended(lease: Lease, err: LeaseLostError): void {
+    if (lease.signal.aborted) return;
+    lease._end(err);
+    if (err.reason !== 'revoked')
+      this.#conns.diagnostics.publish('leaseLost', () => ({ leaseId: lease.id, reason: err.reason }));
   }
 
   async revoke(id: bigint, opts?: CallOptions): Promise<void> {
@@ -311,7 +320,7 @@ export class LeaseKeeper {
 
   #lose(k: Kept, err: LeaseLostError): void {
     this.#kept.delete(k.lease.id);
-    k.lease._end(err);
+    this.#ended(k.lease, err);
     if (this.#kept.size === 0) this.#stop();
   }
 
@@ -339,7 +348,7 @@ export class LeaseKeeper {
     }
     const s = this.#loop.current;
     if (hung && s) {
-      this.#conns.failed(s.endpoint);
+      this.#conns.failed(s.endpoint, 'hung');
       s.abort.abort();
     }
   }
@@ -354,6 +363,7 @@ export class LeaseKeeper {
     const k = this.#kept.get(res.ID);
     if (!k) return;
     const sentAt = k.inflight.shift() ?? k.lastSent;
+    this.#conns.diagnostics.publish('keepaliveLag', () => ({ leaseId: res.ID, lagMs: this.now() - sentAt }));
     const ttl = Number(res.TTL);
     if (ttl <= 0) {
       this.#lose(

@@ -2,6 +2,7 @@
  * Client options, validated at construction with messages that quote the bad value.
  */
 import type { ChannelCredentials, ChannelOptions } from 'nice-grpc';
+import type { DiagnosticsLogger } from './diagnostics.js';
 import type { TransportFactory } from './transport.js';
 
 /** PEM text or bytes. */
@@ -94,6 +95,13 @@ export interface ClientOptions {
     /** How long the check may take before the streams move, in ms (default 5 000). */
     timeoutMs?: number;
   };
+  /**
+   * Where this client logs what it does (failover, retries, lease loss, token refresh, every
+   * request at debug level): pino, or `console`, or anything with `debug`, `info`, `warn` and
+   * `error` taking `(fields, message)`. The same events go to `node:diagnostics_channel`
+   * (docs/observability.md). Default: none.
+   */
+  logger?: DiagnosticsLogger;
 }
 
 export interface ResolvedOptions {
@@ -109,6 +117,7 @@ export interface ResolvedOptions {
   fetch?: typeof fetch;
   leases: { ttl?: number; keepAlive: boolean };
   keepalive: { intervalMs: number; timeoutMs: number };
+  logger?: DiagnosticsLogger;
 }
 
 const ENDPOINT = /^(?:(?:http|https):\/\/)?(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}\/?$/;
@@ -162,6 +171,14 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     if (!Number.isFinite(v) || v <= 0)
       throw new TypeError(`keepalive.${k} must be a positive number, got ${String(v)}`);
   }
+  const logger = o.logger;
+  if (
+    logger !== undefined &&
+    (logger === null ||
+      typeof logger !== 'object' ||
+      (['debug', 'info', 'warn', 'error'] as const).some((l) => typeof logger[l] !== 'function'))
+  )
+    throw new TypeError('logger must have debug, info, warn and error methods (pino or console fit)');
   if (
     o.auth !== undefined &&
     (o.auth === null ||
@@ -187,6 +204,7 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     fetch: o.fetch,
     leases: { ttl: leaseTtl, keepAlive: o.leases?.keepAlive ?? true },
     keepalive,
+    logger,
   };
 }
 

@@ -81,7 +81,7 @@ export class StreamLoop<S extends LoopStream, Res> {
           p.onResponse(s, res);
         }
       } catch {
-        if (!s.abort.signal.aborted) conns.failed(i);
+        if (!s.abort.signal.aborted) conns.failed(i, 'stream');
       } finally {
         s.requests.end();
         s.abort.abort();
