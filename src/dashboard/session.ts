@@ -13,7 +13,7 @@ import { callerDefault, documentProblems } from './model/flags.js';
 import { type ValueView, valueView } from './model/keys.js';
 import type { LeaseView } from './model/leases.js';
 import { type ServiceEvent, serviceEvent } from './model/services.js';
-import { type DashboardState, dashboardState, type Layout } from './model/state.js';
+import { type DashboardState, dashboardState, holderKeys, type Layout } from './model/state.js';
 
 export interface SessionOptions {
   client: Client;
@@ -50,6 +50,9 @@ export class Session {
   readonly #subscribers = new Set<(s: DashboardState) => void>();
   readonly #serviceEvents: ServiceEvent[] = [];
   #flags: Flags | undefined;
+  /** When each holder/leader key was first seen holding (undefined: already at start). */
+  readonly #since = new Map<string, number | undefined>();
+  #started = false;
   #leases: LeaseView[] = [];
   #publishTimer: NodeJS.Timeout | undefined;
   #leaseTimer: NodeJS.Timeout | undefined;
@@ -73,6 +76,8 @@ export class Session {
       await this.#flags.ready().catch(() => {});
     }
     await Promise.all([this.#pollCluster(), this.#pollLeases()]);
+    this.state();
+    this.#started = true;
     const every = this.#o.pollMs ?? 2000;
     const loop = (f: () => Promise<void>) => {
       const t = setInterval(() => void f(), every);
@@ -93,7 +98,7 @@ export class Session {
   }
 
   state(): DashboardState {
-    return dashboardState({
+    const s = dashboardState({
       revision: this.#mirror.revision,
       prefixes: this.#o.prefixes,
       writable: this.#o.writable,
@@ -102,7 +107,15 @@ export class Session {
       serviceEvents: this.#serviceEvents,
       leases: this.#leases,
       cluster: this.#cluster.view,
+      since: {},
     });
+    // A holder first seen after the initial load took over then (to the dashboard's knowledge).
+    const now = Date.now();
+    const holders = new Set(holderKeys(s));
+    for (const k of this.#since.keys()) if (!holders.has(k)) this.#since.delete(k);
+    for (const k of holders) if (!this.#since.has(k)) this.#since.set(k, this.#started ? now : undefined);
+    for (const [k, at] of this.#since) if (at !== undefined) s.since[k] = at;
+    return s;
   }
 
   /** Calls `send` with every new state until the returned function is called. */

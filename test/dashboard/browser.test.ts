@@ -111,6 +111,8 @@ describe.each(BOTH_TARGETS)('the dashboard on a 3-member %s cluster', (target, b
     ctlHolder.child.kill('SIGINT');
     const next = await sdkWaiter;
     await seen('[data-lock="jobs/by-etcdctl"] [data-fencing]', next.fencingToken.toString());
+    // It took over while the dashboard watched: "held since" is the time it saw that happen.
+    expect(await text('[data-lock="jobs/by-etcdctl"] .holder')).toMatch(/held since \d{1,2}:\d{2}:\d{2}/);
     await next.release();
     await sdkHolder.release();
   });

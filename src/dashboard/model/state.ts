@@ -31,6 +31,17 @@ export interface DashboardState {
   flags: FlagView[];
   leases: LeaseView[];
   cluster: ClusterView | undefined;
+  /**
+   * When each current lock holder and election leader (by key) was first seen holding or
+   * leading, in ms since the epoch; absent for one already holding when the dashboard started.
+   */
+  since: Record<string, number>;
+}
+
+/** The keys that hold a lock (or a permit) or lead an election in a state. */
+export function holderKeys(s: Pick<DashboardState, 'locks' | 'elections'>): string[] {
+  const locks = s.locks.flatMap((l) => (l.kind === 'mutex' ? [l.holder.key] : l.holders.map((h) => h.key)));
+  return [...locks, ...s.elections.map((e) => e.leader.key)];
 }
 
 export interface StateInputs {
@@ -42,6 +53,7 @@ export interface StateInputs {
   serviceEvents: ServiceEvent[];
   leases: LeaseView[];
   cluster: ClusterView | undefined;
+  since: Record<string, number>;
 }
 
 export function dashboardState(i: StateInputs): DashboardState {
@@ -58,5 +70,6 @@ export function dashboardState(i: StateInputs): DashboardState {
     flags: flagViews(i.entries, i.layout.flagsPrefix),
     leases: i.leases,
     cluster: i.cluster,
+    since: i.since,
   };
 }

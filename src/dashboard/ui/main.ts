@@ -35,8 +35,8 @@ const VIEWS: [id: string, title: string][] = [
 const SHOWN: Record<string, (s: DashboardState) => unknown> = {
   cluster: (s) => [s.cluster, s.revision],
   keys: (s) => s.keys,
-  locks: (s) => [s.locks, s.leases.map((l) => l.id)],
-  elections: (s) => [s.elections, s.leases.map((l) => l.id)],
+  locks: (s) => [s.locks, s.since, s.leases.map((l) => l.id)],
+  elections: (s) => [s.elections, s.since, s.leases.map((l) => l.id)],
   services: (s) => [s.services, s.serviceEvents, s.leases.map((l) => l.id)],
   flags: (s) => [s.flags, s.writable],
   leases: (s) => [s.leases.map((l) => [l.id, l.keys, l.grantedTtl]), s.writable],

@@ -2,7 +2,7 @@
 import type { Contender } from '../../model/entry.js';
 import type { DashboardState } from '../../model/state.js';
 import { type El, h } from '../dom.js';
-import { ttlLeft } from '../format.js';
+import { clock, ttlLeft } from '../format.js';
 
 const ttlText = (state: DashboardState, lease: string): string => {
   const l = state.leases.find((x) => x.id === lease);
@@ -54,3 +54,9 @@ export const section = (title: string, ...body: (El | El[])[]): El =>
 /** A titled list of cards, one per item, or a note when there is none. */
 export const cards = <T>(title: string, none: string, items: T[], card: (t: T) => El): El =>
   section(title, items.length === 0 ? empty(none) : items.map(card));
+
+/** Since when a key holds (or leads): the time the dashboard saw it take over, else "before". */
+export function since(state: DashboardState, key: string): string {
+  const at = state.since[key];
+  return at === undefined ? 'before the dashboard started' : clock(at);
+}

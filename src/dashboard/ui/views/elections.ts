@@ -1,7 +1,7 @@
 /** Elections: the leader, its value, since which revision, and the candidates in line. */
 import type { DashboardState } from '../../model/state.js';
 import { type El, h } from '../dom.js';
-import { cards, queue, ttl } from './common.js';
+import { cards, queue, since, ttl } from './common.js';
 
 export function electionsView(state: DashboardState): El {
   return cards('Elections', 'No election has a candidate.', state.elections, (e) =>
@@ -16,7 +16,7 @@ export function electionsView(state: DashboardState): El {
         h('strong', { class: 'leader-value', 'data-leader': e.leader.key }, e.leader.value),
         ' · ',
         h('code', {}, e.leader.key),
-        ` · since rev ${e.leader.createRevision} · value set at rev ${e.leader.modRevision} · TTL `,
+        ` · leads since ${since(state, e.leader.key)} · value set at rev ${e.leader.modRevision} · TTL `,
         ttl(state, e.leader.lease),
       ),
       h('h4', {}, `Candidates (${e.candidates.length})`),

@@ -1,8 +1,8 @@
-/** Locks: holder, fencing token, held since (revision), lease TTL, waiters in order. */
+/** Locks: holder, fencing token, held since (as the dashboard saw it), lease TTL, waiters in order. */
 import type { LockView } from '../../model/locks.js';
 import type { DashboardState } from '../../model/state.js';
 import { type El, h } from '../dom.js';
-import { cards, queue, ttl } from './common.js';
+import { cards, queue, since, ttl } from './common.js';
 
 function holders(state: DashboardState, l: LockView): El {
   const list = l.kind === 'mutex' ? [l.holder] : l.holders;
@@ -17,7 +17,7 @@ function holders(state: DashboardState, l: LockView): El {
         'mode' in c ? ` (${c.mode})` : '',
         ' · fencing token ',
         h('strong', { class: 'token' }, c.createRevision),
-        ` · held since rev ${c.createRevision} · lease ${c.lease} · TTL `,
+        ` · held since ${since(state, c.key)} · lease ${c.lease} · TTL `,
         ttl(state, c.lease),
       ),
     ),
