@@ -24,6 +24,7 @@ const ALLOWED: Record<string, string[]> = {
   core: ['client', 'gen', 'errors'],
   index: ['client', 'core', 'gen', 'errors'],
   fetch: ['client', 'core', 'gen', 'errors'],
+  otel: ['client'],
   server: ['gen', 'raft', 'mvcc', 'storage', 'transport', 'failpoints', 'log', 'errors'],
   testing: ['client', 'core', 'index', 'gen', 'errors'],
   cli: [
