@@ -66,6 +66,7 @@ export {
   splitVariant,
   validateFlag,
 } from './flags.js';
+export type { HealthCheckOptions } from './internal/health-check.js';
 export type { LeaseHeld } from './internal/held.js';
 export type { LeaseOptions, WaitLimits } from './internal/options.js';
 export {

@@ -25,6 +25,7 @@ import {
 } from '../src/core.js';
 import { codedError } from './internal/errors.js';
 import { goEndpointValue, goJson, parseGoEndpoint } from './internal/go-endpoints.js';
+import { type HealthCheckOptions, type HealthChecks, healthChecks } from './internal/health-check.js';
 import { Feed, Mirror, type MirrorChange, MirrorView } from './internal/mirror.js';
 
 type KV = Client | Namespace;
@@ -57,6 +58,12 @@ export type RegistryLayout = 'concord' | 'go-endpoints';
 export interface RegisterOptions {
   /** Key layout and value format (default `'concord'`). */
   layout?: RegistryLayout;
+  /**
+   * Check the instance actively (an HTTP GET or a TCP connect on an interval): after
+   * `failures` failed checks in a row its key is deleted (withdrawn: consumers see it leave),
+   * and written again once a check passes. The registration and its lease stay held meanwhile.
+   */
+  healthCheck?: HealthCheckOptions;
   /** TTL in seconds of the lease the registration creates (default 10). A crashed instance disappears within it. */
   ttl?: number;
   /** Register on this lease instead (not revoked by `close()`: only the key is deleted). */
@@ -92,6 +99,8 @@ export interface Registration<M = ServiceMeta> {
   readonly lease: Lease;
   /** The layout it is stored in. */
   readonly layout: RegistryLayout;
+  /** False while a failing health check has withdrawn the instance (always true without checks). */
+  readonly healthy: boolean;
   /** Aborts when the registration ends: closed, or lost. */
   readonly signal: AbortSignal;
   /** Resolves (never rejects) if the registration is lost without `close()`. Register again then. */
@@ -134,6 +143,7 @@ class Registered<M> implements Registration<M> {
   readonly lost: Promise<RegistrationLostError>;
   #instance: ServiceInstance<M>;
   #metaGiven: boolean;
+  #healthy = true;
   readonly layout: RegistryLayout;
   #closing: Promise<void> | undefined;
   #onAbort: (() => void) | undefined;
@@ -177,6 +187,27 @@ class Registered<M> implements Registration<M> {
   get instance(): ServiceInstance<M> {
     return this.#instance;
   }
+  get healthy(): boolean {
+    return this.#healthy;
+  }
+
+  /** @internal Runs `checks` until the registration ends. */
+  _check(checks: HealthChecks): void {
+    checks(this.#ended.signal, async (healthy) => {
+      const timeoutMs = this.#timeoutMs;
+      if (healthy) {
+        const value = encodeInstance(this.layout, this.#instance, this.#metaGiven);
+        await this.#kv.put(this.key, value, { lease: this.lease, signal: this.#ended.signal, timeoutMs });
+      } else {
+        await this.#kv
+          .txn()
+          .if(compare.lease(this.key, '==', this.lease))
+          .success(op.delete(this.key))
+          .commit({ signal: this.#ended.signal, timeoutMs });
+      }
+      this.#healthy = healthy;
+    });
+  }
   get signal(): AbortSignal {
     return this.#ended.signal;
   }
@@ -197,6 +228,12 @@ class Registered<M> implements Registration<M> {
     };
     checkInstance(next, this.layout);
     const metaGiven = this.#metaGiven || patch.meta !== undefined;
+    if (!this.#healthy) {
+      // Withdrawn: written as it is now when a check passes again.
+      this.#instance = next;
+      this.#metaGiven = metaGiven;
+      return;
+    }
     const r = await this.#kv
       .txn()
       .if(compare.lease(this.key, '==', this.lease))
@@ -274,6 +311,7 @@ export async function register<M = ServiceMeta>(
     meta: (instance.meta ?? {}) as M,
   };
   checkInstance(inst, layout);
+  const checks = opts.healthCheck && healthChecks(opts.healthCheck);
   opts.signal?.throwIfAborted();
   const key = Buffer.concat([servicePrefix(opts.prefix, service, layout), Buffer.from(inst.id)]);
   const metaGiven = instance.meta !== undefined;
@@ -302,6 +340,7 @@ export async function register<M = ServiceMeta>(
     await reg.close();
     opts.signal.throwIfAborted();
   }
+  if (checks) reg._check(checks);
   return reg;
 }
 
