@@ -161,7 +161,10 @@ export function encodeRequestEntry(
   const body = codec.encode((req as Record<string, unknown>)[kind]).finish();
   const name = auth ? Buffer.from(auth.username, 'utf8') : undefined;
   const extra = name ? 6 + name.length : 0;
-  const out = Buffer.allocUnsafe(HEADER + extra + body.length);
+  // Not from Node's 8 KiB pool: this entry lives in the Raft log until the next snapshot, and a
+  // pooled slice would keep its whole slab (mostly short-lived request bytes) alive with it.
+  // Measured: 7.3 KB of RSS per 1 KiB put with pooled entries (issue 17).
+  const out = Buffer.allocUnsafeSlow(HEADER + extra + body.length);
   writeHeader(out, name ? tag | TAG_WITH_AUTH : tag, prefix, counter);
   if (name && auth) {
     out.writeUInt32BE(auth.revision, HEADER);
