@@ -30,6 +30,8 @@ export interface LocalCluster {
   readonly endpoints: string[];
   /** CPU time the members have used so far, in seconds (NaN where /proc is not readable). */
   cpuSeconds(): number;
+  /** Each member's resident set size now, in bytes (NaN where /proc is not readable). */
+  rssBytes(): number[];
   close(): Promise<void>;
 }
 
@@ -42,6 +44,15 @@ function processCpuSeconds(pid: number): number {
     // Fields after the parenthesised command name, which may itself contain spaces.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+function processRssBytes(pid: number): number {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : Number.NaN;
   } catch {
     return Number.NaN;
   }
@@ -220,6 +231,7 @@ export async function startCluster(target: Target, members: number): Promise<Loc
     target,
     endpoints: spec.map((m) => m.clientUrl.replace('http://', '')),
     cpuSeconds: () => started.reduce((sum, m) => sum + processCpuSeconds(m.child.pid ?? -1), 0),
+    rssBytes: () => started.map((m) => processRssBytes(m.child.pid ?? -1)),
     close,
   };
 }
