@@ -215,6 +215,13 @@ describe.each(BOTH_TARGETS)('the dashboard on a 3-member %s cluster', (target, b
       path: path.join(screenshotDir('dashboard'), `${target}-cluster.png`),
       fullPage: true,
     });
+    // The same page in the dark colour scheme (prefers-color-scheme), for a look at contrast.
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.screenshot({
+      path: path.join(screenshotDir('dashboard'), `${target}-cluster-dark.png`),
+      fullPage: true,
+    });
+    await page.emulateMedia({ colorScheme: 'light' });
     await lease.revoke();
   });
 
