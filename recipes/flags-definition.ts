@@ -59,14 +59,17 @@ export interface AttributeCondition {
 }
 /** Holds when every one of its conditions holds (at least one). */
 export interface AllCondition {
+  /** The conditions that must all hold. */
   all: FlagCondition[];
 }
 /** Holds when at least one of its conditions holds (at least one). */
 export interface AnyCondition {
+  /** The conditions of which one must hold. */
   any: FlagCondition[];
 }
 /** Holds when its condition does not (an absent attribute inside makes `not` hold). */
 export interface NotCondition {
+  /** The condition that must not hold. */
   not: FlagCondition;
 }
 /** A condition on the context: one attribute's test, or `all`/`any`/`not` of conditions, nested freely. */
@@ -80,9 +83,30 @@ export type FlagSplit = Record<string, number>;
 
 /** What a matching rule serves: a value, a named variant, or a weighted split of variants. */
 export type FlagOutcome<T extends JsonValue = JsonValue> =
-  | { serve: T; variant?: never; split?: never }
-  | { variant: string; serve?: never; split?: never }
-  | { split: FlagSplit; serve?: never; variant?: never };
+  | {
+      /** The value served. */
+      serve: T;
+      /** Not with `serve`. */
+      variant?: never;
+      /** Not with `serve`. */
+      split?: never;
+    }
+  | {
+      /** The name of the variant served (one of the flag's `variants`). */
+      variant: string;
+      /** Not with `variant`. */
+      serve?: never;
+      /** Not with `variant`. */
+      split?: never;
+    }
+  | {
+      /** Weights by variant name: the targeting key's bucket picks the variant served. */
+      split: FlagSplit;
+      /** Not with `split`. */
+      serve?: never;
+      /** Not with `split`. */
+      variant?: never;
+    };
 
 /**
  * A targeting rule: when its condition holds in the context, the flag serves its outcome

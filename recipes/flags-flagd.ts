@@ -31,7 +31,9 @@ export interface FlagdIssue {
 
 /** What `fromFlagd()` returns: the definitions that map, by flag key, and every issue. */
 export interface FlagdImport {
+  /** The definitions that map, by flag key, for `flagsAdmin().set()`. */
   flags: Record<string, FlagDefinition>;
+  /** What was left out (`skipped`) or maps with a difference, flag by flag. */
   issues: FlagdIssue[];
 }
 
