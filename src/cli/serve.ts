@@ -10,6 +10,7 @@
 import { Command } from 'commander';
 import { setDefaultLogger } from '../log.js';
 import { DEFAULT_JWT_TTL_MS, JwtTokens } from '../server/auth/auth-jwt.js';
+import { tuneHeap } from '../server/bootstrap/heap-tuning.js';
 import { loadMemberTls } from '../server/bootstrap/tls.js';
 import {
   checkStartable,
@@ -26,6 +27,8 @@ export function serveCommand(): Command {
     'run a Concord member (etcd v3 API on the client URLs); takes etcd’s flags, ETCD_* variables or --config-file',
   );
   return addServeOptions(cmd).action(async (_o: unknown, self: Command) => {
+    // Before the keyspace is loaded: the factor applies from the next collection on.
+    tuneHeap();
     const settings = collectServeSettings(self, process.env);
     const { values, sources } = settings;
     let config: ServeConfig;
