@@ -10,6 +10,7 @@ import { Auth } from './auth.js';
 import type { CallOptions } from './call-options.js';
 import { Cluster } from './cluster.js';
 import { Connections } from './connections.js';
+import { EndpointSync } from './endpoint-sync.js';
 import { fetchTransport } from './fetch-transport.js';
 import { ROOT } from './keyspace.js';
 import { header, type ResponseHeader } from './kv.js';
@@ -46,6 +47,7 @@ export class Client extends Namespace {
   constructor(options: ClientOptions) {
     const o = resolveOptions(options);
     const conns = new Connections(o, makeTransport(o));
+    if (o.autoSyncInterval !== undefined) new EndpointSync(conns, o.autoSyncInterval);
     super({ conns, watches: new WatchHub(conns), leases: new LeaseKeeper(conns, o.leases) }, ROOT);
     this.cluster = new Cluster(conns);
     this.maintenance = new Maintenance(conns);

@@ -21,7 +21,12 @@ import {
   UnavailableError,
   wasNotSent,
 } from './errors.js';
-import type { CompatServiceDefinition, ServiceClient, Transport } from './transport.js';
+import {
+  type CompatServiceDefinition,
+  endpointKey,
+  type ServiceClient,
+  type Transport,
+} from './transport.js';
 
 /** Refusals that a fresh token cures (clientv3's shouldRefreshToken). */
 const STALE_TOKEN = new Set<string>(
@@ -153,6 +158,24 @@ export class Connections {
       this.#active = to;
       this.diagnostics.publish('failover', () => ({ from: eps[i] ?? '', to: eps[to] ?? '', reason }));
     }
+  }
+
+  /**
+   * Replaces the endpoint list (autoSyncInterval), keeping the active endpoint when it is in the
+   * new list; false when the list is the same or the transport cannot change it.
+   */
+  setEndpoints(endpoints: string[]): boolean {
+    const previous = this.settings.endpoints;
+    const keys = endpoints.map(endpointKey);
+    const t = this.transport;
+    if (!t.setEndpoints || this.#closed) return false;
+    if (keys.length === previous.length && previous.every((e, j) => endpointKey(e) === keys[j])) return false;
+    const active = endpointKey(previous[this.#active] ?? '');
+    t.setEndpoints(endpoints);
+    this.settings.endpoints = endpoints;
+    this.#active = Math.max(0, keys.indexOf(active));
+    this.diagnostics.publish('endpointsSync', () => ({ previous, endpoints }));
+    return true;
   }
 
   /**

@@ -75,7 +75,7 @@ export class FetchTransport implements Transport {
   readonly kind = 'fetch';
   readonly #settings: FetchTransportSettings;
   readonly #fetch: typeof fetch;
-  readonly #bases: string[];
+  #bases: string[];
   readonly #headers: Record<string, string>;
   readonly #clients = new Map<string, unknown>();
   #closed = false;
@@ -92,7 +92,7 @@ export class FetchTransport implements Transport {
     if (typeof f !== 'function')
       throw new TypeError('the fetch transport needs a global fetch or the `fetch` option');
     this.#fetch = f;
-    this.#bases = settings.endpoints.map((e) => (/^https?:\/\//.test(e) ? e : `http://${e}`));
+    this.#bases = settings.endpoints.map(baseUrl);
     this.#headers = { 'content-type': 'application/json' };
     for (const [k, v] of Object.entries(settings.metadata ?? {})) {
       // etcd's gateway takes the auth token as the Authorization header, other metadata as
@@ -113,6 +113,11 @@ export class FetchTransport implements Transport {
 
   close(): void {
     this.#closed = true;
+    this.#clients.clear();
+  }
+
+  setEndpoints(endpoints: string[]): void {
+    this.#bases = endpoints.map(baseUrl);
     this.#clients.clear();
   }
 
@@ -344,6 +349,10 @@ export class FetchTransport implements Transport {
       }
     })();
   }
+}
+
+function baseUrl(endpoint: string): string {
+  return /^https?:\/\//.test(endpoint) ? endpoint : `http://${endpoint}`;
 }
 
 /** A read every member answers by itself (serializable), cheap (count only). */

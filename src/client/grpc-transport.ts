@@ -18,7 +18,7 @@ import {
 import { Metadata } from 'nice-grpc-common';
 import { ClientClosedError } from './errors.js';
 import type { Pem, TlsOptions } from './options.js';
-import type { Transport, TransportSettings } from './transport.js';
+import { endpointKey, type Transport, type TransportSettings } from './transport.js';
 
 /** What the gRPC transport is made with: the client's options that concern it. */
 export interface GrpcTransportSettings extends TransportSettings {
@@ -43,7 +43,7 @@ export interface GrpcTransportSettings extends TransportSettings {
  */
 export class GrpcTransport implements Transport {
   readonly kind = 'grpc';
-  readonly #settings: GrpcTransportSettings;
+  #settings: GrpcTransportSettings;
   #channels: (Channel | undefined)[];
   #clients = new Map<string, GrpcClient<CompatServiceDefinition>>();
   #closed = false;
@@ -108,6 +108,21 @@ export class GrpcTransport implements Transport {
   setToken(token: string | undefined): void {
     if (token === undefined) this.#metadata.delete('token');
     else this.#metadata.set('token', token);
+  }
+
+  setEndpoints(endpoints: string[]): void {
+    if (this.#closed) return;
+    const old = new Map(this.#settings.endpoints.map((e, j) => [endpointKey(e), this.#channels[j]]));
+    this.#channels = endpoints.map((e) => {
+      const ch = old.get(endpointKey(e));
+      old.delete(endpointKey(e));
+      return ch;
+    });
+    // Streams still open on a dropped member end when it goes; closing its channel stops
+    // reconnects to it.
+    for (const ch of old.values()) ch?.close();
+    this.#settings = { ...this.#settings, endpoints };
+    this.#clients.clear();
   }
 
   close(): void {

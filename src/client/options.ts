@@ -96,6 +96,12 @@ export interface ClientOptions {
     timeoutMs?: number;
   };
   /**
+   * Replace the endpoint list with the members' client URLs every `autoSyncInterval` ms (as Go's
+   * clientv3 `AutoSyncInterval`), so a client given one member keeps working when that member
+   * goes away, and follows members added later. Learners are left out. Default: off.
+   */
+  autoSyncInterval?: number;
+  /**
    * Where this client logs what it does (failover, retries, lease loss, token refresh, every
    * request at debug level): pino, or `console`, or anything with `debug`, `info`, `warn` and
    * `error` taking `(fields, message)`. The same events go to `node:diagnostics_channel`
@@ -117,6 +123,7 @@ export interface ResolvedOptions {
   fetch?: typeof fetch;
   leases: { ttl?: number; keepAlive: boolean };
   keepalive: { intervalMs: number; timeoutMs: number };
+  autoSyncInterval?: number;
   logger?: DiagnosticsLogger;
 }
 
@@ -171,6 +178,9 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     if (!Number.isFinite(v) || v <= 0)
       throw new TypeError(`keepalive.${k} must be a positive number, got ${String(v)}`);
   }
+  const sync = o.autoSyncInterval;
+  if (sync !== undefined && (!Number.isFinite(sync) || sync <= 0))
+    throw new TypeError(`autoSyncInterval must be a positive number of ms, got ${String(sync)}`);
   const logger = o.logger;
   if (
     logger !== undefined &&
@@ -204,6 +214,7 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     fetch: o.fetch,
     leases: { ttl: leaseTtl, keepAlive: o.leases?.keepAlive ?? true },
     keepalive,
+    autoSyncInterval: sync,
     logger,
   };
 }

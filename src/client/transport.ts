@@ -47,6 +47,17 @@ export interface Transport {
   setToken(token: string | undefined): void;
   /** Releases every connection; calls in flight are ended by the pool's close signal. */
   close(): void;
+  /**
+   * Replaces the endpoints (`autoSyncInterval`): index `i` names `endpoints[i]` from now on;
+   * connections to endpoints kept are kept, the others released. Optional: a transport without
+   * it cannot be used with `autoSyncInterval`.
+   */
+  setEndpoints?(endpoints: string[]): void;
+}
+
+/** An endpoint as a key for comparing lists: `http://` is the default and does not count. */
+export function endpointKey(e: string): string {
+  return e.replace(/^http:\/\//, '').replace(/\/$/, '');
 }
 
 /** What a transport factory is given: the client's options that concern transports. */
