@@ -24,6 +24,7 @@ import { Event_EventType, type Event as WireEvent } from '../gen/mvccpb/kv.js';
 import { AsyncQueue } from './async-queue.js';
 import { abortErrorOf, type CallOptions, CallScope } from './call-options.js';
 import type { Connections } from './connections.js';
+import { type Diagnostics, keyPreview } from './diagnostics.js';
 import {
   ClientClosedError,
   CompactedError,
@@ -151,6 +152,7 @@ class Watcher {
   constructor(
     readonly ks: Keyspace,
     readonly request: WatchCreateRequest,
+    readonly diagnostics: Diagnostics,
   ) {
     this.nextRev = request.startRevision;
     this.createdPromise = new Promise((resolve, reject) => {
@@ -203,6 +205,7 @@ class Watcher {
     this.public = state;
     const change: WatchStateChange = { state, previous, fromRevision: this.nextRev };
     if (toRevision !== undefined) change.toRevision = toRevision;
+    this.#publish(state);
     for (const name of ['state', state] as const) {
       for (const fn of [...(this.listeners.get(name as keyof WatchEvents) ?? [])]) {
         try {
@@ -212,6 +215,13 @@ class Watcher {
         }
       }
     }
+  }
+
+  /** `concord-kv:watch:state` for every change, and `concord-kv:watch:resumed` when resuming. */
+  #publish(state: WatchState): void {
+    const message = () => ({ key: keyPreview(this.request.key) ?? '', fromRevision: this.nextRev, state });
+    this.diagnostics.publish('watchState', message);
+    if (state === 'resuming') this.diagnostics.publish('watchResumed', message);
   }
 
   /** Created (again) on a stream whose header says the server stood at `serverRev`. */
@@ -303,16 +313,20 @@ export class WatchHub {
     const filters: WatchCreateRequest_FilterType[] = [];
     if (opts.filters?.noPut) filters.push(WatchCreateRequest_FilterType.NOPUT);
     if (opts.filters?.noDelete) filters.push(WatchCreateRequest_FilterType.NODELETE);
-    const w = new Watcher(ks, {
-      key,
-      rangeEnd,
-      startRevision: BigInt(opts.startRevision ?? 0),
-      progressNotify: opts.progressNotify ?? false,
-      filters,
-      prevKv: opts.prevKv ?? false,
-      watchId: 0n,
-      fragment: opts.fragment ?? false,
-    });
+    const w = new Watcher(
+      ks,
+      {
+        key,
+        rangeEnd,
+        startRevision: BigInt(opts.startRevision ?? 0),
+        progressNotify: opts.progressNotify ?? false,
+        filters,
+        prevKv: opts.prevKv ?? false,
+        watchId: 0n,
+        fragment: opts.fragment ?? false,
+      },
+      this.#conns.diagnostics,
+    );
     if (this.#conns.closed) throw new ClientClosedError('client is closed');
     // Built before the watcher is registered: an already-aborted signal must not create it.
     const scope = new CallScope(opts, this.#conns.settings.timeoutMs, this.#conns.closeSignal);
