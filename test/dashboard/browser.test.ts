@@ -76,6 +76,16 @@ describe.each(BOTH_TARGETS)('the dashboard on a 3-member %s cluster', (target, b
     expect(await page.locator('[data-cluster-leader]').getAttribute('data-cluster-leader')).toBe(leader);
   });
 
+  test('the views are reached with the keyboard alone', async () => {
+    await page.goto(dashboard.url);
+    await page.locator('nav a[href="#/cluster"]').waitFor();
+    // Tab to the third view's link (the links come first on the page) and follow it with Enter.
+    for (let i = 0; i < 3; i++) await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement?.textContent')).toBe('Locks');
+    await page.keyboard.press('Enter');
+    await page.locator('nav a[aria-current="page"][href="#/locks"]').waitFor();
+  });
+
   test('locks taken with etcdctl lock and with the SDK show holder, fencing token and waiters', async () => {
     // One lock held by etcdctl with an SDK waiter, one held by the SDK with an etcdctl waiter.
     const ctlHolder = etcdctl('lock', 'jobs/by-etcdctl');
