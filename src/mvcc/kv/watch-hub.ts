@@ -9,6 +9,11 @@
  * Events of one revision always travel in one response, unless the watcher asked for
  * fragments and the response is larger than the limit. Watch IDs belong to the caller (etcd
  * numbers them per stream); the hub identifies a watcher by its object.
+ *
+ * Fan-out is the hot path: watchers that receive the same events at a revision share one
+ * EventBatch (built and encoded once) and one header, so each watcher costs a small response
+ * object, not a copy of its events. Watchers are found by key (single keys) or by distinct
+ * range, never by a scan of every watcher.
  */
 import type { ResponseHeader, WatchCreateRequest, WatchResponse } from '../../gen/etcdserverpb/rpc.js';
 import { WatchCreateRequest_FilterType as Filter } from '../../gen/etcdserverpb/rpc.js';
@@ -16,6 +21,9 @@ import { type Event, Event_EventType } from '../../gen/mvccpb/kv.js';
 import { header, str, toKeyValue, tombstoneKeyValue } from '../convert.js';
 import type { Rev } from './key-index.js';
 import { type Change, type KvStore, rangeEndOf } from './kv-store.js';
+import { batchResponse, EventBatch, watchResponse } from './watch-batch.js';
+
+export { watchResponse };
 
 /** Most distinct revisions sent to a catching-up watcher in one response (etcd's watchBatchMaxRevs). */
 export const WATCH_BATCH_MAX_REVS = 1000;
@@ -71,8 +79,13 @@ export class WatchHub {
   readonly #fragmentBytes: number;
   /** Synced single-key watchers by key: the watcher itself while it is alone (saves a Set per watched key). */
   readonly #byKey = new Map<string, Watcher | Set<Watcher>>();
-  /** Synced range watchers (scanned per event; an interval tree would pay off with many). */
-  readonly #ranges = new Set<Watcher>();
+  /**
+   * Synced range watchers by start key, then end: each distinct range is matched once per event
+   * however many watchers share it (a scan per distinct range; an interval tree would pay off
+   * with many distinct ones).
+   */
+  readonly #ranges = new Map<string, Map<string, Set<Watcher>>>();
+  #rangeCount = 0;
   readonly #unsynced = new Set<Watcher>();
 
   constructor(store: KvStore, opts: WatchHubOptions = {}) {
@@ -82,7 +95,7 @@ export class WatchHub {
   }
 
   get size(): number {
-    let n = this.#ranges.size + this.#unsynced.size;
+    let n = this.#rangeCount + this.#unsynced.size;
     for (const s of this.#byKey.values()) n += s instanceof Set ? s.size : 1;
     return n;
   }
@@ -134,7 +147,14 @@ export class WatchHub {
       if (cur === undefined) this.#byKey.set(w.key, w);
       else if (cur instanceof Set) cur.add(w);
       else this.#byKey.set(w.key, new Set([cur, w]));
-    } else this.#ranges.add(w);
+    } else {
+      memo(
+        memo(this.#ranges, w.key, () => new Map()),
+        w.end,
+        () => new Set<Watcher>(),
+      ).add(w);
+      this.#rangeCount++;
+    }
   }
 
   #removeSynced(w: Watcher): void {
@@ -146,7 +166,13 @@ export class WatchHub {
         cur.delete(w);
         if (cur.size === 1) this.#byKey.set(w.key, cur.values().next().value!);
       }
-    } else this.#ranges.delete(w);
+    } else {
+      const ends = this.#ranges.get(w.key);
+      const set = ends?.get(w.end);
+      if (set?.delete(w)) this.#rangeCount--;
+      if (set?.size === 0) ends!.delete(w.end);
+      if (ends?.size === 0) this.#ranges.delete(w.key);
+    }
   }
 
   /**
@@ -154,7 +180,7 @@ export class WatchHub {
    * watcher replays from the first revision it has not seen, out of the new history.
    */
   unsyncAll(fromRev: number): void {
-    for (const w of [...this.#ranges]) this.#toUnsynced(w, fromRev);
+    for (const w of [...this.#rangeWatchers()]) this.#toUnsynced(w, fromRev);
     for (const hit of [...this.#byKey.values()])
       if (hit instanceof Set) for (const w of [...hit]) this.#toUnsynced(w, fromRev);
       else this.#toUnsynced(hit, fromRev);
@@ -166,40 +192,83 @@ export class WatchHub {
     this.#unsynced.add(w);
   }
 
+  *#rangeWatchers(): Generator<Watcher> {
+    for (const ends of this.#ranges.values()) for (const set of ends.values()) yield* set;
+  }
+
+  /** Each distinct synced range holding `key`, with its watchers. */
+  *#rangesHolding(key: string): Generator<Set<Watcher>> {
+    for (const [start, ends] of this.#ranges) {
+      if (key < start) continue;
+      for (const [end, set] of ends) if (key < end) yield set;
+    }
+  }
+
   /** Delivers one applied write (all its changes share one main revision) to synced watchers. */
   notify(changes: readonly Change[]): void {
     if (changes.length === 0) return;
     const rev = changes[0]!.rev.main;
-    let batches: Map<Watcher, Event[]> | undefined;
-    const add = (w: Watcher, c: Change, ev: EventPair) => {
-      if (w.minRev > rev) return;
-      if (c.rev.tomb ? w.noDelete : w.noPut) return;
-      batches ??= new Map();
-      let evs = batches.get(w);
-      if (!evs) {
-        evs = [];
-        batches.set(w, evs);
-      }
-      evs.push(w.prevKv ? ev.withPrev() : ev.plain());
-    };
-    const ranges = this.#ranges;
-    for (const c of changes) {
+    // One header for every response of this revision: they all say the same.
+    const hdr = header(rev);
+    const send = (w: Watcher, batch: EventBatch) => this.#settle(w, rev, this.#deliver(w, batch, hdr));
+    if (changes.length === 1) {
+      // The fan-out case: one event, one batch per prev_kv choice, shared by every watcher.
+      const c = changes[0]!;
       const hit = this.#byKey.get(c.rev.key);
-      if (hit === undefined && ranges.size === 0) continue;
+      if (hit === undefined && this.#ranges.size === 0) return;
       const ev = new EventPair(c.rev, this.#store.eventPrevOf(c));
-      if (hit instanceof Set) for (const w of hit) add(w, c, ev);
-      else if (hit) add(hit, c, ev);
-      for (const w of ranges) if (w.matches(c.rev.key)) add(w, c, ev);
+      const visit = (w: Watcher) => {
+        if (wants(w, rev, c)) send(w, w.prevKv ? ev.withPrevBatch() : ev.plainBatch());
+      };
+      // A refused watcher leaves its set while we iterate it: Set and Map iteration allow that.
+      if (hit instanceof Set) for (const w of hit) visit(w);
+      else if (hit) visit(hit);
+      for (const set of this.#rangesHolding(c.rev.key)) for (const w of set) visit(w);
+      return;
     }
-    if (!batches) return;
-    for (const [w, events] of batches) {
-      if (this.#deliver(w, events, rev)) w.minRev = rev + 1;
-      else {
-        // The stream is backed up: replay from this revision later.
-        this.#removeSynced(w);
-        w.minRev = rev;
-        this.#unsynced.add(w);
-      }
+    // Several events: each watcher gets the ones it matches; watchers matching the same ones
+    // (with the same prev_kv choice) share a batch.
+    let picked: Map<Watcher, number[]> | undefined;
+    const pairs: EventPair[] = [];
+    const add = (w: Watcher, i: number) => {
+      if (!wants(w, rev, changes[i]!)) return;
+      picked ??= new Map();
+      const idx = picked.get(w);
+      if (idx) idx.push(i);
+      else picked.set(w, [i]);
+    };
+    for (let i = 0; i < changes.length; i++) {
+      const c = changes[i]!;
+      const hit = this.#byKey.get(c.rev.key);
+      if (hit === undefined && this.#ranges.size === 0) continue;
+      pairs[i] = new EventPair(c.rev, this.#store.eventPrevOf(c));
+      if (hit instanceof Set) for (const w of hit) add(w, i);
+      else if (hit) add(hit, i);
+      for (const set of this.#rangesHolding(c.rev.key)) for (const w of set) add(w, i);
+    }
+    if (!picked) return;
+    const shared = new Map<string, EventBatch>();
+    for (const [w, idx] of picked) {
+      const sig = `${w.prevKv ? 'p' : ''}${idx.join(',')}`;
+      send(
+        w,
+        memo(
+          shared,
+          sig,
+          () => new EventBatch(idx.map((i) => (w.prevKv ? pairs[i]!.withPrev() : pairs[i]!.plain()))),
+        ),
+      );
+    }
+  }
+
+  /** After a synced watcher was offered revision `rev`: on to the next, or (refused) replay it later. */
+  #settle(w: Watcher, rev: number, delivered: boolean): void {
+    if (delivered) w.minRev = rev + 1;
+    else {
+      // The stream is backed up: replay from this revision later.
+      this.#removeSynced(w);
+      w.minRev = rev;
+      this.#unsynced.add(w);
     }
   }
 
@@ -209,6 +278,10 @@ export class WatchHub {
    */
   sync(): number {
     const store = this.#store;
+    const hdr = header(store.currentRev);
+    // Watchers catching up from the same revision with the same range and options get the same
+    // events: built once per round (after a wide fan-out was refused, that is all of them).
+    const shared = new Map<string, EventBatch>();
     for (const w of [...this.#unsynced]) {
       if (w.minRev < compactMainRev(store)) {
         this.#unsynced.delete(w);
@@ -226,17 +299,10 @@ export class WatchHub {
         });
         continue;
       }
-      const log = store.log;
       const upTo = Math.min(store.currentRev, w.minRev + this.#batchMaxRevs - 1);
-      const events: Event[] = [];
-      for (let i = store.logIndexOf(w.minRev); i < log.length; i++) {
-        const r = log[i]!;
-        if (r.main > upTo) break;
-        if (!w.matches(r.key) || (r.tomb ? w.noDelete : w.noPut)) continue;
-        const ev = new EventPair(r, w.prevKv ? store.prevOf(r) : undefined);
-        events.push(w.prevKv ? ev.withPrev() : ev.plain());
-      }
-      if (events.length > 0 && !this.#deliver(w, events, store.currentRev)) continue;
+      const sig = `${w.minRev}\0${w.key}\0${w.end}\0${+w.prevKv}${+w.noPut}${+w.noDelete}`;
+      const batch = memo(shared, sig, () => this.#history(w, upTo));
+      if (batch.events.length > 0 && !this.#deliver(w, batch, hdr)) continue;
       w.minRev = upTo + 1;
       if (w.minRev > store.currentRev) {
         this.#unsynced.delete(w);
@@ -270,36 +336,36 @@ export class WatchHub {
       if (hit instanceof Set) for (const w of hit) visit(w);
       else visit(hit);
     }
-    for (const w of this.#ranges) visit(w);
+    for (const w of this.#rangeWatchers()) visit(w);
   }
 
-  #deliver(w: Watcher, events: Event[], rev: number): boolean {
+  /** The events of revisions [w.minRev, upTo] that `w` wants, out of the log. */
+  #history(w: Watcher, upTo: number): EventBatch {
+    const store = this.#store;
+    const log = store.log;
+    const events: Event[] = [];
+    for (let i = store.logIndexOf(w.minRev); i < log.length; i++) {
+      const r = log[i]!;
+      if (r.main > upTo) break;
+      if (!w.matches(r.key) || (r.tomb ? w.noDelete : w.noPut)) continue;
+      const ev = new EventPair(r, w.prevKv ? store.prevOf(r) : undefined);
+      events.push(w.prevKv ? ev.withPrev() : ev.plain());
+    }
+    return new EventBatch(events);
+  }
+
+  #deliver(w: Watcher, batch: EventBatch, hdr: ResponseHeader): boolean {
     w.sentSinceProgress = true;
-    if (!w.fragment || events.length < 2) return w.sink.send(watchResponse(w.id, header(rev), events));
-    const parts = fragment(events, this.#fragmentBytes);
-    if (parts.length === 1) return w.sink.send(watchResponse(w.id, header(rev), events));
+    const events = batch.events;
+    const parts = w.fragment && events.length >= 2 ? fragment(events, this.#fragmentBytes) : undefined;
+    if (parts === undefined || parts.length === 1) return w.sink.send(batchResponse(w.id, hdr, batch));
     // A refused fragment loses the rest: the watcher replays from this revision, as a whole.
     for (let i = 0; i < parts.length; i++) {
-      const resp = watchResponse(w.id, header(rev), parts[i]!);
-      resp.fragment = i < parts.length - 1;
-      if (!w.sink.send(resp)) return false;
+      if (!w.sink.send(batchResponse(w.id, hdr, new EventBatch(parts[i]!), i < parts.length - 1)))
+        return false;
     }
     return true;
   }
-}
-
-/** A watch response carrying `events` and nothing else (the server's control responses too). */
-export function watchResponse(watchId: bigint, header: ResponseHeader, events: Event[]): WatchResponse {
-  return {
-    header,
-    watchId,
-    created: false,
-    canceled: false,
-    compactRevision: 0n,
-    cancelReason: '',
-    fragment: false,
-    events,
-  };
 }
 
 function eventBytes(e: Event): number {
@@ -326,10 +392,27 @@ function fragment(events: Event[], limit: number): Event[][] {
   return parts;
 }
 
+/** The map's value at `key`, made and stored first if there is none. */
+function memo<K, V>(map: Map<K, V>, key: K, make: () => V): V {
+  let v = map.get(key);
+  if (v === undefined) {
+    v = make();
+    map.set(key, v);
+  }
+  return v;
+}
+
+/** Whether a synced watcher takes change `c` at revision `rev` (not before its start, not filtered out). */
+function wants(w: Watcher, rev: number, c: Change): boolean {
+  return w.minRev <= rev && !(c.rev.tomb ? w.noDelete : w.noPut);
+}
+
 /** Builds an event once, with and without prev_kv, and shares it between watchers. */
 class EventPair {
   #plain: Event | undefined;
   #withPrev: Event | undefined;
+  #plainBatch: EventBatch | undefined;
+  #withPrevBatch: EventBatch | undefined;
   constructor(
     readonly rev: Rev,
     readonly prev: Rev | undefined,
@@ -347,6 +430,16 @@ class EventPair {
   withPrev(): Event {
     this.#withPrev ??= { ...this.plain(), prevKv: this.prev ? toKeyValue(this.prev) : undefined };
     return this.#withPrev;
+  }
+
+  plainBatch(): EventBatch {
+    this.#plainBatch ??= new EventBatch([this.plain()]);
+    return this.#plainBatch;
+  }
+
+  withPrevBatch(): EventBatch {
+    this.#withPrevBatch ??= new EventBatch([this.withPrev()]);
+    return this.#withPrevBatch;
   }
 }
 

@@ -1,0 +1,72 @@
+/**
+ * The Watch service's wire encoding. A response built from an EventBatch (watch-batch.ts) is
+ * written as its header, its watch ID and the batch's bytes, encoded once for every watcher
+ * that shares them, instead of re-encoding the events per watcher; the bytes are those
+ * WatchResponse.encode gives (test/server/watch-wire.test.ts). Every other response takes the
+ * generated encoder.
+ *
+ * `watchDefinition` is WatchDefinition with that encoder, for the gRPC server: nice-grpc
+ * serializes a response as `encode(fromPartial(r)).finish()`, and fromPartial alone would deep
+ * copy every event for every watcher.
+ */
+import { BinaryWriter } from '@bufbuild/protobuf/wire';
+import { ResponseHeader, WatchDefinition, WatchResponse } from '../../gen/etcdserverpb/rpc.js';
+import { batchOf } from '../../mvcc/kv/watch-batch.js';
+
+/** Tags of WatchResponse's header (1), watch_id (2) and fragment (7) fields. */
+const HEADER_TAG = (1 << 3) | 2;
+const WATCH_ID_TAG = 2 << 3;
+const FRAGMENT_TAG = 7 << 3;
+
+/**
+ * Encoded headers, by object: the hub gives every response of one revision the same header.
+ * Kept with the term and revision they were encoded from, in case the object changed since.
+ */
+const headers = new WeakMap<ResponseHeader, { term: bigint; revision: bigint; bytes: Uint8Array }>();
+
+function headerBytes(h: ResponseHeader): Uint8Array {
+  const hit = headers.get(h);
+  if (hit !== undefined && hit.term === h.raftTerm && hit.revision === h.revision) return hit.bytes;
+  const bytes = ResponseHeader.encode(h, new BinaryWriter().uint32(HEADER_TAG).fork()).join().finish();
+  headers.set(h, { term: h.raftTerm, revision: h.revision, bytes });
+  return bytes;
+}
+
+/** The response's protobuf bytes: byte for byte WatchResponse.encode(resp).finish(). */
+export function encodeWatchResponse(resp: WatchResponse): Uint8Array {
+  const batch = batchOf(resp);
+  // Only event responses come from batches; anything else set on one takes the general path.
+  if (
+    batch === undefined ||
+    resp.created ||
+    resp.canceled ||
+    resp.compactRevision !== 0n ||
+    resp.cancelReason !== ''
+  )
+    return WatchResponse.encode(resp).finish();
+  const w = new BinaryWriter();
+  if (resp.header !== undefined) w.raw(headerBytes(resp.header));
+  if (resp.watchId !== 0n) w.uint32(WATCH_ID_TAG).int64(resp.watchId);
+  if (resp.fragment) w.uint32(FRAGMENT_TAG).bool(true);
+  return w.raw(batch.bytes).finish();
+}
+
+/** What nice-grpc calls `finish()` on: the bytes, already made. */
+const encoded = (bytes: Uint8Array) => ({ finish: () => bytes }) as BinaryWriter;
+
+const responseType: typeof WatchResponse = {
+  ...WatchResponse,
+  // A batch response is already a complete WatchResponse: copying it is the cost this avoids.
+  fromPartial: (r) => (batchOf(r as WatchResponse) ? (r as WatchResponse) : WatchResponse.fromPartial(r)),
+  encode: (r, writer) =>
+    writer === undefined ? encoded(encodeWatchResponse(r)) : WatchResponse.encode(r, writer),
+};
+
+/** WatchDefinition whose responses are written with encodeWatchResponse. */
+export const watchDefinition: typeof WatchDefinition = {
+  ...WatchDefinition,
+  methods: {
+    ...WatchDefinition.methods,
+    watch: { ...WatchDefinition.methods.watch, responseType },
+  },
+};
