@@ -2,10 +2,17 @@
  * The Watch service: one bidirectional stream multiplexes many watchers (etcd's serverWatchStream).
  * Create, cancel and progress requests are handled as they arrive; events come from the mvcc
  * watch hub through a per-stream sink. When the client reads slower than events arrive, the
- * sink refuses (after WATCH_STREAM_MAX_PENDING queued responses) and the hub replays the
- * refused revisions from history later, so nothing is dropped or repeated.
+ * sink refuses (after WATCH_STREAM_MAX_PENDING queued responses, plus one per watcher of the
+ * stream) and the hub replays the refused revisions from history later, so nothing is dropped
+ * or repeated: as soon as the writer has taken the queue, not at the next periodic sync.
+ *
+ * The allowance per watcher is what etcd's concurrency gives for free: its send loop drains the
+ * 128-response channel while the hub fills it, whereas here the hub offers a revision to every
+ * watcher in one synchronous pass, before the writer can run. With a fixed 128, a put to 10,000
+ * watchers of one stream went out 128 per sync round (7.8 s where etcd takes 0.6 s).
  */
 import type {
+  ResponseHeader,
   WatchCreateRequest,
   WatchResponse,
   WatchServiceImplementation,
@@ -23,7 +30,10 @@ import {
 import { BatchQueue } from '../../transport/batch-queue.js';
 import type { Node } from '../bootstrap/node.js';
 
-/** Responses queued on one stream before the hub is told to hold back (etcd's chan buffer is 128). */
+/**
+ * Responses queued on one stream, beyond one per watcher, before the hub is told to hold back
+ * (etcd's chan buffer is 128).
+ */
 export const WATCH_STREAM_MAX_PENDING = 128;
 /** The watch ID of a progress response not tied to one watcher (clientv3.InvalidWatchID). */
 const ALL_WATCHERS = -1n;
@@ -64,6 +74,10 @@ class WatchStream implements WatchSink {
   readonly #compacted = new Set<bigint>();
   #nextId = 0n;
   #progressPending = false;
+  /** The header last filled in: the hub gives every response of a revision the same one. */
+  #filled: ResponseHeader | undefined;
+  /** A catch-up round is scheduled for when the writer has taken what is queued. */
+  #resyncing = false;
 
   constructor(node: Node) {
     this.#node = node;
@@ -73,8 +87,14 @@ class WatchStream implements WatchSink {
   send(resp: WatchResponse): boolean {
     if (this.out.closed) return false;
     // Control messages (cancel with compact revision) always go; events respect backpressure.
-    if (resp.events.length > 0 && this.out.length >= WATCH_STREAM_MAX_PENDING) return false;
-    this.#node.header(resp.header);
+    if (resp.events.length > 0 && this.out.length >= WATCH_STREAM_MAX_PENDING + this.#watchers.size) {
+      this.#resyncSoon();
+      return false;
+    }
+    if (resp.header !== this.#filled) {
+      this.#node.header(resp.header);
+      this.#filled = resp.header;
+    }
     if (resp.canceled) {
       if (resp.compactRevision !== 0n && this.#watchers.has(resp.watchId)) this.#compacted.add(resp.watchId);
       this.#watchers.delete(resp.watchId);
@@ -82,6 +102,20 @@ class WatchStream implements WatchSink {
     }
     this.out.push(resp);
     return true;
+  }
+
+  /**
+   * The hub holds refused watchers until a catch-up round: run one once the writer has had a
+   * turn to take the queue. If it has not taken anything (the client is not reading), the
+   * periodic round retries later; this one is not re-armed, so a stuck stream costs nothing.
+   */
+  #resyncSoon(): void {
+    if (this.#resyncing) return;
+    this.#resyncing = true;
+    setImmediate(() => {
+      this.#resyncing = false;
+      if (!this.out.closed && this.out.length < WATCH_STREAM_MAX_PENDING) this.#node.syncWatchers();
+    });
   }
 
   #control(watchId: bigint, fields: Partial<WatchResponse>): void {
