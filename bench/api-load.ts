@@ -125,7 +125,8 @@ export class RawWatchStream {
   #wake: (() => void) | undefined;
   #closed = false;
   #created = 0;
-  #createdWaiters: { n: number; resolve: () => void }[] = [];
+  #createdWaiters: { n: number; resolve: () => void; reject: (err: Error) => void }[] = [];
+  #ended: Error | undefined;
   readonly done: Promise<void>;
 
   constructor(
@@ -150,6 +151,10 @@ export class RawWatchStream {
         }
       } catch (err) {
         if (!abort.signal.aborted) this.onError(err);
+      } finally {
+        // Creates still waiting will never be answered: fail them rather than hang the case.
+        this.#ended = new Error('the watch stream ended before every watcher was created');
+        for (const w of this.#createdWaiters.splice(0)) w.reject(this.#ended);
       }
     })();
   }
@@ -170,9 +175,10 @@ export class RawWatchStream {
     for (let i = 0; i < n; i++)
       this.#requests.push(WatchRequest.fromPartial({ createRequest: { key, rangeEnd } }));
     this.#wake?.();
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       if (this.#created >= target) resolve();
-      else this.#createdWaiters.push({ n: target, resolve });
+      else if (this.#ended) reject(this.#ended);
+      else this.#createdWaiters.push({ n: target, resolve, reject });
     });
   }
 
