@@ -17,8 +17,8 @@ const WIRE: ReadonlyMap<string, unknown> = new Map<string, unknown>([
 ]);
 
 /**
- * The definition of the same service with encode/decode (for gRPC): the SDK passes the
- * definitions of src/gen/json/, which have the proto3 JSON mapping only.
+ * The definition of the same service with encode/decode, for gRPC: the SDK passes those of
+ * services.ts, which have the proto3 JSON mapping only. Others are returned as they are.
  */
 export function wireDefinition<D>(definition: D): D {
   const name = (definition as { fullName?: string }).fullName;

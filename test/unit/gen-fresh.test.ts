@@ -57,6 +57,7 @@ describe('generated protobuf code', () => {
       'json/v3electionpb/v3election.ts',
       'json/v3lockpb/v3lock.ts',
       'mvccpb/kv.ts',
+      'services.ts',
       'v3electionpb/v3election.ts',
       'v3lockpb/v3lock.ts',
       'wire.ts',

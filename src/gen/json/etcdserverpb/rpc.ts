@@ -958,59 +958,7 @@ function createBaseRangeRequest(): RangeRequest {
 }
 
 export const RangeRequest: MessageFns<RangeRequest> = {
-  fromJSON(object: any): RangeRequest {
-    return {
-      key: isSet(object.key) ? bytesFromBase64(object.key) : asBuffer(new Uint8Array(0)),
-      rangeEnd: isSet(object.rangeEnd)
-        ? bytesFromBase64(object.rangeEnd)
-        : isSet(object.range_end)
-        ? bytesFromBase64(object.range_end)
-        : undefined,
-      limit: isSet(object.limit) ? BigInt(object.limit) : 0n,
-      revision: isSet(object.revision) ? BigInt(object.revision) : 0n,
-      sortOrder: isSet(object.sortOrder)
-        ? rangeRequest_SortOrderFromJSON(object.sortOrder)
-        : isSet(object.sort_order)
-        ? rangeRequest_SortOrderFromJSON(object.sort_order)
-        : 0,
-      sortTarget: isSet(object.sortTarget)
-        ? rangeRequest_SortTargetFromJSON(object.sortTarget)
-        : isSet(object.sort_target)
-        ? rangeRequest_SortTargetFromJSON(object.sort_target)
-        : 0,
-      serializable: isSet(object.serializable) ? globalThis.Boolean(object.serializable) : false,
-      keysOnly: isSet(object.keysOnly)
-        ? globalThis.Boolean(object.keysOnly)
-        : isSet(object.keys_only)
-        ? globalThis.Boolean(object.keys_only)
-        : false,
-      countOnly: isSet(object.countOnly)
-        ? globalThis.Boolean(object.countOnly)
-        : isSet(object.count_only)
-        ? globalThis.Boolean(object.count_only)
-        : false,
-      minModRevision: isSet(object.minModRevision)
-        ? BigInt(object.minModRevision)
-        : isSet(object.min_mod_revision)
-        ? BigInt(object.min_mod_revision)
-        : 0n,
-      maxModRevision: isSet(object.maxModRevision)
-        ? BigInt(object.maxModRevision)
-        : isSet(object.max_mod_revision)
-        ? BigInt(object.max_mod_revision)
-        : 0n,
-      minCreateRevision: isSet(object.minCreateRevision)
-        ? BigInt(object.minCreateRevision)
-        : isSet(object.min_create_revision)
-        ? BigInt(object.min_create_revision)
-        : 0n,
-      maxCreateRevision: isSet(object.maxCreateRevision)
-        ? BigInt(object.maxCreateRevision)
-        : isSet(object.max_create_revision)
-        ? BigInt(object.max_create_revision)
-        : 0n,
-    };
-  },
+  fromJSON: unused,
 
   toJSON(message: RangeRequest): unknown {
     const obj: any = {};
@@ -1100,36 +1048,10 @@ export const RangeResponse: MessageFns<RangeResponse> = {
     };
   },
 
-  toJSON(message: RangeResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    if (message.kvs?.length) {
-      obj.kvs = message.kvs.map((e) => KeyValue.toJSON(e));
-    }
-    if (message.more !== false) {
-      obj.more = message.more;
-    }
-    if (message.count !== 0n) {
-      obj.count = message.count.toString();
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<RangeResponse>): RangeResponse {
-    return RangeResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<RangeResponse>): RangeResponse {
-    const message = createBaseRangeResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    message.kvs = object.kvs?.map((e) => KeyValue.fromPartial(e)) || [];
-    message.more = object.more ?? false;
-    message.count = (object.count !== undefined && object.count !== null) ? BigInt(object.count) : 0n;
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 function createBasePutRequest(): PutRequest {
@@ -1144,28 +1066,7 @@ function createBasePutRequest(): PutRequest {
 }
 
 export const PutRequest: MessageFns<PutRequest> = {
-  fromJSON(object: any): PutRequest {
-    return {
-      key: isSet(object.key) ? bytesFromBase64(object.key) : asBuffer(new Uint8Array(0)),
-      value: isSet(object.value) ? bytesFromBase64(object.value) : asBuffer(new Uint8Array(0)),
-      lease: isSet(object.lease) ? BigInt(object.lease) : 0n,
-      prevKv: isSet(object.prevKv)
-        ? globalThis.Boolean(object.prevKv)
-        : isSet(object.prev_kv)
-        ? globalThis.Boolean(object.prev_kv)
-        : false,
-      ignoreValue: isSet(object.ignoreValue)
-        ? globalThis.Boolean(object.ignoreValue)
-        : isSet(object.ignore_value)
-        ? globalThis.Boolean(object.ignore_value)
-        : false,
-      ignoreLease: isSet(object.ignoreLease)
-        ? globalThis.Boolean(object.ignoreLease)
-        : isSet(object.ignore_lease)
-        ? globalThis.Boolean(object.ignore_lease)
-        : false,
-    };
-  },
+  fromJSON: unused,
 
   toJSON(message: PutRequest): unknown {
     const obj: any = {};
@@ -1221,30 +1122,10 @@ export const PutResponse: MessageFns<PutResponse> = {
     };
   },
 
-  toJSON(message: PutResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    if (message.prevKv !== undefined) {
-      obj.prevKv = KeyValue.toJSON(message.prevKv);
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<PutResponse>): PutResponse {
-    return PutResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<PutResponse>): PutResponse {
-    const message = createBasePutResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    message.prevKv = (object.prevKv !== undefined && object.prevKv !== null)
-      ? KeyValue.fromPartial(object.prevKv)
-      : undefined;
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 function createBaseDeleteRangeRequest(): DeleteRangeRequest {
@@ -1252,21 +1133,7 @@ function createBaseDeleteRangeRequest(): DeleteRangeRequest {
 }
 
 export const DeleteRangeRequest: MessageFns<DeleteRangeRequest> = {
-  fromJSON(object: any): DeleteRangeRequest {
-    return {
-      key: isSet(object.key) ? bytesFromBase64(object.key) : asBuffer(new Uint8Array(0)),
-      rangeEnd: isSet(object.rangeEnd)
-        ? bytesFromBase64(object.rangeEnd)
-        : isSet(object.range_end)
-        ? bytesFromBase64(object.range_end)
-        : asBuffer(new Uint8Array(0)),
-      prevKv: isSet(object.prevKv)
-        ? globalThis.Boolean(object.prevKv)
-        : isSet(object.prev_kv)
-        ? globalThis.Boolean(object.prev_kv)
-        : false,
-    };
-  },
+  fromJSON: unused,
 
   toJSON(message: DeleteRangeRequest): unknown {
     const obj: any = {};
@@ -1311,32 +1178,10 @@ export const DeleteRangeResponse: MessageFns<DeleteRangeResponse> = {
     };
   },
 
-  toJSON(message: DeleteRangeResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    if (message.deleted !== 0n) {
-      obj.deleted = message.deleted.toString();
-    }
-    if (message.prevKvs?.length) {
-      obj.prevKvs = message.prevKvs.map((e) => KeyValue.toJSON(e));
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<DeleteRangeResponse>): DeleteRangeResponse {
-    return DeleteRangeResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<DeleteRangeResponse>): DeleteRangeResponse {
-    const message = createBaseDeleteRangeResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    message.deleted = (object.deleted !== undefined && object.deleted !== null) ? BigInt(object.deleted) : 0n;
-    message.prevKvs = object.prevKvs?.map((e) => KeyValue.fromPartial(e)) || [];
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 function createBaseRequestOp(): RequestOp {
@@ -1575,13 +1420,7 @@ function createBaseTxnRequest(): TxnRequest {
 }
 
 export const TxnRequest: MessageFns<TxnRequest> = {
-  fromJSON(object: any): TxnRequest {
-    return {
-      compare: globalThis.Array.isArray(object?.compare) ? object.compare.map((e: any) => Compare.fromJSON(e)) : [],
-      success: globalThis.Array.isArray(object?.success) ? object.success.map((e: any) => RequestOp.fromJSON(e)) : [],
-      failure: globalThis.Array.isArray(object?.failure) ? object.failure.map((e: any) => RequestOp.fromJSON(e)) : [],
-    };
-  },
+  fromJSON: unused,
 
   toJSON(message: TxnRequest): unknown {
     const obj: any = {};
@@ -1624,32 +1463,10 @@ export const TxnResponse: MessageFns<TxnResponse> = {
     };
   },
 
-  toJSON(message: TxnResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    if (message.succeeded !== false) {
-      obj.succeeded = message.succeeded;
-    }
-    if (message.responses?.length) {
-      obj.responses = message.responses.map((e) => ResponseOp.toJSON(e));
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<TxnResponse>): TxnResponse {
-    return TxnResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<TxnResponse>): TxnResponse {
-    const message = createBaseTxnResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    message.succeeded = object.succeeded ?? false;
-    message.responses = object.responses?.map((e) => ResponseOp.fromPartial(e)) || [];
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 function createBaseCompactionRequest(): CompactionRequest {
@@ -1657,12 +1474,7 @@ function createBaseCompactionRequest(): CompactionRequest {
 }
 
 export const CompactionRequest: MessageFns<CompactionRequest> = {
-  fromJSON(object: any): CompactionRequest {
-    return {
-      revision: isSet(object.revision) ? BigInt(object.revision) : 0n,
-      physical: isSet(object.physical) ? globalThis.Boolean(object.physical) : false,
-    };
-  },
+  fromJSON: unused,
 
   toJSON(message: CompactionRequest): unknown {
     const obj: any = {};
@@ -1695,24 +1507,10 @@ export const CompactionResponse: MessageFns<CompactionResponse> = {
     return { header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined };
   },
 
-  toJSON(message: CompactionResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<CompactionResponse>): CompactionResponse {
-    return CompactionResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<CompactionResponse>): CompactionResponse {
-    const message = createBaseCompactionResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 function createBaseHashRequest(): HashRequest {
@@ -1720,9 +1518,7 @@ function createBaseHashRequest(): HashRequest {
 }
 
 export const HashRequest: MessageFns<HashRequest> = {
-  fromJSON(_: any): HashRequest {
-    return {};
-  },
+  fromJSON: unused,
 
   toJSON(_: HashRequest): unknown {
     const obj: any = {};
@@ -1743,9 +1539,7 @@ function createBaseHashKVRequest(): HashKVRequest {
 }
 
 export const HashKVRequest: MessageFns<HashKVRequest> = {
-  fromJSON(object: any): HashKVRequest {
-    return { revision: isSet(object.revision) ? BigInt(object.revision) : 0n };
-  },
+  fromJSON: unused,
 
   toJSON(message: HashKVRequest): unknown {
     const obj: any = {};
@@ -1787,40 +1581,10 @@ export const HashKVResponse: MessageFns<HashKVResponse> = {
     };
   },
 
-  toJSON(message: HashKVResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    if (message.hash !== 0) {
-      obj.hash = Math.round(message.hash);
-    }
-    if (message.compactRevision !== 0n) {
-      obj.compactRevision = message.compactRevision.toString();
-    }
-    if (message.hashRevision !== 0n) {
-      obj.hashRevision = message.hashRevision.toString();
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<HashKVResponse>): HashKVResponse {
-    return HashKVResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<HashKVResponse>): HashKVResponse {
-    const message = createBaseHashKVResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    message.hash = object.hash ?? 0;
-    message.compactRevision = (object.compactRevision !== undefined && object.compactRevision !== null)
-      ? BigInt(object.compactRevision)
-      : 0n;
-    message.hashRevision = (object.hashRevision !== undefined && object.hashRevision !== null)
-      ? BigInt(object.hashRevision)
-      : 0n;
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 function createBaseHashResponse(): HashResponse {
@@ -1835,28 +1599,10 @@ export const HashResponse: MessageFns<HashResponse> = {
     };
   },
 
-  toJSON(message: HashResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    if (message.hash !== 0) {
-      obj.hash = Math.round(message.hash);
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<HashResponse>): HashResponse {
-    return HashResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<HashResponse>): HashResponse {
-    const message = createBaseHashResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    message.hash = object.hash ?? 0;
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 function createBaseSnapshotRequest(): SnapshotRequest {
@@ -1864,9 +1610,7 @@ function createBaseSnapshotRequest(): SnapshotRequest {
 }
 
 export const SnapshotRequest: MessageFns<SnapshotRequest> = {
-  fromJSON(_: any): SnapshotRequest {
-    return {};
-  },
+  fromJSON: unused,
 
   toJSON(_: SnapshotRequest): unknown {
     const obj: any = {};
@@ -1900,38 +1644,10 @@ export const SnapshotResponse: MessageFns<SnapshotResponse> = {
     };
   },
 
-  toJSON(message: SnapshotResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    if (message.remainingBytes !== 0n) {
-      obj.remainingBytes = message.remainingBytes.toString();
-    }
-    if (message.blob.length !== 0) {
-      obj.blob = base64FromBytes(message.blob);
-    }
-    if (message.version !== "") {
-      obj.version = message.version;
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<SnapshotResponse>): SnapshotResponse {
-    return SnapshotResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<SnapshotResponse>): SnapshotResponse {
-    const message = createBaseSnapshotResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    message.remainingBytes = (object.remainingBytes !== undefined && object.remainingBytes !== null)
-      ? BigInt(object.remainingBytes)
-      : 0n;
-    message.blob = object.blob ?? asBuffer(new Uint8Array(0));
-    message.version = object.version ?? "";
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 function createBaseWatchRequest(): WatchRequest {
@@ -1939,25 +1655,7 @@ function createBaseWatchRequest(): WatchRequest {
 }
 
 export const WatchRequest: MessageFns<WatchRequest> = {
-  fromJSON(object: any): WatchRequest {
-    return {
-      createRequest: isSet(object.createRequest)
-        ? WatchCreateRequest.fromJSON(object.createRequest)
-        : isSet(object.create_request)
-        ? WatchCreateRequest.fromJSON(object.create_request)
-        : undefined,
-      cancelRequest: isSet(object.cancelRequest)
-        ? WatchCancelRequest.fromJSON(object.cancelRequest)
-        : isSet(object.cancel_request)
-        ? WatchCancelRequest.fromJSON(object.cancel_request)
-        : undefined,
-      progressRequest: isSet(object.progressRequest)
-        ? WatchProgressRequest.fromJSON(object.progressRequest)
-        : isSet(object.progress_request)
-        ? WatchProgressRequest.fromJSON(object.progress_request)
-        : undefined,
-    };
-  },
+  fromJSON: unused,
 
   toJSON(message: WatchRequest): unknown {
     const obj: any = {};
@@ -2005,36 +1703,7 @@ function createBaseWatchCreateRequest(): WatchCreateRequest {
 }
 
 export const WatchCreateRequest: MessageFns<WatchCreateRequest> = {
-  fromJSON(object: any): WatchCreateRequest {
-    return {
-      key: isSet(object.key) ? bytesFromBase64(object.key) : asBuffer(new Uint8Array(0)),
-      rangeEnd: isSet(object.rangeEnd)
-        ? bytesFromBase64(object.rangeEnd)
-        : isSet(object.range_end)
-        ? bytesFromBase64(object.range_end)
-        : asBuffer(new Uint8Array(0)),
-      startRevision: isSet(object.startRevision)
-        ? BigInt(object.startRevision)
-        : isSet(object.start_revision)
-        ? BigInt(object.start_revision)
-        : 0n,
-      progressNotify: isSet(object.progressNotify)
-        ? globalThis.Boolean(object.progressNotify)
-        : isSet(object.progress_notify)
-        ? globalThis.Boolean(object.progress_notify)
-        : false,
-      filters: globalThis.Array.isArray(object?.filters)
-        ? object.filters.map((e: any) => watchCreateRequest_FilterTypeFromJSON(e))
-        : [],
-      prevKv: isSet(object.prevKv)
-        ? globalThis.Boolean(object.prevKv)
-        : isSet(object.prev_kv)
-        ? globalThis.Boolean(object.prev_kv)
-        : false,
-      watchId: isSet(object.watchId) ? BigInt(object.watchId) : isSet(object.watch_id) ? BigInt(object.watch_id) : 0n,
-      fragment: isSet(object.fragment) ? globalThis.Boolean(object.fragment) : false,
-    };
-  },
+  fromJSON: unused,
 
   toJSON(message: WatchCreateRequest): unknown {
     const obj: any = {};
@@ -2089,11 +1758,7 @@ function createBaseWatchCancelRequest(): WatchCancelRequest {
 }
 
 export const WatchCancelRequest: MessageFns<WatchCancelRequest> = {
-  fromJSON(object: any): WatchCancelRequest {
-    return {
-      watchId: isSet(object.watchId) ? BigInt(object.watchId) : isSet(object.watch_id) ? BigInt(object.watch_id) : 0n,
-    };
-  },
+  fromJSON: unused,
 
   toJSON(message: WatchCancelRequest): unknown {
     const obj: any = {};
@@ -2118,9 +1783,7 @@ function createBaseWatchProgressRequest(): WatchProgressRequest {
 }
 
 export const WatchProgressRequest: MessageFns<WatchProgressRequest> = {
-  fromJSON(_: any): WatchProgressRequest {
-    return {};
-  },
+  fromJSON: unused,
 
   toJSON(_: WatchProgressRequest): unknown {
     const obj: any = {};
@@ -2173,54 +1836,10 @@ export const WatchResponse: MessageFns<WatchResponse> = {
     };
   },
 
-  toJSON(message: WatchResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    if (message.watchId !== 0n) {
-      obj.watchId = message.watchId.toString();
-    }
-    if (message.created !== false) {
-      obj.created = message.created;
-    }
-    if (message.canceled !== false) {
-      obj.canceled = message.canceled;
-    }
-    if (message.compactRevision !== 0n) {
-      obj.compactRevision = message.compactRevision.toString();
-    }
-    if (message.cancelReason !== "") {
-      obj.cancelReason = message.cancelReason;
-    }
-    if (message.fragment !== false) {
-      obj.fragment = message.fragment;
-    }
-    if (message.events?.length) {
-      obj.events = message.events.map((e) => Event.toJSON(e));
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<WatchResponse>): WatchResponse {
-    return WatchResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<WatchResponse>): WatchResponse {
-    const message = createBaseWatchResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    message.watchId = (object.watchId !== undefined && object.watchId !== null) ? BigInt(object.watchId) : 0n;
-    message.created = object.created ?? false;
-    message.canceled = object.canceled ?? false;
-    message.compactRevision = (object.compactRevision !== undefined && object.compactRevision !== null)
-      ? BigInt(object.compactRevision)
-      : 0n;
-    message.cancelReason = object.cancelReason ?? "";
-    message.fragment = object.fragment ?? false;
-    message.events = object.events?.map((e) => Event.fromPartial(e)) || [];
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 function createBaseLeaseGrantRequest(): LeaseGrantRequest {
@@ -2228,9 +1847,7 @@ function createBaseLeaseGrantRequest(): LeaseGrantRequest {
 }
 
 export const LeaseGrantRequest: MessageFns<LeaseGrantRequest> = {
-  fromJSON(object: any): LeaseGrantRequest {
-    return { TTL: isSet(object.TTL) ? BigInt(object.TTL) : 0n, ID: isSet(object.ID) ? BigInt(object.ID) : 0n };
-  },
+  fromJSON: unused,
 
   toJSON(message: LeaseGrantRequest): unknown {
     const obj: any = {};
@@ -2268,36 +1885,10 @@ export const LeaseGrantResponse: MessageFns<LeaseGrantResponse> = {
     };
   },
 
-  toJSON(message: LeaseGrantResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    if (message.ID !== 0n) {
-      obj.ID = message.ID.toString();
-    }
-    if (message.TTL !== 0n) {
-      obj.TTL = message.TTL.toString();
-    }
-    if (message.error !== "") {
-      obj.error = message.error;
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<LeaseGrantResponse>): LeaseGrantResponse {
-    return LeaseGrantResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<LeaseGrantResponse>): LeaseGrantResponse {
-    const message = createBaseLeaseGrantResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    message.ID = (object.ID !== undefined && object.ID !== null) ? BigInt(object.ID) : 0n;
-    message.TTL = (object.TTL !== undefined && object.TTL !== null) ? BigInt(object.TTL) : 0n;
-    message.error = object.error ?? "";
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 function createBaseLeaseRevokeRequest(): LeaseRevokeRequest {
@@ -2305,9 +1896,7 @@ function createBaseLeaseRevokeRequest(): LeaseRevokeRequest {
 }
 
 export const LeaseRevokeRequest: MessageFns<LeaseRevokeRequest> = {
-  fromJSON(object: any): LeaseRevokeRequest {
-    return { ID: isSet(object.ID) ? BigInt(object.ID) : 0n };
-  },
+  fromJSON: unused,
 
   toJSON(message: LeaseRevokeRequest): unknown {
     const obj: any = {};
@@ -2336,24 +1925,10 @@ export const LeaseRevokeResponse: MessageFns<LeaseRevokeResponse> = {
     return { header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined };
   },
 
-  toJSON(message: LeaseRevokeResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<LeaseRevokeResponse>): LeaseRevokeResponse {
-    return LeaseRevokeResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<LeaseRevokeResponse>): LeaseRevokeResponse {
-    const message = createBaseLeaseRevokeResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 function createBaseLeaseCheckpoint(): LeaseCheckpoint {
@@ -2401,13 +1976,7 @@ function createBaseLeaseCheckpointRequest(): LeaseCheckpointRequest {
 }
 
 export const LeaseCheckpointRequest: MessageFns<LeaseCheckpointRequest> = {
-  fromJSON(object: any): LeaseCheckpointRequest {
-    return {
-      checkpoints: globalThis.Array.isArray(object?.checkpoints)
-        ? object.checkpoints.map((e: any) => LeaseCheckpoint.fromJSON(e))
-        : [],
-    };
-  },
+  fromJSON: unused,
 
   toJSON(message: LeaseCheckpointRequest): unknown {
     const obj: any = {};
@@ -2436,24 +2005,10 @@ export const LeaseCheckpointResponse: MessageFns<LeaseCheckpointResponse> = {
     return { header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined };
   },
 
-  toJSON(message: LeaseCheckpointResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<LeaseCheckpointResponse>): LeaseCheckpointResponse {
-    return LeaseCheckpointResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<LeaseCheckpointResponse>): LeaseCheckpointResponse {
-    const message = createBaseLeaseCheckpointResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 function createBaseLeaseKeepAliveRequest(): LeaseKeepAliveRequest {
@@ -2461,9 +2016,7 @@ function createBaseLeaseKeepAliveRequest(): LeaseKeepAliveRequest {
 }
 
 export const LeaseKeepAliveRequest: MessageFns<LeaseKeepAliveRequest> = {
-  fromJSON(object: any): LeaseKeepAliveRequest {
-    return { ID: isSet(object.ID) ? BigInt(object.ID) : 0n };
-  },
+  fromJSON: unused,
 
   toJSON(message: LeaseKeepAliveRequest): unknown {
     const obj: any = {};
@@ -2496,32 +2049,10 @@ export const LeaseKeepAliveResponse: MessageFns<LeaseKeepAliveResponse> = {
     };
   },
 
-  toJSON(message: LeaseKeepAliveResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    if (message.ID !== 0n) {
-      obj.ID = message.ID.toString();
-    }
-    if (message.TTL !== 0n) {
-      obj.TTL = message.TTL.toString();
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<LeaseKeepAliveResponse>): LeaseKeepAliveResponse {
-    return LeaseKeepAliveResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<LeaseKeepAliveResponse>): LeaseKeepAliveResponse {
-    const message = createBaseLeaseKeepAliveResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    message.ID = (object.ID !== undefined && object.ID !== null) ? BigInt(object.ID) : 0n;
-    message.TTL = (object.TTL !== undefined && object.TTL !== null) ? BigInt(object.TTL) : 0n;
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 function createBaseLeaseTimeToLiveRequest(): LeaseTimeToLiveRequest {
@@ -2529,12 +2060,7 @@ function createBaseLeaseTimeToLiveRequest(): LeaseTimeToLiveRequest {
 }
 
 export const LeaseTimeToLiveRequest: MessageFns<LeaseTimeToLiveRequest> = {
-  fromJSON(object: any): LeaseTimeToLiveRequest {
-    return {
-      ID: isSet(object.ID) ? BigInt(object.ID) : 0n,
-      keys: isSet(object.keys) ? globalThis.Boolean(object.keys) : false,
-    };
-  },
+  fromJSON: unused,
 
   toJSON(message: LeaseTimeToLiveRequest): unknown {
     const obj: any = {};
@@ -2575,42 +2101,10 @@ export const LeaseTimeToLiveResponse: MessageFns<LeaseTimeToLiveResponse> = {
     };
   },
 
-  toJSON(message: LeaseTimeToLiveResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    if (message.ID !== 0n) {
-      obj.ID = message.ID.toString();
-    }
-    if (message.TTL !== 0n) {
-      obj.TTL = message.TTL.toString();
-    }
-    if (message.grantedTTL !== 0n) {
-      obj.grantedTTL = message.grantedTTL.toString();
-    }
-    if (message.keys?.length) {
-      obj.keys = message.keys.map((e) => base64FromBytes(e));
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<LeaseTimeToLiveResponse>): LeaseTimeToLiveResponse {
-    return LeaseTimeToLiveResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<LeaseTimeToLiveResponse>): LeaseTimeToLiveResponse {
-    const message = createBaseLeaseTimeToLiveResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    message.ID = (object.ID !== undefined && object.ID !== null) ? BigInt(object.ID) : 0n;
-    message.TTL = (object.TTL !== undefined && object.TTL !== null) ? BigInt(object.TTL) : 0n;
-    message.grantedTTL = (object.grantedTTL !== undefined && object.grantedTTL !== null)
-      ? BigInt(object.grantedTTL)
-      : 0n;
-    message.keys = object.keys?.map((e) => e) || [];
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 function createBaseLeaseLeasesRequest(): LeaseLeasesRequest {
@@ -2618,9 +2112,7 @@ function createBaseLeaseLeasesRequest(): LeaseLeasesRequest {
 }
 
 export const LeaseLeasesRequest: MessageFns<LeaseLeasesRequest> = {
-  fromJSON(_: any): LeaseLeasesRequest {
-    return {};
-  },
+  fromJSON: unused,
 
   toJSON(_: LeaseLeasesRequest): unknown {
     const obj: any = {};
@@ -2675,28 +2167,10 @@ export const LeaseLeasesResponse: MessageFns<LeaseLeasesResponse> = {
     };
   },
 
-  toJSON(message: LeaseLeasesResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    if (message.leases?.length) {
-      obj.leases = message.leases.map((e) => LeaseStatus.toJSON(e));
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<LeaseLeasesResponse>): LeaseLeasesResponse {
-    return LeaseLeasesResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<LeaseLeasesResponse>): LeaseLeasesResponse {
-    const message = createBaseLeaseLeasesResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    message.leases = object.leases?.map((e) => LeaseStatus.fromPartial(e)) || [];
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 function createBaseMember(): Member {
@@ -2755,12 +2229,7 @@ function createBaseMemberAddRequest(): MemberAddRequest {
 }
 
 export const MemberAddRequest: MessageFns<MemberAddRequest> = {
-  fromJSON(object: any): MemberAddRequest {
-    return {
-      peerURLs: globalThis.Array.isArray(object?.peerURLs) ? object.peerURLs.map((e: any) => globalThis.String(e)) : [],
-      isLearner: isSet(object.isLearner) ? globalThis.Boolean(object.isLearner) : false,
-    };
-  },
+  fromJSON: unused,
 
   toJSON(message: MemberAddRequest): unknown {
     const obj: any = {};
@@ -2797,34 +2266,10 @@ export const MemberAddResponse: MessageFns<MemberAddResponse> = {
     };
   },
 
-  toJSON(message: MemberAddResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    if (message.member !== undefined) {
-      obj.member = Member.toJSON(message.member);
-    }
-    if (message.members?.length) {
-      obj.members = message.members.map((e) => Member.toJSON(e));
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<MemberAddResponse>): MemberAddResponse {
-    return MemberAddResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<MemberAddResponse>): MemberAddResponse {
-    const message = createBaseMemberAddResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    message.member = (object.member !== undefined && object.member !== null)
-      ? Member.fromPartial(object.member)
-      : undefined;
-    message.members = object.members?.map((e) => Member.fromPartial(e)) || [];
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 function createBaseMemberRemoveRequest(): MemberRemoveRequest {
@@ -2832,9 +2277,7 @@ function createBaseMemberRemoveRequest(): MemberRemoveRequest {
 }
 
 export const MemberRemoveRequest: MessageFns<MemberRemoveRequest> = {
-  fromJSON(object: any): MemberRemoveRequest {
-    return { ID: isSet(object.ID) ? BigInt(object.ID) : 0n };
-  },
+  fromJSON: unused,
 
   toJSON(message: MemberRemoveRequest): unknown {
     const obj: any = {};
@@ -2866,28 +2309,10 @@ export const MemberRemoveResponse: MessageFns<MemberRemoveResponse> = {
     };
   },
 
-  toJSON(message: MemberRemoveResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    if (message.members?.length) {
-      obj.members = message.members.map((e) => Member.toJSON(e));
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<MemberRemoveResponse>): MemberRemoveResponse {
-    return MemberRemoveResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<MemberRemoveResponse>): MemberRemoveResponse {
-    const message = createBaseMemberRemoveResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    message.members = object.members?.map((e) => Member.fromPartial(e)) || [];
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 function createBaseMemberUpdateRequest(): MemberUpdateRequest {
@@ -2895,12 +2320,7 @@ function createBaseMemberUpdateRequest(): MemberUpdateRequest {
 }
 
 export const MemberUpdateRequest: MessageFns<MemberUpdateRequest> = {
-  fromJSON(object: any): MemberUpdateRequest {
-    return {
-      ID: isSet(object.ID) ? BigInt(object.ID) : 0n,
-      peerURLs: globalThis.Array.isArray(object?.peerURLs) ? object.peerURLs.map((e: any) => globalThis.String(e)) : [],
-    };
-  },
+  fromJSON: unused,
 
   toJSON(message: MemberUpdateRequest): unknown {
     const obj: any = {};
@@ -2936,28 +2356,10 @@ export const MemberUpdateResponse: MessageFns<MemberUpdateResponse> = {
     };
   },
 
-  toJSON(message: MemberUpdateResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    if (message.members?.length) {
-      obj.members = message.members.map((e) => Member.toJSON(e));
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<MemberUpdateResponse>): MemberUpdateResponse {
-    return MemberUpdateResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<MemberUpdateResponse>): MemberUpdateResponse {
-    const message = createBaseMemberUpdateResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    message.members = object.members?.map((e) => Member.fromPartial(e)) || [];
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 function createBaseMemberListRequest(): MemberListRequest {
@@ -2965,9 +2367,7 @@ function createBaseMemberListRequest(): MemberListRequest {
 }
 
 export const MemberListRequest: MessageFns<MemberListRequest> = {
-  fromJSON(object: any): MemberListRequest {
-    return { linearizable: isSet(object.linearizable) ? globalThis.Boolean(object.linearizable) : false };
-  },
+  fromJSON: unused,
 
   toJSON(message: MemberListRequest): unknown {
     const obj: any = {};
@@ -2999,28 +2399,10 @@ export const MemberListResponse: MessageFns<MemberListResponse> = {
     };
   },
 
-  toJSON(message: MemberListResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    if (message.members?.length) {
-      obj.members = message.members.map((e) => Member.toJSON(e));
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<MemberListResponse>): MemberListResponse {
-    return MemberListResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<MemberListResponse>): MemberListResponse {
-    const message = createBaseMemberListResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    message.members = object.members?.map((e) => Member.fromPartial(e)) || [];
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 function createBaseMemberPromoteRequest(): MemberPromoteRequest {
@@ -3028,9 +2410,7 @@ function createBaseMemberPromoteRequest(): MemberPromoteRequest {
 }
 
 export const MemberPromoteRequest: MessageFns<MemberPromoteRequest> = {
-  fromJSON(object: any): MemberPromoteRequest {
-    return { ID: isSet(object.ID) ? BigInt(object.ID) : 0n };
-  },
+  fromJSON: unused,
 
   toJSON(message: MemberPromoteRequest): unknown {
     const obj: any = {};
@@ -3062,28 +2442,10 @@ export const MemberPromoteResponse: MessageFns<MemberPromoteResponse> = {
     };
   },
 
-  toJSON(message: MemberPromoteResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    if (message.members?.length) {
-      obj.members = message.members.map((e) => Member.toJSON(e));
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<MemberPromoteResponse>): MemberPromoteResponse {
-    return MemberPromoteResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<MemberPromoteResponse>): MemberPromoteResponse {
-    const message = createBaseMemberPromoteResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    message.members = object.members?.map((e) => Member.fromPartial(e)) || [];
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 function createBaseDefragmentRequest(): DefragmentRequest {
@@ -3091,9 +2453,7 @@ function createBaseDefragmentRequest(): DefragmentRequest {
 }
 
 export const DefragmentRequest: MessageFns<DefragmentRequest> = {
-  fromJSON(_: any): DefragmentRequest {
-    return {};
-  },
+  fromJSON: unused,
 
   toJSON(_: DefragmentRequest): unknown {
     const obj: any = {};
@@ -3118,24 +2478,10 @@ export const DefragmentResponse: MessageFns<DefragmentResponse> = {
     return { header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined };
   },
 
-  toJSON(message: DefragmentResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<DefragmentResponse>): DefragmentResponse {
-    return DefragmentResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<DefragmentResponse>): DefragmentResponse {
-    const message = createBaseDefragmentResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 function createBaseMoveLeaderRequest(): MoveLeaderRequest {
@@ -3143,9 +2489,7 @@ function createBaseMoveLeaderRequest(): MoveLeaderRequest {
 }
 
 export const MoveLeaderRequest: MessageFns<MoveLeaderRequest> = {
-  fromJSON(object: any): MoveLeaderRequest {
-    return { targetID: isSet(object.targetID) ? BigInt(object.targetID) : 0n };
-  },
+  fromJSON: unused,
 
   toJSON(message: MoveLeaderRequest): unknown {
     const obj: any = {};
@@ -3174,24 +2518,10 @@ export const MoveLeaderResponse: MessageFns<MoveLeaderResponse> = {
     return { header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined };
   },
 
-  toJSON(message: MoveLeaderResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<MoveLeaderResponse>): MoveLeaderResponse {
-    return MoveLeaderResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<MoveLeaderResponse>): MoveLeaderResponse {
-    const message = createBaseMoveLeaderResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 function createBaseAlarmRequest(): AlarmRequest {
@@ -3199,13 +2529,7 @@ function createBaseAlarmRequest(): AlarmRequest {
 }
 
 export const AlarmRequest: MessageFns<AlarmRequest> = {
-  fromJSON(object: any): AlarmRequest {
-    return {
-      action: isSet(object.action) ? alarmRequest_AlarmActionFromJSON(object.action) : 0,
-      memberID: isSet(object.memberID) ? BigInt(object.memberID) : 0n,
-      alarm: isSet(object.alarm) ? alarmTypeFromJSON(object.alarm) : 0,
-    };
-  },
+  fromJSON: unused,
 
   toJSON(message: AlarmRequest): unknown {
     const obj: any = {};
@@ -3279,28 +2603,10 @@ export const AlarmResponse: MessageFns<AlarmResponse> = {
     };
   },
 
-  toJSON(message: AlarmResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    if (message.alarms?.length) {
-      obj.alarms = message.alarms.map((e) => AlarmMember.toJSON(e));
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<AlarmResponse>): AlarmResponse {
-    return AlarmResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<AlarmResponse>): AlarmResponse {
-    const message = createBaseAlarmResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    message.alarms = object.alarms?.map((e) => AlarmMember.fromPartial(e)) || [];
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 function createBaseDowngradeRequest(): DowngradeRequest {
@@ -3308,12 +2614,7 @@ function createBaseDowngradeRequest(): DowngradeRequest {
 }
 
 export const DowngradeRequest: MessageFns<DowngradeRequest> = {
-  fromJSON(object: any): DowngradeRequest {
-    return {
-      action: isSet(object.action) ? downgradeRequest_DowngradeActionFromJSON(object.action) : 0,
-      version: isSet(object.version) ? globalThis.String(object.version) : "",
-    };
-  },
+  fromJSON: unused,
 
   toJSON(message: DowngradeRequest): unknown {
     const obj: any = {};
@@ -3349,28 +2650,10 @@ export const DowngradeResponse: MessageFns<DowngradeResponse> = {
     };
   },
 
-  toJSON(message: DowngradeResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    if (message.version !== "") {
-      obj.version = message.version;
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<DowngradeResponse>): DowngradeResponse {
-    return DowngradeResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<DowngradeResponse>): DowngradeResponse {
-    const message = createBaseDowngradeResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    message.version = object.version ?? "";
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 function createBaseDowngradeVersionTestRequest(): DowngradeVersionTestRequest {
@@ -3378,9 +2661,7 @@ function createBaseDowngradeVersionTestRequest(): DowngradeVersionTestRequest {
 }
 
 export const DowngradeVersionTestRequest: MessageFns<DowngradeVersionTestRequest> = {
-  fromJSON(object: any): DowngradeVersionTestRequest {
-    return { ver: isSet(object.ver) ? globalThis.String(object.ver) : "" };
-  },
+  fromJSON: unused,
 
   toJSON(message: DowngradeVersionTestRequest): unknown {
     const obj: any = {};
@@ -3405,9 +2686,7 @@ function createBaseStatusRequest(): StatusRequest {
 }
 
 export const StatusRequest: MessageFns<StatusRequest> = {
-  fromJSON(_: any): StatusRequest {
-    return {};
-  },
+  fromJSON: unused,
 
   toJSON(_: StatusRequest): unknown {
     const obj: any = {};
@@ -3460,80 +2739,10 @@ export const StatusResponse: MessageFns<StatusResponse> = {
     };
   },
 
-  toJSON(message: StatusResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    if (message.version !== "") {
-      obj.version = message.version;
-    }
-    if (message.dbSize !== 0n) {
-      obj.dbSize = message.dbSize.toString();
-    }
-    if (message.leader !== 0n) {
-      obj.leader = message.leader.toString();
-    }
-    if (message.raftIndex !== 0n) {
-      obj.raftIndex = message.raftIndex.toString();
-    }
-    if (message.raftTerm !== 0n) {
-      obj.raftTerm = message.raftTerm.toString();
-    }
-    if (message.raftAppliedIndex !== 0n) {
-      obj.raftAppliedIndex = message.raftAppliedIndex.toString();
-    }
-    if (message.errors?.length) {
-      obj.errors = message.errors;
-    }
-    if (message.dbSizeInUse !== 0n) {
-      obj.dbSizeInUse = message.dbSizeInUse.toString();
-    }
-    if (message.isLearner !== false) {
-      obj.isLearner = message.isLearner;
-    }
-    if (message.storageVersion !== "") {
-      obj.storageVersion = message.storageVersion;
-    }
-    if (message.dbSizeQuota !== 0n) {
-      obj.dbSizeQuota = message.dbSizeQuota.toString();
-    }
-    if (message.downgradeInfo !== undefined) {
-      obj.downgradeInfo = DowngradeInfo.toJSON(message.downgradeInfo);
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<StatusResponse>): StatusResponse {
-    return StatusResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<StatusResponse>): StatusResponse {
-    const message = createBaseStatusResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    message.version = object.version ?? "";
-    message.dbSize = (object.dbSize !== undefined && object.dbSize !== null) ? BigInt(object.dbSize) : 0n;
-    message.leader = (object.leader !== undefined && object.leader !== null) ? BigInt(object.leader) : 0n;
-    message.raftIndex = (object.raftIndex !== undefined && object.raftIndex !== null) ? BigInt(object.raftIndex) : 0n;
-    message.raftTerm = (object.raftTerm !== undefined && object.raftTerm !== null) ? BigInt(object.raftTerm) : 0n;
-    message.raftAppliedIndex = (object.raftAppliedIndex !== undefined && object.raftAppliedIndex !== null)
-      ? BigInt(object.raftAppliedIndex)
-      : 0n;
-    message.errors = object.errors?.map((e) => e) || [];
-    message.dbSizeInUse = (object.dbSizeInUse !== undefined && object.dbSizeInUse !== null)
-      ? BigInt(object.dbSizeInUse)
-      : 0n;
-    message.isLearner = object.isLearner ?? false;
-    message.storageVersion = object.storageVersion ?? "";
-    message.dbSizeQuota = (object.dbSizeQuota !== undefined && object.dbSizeQuota !== null)
-      ? BigInt(object.dbSizeQuota)
-      : 0n;
-    message.downgradeInfo = (object.downgradeInfo !== undefined && object.downgradeInfo !== null)
-      ? DowngradeInfo.fromPartial(object.downgradeInfo)
-      : undefined;
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 function createBaseDowngradeInfo(): DowngradeInfo {
@@ -3575,9 +2784,7 @@ function createBaseAuthEnableRequest(): AuthEnableRequest {
 }
 
 export const AuthEnableRequest: MessageFns<AuthEnableRequest> = {
-  fromJSON(_: any): AuthEnableRequest {
-    return {};
-  },
+  fromJSON: unused,
 
   toJSON(_: AuthEnableRequest): unknown {
     const obj: any = {};
@@ -3598,9 +2805,7 @@ function createBaseAuthDisableRequest(): AuthDisableRequest {
 }
 
 export const AuthDisableRequest: MessageFns<AuthDisableRequest> = {
-  fromJSON(_: any): AuthDisableRequest {
-    return {};
-  },
+  fromJSON: unused,
 
   toJSON(_: AuthDisableRequest): unknown {
     const obj: any = {};
@@ -3621,9 +2826,7 @@ function createBaseAuthStatusRequest(): AuthStatusRequest {
 }
 
 export const AuthStatusRequest: MessageFns<AuthStatusRequest> = {
-  fromJSON(_: any): AuthStatusRequest {
-    return {};
-  },
+  fromJSON: unused,
 
   toJSON(_: AuthStatusRequest): unknown {
     const obj: any = {};
@@ -3644,12 +2847,7 @@ function createBaseAuthenticateRequest(): AuthenticateRequest {
 }
 
 export const AuthenticateRequest: MessageFns<AuthenticateRequest> = {
-  fromJSON(object: any): AuthenticateRequest {
-    return {
-      name: isSet(object.name) ? globalThis.String(object.name) : "",
-      password: isSet(object.password) ? globalThis.String(object.password) : "",
-    };
-  },
+  fromJSON: unused,
 
   toJSON(message: AuthenticateRequest): unknown {
     const obj: any = {};
@@ -3678,14 +2876,7 @@ function createBaseAuthUserAddRequest(): AuthUserAddRequest {
 }
 
 export const AuthUserAddRequest: MessageFns<AuthUserAddRequest> = {
-  fromJSON(object: any): AuthUserAddRequest {
-    return {
-      name: isSet(object.name) ? globalThis.String(object.name) : "",
-      password: isSet(object.password) ? globalThis.String(object.password) : "",
-      options: isSet(object.options) ? UserAddOptions.fromJSON(object.options) : undefined,
-      hashedPassword: isSet(object.hashedPassword) ? globalThis.String(object.hashedPassword) : "",
-    };
-  },
+  fromJSON: unused,
 
   toJSON(message: AuthUserAddRequest): unknown {
     const obj: any = {};
@@ -3724,9 +2915,7 @@ function createBaseAuthUserGetRequest(): AuthUserGetRequest {
 }
 
 export const AuthUserGetRequest: MessageFns<AuthUserGetRequest> = {
-  fromJSON(object: any): AuthUserGetRequest {
-    return { name: isSet(object.name) ? globalThis.String(object.name) : "" };
-  },
+  fromJSON: unused,
 
   toJSON(message: AuthUserGetRequest): unknown {
     const obj: any = {};
@@ -3751,9 +2940,7 @@ function createBaseAuthUserDeleteRequest(): AuthUserDeleteRequest {
 }
 
 export const AuthUserDeleteRequest: MessageFns<AuthUserDeleteRequest> = {
-  fromJSON(object: any): AuthUserDeleteRequest {
-    return { name: isSet(object.name) ? globalThis.String(object.name) : "" };
-  },
+  fromJSON: unused,
 
   toJSON(message: AuthUserDeleteRequest): unknown {
     const obj: any = {};
@@ -3778,13 +2965,7 @@ function createBaseAuthUserChangePasswordRequest(): AuthUserChangePasswordReques
 }
 
 export const AuthUserChangePasswordRequest: MessageFns<AuthUserChangePasswordRequest> = {
-  fromJSON(object: any): AuthUserChangePasswordRequest {
-    return {
-      name: isSet(object.name) ? globalThis.String(object.name) : "",
-      password: isSet(object.password) ? globalThis.String(object.password) : "",
-      hashedPassword: isSet(object.hashedPassword) ? globalThis.String(object.hashedPassword) : "",
-    };
-  },
+  fromJSON: unused,
 
   toJSON(message: AuthUserChangePasswordRequest): unknown {
     const obj: any = {};
@@ -3817,12 +2998,7 @@ function createBaseAuthUserGrantRoleRequest(): AuthUserGrantRoleRequest {
 }
 
 export const AuthUserGrantRoleRequest: MessageFns<AuthUserGrantRoleRequest> = {
-  fromJSON(object: any): AuthUserGrantRoleRequest {
-    return {
-      user: isSet(object.user) ? globalThis.String(object.user) : "",
-      role: isSet(object.role) ? globalThis.String(object.role) : "",
-    };
-  },
+  fromJSON: unused,
 
   toJSON(message: AuthUserGrantRoleRequest): unknown {
     const obj: any = {};
@@ -3851,12 +3027,7 @@ function createBaseAuthUserRevokeRoleRequest(): AuthUserRevokeRoleRequest {
 }
 
 export const AuthUserRevokeRoleRequest: MessageFns<AuthUserRevokeRoleRequest> = {
-  fromJSON(object: any): AuthUserRevokeRoleRequest {
-    return {
-      name: isSet(object.name) ? globalThis.String(object.name) : "",
-      role: isSet(object.role) ? globalThis.String(object.role) : "",
-    };
-  },
+  fromJSON: unused,
 
   toJSON(message: AuthUserRevokeRoleRequest): unknown {
     const obj: any = {};
@@ -3885,9 +3056,7 @@ function createBaseAuthRoleAddRequest(): AuthRoleAddRequest {
 }
 
 export const AuthRoleAddRequest: MessageFns<AuthRoleAddRequest> = {
-  fromJSON(object: any): AuthRoleAddRequest {
-    return { name: isSet(object.name) ? globalThis.String(object.name) : "" };
-  },
+  fromJSON: unused,
 
   toJSON(message: AuthRoleAddRequest): unknown {
     const obj: any = {};
@@ -3912,9 +3081,7 @@ function createBaseAuthRoleGetRequest(): AuthRoleGetRequest {
 }
 
 export const AuthRoleGetRequest: MessageFns<AuthRoleGetRequest> = {
-  fromJSON(object: any): AuthRoleGetRequest {
-    return { role: isSet(object.role) ? globalThis.String(object.role) : "" };
-  },
+  fromJSON: unused,
 
   toJSON(message: AuthRoleGetRequest): unknown {
     const obj: any = {};
@@ -3939,9 +3106,7 @@ function createBaseAuthUserListRequest(): AuthUserListRequest {
 }
 
 export const AuthUserListRequest: MessageFns<AuthUserListRequest> = {
-  fromJSON(_: any): AuthUserListRequest {
-    return {};
-  },
+  fromJSON: unused,
 
   toJSON(_: AuthUserListRequest): unknown {
     const obj: any = {};
@@ -3962,9 +3127,7 @@ function createBaseAuthRoleListRequest(): AuthRoleListRequest {
 }
 
 export const AuthRoleListRequest: MessageFns<AuthRoleListRequest> = {
-  fromJSON(_: any): AuthRoleListRequest {
-    return {};
-  },
+  fromJSON: unused,
 
   toJSON(_: AuthRoleListRequest): unknown {
     const obj: any = {};
@@ -3985,9 +3148,7 @@ function createBaseAuthRoleDeleteRequest(): AuthRoleDeleteRequest {
 }
 
 export const AuthRoleDeleteRequest: MessageFns<AuthRoleDeleteRequest> = {
-  fromJSON(object: any): AuthRoleDeleteRequest {
-    return { role: isSet(object.role) ? globalThis.String(object.role) : "" };
-  },
+  fromJSON: unused,
 
   toJSON(message: AuthRoleDeleteRequest): unknown {
     const obj: any = {};
@@ -4012,12 +3173,7 @@ function createBaseAuthRoleGrantPermissionRequest(): AuthRoleGrantPermissionRequ
 }
 
 export const AuthRoleGrantPermissionRequest: MessageFns<AuthRoleGrantPermissionRequest> = {
-  fromJSON(object: any): AuthRoleGrantPermissionRequest {
-    return {
-      name: isSet(object.name) ? globalThis.String(object.name) : "",
-      perm: isSet(object.perm) ? Permission.fromJSON(object.perm) : undefined,
-    };
-  },
+  fromJSON: unused,
 
   toJSON(message: AuthRoleGrantPermissionRequest): unknown {
     const obj: any = {};
@@ -4048,17 +3204,7 @@ function createBaseAuthRoleRevokePermissionRequest(): AuthRoleRevokePermissionRe
 }
 
 export const AuthRoleRevokePermissionRequest: MessageFns<AuthRoleRevokePermissionRequest> = {
-  fromJSON(object: any): AuthRoleRevokePermissionRequest {
-    return {
-      role: isSet(object.role) ? globalThis.String(object.role) : "",
-      key: isSet(object.key) ? bytesFromBase64(object.key) : asBuffer(new Uint8Array(0)),
-      rangeEnd: isSet(object.rangeEnd)
-        ? bytesFromBase64(object.rangeEnd)
-        : isSet(object.range_end)
-        ? bytesFromBase64(object.range_end)
-        : asBuffer(new Uint8Array(0)),
-    };
-  },
+  fromJSON: unused,
 
   toJSON(message: AuthRoleRevokePermissionRequest): unknown {
     const obj: any = {};
@@ -4095,24 +3241,10 @@ export const AuthEnableResponse: MessageFns<AuthEnableResponse> = {
     return { header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined };
   },
 
-  toJSON(message: AuthEnableResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<AuthEnableResponse>): AuthEnableResponse {
-    return AuthEnableResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<AuthEnableResponse>): AuthEnableResponse {
-    const message = createBaseAuthEnableResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 function createBaseAuthDisableResponse(): AuthDisableResponse {
@@ -4124,24 +3256,10 @@ export const AuthDisableResponse: MessageFns<AuthDisableResponse> = {
     return { header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined };
   },
 
-  toJSON(message: AuthDisableResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<AuthDisableResponse>): AuthDisableResponse {
-    return AuthDisableResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<AuthDisableResponse>): AuthDisableResponse {
-    const message = createBaseAuthDisableResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 function createBaseAuthStatusResponse(): AuthStatusResponse {
@@ -4157,34 +3275,10 @@ export const AuthStatusResponse: MessageFns<AuthStatusResponse> = {
     };
   },
 
-  toJSON(message: AuthStatusResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    if (message.enabled !== false) {
-      obj.enabled = message.enabled;
-    }
-    if (message.authRevision !== 0n) {
-      obj.authRevision = message.authRevision.toString();
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<AuthStatusResponse>): AuthStatusResponse {
-    return AuthStatusResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<AuthStatusResponse>): AuthStatusResponse {
-    const message = createBaseAuthStatusResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    message.enabled = object.enabled ?? false;
-    message.authRevision = (object.authRevision !== undefined && object.authRevision !== null)
-      ? BigInt(object.authRevision)
-      : 0n;
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 function createBaseAuthenticateResponse(): AuthenticateResponse {
@@ -4199,28 +3293,10 @@ export const AuthenticateResponse: MessageFns<AuthenticateResponse> = {
     };
   },
 
-  toJSON(message: AuthenticateResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    if (message.token !== "") {
-      obj.token = message.token;
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<AuthenticateResponse>): AuthenticateResponse {
-    return AuthenticateResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<AuthenticateResponse>): AuthenticateResponse {
-    const message = createBaseAuthenticateResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    message.token = object.token ?? "";
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 function createBaseAuthUserAddResponse(): AuthUserAddResponse {
@@ -4232,24 +3308,10 @@ export const AuthUserAddResponse: MessageFns<AuthUserAddResponse> = {
     return { header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined };
   },
 
-  toJSON(message: AuthUserAddResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<AuthUserAddResponse>): AuthUserAddResponse {
-    return AuthUserAddResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<AuthUserAddResponse>): AuthUserAddResponse {
-    const message = createBaseAuthUserAddResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 function createBaseAuthUserGetResponse(): AuthUserGetResponse {
@@ -4264,28 +3326,10 @@ export const AuthUserGetResponse: MessageFns<AuthUserGetResponse> = {
     };
   },
 
-  toJSON(message: AuthUserGetResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    if (message.roles?.length) {
-      obj.roles = message.roles;
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<AuthUserGetResponse>): AuthUserGetResponse {
-    return AuthUserGetResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<AuthUserGetResponse>): AuthUserGetResponse {
-    const message = createBaseAuthUserGetResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    message.roles = object.roles?.map((e) => e) || [];
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 function createBaseAuthUserDeleteResponse(): AuthUserDeleteResponse {
@@ -4297,24 +3341,10 @@ export const AuthUserDeleteResponse: MessageFns<AuthUserDeleteResponse> = {
     return { header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined };
   },
 
-  toJSON(message: AuthUserDeleteResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<AuthUserDeleteResponse>): AuthUserDeleteResponse {
-    return AuthUserDeleteResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<AuthUserDeleteResponse>): AuthUserDeleteResponse {
-    const message = createBaseAuthUserDeleteResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 function createBaseAuthUserChangePasswordResponse(): AuthUserChangePasswordResponse {
@@ -4326,24 +3356,10 @@ export const AuthUserChangePasswordResponse: MessageFns<AuthUserChangePasswordRe
     return { header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined };
   },
 
-  toJSON(message: AuthUserChangePasswordResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<AuthUserChangePasswordResponse>): AuthUserChangePasswordResponse {
-    return AuthUserChangePasswordResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<AuthUserChangePasswordResponse>): AuthUserChangePasswordResponse {
-    const message = createBaseAuthUserChangePasswordResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 function createBaseAuthUserGrantRoleResponse(): AuthUserGrantRoleResponse {
@@ -4355,24 +3371,10 @@ export const AuthUserGrantRoleResponse: MessageFns<AuthUserGrantRoleResponse> = 
     return { header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined };
   },
 
-  toJSON(message: AuthUserGrantRoleResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<AuthUserGrantRoleResponse>): AuthUserGrantRoleResponse {
-    return AuthUserGrantRoleResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<AuthUserGrantRoleResponse>): AuthUserGrantRoleResponse {
-    const message = createBaseAuthUserGrantRoleResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 function createBaseAuthUserRevokeRoleResponse(): AuthUserRevokeRoleResponse {
@@ -4384,24 +3386,10 @@ export const AuthUserRevokeRoleResponse: MessageFns<AuthUserRevokeRoleResponse> 
     return { header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined };
   },
 
-  toJSON(message: AuthUserRevokeRoleResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<AuthUserRevokeRoleResponse>): AuthUserRevokeRoleResponse {
-    return AuthUserRevokeRoleResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<AuthUserRevokeRoleResponse>): AuthUserRevokeRoleResponse {
-    const message = createBaseAuthUserRevokeRoleResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 function createBaseAuthRoleAddResponse(): AuthRoleAddResponse {
@@ -4413,24 +3401,10 @@ export const AuthRoleAddResponse: MessageFns<AuthRoleAddResponse> = {
     return { header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined };
   },
 
-  toJSON(message: AuthRoleAddResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<AuthRoleAddResponse>): AuthRoleAddResponse {
-    return AuthRoleAddResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<AuthRoleAddResponse>): AuthRoleAddResponse {
-    const message = createBaseAuthRoleAddResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 function createBaseAuthRoleGetResponse(): AuthRoleGetResponse {
@@ -4445,28 +3419,10 @@ export const AuthRoleGetResponse: MessageFns<AuthRoleGetResponse> = {
     };
   },
 
-  toJSON(message: AuthRoleGetResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    if (message.perm?.length) {
-      obj.perm = message.perm.map((e) => Permission.toJSON(e));
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<AuthRoleGetResponse>): AuthRoleGetResponse {
-    return AuthRoleGetResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<AuthRoleGetResponse>): AuthRoleGetResponse {
-    const message = createBaseAuthRoleGetResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    message.perm = object.perm?.map((e) => Permission.fromPartial(e)) || [];
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 function createBaseAuthRoleListResponse(): AuthRoleListResponse {
@@ -4481,28 +3437,10 @@ export const AuthRoleListResponse: MessageFns<AuthRoleListResponse> = {
     };
   },
 
-  toJSON(message: AuthRoleListResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    if (message.roles?.length) {
-      obj.roles = message.roles;
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<AuthRoleListResponse>): AuthRoleListResponse {
-    return AuthRoleListResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<AuthRoleListResponse>): AuthRoleListResponse {
-    const message = createBaseAuthRoleListResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    message.roles = object.roles?.map((e) => e) || [];
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 function createBaseAuthUserListResponse(): AuthUserListResponse {
@@ -4517,28 +3455,10 @@ export const AuthUserListResponse: MessageFns<AuthUserListResponse> = {
     };
   },
 
-  toJSON(message: AuthUserListResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    if (message.users?.length) {
-      obj.users = message.users;
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<AuthUserListResponse>): AuthUserListResponse {
-    return AuthUserListResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<AuthUserListResponse>): AuthUserListResponse {
-    const message = createBaseAuthUserListResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    message.users = object.users?.map((e) => e) || [];
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 function createBaseAuthRoleDeleteResponse(): AuthRoleDeleteResponse {
@@ -4550,24 +3470,10 @@ export const AuthRoleDeleteResponse: MessageFns<AuthRoleDeleteResponse> = {
     return { header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined };
   },
 
-  toJSON(message: AuthRoleDeleteResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<AuthRoleDeleteResponse>): AuthRoleDeleteResponse {
-    return AuthRoleDeleteResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<AuthRoleDeleteResponse>): AuthRoleDeleteResponse {
-    const message = createBaseAuthRoleDeleteResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 function createBaseAuthRoleGrantPermissionResponse(): AuthRoleGrantPermissionResponse {
@@ -4579,24 +3485,10 @@ export const AuthRoleGrantPermissionResponse: MessageFns<AuthRoleGrantPermission
     return { header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined };
   },
 
-  toJSON(message: AuthRoleGrantPermissionResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<AuthRoleGrantPermissionResponse>): AuthRoleGrantPermissionResponse {
-    return AuthRoleGrantPermissionResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<AuthRoleGrantPermissionResponse>): AuthRoleGrantPermissionResponse {
-    const message = createBaseAuthRoleGrantPermissionResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 function createBaseAuthRoleRevokePermissionResponse(): AuthRoleRevokePermissionResponse {
@@ -4608,24 +3500,10 @@ export const AuthRoleRevokePermissionResponse: MessageFns<AuthRoleRevokePermissi
     return { header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined };
   },
 
-  toJSON(message: AuthRoleRevokePermissionResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<AuthRoleRevokePermissionResponse>): AuthRoleRevokePermissionResponse {
-    return AuthRoleRevokePermissionResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<AuthRoleRevokePermissionResponse>): AuthRoleRevokePermissionResponse {
-    const message = createBaseAuthRoleRevokePermissionResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 export type KVDefinition = typeof KVDefinition;
@@ -5051,4 +3929,9 @@ export interface MessageFns<T> {
   toJSON(message: T): unknown;
   create(base?: DeepPartial<T>): T;
   fromPartial(object: DeepPartial<T>): T;
+}
+
+/** A codec direction the SDK never uses (see scripts/gen-proto.mjs, withoutUnusedDirections). */
+function unused(): never {
+  throw new globalThis.Error("this codec direction is not generated for the SDK");
 }

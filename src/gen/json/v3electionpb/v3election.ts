@@ -65,13 +65,7 @@ function createBaseCampaignRequest(): CampaignRequest {
 }
 
 export const CampaignRequest: MessageFns<CampaignRequest> = {
-  fromJSON(object: any): CampaignRequest {
-    return {
-      name: isSet(object.name) ? bytesFromBase64(object.name) : asBuffer(new Uint8Array(0)),
-      lease: isSet(object.lease) ? BigInt(object.lease) : 0n,
-      value: isSet(object.value) ? bytesFromBase64(object.value) : asBuffer(new Uint8Array(0)),
-    };
-  },
+  fromJSON: unused,
 
   toJSON(message: CampaignRequest): unknown {
     const obj: any = {};
@@ -111,30 +105,10 @@ export const CampaignResponse: MessageFns<CampaignResponse> = {
     };
   },
 
-  toJSON(message: CampaignResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    if (message.leader !== undefined) {
-      obj.leader = LeaderKey.toJSON(message.leader);
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<CampaignResponse>): CampaignResponse {
-    return CampaignResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<CampaignResponse>): CampaignResponse {
-    const message = createBaseCampaignResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    message.leader = (object.leader !== undefined && object.leader !== null)
-      ? LeaderKey.fromPartial(object.leader)
-      : undefined;
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 function createBaseLeaderKey(): LeaderKey {
@@ -186,9 +160,7 @@ function createBaseLeaderRequest(): LeaderRequest {
 }
 
 export const LeaderRequest: MessageFns<LeaderRequest> = {
-  fromJSON(object: any): LeaderRequest {
-    return { name: isSet(object.name) ? bytesFromBase64(object.name) : asBuffer(new Uint8Array(0)) };
-  },
+  fromJSON: unused,
 
   toJSON(message: LeaderRequest): unknown {
     const obj: any = {};
@@ -220,28 +192,10 @@ export const LeaderResponse: MessageFns<LeaderResponse> = {
     };
   },
 
-  toJSON(message: LeaderResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    if (message.kv !== undefined) {
-      obj.kv = KeyValue.toJSON(message.kv);
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<LeaderResponse>): LeaderResponse {
-    return LeaderResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<LeaderResponse>): LeaderResponse {
-    const message = createBaseLeaderResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    message.kv = (object.kv !== undefined && object.kv !== null) ? KeyValue.fromPartial(object.kv) : undefined;
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 function createBaseResignRequest(): ResignRequest {
@@ -249,9 +203,7 @@ function createBaseResignRequest(): ResignRequest {
 }
 
 export const ResignRequest: MessageFns<ResignRequest> = {
-  fromJSON(object: any): ResignRequest {
-    return { leader: isSet(object.leader) ? LeaderKey.fromJSON(object.leader) : undefined };
-  },
+  fromJSON: unused,
 
   toJSON(message: ResignRequest): unknown {
     const obj: any = {};
@@ -282,24 +234,10 @@ export const ResignResponse: MessageFns<ResignResponse> = {
     return { header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined };
   },
 
-  toJSON(message: ResignResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<ResignResponse>): ResignResponse {
-    return ResignResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<ResignResponse>): ResignResponse {
-    const message = createBaseResignResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 function createBaseProclaimRequest(): ProclaimRequest {
@@ -307,12 +245,7 @@ function createBaseProclaimRequest(): ProclaimRequest {
 }
 
 export const ProclaimRequest: MessageFns<ProclaimRequest> = {
-  fromJSON(object: any): ProclaimRequest {
-    return {
-      leader: isSet(object.leader) ? LeaderKey.fromJSON(object.leader) : undefined,
-      value: isSet(object.value) ? bytesFromBase64(object.value) : asBuffer(new Uint8Array(0)),
-    };
-  },
+  fromJSON: unused,
 
   toJSON(message: ProclaimRequest): unknown {
     const obj: any = {};
@@ -347,24 +280,10 @@ export const ProclaimResponse: MessageFns<ProclaimResponse> = {
     return { header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined };
   },
 
-  toJSON(message: ProclaimResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<ProclaimResponse>): ProclaimResponse {
-    return ProclaimResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<ProclaimResponse>): ProclaimResponse {
-    const message = createBaseProclaimResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 export type ElectionDefinition = typeof ElectionDefinition;
@@ -466,4 +385,9 @@ export interface MessageFns<T> {
   toJSON(message: T): unknown;
   create(base?: DeepPartial<T>): T;
   fromPartial(object: DeepPartial<T>): T;
+}
+
+/** A codec direction the SDK never uses (see scripts/gen-proto.mjs, withoutUnusedDirections). */
+function unused(): never {
+  throw new globalThis.Error("this codec direction is not generated for the SDK");
 }

@@ -39,12 +39,7 @@ function createBaseLockRequest(): LockRequest {
 }
 
 export const LockRequest: MessageFns<LockRequest> = {
-  fromJSON(object: any): LockRequest {
-    return {
-      name: isSet(object.name) ? bytesFromBase64(object.name) : asBuffer(new Uint8Array(0)),
-      lease: isSet(object.lease) ? BigInt(object.lease) : 0n,
-    };
-  },
+  fromJSON: unused,
 
   toJSON(message: LockRequest): unknown {
     const obj: any = {};
@@ -80,28 +75,10 @@ export const LockResponse: MessageFns<LockResponse> = {
     };
   },
 
-  toJSON(message: LockResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    if (message.key.length !== 0) {
-      obj.key = base64FromBytes(message.key);
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<LockResponse>): LockResponse {
-    return LockResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<LockResponse>): LockResponse {
-    const message = createBaseLockResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    message.key = object.key ?? asBuffer(new Uint8Array(0));
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 function createBaseUnlockRequest(): UnlockRequest {
@@ -109,9 +86,7 @@ function createBaseUnlockRequest(): UnlockRequest {
 }
 
 export const UnlockRequest: MessageFns<UnlockRequest> = {
-  fromJSON(object: any): UnlockRequest {
-    return { key: isSet(object.key) ? bytesFromBase64(object.key) : asBuffer(new Uint8Array(0)) };
-  },
+  fromJSON: unused,
 
   toJSON(message: UnlockRequest): unknown {
     const obj: any = {};
@@ -140,24 +115,10 @@ export const UnlockResponse: MessageFns<UnlockResponse> = {
     return { header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined };
   },
 
-  toJSON(message: UnlockResponse): unknown {
-    const obj: any = {};
-    if (message.header !== undefined) {
-      obj.header = ResponseHeader.toJSON(message.header);
-    }
-    return obj;
-  },
+  toJSON: unused,
 
-  create(base?: DeepPartial<UnlockResponse>): UnlockResponse {
-    return UnlockResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<UnlockResponse>): UnlockResponse {
-    const message = createBaseUnlockResponse();
-    message.header = (object.header !== undefined && object.header !== null)
-      ? ResponseHeader.fromPartial(object.header)
-      : undefined;
-    return message;
-  },
+  create: unused,
+  fromPartial: unused,
 };
 
 export type LockDefinition = typeof LockDefinition;
@@ -232,4 +193,9 @@ export interface MessageFns<T> {
   toJSON(message: T): unknown;
   create(base?: DeepPartial<T>): T;
   fromPartial(object: DeepPartial<T>): T;
+}
+
+/** A codec direction the SDK never uses (see scripts/gen-proto.mjs, withoutUnusedDirections). */
+function unused(): never {
+  throw new globalThis.Error("this codec direction is not generated for the SDK");
 }
