@@ -189,7 +189,7 @@ export async function startDashboardServer(o: DashboardServerOptions): Promise<D
       const session = need(req);
       const prefix = url.searchParams.get('prefix') ?? '';
       const { send, signal } = sse(req, res);
-      void tail(session, prefix, signal, (e) => send('change', e));
+      void tail(session, prefix, signal, (event, e) => send(event, e));
       return;
     }
     if (method === 'GET' && p === '/api/flags/evaluate') {
@@ -260,17 +260,24 @@ function checkSameOrigin(req: IncomingMessage): void {
     throw new HttpError(415, 'send JSON');
 }
 
-/** The live tail of a prefix: a watch from now, each event sent as it comes. */
+/** The live tail of a prefix: a watch from now ('ready' once it is created), each event sent as it comes. */
 async function tail(
   session: Session,
   prefix: string,
   signal: AbortSignal,
-  send: (e: { type: string; key: string; value: string; revision: string }) => void,
+  send: (event: 'ready' | 'change', e: unknown) => void,
 ): Promise<void> {
   try {
     const watch = await session.client.watch({ prefix }, { signal });
+    // Every change from here on will be sent: the page may say the tail is live.
+    send('ready', {});
     for await (const e of watch) {
-      send({ type: e.type, key: e.kv.keyText(), value: e.kv.text(), revision: e.revision.toString() });
+      send('change', {
+        type: e.type,
+        key: e.kv.keyText(),
+        value: e.kv.text(),
+        revision: e.revision.toString(),
+      });
     }
   } catch {
     // The page went away (abort), or the watch was refused: the stream just ends.

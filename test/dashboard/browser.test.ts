@@ -216,6 +216,13 @@ describe.each(BOTH_TARGETS)('the dashboard on a 3-member %s cluster', (target, b
     await page.goto(`${dashboard.url}#/keys?prefix=config%2F&key=config%2Fapp`);
     await seen('section[aria-label="Key"] [data-value="json"]', '"v": 2');
     await seen('section[aria-label="Key"] .history li', '{"v":1}');
+    // The live tail of config/ shows a change made after it started.
+    await page.click('section[aria-label="Live tail"] button');
+    await page
+      .locator('section[aria-label="Live tail"] ol[data-live]')
+      .waitFor({ state: 'attached', timeout: 15_000 });
+    await client.put('config/feature', 'on');
+    await seen('section[aria-label="Live tail"] li', 'config/feature = on');
     await page.screenshot({
       path: path.join(screenshotDir('dashboard'), `${target}-keys.png`),
       fullPage: true,

@@ -10,6 +10,7 @@ export interface El {
   append(...nodes: (El | string)[]): void;
   replaceChildren(...nodes: (El | string)[]): void;
   setAttribute(name: string, value: string): void;
+  removeAttribute(name: string): void;
   getAttribute(name: string): string | null;
   addEventListener(type: string, f: (e: Ev) => void): void;
   querySelectorAll(selector: string): ArrayLike<El>;

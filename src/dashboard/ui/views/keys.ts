@@ -124,6 +124,7 @@ export function tailPanel(prefix: string): { el: El; stop: () => void } {
   const stop = () => {
     source?.close();
     source = undefined;
+    list.removeAttribute('data-live');
   };
   const button = h(
     'button',
@@ -136,6 +137,7 @@ export function tailPanel(prefix: string): { el: El; stop: () => void } {
           return;
         }
         source = events(`/api/tail?${new URLSearchParams({ prefix })}`);
+        source.addEventListener('ready', () => list.setAttribute('data-live', ''));
         source.addEventListener('change', (e) => {
           const c = JSON.parse(e.data) as { type: string; key: string; value: string; revision: string };
           list.append(
