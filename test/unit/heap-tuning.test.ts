@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { tuneHeap } from '../../src/server/bootstrap/heap-tuning';
+import { tuneHeap } from '../../src/server/bootstrap/heap-tuning.js';
 
 describe('tuneHeap', () => {
   test("leaves an operator's own growing factor alone", () => {
