@@ -27,6 +27,8 @@ const ALLOWED: Record<string, string[]> = {
   otel: ['client'],
   server: ['gen', 'raft', 'mvcc', 'storage', 'transport', 'failpoints', 'log', 'errors'],
   testing: ['client', 'core', 'index', 'gen', 'errors'],
+  // The dashboard is an SDK user: the public client and the recipes' own decoders and validation.
+  dashboard: ['client', 'core', 'index', 'gen', 'errors', 'recipes'],
   cli: [
     'gen',
     'raft',
@@ -39,6 +41,7 @@ const ALLOWED: Record<string, string[]> = {
     'failpoints',
     'log',
     'errors',
+    'dashboard',
   ],
 };
 
@@ -55,9 +58,13 @@ function files(dir: string): string[] {
   });
 }
 
-/** The part of src/ a file belongs to: its top folder, or its own name for a top-level file. */
+/**
+ * The part of src/ a file belongs to: its top folder, or its own name for a top-level file. A
+ * file outside src/ is its top folder of the repository (`recipes`).
+ */
 function partOf(file: string): string {
   const rel = path.relative(SRC, file).split(path.sep);
+  if (rel[0] === '..') return path.relative(ROOT, file).split(path.sep)[0]!;
   return rel.length === 1 ? rel[0]!.replace(/\.ts$/, '') : rel[0]!;
 }
 
