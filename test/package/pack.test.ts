@@ -32,6 +32,9 @@ const CLONE_FILES = [
   'src',
   'recipes',
   'proto',
+  // The build bundles the dashboard's front end with scripts/build-dashboard.mjs.
+  'scripts',
+  'schemas',
 ];
 
 /**
@@ -149,13 +152,16 @@ test('npm pack of a clone installs into a new app that type-checks and runs', as
     'dist/recipes/openfeature.js',
     'dist/src/testing/index.js',
     'dist/src/testing/orphan-guard.js',
+    'dist/src/dashboard/assets/app.js',
+    'dist/src/dashboard/assets/app.css',
+    'schemas/flag-definition.schema.json',
   ]) {
     expect(files).toContain(f);
   }
   // Compiled code, no sources, tests or dev-only builds.
-  expect(files.filter((f) => !/^(dist\/(src|recipes)\/|proto\/|package\.json$|README\.md$)/.test(f))).toEqual(
-    [],
-  );
+  expect(
+    files.filter((f) => !/^(dist\/(src|recipes)\/|proto\/|schemas\/|package\.json$|README\.md$)/.test(f)),
+  ).toEqual([]);
   expect(readFileSync(join(clone, 'dist/src/cli/main.js'), 'utf8').split('\n')[0]).toBe(
     '#!/usr/bin/env node',
   );
