@@ -6,7 +6,8 @@
  * (GOGC=100). Growing by 30% instead keeps RSS near the live size: 3.5 KB per 1 KiB put, at
  * about 4% more CPU per put from the extra collections (`npm run bench:memory`, issue 17).
  *
- * An operator's own `--heap-growing-percent` (in NODE_OPTIONS or on node's command line) wins.
+ * An operator's own `--heap-growing-percent` on node's command line wins (Node refuses V8 flags
+ * such as this one in NODE_OPTIONS, but a wrapper may still pass them there: both are checked).
  */
 import v8 from 'node:v8';
 
