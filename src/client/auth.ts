@@ -6,7 +6,7 @@
 
 import type { Client as GrpcClient } from 'nice-grpc';
 import { Permission_Type } from '../gen/authpb/auth.js';
-import { AuthDefinition } from '../gen/etcdserverpb/rpc.js';
+import { AuthDefinition } from '../gen/services.js';
 import type { CallOptions } from './call-options.js';
 import type { Connections } from './connections.js';
 import { type KeyRange, ROOT } from './keyspace.js';

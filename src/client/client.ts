@@ -5,7 +5,7 @@
  * This class knows the fetch transport only; the Node entry point (node-client.ts) extends it
  * with gRPC, so a bundle of `concord/fetch` holds no gRPC code.
  */
-import { KVDefinition } from '../gen/etcdserverpb/rpc.js';
+import { KVDefinition } from '../gen/services.js';
 import { Auth } from './auth.js';
 import type { CallOptions } from './call-options.js';
 import { Cluster } from './cluster.js';

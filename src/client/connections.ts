@@ -10,7 +10,7 @@ import { isAbortError } from 'abort-controller-x';
 import type { Metadata } from 'nice-grpc-common';
 import { fullJitter } from '../backoff.js';
 import { ETCD_ERRORS } from '../errors/index.js';
-import { AuthDefinition } from '../gen/etcdserverpb/rpc.js';
+import { AuthDefinition } from '../gen/services.js';
 import { type CallOptions, CallScope, delay } from './call-options.js';
 import { Diagnostics, type DiagnosticsLogger, keyPreview, now, type RequestMessage } from './diagnostics.js';
 import {

@@ -5,7 +5,7 @@
  * (no name) and learners (they serve no client requests) are left out, and a failed sync
  * changes nothing: the next one tries again.
  */
-import { ClusterDefinition } from '../gen/etcdserverpb/rpc.js';
+import { ClusterDefinition } from '../gen/services.js';
 import type { Connections } from './connections.js';
 
 export class EndpointSync {

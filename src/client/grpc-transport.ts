@@ -16,6 +16,7 @@ import {
   type Client as GrpcClient,
 } from 'nice-grpc';
 import { Metadata } from 'nice-grpc-common';
+import { wireDefinition } from '../gen/wire.js';
 import { ClientClosedError } from './errors.js';
 import type { Pem, TlsOptions } from './options.js';
 import { endpointKey, type Transport, type TransportSettings } from './transport.js';
@@ -88,7 +89,8 @@ export class GrpcTransport implements Transport {
     const id = `${(definition as { fullName?: string }).fullName ?? ''}#${i}`;
     let c = this.#clients.get(id);
     if (!c) {
-      c = createClient(definition, this.#channel(i), { '*': { metadata: this.#metadata } });
+      // The SDK passes the JSON-only definitions (gen/services.ts): gRPC needs the binary codecs.
+      c = createClient(wireDefinition(definition), this.#channel(i), { '*': { metadata: this.#metadata } });
       this.#clients.set(id, c);
     }
     return c as GrpcClient<D>;

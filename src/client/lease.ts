@@ -8,11 +8,8 @@
  * revoke it, or close the client, to let the process exit.
  */
 import { ETCD_ERRORS } from '../errors/index.js';
-import {
-  LeaseDefinition,
-  type LeaseKeepAliveRequest,
-  type LeaseKeepAliveResponse,
-} from '../gen/etcdserverpb/rpc.js';
+import type { LeaseKeepAliveRequest, LeaseKeepAliveResponse } from '../gen/etcdserverpb/rpc.js';
+import { LeaseDefinition } from '../gen/services.js';
 import { AsyncQueue } from './async-queue.js';
 import type { CallOptions } from './call-options.js';
 import type { Connections } from './connections.js';
