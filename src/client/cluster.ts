@@ -2,7 +2,8 @@
  * The Cluster service: membership. Listing is a read (retried on another member); changes are
  * writes (never retried once sent: a second MemberAdd would add a second member).
  */
-import { ClusterDefinition, type Member as WireMember } from '../gen/etcdserverpb/rpc.js';
+import type { Member as WireMember } from '../gen/etcdserverpb/rpc.js';
+import { ClusterDefinition } from '../gen/services.js';
 import type { CallOptions } from './call-options.js';
 import type { Connections } from './connections.js';
 import { header, type ResponseHeader } from './kv.js';

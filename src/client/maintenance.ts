@@ -2,12 +2,8 @@
  * The Maintenance service. Most calls are about one member, so they take an `endpoint` (an
  * index into the client's endpoints or the endpoint string); by default the active one.
  */
-import {
-  AlarmRequest_AlarmAction,
-  AlarmType,
-  MaintenanceDefinition,
-  type StatusResponse,
-} from '../gen/etcdserverpb/rpc.js';
+import { AlarmRequest_AlarmAction, AlarmType, type StatusResponse } from '../gen/etcdserverpb/rpc.js';
+import { MaintenanceDefinition } from '../gen/services.js';
 import { type CallOptions, CallScope } from './call-options.js';
 import type { Connections } from './connections.js';
 import { EtcdError, toEtcdError } from './errors.js';

@@ -3,7 +3,7 @@
  * namespace; `client.namespace('app/')` returns one whose keys, ranges, compares and watches
  * are all under `app/`, with the prefix stripped from what comes back.
  */
-import { KVDefinition } from '../gen/etcdserverpb/rpc.js';
+import { KVDefinition } from '../gen/services.js';
 import type { Key, Value } from './bytes.js';
 import type { CallOptions } from './call-options.js';
 import type { Client } from './client.js';
