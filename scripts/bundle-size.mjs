@@ -2,9 +2,9 @@
 // (`concord-kv/fetch`, built for a browser) and on gRPC (`concord-kv`, platform node). The README
 // and docs/performance.md quote these numbers; test/bundle/ checks them.
 //
-// The fetch bundle is built for platform 'browser' with nothing external: it fails if anything
-// reachable from src/fetch.ts or the recipes imports a node:* module, or uses the global Buffer
-// (a browser has neither), and it fails above BUDGET_KIB gzipped.
+// The fetch bundle is built for platform 'browser' with nothing external, and so is one of every
+// recipe: it fails if anything reachable from src/fetch.ts or the recipes imports a node:*
+// module, or uses the global Buffer (a browser has neither), and above BUDGET_KIB gzipped.
 //
 //   node scripts/bundle-size.mjs
 import path from 'node:path';
@@ -18,6 +18,9 @@ const BUDGET_KIB = 30;
 
 export const FETCH_ENTRY =
   "export { Client } from './src/fetch.ts'; export { lock } from './recipes/lock.ts';";
+/** Everything a browser may import: the fetch entry point and every recipe (checked, not measured). */
+const ALL_BROWSER_ENTRY =
+  "export * from './src/fetch.ts'; export * from './recipes/index.ts'; export * from './recipes/openfeature-web.ts';";
 const GRPC_ENTRY = "export { Client } from './src/index.ts'; export { lock } from './recipes/lock.ts';";
 
 /** A use of the global Buffer in minified code (`x.Buffer`, a guarded lookup, is not one). */
@@ -73,6 +76,13 @@ async function main() {
     failures.push(...browserProblems(fetchOnly));
     if (fetchOnly.gzipped > BUDGET_KIB * 1024)
       failures.push(`client + lock() on fetch is ${kb(fetchOnly.gzipped)} gzipped, over ${BUDGET_KIB} KiB`);
+  }
+  try {
+    failures.push(
+      ...browserProblems(await bundle(ALL_BROWSER_ENTRY, 'browser')).map((p) => `the recipes: ${p}`),
+    );
+  } catch (e) {
+    failures.push(`the recipes do not build for a browser: ${e.message}`);
   }
   const grpc = await bundle(GRPC_ENTRY, 'node');
   console.log(`gRPC (concord-kv, node): ${kb(grpc.minified)} minified, ${kb(grpc.gzipped)} gzipped`);
