@@ -16,11 +16,11 @@ import { ETCD_ERRORS } from '../errors/index.js';
 import {
   type WatchCreateRequest,
   WatchCreateRequest_FilterType,
-  WatchDefinition,
   type WatchRequest,
   type WatchResponse,
 } from '../gen/etcdserverpb/rpc.js';
 import { Event_EventType, type Event as WireEvent } from '../gen/mvccpb/kv.js';
+import { WatchDefinition } from '../gen/services.js';
 import { AsyncQueue } from './async-queue.js';
 import { abortErrorOf, type CallOptions, CallScope } from './call-options.js';
 import type { Connections } from './connections.js';
