@@ -91,7 +91,8 @@ export class FetchTransport implements Transport {
     const f = settings.fetch ?? (globalThis as { fetch?: typeof fetch }).fetch;
     if (typeof f !== 'function')
       throw new TypeError('the fetch transport needs a global fetch or the `fetch` option');
-    this.#fetch = f;
+    // Called as a plain function: a browser refuses its fetch called as another object's method.
+    this.#fetch = (input, init) => f(input, init);
     this.#bases = settings.endpoints.map(baseUrl);
     this.#headers = { 'content-type': 'application/json' };
     for (const [k, v] of Object.entries(settings.metadata ?? {})) {
@@ -174,7 +175,8 @@ export class FetchTransport implements Transport {
   ): Promise<Response> {
     const base = this.#bases[i];
     if (base === undefined) throw new RangeError(`no endpoint ${i}`);
-    const headers = stream ? { ...this.#headers, 'grpc-metadata-hasleader': 'true' } : this.#headers;
+    const headers =
+      stream && !IN_BROWSER ? { ...this.#headers, 'grpc-metadata-hasleader': 'true' } : this.#headers;
     let res: Response;
     try {
       res = await this.#fetch(`${base}${path}`, { method: 'POST', headers, body, signal });
@@ -354,6 +356,13 @@ export class FetchTransport implements Transport {
 function baseUrl(endpoint: string): string {
   return /^https?:\/\//.test(endpoint) ? endpoint : `http://${endpoint}`;
 }
+
+/**
+ * A page preflights any request with a header outside the CORS safelist, and neither etcd's
+ * --cors nor Concord's allows grpc-metadata-hasleader: in a browser, streams go without it (a
+ * watch on a member that lost its leader then stays there until the member stops answering).
+ */
+const IN_BROWSER = typeof (globalThis as { document?: unknown }).document !== 'undefined';
 
 /** A read every member answers by itself (serializable), cheap (count only). */
 const PING = '{"key":"AA==","count_only":true,"serializable":true}';
