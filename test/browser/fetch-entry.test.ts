@@ -5,11 +5,6 @@
  * origin>`: put/get (text and raw bytes), a watch receiving an event, a lock with a fencing token
  * guarding a write, and a flag read through the OpenFeature web provider. The page has no
  * global Buffer.
- *
- * The page passes its own `fetch` (page.ts, pageFetch) for two faults outside the SDK's bytes:
- * the fetch transport calls the global fetch unbound, and its streams send a header CORS
- * preflights refuse. Drop it once src/client/fetch-transport.ts binds fetch and leaves
- * `grpc-metadata-hasleader` out in browsers (or the gateways allow it).
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';

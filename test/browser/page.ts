@@ -9,22 +9,9 @@ import { lock } from '../../recipes/lock.js';
 import { ConcordWebFlagProvider } from '../../recipes/openfeature-web.js';
 import { Client, op } from '../../src/fetch.js';
 
-/**
- * Two things src/client/fetch-transport.ts does that a browser refuses, worked around here
- * until it changes (see the test's header):
- * - it calls the stored global fetch as its own method ("Illegal invocation");
- * - streams send `grpc-metadata-hasleader`, a header a CORS preflight must allow, and neither
- *   etcd's --cors nor Concord's allows it (accept, content-type, authorization only).
- */
-function pageFetch(input: Parameters<typeof fetch>[0], init?: RequestInit): Promise<Response> {
-  const headers = new Headers(init?.headers);
-  headers.delete('grpc-metadata-hasleader');
-  return globalThis.fetch(input, { ...init, headers });
-}
-
 async function runConcord(endpoint: string): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = { bufferType: typeof (globalThis as { Buffer?: unknown }).Buffer };
-  const client = new Client({ endpoints: [endpoint], fetch: pageFetch });
+  const client = new Client({ endpoints: [endpoint] });
   try {
     out.transport = client.transport;
     out.step = 'put';
