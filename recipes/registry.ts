@@ -27,6 +27,7 @@ import { codedError } from './internal/errors.js';
 import { goEndpointValue, goJson, parseGoEndpoint } from './internal/go-endpoints.js';
 import { type HealthCheckOptions, type HealthChecks, healthChecks } from './internal/health-check.js';
 import { Feed, Mirror, type MirrorChange, MirrorView } from './internal/mirror.js';
+import { keyOf } from './internal/names.js';
 
 type KV = Client | Namespace;
 
@@ -126,7 +127,7 @@ function checkName(what: string, v: unknown): string {
 }
 
 const servicePrefix = (root: string | undefined, service: string, layout: RegistryLayout = 'concord') =>
-  Buffer.from(`${root ?? (layout === 'go-endpoints' ? '' : DEFAULT_ROOT)}${service}/`);
+  keyOf(`${root ?? (layout === 'go-endpoints' ? '' : DEFAULT_ROOT)}${service}/`);
 
 /** The stored value of `instance` in `layout` (`metaGiven`: Go writes `null` for no metadata). */
 function encodeInstance(layout: RegistryLayout, i: ServiceInstance<unknown>, metaGiven: boolean): string {
@@ -313,7 +314,7 @@ export async function register<M = ServiceMeta>(
   checkInstance(inst, layout);
   const checks = opts.healthCheck && healthChecks(opts.healthCheck);
   opts.signal?.throwIfAborted();
-  const key = Buffer.concat([servicePrefix(opts.prefix, service, layout), Buffer.from(inst.id)]);
+  const key = keyOf(servicePrefix(opts.prefix, service, layout), inst.id);
   const metaGiven = instance.meta !== undefined;
   const ownsLease = !opts.lease;
   const lease =
