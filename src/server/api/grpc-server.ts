@@ -36,6 +36,7 @@ import { lockService } from './lock-service.js';
 import { maintenanceService } from './maintenance-service.js';
 import { requireLeader, wantsLeader } from './require-leader.js';
 import { watchService } from './watch-service.js';
+import { watchDefinition } from './watch-wire.js';
 
 /** How far above our limit grpc-js may buffer a message before refusing it on its own. */
 export const GRPC_BACKSTOP_BYTES = 4 * 1024 * 1024;
@@ -192,7 +193,8 @@ export function createGrpcServer(node: Node): Server {
     ),
   });
   server.add(measured(KVDefinition, limit, oversized), kvService(node));
-  server.add(measured(WatchDefinition, limit, oversized), watchService(node));
+  // Shared watch batches go out as the bytes encoded once for every watcher (watch-wire.ts).
+  server.add(measured(watchDefinition, limit, oversized), watchService(node));
   server.add(measured(LeaseDefinition, limit, oversized), leaseService(node));
   server.add(measured(ClusterDefinition, limit, oversized), clusterService(node));
   server.add(measured(MaintenanceDefinition, limit, oversized), maintenanceService(node));
