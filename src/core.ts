@@ -10,7 +10,20 @@ export type { Key, Value } from './client/bytes.js';
 export type { CallOptions } from './client/call-options.js';
 export { Client } from './client/client.js';
 export type { Member, MemberListResult } from './client/cluster.js';
-export { Emitter, type EventMap } from './client/emitter.js';
+export {
+  CHANNELS,
+  type DiagnosticsLogger,
+  type EndpointsSyncMessage,
+  type FailoverMessage,
+  KEY_PREVIEW_CHARS,
+  type KeepaliveLagMessage,
+  type LeaseLostMessage,
+  type RequestMessage,
+  type RetryMessage,
+  type TokenRefreshMessage,
+  type WatchStateMessage,
+} from './client/diagnostics.js';
+export { Emitter, type EventMap, type Listener } from './client/emitter.js';
 export * from './client/errors.js';
 export { FetchTransport, type FetchTransportSettings, fetchTransport } from './client/fetch-transport.js';
 export type { KeyRange } from './client/keyspace.js';

@@ -144,9 +144,13 @@ export const KEY_PREVIEW_CHARS = 64;
  * is called with a fields object and a message, in pino's order.
  */
 export interface DiagnosticsLogger {
+  /** Each request that succeeded, and keepalive lag. */
   debug(fields: object, message: string): void;
+  /** Retries, token refreshes, endpoint list syncs, watch states and resumptions. */
   info(fields: object, message: string): void;
+  /** Failed requests, failovers and lost leases. */
   warn(fields: object, message: string): void;
+  /** Not called by the SDK today; part of the shape so any common logger fits. */
   error(fields: object, message: string): void;
 }
 

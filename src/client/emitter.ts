@@ -13,13 +13,18 @@
 /** Event name → listener arguments, as in `EventEmitter<{ change: [value: number] }>`. */
 export type EventMap<E> = { [K in keyof E]: unknown[] };
 
-type Listener<A extends unknown[]> = (...args: A) => void;
+/** A listener of an event whose arguments are `A`. */
+export type Listener<A extends unknown[]> = (...args: A) => void;
 
 interface Registration {
   readonly listener: (...args: never) => void;
   readonly fn: (...args: never) => void;
 }
 
+/**
+ * Node's EventEmitter surface (on, once, off, emit, listenerCount…) for the events in `E`,
+ * without `node:events`: what `Flags`, `ServiceView`, `Cache` and the watch state extend.
+ */
 export class Emitter<E extends EventMap<E>> {
   #listeners = new Map<keyof E, Registration[]>();
 
