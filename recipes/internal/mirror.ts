@@ -152,7 +152,8 @@ export class Mirror {
     if (hb > 0) {
       const staleAfter = this.#opts.staleAfterMs ?? 3 * hb;
       this.#timer = setInterval(() => this.#probe(staleAfter), hb);
-      this.#timer.unref();
+      // Browsers' timers are numbers, with no unref.
+      (this.#timer as { unref?: () => void }).unref?.();
     }
     void this.#run();
   }

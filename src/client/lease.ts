@@ -216,7 +216,8 @@ export class LeaseKeeper {
       },
       Math.max(0, deadline - this.now()),
     );
-    timer.unref();
+    // Browsers' timers are numbers, with no unref.
+    (timer as { unref?: () => void }).unref?.();
     this.#expiring.set(lease.id, { lease, timer });
   }
 

@@ -80,6 +80,7 @@ test('put/get, a watch, a fenced lock and a web flag, with no Buffer in the page
       `http://${concord!.endpoint}`,
     );
     expect(errors).toEqual([]);
+    expect(out.error).toBeUndefined();
     expect(out).toMatchObject({
       step: 'done',
       bufferType: 'undefined',
