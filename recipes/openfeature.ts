@@ -23,9 +23,7 @@
  * @module concord-kv/recipes/openfeature
  */
 import {
-  type ErrorCode,
   type EvaluationContext,
-  type FlagMetadata,
   type JsonValue,
   OpenFeatureEventEmitter,
   type Provider,
@@ -33,7 +31,8 @@ import {
   type ResolutionDetails,
 } from '@openfeature/server-sdk';
 import type { Client, Namespace } from '../src/core.js';
-import { type FlagChange, type FlagDetails, Flags, type FlagsOptions, type FlagType } from './flags.js';
+import { Flags, type FlagsOptions, type FlagType } from './flags.js';
+import { followReader, toResolution } from './internal/openfeature-resolution.js';
 
 /**
  * An OpenFeature server provider that serves flags stored in etcd (see `Flags` for their format
@@ -61,20 +60,7 @@ export class ConcordFlagProvider implements Provider {
   /** The reader behind the provider. */
   readonly flags: Flags;
   readonly #owns: boolean;
-  #subscribed = false;
-
-  readonly #onChange = (c: FlagChange) =>
-    this.events.emit(ProviderEvents.ConfigurationChanged, {
-      flagsChanged: c.flags,
-      metadata: { revision: Number(c.revision) },
-    });
-  readonly #onStale = (stale: boolean) => {
-    if (stale)
-      this.events.emit(ProviderEvents.Stale, { message: 'the etcd watch is down: serving the last values' });
-    else this.events.emit(ProviderEvents.Ready, { message: 'the etcd watch is back and caught up' });
-  };
-  readonly #onClose = () =>
-    this.events.emit(ProviderEvents.Error, { message: 'the flag reader was closed (client closed?)' });
+  #unfollow: (() => void) | undefined;
 
   /**
    * On a client (or namespace): the provider creates its own reader with `opts` and closes it
@@ -93,19 +79,18 @@ export class ConcordFlagProvider implements Provider {
   /** Called by OpenFeature: loads every flag and starts following changes. */
   async initialize(_context?: EvaluationContext): Promise<void> {
     await this.flags.ready();
-    if (this.#subscribed) return;
-    this.#subscribed = true;
-    this.flags.on('change', this.#onChange);
-    this.flags.on('stale', this.#onStale);
-    this.flags.on('close', this.#onClose);
+    this.#unfollow ??= followReader(this.flags, {
+      changed: (d) => this.events.emit(ProviderEvents.ConfigurationChanged, d),
+      stale: (d) => this.events.emit(ProviderEvents.Stale, d),
+      ready: (d) => this.events.emit(ProviderEvents.Ready, d),
+      error: (d) => this.events.emit(ProviderEvents.Error, d),
+    });
   }
 
   /** Called by OpenFeature on shutdown: stops listening, and closes the reader if the provider made it. */
   async onClose(): Promise<void> {
-    this.flags.off('change', this.#onChange);
-    this.flags.off('stale', this.#onStale);
-    this.flags.off('close', this.#onClose);
-    this.#subscribed = false;
+    this.#unfollow?.();
+    this.#unfollow = undefined;
     if (this.#owns) this.flags.close();
   }
 
@@ -153,16 +138,4 @@ export class ConcordFlagProvider implements Provider {
   ): Promise<ResolutionDetails<T>> {
     return this.#resolve(flagKey, 'json', defaultValue, context);
   }
-}
-
-function toResolution<T>(d: FlagDetails<T>): ResolutionDetails<T> {
-  const flagMetadata: FlagMetadata = { stale: d.stale };
-  if (d.revision !== undefined) flagMetadata.revision = Number(d.revision);
-  const r: ResolutionDetails<T> = { value: d.value, variant: d.variant, reason: d.reason, flagMetadata };
-  if (d.errorCode) {
-    // Our codes are spelled as OpenFeature's ErrorCode values.
-    r.errorCode = d.errorCode as ErrorCode;
-    r.errorMessage = d.errorMessage;
-  }
-  return r;
 }
