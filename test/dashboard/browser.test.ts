@@ -82,6 +82,10 @@ describe.each(BOTH_TARGETS)('the dashboard on a 3-member %s cluster', (target, b
     // Tab to the third view's link (the links come first on the page) and follow it with Enter.
     for (let i = 0; i < 3; i++) await page.keyboard.press('Tab');
     expect(await page.evaluate('document.activeElement?.textContent')).toBe('Locks');
+    // A new state arriving (a write here) re-renders the page: the focus must stay on the link.
+    const { header } = await client.put('kbd/focus', 'x');
+    await page.locator('.status', { hasText: `revision ${header.revision}` }).waitFor();
+    expect(await page.evaluate('document.activeElement?.textContent')).toBe('Locks');
     await page.keyboard.press('Enter');
     await page.locator('nav a[aria-current="page"][href="#/locks"]').waitFor();
   });

@@ -60,16 +60,26 @@ const status = h('span', { class: 'status', role: 'status' }, 'connecting…');
 const nav = h('nav', { 'aria-label': 'views' });
 const user = h('span', { class: 'user' });
 
+/**
+ * Marks the current view's link. The links are built once and only their aria-current changes:
+ * rebuilding them on every new state (every 2 s) took the keyboard focus away from a link.
+ */
 function renderNav(current: string): void {
-  nav.replaceChildren(
-    h(
-      'ul',
-      {},
-      VIEWS.map(([id, title]) =>
-        h('li', {}, h('a', { href: `#/${id}`, 'aria-current': id === current ? 'page' : undefined }, title)),
+  if (nav.querySelectorAll('a').length === 0) {
+    nav.replaceChildren(
+      h(
+        'ul',
+        {},
+        VIEWS.map(([id, title]) => h('li', {}, h('a', { href: `#/${id}`, 'data-view': id }, title))),
       ),
-    ),
-  );
+    );
+  }
+  const links = nav.querySelectorAll('a');
+  for (let i = 0; i < links.length; i++) {
+    const a = links[i]!;
+    if (a.getAttribute('data-view') === current) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
 }
 
 const RENDER: Record<string, (s: DashboardState, r: Route) => El> = {
