@@ -2,15 +2,20 @@
  * Every recipe runs on a Namespace as on a Client: the same recipe name in namespaces `a/` and
  * `b/` are two independent instances (a lock in each is held at once), and every key a recipe
  * writes lives under its namespace's prefix (seen through the root client). A recipe's lease
- * takes its TTL from the client's `leases.ttl`, through the namespace.
+ * takes its TTL from the client's `leases.ttl`, through the namespace. The registry and flags take
+ * any KV (a Client or a Namespace) and are checked here too.
  */
 import {
   barrier,
   counter,
+  discover,
   doubleBarrier,
   elect,
+  flags,
+  flagsAdmin,
   lock,
   queue,
+  register,
   rwlock,
   semaphore,
   tryLock,
@@ -151,4 +156,36 @@ test('semaphore: a limit of 1 in a/ and in b/ gives two permits', async () => {
   await pa.release();
   await pb.release();
   expect(await keysUnder(root)).toEqual(['a/slots', 'b/slots']);
+});
+
+test('registry: an instance registered in a/ is discovered in a/, not in b/', async () => {
+  const { a, b, root } = pair('registry');
+  const reg = await register(a, 'api', { id: 'i1', address: '10.0.0.1:80' }, { ttl: 10 });
+  const inA = await discover(a, 'api');
+  const inB = await discover(b, 'api');
+  try {
+    expect(inA.instances().map((i) => i.address)).toEqual(['10.0.0.1:80']);
+    expect(inB.size).toBe(0);
+    expect((await keysUnder(root)).every((k) => k.startsWith('a/'))).toBe(true);
+  } finally {
+    inA.close();
+    inB.close();
+  }
+  await endAll(root, reg.close());
+});
+
+test('flags: a flag set in a/ is read in a/, not in b/', async () => {
+  const { a, b, root } = pair('flags');
+  await flagsAdmin(a).set('beta', { type: 'boolean', value: true });
+  const inA = flags(a);
+  const inB = flags(b);
+  try {
+    await Promise.all([inA.ready(), inB.ready()]);
+    expect(inA.getBoolean('beta', false)).toBe(true);
+    expect(inB.getBoolean('beta', false)).toBe(false);
+    expect(await keysUnder(root)).toEqual(['a/flags/beta']);
+  } finally {
+    inA.close();
+    inB.close();
+  }
 });
