@@ -1,8 +1,10 @@
 /**
- * A live copy of some key ranges: one range per prefix, then one watch from the revision after
- * it, so no change falls between the two. If a watch fails (compaction, an endpoint gone) the
- * prefix is read again and watched anew. The dashboard never polls the keyspace.
+ * A live copy of some key ranges: one `cache()` (the recipes' prefix mirror) per prefix, so
+ * each is one range and one watch from the revision after it, resumed (or read again) when the
+ * watch breaks. The dashboard never polls the keyspace. A burst of changes reaches `onChange`
+ * as one batch, at the end of the turn that brought it.
  */
+import { type Cache, type CacheChange, cache } from '../../recipes/cache.js';
 import type { Client, KeyValue } from '../index.js';
 import type { Entry } from './model/entry.js';
 
@@ -28,80 +30,68 @@ const entryOf = (kv: KeyValue): MirroredEntry => ({
 });
 
 export class KeyspaceMirror {
-  readonly #client: Client;
-  readonly #prefixes: string[];
-  readonly #entries = new Map<string, MirroredEntry>();
-  readonly #abort = new AbortController();
+  readonly #caches: Cache[];
   readonly #onChange: (changes: MirrorChange[]) => void;
-  #revision = 0n;
+  #pending: MirrorChange[] | undefined;
 
   constructor(client: Client, prefixes: string[], onChange: (changes: MirrorChange[]) => void) {
-    this.#client = client;
-    this.#prefixes = prefixes;
     this.#onChange = onChange;
+    this.#caches = prefixes.map((p) => cache(client, p));
+    for (const c of this.#caches) {
+      c.on('change', (change) => this.#queue(change));
+      // A watch that went down and came back: the page may show a re-read copy.
+      c.on('stale', () => this.#queue(undefined));
+    }
   }
 
   /** Reads every prefix and starts watching; rejects if a prefix cannot be read (permissions). */
   async start(): Promise<void> {
-    const starts = await Promise.all(this.#prefixes.map((p) => this.#load(p)));
-    this.#prefixes.forEach((p, i) => void this.#follow(p, starts[i]!));
+    try {
+      await Promise.all(this.#caches.map((c) => c.ready()));
+    } catch (err) {
+      this.close();
+      throw err;
+    }
   }
 
+  /** The newest store revision any of the copies reflects. */
   get revision(): bigint {
-    return this.#revision;
+    let newest = 0n;
+    for (const c of this.#caches) if (c.revision > newest) newest = c.revision;
+    return newest;
   }
 
   /** The keys, in key order. */
   entries(): MirroredEntry[] {
-    return [...this.#entries.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const all = new Map<string, MirroredEntry>();
+    for (const c of this.#caches) for (const [key, kv] of c) all.set(key, entryOf(kv));
+    return [...all.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
   get(key: string): MirroredEntry | undefined {
-    return this.#entries.get(key);
+    for (const c of this.#caches) {
+      const kv = c.get(key);
+      if (kv) return entryOf(kv);
+    }
+    return undefined;
   }
 
   close(): void {
-    this.#abort.abort();
+    for (const c of this.#caches) c.close();
   }
 
-  /** Replaces the prefix's keys with a fresh read; resolves with the revision to watch from. */
-  async #load(prefix: string): Promise<bigint> {
-    const r = await this.#client.range({ prefix }, { signal: this.#abort.signal });
-    for (const k of [...this.#entries.keys()]) if (k.startsWith(prefix)) this.#entries.delete(k);
-    for (const kv of r.kvs) this.#entries.set(kv.keyText(), entryOf(kv));
-    if (r.header.revision > this.#revision) this.#revision = r.header.revision;
-    return r.header.revision + 1n;
-  }
-
-  async #follow(prefix: string, from: bigint): Promise<void> {
-    const signal = this.#abort.signal;
-    while (!signal.aborted) {
-      try {
-        const watch = await this.#client.watch({ prefix }, { startRevision: from, signal });
-        for await (const b of watch.batches()) {
-          if (b.header.revision > this.#revision) this.#revision = b.header.revision;
-          if (b.events.length === 0) continue;
-          const changes: MirrorChange[] = [];
-          for (const e of b.events) {
-            const key = e.kv.keyText();
-            if (e.type === 'put') this.#entries.set(key, entryOf(e.kv));
-            else this.#entries.delete(key);
-            changes.push({ type: e.type, key, version: e.kv.version, revision: e.revision });
-            from = e.revision + 1n;
-          }
-          this.#onChange(changes);
-        }
-      } catch {
-        if (signal.aborted) return;
-      }
-      // The watch ended or failed: read the prefix again and resume from there.
-      await new Promise((r) => setTimeout(r, 500).unref());
-      try {
-        from = await this.#load(prefix);
-        this.#onChange([]);
-      } catch {
-        // Unreachable for now: try again after the pause.
-      }
+  #queue(c: CacheChange | undefined): void {
+    if (this.#pending === undefined) {
+      this.#pending = [];
+      queueMicrotask(() => {
+        const changes = this.#pending ?? [];
+        this.#pending = undefined;
+        this.#onChange(changes);
+      });
+    }
+    if (c) {
+      const version = c.next?.version ?? 0n;
+      this.#pending.push({ type: c.type, key: c.key, version, revision: c.revision });
     }
   }
 }
