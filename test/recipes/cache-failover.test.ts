@@ -8,13 +8,6 @@ import { type CacheChange, cache } from '../../recipes/index.js';
 import { waitFor } from '../harness/etcd.js';
 import { etcdSuite } from '../harness/etcd-suite.js';
 
-/**
- * Concord (and etcd >= 3.4.25) answer a progress request after the events it covers; the etcd
- * 3.4.23 these tests run answers at once (etcd-io/etcd#15220), so there the cache may stop being
- * stale before the replayed changes are in.
- */
-const ORDERED_PROGRESS = (process.env.ETCD_BIN ?? '').includes('concord');
-
 const etcd = etcdSuite({ members: 3, name: 'cache-failover', heal: true });
 
 test('member killed under a cache: stale until caught up, each missed change reported once', async () => {
@@ -30,7 +23,6 @@ test('member killed under a cache: stale until caught up, each missed change rep
   const c = cache(reader, p, { heartbeatMs: 0 });
   await c.ready();
   const stale: boolean[] = [];
-  const complete: boolean[] = [];
   const changes: CacheChange[] = [];
   c.on('change', (ch) => changes.push(ch));
   try {
@@ -42,16 +34,16 @@ test('member killed under a cache: stale until caught up, each missed change rep
     // Stale: the last values are still served.
     expect(c.get(`${p}a`)?.text()).toBe('1');
     expect(c.stale).toBe(true);
-    c.on('stale', (s) => {
-      stale.push(s);
-      complete.push(c.get(`${p}a`)?.text() === '2' && c.has(`${p}c`) && !c.has(`${p}b`));
-    });
+    c.on('stale', (s) => stale.push(s));
 
     await etcd.cluster.restart(target);
     await waitFor(() => !c.stale, { timeoutMs: 15_000, what: 'the cache to catch up' });
     await waitFor(() => changes.length >= 3, { timeoutMs: 10_000, what: 'the three missed changes' });
     expect(stale).toEqual([false]);
-    if (ORDERED_PROGRESS) expect(complete).toEqual([true]);
+    // Fresh means caught up with the member serving the watch. Right after its restart that
+    // member may still be behind the cluster (seen once in CI on concord-fetch), so the copy is
+    // complete once its changes are in, not necessarily at the moment it turns fresh.
+    expect(c.get(`${p}a`)?.text() === '2' && c.has(`${p}c`) && !c.has(`${p}b`)).toBe(true);
     expect(changes.map((ch) => [ch.type, ch.key, ch.prev?.text(), ch.next?.text(), ch.revision])).toEqual([
       ['put', `${p}a`, '1', '2', put.header.revision],
       ['put', `${p}c`, undefined, '1', created.header.revision],
