@@ -12,8 +12,11 @@
  *   the whole stream, so the hub reconnects every watch from its next revision as it does on
  *   gRPC. A progress request has no stream to go on: it is answered with the store's current
  *   revision (a linearizable count-only read) as a progress notification for every watch, which
- *   may arrive ahead of events it covers, as etcd before 3.4.25 / 3.5.8 sent it (the hub does
- *   not advance a watch's resume revision on such an answer).
+ *   may arrive ahead of events it covers, so it is marked `PROGRESS_UNORDERED` (the hub neither
+ *   advances a watch's resume revision nor ends its `resuming` on it). What a resuming watch
+ *   needs, "everything up to here has been sent", comes instead from a progress request put in
+ *   the same body right after the create: Concord (and etcd >= 3.4.25 / 3.5.8) answer it on
+ *   that stream once the watch has caught up, and it is handed on as that watch's `CAUGHT_UP`.
  * - a LeaseKeepAlive stream becomes one `POST /v3/lease/keepalive` per keepalive.
  *
  * Errors: etcd 3.4's `{"error", "message", "code"}`, etcd 3.5+'s `{"code", "message", "details"}`
@@ -36,7 +39,14 @@ import {
   throwResponseError,
 } from './fetch-codec.js';
 import type { TlsOptions } from './options.js';
-import type { CompatServiceDefinition, ServiceClient, Transport, TransportSettings } from './transport.js';
+import {
+  CAUGHT_UP,
+  type CompatServiceDefinition,
+  PROGRESS_UNORDERED,
+  type ServiceClient,
+  type Transport,
+  type TransportSettings,
+} from './transport.js';
 
 /** What the fetch transport is made with: the client's options that concern it. */
 export interface FetchTransportSettings extends TransportSettings {
@@ -241,11 +251,23 @@ export class FetchTransport implements Transport {
       const stop = () => own.abort();
       all.signal.addEventListener('abort', stop, { once: true });
       (async () => {
-        const body = encodeRequest(m, req);
+        const body = `${encodeRequest(m, req)}\n${PROGRESS_REQUEST}`;
         const res = await this.#post(i, grpcPath, path, body, own.signal, true);
+        let probed = false;
         for await (const line of ndjson(res, grpcPath)) {
-          const r = m.responseType.fromJSON(line.result) as { watchId: bigint; created: boolean };
+          const r = m.responseType.fromJSON(line.result) as {
+            watchId: bigint;
+            created: boolean;
+            events?: unknown[];
+            [CAUGHT_UP]?: boolean;
+          };
           if (r.watchId >= 0n) r.watchId = id;
+          else if (!probed && r.watchId === -1n && !r.events?.length) {
+            // The answer to the body's own progress request: this watch only.
+            probed = true;
+            r.watchId = id;
+            r[CAUGHT_UP] = true;
+          }
           out.push(r);
           // Events often come in the same chunk as the created answer: let `watch()` resolve
           // (its caller may read `nextRevision`) before they are delivered, as on gRPC.
@@ -321,7 +343,11 @@ export class FetchTransport implements Transport {
             false,
           );
           const { header } = (await readJson(res, grpcPath)) as { header?: unknown };
-          out.push(m.responseType.fromJSON({ header, watch_id: '-1' }));
+          const answer = m.responseType.fromJSON({ header, watch_id: '-1' }) as {
+            [PROGRESS_UNORDERED]?: boolean;
+          };
+          answer[PROGRESS_UNORDERED] = true;
+          out.push(answer);
         } while ((progress as string) === 'again' && !all.signal.aborted);
       } finally {
         progress = 'idle';
@@ -352,6 +378,9 @@ export class FetchTransport implements Transport {
     })();
   }
 }
+
+/** Sent after each watch's create, in the same body (see the module comment). */
+const PROGRESS_REQUEST = '{"progress_request":{}}';
 
 function baseUrl(endpoint: string): string {
   return /^https?:\/\//.test(endpoint) ? endpoint : `http://${endpoint}`;

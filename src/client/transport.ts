@@ -55,6 +55,19 @@ export interface Transport {
   setEndpoints?(endpoints: string[]): void;
 }
 
+/**
+ * Marks on a Watch stream's responses for a transport whose progress answers are not ordered
+ * with the events (the fetch transport answers `progressRequest` with a read on another
+ * request, so the answer may overtake events still in flight):
+ * - `PROGRESS_UNORDERED` on such an answer: the hub hands it to `requestProgress()` callers but
+ *   does not take it as proof that a resuming watch caught up;
+ * - `CAUGHT_UP` on a response carrying one watch's id and no events: the server had sent that
+ *   watch everything up to the header's revision when it answered (a progress request sent on
+ *   the watch's own stream right after its create).
+ */
+export const PROGRESS_UNORDERED: unique symbol = Symbol('concord-kv.progressUnordered');
+export const CAUGHT_UP: unique symbol = Symbol('concord-kv.caughtUp');
+
 /** An endpoint as a key for comparing lists: `http://` is the default and does not count. */
 export function endpointKey(e: string): string {
   return e.replace(/^http:\/\//, '').replace(/\/$/, '');

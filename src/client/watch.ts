@@ -36,6 +36,7 @@ import {
 import type { KeyRange, Keyspace } from './keyspace.js';
 import { header, type KeyValue, keyValue, type ResponseHeader } from './kv.js';
 import { type LoopStream, StreamLoop } from './stream-loop.js';
+import { CAUGHT_UP, PROGRESS_UNORDERED } from './transport.js';
 
 /**
  * `signal` bounds the creation and then the whole watch: aborting later cancels it on the
@@ -449,11 +450,13 @@ export class WatchHub {
       if (res.watchId === -1n && res.events.length === 0 && !res.canceled) {
         const asked = s.progressAsked;
         const forUser = asked.user > 0 || asked.hub === 0;
+        const unordered = (res as { [PROGRESS_UNORDERED]?: boolean })[PROGRESS_UNORDERED] === true;
         if (asked.user > 0) asked.user--;
         else if (asked.hub > 0) asked.hub--;
         for (const x of s.byId.values()) {
           if (x.state !== 'active') continue;
           if (forUser) x.deliver(res, [], false);
+          if (unordered) continue;
           if (x.public === 'resuming' && header(res.header).revision >= x.catchUpTo) x.setState('connected');
         }
       }
@@ -468,6 +471,12 @@ export class WatchHub {
       return;
     }
     if (w.state !== 'active') return;
+    if ((res as { [CAUGHT_UP]?: boolean })[CAUGHT_UP]) {
+      // Not delivered and no resume revision moved: on etcd before 3.4.25 it may still
+      // overtake the events it covers (etcd-io/etcd#15220).
+      if (w.public === 'resuming' && header(res.header).revision >= w.catchUpTo) w.setState('connected');
+      return;
+    }
     if (res.fragment) {
       w.fragments.push(...res.events);
       return;
