@@ -71,6 +71,11 @@ export interface AuthRole {
 }
 
 export type TokenEvent =
+  /**
+   * `revision`: the store's at issue. A simple token does not keep it: as etcd's, it is good
+   * until its TTL, its user's deletion or password change, or auth disabled, and each request
+   * is checked at the store's revision then.
+   */
   | { type: 'assign'; token: string; username: string; revision: number }
   | { type: 'invalidateUser'; username: string }
   | { type: 'enable' }

@@ -11,11 +11,12 @@
  * Simple tokens (etcd's tokenSimple): 16 random letters, a dot and a per-member counter, drawn
  * by the member that checked the password and applied on every member through the log, so any
  * member accepts them. Each use pushes the expiry --auth-token-ttl further; deleting the user,
- * changing their password or disabling auth drops their tokens, and a token is good only at the
- * auth revision it was issued at: any change to users, roles or permissions retires every
- * token, so each client authenticates again (etcd does this for its JWTs; its simple tokens live
- * on). Clients refresh on "invalid auth token" (clientv3, the etcd3 npm client, our SDK).
- * Tokens are never logged.
+ * changing their password or disabling auth drops their tokens. Other changes to users, roles or
+ * permissions leave tokens alone: as etcd's tokenSimple, a token names its user and each request
+ * is checked against that user's roles at the store's current auth revision, so a revoked
+ * permission is refused at once and a granted one works at once. (JWTs carry the revision they
+ * were signed at, and are refused as old once the store moves on: auth-jwt.ts.) Clients refresh
+ * on "invalid auth token" (clientv3, the etcd3 npm client, our SDK). Tokens are never logged.
  */
 import { randomInt } from 'node:crypto';
 import bcrypt from 'bcryptjs';
@@ -40,15 +41,12 @@ const SWEEP_EVERY = 1024;
 export class SimpleTokens {
   readonly #ttlMs: number;
   readonly #now: () => number;
-  readonly #revision: () => number;
-  readonly #tokens = new Map<string, { username: string; expiresAt: number; revision: number }>();
+  readonly #tokens = new Map<string, { username: string; expiresAt: number }>();
   #sinceSweep = 0;
 
-  /** `revision` gives the store's auth revision now: a token of an older one is invalid. */
-  constructor(ttlMs: number, now: () => number = Date.now, revision: () => number = () => 0) {
+  constructor(ttlMs: number, now: () => number = Date.now) {
     this.#ttlMs = ttlMs;
     this.#now = now;
-    this.#revision = revision;
   }
 
   get size(): number {
@@ -70,11 +68,7 @@ export class SimpleTokens {
         // A JWT authentication logs no token.
         if (ev.token === '') return;
         if (++this.#sinceSweep >= SWEEP_EVERY) this.#sweep();
-        this.#tokens.set(ev.token, {
-          username: ev.username,
-          expiresAt: this.#now() + this.#ttlMs,
-          revision: ev.revision,
-        });
+        this.#tokens.set(ev.token, { username: ev.username, expiresAt: this.#now() + this.#ttlMs });
         return;
     }
   };
@@ -87,7 +81,7 @@ export class SimpleTokens {
     const t = this.#tokens.get(token);
     if (!t) return undefined;
     const now = this.#now();
-    if (t.expiresAt <= now || t.revision !== this.#revision()) {
+    if (t.expiresAt <= now) {
       this.#tokens.delete(token);
       return undefined;
     }
@@ -98,8 +92,7 @@ export class SimpleTokens {
   #sweep(): void {
     this.#sinceSweep = 0;
     const now = this.#now();
-    const rev = this.#revision();
-    for (const [t, v] of this.#tokens) if (v.expiresAt <= now || v.revision !== rev) this.#tokens.delete(t);
+    for (const [t, v] of this.#tokens) if (v.expiresAt <= now) this.#tokens.delete(t);
   }
 }
 
@@ -121,7 +114,7 @@ export class ServerAuth {
     this.#sm = sm;
     this.#cost = opts.bcryptCost;
     this.#jwt = opts.jwt;
-    this.tokens = new SimpleTokens(opts.tokenTtlSec * 1000, Date.now, () => sm.auth.revision);
+    this.tokens = new SimpleTokens(opts.tokenTtlSec * 1000);
     sm.auth.onToken = this.tokens.handle;
   }
 
@@ -148,15 +141,17 @@ export class ServerAuth {
     return `${s}.${++this.#counter}`;
   }
 
-  /**
-   * The credentials a call carries: undefined when auth is off or no token was sent (checks
-   * then answer "user name is empty"); InvalidAuthToken for a token this member does not know.
-   */
   /** The token an applied Authenticate answers: the one in the entry, or a JWT signed now (etcd). */
   async tokenFor(name: string, logged: string): Promise<string> {
     return this.#jwt ? this.#jwt.sign(name, this.#sm.auth.revision) : logged;
   }
 
+  /**
+   * The credentials a call carries: undefined when auth is off or no token was sent (checks
+   * then answer "user name is empty"); InvalidAuthToken for a token this member does not know.
+   * A simple token is checked at the store's auth revision now (etcd's tokenSimple.info); a JWT
+   * at the revision it was signed at.
+   */
   async infoOf(metadata: Metadata | undefined): Promise<AuthInfo | undefined> {
     if (!this.#sm.auth.enabled || !metadata) return undefined;
     let token: string | undefined;
