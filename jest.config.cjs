@@ -57,7 +57,8 @@ const CONCORD_PENDING_FILES = [];
  * `src/index` gives a Client on fetch by default): every SDK and recipe file but these, with the
  * reason:
  * - etcd3-client, etcd3-election-cycle, etcdctl-concord, etcdctl-auth: they test other clients, not the SDK's transport.
- * - watch-auth, auth-matrix, auth-jwt: they drive auth through other clients and raw gRPC;
+ * - watch-auth, auth-matrix, auth-jwt, auth-token-lifetime: they drive auth through raw gRPC,
+ *   the gateway and other clients;
  *   sdk-auth runs here, so the token travels in the gateway's Authorization header too.
  * - abort: HTTP/2 wire behaviour (RST_STREAM on abort, a silent HTTP/2 server); abort, deadline
  *   and close on fetch are tested in fetch-transport.test.ts.
@@ -72,6 +73,7 @@ const NOT_FETCH_FILES = [
   'test/compat/watch-auth.test.ts',
   'test/compat/auth-matrix.test.ts',
   'test/compat/auth-jwt.test.ts',
+  'test/compat/auth-token-lifetime.test.ts',
   'test/compat/abort.test.ts',
   'test/compat/fetch-transport.test.ts',
   'test/compat/require-leader.test.ts',

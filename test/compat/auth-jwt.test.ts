@@ -12,15 +12,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { type Channel, createChannel, createClient, Metadata } from 'nice-grpc';
 import { CHANNELS } from '../../src/client/diagnostics.js';
-import {
-  AuthDefinition,
-  KVDefinition,
-  WatchDefinition,
-  type WatchRequest,
-} from '../../src/gen/etcdserverpb/rpc.js';
+import { AuthDefinition, KVDefinition } from '../../src/gen/etcdserverpb/rpc.js';
 import { Client } from '../../src/index.js';
 import { type EtcdCluster, startEtcd } from '../harness/etcd.js';
-import { grpcOutcome } from '../harness/grpc-outcome.js';
+import { grpcOutcome, watchOutcome } from '../harness/grpc-outcome.js';
 
 const b = (s: string) => Buffer.from(s);
 
@@ -77,22 +72,6 @@ async function startJwtMember(alg: string): Promise<{ cluster: EtcdCluster; chan
   }
 }
 
-/** The first answer to a watch create on `key` with `token`: 'ok', or its cancel reason. */
-async function watchOutcome(channel: Channel, key: string, token: string): Promise<string> {
-  const ac = new AbortController();
-  async function* requests(): AsyncIterable<WatchRequest> {
-    yield { createRequest: { key: b(key), rangeEnd: b(''), watchId: 0n } } as WatchRequest;
-    await new Promise((r) => ac.signal.addEventListener('abort', r, { once: true }));
-  }
-  try {
-    const it = createClient(WatchDefinition, channel).watch(requests(), { ...md(token), signal: ac.signal });
-    for await (const r of it) return r.canceled ? r.cancelReason : 'ok';
-    return 'ended';
-  } finally {
-    ac.abort();
-  }
-}
-
 test.each(['RS256', 'ES256'])(
   '%s tokens',
   async (alg) => {
@@ -125,8 +104,8 @@ test.each(['RS256', 'ES256'])(
       expect(await grpcOutcome(kv.put({ key: b('p/x'), value: b('w') }, md(token)))).toBe(
         `INVALID_ARGUMENT: ${STALE}`,
       );
-      expect(await watchOutcome(channel, 'p/x', token)).toBe(
-        `rpc error: code = InvalidArgument desc = ${STALE}`,
+      expect(await watchOutcome(channel, 'p/x', md(token).metadata)).toBe(
+        `canceled: rpc error: code = InvalidArgument desc = ${STALE}`,
       );
       const fresh = (await auth.authenticate({ name: 'u', password: 'upw' })).token;
       expect(await grpcOutcome(kv.range({ key: b('p/x') }, md(fresh)))).toBe('ok');

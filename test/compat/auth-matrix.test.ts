@@ -9,17 +9,11 @@
 import { randomBytes } from 'node:crypto';
 import { Etcd3, Range } from 'etcd3';
 import { type Channel, createChannel, createClient, Metadata } from 'nice-grpc';
-import {
-  AuthDefinition,
-  KVDefinition,
-  LeaseDefinition,
-  WatchDefinition,
-  type WatchRequest,
-} from '../../src/gen/etcdserverpb/rpc.js';
+import { AuthDefinition, KVDefinition, LeaseDefinition } from '../../src/gen/etcdserverpb/rpc.js';
 import { LockDefinition } from '../../src/gen/v3lockpb/v3lock.js';
 import { sleep, startEtcd } from '../harness/etcd.js';
 import { etcdSuite } from '../harness/etcd-suite.js';
-import { grpcOutcome } from '../harness/grpc-outcome.js';
+import { grpcOutcome, watchOutcome } from '../harness/grpc-outcome.js';
 
 const b = (s: string) => Buffer.from(s);
 
@@ -61,25 +55,6 @@ const auth = () => createClient(AuthDefinition, channel);
 const lease = () => createClient(LeaseDefinition, channel);
 const tokens: Record<string, string> = {};
 const md = (user: string) => ({ metadata: Metadata({ token: tokens[user]! }) });
-
-/** The first response to a watch create (created, or created and canceled with a reason). */
-async function watchCreate(key: string, opts: { metadata?: Metadata }) {
-  const ac = new AbortController();
-  async function* reqs(): AsyncIterable<Partial<WatchRequest>> {
-    yield { createRequest: { key: b(key), rangeEnd: Buffer.alloc(0) } as WatchRequest['createRequest'] };
-    await new Promise((r) => ac.signal.addEventListener('abort', r));
-  }
-  try {
-    for await (const r of createClient(WatchDefinition, channel).watch(reqs(), {
-      ...opts,
-      signal: ac.signal,
-    }))
-      return r.canceled ? `canceled: ${r.cancelReason}` : 'ok';
-    return 'ended';
-  } finally {
-    ac.abort();
-  }
-}
 
 beforeAll(async () => {
   admin = new Etcd3({ hosts: etcd.cluster.members[0]!.clientUrl });
@@ -173,7 +148,7 @@ describe.each(Object.keys(USERS))('user %s', (user) => {
         ),
       ),
       readTxn: await grpcOutcome(kv().txn({ success: [{ requestRange: { key: b(key) } }] }, md(user))),
-      watch: await watchCreate(key, md(user)),
+      watch: await watchOutcome(channel, key, md(user).metadata),
       delete: await grpcOutcome(kv().deleteRange({ key: b(`${key}-gone`) }, md(user))),
     };
     expect(got).toEqual({
@@ -235,7 +210,7 @@ test('tokens: unknown ones are refused, and a password change or user deletion e
   expect(await grpcOutcome(kv().range({ key: b('p/a') }, { metadata: Metadata({ token: 'nope.1' }) }))).toBe(
     INVALID_TOKEN,
   );
-  expect(await watchCreate('p/a', { metadata: Metadata({ token: 'nope.1' }) })).toBe(
+  expect(await watchOutcome(channel, 'p/a', Metadata({ token: 'nope.1' }))).toBe(
     'canceled: rpc error: code = Unauthenticated desc = etcdserver: invalid auth token',
   );
   const root = new Etcd3({
@@ -290,7 +265,7 @@ test('fuzz: random tokens and malformed metadata are refused and never take the 
     const o = await grpcOutcome(kv().range({ key: b('p/a') }, { metadata }));
     outcomes.add(o.split(':')[0]!);
     await grpcOutcome(kv().put({ key: b('p/a'), value: b('f') }, { metadata }));
-    await watchCreate('p/a', { metadata });
+    await watchOutcome(channel, 'p/a', metadata);
   }
   // Refusals only ever say the token is invalid or missing.
   for (const o of outcomes) expect(['UNAUTHENTICATED', 'INVALID_ARGUMENT', 'ok']).toContain(o);

@@ -8,14 +8,9 @@
  */
 import http from 'node:http';
 import { type Channel, createChannel, createClient, Metadata } from 'nice-grpc';
-import {
-  AuthDefinition,
-  KVDefinition,
-  WatchDefinition,
-  type WatchRequest,
-} from '../../src/gen/etcdserverpb/rpc.js';
+import { AuthDefinition, KVDefinition } from '../../src/gen/etcdserverpb/rpc.js';
 import { etcdSuite } from '../harness/etcd-suite.js';
-import { grpcOutcome } from '../harness/grpc-outcome.js';
+import { grpcOutcome, watchOutcome } from '../harness/grpc-outcome.js';
 
 const b = (s: string) => Buffer.from(s);
 const READ = 0;
@@ -30,22 +25,6 @@ const auth = () => createClient(AuthDefinition, channel);
 const md = (token: string) => ({ metadata: Metadata({ token }) });
 const login = async (name: string, password: string) => (await auth().authenticate({ name, password })).token;
 const get = (key: string, token: string) => grpcOutcome(kv().range({ key: b(key) }, md(token)));
-
-/** A watch create on `key` with `token`: 'ok', or the reason it was canceled with. */
-async function watchOutcome(key: string, token: string): Promise<string> {
-  const ac = new AbortController();
-  async function* requests(): AsyncIterable<WatchRequest> {
-    yield { createRequest: { key: b(key), rangeEnd: b(''), watchId: 0n } } as WatchRequest;
-    await new Promise((r) => ac.signal.addEventListener('abort', r, { once: true }));
-  }
-  try {
-    const it = createClient(WatchDefinition, channel).watch(requests(), { ...md(token), signal: ac.signal });
-    for await (const r of it) return r.canceled ? r.cancelReason : 'ok';
-    return 'ended';
-  } finally {
-    ac.abort();
-  }
-}
 
 /** A range through the JSON gateway with the token in the Authorization header (etcd's swagger field). */
 function gatewayGet(key: string, token: string): Promise<{ status: number; error?: string; code?: number }> {
@@ -118,7 +97,7 @@ test('a change of roles or permissions leaves tokens valid; each request sees th
   expect(await get('p/a', v)).toBe('ok');
   expect(await gatewayGet('p/a', u)).toEqual({ status: 200 });
   expect(await grpcOutcome(kv().put({ key: b('p/b'), value: b('2') }, md(u)))).toBe('ok');
-  expect(await watchOutcome('p/a', u)).toBe('ok');
+  expect(await watchOutcome(channel, 'p/a', md(u).metadata)).toBe('ok');
   // Root's own token outlives the change it made.
   expect(await grpcOutcome(auth().roleDelete({ role: 'r-other' }, md(root)))).toBe('ok');
 
@@ -130,14 +109,14 @@ test('a change of roles or permissions leaves tokens valid; each request sees th
   );
   await auth().userGrantRole({ user: 'u', role: 'r-q' }, md(root));
   expect(await get('q/a', u)).toBe('ok');
-  expect(await watchOutcome('q/a', u)).toBe('ok');
+  expect(await watchOutcome(channel, 'q/a', md(u).metadata)).toBe('ok');
   expect(await get('q/a', v)).toBe(DENIED);
 
   // A revoked one is refused at once, with the same token; the rest of u's permissions stay.
   await auth().roleRevokePermission({ role: 'r-q', key: b('q/'), rangeEnd: b('q0') }, md(root));
   expect(await get('q/a', u)).toBe(DENIED);
-  expect(await watchOutcome('q/a', u)).toBe(
-    'rpc error: code = PermissionDenied desc = etcdserver: permission denied',
+  expect(await watchOutcome(channel, 'q/a', md(u).metadata)).toBe(
+    'canceled: rpc error: code = PermissionDenied desc = etcdserver: permission denied',
   );
   expect(await get('p/a', u)).toBe('ok');
 
@@ -163,8 +142,8 @@ test('a password change or deletion ends that userâ€™s tokens, and no one elseâ€
     error: 'etcdserver: invalid auth token',
     code: 16,
   });
-  expect(await watchOutcome('p/a', u)).toBe(
-    'rpc error: code = Unauthenticated desc = etcdserver: invalid auth token',
+  expect(await watchOutcome(channel, 'p/a', md(u).metadata)).toBe(
+    'canceled: rpc error: code = Unauthenticated desc = etcdserver: invalid auth token',
   );
   expect(await get('p/a', v)).toBe('ok');
   expect(await grpcOutcome(auth().userList({}, md(root)))).toBe('ok');
