@@ -50,6 +50,18 @@ describe('MemoryStorage', () => {
     expect(s.entries(1, s.lastIndex() + 1, Infinity).map((e) => e.term)).toEqual(want);
   });
 
+  test('append works in place, yet entries read before it keep what they were', () => {
+    const s = storageWith(1, 1, 2, 3, 3);
+    const before = s.entries(1, 6, Infinity);
+    const given = [ent(4, 4), ent(5, 4)];
+    s.append(given);
+    given.push(ent(6, 4)); // the caller's array is not the log
+    expect(before.map((e) => e.term)).toEqual([1, 1, 2, 3, 3]);
+    expect(s.lastIndex()).toBe(5);
+    s.append([ent(6, 5)]);
+    expect(s.entries(1, 7, Infinity).map((e) => e.term)).toEqual([1, 1, 2, 4, 4, 5]);
+  });
+
   test('append beyond the end is refused (a gap)', () => {
     const s = storageWith(1, 1);
     expect(() => s.append([ent(4, 1)])).toThrow(/missing log entry/);
