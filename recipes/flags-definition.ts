@@ -77,7 +77,9 @@ export type FlagCondition = AttributeCondition | AllCondition | AnyCondition | N
 
 /**
  * Weights by variant name, summing to 100: a targeting key's bucket (see `rolloutBucket`) walks
- * the variants in the order written, each taking its share of [0, 100).
+ * the variants in the order written, each taking its share of [0, 100). With a flagd `bucketing`,
+ * whole numbers of any total instead. (A name that reads as an integer, `"7"`, is walked before
+ * the others, as JavaScript orders object keys.)
  */
 export type FlagSplit = Record<string, number>;
 
@@ -90,6 +92,8 @@ export type FlagOutcome<T extends JsonValue = JsonValue> =
       variant?: never;
       /** Not with `serve`. */
       split?: never;
+      /** Only with `split`. */
+      bucketing?: never;
     }
   | {
       /** The name of the variant served (one of the flag's `variants`). */
@@ -98,10 +102,14 @@ export type FlagOutcome<T extends JsonValue = JsonValue> =
       serve?: never;
       /** Not with `variant`. */
       split?: never;
+      /** Only with `split`. */
+      bucketing?: never;
     }
   | {
       /** Weights by variant name: the targeting key's bucket picks the variant served. */
       split: FlagSplit;
+      /** Bucket as flagd does instead of by Concord's hash (see `FlagDefinition.bucketing`). */
+      bucketing?: FlagDefinition['bucketing'];
       /** Not with `split`. */
       serve?: never;
       /** Not with `split`. */
@@ -165,6 +173,68 @@ export interface FlagDefinition<T extends JsonValue = JsonValue> {
   defaultVariant?: string;
   /** Split the keys no rule matched between variants (instead of `value`; not with `rollout`). */
   split?: FlagSplit;
+  /**
+   * Only with `split`: bucket it as flagd's `fractional` does, so that a key keeps the variant it
+   * had under flagd (`fromFlagd()` writes it). The split's weights are then whole numbers of any
+   * total (at most 2^31 - 1). A rule's split can have one too.
+   *
+   * @example
+   * ```ts
+   * await flagsAdmin(client).set('header-color', {
+   *   type: 'string',
+   *   variants: { red: '#f00', blue: '#00f' },
+   *   split: { red: 1, blue: 3 },
+   *   bucketing: { hash: 'flagd', by: { cat: [{ flagKey: true }, { attribute: 'email' }] }, otherwise: 'blue' },
+   * });
+   * ```
+   */
+  bucketing?: {
+    /**
+     * `flagd`: as flagd 0.15 and later (and its providers since): murmur3 (x86, 32 bits, seed 0)
+     * of the UTF-8 bytes, h, picks the bucket floor(h × total / 2^32) in [0, total) of the weights
+     * walked in the order written. `flagd-v1`: as flagd 0.14 and earlier: the same hash read as a
+     * signed 32-bit integer, |h| / (2^31 - 1) × 100, against each weight's percentage.
+     */
+    hash: 'flagd' | 'flagd-v1';
+    /**
+     * What is hashed: texts, context attributes (`{ attribute }`: a name or a dotted path, as in
+     * rules) and the flag's own name (`{ flagKey: true }`, flagd's `$flagd.flagKey`). Absent: the
+     * flag's name followed by the targeting key (flagd's default; no targeting key, or an empty
+     * one, serves `otherwise`). One part: its text (an attribute that is absent or null falls back
+     * to the default; one of another type serves `otherwise`). `{ cat: parts }`: the parts joined
+     * as flagd's `cat` joins them (a number as Go prints it, an absent attribute as nothing, and
+     * with two parts or more, white space trimmed from both ends).
+     */
+    by?:
+      | string
+      | {
+          /** A context attribute: its value's text. */
+          attribute: string;
+        }
+      | {
+          /** The flag's name. */
+          flagKey: true;
+        }
+      | {
+          /** Parts joined as flagd's `cat`: texts, attributes and the flag's name. */
+          cat: (
+            | string
+            | {
+                /** A context attribute: its value's text. */
+                attribute: string;
+              }
+            | {
+                /** The flag's name. */
+                flagKey: true;
+              }
+          )[];
+        };
+    /**
+     * The variant served when there is nothing to hash (flagd then serves its `defaultVariant`);
+     * default: the split's first variant.
+     */
+    otherwise?: string;
+  };
   /** Default true. A disabled flag evaluates to the caller's default (reason DISABLED). */
   enabled?: boolean;
   /** Tried in order; the first that matches serves its outcome. */
@@ -174,6 +244,13 @@ export interface FlagDefinition<T extends JsonValue = JsonValue> {
   /** For the people who read the flag; not used in evaluation. */
   description?: string;
 }
+
+/** How a split buckets as flagd does (see `FlagDefinition.bucketing`). */
+export type FlagBucketing = NonNullable<FlagDefinition['bucketing']>;
+/** One part of what a flagd-bucketed split hashes. */
+export type FlagBucketPart = Exclude<NonNullable<FlagBucketing['by']>, { cat: unknown }>;
+/** The hashes a split can bucket with besides Concord's own. */
+export const BUCKET_HASHES: readonly FlagBucketing['hash'][] = ['flagd', 'flagd-v1'];
 
 /** A flag definition was refused by `flagsAdmin().set()` / `validateFlag()`. */
 export class InvalidFlagError extends EtcdError {
@@ -240,6 +317,10 @@ const MAX_CONDITION_DEPTH = 32;
 const COMBINATORS = ['all', 'any', 'not'] as const;
 const LEAF_FIELDS = ['attribute', 'op', 'value'];
 const OUTCOMES = ['serve', 'variant', 'split'] as const;
+/** Beside a rule's condition: its outcome, and how a split outcome buckets. */
+const RULE_FIELDS = [...OUTCOMES, 'bucketing'] as const;
+/** flagd's limit on a fractional's total weight (Java's long must hold hash × total). */
+const MAX_FLAGD_TOTAL = 2 ** 31 - 1;
 /** A split's weights may be decimals: their sum is 100 up to rounding. */
 const SPLIT_TOLERANCE = 1e-6;
 
@@ -330,6 +411,7 @@ function checkSplit(
   variants: Record<string, unknown> | undefined,
   path: string,
   out: string[],
+  flagd: boolean,
 ): void {
   if (!isObject(split) || Object.keys(split).length === 0) {
     out.push(`${path}: must be an object of weights by variant name, got ${show(split)}`);
@@ -342,8 +424,56 @@ function checkSplit(
     else sum += w;
     checkVariantName(name, variants, `${path}.${name}`, out);
   }
-  if (Math.abs(sum - 100) > SPLIT_TOLERANCE && out.every((m) => !m.startsWith(`${path}.`)))
-    out.push(`${path}: weights must sum to 100, got ${sum}`);
+  if (out.some((m) => m.startsWith(`${path}.`))) return;
+  if (!flagd) {
+    if (Math.abs(sum - 100) > SPLIT_TOLERANCE) out.push(`${path}: weights must sum to 100, got ${sum}`);
+    return;
+  }
+  const fractions = Object.entries(split).filter(([, w]) => !Number.isInteger(w));
+  for (const [name, w] of fractions)
+    out.push(`${path}.${name}: with a flagd bucketing, weights are whole numbers, got ${w}`);
+  if (fractions.length === 0 && !(sum > 0 && sum <= MAX_FLAGD_TOTAL))
+    out.push(`${path}: with a flagd bucketing, weights must total 1 to ${MAX_FLAGD_TOTAL}, got ${sum}`);
+}
+
+function checkBucketPart(p: unknown, path: string, out: string[]): void {
+  if (typeof p === 'string') return;
+  if (isObject(p) && Object.keys(p).length === 1) {
+    if (p.flagKey === true) return;
+    if (typeof p.attribute === 'string' && p.attribute.length > 0) return;
+  }
+  out.push(`${path}: must be a text, { attribute: name } or { flagKey: true }, got ${show(p)}`);
+}
+
+/** A split's `bucketing` (only beside a split: `o[split]`). */
+function checkBucketing(
+  o: Record<string, unknown>,
+  split: string,
+  variants: Record<string, unknown> | undefined,
+  prefix: string,
+  out: string[],
+): void {
+  const b = o.bucketing;
+  if (b === undefined) return;
+  const path = `${prefix}bucketing`;
+  if (o[split] === undefined) {
+    out.push(`${path}: only with ${split}`);
+    return;
+  }
+  if (!isObject(b)) {
+    out.push(`${path}: must be an object { hash, by?, otherwise? }, got ${show(b)}`);
+    return;
+  }
+  unknownFields(b, ['hash', 'by', 'otherwise'], `${path}.`, out);
+  if (!BUCKET_HASHES.includes(b.hash as FlagBucketing['hash']))
+    out.push(`${path}.hash: must be one of ${BUCKET_HASHES.join(', ')}, got ${show(b.hash)}`);
+  const by = b.by;
+  if (isObject(by) && 'cat' in by) {
+    if (Object.keys(by).length !== 1 || !Array.isArray(by.cat))
+      out.push(`${path}.by: { cat } takes an array of parts and nothing else, got ${show(by)}`);
+    else for (const [i, p] of by.cat.entries()) checkBucketPart(p, `${path}.by.cat[${i}]`, out);
+  } else if (by !== undefined) checkBucketPart(by, `${path}.by`, out);
+  if (b.otherwise !== undefined) checkVariantName(b.otherwise, variants, `${path}.otherwise`, out);
 }
 
 function checkVariantName(
@@ -383,7 +513,7 @@ function checkOutcome(
   const k = given[0]!;
   if (k === value) checkValue(ctx.type, o[k], `${prefix}${k}`, out);
   else if (k === variant) checkVariantName(o[k], ctx.variants, `${prefix}${k}`, out);
-  else checkSplit(o[k], ctx.variants, `${prefix}${k}`, out);
+  else checkSplit(o[k], ctx.variants, `${prefix}${k}`, out, o.bucketing !== undefined);
 }
 
 function checkRule(
@@ -396,8 +526,9 @@ function checkRule(
     out.push(`${path}: must be an object { attribute, op, value, serve }, got ${show(r)}`);
     return;
   }
-  checkCondition(r, path, out, OUTCOMES);
+  checkCondition(r, path, out, RULE_FIELDS);
   checkOutcome(r, OUTCOMES, ctx, path, 'the value served when the rule matches', out);
+  checkBucketing(r, 'split', ctx.variants, `${path}.`, out);
 }
 
 function checkVariants(v: unknown, type: FlagType, out: string[]): Record<string, unknown> | undefined {
@@ -419,6 +550,7 @@ const TOP_FIELDS = [
   'variants',
   'defaultVariant',
   'split',
+  'bucketing',
   'enabled',
   'rules',
   'rollout',
@@ -444,6 +576,7 @@ export function flagProblems(def: unknown): string[] {
     'the value served when no rule or rollout applies',
     out,
   );
+  checkBucketing(def, 'split', ctx.variants, '', out);
   if (def.enabled !== undefined && typeof def.enabled !== 'boolean')
     out.push(`enabled: must be a boolean, got ${show(def.enabled)}`);
   if (def.description !== undefined && typeof def.description !== 'string')

@@ -5,8 +5,10 @@
 import { sha256 } from '@noble/hashes/sha2';
 import { utf8ToBytes } from '@noble/hashes/utils';
 import type { KeyValue } from '../src/core.js';
+import { flagdSplitVariant } from './flags-bucketing.js';
 import {
   type AttributeCondition,
+  type FlagBucketing,
   type FlagCondition,
   type FlagDefinition,
   type FlagSplit,
@@ -207,14 +209,26 @@ export function splitVariant(split: FlagSplit, bucket: number): string {
 
 type Resolution = { value: JsonValue; variant: string; reason: FlagReason };
 
-/** A split's variant for the context's targeting key; without one, its first variant (DEFAULT). */
+/**
+ * A split's variant for the context's targeting key; without one, its first variant (DEFAULT).
+ * With a flagd `bucketing`, the variant flagd's fractional picks; where it picks none, the
+ * bucketing's `otherwise` (DEFAULT), as flagd serves its default variant.
+ */
 function splitOutcome(
   name: string,
   d: FlagDefinition,
   split: FlagSplit,
+  bucketing: FlagBucketing | undefined,
   ctx: EvaluationContext,
   reason: FlagReason,
 ): Resolution {
+  if (bucketing !== undefined) {
+    const picked = flagdSplitVariant(bucketing, split, name, ctx.targetingKey, (path) =>
+      attribute(ctx, path),
+    );
+    const variant = picked ?? bucketing.otherwise ?? Object.keys(split)[0]!;
+    return { value: d.variants![variant]!, variant, reason: picked === undefined ? 'DEFAULT' : reason };
+  }
   const key = ctx.targetingKey;
   if (typeof key !== 'string' || key.length === 0) {
     const first = Object.keys(split)[0]!;
@@ -226,7 +240,7 @@ function splitOutcome(
 
 /** What the flag serves when no rule matched and no rollout applied, under `reason`. */
 function fallback(name: string, d: FlagDefinition, ctx: EvaluationContext, reason: FlagReason): Resolution {
-  if (d.split !== undefined) return splitOutcome(name, d, d.split, ctx, 'SPLIT');
+  if (d.split !== undefined) return splitOutcome(name, d, d.split, d.bucketing, ctx, 'SPLIT');
   if (d.defaultVariant !== undefined)
     return { value: d.variants![d.defaultVariant]!, variant: d.defaultVariant, reason };
   return { value: d.value!, variant: 'value', reason };
@@ -239,7 +253,7 @@ export function resolve(name: string, f: Compiled, ctx: EvaluationContext): Reso
   for (let i = 0; i < rules.length; i++) {
     if (!f.conditions[i]!(ctx)) continue;
     const r = rules[i]!;
-    if (r.split !== undefined) return splitOutcome(name, d, r.split, ctx, 'TARGETING_MATCH');
+    if (r.split !== undefined) return splitOutcome(name, d, r.split, r.bucketing, ctx, 'TARGETING_MATCH');
     if (r.variant !== undefined)
       return { value: d.variants![r.variant]!, variant: r.variant, reason: 'TARGETING_MATCH' };
     return { value: r.serve!, variant: `rules[${i}]`, reason: 'TARGETING_MATCH' };

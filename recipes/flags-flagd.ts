@@ -2,11 +2,14 @@
  * Importing flagd's flag definitions (https://flagd.dev/reference/flag-definitions/) as Concord
  * definitions, so that flagd users can move: `state`, `variants`, `defaultVariant`, and the
  * targeting JsonLogic that has a Concord equivalent (`if`, `==`, `!=`, `in`, `and`, `or`, `!`,
- * `<`, `<=`, `>`, `>=`, `starts_with`, `ends_with`, `sem_ver`, `fractional`, `$ref` to
- * `$evaluators`). A flag whose targeting uses anything else is left out, with the reason; a flag
- * that maps with a difference in behaviour is kept, with the difference. Pure: runs in browsers.
+ * `<`, `<=`, `>`, `>=`, `starts_with`, `ends_with`, `sem_ver`, `fractional` (bucketed as flagd
+ * buckets, see `FlagDefinition.bucketing`), `$ref` to `$evaluators`). A flag whose targeting uses anything
+ * else is left out, with the reason; a flag that maps with a difference in behaviour is kept,
+ * with the difference. Pure: runs in browsers.
  */
 import {
+  type FlagBucketing,
+  type FlagBucketPart,
   type FlagCondition,
   type FlagDefinition,
   type FlagSplit,
@@ -47,10 +50,13 @@ class Unmapped extends Error {
   }
 }
 
-type Outcome = { variant: string } | { split: FlagSplit } | { default: true };
+type Split = { split: FlagSplit; bucketing: FlagBucketing };
+type Outcome = { variant: string } | Split | { default: true };
 
 interface Scope {
   flag: string;
+  defaultVariant: string;
+  hash: FlagBucketing['hash'];
   variants: Record<string, JsonValue>;
   evaluators: Record<string, unknown>;
   notes: FlagdIssue[];
@@ -215,31 +221,74 @@ function reference(name: unknown, s: Scope, path: string): unknown {
   return s.evaluators[name];
 }
 
-function split(args: unknown[], s: Scope, path: string): FlagSplit {
+/** flagd's limit on a fractional's total weight. */
+const MAX_TOTAL = 2 ** 31 - 1;
+
+/** A part of fractional's bucketBy: a constant text or `{"var": …}`. */
+function bucketPart(e: unknown, path: string): FlagBucketPart {
+  if (typeof e === 'string') return e;
+  if (e === null) return '';
+  const v = isObject(e) && Object.keys(e).length === 1 ? e.var : undefined;
+  const name = Array.isArray(v) && v.length === 1 ? v[0] : v;
+  if (typeof name !== 'string' || name.length === 0)
+    throw new Unmapped(path, `fractional: buckets by texts and {"var": name} only, not ${JSON.stringify(e)}`);
+  if (name === '$flagd.flagKey') return { flagKey: true };
+  if (name.startsWith('$flagd.'))
+    throw new Unmapped(path, `fractional: buckets by ${name}, which has no Concord equivalent`);
+  return { attribute: name };
+}
+
+/** fractional's optional first argument: what is hashed (absent or null: key + targeting key). */
+function bucketBy(e: unknown, path: string): FlagBucketing['by'] {
+  if (e === null) return undefined;
+  if (isObject(e) && 'cat' in e && Object.keys(e).length === 1) {
+    const parts = Array.isArray(e.cat) ? e.cat : [e.cat];
+    return { cat: parts.map((p, i) => bucketPart(p, `${path}.cat[${i}]`)) };
+  }
+  return bucketPart(e, path);
+}
+
+/** `fractional: [bucketBy?, [variant, weight?], …]` as a split bucketed as flagd buckets it. */
+function split(args: unknown[], s: Scope, path: string): Split | { default: true } {
+  const bucketing: FlagBucketing = { hash: s.hash, otherwise: s.defaultVariant };
   let pairs = args;
   if (args.length > 0 && !Array.isArray(args[0])) {
-    const by = JSON.stringify(args[0]);
-    const standard = ['{"var":"targetingKey"}', '{"cat":[{"var":"$flagd.flagKey"},{"var":"targetingKey"}]}'];
-    if (!standard.includes(by))
-      throw new Unmapped(path, `fractional: Concord buckets by the targeting key only, not ${by}`);
+    const by = bucketBy(args[0], `${path}[0]`);
+    if (by !== undefined) bucketing.by = by;
     pairs = args.slice(1);
   }
-  const weights: [string, number][] = pairs.map((p, i) => {
-    if (!Array.isArray(p) || typeof p[0] !== 'string' || (p.length > 1 && typeof p[1] !== 'number'))
-      throw new Unmapped(`${path}[${i}]`, `fractional: expects [variant, weight], got ${JSON.stringify(p)}`);
-    return [p[0], p.length > 1 ? (p[1] as number) : 1];
-  });
-  const total = weights.reduce((n, [, w]) => n + w, 0);
-  if (weights.length === 0 || !(total > 0))
-    throw new Unmapped(path, 'fractional: needs variants with weights');
-  note(
-    s,
-    path,
-    "fractional: keys are bucketed by Concord's hash, not flagd's murmur3: a key may get another variant than under flagd",
-  );
   const out: FlagSplit = {};
-  for (const [name, w] of weights) out[name] = (out[name] ?? 0) + (w / total) * 100;
-  return out;
+  const order: string[] = [];
+  for (const [i, p] of pairs.entries()) {
+    const at = `${path}[${i + args.length - pairs.length}]`;
+    const w = Array.isArray(p) ? (p[1] ?? 1) : undefined;
+    if (!Array.isArray(p) || typeof p[0] !== 'string' || typeof w !== 'number')
+      throw new Unmapped(at, `fractional: expects [variant, weight], got ${JSON.stringify(p)}`);
+    const name = p[0];
+    if (Object.hasOwn(out, name))
+      throw new Unmapped(at, `fractional: variant ${JSON.stringify(name)} twice (a split names each once)`);
+    // 0.15 refuses a fraction (and then serves the default to all); 0.14 truncated it.
+    if (s.hash === 'flagd' && !Number.isInteger(w))
+      throw new Unmapped(at, `fractional: flagd refuses the weight ${w} (not a whole number)`);
+    if (s.hash === 'flagd-v1' && w < 0)
+      throw new Unmapped(at, `fractional: a negative weight (${w}) under flagd 0.14`);
+    // 0.15 counts a negative weight as 0.
+    out[name] = Math.max(0, Math.trunc(w));
+    order.push(name);
+  }
+  const total = Object.values(out).reduce((n, w) => n + w, 0);
+  if (order.length === 0) throw new Unmapped(path, 'fractional: needs variants with weights');
+  if (total > MAX_TOTAL)
+    throw new Unmapped(path, `fractional: flagd refuses weights totalling ${total} (over ${MAX_TOTAL})`);
+  // flagd 0.15 serves the default variant to everyone when the weights total 0.
+  if (total === 0 && s.hash === 'flagd') return { default: true };
+  if (total === 0) throw new Unmapped(path, 'fractional: weights total 0');
+  if (Object.keys(out).join('\0') !== order.join('\0'))
+    throw new Unmapped(
+      path,
+      'fractional: a variant named as an integer would be walked first (JavaScript orders such keys first)',
+    );
+  return { split: out, bucketing };
 }
 
 function outcome(e: unknown, s: Scope, path: string): Outcome | { rules: Rule[]; otherwise: Outcome } {
@@ -247,7 +296,7 @@ function outcome(e: unknown, s: Scope, path: string): Outcome | { rules: Rule[];
   if (typeof e === 'string') return { variant: e };
   if (typeof e === 'boolean') return { variant: String(e) };
   const [op, args] = operation(e, path);
-  if (op === 'fractional') return { split: split(args, s, `${path}.fractional`) };
+  if (op === 'fractional') return split(args, s, `${path}.fractional`);
   if (op === 'if') return branches(args, s, `${path}.if`);
   if (op === '$ref') return outcome(reference(args[0], s, `${path}.$ref`), s, path);
   throw new Unmapped(`${path}.${op}`, `${op}: targeting must give a variant name, an if, or a fractional`);
@@ -281,9 +330,10 @@ function mapFlag(
   flag: string,
   f: unknown,
   evaluators: Record<string, unknown>,
+  hash: FlagBucketing['hash'],
   issues: FlagdIssue[],
 ): FlagDefinition | undefined {
-  const s: Scope = { flag, variants: {}, evaluators, notes: [] };
+  const s: Scope = { flag, defaultVariant: '', hash, variants: {}, evaluators, notes: [] };
   const skip = (path: string, reason: string) => {
     issues.push({ flag, path, reason, skipped: true });
     return undefined;
@@ -301,6 +351,7 @@ function mapFlag(
       'defaultVariant',
       "no defaultVariant (flagd then serves the code's default): Concord needs a default",
     );
+  s.defaultVariant = f.defaultVariant;
   if (f.metadata !== undefined) note(s, 'metadata', 'metadata is not kept');
   let otherwise: Outcome = { variant: f.defaultVariant };
   try {
@@ -322,7 +373,7 @@ function mapFlag(
   Object.assign(
     def,
     'split' in otherwise
-      ? { split: otherwise.split }
+      ? { split: otherwise.split, bucketing: otherwise.bucketing }
       : { defaultVariant: (otherwise as { variant: string }).variant },
   );
   const problems = flagProblems(def);
@@ -331,7 +382,7 @@ function mapFlag(
   return def;
 }
 
-function concordOutcome(o: Outcome, defaultVariant: string): { variant: string } | { split: FlagSplit } {
+function concordOutcome(o: Outcome, defaultVariant: string): { variant: string } | Split {
   if ('default' in o) return { variant: defaultVariant };
   return o;
 }
@@ -339,7 +390,8 @@ function concordOutcome(o: Outcome, defaultVariant: string): { variant: string }
 /**
  * Maps a flagd flag-definition document (its JSON text or the parsed object; `flags` as an object
  * by key or an array with `key`) to Concord definitions, with every issue: what was left out and
- * why, and what maps with a difference.
+ * why, and what maps with a difference. A `fractional` gives every key the variant flagd gives it
+ * (flagd 0.15 and later; `{ fractional: 'flagd-v1' }` for 0.14 and earlier).
  *
  * @example
  * ```ts
@@ -358,7 +410,17 @@ function concordOutcome(o: Outcome, defaultVariant: string): { variant: string }
  * for (const i of issues) console.warn(i.flag, i.path, i.reason);
  * ```
  */
-export function fromFlagd(document: string | object): FlagdImport {
+export function fromFlagd(
+  document: string | object,
+  options: {
+    /**
+     * Whose `fractional` to reproduce: `flagd` (flagd 0.15 and later, and its providers since;
+     * the default) or `flagd-v1` (flagd 0.14 and earlier, which bucketed differently).
+     */
+    fractional?: 'flagd' | 'flagd-v1';
+  } = {},
+): FlagdImport {
+  const hash = options.fractional ?? 'flagd';
   const doc: unknown = typeof document === 'string' ? JSON.parse(document) : document;
   const issues: FlagdIssue[] = [];
   const flags: Record<string, FlagDefinition> = {};
@@ -370,7 +432,7 @@ export function fromFlagd(document: string | object): FlagdImport {
       ? Object.entries(doc.flags)
       : [];
   for (const [key, f] of entries) {
-    const def = mapFlag(key, f, evaluators, issues);
+    const def = mapFlag(key, f, evaluators, hash, issues);
     if (def) flags[key] = def;
   }
   return { flags, issues };

@@ -20,7 +20,8 @@
  * (SPLIT); else `value` (STATIC when the flag has no rules nor rollout, DEFAULT otherwise).
  * A rule's condition may combine tests (`all`/`any`/`not`); a rule or the default may serve a
  * named variant (`variants`, `variant`, `defaultVariant`) or a weighted `split` of variants,
- * bucketed by the same hash (see docs/recipes/flags.md).
+ * bucketed by the same hash, or as flagd's `fractional` with a `bucketing` (see
+ * docs/recipes/flags.md).
  *
  * This file is the reader; the definition and its validation are in flags-definition.ts, the
  * evaluation (pure) in flags-evaluation.ts, the writer in flags-admin.ts. Everything public is

@@ -220,17 +220,23 @@ test('state, variants, defaultVariant and type; DISABLED maps to enabled: false'
   });
 });
 
-test('fractional: weights become a split of 100; at the top it is the default; the hash differs (noted)', () => {
+test('fractional: weights kept as written, bucketed as flagd (key + targeting key by default), no issue', () => {
   const { flags, issues } = fromFlagd(
     flagd({
       fractional: [{ cat: [v('$flagd.flagKey'), v('targetingKey')] }, ['red', 1], ['green', 2], ['blue', 1]],
     }),
   );
-  expect(flags.color).toEqual({ type: 'string', variants, split: { red: 25, green: 50, blue: 25 } });
-  expect(issues).toEqual([
-    expect.objectContaining({ flag: 'color', path: 'targeting.fractional', skipped: false }),
-  ]);
-  expect(issues[0]!.reason).toMatch(/murmur3/);
+  expect(flags.color).toEqual({
+    type: 'string',
+    variants,
+    split: { red: 1, green: 2, blue: 1 },
+    bucketing: {
+      hash: 'flagd',
+      by: { cat: [{ flagKey: true }, { attribute: 'targetingKey' }] },
+      otherwise: 'blue',
+    },
+  });
+  expect(issues).toEqual([]);
   const inRule = mapped({
     if: [
       { '==': [v('beta'), true] },
@@ -242,8 +248,26 @@ test('fractional: weights become a split of 100; at the top it is the default; t
       },
     ],
   });
-  expect(inRule.rules).toEqual([{ attribute: 'beta', op: 'eq', value: true, split: { red: 50, green: 50 } }]);
+  expect(inRule.rules).toEqual([
+    {
+      attribute: 'beta',
+      op: 'eq',
+      value: true,
+      split: { red: 50, green: 50 },
+      bucketing: { hash: 'flagd', otherwise: 'blue' },
+    },
+  ]);
   expect(inRule.defaultVariant).toBe('blue');
+  expect(
+    fromFlagd(flagd({ fractional: [v('email'), ['red', 1]] }), { fractional: 'flagd-v1' }).flags.color,
+  ).toEqual({
+    type: 'string',
+    variants,
+    split: { red: 1 },
+    bucketing: { hash: 'flagd-v1', by: { attribute: 'email' }, otherwise: 'blue' },
+  });
+  // Weights totalling 0: flagd 0.15 serves the default variant to everyone.
+  expect(mapped({ fractional: [['red', 0]] })).toEqual({ type: 'string', variants, defaultVariant: 'blue' });
 });
 
 test('$ref to $evaluators is inlined; flags given as an array with key', () => {
@@ -291,10 +315,39 @@ test.each<[string, unknown, string, string]>([
     'numbers only',
   ],
   [
-    'a bucket by another attribute',
-    { fractional: [v('email'), ['red', 50], ['blue', 50]] },
-    'targeting.fractional',
-    'targeting key only',
+    'a fractional bucketing by a $flagd property other than the flag key',
+    { fractional: [v('$flagd.timestamp'), ['red', 50], ['blue', 50]] },
+    'targeting.fractional[0]',
+    'no Concord equivalent',
+  ],
+  [
+    'a fractional bucketing by an expression other than var and cat',
+    { fractional: [{ substr: [v('email'), 1] }, ['red', 50], ['blue', 50]] },
+    'targeting.fractional[0]',
+    'texts and {"var": name} only',
+  ],
+  [
+    'a fractional naming a variant twice',
+    {
+      fractional: [
+        ['red', 50],
+        ['blue', 25],
+        ['red', 25],
+      ],
+    },
+    'targeting.fractional[2]',
+    'variant "red" twice',
+  ],
+  [
+    'a fractional with a computed weight',
+    {
+      fractional: [
+        ['red', { if: [true, 1, 0] }],
+        ['blue', 1],
+      ],
+    },
+    'targeting.fractional[0]',
+    'expects [variant, weight]',
   ],
   ['an unknown variant', { if: [{ '==': [v('a'), 1] }, 'purple'] }, '', 'unknown variant "purple"'],
   ['a missing $ref', { if: [{ $ref: 'nope' }, 'red'] }, 'targeting.if[0].$ref', 'no evaluator "nope"'],
