@@ -339,6 +339,23 @@ test.each<[string, unknown, string, string]>([
     'variant "red" twice',
   ],
   [
+    'a fractional whose variant names read as integers, out of numeric order',
+    {
+      fractional: [
+        ['10', 1],
+        ['2', 1],
+      ],
+    },
+    'targeting.fractional',
+    'walked first',
+  ],
+  [
+    'a fractional bucketing by a var with a default',
+    { fractional: [{ var: ['email', 'x'] }, ['red', 1]] },
+    'targeting.fractional[0]',
+    'texts and {"var": name} only',
+  ],
+  [
     'a fractional with a computed weight',
     {
       fractional: [
@@ -376,4 +393,23 @@ test.each<[string, Record<string, unknown>, string, string]>([
   const { flags, issues } = fromFlagd(flagd(undefined, more));
   expect(flags).toEqual({});
   expect(issues).toEqual([{ flag: 'color', path, reason: expect.stringContaining(reason), skipped: true }]);
+});
+
+test.each<[string, unknown, unknown]>([
+  ['null: the default (key + targeting key)', null, undefined],
+  ['a constant', 'seed', 'seed'],
+  ['var in its array form', { var: ['email'] }, { attribute: 'email' }],
+  ['$flagd.flagKey alone', { var: '$flagd.flagKey' }, { flagKey: true }],
+  [
+    'cat of a constant, null and a var',
+    { cat: ['s', null, v('a.b')] },
+    { cat: ['s', '', { attribute: 'a.b' }] },
+  ],
+])('fractional bucketBy %s', (_name, by, want) => {
+  const def = mapped({ fractional: [by, ['red', 1], ['green', 1]] });
+  expect(def.bucketing).toEqual({
+    hash: 'flagd',
+    otherwise: 'blue',
+    ...(want === undefined ? {} : { by: want }),
+  });
 });
