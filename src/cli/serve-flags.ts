@@ -360,6 +360,20 @@ export const SERVE_FLAGS: FlagSpec[] = [
   },
   {
     group: CONCORD,
+    flag: 'dashboard',
+    arg: '<host:port>',
+    description:
+      "also serve the web dashboard (as `concord dashboard`) of this member's cluster here; read-only, viewers log in when auth is on",
+  },
+  {
+    group: CONCORD,
+    flag: 'dashboard-allow-writes',
+    arg: '[bool]',
+    description: 'let the --dashboard edit feature flags and revoke leases',
+    dflt: 'false',
+  },
+  {
+    group: CONCORD,
     flag: 'snapshot-store-retention',
     arg: '<n>',
     description: 'snapshots kept in the shared store per member',

@@ -21,6 +21,7 @@ import {
 } from '../server/index.js';
 import { createLogger } from './logging.js';
 import { addServeOptions, collectServeSettings, serveFlagsOf, withSource } from './options.js';
+import { type ServeDashboard, serveDashboardOf, startServeDashboard } from './serve-dashboard.js';
 
 export function serveCommand(): Command {
   const cmd = new Command('serve').description(
@@ -32,8 +33,10 @@ export function serveCommand(): Command {
     const settings = collectServeSettings(self, process.env);
     const { values, sources } = settings;
     let config: ServeConfig;
+    let dashboardFlags: ServeDashboard | undefined;
     try {
       config = resolveConfig(serveFlagsOf(values));
+      dashboardFlags = serveDashboardOf(values);
       await checkFiles(config);
       await checkStartable(config);
     } catch (err) {
@@ -64,9 +67,18 @@ export function serveCommand(): Command {
       throw err;
     });
     const log = member.node.log;
+    const dashboard = dashboardFlags
+      ? await startServeDashboard(dashboardFlags, config, member.clientAddresses).catch(
+          async (err: unknown) => {
+            log.error(`cannot start the dashboard: ${err instanceof Error ? err.message : String(err)}`);
+            await member.stop();
+            throw err;
+          },
+        )
+      : undefined;
     const shutdown = (signal: string) => {
       log.info(`${signal}: shutting down`);
-      member.stop().then(
+      Promise.all([dashboard?.close(), member.stop()]).then(
         () => process.exit(0),
         (err: unknown) => {
           log.error(`shutdown failed: ${String(err)}`);
@@ -81,6 +93,11 @@ export function serveCommand(): Command {
     const ready = `ready to serve client requests on ${member.clientAddresses.join(',')}${extra}`;
     log.info(ready, { addresses: member.clientAddresses.join(',') });
     process.stdout.write(`concord: ${ready}\n`);
+    if (dashboard) {
+      const mode = dashboardFlags?.writable ? '' : ' (read-only)';
+      log.info(`serving the dashboard on ${dashboard.url}${mode}`);
+      process.stdout.write(`concord: dashboard on ${dashboard.url}${mode}\n`);
+    }
   });
 }
 

@@ -95,7 +95,11 @@ export async function startDashboardServer(o: DashboardServerOptions): Promise<D
     return s.session;
   };
   const checkWrite = (req: IncomingMessage) => {
-    if (!o.writable) throw new HttpError(403, 'the dashboard is read-only (start it with --allow-writes)');
+    if (!o.writable)
+      throw new HttpError(
+        403,
+        'the dashboard is read-only (writes need --allow-writes, or serve --dashboard-allow-writes)',
+      );
     checkSameOrigin(req);
   };
 
