@@ -348,6 +348,17 @@ function leaseGrantRevoke(concurrency: number): BenchCase {
   };
 }
 
+/**
+ * Untimed puts (64 in flight) before a fresh cluster's first case: Concord's JavaScript runs
+ * interpreted until V8 has compiled its hot paths, about 10 s of load on the 2-core machine
+ * (put with 1 client: ~260/s in the first 3 s of a fresh 3-member cluster, ~540/s from the
+ * 10th second). Without it the first case measured start-up, not the server. etcd gets the
+ * same warm-up; it changes nothing there.
+ */
+export async function warmUp(ctx: CaseContext, seconds: number): Promise<Measured> {
+  return put(64).run({ ...ctx, seconds });
+}
+
 export const CASES: BenchCase[] = [
   put(1),
   put(64),

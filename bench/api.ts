@@ -11,7 +11,8 @@
  * the binary); --members 1|3 (default 3); --seconds N per case (default 5, after a warm-up of
  * up to 1 s); --json (machine-readable results on stdout, progress on stderr); --cases 'a|b' (run
  * only the cases whose name contains one of these substrings, e.g. `--cases watch` or
- * `--cases 'one key|1 stream'`; `|`, as case names hold commas).
+ * `--cases 'one key|1 stream'`; `|`, as case names hold commas); --warmup N (seconds of untimed
+ * puts before the first case, default 10, 0 for none: see warmUp in api-cases.ts).
  *
  * Cases (see api-cases.ts): put with 1, 64 and 256 requests in flight (256-byte values, random
  * keys out of 100k); linearizable and serializable single-key range of existing keys; txn
@@ -21,7 +22,7 @@
  * machine as the members: on a small machine it competes with them for CPU.
  */
 import { parseArgs } from 'node:util';
-import { CASES, type CaseContext, cleanup, MAX_CONNS } from './api-cases.js';
+import { CASES, type CaseContext, cleanup, MAX_CONNS, warmUp } from './api-cases.js';
 import { etcdInstalled, type LocalCluster, startCluster, type Target } from './api-cluster.js';
 import type { Measured } from './api-load.js';
 import { leaderChanges } from './api-metrics.js';
@@ -35,14 +36,17 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '5' },
     json: { type: 'boolean', default: false },
     cases: { type: 'string' },
+    warmup: { type: 'string', default: '10' },
   },
   strict: true,
 });
 
 const members = Number(args.members);
 const seconds = Number(args.seconds);
+const warmupSeconds = Number(args.warmup);
 if (members !== 1 && members !== 3) throw new TypeError(`--members must be 1 or 3, got ${args.members}`);
 if (!(seconds > 0)) throw new TypeError(`--seconds must be a positive number, got ${args.seconds}`);
+if (!(warmupSeconds >= 0)) throw new TypeError(`--warmup must be 0 or more seconds, got ${args.warmup}`);
 if (!['etcd', 'concord', 'both'].includes(args.target!)) {
   throw new TypeError(`--target must be etcd, concord or both, got ${args.target}`);
 }
@@ -56,6 +60,10 @@ async function runCases(label: string, endpoints: string[], serverCpu?: () => nu
   const ctx: CaseContext = { endpoints, seconds, prefix: `concord-bench/${process.pid}/` };
   const results = new Map<string, Measured | Error>();
   log(`${label}: ${endpoints.join(',')}, ${seconds} s per case`);
+  if (warmupSeconds > 0) {
+    const w = await warmUp(ctx, warmupSeconds);
+    log(`  warm-up, put with 64 clients for ${warmupSeconds} s: ${w.rate.toFixed(0)}/s (not reported)`);
+  }
   for (const c of cases) {
     try {
       const t0 = performance.now();

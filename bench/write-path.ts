@@ -8,11 +8,12 @@
  *
  * Options: --cases (comma-separated name prefixes, default put,txn,lease); --rounds N (each
  * round runs etcd then Concord); --seconds N per case; --members 1|3; --target etcd|concord|both;
+ * --warmup N (seconds of untimed puts before the first case, default 10);
  * --endpoints a,b,c (a
  * running cluster instead, e.g. members started under `node --cpu-prof`).
  */
 import { parseArgs } from 'node:util';
-import { CASES, cleanup } from './api-cases.js';
+import { CASES, cleanup, warmUp } from './api-cases.js';
 import { etcdInstalled, startCluster, type Target } from './api-cluster.js';
 
 const { values: args } = parseArgs({
@@ -23,6 +24,7 @@ const { values: args } = parseArgs({
     members: { type: 'string', default: '3' },
     endpoints: { type: 'string' },
     target: { type: 'string', default: 'both' },
+    warmup: { type: 'string', default: '10' },
   },
   strict: true,
 });
@@ -42,6 +44,8 @@ for (let round = 1; round <= Number(args.rounds); round++) {
     const cluster = target === 'endpoints' ? external : await startCluster(target, Number(args.members));
     const ctx = { endpoints: cluster.endpoints, seconds, prefix: `write-path/${process.pid}/` };
     try {
+      // A fresh cluster's first seconds measure V8 compiling Concord, not the server.
+      if (Number(args.warmup) > 0) await warmUp(ctx, Number(args.warmup));
       for (const c of cases) {
         const t0 = performance.now();
         const cpu0 = cluster.cpuSeconds();
