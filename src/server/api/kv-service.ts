@@ -27,9 +27,12 @@ export function kvService(node: Node): KVServiceImplementation {
     async range(request, ctx) {
       const req = servedRange(request);
       sm.validate({ range: req });
-      const who = await auth.infoOf(ctx.metadata);
       if (!req.serializable && !(FOLLOWER_LOCAL_READS && !proposer.isLeader))
         await proposer.readIndex(ctx.signal);
+      // Credentials are read once the read point is reached, as etcd does (doSerialize after
+      // linearizableReadNotify): an auth change applied while waiting is checked, not refused
+      // as "revision of auth store is old".
+      const who = await auth.infoOf(ctx.metadata);
       if (sm.auth.enabled) checkRangeAuth(sm.auth, who, req);
       const resp = sm.range(req);
       node.header(resp.header);
@@ -60,8 +63,8 @@ export function kvService(node: Node): KVServiceImplementation {
       const req = servedAsDecoded(request) ? servedTxn(request) : remarshaledTxn(request);
       sm.validate({ txn: req });
       if (readOnly) {
-        const who = await auth.infoOf(ctx.metadata);
         if (!serializableTxn(req)) await proposer.readIndex(ctx.signal);
+        const who = await auth.infoOf(ctx.metadata);
         checkTxnAuth(sm.auth, sm.lessor, who, req);
         const resp = sm.txn(req);
         node.header(resp.header);
