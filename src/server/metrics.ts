@@ -10,6 +10,7 @@
 import type { CallContext, ServerMiddleware, ServerMiddlewareCall } from 'nice-grpc-common';
 import { ServerError, Status } from 'nice-grpc-common';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { GrpcCallTally, grpcType } from './grpc-call-tally.js';
 
 /** The fsync histogram's buckets: etcd's ExponentialBuckets(0.001, 2, 14), 1 ms to ~8 s. */
 export const WAL_FSYNC_BUCKETS = Array.from({ length: 14 }, (_, i) => 0.001 * 2 ** i);
@@ -19,14 +20,6 @@ export interface MetricsSource {
   hasLeader(): boolean;
   dbSizeBytes(): number;
   watchers(): number;
-}
-
-/** go-grpc-prometheus's grpc_type label values. */
-function grpcType(requestStream: boolean, responseStream: boolean): string {
-  if (requestStream && responseStream) return 'bidi_stream';
-  if (requestStream) return 'client_stream';
-  if (responseStream) return 'server_stream';
-  return 'unary';
 }
 
 /** grpc-go's codes.Code.String(), which go-grpc-prometheus uses as the grpc_code label. */
@@ -89,6 +82,7 @@ export class ServerMetrics {
   readonly storeBootstrapIndex: Gauge;
   readonly #grpcStarted: Counter;
   readonly #grpcHandled: Counter;
+  readonly #calls: GrpcCallTally;
 
   constructor(source: MetricsSource) {
     const registers = [this.registry];
@@ -173,16 +167,23 @@ export class ServerMetrics {
       'concord_snapshot_store_bootstrap_index',
       'Raft index of the shared-store snapshot this member started from when it joined (0: none).',
     );
-    this.#grpcStarted = counter(
-      'grpc_server_started_total',
-      'Total number of RPCs started on the server.',
-      grpcLabelNames,
-    );
-    this.#grpcHandled = counter(
-      'grpc_server_handled_total',
-      'Total number of RPCs completed on the server, regardless of success or failure.',
-      [...grpcLabelNames, 'grpc_code'],
-    );
+    // Tallied per call and added here when read (grpc-call-tally.ts).
+    const flush = () => this.#calls.flush();
+    this.#grpcStarted = new Counter({
+      name: 'grpc_server_started_total',
+      help: 'Total number of RPCs started on the server.',
+      labelNames: grpcLabelNames,
+      registers,
+      collect: flush,
+    });
+    this.#grpcHandled = new Counter({
+      name: 'grpc_server_handled_total',
+      help: 'Total number of RPCs completed on the server, regardless of success or failure.',
+      labelNames: [...grpcLabelNames, 'grpc_code'],
+      registers,
+      collect: flush,
+    });
+    this.#calls = new GrpcCallTally(this.#grpcStarted, this.#grpcHandled);
   }
 
   /**
@@ -211,16 +212,15 @@ export class ServerMetrics {
     requestStream: boolean,
     responseStream: boolean,
   ): (err?: unknown, canceled?: boolean) => void {
-    const [service = '', method = ''] = grpcPath.slice(1).split('/');
-    const labels = grpcLabels(service, method, requestStream, responseStream);
-    this.#grpcStarted.inc(labels);
+    const tally = this.#calls.of(grpcPath, requestStream, responseStream);
+    tally.started++;
     let ended = false;
     return (err, canceled = false) => {
       if (ended) return;
       ended = true;
       let code = err === undefined ? 'OK' : codeOf(err);
       if (code === 'OK' && canceled) code = 'Canceled';
-      this.#grpcHandled.inc({ ...labels, grpc_code: code });
+      GrpcCallTally.handle(tally, code);
     };
   }
 
@@ -234,13 +234,11 @@ export class ServerMetrics {
    * outside the middleware that turns errors into etcd's statuses, so it sees the final code.
    */
   grpcMiddleware(): ServerMiddleware {
-    const started = this.#grpcStarted;
-    const handled = this.#grpcHandled;
+    const calls = this.#calls;
     return async function* <Req, Res>(call: ServerMiddlewareCall<Req, Res>, context: CallContext) {
       // The path is "/etcdserverpb.KV/Range".
-      const [service = '', method = ''] = call.method.path.slice(1).split('/');
-      const labels = grpcLabels(service, method, call.requestStream, call.responseStream);
-      started.inc(labels);
+      const tally = calls.of(call.method.path, call.requestStream, call.responseStream);
+      tally.started++;
       let code = 'OK';
       try {
         return yield* call.next(call.request, context);
@@ -250,7 +248,7 @@ export class ServerMetrics {
       } finally {
         // A stream the client cancelled ends without an error reaching us.
         if (code === 'OK' && context.signal.aborted) code = 'Canceled';
-        handled.inc({ ...labels, grpc_code: code });
+        GrpcCallTally.handle(tally, code);
       }
     };
   }
