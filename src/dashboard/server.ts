@@ -36,6 +36,9 @@ export interface DashboardServer {
 
 const COOKIE = 'concord_dashboard';
 const MAX_BODY = 1 << 20;
+/** Children of a prefix per `/api/keys` page: by default, and at most. */
+const KEYS_PAGE = 100;
+const MAX_KEYS_PAGE = 1000;
 
 class HttpError extends Error {
   constructor(
@@ -184,6 +187,13 @@ export async function startDashboardServer(o: DashboardServerOptions): Promise<D
       const stop = session.subscribe((s) => send('state', s));
       signal.addEventListener('abort', stop);
       return;
+    }
+    if (method === 'GET' && p === '/api/keys') {
+      const q = url.searchParams;
+      const limit = Number(q.get('limit') ?? KEYS_PAGE);
+      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_KEYS_PAGE)
+        throw new HttpError(400, `limit must be an integer from 1 to ${MAX_KEYS_PAGE}`);
+      return json(res, 200, need(req).keys(q.get('prefix') ?? '', q.get('after') ?? undefined, limit));
     }
     if (method === 'GET' && p === '/api/key') {
       const details = await need(req).key(url.searchParams.get('key') ?? '');

@@ -10,7 +10,7 @@ import { ClusterPoller } from './cluster-poll.js';
 import { readLeases } from './lease-poll.js';
 import { KeyspaceMirror, type MirrorChange } from './mirror.js';
 import { callerDefault, documentProblems } from './model/flags.js';
-import { type ValueView, valueView } from './model/keys.js';
+import { type KeysPage, keySummary, type ValueView, valueView } from './model/keys.js';
 import type { LeaseView } from './model/leases.js';
 import { type ServiceEvent, serviceEvent } from './model/services.js';
 import { type DashboardState, dashboardState, holderKeys, type Layout } from './model/state.js';
@@ -123,6 +123,20 @@ export class Session {
     this.#subscribers.add(send);
     send(this.state());
     return () => this.#subscribers.delete(send);
+  }
+
+  /**
+   * One page of the children of `prefix` (one '/'-level), from the mirror: only what this
+   * session may read. `after` is the last child the page showed; at most `limit` children.
+   */
+  keys(prefix: string, after: string | undefined, limit: number): KeysPage {
+    const level = this.#mirror.level(prefix, after, limit);
+    const keys = [];
+    for (const k of level.keys) {
+      const e = this.#mirror.get(k);
+      if (e) keys.push(keySummary(e, e.size));
+    }
+    return { revision: this.#mirror.revision.toString(), prefixes: level.prefixes, keys, more: level.more };
   }
 
   /** A key's value and its history back to the compaction point. */

@@ -76,10 +76,18 @@ describe.each(BOTH_TARGETS)('the dashboard with auth on %s', (target, bin) => {
         fullPage: true,
       });
 
+      // The Keys view's levels hold only what alice may read.
+      const level = (prefix: string) =>
+        page.evaluate(
+          (p) => fetch(`/api/keys?prefix=${encodeURIComponent(p)}`).then((r) => r.json()),
+          prefix,
+        ) as Promise<{ prefixes: [string, number][]; keys: { key: string }[] }>;
+      const top = await level('');
+      expect(top.prefixes.map(([p]) => p)).toEqual(['app/']);
+      expect(top.keys).toEqual([]);
+      expect((await level('app/')).keys.map((k) => k.key)).toContain('app/config');
+      expect(await level('secret/')).toMatchObject({ prefixes: [], keys: [] });
       const state = await page.evaluate(() => fetch('/api/state').then((r) => r.json()));
-      const keys = (state as { keys: { key: string }[] }).keys.map((k) => k.key);
-      expect(keys).toContain('app/config');
-      expect(keys.filter((k) => !k.startsWith('app/'))).toEqual([]);
       const leaseKeys = (state as { leases: { keys: string[] }[] }).leases.flatMap((l) => l.keys);
       expect(leaseKeys.filter((k) => !k.startsWith('app/'))).toEqual([]);
       expect(leaseKeys).toContain(ours.key.toString());

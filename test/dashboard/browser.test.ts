@@ -8,7 +8,7 @@
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { elect, flags, flagsAdmin, lock, register } from '../../recipes/index.js';
-import { Client } from '../../src/index.js';
+import { Client, op } from '../../src/index.js';
 import { launchChromium, screenshotDir } from '../harness/browser.js';
 import type { EtcdCluster } from '../harness/etcd-cluster.js';
 import { type Spawned, spawnTracked } from '../harness/fixtures.js';
@@ -244,6 +244,54 @@ describe.each(BOTH_TARGETS)('the dashboard on a 3-member %s cluster', (target, b
     });
     await page.emulateMedia({ colorScheme: 'light' });
     await lease.revoke();
+  });
+
+  test('Keys: a level a page at a time, prefixes to follow, a key to open, live updates', async () => {
+    // 150 keys and one deeper prefix under many/: more children than one page (100) shows.
+    const name = (i: number) => `many/k${String(i).padStart(3, '0')}`;
+    // (Two txns: etcd takes at most 128 operations in one.)
+    for (const from of [0, 75])
+      await client
+        .txn()
+        .success(...Array.from({ length: 75 }, (_, i) => op.put(name(from + i), `value ${from + i}`)))
+        .commit();
+    await client.put('many/sub/deep', 'd');
+    const keys = 'section[aria-label="Keys"]';
+    const child = (c: string) => page.locator(`${keys} a[data-child="${c}"]`);
+    await page.goto(`${dashboard.url}#/keys`);
+    await seen(`${keys} li.prefix`, 'many/ 151');
+
+    // Follow the prefix: the first page of its level, and a "More" button.
+    await child('p:many/').click();
+    await child(`k:${name(99)}`).waitFor({ timeout: 15_000 });
+    expect(await page.locator(`${keys} li`).count()).toBe(100);
+    expect(await child(`k:${name(100)}`).count()).toBe(0);
+
+    // Page forward with the keyboard: the focus goes on to the first child the page added.
+    await page.locator(`${keys} button.more`).focus();
+    await page.keyboard.press('Enter');
+    await child('p:many/sub/').waitFor({ timeout: 15_000 });
+    expect(await page.locator(`${keys} li`).count()).toBe(151);
+    expect(await page.evaluate('document.activeElement?.getAttribute("data-child")')).toBe(`k:${name(100)}`);
+    expect(await page.locator(`${keys} button.more`).isHidden()).toBe(true);
+
+    // A key written now appears in the open level (the revision moved), the pages shown kept.
+    await client.put(name(150), 'late');
+    await child(`k:${name(150)}`).waitFor({ timeout: 15_000 });
+    expect(await page.locator(`${keys} li`).count()).toBe(152);
+
+    // Open a key from the second page: its details, and the level stays as far as it was paged.
+    await child(`k:${name(120)}`).click();
+    await seen('section[aria-label="Key"] [data-value="text"]', 'value 120');
+    expect(await child(`k:${name(120)}`).getAttribute('aria-current')).toBe('true');
+    expect(await page.locator(`${keys} li`).count()).toBe(152);
+
+    // A deeper level, and back up by the crumbs.
+    await child('p:many/sub/').click();
+    await child('k:many/sub/deep').waitFor({ timeout: 15_000 });
+    await page.locator(`${keys} nav.crumbs a`, { hasText: 'many/' }).click();
+    await child(`k:${name(0)}`).waitFor({ timeout: 15_000 });
+    await client.delete({ prefix: 'many/' });
   });
 
   test('without --allow-writes nothing can change: no write control, every write refused', async () => {

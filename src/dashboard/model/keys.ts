@@ -1,6 +1,6 @@
 /**
- * The Keys view's pieces: a key's value shown three ways, and the key list the browser builds
- * its prefix tree from (values stay on the server until a key is opened).
+ * The Keys view's pieces: a key's value shown three ways, and one page of a level of the prefix
+ * tree as the browser receives it (values stay on the server until a key is opened).
  */
 import type { Entry } from './entry.js';
 import { leaseHex } from './entry.js';
@@ -12,6 +12,17 @@ export interface KeySummary {
   version: string;
   lease: string;
   size: number;
+}
+
+/** One page of the children of a prefix, as `GET /api/keys` answers. */
+export interface KeysPage {
+  /** The store revision the mirror was at. */
+  revision: string;
+  /** Child prefixes (each ending at a '/') with the number of keys under each. */
+  prefixes: [prefix: string, count: number][];
+  keys: KeySummary[];
+  /** Whether children follow: ask again with `after` the last one shown. */
+  more: boolean;
 }
 
 export const keySummary = (e: Entry, size: number): KeySummary => ({

@@ -5,7 +5,6 @@
 import type { ClusterView } from './cluster.js';
 import type { Entry } from './entry.js';
 import { type FlagView, flagViews } from './flags.js';
-import { type KeySummary, keySummary } from './keys.js';
 import type { LeaseView } from './leases.js';
 import { type ElectionView, elections, type LockView, locks } from './locks.js';
 import { type ServiceEvent, type ServiceView, services } from './services.js';
@@ -23,7 +22,11 @@ export interface DashboardState {
   prefixes: string[];
   writable: boolean;
   layout: Layout;
-  keys: KeySummary[];
+  /**
+   * How many keys the session mirrors. The keys themselves are not in the state: with 100k keys
+   * they made every push megabytes; the Keys view asks for one level at a time (`/api/keys`).
+   */
+  keyCount: number;
   locks: LockView[];
   elections: ElectionView[];
   services: ServiceView[];
@@ -49,7 +52,7 @@ export interface StateInputs {
   prefixes: string[];
   writable: boolean;
   layout: Layout;
-  entries: readonly (Entry & { size: number })[];
+  entries: readonly Entry[];
   serviceEvents: ServiceEvent[];
   leases: LeaseView[];
   cluster: ClusterView | undefined;
@@ -62,7 +65,7 @@ export function dashboardState(i: StateInputs): DashboardState {
     prefixes: i.prefixes,
     writable: i.writable,
     layout: i.layout,
-    keys: i.entries.map((e) => keySummary(e, e.size)),
+    keyCount: i.entries.length,
     locks: locks(i.entries),
     elections: elections(i.entries),
     services: services(i.entries, i.layout.servicesRoot),

@@ -7,6 +7,7 @@
 export interface El {
   textContent: string | null;
   hidden: boolean;
+  readonly firstChild: El | null;
   append(...nodes: (El | string)[]): void;
   replaceChildren(...nodes: (El | string)[]): void;
   setAttribute(name: string, value: string): void;
@@ -28,6 +29,7 @@ interface Doc {
   createElement(tag: string): El;
   createElementNS(ns: string, tag: string): El;
   readonly body: El;
+  readonly activeElement: El | null;
   title: string;
 }
 interface Win {

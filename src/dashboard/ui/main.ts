@@ -11,7 +11,7 @@ import { clusterView } from './views/cluster.js';
 import { tick } from './views/common.js';
 import { electionsView } from './views/elections.js';
 import { flagsPanel, flagsView } from './views/flags.js';
-import { keyPanel, keysView, tailPanel } from './views/keys.js';
+import { type KeysView, keyPanel, keysView, tailPanel } from './views/keys.js';
 import { leasesView } from './views/leases.js';
 import { locksView } from './views/locks.js';
 import { servicesView } from './views/services.js';
@@ -34,7 +34,8 @@ const VIEWS: [id: string, title: string][] = [
 /** What each view shows: it is rebuilt when this changes. */
 const SHOWN: Record<string, (s: DashboardState) => unknown> = {
   cluster: (s) => [s.cluster, s.revision],
-  keys: (s) => s.keys,
+  // The Keys view reads its level itself and follows each state's revision (`KeysView.update`).
+  keys: () => 'keys',
   locks: (s) => [s.locks, s.since, s.leases.map((l) => l.id)],
   elections: (s) => [s.elections, s.since, s.leases.map((l) => l.id)],
   services: (s) => [s.services, s.serviceEvents, s.leases.map((l) => l.id)],
@@ -54,6 +55,7 @@ let state: DashboardState | undefined;
 let shown = '';
 let routeKey = '';
 let stopTail: (() => void) | undefined;
+let keys: KeysView | undefined;
 const live = h('div', { id: 'live' });
 const panel = h('div', { id: 'panel' });
 const status = h('span', { class: 'status', role: 'status' }, 'connecting…');
@@ -84,7 +86,7 @@ function renderNav(current: string): void {
 
 const RENDER: Record<string, (s: DashboardState, r: Route) => El> = {
   cluster: clusterView,
-  keys: (s, r) => keysView(s, r.params.get('prefix') ?? '', r.params.get('key') ?? undefined),
+  keys: () => keys!.el,
   locks: locksView,
   elections: electionsView,
   services: servicesView,
@@ -96,10 +98,17 @@ const RENDER: Record<string, (s: DashboardState, r: Route) => El> = {
 function renderPanel(r: Route, s: DashboardState): void {
   stopTail?.();
   stopTail = undefined;
+  const prefix = r.params.get('prefix') ?? '';
+  const key = r.params.get('key') ?? undefined;
+  // Opening a key keeps its level as it is, paged as far as it was.
+  if (r.view === 'keys' && keys?.prefix === prefix) keys.select(key);
+  else {
+    keys?.stop();
+    keys = r.view === 'keys' ? keysView(prefix, key) : undefined;
+  }
   if (r.view === 'flags') panel.replaceChildren(flagsPanel(() => state ?? s));
   else if (r.view === 'keys') {
-    const key = r.params.get('key');
-    const tail = tailPanel(r.params.get('prefix') ?? '');
+    const tail = tailPanel(prefix);
     stopTail = tail.stop;
     panel.replaceChildren(...(key ? [keyPanel(key)] : []), tail.el);
   } else panel.replaceChildren();
@@ -119,8 +128,11 @@ function render(): void {
   const now = JSON.stringify(SHOWN[r.view]!(state));
   if (now !== shown) {
     shown = now;
-    live.replaceChildren(RENDER[r.view]!(state, r));
+    const view = RENDER[r.view]!(state, r);
+    // The Keys view stays on the page while its key changes: moving it would drop the focus.
+    if (live.firstChild !== view) live.replaceChildren(view);
   }
+  keys?.update(state);
   tick(live, state);
   status.textContent = `revision ${state.revision}${state.writable ? '' : ' · read-only'}`;
 }
