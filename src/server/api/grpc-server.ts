@@ -58,6 +58,7 @@ interface MethodLike {
   name: string;
   requestStream: boolean;
   requestType: { decode(input: Uint8Array, length?: number): unknown };
+  responseType: { fromPartial?(object: never): unknown };
 }
 interface DefinitionLike {
   name: string;
@@ -71,12 +72,21 @@ interface DefinitionLike {
  * instead of throwing. A request stream's undecodable message is still grpc-js's to refuse
  * (INTERNAL, its words): a handler may end quietly on an error from its request stream.
  */
-function measured<D extends DefinitionLike>(def: D, limit: number, oversized: Oversized): D {
+function measured<D extends DefinitionLike>(
+  def: D,
+  limit: number,
+  oversized: Oversized,
+  complete: readonly (keyof D['methods'])[] = [],
+): D {
   const methods: Record<string, MethodLike> = {};
   for (const [key, m] of Object.entries(def.methods)) {
     const decode = m.requestType.decode.bind(m.requestType);
     methods[key] = {
       ...m,
+      // nice-grpc writes a response as encode(fromPartial(r)): a deep copy of every kv, op and
+      // header. These methods answer with complete messages of their type (what the state
+      // machine returns, typed as such), which encode as they are.
+      ...(complete.includes(key) ? { responseType: { ...m.responseType, fromPartial: undefined } } : {}),
       requestType: {
         ...m.requestType,
         decode(input: Uint8Array, length?: number) {
@@ -118,11 +128,16 @@ export function createGrpcServer(node: Node): Server {
       yield r;
     }
   }
+  // Certificates name users only under --client-cert-auth (member.ts records them only then):
+  // without it, no call pays for parsing its peer address.
+  const certAuth = node.config.clientTls?.clientCertAuth === true;
   async function* guard<Req, Res>(call: ServerMiddlewareCall<Req, Res>, context: CallContext) {
     try {
       context.metadata.delete(CERT_USER_KEY);
-      const certUser = node.certUsers.userOf(context.peer);
-      if (certUser !== undefined) context.metadata.set(CERT_USER_KEY, certUser);
+      if (certAuth) {
+        const certUser = node.certUsers.userOf(context.peer);
+        if (certUser !== undefined) context.metadata.set(CERT_USER_KEY, certUser);
+      }
       if (
         node.proposer.isLearner &&
         !learnerMayServe(call.method.path, call.requestStream ? undefined : call.request)
@@ -192,10 +207,13 @@ export function createGrpcServer(node: Node): Server {
       ),
     ),
   });
-  server.add(measured(KVDefinition, limit, oversized), kvService(node));
+  server.add(
+    measured(KVDefinition, limit, oversized, ['range', 'put', 'deleteRange', 'txn', 'compact']),
+    kvService(node),
+  );
   // Shared watch batches go out as the bytes encoded once for every watcher (watch-wire.ts).
   server.add(measured(watchDefinition, limit, oversized), watchService(node));
-  server.add(measured(LeaseDefinition, limit, oversized), leaseService(node));
+  server.add(measured(LeaseDefinition, limit, oversized, ['leaseGrant', 'leaseRevoke']), leaseService(node));
   server.add(measured(ClusterDefinition, limit, oversized), clusterService(node));
   server.add(measured(MaintenanceDefinition, limit, oversized), maintenanceService(node));
   server.add(measured(LockDefinition, limit, oversized), lockService(node));
