@@ -295,6 +295,9 @@ export function guardStream(
       if (state.localClose === 1 && state.remoteClose !== 1) stream.close(NGHTTP2_NO_ERROR);
     });
   stream.once('finish', () => {
+    // The usual call: the client ended its side before the answer, so there is nothing to
+    // reset, and no event-loop turn to spend finding that out.
+    if (stream.state.remoteClose === 1) return;
     if (stream.listenerCount('wantTrailers') > 0) stream.once('wantTrailers', resetHalfOpen);
     else resetHalfOpen();
   });
