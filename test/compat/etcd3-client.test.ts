@@ -335,7 +335,9 @@ describe.each([1, 3] as const)('%i-member cluster', (members) => {
         expect(betaElected).toBe(false);
 
         await first.resign();
-        await withTimeout(second.wait(), 10_000, 'beta elected after alpha resigned');
+        // Generous: once, with the machine four times oversubscribed (load average 8.8 on 2
+        // cores), real etcd and etcd3 took over 10 s here.
+        await withTimeout(second.wait(), 25_000, 'beta elected after alpha resigned');
         await waitFor(() => observer.leader() === 'beta', { what: 'observer to see beta' });
         expect(await a.leader()).toBe('beta');
         await second.resign();
@@ -350,7 +352,7 @@ describe.each([1, 3] as const)('%i-member cluster', (members) => {
         await first.resign();
         await second?.resign();
       }
-    }, 30_000);
+    }, 60_000);
   });
 
   describe('STM', () => {
