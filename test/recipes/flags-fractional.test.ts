@@ -9,43 +9,16 @@ import { type EvaluationContext, OpenFeature } from '@openfeature/server-sdk';
 import { flags, flagsAdmin, fromFlagd } from '../../recipes/flags.js';
 import { ConcordFlagProvider } from '../../recipes/openfeature.js';
 import { etcdSuite } from '../harness/etcd-suite.js';
+import { TESTBED } from '../harness/flagd-testbed.js';
 
 const etcd = etcdSuite({ members: 1, name: 'flags-fractional' });
 
-const suits = { clubs: 'clubs', diamonds: 'diamonds', hearts: 'hearts', spades: 'spades', wild: 'wild' };
-/** As a flagd user has it on disk: testkit-flags.json's fractional flags (those Concord maps). */
+/** As a flagd user has it on disk: testkit-flags.json's fractional flags (three of those Concord maps). */
 const FLAGD_FILE = JSON.stringify({
   $schema: 'https://flagd.dev/schema/v0/flags.json',
-  flags: {
-    'fractional-flag': {
-      state: 'ENABLED',
-      variants: suits,
-      defaultVariant: 'wild',
-      targeting: {
-        fractional: [
-          { cat: [{ var: '$flagd.flagKey' }, { var: 'user.name' }] },
-          ['clubs', 25],
-          ['diamonds', 25],
-          ['hearts', 25],
-          ['spades', 25],
-        ],
-      },
-    },
-    'fractional-flag-shorthand': {
-      state: 'ENABLED',
-      variants: { heads: 'heads', tails: 'tails', draw: 'draw' },
-      defaultVariant: 'draw',
-      targeting: { fractional: [['heads'], ['tails', 1]] },
-    },
-    'fractional-hash-edge-flag': {
-      state: 'ENABLED',
-      variants: { lower: 'lower', upper: 'upper' },
-      defaultVariant: 'lower',
-      targeting: {
-        fractional: [{ var: 'targetingKey' }, ['lower', 50], ['upper', 50]],
-      },
-    },
-  },
+  flags: Object.fromEntries(
+    ['fractional-flag', 'fractional-flag-shorthand', 'fractional-hash-edge-flag'].map((k) => [k, TESTBED[k]]),
+  ),
 });
 
 async function importInto(prefix: string, fractional: 'flagd' | 'flagd-v1'): Promise<void> {

@@ -18,6 +18,7 @@ import { type FlagDefinition, fromFlagd } from '../../recipes/flags.js';
 import { bucketText, flagdHash, flagdVariant } from '../../recipes/flags-bucketing.js';
 import type { FlagBucketing } from '../../recipes/flags-definition.js';
 import { compileDefinition, type EvaluationContext, resolve } from '../../recipes/flags-evaluation.js';
+import { TESTBED } from '../harness/flagd-testbed.js';
 
 type Version = FlagBucketing['hash'];
 
@@ -167,73 +168,6 @@ test.each<[string, string]>([
   expect(serve('headerColor', imported('headerColor', byEmail, 'flagd-v1'), { email })[0]).toBe(v1);
 });
 
-// flagd-testbed evaluator/flags/testkit-flags.json (from line 223; the flags whose fractional
-// Concord expresses, copied) and evaluator/gherkin/fractional.feature (its Examples, below).
-const suits = { clubs: 'clubs', diamonds: 'diamonds', hearts: 'hearts', spades: 'spades', wild: 'wild' };
-const suitWeights = [
-  ['clubs', 25],
-  ['diamonds', 25],
-  ['hearts', 25],
-  ['spades', 25],
-];
-const TESTBED: Record<string, object> = {
-  'fractional-flag': {
-    state: 'ENABLED',
-    variants: suits,
-    defaultVariant: 'wild',
-    targeting: { fractional: [{ cat: [{ var: '$flagd.flagKey' }, { var: 'user.name' }] }, ...suitWeights] },
-  },
-  'fractional-flag-shorthand': {
-    state: 'ENABLED',
-    variants: { heads: 'heads', tails: 'tails', draw: 'draw' },
-    defaultVariant: 'draw',
-    targeting: { fractional: [['heads'], ['tails', 1]] },
-  },
-  'fractional-flag-A-shared-seed': {
-    state: 'ENABLED',
-    variants: suits,
-    defaultVariant: 'wild',
-    targeting: { fractional: [{ cat: ['shared-seed', { var: 'user.name' }] }, ...suitWeights] },
-  },
-  'fractional-hash-edge-flag': {
-    state: 'ENABLED',
-    variants: { lower: 'lower', upper: 'upper' },
-    defaultVariant: 'lower',
-    targeting: {
-      fractional: [{ var: 'targetingKey' }, ['lower', 50], ['upper', 50]],
-    },
-  },
-  'fractional-single-entry-flag': {
-    state: 'ENABLED',
-    variants: { single: 'single', fallback: 'fallback' },
-    defaultVariant: 'fallback',
-    targeting: { fractional: [['single', 1]] },
-  },
-  'fractional-null-bucket-key-flag': {
-    state: 'ENABLED',
-    variants: { one: 'one', two: 'two', fallback: 'fallback' },
-    defaultVariant: 'fallback',
-    targeting: {
-      fractional: [{ var: 'missing_key' }, ['one', 50], ['two', 50]],
-    },
-  },
-  'fractional-zero-weights-flag': {
-    state: 'ENABLED',
-    variants: { one: 'one', two: 'two', fallback: 'fallback' },
-    defaultVariant: 'fallback',
-    targeting: {
-      fractional: [{ var: 'targetingKey' }, ['one', 0], ['two', 0]],
-    },
-  },
-  'fractional-negative-weight-flag': {
-    state: 'ENABLED',
-    variants: { one: 'one', two: 'two', fallback: 'fallback' },
-    defaultVariant: 'fallback',
-    targeting: {
-      fractional: [{ var: 'targetingKey' }, ['one', -50], ['two', 100]],
-    },
-  },
-};
 const user = (name: string) => ({ user: { name } });
 
 /** [flag, context, version, value served] from fractional.feature's Examples. */
