@@ -92,6 +92,10 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
     writable,
     host: o.host ?? '127.0.0.1',
     port: o.port ?? 8080,
+  }).catch((e: unknown) => {
+    // A port already taken: the session's client and timers must not keep the process alive.
+    shared?.close();
+    throw e;
   });
   return {
     url: server.url,

@@ -3,10 +3,14 @@
  * serve --dashboard` serves the same dashboard of its own cluster.
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { Client } from '../../src/index.js';
 import { type Concord, MAIN, startConcord } from '../harness/concord.js';
 import { waitFor } from '../harness/etcd.js';
-import { freePort } from '../harness/ports.js';
+import { freePort, freePorts } from '../harness/ports.js';
 import { clientTls, makeCerts } from '../tls/certs.js';
 
 const run = (...args: string[]) =>
@@ -160,4 +164,36 @@ describe('concord serve --dashboard', () => {
     expect(writes.status).toBe(1);
     expect(writes.stderr).toContain('--dashboard-allow-writes needs --dashboard');
   });
+
+  test('a dashboard port already taken stops the member with the reason, exit 1', async () => {
+    const taken = net.createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'concord-dash-'));
+    try {
+      const [client, peer] = await freePorts(2);
+      const { port } = taken.address() as net.AddressInfo;
+      const r = spawnSync(
+        process.execPath,
+        [
+          MAIN,
+          'serve',
+          '--data-dir',
+          path.join(dir, 'data'),
+          '--listen-client-urls',
+          `http://127.0.0.1:${client}`,
+          '--listen-peer-urls',
+          `http://127.0.0.1:${peer}`,
+          '--dashboard',
+          `127.0.0.1:${port}`,
+        ],
+        { encoding: 'utf8', timeout: 30_000 },
+      );
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/EADDRINUSE/);
+      expect(r.stdout).not.toMatch(/dashboard on/);
+    } finally {
+      taken.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
