@@ -22,11 +22,17 @@ interface Step {
   stderr: string;
 }
 
-/** etcdctl's zap warnings are JSON lines with timestamps and client IDs; its error line stays. */
+/**
+ * etcdctl's zap warnings are JSON lines with timestamps and client IDs; its error line stays.
+ * etcdctl prints member and lease IDs with %x, so an ID with leading zero nibbles is shorter
+ * than 16 digits (1 in 256 of them has 14): IDs are found by where they stand, not by length.
+ */
 const clean = (s: string) =>
   s
     .replace(/^\{.*\}\n?/gm, '')
     .replace(/\b[0-9a-f]{15,16}\b/g, '<id>')
+    .replace(/^[0-9a-f]{1,16}(?=, (?:un)?started, )/gm, '<id>')
+    .replace(/\blease [0-9a-f]{1,16}\b/g, 'lease <id>')
     .replace(/127\.0\.0\.1:\d+/g, '<endpoint>')
     .replace(/auth-(etcd|concord)-/g, 'auth-member-')
     .trim();
