@@ -180,6 +180,12 @@ function asBuffer(b: Uint8Array): Buffer {
   return (NodeBuffer ? NodeBuffer.from(b.buffer, b.byteOffset, b.byteLength) : b) as Buffer;
 }
 
+/**
+ * What an unset bytes field holds: one shared, frozen empty instance rather than a new one per
+ * message (a new Uint8Array wrapped in a Buffer per field showed as 1.2% of a leader's CPU).
+ */
+const EMPTY_BYTES = Object.freeze(NodeBuffer ? NodeBuffer.from([]) : new Uint8Array(0)) as Buffer;
+
 /** A copy of \`b\` (a Buffer where the runtime has one). */
 function copyBuffer(b: Uint8Array): Buffer {
   return (NodeBuffer ? NodeBuffer.from(b) : b.slice()) as Buffer;
@@ -287,7 +293,7 @@ function withoutGlobalBuffer(text, file) {
     throw new Error(`${file}: ts-proto's base64 helpers have changed; update withoutGlobalBuffer`);
   const next = text
     .replace(helpers, BYTES_HELPERS)
-    .replaceAll('Buffer.alloc(0)', 'asBuffer(new Uint8Array(0))')
+    .replaceAll('Buffer.alloc(0)', 'EMPTY_BYTES')
     .replaceAll('Buffer.from(reader.bytes())', 'copyBuffer(reader.bytes())')
     .replace(/Buffer\.from\(bytesFromBase64\(([^()]*)\)\)/g, 'bytesFromBase64($1)');
   const left = next.split('\n').filter((l) => /(?<![\w.])Buffer\.|globalThis\.Buffer\b/.test(l));

@@ -149,7 +149,7 @@ export const UserAddOptions: MessageFns<UserAddOptions> = {
 };
 
 function createBaseUser(): User {
-  return { name: asBuffer(new Uint8Array(0)), password: asBuffer(new Uint8Array(0)), roles: [], options: undefined };
+  return { name: EMPTY_BYTES, password: EMPTY_BYTES, roles: [], options: undefined };
 }
 
 export const User: MessageFns<User> = {
@@ -228,8 +228,8 @@ export const User: MessageFns<User> = {
 
   fromJSON(object: any): User {
     return {
-      name: isSet(object.name) ? bytesFromBase64(object.name) : asBuffer(new Uint8Array(0)),
-      password: isSet(object.password) ? bytesFromBase64(object.password) : asBuffer(new Uint8Array(0)),
+      name: isSet(object.name) ? bytesFromBase64(object.name) : EMPTY_BYTES,
+      password: isSet(object.password) ? bytesFromBase64(object.password) : EMPTY_BYTES,
       roles: globalThis.Array.isArray(object?.roles) ? object.roles.map((e: any) => globalThis.String(e)) : [],
       options: isSet(object.options) ? UserAddOptions.fromJSON(object.options) : undefined,
     };
@@ -257,8 +257,8 @@ export const User: MessageFns<User> = {
   },
   fromPartial(object: DeepPartial<User>): User {
     const message = createBaseUser();
-    message.name = object.name ?? asBuffer(new Uint8Array(0));
-    message.password = object.password ?? asBuffer(new Uint8Array(0));
+    message.name = object.name ?? EMPTY_BYTES;
+    message.password = object.password ?? EMPTY_BYTES;
     message.roles = object.roles?.map((e) => e) || [];
     message.options = (object.options !== undefined && object.options !== null)
       ? UserAddOptions.fromPartial(object.options)
@@ -268,7 +268,7 @@ export const User: MessageFns<User> = {
 };
 
 function createBasePermission(): Permission {
-  return { permType: 0, key: asBuffer(new Uint8Array(0)), rangeEnd: asBuffer(new Uint8Array(0)) };
+  return { permType: 0, key: EMPTY_BYTES, rangeEnd: EMPTY_BYTES };
 }
 
 export const Permission: MessageFns<Permission> = {
@@ -337,12 +337,12 @@ export const Permission: MessageFns<Permission> = {
   fromJSON(object: any): Permission {
     return {
       permType: isSet(object.permType) ? permission_TypeFromJSON(object.permType) : 0,
-      key: isSet(object.key) ? bytesFromBase64(object.key) : asBuffer(new Uint8Array(0)),
+      key: isSet(object.key) ? bytesFromBase64(object.key) : EMPTY_BYTES,
       rangeEnd: isSet(object.rangeEnd)
         ? bytesFromBase64(object.rangeEnd)
         : isSet(object.range_end)
         ? bytesFromBase64(object.range_end)
-        : asBuffer(new Uint8Array(0)),
+        : EMPTY_BYTES,
     };
   },
 
@@ -366,14 +366,14 @@ export const Permission: MessageFns<Permission> = {
   fromPartial(object: DeepPartial<Permission>): Permission {
     const message = createBasePermission();
     message.permType = object.permType ?? 0;
-    message.key = object.key ?? asBuffer(new Uint8Array(0));
-    message.rangeEnd = object.rangeEnd ?? asBuffer(new Uint8Array(0));
+    message.key = object.key ?? EMPTY_BYTES;
+    message.rangeEnd = object.rangeEnd ?? EMPTY_BYTES;
     return message;
   },
 };
 
 function createBaseRole(): Role {
-  return { name: asBuffer(new Uint8Array(0)), keyPermission: [] };
+  return { name: EMPTY_BYTES, keyPermission: [] };
 }
 
 export const Role: MessageFns<Role> = {
@@ -430,7 +430,7 @@ export const Role: MessageFns<Role> = {
 
   fromJSON(object: any): Role {
     return {
-      name: isSet(object.name) ? bytesFromBase64(object.name) : asBuffer(new Uint8Array(0)),
+      name: isSet(object.name) ? bytesFromBase64(object.name) : EMPTY_BYTES,
       keyPermission: globalThis.Array.isArray(object?.keyPermission)
         ? object.keyPermission.map((e: any) => Permission.fromJSON(e))
         : [],
@@ -453,7 +453,7 @@ export const Role: MessageFns<Role> = {
   },
   fromPartial(object: DeepPartial<Role>): Role {
     const message = createBaseRole();
-    message.name = object.name ?? asBuffer(new Uint8Array(0));
+    message.name = object.name ?? EMPTY_BYTES;
     message.keyPermission = object.keyPermission?.map((e) => Permission.fromPartial(e)) || [];
     return message;
   },
@@ -465,6 +465,12 @@ const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
 function asBuffer(b: Uint8Array): Buffer {
   return (NodeBuffer ? NodeBuffer.from(b.buffer, b.byteOffset, b.byteLength) : b) as Buffer;
 }
+
+/**
+ * What an unset bytes field holds: one shared, frozen empty instance rather than a new one per
+ * message (a new Uint8Array wrapped in a Buffer per field showed as 1.2% of a leader's CPU).
+ */
+const EMPTY_BYTES = Object.freeze(NodeBuffer ? NodeBuffer.from([]) : new Uint8Array(0)) as Buffer;
 
 /** A copy of `b` (a Buffer where the runtime has one). */
 function copyBuffer(b: Uint8Array): Buffer {

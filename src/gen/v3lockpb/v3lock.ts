@@ -37,7 +37,7 @@ export interface UnlockResponse {
 }
 
 function createBaseLockRequest(): LockRequest {
-  return { name: asBuffer(new Uint8Array(0)), lease: 0n };
+  return { name: EMPTY_BYTES, lease: 0n };
 }
 
 export const LockRequest: MessageFns<LockRequest> = {
@@ -97,7 +97,7 @@ export const LockRequest: MessageFns<LockRequest> = {
 
   fromJSON(object: any): LockRequest {
     return {
-      name: isSet(object.name) ? bytesFromBase64(object.name) : asBuffer(new Uint8Array(0)),
+      name: isSet(object.name) ? bytesFromBase64(object.name) : EMPTY_BYTES,
       lease: isSet(object.lease) ? BigInt(object.lease) : 0n,
     };
   },
@@ -118,14 +118,14 @@ export const LockRequest: MessageFns<LockRequest> = {
   },
   fromPartial(object: DeepPartial<LockRequest>): LockRequest {
     const message = createBaseLockRequest();
-    message.name = object.name ?? asBuffer(new Uint8Array(0));
+    message.name = object.name ?? EMPTY_BYTES;
     message.lease = (object.lease !== undefined && object.lease !== null) ? BigInt(object.lease) : 0n;
     return message;
   },
 };
 
 function createBaseLockResponse(): LockResponse {
-  return { header: undefined, key: asBuffer(new Uint8Array(0)) };
+  return { header: undefined, key: EMPTY_BYTES };
 }
 
 export const LockResponse: MessageFns<LockResponse> = {
@@ -183,7 +183,7 @@ export const LockResponse: MessageFns<LockResponse> = {
   fromJSON(object: any): LockResponse {
     return {
       header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined,
-      key: isSet(object.key) ? bytesFromBase64(object.key) : asBuffer(new Uint8Array(0)),
+      key: isSet(object.key) ? bytesFromBase64(object.key) : EMPTY_BYTES,
     };
   },
 
@@ -206,13 +206,13 @@ export const LockResponse: MessageFns<LockResponse> = {
     message.header = (object.header !== undefined && object.header !== null)
       ? ResponseHeader.fromPartial(object.header)
       : undefined;
-    message.key = object.key ?? asBuffer(new Uint8Array(0));
+    message.key = object.key ?? EMPTY_BYTES;
     return message;
   },
 };
 
 function createBaseUnlockRequest(): UnlockRequest {
-  return { key: asBuffer(new Uint8Array(0)) };
+  return { key: EMPTY_BYTES };
 }
 
 export const UnlockRequest: MessageFns<UnlockRequest> = {
@@ -257,7 +257,7 @@ export const UnlockRequest: MessageFns<UnlockRequest> = {
   },
 
   fromJSON(object: any): UnlockRequest {
-    return { key: isSet(object.key) ? bytesFromBase64(object.key) : asBuffer(new Uint8Array(0)) };
+    return { key: isSet(object.key) ? bytesFromBase64(object.key) : EMPTY_BYTES };
   },
 
   toJSON(message: UnlockRequest): unknown {
@@ -273,7 +273,7 @@ export const UnlockRequest: MessageFns<UnlockRequest> = {
   },
   fromPartial(object: DeepPartial<UnlockRequest>): UnlockRequest {
     const message = createBaseUnlockRequest();
-    message.key = object.key ?? asBuffer(new Uint8Array(0));
+    message.key = object.key ?? EMPTY_BYTES;
     return message;
   },
 };
@@ -393,6 +393,12 @@ const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
 function asBuffer(b: Uint8Array): Buffer {
   return (NodeBuffer ? NodeBuffer.from(b.buffer, b.byteOffset, b.byteLength) : b) as Buffer;
 }
+
+/**
+ * What an unset bytes field holds: one shared, frozen empty instance rather than a new one per
+ * message (a new Uint8Array wrapped in a Buffer per field showed as 1.2% of a leader's CPU).
+ */
+const EMPTY_BYTES = Object.freeze(NodeBuffer ? NodeBuffer.from([]) : new Uint8Array(0)) as Buffer;
 
 /** A copy of `b` (a Buffer where the runtime has one). */
 function copyBuffer(b: Uint8Array): Buffer {
