@@ -26,8 +26,30 @@ export class EventBatch {
   }
 }
 
-/** Which batch a response's events are (a side table: the response keeps its generated shape). */
-const batches = new WeakMap<WatchResponse, EventBatch>();
+/** A watch response whose events are a batch's (the side the encoder reads: see batchOf). */
+class BatchResponse implements WatchResponse {
+  readonly created = false;
+  readonly canceled = false;
+  readonly compactRevision = 0n;
+  readonly cancelReason = '';
+  readonly events: Event[];
+  readonly #batch: EventBatch;
+  constructor(
+    readonly watchId: bigint,
+    readonly header: ResponseHeader,
+    batch: EventBatch,
+    readonly fragment: boolean,
+  ) {
+    this.events = batch.events;
+    this.#batch = batch;
+  }
+
+  static batchOf(resp: WatchResponse): EventBatch | undefined {
+    if (!(#batch in resp)) return undefined;
+    const b = (resp as BatchResponse).#batch;
+    return b.events === resp.events ? b : undefined;
+  }
+}
 
 /** A watch response carrying the batch's events for `watchId` (fragment: more of the revision follows). */
 export function batchResponse(
@@ -36,10 +58,7 @@ export function batchResponse(
   batch: EventBatch,
   fragment = false,
 ): WatchResponse {
-  const resp = watchResponse(watchId, header, batch.events);
-  resp.fragment = fragment;
-  batches.set(resp, batch);
-  return resp;
+  return new BatchResponse(watchId, header, batch, fragment);
 }
 
 /** A watch response carrying `events` and nothing else (the server's control responses too). */
@@ -58,6 +77,5 @@ export function watchResponse(watchId: bigint, header: ResponseHeader, events: E
 
 /** The batch a response was built from, while its events are still exactly the batch's. */
 export function batchOf(resp: WatchResponse): EventBatch | undefined {
-  const b = batches.get(resp);
-  return b !== undefined && b.events === resp.events ? b : undefined;
+  return BatchResponse.batchOf(resp);
 }

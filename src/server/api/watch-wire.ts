@@ -44,11 +44,51 @@ export function encodeWatchResponse(resp: WatchResponse): Uint8Array {
     resp.cancelReason !== ''
   )
     return WatchResponse.encode(resp).finish();
-  const w = new BinaryWriter();
-  if (resp.header !== undefined) w.raw(headerBytes(resp.header));
-  if (resp.watchId !== 0n) w.uint32(WATCH_ID_TAG).int64(resp.watchId);
-  if (resp.fragment) w.uint32(FRAGMENT_TAG).bool(true);
-  return w.raw(batch.bytes).finish();
+  const id = resp.watchId;
+  // A negative or very large ID (an int64 varint of up to 10 bytes) takes the general writer.
+  if (id < 0n || id > MAX_SMALL_ID) {
+    const w = new BinaryWriter();
+    if (resp.header !== undefined) w.raw(headerBytes(resp.header));
+    w.uint32(WATCH_ID_TAG).int64(id);
+    if (resp.fragment) w.uint32(FRAGMENT_TAG).bool(true);
+    return w.raw(batch.bytes).finish();
+  }
+  // Written straight into one buffer of the right size: no writer, no growing, no final copy.
+  const head = resp.header === undefined ? EMPTY : headerBytes(resp.header);
+  const events = batch.bytes;
+  let n = Number(id);
+  const out = Buffer.allocUnsafe(
+    head.length + (n === 0 ? 0 : 1 + varintLength(n)) + (resp.fragment ? 2 : 0) + events.length,
+  );
+  out.set(head);
+  let at = head.length;
+  if (n !== 0) {
+    out[at++] = WATCH_ID_TAG;
+    while (n > 0x7f) {
+      out[at++] = (n % 0x80) | 0x80;
+      n = Math.floor(n / 0x80);
+    }
+    out[at++] = n;
+  }
+  if (resp.fragment) {
+    out[at++] = FRAGMENT_TAG;
+    out[at++] = 1;
+  }
+  out.set(events, at);
+  return out;
+}
+
+const EMPTY = new Uint8Array(0);
+/** IDs up to here are written as a varint of a double (exact below 2^53). */
+const MAX_SMALL_ID = BigInt(Number.MAX_SAFE_INTEGER);
+
+function varintLength(n: number): number {
+  let len = 1;
+  while (n > 0x7f) {
+    n = Math.floor(n / 0x80);
+    len++;
+  }
+  return len;
 }
 
 /** What nice-grpc calls `finish()` on: the bytes, already made. */
