@@ -36,9 +36,10 @@ const EVENT_OVERHEAD_BYTES = 48;
 export interface WatchSink {
   /**
    * Takes a response. Returning false means "not now" (the stream is backed up): the response
-   * is dropped, and the watcher catches up from history later.
+   * is dropped, and the watcher catches up from history later. `from` is the watcher whose
+   * events `resp` carries (absent for responses not tied to one watcher's events).
    */
-  send(resp: WatchResponse): boolean;
+  send(resp: WatchResponse, from?: Watcher): boolean;
 }
 
 export class Watcher {
@@ -47,6 +48,11 @@ export class Watcher {
   synced = false;
   /** Whether an event went out since the last progress notification. */
   sentSinceProgress = false;
+  /**
+   * The sink's own mark for this watcher (the gRPC stream: where the watcher's last response
+   * waits in its queue, to add the next revision's events to while it has not gone out).
+   */
+  sinkMark = -1;
   constructor(
     readonly id: bigint,
     readonly key: string,
@@ -358,10 +364,10 @@ export class WatchHub {
     w.sentSinceProgress = true;
     const events = batch.events;
     const parts = w.fragment && events.length >= 2 ? fragment(events, this.#fragmentBytes) : undefined;
-    if (parts === undefined || parts.length === 1) return w.sink.send(batchResponse(w.id, hdr, batch));
+    if (parts === undefined || parts.length === 1) return w.sink.send(batchResponse(w.id, hdr, batch), w);
     // A refused fragment loses the rest: the watcher replays from this revision, as a whole.
     for (let i = 0; i < parts.length; i++) {
-      if (!w.sink.send(batchResponse(w.id, hdr, new EventBatch(parts[i]!), i < parts.length - 1)))
+      if (!w.sink.send(batchResponse(w.id, hdr, new EventBatch(parts[i]!), i < parts.length - 1), w))
         return false;
     }
     return true;

@@ -10,6 +10,11 @@
  * 128-response channel while the hub fills it, whereas here the hub offers a revision to every
  * watcher in one synchronous pass, before the writer can run. With a fixed 128, a put to 10,000
  * watchers of one stream went out 128 per sync round (7.8 s where etcd takes 0.6 s).
+ *
+ * A watcher's response that still waits in the queue when its next revision comes takes that
+ * revision's events too, as etcd's catch-up responses carry several revisions: under load a
+ * fan-out then writes one message per watcher for several puts instead of one per put, and
+ * the watchers of a stream, joining the same batches, share the joined batch.
  */
 import type {
   ResponseHeader,
@@ -27,14 +32,20 @@ import {
   type WatchSink,
   watchResponse,
 } from '../../mvcc/index.js';
-import { BatchQueue } from '../../transport/batch-queue.js';
+import { joinResponses } from '../../mvcc/kv/watch-batch.js';
 import type { Node } from '../bootstrap/node.js';
+import { WatchQueue } from './watch-queue.js';
 
 /**
  * Responses queued on one stream, beyond one per watcher, before the hub is told to hold back
  * (etcd's chan buffer is 128).
  */
 export const WATCH_STREAM_MAX_PENDING = 128;
+/**
+ * Most bytes of events a waiting response grows to by taking later revisions of its watcher
+ * (etcd's catch-up responses carry several revisions too; this keeps each message small).
+ */
+export const WATCH_JOIN_MAX_BYTES = 64 * 1024;
 /** The watch ID of a progress response not tied to one watcher (clientv3.InvalidWatchID). */
 const ALL_WATCHERS = -1n;
 
@@ -59,7 +70,13 @@ function deniedReason(err: unknown): string {
 }
 
 class WatchStream implements WatchSink {
-  readonly out = new BatchQueue<WatchResponse>();
+  readonly out = new WatchQueue<WatchResponse>();
+  /**
+   * Responses queued before this position are closed to later events: a response not tied to
+   * one watcher's events (created, canceled, progress) went after them, and a revision added
+   * to one would now reach the client before that response, not after it.
+   */
+  #sealed = 0;
   readonly #node: Node;
   readonly #watchers = new Map<bigint, Watcher>();
   /**
@@ -84,7 +101,7 @@ class WatchStream implements WatchSink {
   }
 
   /** The hub's sink: false tells it to replay later. */
-  send(resp: WatchResponse): boolean {
+  send(resp: WatchResponse, from?: Watcher): boolean {
     if (this.out.closed) return false;
     // Control messages (cancel with compact revision) always go; events respect backpressure.
     if (resp.events.length > 0 && this.out.length >= WATCH_STREAM_MAX_PENDING + this.#watchers.size) {
@@ -95,13 +112,37 @@ class WatchStream implements WatchSink {
       this.#node.header(resp.header);
       this.#filled = resp.header;
     }
+    if (from !== undefined && resp.events.length > 0) {
+      if (!this.#join(resp, from)) from.sinkMark = this.out.push(resp);
+      return true;
+    }
     if (resp.canceled) {
       if (resp.compactRevision !== 0n && this.#watchers.has(resp.watchId)) this.#compacted.add(resp.watchId);
       this.#watchers.delete(resp.watchId);
       this.#owners.delete(resp.watchId);
     }
-    this.out.push(resp);
+    this.#push(resp);
     return true;
+  }
+
+  /**
+   * Adds a watcher's events to its response still waiting in the queue, if it has one: one
+   * message for several revisions, as etcd sends a catching-up watcher. Every watcher of a
+   * fan-out joins the same batches, so they share the joined batch too.
+   */
+  #join(resp: WatchResponse, w: Watcher): boolean {
+    if (w.sinkMark < this.#sealed || w.fragment || resp.fragment) return false;
+    const prev = this.out.waiting(w.sinkMark);
+    const joined = prev && joinResponses(prev, resp, WATCH_JOIN_MAX_BYTES);
+    if (!joined) return false;
+    this.out.replace(w.sinkMark, joined);
+    return true;
+  }
+
+  /** Queues a response not tied to one watcher's events: nothing queued before it takes more. */
+  #push(resp: WatchResponse): void {
+    const at = this.out.push(resp);
+    if (at >= 0) this.#sealed = at + 1;
   }
 
   /**
@@ -120,7 +161,7 @@ class WatchStream implements WatchSink {
 
   #control(watchId: bigint, fields: Partial<WatchResponse>): void {
     const header = this.#node.header(undefined, this.#node.sm.revision);
-    this.out.push({ ...watchResponse(watchId, header, []), ...fields });
+    this.#push({ ...watchResponse(watchId, header, []), ...fields });
   }
 
   async create(c: WatchCreateRequest, metadata?: Parameters<Node['auth']['infoOf']>[0]): Promise<void> {
