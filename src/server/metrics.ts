@@ -7,7 +7,6 @@
  * Counters are bumped where things happen (the proposer, the watch service, the gRPC
  * middleware); values that are state (leader, db size, open watchers) are read at scrape time.
  */
-import type { CallContext, ServerMiddleware, ServerMiddlewareCall } from 'nice-grpc-common';
 import { ServerError, Status } from 'nice-grpc-common';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { GrpcCallTally, grpcType } from './grpc-call-tally.js';
@@ -54,6 +53,9 @@ export interface GrpcServiceShape {
   fullName: string;
   methods: Record<string, { name: string; requestStream: boolean; responseStream: boolean }>;
 }
+
+/** One method's started and handled counts. */
+type CallTally = ReturnType<GrpcCallTally['of']>;
 
 function grpcLabels(service: string, method: string, requestStream: boolean, responseStream: boolean) {
   return { grpc_type: grpcType(requestStream, responseStream), grpc_service: service, grpc_method: method };
@@ -212,15 +214,12 @@ export class ServerMetrics {
     requestStream: boolean,
     responseStream: boolean,
   ): (err?: unknown, canceled?: boolean) => void {
-    const tally = this.#calls.of(grpcPath, requestStream, responseStream);
-    tally.started++;
+    const tally = this.grpcCallStarted(grpcPath, requestStream, responseStream);
     let ended = false;
     return (err, canceled = false) => {
       if (ended) return;
       ended = true;
-      let code = err === undefined ? 'OK' : codeOf(err);
-      if (code === 'OK' && canceled) code = 'Canceled';
-      GrpcCallTally.handle(tally, code);
+      this.grpcCallEnded(tally, err, canceled);
     };
   }
 
@@ -230,26 +229,24 @@ export class ServerMetrics {
   }
 
   /**
-   * gRPC middleware counting calls started and handled, by etcd's status code. It must be used
-   * outside the middleware that turns errors into etcd's statuses, so it sees the final code.
+   * Counts a gRPC call as started; give what this returns to `grpcCallEnded` once the call ends.
+   * The call middleware (api/call-middleware.ts) counts a call outside the part that turns
+   * errors into etcd's statuses, so the counters see the final code.
    */
-  grpcMiddleware(): ServerMiddleware {
-    const calls = this.#calls;
-    return async function* <Req, Res>(call: ServerMiddlewareCall<Req, Res>, context: CallContext) {
-      // The path is "/etcdserverpb.KV/Range".
-      const tally = calls.of(call.method.path, call.requestStream, call.responseStream);
-      tally.started++;
-      let code = 'OK';
-      try {
-        return yield* call.next(call.request, context);
-      } catch (err) {
-        code = codeOf(err);
-        throw err;
-      } finally {
-        // A stream the client cancelled ends without an error reaching us.
-        if (code === 'OK' && context.signal.aborted) code = 'Canceled';
-        GrpcCallTally.handle(tally, code);
-      }
-    };
+  grpcCallStarted(path: string, requestStream: boolean, responseStream: boolean): CallTally {
+    // The path is "/etcdserverpb.KV/Range".
+    const tally = this.#calls.of(path, requestStream, responseStream);
+    tally.started++;
+    return tally;
+  }
+
+  /**
+   * Counts a call handled: OK, or the code of the etcd ServerError it failed with; a call that
+   * ended without an error after its client cancelled it is Canceled.
+   */
+  grpcCallEnded(tally: CallTally, err: unknown, canceled: boolean): void {
+    let code = err === undefined ? 'OK' : codeOf(err);
+    if (code === 'OK' && canceled) code = 'Canceled';
+    GrpcCallTally.handle(tally, code);
   }
 }

@@ -1,6 +1,6 @@
 /**
- * The client-facing gRPC server: etcd's services on nice-grpc, behind one middleware that turns
- * every error into etcd's status (code + exact message) and enforces the receive limit with
+ * The client-facing gRPC server: etcd's services on nice-grpc, behind one middleware
+ * (call-middleware.ts) that counts each call and turns every error into etcd's status (code + exact message) and enforces the receive limit with
  * grpc-go's wording. On the client port a message declaring more than the limit is refused
  * from its prefix (grpc-hygiene.ts, which gets the limits through setGrpcLimits); requests are
  * also measured as they are decoded. grpc-js would reject an oversized message itself, but with
@@ -11,7 +11,6 @@
  * code, which request streams keep), refused before the metrics count it.
  */
 import { createServer, type Server } from 'nice-grpc';
-import { type CallContext, ServerError, type ServerMiddlewareCall, Status } from 'nice-grpc-common';
 import {
   AuthDefinition,
   ClusterDefinition,
@@ -22,11 +21,11 @@ import {
 } from '../../gen/etcdserverpb/rpc.js';
 import { ElectionDefinition } from '../../gen/v3electionpb/v3election.js';
 import { LockDefinition } from '../../gen/v3lockpb/v3lock.js';
-import { CERT_USER_KEY } from '../auth/cert-users.js';
 import { GRPC_OVERHEAD_BYTES } from '../bootstrap/config.js';
 import type { Node } from '../bootstrap/node.js';
-import { MessageTooLargeError, NotSupportedForLearnerError, toServerError } from '../errors.js';
+import { MessageTooLargeError } from '../errors.js';
 import { authService } from './auth-service.js';
+import { callMiddleware, Undecodable } from './call-middleware.js';
 import { clusterService } from './cluster-service.js';
 import { electionService } from './election-service.js';
 import { setGrpcLimits } from './grpc-hygiene.js';
@@ -34,7 +33,6 @@ import { kvService } from './kv-service.js';
 import { leaseService } from './lease-service.js';
 import { lockService } from './lock-service.js';
 import { maintenanceService } from './maintenance-service.js';
-import { requireLeader, wantsLeader } from './require-leader.js';
 import { watchService } from './watch-service.js';
 import { watchDefinition } from './watch-wire.js';
 
@@ -43,16 +41,6 @@ export const GRPC_BACKSTOP_BYTES = 4 * 1024 * 1024;
 
 /** Messages decoded above the limit, with their size (keyed by the decoded object). */
 type Oversized = WeakMap<object, number>;
-
-/** What a request decoder returns for bytes that are not a message of its type. */
-class Undecodable {
-  constructor(readonly reason: string) {}
-}
-
-/** grpc-go's status for a request that does not decode (gogoproto's words for a truncated one). */
-function unmarshalError(u: Undecodable): ServerError {
-  return new ServerError(Status.INTERNAL, `grpc: error unmarshalling request: ${u.reason}`);
-}
 
 interface MethodLike {
   name: string;
@@ -108,13 +96,6 @@ function measured<D extends DefinitionLike>(
   return { ...def, methods } as D;
 }
 
-/** etcd's isRPCSupportedForLearner: a learner answers Status and serializable reads, nothing else. */
-function learnerMayServe(path: string, request: unknown): boolean {
-  if (path === '/etcdserverpb.Maintenance/Status') return true;
-  if (path === '/etcdserverpb.KV/Range') return (request as { serializable?: boolean }).serializable === true;
-  return false;
-}
-
 export function createGrpcServer(node: Node): Server {
   const limit = node.config.maxRequestBytes + GRPC_OVERHEAD_BYTES;
   const oversized: Oversized = new WeakMap();
@@ -122,54 +103,9 @@ export function createGrpcServer(node: Node): Server {
     const size = typeof msg === 'object' && msg !== null ? oversized.get(msg) : undefined;
     if (size !== undefined) throw new MessageTooLargeError(size, limit);
   };
-  async function* each<T>(requests: AsyncIterable<T>): AsyncIterable<T> {
-    for await (const r of requests) {
-      check(r);
-      yield r;
-    }
-  }
   // Certificates name users only under --client-cert-auth (member.ts records them only then):
   // without it, no call pays for parsing its peer address.
   const certAuth = node.config.clientTls?.clientCertAuth === true;
-  async function* guard<Req, Res>(call: ServerMiddlewareCall<Req, Res>, context: CallContext) {
-    try {
-      context.metadata.delete(CERT_USER_KEY);
-      if (certAuth) {
-        const certUser = node.certUsers.userOf(context.peer);
-        if (certUser !== undefined) context.metadata.set(CERT_USER_KEY, certUser);
-      }
-      if (
-        node.proposer.isLearner &&
-        !learnerMayServe(call.method.path, call.requestStream ? undefined : call.request)
-      )
-        throw new NotSupportedForLearnerError();
-      if (call.requestStream) {
-        if (call.responseStream && wantsLeader(context.metadata)) {
-          // The handler gets a signal of its own, aborted when the leader monitor ends the stream.
-          const ac = new AbortController();
-          const onAbort = () => ac.abort();
-          context.signal.addEventListener('abort', onAbort, { once: true });
-          try {
-            const inner = call.next(each(call.request), { ...context, signal: ac.signal });
-            return yield* requireLeader(node, inner, () => ac.abort());
-          } finally {
-            context.signal.removeEventListener('abort', onAbort);
-          }
-        }
-        return yield* call.next(each(call.request), context);
-      }
-      check(call.request);
-      return yield* call.next(call.request, context);
-    } catch (err) {
-      throw toServerError(err);
-    }
-  }
-  // Refused before the metrics middleware: grpc-go decodes a unary request before its
-  // interceptors run.
-  async function* decoded<Req, Res>(call: ServerMiddlewareCall<Req, Res>, context: CallContext) {
-    if (call.request instanceof Undecodable) throw unmarshalError(call.request);
-    return yield* call.next(call.request, context);
-  }
   const server = createServer({
     'grpc.max_receive_message_length': limit + GRPC_BACKSTOP_BYTES,
     'grpc.max_send_message_length': 2 ** 31 - 1,
@@ -180,10 +116,7 @@ export function createGrpcServer(node: Node): Server {
     'grpc.keepalive_timeout_ms': node.config.grpcKeepaliveTimeoutMs,
     'grpc.http2.min_ping_interval_without_data_ms': node.config.grpcKeepaliveMinTimeMs,
     'grpc.keepalive_permit_without_calls': 1,
-  })
-    .use(decoded)
-    .use(node.metrics.grpcMiddleware())
-    .use(guard);
+  }).use(callMiddleware(node, { certAuth, check }));
   const definitions = [
     KVDefinition,
     WatchDefinition,
