@@ -10,6 +10,7 @@
  * unmarshalling request: …`, grpc-go's words (grpc-js: `Error deserializing request`, the same
  * code, which request streams keep), refused before the metrics count it.
  */
+import type { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { createServer, type Server } from 'nice-grpc';
 import {
   AuthDefinition,
@@ -33,6 +34,7 @@ import { kvService } from './kv-service.js';
 import { leaseService } from './lease-service.js';
 import { lockService } from './lock-service.js';
 import { maintenanceService } from './maintenance-service.js';
+import { ReusedWriter } from './reused-writer.js';
 import { watchService } from './watch-service.js';
 import { watchDefinition } from './watch-wire.js';
 
@@ -46,7 +48,10 @@ interface MethodLike {
   name: string;
   requestStream: boolean;
   requestType: { decode(input: Uint8Array, length?: number): unknown };
-  responseType: { fromPartial?(object: never): unknown };
+  responseType: {
+    fromPartial?(object: never): unknown;
+    encode(message: never, writer?: BinaryWriter): { finish(): Uint8Array };
+  };
 }
 interface DefinitionLike {
   name: string;
@@ -65,6 +70,7 @@ function measured<D extends DefinitionLike>(
   limit: number,
   oversized: Oversized,
   complete: readonly (keyof D['methods'])[] = [],
+  writer?: ReusedWriter,
 ): D {
   const methods: Record<string, MethodLike> = {};
   for (const [key, m] of Object.entries(def.methods)) {
@@ -73,8 +79,17 @@ function measured<D extends DefinitionLike>(
       ...m,
       // nice-grpc writes a response as encode(fromPartial(r)): a deep copy of every kv, op and
       // header. These methods answer with complete messages of their type (what the state
-      // machine returns, typed as such), which encode as they are.
-      ...(complete.includes(key) ? { responseType: { ...m.responseType, fromPartial: undefined } } : {}),
+      // machine returns, typed as such), which encode as they are, into a writer kept across
+      // calls (reused-writer.ts).
+      ...(complete.includes(key)
+        ? {
+            responseType: {
+              ...m.responseType,
+              fromPartial: undefined,
+              ...(writer && { encode: writer.encoder(m.responseType.encode) }),
+            },
+          }
+        : {}),
       requestType: {
         ...m.requestType,
         decode(input: Uint8Array, length?: number) {
@@ -140,13 +155,17 @@ export function createGrpcServer(node: Node): Server {
       ),
     ),
   });
+  const writer = new ReusedWriter();
   server.add(
-    measured(KVDefinition, limit, oversized, ['range', 'put', 'deleteRange', 'txn', 'compact']),
+    measured(KVDefinition, limit, oversized, ['range', 'put', 'deleteRange', 'txn', 'compact'], writer),
     kvService(node),
   );
   // Shared watch batches go out as the bytes encoded once for every watcher (watch-wire.ts).
   server.add(measured(watchDefinition, limit, oversized), watchService(node));
-  server.add(measured(LeaseDefinition, limit, oversized, ['leaseGrant', 'leaseRevoke']), leaseService(node));
+  server.add(
+    measured(LeaseDefinition, limit, oversized, ['leaseGrant', 'leaseRevoke'], writer),
+    leaseService(node),
+  );
   server.add(measured(ClusterDefinition, limit, oversized), clusterService(node));
   server.add(measured(MaintenanceDefinition, limit, oversized), maintenanceService(node));
   server.add(measured(LockDefinition, limit, oversized), lockService(node));
