@@ -4,8 +4,8 @@
  * cluster that still answers, and SIGTERM to dev stops the others.
  */
 import { Client } from '../../src/index.js';
-import { spawnDev } from '../harness/concord.js';
-import { freePortRun, waitFor, withTimeout } from '../harness/etcd.js';
+import { startDev } from '../harness/concord.js';
+import { waitFor, withTimeout } from '../harness/etcd.js';
 import { cliSuite, tempDir } from './cli-helpers.js';
 
 cliSuite();
@@ -21,18 +21,12 @@ const alive = (pid: number) => {
 
 test('dev --processes: three processes; one killed, the cluster still answers', async () => {
   const dir = await tempDir();
-  const base = await freePortRun(6);
-  const dev = spawnDev(base, dir, '--processes');
+  const { dev, base } = await startDev(dir, { extra: ['--processes'] });
   const pids: number[] = [];
   try {
     await waitFor(() => dev.lines.some((l) => l.startsWith('concord: to see a failover')), {
-      timeoutMs: 60_000,
-      what: 'concord dev --processes to be ready',
-    }).catch((err: Error) => {
-      // The output as it is now, not as it was when the wait began.
-      throw new Error(
-        `${err.message} (stdout: ${dev.stdout().slice(-800)}; stderr: ${dev.stderr().slice(-800)})`,
-      );
+      timeoutMs: 10_000,
+      what: 'concord dev --processes to name its members',
     });
     for (const l of dev.lines) {
       const m = /^concord: (dev-\d)\s+pid (\d+)\s+client (\S+)/.exec(l);

@@ -6,8 +6,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from '../../src/index.js';
-import { ensureServerBuilt, spawnDev } from '../harness/concord.js';
-import { freePortRun, startEtcd, waitFor, withTimeout } from '../harness/etcd.js';
+import { ensureServerBuilt, startDev } from '../harness/concord.js';
+import { startEtcd, withTimeout } from '../harness/etcd.js';
 import { killAll } from '../harness/fixtures.js';
 import { CONCORD_BIN } from './concord-bin.js';
 
@@ -18,12 +18,7 @@ test('concord dev --members 3 serves a 3-member cluster and stops on SIGTERM', a
   const dir = await mkdtemp(path.join(os.tmpdir(), 'concord-dev-'));
   try {
     // dev listens on base .. base + 5: all six must be free (other suites run beside this one).
-    const base = await freePortRun(6);
-    const dev = spawnDev(base, dir);
-    await waitFor(() => dev.lines.some((l) => l.includes('ready to serve client requests')), {
-      timeoutMs: 20_000,
-      what: `concord dev to be ready (stderr: ${dev.stderr().slice(-500)})`,
-    });
+    const { dev, base } = await startDev(dir);
     const endpoints = [0, 1, 2].map((i) => `127.0.0.1:${base + 2 * i}`);
     expect(dev.lines.join('\n')).toContain(endpoints.join(','));
     const client = new Client({ endpoints });

@@ -9,7 +9,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, withTimeout } from './etcd.js';
+import { freePort, freePortRun, withTimeout } from './etcd.js';
 import { ROOT, type Spawned, spawnTracked } from './fixtures.js';
 
 export const MAIN = path.join(ROOT, 'dist/src/cli/main.js');
@@ -18,6 +18,42 @@ export const MAIN = path.join(ROOT, 'dist/src/cli/main.js');
 export function spawnDev(base: number, dataDir: string, ...extra: string[]): Spawned {
   const args = ['--members', '3', ...extra, '--base-port', String(base), '--data-dir', dataDir];
   return spawnTracked(process.execPath, [MAIN, 'dev', ...args]);
+}
+
+/**
+ * Starts `concord dev --members 3` on six free ports and waits for its ready line. Another
+ * process can take one of the six between the check and dev's bind (in CI, any test's
+ * outgoing connection may get it as its local port): dev then exits naming the busy port, and
+ * this tries another run of ports, as startEtcd does. Any other exit fails at once.
+ */
+export async function startDev(
+  dataDir: string,
+  { extra = [], timeoutMs = 60_000 }: { extra?: string[]; timeoutMs?: number } = {},
+): Promise<{ dev: Spawned; base: number }> {
+  for (let attempt = 1; ; attempt++) {
+    const base = await freePortRun(6);
+    const dev = spawnDev(base, dataDir, ...extra);
+    const ready = new Promise<boolean>((resolve) => {
+      const check = () => dev.lines.some((l) => l.includes('ready to serve client requests'));
+      const timer = setInterval(() => check() && done(true), 50);
+      const done = (ok: boolean) => {
+        clearInterval(timer);
+        resolve(ok);
+      };
+      dev.exited.then(() => done(check()));
+    });
+    const ok = await withTimeout(ready, timeoutMs, 'concord dev to be ready').catch((err: Error) => {
+      dev.child.kill('SIGKILL');
+      throw new Error(
+        `${err.message} (stdout: ${dev.stdout().slice(-800)}; stderr: ${dev.stderr().slice(-800)})`,
+      );
+    });
+    if (ok) return { dev, base };
+    if (attempt < 5 && dev.stderr().includes('address already in use')) continue;
+    throw new Error(
+      `concord dev exited before it was ready (stdout: ${dev.stdout().slice(-800)}; stderr: ${dev.stderr().slice(-800)})`,
+    );
+  }
 }
 
 const READY = /ready to serve client requests on (\S+)/;
