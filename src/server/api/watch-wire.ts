@@ -12,6 +12,7 @@
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { ResponseHeader, WatchDefinition, WatchResponse } from '../../gen/etcdserverpb/rpc.js';
 import { batchOf } from '../../mvcc/kv/watch-batch.js';
+import { batchWatchWrites } from './watch-writev.js';
 
 /** Tags of WatchResponse's header (1), watch_id (2) and fragment (7) fields. */
 const HEADER_TAG = (1 << 3) | 2;
@@ -101,6 +102,9 @@ const responseType: typeof WatchResponse = {
   encode: (r, writer) =>
     writer === undefined ? encoded(encodeWatchResponse(r)) : WatchResponse.encode(r, writer),
 };
+
+// Responses that queue while a write is pending go out in one HTTP/2 write (watch-writev.ts).
+batchWatchWrites();
 
 /** WatchDefinition whose responses are written with encodeWatchResponse. */
 export const watchDefinition: typeof WatchDefinition = {
