@@ -88,34 +88,6 @@ describe('Wal', () => {
     await again.close();
   });
 
-  test('a batch written on the event loop is durable before the loop turns', async () => {
-    // The first write is always inline (no slow write seen yet): the save resolves in this
-    // turn's microtasks, before an immediate queued beside it.
-    const dir = tempDir();
-    const wal = await Wal.open(dir);
-    const order: string[] = [];
-    setImmediate(() => order.push('immediate'));
-    await wal.save({ term: 1, vote: 0n, commit: 1 }, [entry(1)]).then(() => order.push('saved'));
-    expect(order[0]).toBe('saved');
-    await wal.close();
-    const again = await Wal.open(dir);
-    expect(summary(again.readAll().entries)).toEqual(summary([entry(1)]));
-    await again.close();
-  });
-
-  test('with inline writes off, batches go through the threadpool and survive a reopen', async () => {
-    const dir = tempDir();
-    const wal = await Wal.open(dir, { inlineWriteLimitMs: 0, segmentBytes: 4096 });
-    await Promise.all(Array.from({ length: 64 }, (_, i) => wal.save(undefined, [entry(i + 1)])));
-    expect(wal.stats()).toMatchObject({ appends: 64, fsyncs: 1 });
-    for (let i = 65; i <= 200; i += 10) await wal.save({ term: 1, vote: 0n, commit: i }, entries(i, i + 9));
-    expect(wal.stats().segments).toBeGreaterThanOrEqual(2);
-    await wal.close();
-    const again = await Wal.open(dir);
-    expect(summary(again.readAll().entries)).toEqual(summary(entries(1, 204)));
-    await again.close();
-  });
-
   test('segments rotate at the size limit and are released behind a snapshot', async () => {
     const dir = tempDir();
     const wal = await Wal.open(dir, { segmentBytes: 4096 });
@@ -234,8 +206,5 @@ describe('Wal', () => {
 
   test('options are validated', async () => {
     await expect(Wal.open(tempDir(), { segmentBytes: 10 })).rejects.toThrow(/segmentBytes.*got 10/);
-    await expect(Wal.open(tempDir(), { inlineWriteLimitMs: -1 })).rejects.toThrow(
-      /inline write limit.*got -1/,
-    );
   });
 });

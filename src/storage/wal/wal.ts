@@ -10,10 +10,9 @@
  * Group commit: `save` encodes its records at once (so records keep call order) and queues
  * them; one writer loop takes everything queued, writes it with one synchronous write (the
  * segment is open with O_DSYNC: the write returns once the data is durable, as write plus
- * fdatasync would, in one call instead of two), and resolves every caller in the batch.
- * Callers that arrive while a batch is in flight form the next batch, so the fsync rate stays
- * bounded however many callers there are. While the disk is fast a small batch is written on
- * the event loop itself, otherwise on the threadpool (inline-writes.ts says when and why).
+ * fdatasync would, in one threadpool round trip instead of two), and resolves every caller in
+ * the batch. Callers that arrive while a batch is in flight form the next batch, so the fsync
+ * rate stays bounded however many callers there are.
  *
  * Segments rotate at `segmentBytes`; each new segment starts with the current hard state and
  * snapshot marker so older segments can be released without losing them.
@@ -22,7 +21,7 @@
  * WalClosedError (after a failed fsync the page cache state is unknown; etcd panics here).
  */
 
-import { constants, write, writeSync } from 'node:fs';
+import { constants, write } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { FAILPOINTS, failpoint, mutated } from '../../failpoints.js';
@@ -37,7 +36,6 @@ import {
   writeHardState,
   writeSnapshot,
 } from './codec.js';
-import { InlineWrites } from './inline-writes.js';
 import { scanRecords } from './record.js';
 import { Replay, ReplayError } from './replay.js';
 import {
@@ -69,11 +67,6 @@ export interface WalOptions {
   segmentBytes?: number;
   /** Told what recovery cut from a torn tail (it is also in `wal.recovery`). Default: the process's logger. */
   onTornTail?: (torn: TornTail) => void;
-  /**
-   * Writes a batch on the event loop while the recent average write takes under this many ms
-   * (inline-writes.ts); 0 always uses the threadpool. Default INLINE_WRITE_LIMIT_MS.
-   */
-  inlineWriteLimitMs?: number;
 }
 
 export interface WalStats {
@@ -102,7 +95,6 @@ export class Wal {
   /** What recovery found: a cut torn tail, if any. */
   readonly recovery: { tornTail: TornTail | undefined };
   readonly #segmentBytes: number;
-  readonly #inline: InlineWrites;
   readonly #contents: WalContents;
   #segments: SegmentName[];
   #fh: FileHandle;
@@ -120,7 +112,7 @@ export class Wal {
 
   private constructor(
     dir: string,
-    opts: { segmentBytes: number; inline: InlineWrites },
+    opts: { segmentBytes: number },
     init: {
       segments: SegmentName[];
       fh: FileHandle;
@@ -132,7 +124,6 @@ export class Wal {
   ) {
     this.dir = dir;
     this.#segmentBytes = opts.segmentBytes;
-    this.#inline = opts.inline;
     this.#segments = init.segments;
     this.#fh = init.fh;
     this.#size = init.size;
@@ -151,7 +142,6 @@ export class Wal {
     const segmentBytes = opts.segmentBytes ?? WAL_SEGMENT_BYTES;
     if (!Number.isInteger(segmentBytes) || segmentBytes < 1024)
       throw new RangeError(`wal: segmentBytes must be an integer ≥ 1024, got ${String(opts.segmentBytes)}`);
-    const inline = new InlineWrites(opts.inlineWriteLimitMs);
     await mkdir(dir, { recursive: true });
     const names: SegmentName[] = [];
     for (const f of await readdir(dir)) {
@@ -221,11 +211,7 @@ export class Wal {
     } else {
       fh = await open(path.join(dir, names[names.length - 1]!.file), APPEND_FLAGS);
     }
-    return new Wal(
-      dir,
-      { segmentBytes, inline },
-      { segments: names, fh, size: lastEnd, state, contents, tornTail },
-    );
+    return new Wal(dir, { segmentBytes }, { segments: names, fh, size: lastEnd, state, contents, tornTail });
   }
 
   /** The log as recovered at open. */
@@ -323,10 +309,7 @@ export class Wal {
           // A crash before the synchronous write is a power loss between write and sync: none
           // of the batch is durable.
           if (FAILPOINTS) failpoint('wal-before-fsync');
-          const started = performance.now();
-          if (this.#inline.inline(data.length)) writeFullyInline(this.#fh.fd, data, this.#size);
-          else await writeFully(this.#fh.fd, data, this.#size);
-          this.#inline.took(performance.now() - started);
+          await writeFully(this.#fh.fd, data, this.#size);
           if (FAILPOINTS) failpoint('wal-after-fsync');
           this.#size += data.length;
           this.#durable = after;
@@ -401,11 +384,6 @@ async function writeFully(fd: number, data: Buffer, position: number): Promise<v
       ),
     );
   }
-}
-
-function writeFullyInline(fd: number, data: Buffer, position: number): void {
-  let done = 0;
-  while (done < data.length) done += writeSync(fd, data, done, data.length - done, position + done);
 }
 
 function warnTorn(t: TornTail): void {
