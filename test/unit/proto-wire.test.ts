@@ -278,3 +278,21 @@ describe('etcd wire contract', () => {
     );
   });
 });
+
+describe('unset bytes fields', () => {
+  it('share one frozen empty Buffer, so no message can change what another reads', () => {
+    const a = PutRequest.decode(new Uint8Array(0));
+    const b = PutRequest.fromPartial({});
+    expect(Buffer.isBuffer(a.key)).toBe(true);
+    expect(a.key.length).toBe(0);
+    expect(a.key).toBe(b.value);
+    expect(Object.isFrozen(a.key)).toBe(true);
+    expect(() => {
+      (a.key as unknown as { tag: number }).tag = 1;
+    }).toThrow(TypeError);
+    // A set field is the message's own bytes, not the shared one.
+    expect(
+      PutRequest.decode(PutRequest.encode(PutRequest.fromPartial({ key: utf8('k') })).finish()).key,
+    ).not.toBe(a.key);
+  });
+});
