@@ -23,7 +23,7 @@ const DuplexStream = duplexStreamClass() as unknown as new (
 ) => Duplex;
 
 /** A stand-in for grpc-js's call: sendMessage and the HTTP/2 stream record what they are given. */
-function standIn(path: string, parts = true) {
+function standIn(path: string, parts = true, { maxSendMessageSize = -1, failWrites = false } = {}) {
   const sent: string[] = [];
   const writes: string[][] = [];
   const statuses: { code: number; details: string }[] = [];
@@ -34,9 +34,11 @@ function standIn(path: string, parts = true) {
     },
     writev(chunks, cb) {
       writes.push(chunks.map((c) => (c.chunk as Buffer).toString()));
-      setImmediate(cb);
+      setImmediate(() => cb(failWrites ? new Error('stream reset') : null));
     },
   });
+  // grpc-js keeps an error listener on its HTTP/2 streams; the status is what reports a failure.
+  stream.on('error', () => {});
   const call = {
     handler: { path },
     sendMessage(m: string, cb: () => void) {
@@ -45,7 +47,7 @@ function standIn(path: string, parts = true) {
     },
     ...(parts && {
       stream,
-      maxSendMessageSize: -1,
+      maxSendMessageSize,
       serializeMessage(m: string) {
         if (m === 'bad') throw new Error('cannot encode');
         return Buffer.from(`[${m}]`);
@@ -86,6 +88,22 @@ test('other methods, and calls without the parts used, write one response at a t
     expect(s.sent).toEqual(['a', 'b', 'c']);
     expect(s.writes).toEqual([]);
   }
+});
+
+test('a batch holding a response over the send limit goes through sendMessage, which refuses it', async () => {
+  // '[toolong]' is 9 bytes, 4 past the 5-byte prefix grpc-js counts: over a limit of 3.
+  const { duplex, sent, writes } = standIn(WATCH_PATH, true, { maxSendMessageSize: 3 });
+  await writeAll(duplex, ['a', 'b', 'toolong', 'c']);
+  expect(sent).toEqual(['a', 'b', 'toolong', 'c']);
+  expect(writes).toEqual([]);
+});
+
+test('a batched write that fails ends the call INTERNAL, as grpc-js does for one', async () => {
+  const { duplex, writes, statuses } = standIn(WATCH_PATH, true, { failWrites: true });
+  for (const m of ['a', 'b', 'c']) duplex.write(m);
+  await new Promise((r) => setTimeout(r, 20));
+  expect(writes).toEqual([['[b]', '[c]']]);
+  expect(statuses).toEqual([{ code: 13, details: 'Internal server error', metadata: null }]);
 });
 
 test('a response that does not encode ends the call as grpc-js would', async () => {
