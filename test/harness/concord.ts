@@ -28,10 +28,14 @@ export function spawnDev(base: number, dataDir: string, ...extra: string[]): Spa
  */
 export async function startDev(
   dataDir: string,
-  { extra = [], timeoutMs = 60_000 }: { extra?: string[]; timeoutMs?: number } = {},
+  {
+    extra = [],
+    timeoutMs = 60_000,
+    pickBase = () => freePortRun(6),
+  }: { extra?: string[]; timeoutMs?: number; pickBase?: () => Promise<number> } = {},
 ): Promise<{ dev: Spawned; base: number }> {
   for (let attempt = 1; ; attempt++) {
-    const base = await freePortRun(6);
+    const base = await pickBase();
     const dev = spawnDev(base, dataDir, ...extra);
     const ready = new Promise<boolean>((resolve) => {
       const check = () => dev.lines.some((l) => l.includes('ready to serve client requests'));
