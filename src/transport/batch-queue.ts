@@ -4,11 +4,11 @@
  * queued item at once, so `length` (the producer's backpressure measure) counts only what the
  * writer has not taken yet. `close()` ends the iteration after what is queued.
  *
- * The server side's queue (the watch and lease services, the peer transport). It is not the
+ * The server side's queue (the lease service's keep-alive stream; tests feed request streams
+ * with it). The peer transport writes to grpc-js directly and no longer uses it. It is not the
  * SDK's AsyncQueue (src/client/async-queue.ts), which the server may not import anyway
- * (test/unit/layout.test.ts): that one can `fail()` and counts every unread item. Counting that
- * way here would move the points where the watch service's WATCH_STREAM_MAX_PENDING and the peer
- * transport's MAX_QUEUED_BATCHES apply, so the two stay apart, named for how they differ.
+ * (test/unit/layout.test.ts): that one can `fail()` and counts every unread item, so the two
+ * stay apart, named for how they differ.
  */
 export class BatchQueue<T> implements AsyncIterable<T> {
   #items: T[] = [];

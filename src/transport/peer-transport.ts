@@ -4,13 +4,19 @@
  * the next macrotask would delay every append and acknowledgement by a wake-up; and
  * one `SendSnapshot` stream per snapshot transfer, the snapshot's bytes in chunks.
  *
+ * `Send` is written through grpc-js directly (encoded here, handed to the call in the same
+ * turn), not through nice-grpc's async-iterable client stream: that pipe cost a queue, an async
+ * generator and several promise hops per batch, on each of the four peer hops of a write
+ * forwarded by a follower. The colder calls (snapshots, lease forwarding) keep nice-grpc.
+ *
  * Delivery is best effort, as Raft expects of its network: a broken stream loses what was in
  * it, the core is told the peer is unreachable and retransmits. A peer that cannot keep up has
  * its queue bounded: beyond it, messages are dropped (and reported) rather than buffered.
  */
+import { type ClientWritableStream, Client as GrpcClient } from '@grpc/grpc-js';
 import { type Channel, ChannelCredentials, type Client, createChannel, createClient } from 'nice-grpc';
 import {
-  type MessageBatch,
+  MessageBatch,
   type Message as PbMessage,
   type PeerClient,
   PeerDefinition,
@@ -18,13 +24,15 @@ import {
 } from '../gen/concord/raftpb.js';
 import { asLogger, type LogSink, took } from '../log.js';
 import type { Message, NodeId } from '../raft/index.js';
-import { BatchQueue } from './batch-queue.js';
 import { toPbMessage } from './codec.js';
 
 /** What a member answers to messages from a member removed from the cluster (etcd's wording). */
 export const REMOVED_MESSAGE = 'the member has been permanently removed from the cluster';
 
-/** Batches queued to one peer beyond which further messages are dropped. */
+/** The gRPC path of the raft message stream (the server side's PEER_SEND_PATH). */
+const SEND_PATH = `/${PeerDefinition.fullName}/${PeerDefinition.methods.send.name}`;
+
+/** Batches queued to one peer (not yet handed to HTTP/2) beyond which further messages are dropped. */
 export const MAX_QUEUED_BATCHES = 4096;
 /** Bytes per snapshot chunk on the wire. */
 export const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
@@ -59,7 +67,9 @@ interface Link {
   url: string;
   channel: Channel;
   client: Client<typeof PeerDefinition>;
-  stream: BatchQueue<MessageBatch> | undefined;
+  /** The same channel seen as a plain grpc-js client, for `Send`. */
+  raw: GrpcClient;
+  stream: ClientWritableStream<Buffer> | undefined;
   pending: PbMessage[];
   snapshotting: boolean;
 }
@@ -95,6 +105,7 @@ export class PeerTransport {
       url: peerUrl,
       channel,
       client: createClient(PeerDefinition, channel),
+      raw: new GrpcClient(`${u.hostname}:${u.port}`, credentials, { channelOverride: channel }),
       stream: undefined,
       pending: [],
       snapshotting: false,
@@ -105,7 +116,7 @@ export class PeerTransport {
     const l = this.#links.get(id);
     if (!l) return;
     this.#links.delete(id);
-    l.stream?.close();
+    l.stream?.end();
     l.channel.close();
   }
 
@@ -145,30 +156,31 @@ export class PeerTransport {
       const messages = l.pending;
       l.pending = [];
       const stream = l.stream ?? this.#open(l);
-      if (stream.length >= MAX_QUEUED_BATCHES) {
+      if (stream.writableLength >= MAX_QUEUED_BATCHES) {
         this.#opts.onUnreachable(l.id);
         continue;
       }
-      stream.push({ clusterId: this.#opts.clusterId, from: this.#opts.selfId, messages });
+      const bytes = MessageBatch.encode({
+        clusterId: this.#opts.clusterId,
+        from: this.#opts.selfId,
+        messages,
+      }).finish();
+      stream.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     }
   }
 
-  #open(l: Link): BatchQueue<MessageBatch> {
-    const q = new BatchQueue<MessageBatch>();
-    l.stream = q;
-    l.client.send(q).then(
-      () => {
-        if (l.stream === q) l.stream = undefined;
-      },
-      (err: unknown) => {
-        if (l.stream === q) l.stream = undefined;
-        q.close();
-        if (this.#closed) return;
-        if (err instanceof Error && err.message.includes(REMOVED_MESSAGE)) this.#opts.onRemoved();
-        else this.#opts.onUnreachable(l.id);
-      },
-    );
-    return q;
+  #open(l: Link): ClientWritableStream<Buffer> {
+    const call = l.raw.makeClientStreamRequest<Buffer, unknown>(SEND_PATH, identity, ignore, (err) => {
+      if (l.stream === call) l.stream = undefined;
+      if (!err || this.#closed) return;
+      if (err.message.includes(REMOVED_MESSAGE)) this.#opts.onRemoved();
+      else this.#opts.onUnreachable(l.id);
+    });
+    // The call's status reaches the callback above; a write racing the stream's end must not
+    // become an unhandled 'error' event.
+    call.on('error', () => {});
+    l.stream = call;
+    return call;
   }
 
   #sendSnapshot(l: Link, m: Message): void {
@@ -224,3 +236,6 @@ export class PeerTransport {
     for (const id of [...this.#links.keys()]) this.removePeer(id);
   }
 }
+
+const identity = (b: Buffer): Buffer => b;
+const ignore = (): undefined => undefined;

@@ -6,10 +6,10 @@
 import type http from 'node:http';
 import type net from 'node:net';
 import tls from 'node:tls';
+import { ServerCredentials } from '@grpc/grpc-js';
 import { createServer, type Server } from 'nice-grpc';
-import { PeerDefinition } from '../../gen/concord/raftpb.js';
 import { defaultLogger, type Logger, type LogSink } from '../../log.js';
-import { peerService } from '../../transport/peer-service.js';
+import { addPeerSend, PEER_COLD_DEFINITION, peerService } from '../../transport/peer-service.js';
 import { PEER_MAX_MESSAGE_BYTES } from '../../transport/peer-transport.js';
 import { ClientPort, grpcJsServerOf } from '../api/client-port.js';
 import { createGrpcServer } from '../api/grpc-server.js';
@@ -52,7 +52,11 @@ export async function startMember(config: ServeConfig, sink: LogSink = defaultLo
     'grpc.max_send_message_length': PEER_MAX_MESSAGE_BYTES,
     'grpc.enable_channelz': 0,
   });
-  peer.add(PeerDefinition, peerService(node.peerHandler));
+  peer.add(PEER_COLD_DEFINITION, peerService(node.peerHandler));
+  // The raft stream is served by grpc-js directly (see peer-service.ts), beside nice-grpc's
+  // methods on the same grpc-js server; that server is bound here, once per peer URL.
+  const peerGrpc = await grpcJsServerOf(peer);
+  addPeerSend(peerGrpc, node.peerHandler);
   const peerCredentials = node.tls.peer && new ReloadableServerCredentials(node.tls.peer);
   /** https:// metrics listeners, renewed with the client port's certificate. */
   const secureMetrics: tls.Server[] = [];
@@ -61,7 +65,13 @@ export async function startMember(config: ServeConfig, sink: LogSink = defaultLo
     for (const url of config.listenPeerUrls) {
       const u = new URL(url);
       const secure = u.protocol === 'https:' ? peerCredentials : undefined;
-      const port = await peer.listen(`${u.hostname}:${u.port}`, secure);
+      const port = await new Promise<number>((resolve, reject) =>
+        peerGrpc.bindAsync(
+          `${u.hostname}:${u.port}`,
+          secure ?? ServerCredentials.createInsecure(),
+          (err, p) => (err ? reject(err) : resolve(p)),
+        ),
+      );
       peerAddresses.push(`${u.hostname}:${port}`);
     }
     // etcd serves clients only once it is ready: a restarted member first catches up with the
