@@ -8,6 +8,7 @@ import {
   type WalEntry,
   WalVersionError,
 } from '../../src/storage/index.js';
+import { HEADROOM_BYTES } from '../../src/storage/wal/wal.js';
 import { entries, entry, removeTempDirs, summary, tempDir } from './wal-helpers.js';
 
 afterEach(removeTempDirs);
@@ -19,12 +20,24 @@ function segments(dir: string): string[] {
     .map((f) => path.join(dir, f));
 }
 
-/** Offsets of the record headers in a segment (16-byte file header, 16-byte record headers). */
+/**
+ * Offsets of the record headers in a segment (16-byte file header, 16-byte record headers),
+ * up to the zero-filled headroom.
+ */
 function recordOffsets(file: string): number[] {
   const buf = readFileSync(file);
   const out: number[] = [];
-  for (let at = 16; at < buf.length; at += 16 + buf.readUInt32LE(at)) out.push(at);
+  for (let at = 16; at + 16 <= buf.length && buf.readUInt32LE(at + 12) !== 0; at += 16 + buf.readUInt32LE(at))
+    out.push(at);
   return out;
+}
+
+/** Where a segment's last record ends (the start of its headroom). */
+function recordsEnd(file: string): number {
+  const buf = readFileSync(file);
+  const offsets = recordOffsets(file);
+  const last = offsets.at(-1);
+  return last === undefined ? 16 : last + 16 + buf.readUInt32LE(last);
 }
 
 const quiet = { onTornTail: () => {} };
@@ -175,15 +188,140 @@ describe('Wal', () => {
     await third.close();
   });
 
-  test('a zero-filled tail (file extended, never written) is cut off', async () => {
+  test('a zero-filled tail is headroom: kept, not reported, and the next append writes over it', async () => {
     const dir = tempDir();
     const file = await closedWal(dir, [entries(1, 3)]);
     const size = statSync(file).size;
     writeFileSync(file, Buffer.alloc(1000), { flag: 'a' });
-    const again = await Wal.open(dir, quiet);
-    expect(again.recovery.tornTail).toMatchObject({ offset: size, bytes: 1000, reason: 'zero-filled tail' });
+    const reports: unknown[] = [];
+    const again = await Wal.open(dir, { onTornTail: (t) => reports.push(t) });
+    expect(again.recovery.tornTail).toBeUndefined();
+    expect(reports).toEqual([]);
+    expect(statSync(file).size).toBe(size + 1000);
     expect(again.readAll().entries).toHaveLength(3);
+    await again.save(undefined, [entry(4)]);
     await again.close();
+    const third = await Wal.open(dir);
+    expect(summary(third.readAll().entries)).toEqual(summary(entries(1, 4)));
+    await third.close();
+    expect(statSync(file).size).toBe(recordsEnd(file));
+  });
+
+  test('an open segment carries zero-filled headroom after its records; close cuts it off', async () => {
+    const dir = tempDir();
+    const wal = await Wal.open(dir);
+    await wal.save(undefined, [entry(1)]);
+    const [file] = segments(dir);
+    // The first write grew the file: it took the headroom with it, in the same write.
+    const grown = statSync(file!).size;
+    expect(grown).toBe(recordsEnd(file!) + HEADROOM_BYTES);
+    for (let i = 2; i <= 20; i++) await wal.save(undefined, [entry(i)]);
+    // Later writes landed inside it: the file did not grow.
+    expect(statSync(file!).size).toBe(grown);
+    expect(
+      readFileSync(file!)
+        .subarray(recordsEnd(file!))
+        .every((b) => b === 0),
+    ).toBe(true);
+    await wal.close();
+    expect(statSync(file!).size).toBe(recordsEnd(file!));
+  });
+
+  test('rotation cuts the old segment back to its records: only the last segment ends in zeros', async () => {
+    const dir = tempDir();
+    const wal = await Wal.open(dir, { segmentBytes: 2048 });
+    for (let i = 1; i <= 150; i++) await wal.save(undefined, [entry(i)]);
+    const files = segments(dir);
+    expect(files.length).toBeGreaterThan(2);
+    for (const f of files.slice(0, -1)) expect(statSync(f).size).toBe(recordsEnd(f));
+    const last = files.at(-1)!;
+    expect(statSync(last).size).toBeGreaterThan(recordsEnd(last));
+    await wal.close();
+    const again = await Wal.open(dir);
+    expect(summary(again.readAll().entries)).toEqual(summary(entries(1, 150)));
+    await again.close();
+  });
+
+  describe('a batch torn over headroom (a later sector on disk, an earlier one not)', () => {
+    /** Entries 1-4 one by one, then 5-12 in one write; the WAL left open, as a crash leaves it. */
+    async function crashedWithBatch(dir: string): Promise<{ file: string; offsets: number[] }> {
+      const wal = await Wal.open(dir);
+      for (let i = 1; i <= 4; i++) await wal.save(undefined, [entry(i)]);
+      await wal.save(
+        undefined,
+        Array.from({ length: 8 }, (_, i) => entry(i + 5, 1, `batch-${i + 5}-${'x'.repeat(300)}`)),
+      );
+      const [file] = segments(dir);
+      const offsets = recordOffsets(file!);
+      await wal.close();
+      // close() cut the headroom; a crash would have left it.
+      writeFileSync(file!, Buffer.alloc(HEADROOM_BYTES), { flag: 'a' });
+      return { file: file!, offsets };
+    }
+
+    /** Zeros `file` from `at` to the next sector boundary: bytes of the torn write that never landed. */
+    function unwriteFrom(file: string, at: number): void {
+      const buf = readFileSync(file);
+      buf.fill(0, at, (Math.floor(at / 512) + 1) * 512);
+      writeFileSync(file, buf);
+    }
+
+    /** A record of the batch, and where its damage starts: its header, or a sector boundary inside its payload. */
+    function victimOf(
+      file: string,
+      offsets: number[],
+      part: 'header' | 'payload',
+    ): { record: number; from: number } {
+      const buf = readFileSync(file);
+      for (const o of offsets.slice(5)) {
+        if (part === 'header') return { record: o, from: o };
+        const boundary = (Math.floor((o + 16) / 512) + 1) * 512;
+        if (boundary < o + 16 + buf.readUInt32LE(o)) return { record: o, from: boundary };
+      }
+      throw new Error('no record of the batch crosses a sector boundary');
+    }
+
+    test.each([
+      ['header', 'torn record header (zero-filled sector)'],
+      ['payload', 'torn record (zero-filled sector)'],
+    ] as const)(
+      'a record %s in an unwritten sector: cut there though later records are whole',
+      async (part, reason) => {
+        const dir = tempDir();
+        const { file, offsets } = await crashedWithBatch(dir);
+        const { record, from } = victimOf(file, offsets, part);
+        unwriteFrom(file, from);
+        const kept = offsets.indexOf(record);
+        // Whole records of the same write follow the damage.
+        expect(recordOffsets(file).length).toBeLessThan(offsets.length);
+        const reports: unknown[] = [];
+        const again = await Wal.open(dir, { onTornTail: (t) => reports.push(t) });
+        expect(again.recovery.tornTail).toMatchObject({ file, offset: record, reason });
+        expect(reports).toHaveLength(1);
+        expect(again.readAll().entries.map((e) => e.index)).toEqual(
+          Array.from({ length: kept }, (_, i) => i + 1),
+        );
+        expect(kept).toBeGreaterThanOrEqual(5);
+        await again.save(undefined, [entry(kept + 1, 1, 'after')]);
+        await again.close();
+        const third = await Wal.open(dir);
+        expect(third.recovery.tornTail).toBeUndefined();
+        expect(summary(third.readAll().entries).at(-1)).toBe(`${kept + 1}/1:after`);
+        await third.close();
+      },
+    );
+
+    test('the same damage in a segment that is not the last is corruption', async () => {
+      const dir = tempDir();
+      const { file, offsets } = await crashedWithBatch(dir);
+      const end = recordsEnd(file);
+      unwriteFrom(file, offsets[5]!);
+      // Cut the headroom and add a later segment: the damaged one is no longer where a write was torn.
+      truncateSync(file, end);
+      const next = path.join(dir, `${'1'.padStart(16, '0')}-${(13).toString(16).padStart(16, '0')}.wal`);
+      writeFileSync(next, readFileSync(file).subarray(0, 16));
+      await expect(Wal.open(dir, quiet)).rejects.toThrow(WalCorruptError);
+    });
   });
 
   test('a data dir written by a newer format version is refused', async () => {

@@ -49,6 +49,8 @@ export interface ScanStop {
   reason: string;
   /** True when the damage looks like a write torn by a crash rather than corruption of durable bytes. */
   torn: boolean;
+  /** True when everything from `offset` to the end is zeros: space never written (or preallocated). */
+  zeros?: boolean;
 }
 
 /** Disk sector size used to recognise zero-filled (never written) regions after power loss. */
@@ -59,20 +61,30 @@ function allZero(buf: Buffer, from: number, to: number): boolean {
   return true;
 }
 
-/** True when some sector-aligned 512-byte run inside [from, to) is all zeros. */
-function hasZeroSector(buf: Buffer, from: number, to: number): boolean {
-  for (let s = Math.ceil(from / SECTOR_BYTES) * SECTOR_BYTES; s + SECTOR_BYTES <= to; s += SECTOR_BYTES)
-    if (allZero(buf, s, s + SECTOR_BYTES)) return true;
+/**
+ * etcd's torn-entry rule: cut [from, to) at sector boundaries (file offsets); true when one of
+ * the pieces is all zeros. A sector the crash kept from the disk reads as zeros, so a record
+ * written over zero-filled headroom that was torn has such a piece, wherever it is cut.
+ */
+function hasZeroChunk(buf: Buffer, from: number, to: number): boolean {
+  for (let s = from; s < to; ) {
+    const next = Math.min(to, (Math.floor(s / SECTOR_BYTES) + 1) * SECTOR_BYTES);
+    if (allZero(buf, s, next)) return true;
+    s = next;
+  }
   return false;
 }
 
 /**
  * Scans records from `start` to the end of `buf`. Stops at the first record that fails a check
- * and says whether that failure is consistent with a torn write at the tail: a header or
- * payload that runs past the end of the file (a write cut short), a zero-filled remainder (a
- * file extended but never written), or, for the very last record only, a checksum mismatch
- * over a payload containing a zero-filled sector (etcd's torn-entry rule). Anything else is
- * corruption. Whether a torn stop may be repaired is the caller's decision (last segment only).
+ * and says whether that failure is consistent with a torn write: a header or payload that runs
+ * past the end of the file (an append cut short), a zero-filled remainder (headroom, or a file
+ * extended but never written), or a checksum mismatch over a header or payload with a piece
+ * that is all zeros (etcd's torn-entry rule). The last rule holds whatever follows the record:
+ * a write over preallocated headroom may reach the disk out of order, a later sector of the
+ * batch landing and an earlier one not, and none of that batch was acknowledged. Anything else
+ * is corruption. Whether a torn stop may be repaired is the caller's decision (last segment
+ * only, where the last write was).
  */
 export function scanRecords(buf: Buffer, start: number): { records: ScannedRecord[]; stop?: ScanStop } {
   const records: ScannedRecord[] = [];
@@ -83,10 +95,16 @@ export function scanRecords(buf: Buffer, start: number): { records: ScannedRecor
       return { records, stop: { offset: at, reason: 'partial record header', torn: true } };
     const headerCrc = buf.readUInt32LE(at + 12);
     if (crc32c(buf.subarray(at, at + 12)) !== headerCrc) {
-      const torn = allZero(buf, at, end);
+      if (allZero(buf, at, end))
+        return { records, stop: { offset: at, reason: 'zero-filled tail', torn: true, zeros: true } };
+      const torn = hasZeroChunk(buf, at, at + RECORD_HEADER_BYTES);
       return {
         records,
-        stop: { offset: at, reason: torn ? 'zero-filled tail' : 'record header checksum mismatch', torn },
+        stop: {
+          offset: at,
+          reason: torn ? 'torn record header (zero-filled sector)' : 'record header checksum mismatch',
+          torn,
+        },
       };
     }
     const length = buf.readUInt32LE(at);
@@ -109,7 +127,7 @@ export function scanRecords(buf: Buffer, start: number): { records: ScannedRecor
       };
     const payload = buf.subarray(at + RECORD_HEADER_BYTES, payloadEnd);
     if (crc32c(payload) !== buf.readUInt32LE(at + 8)) {
-      const torn = allZero(buf, payloadEnd, end) && hasZeroSector(buf, at + RECORD_HEADER_BYTES, payloadEnd);
+      const torn = hasZeroChunk(buf, at + RECORD_HEADER_BYTES, payloadEnd);
       return {
         records,
         stop: {

@@ -17,6 +17,13 @@
  * Segments rotate at `segmentBytes`; each new segment starts with the current hard state and
  * snapshot marker so older segments can be released without losing them.
  *
+ * Headroom: a write that would grow the file carries up to `HEADROOM_BYTES` of zeros after its
+ * records, so the writes after it overwrite space the file already has. An O_DSYNC write that
+ * changes the file's size also has to commit that size (a journal commit on ext4): a 600-byte
+ * append took 230-245 us at p50 here, an overwrite 165-188 us, and the p90 halved. Only the
+ * last segment carries headroom: a rotation, and a clean close, cut it off (durably) first.
+ * Recovery reads a zero-filled tail of the last segment as headroom, not as a torn write.
+ *
  * A failed write or fsync poisons the WAL: every pending and later call rejects with
  * WalClosedError (after a failed fsync the page cache state is unknown; etcd panics here).
  */
@@ -61,6 +68,14 @@ const ACK_BEFORE_FSYNC = mutated('ack-before-fsync');
 
 /** Default size at which a segment is closed and a new one started (etcd uses 64 MB too). */
 export const WAL_SEGMENT_BYTES = 64 * 1024 * 1024;
+/** Zeros written ahead of the records when a write would grow the last segment (see the top). */
+export const HEADROOM_BYTES = 1024 * 1024;
+let zeros: Buffer | undefined;
+/** One shared zero-filled buffer, never written to. */
+function headroomZeros(bytes: number): Buffer {
+  if (!zeros || zeros.length < bytes) zeros = Buffer.alloc(Math.max(bytes, HEADROOM_BYTES));
+  return zeros.subarray(0, bytes);
+}
 
 export interface WalOptions {
   /** Rotate to a new segment once the current one reaches this many bytes. Default WAL_SEGMENT_BYTES. */
@@ -98,7 +113,10 @@ export class Wal {
   readonly #contents: WalContents;
   #segments: SegmentName[];
   #fh: FileHandle;
+  /** Where the next record goes: the end of the last record. */
   #size: number;
+  /** The file's length: `#size` plus zero-filled headroom. */
+  #allocated: number;
   /** State after every record encoded so far (including queued ones). */
   #encoded: StreamState;
   /** State after every record written and synced. */
@@ -107,6 +125,8 @@ export class Wal {
   #waiters: Waiter[] = [];
   #writing = false;
   #failed: WalClosedError | undefined;
+  /** A write or sync failed: the file is left exactly as it is. */
+  #writeFailed = false;
   #idle: Promise<void> = Promise.resolve();
   #stats = { appends: 0, fsyncs: 0, bytes: 0 };
 
@@ -117,6 +137,7 @@ export class Wal {
       segments: SegmentName[];
       fh: FileHandle;
       size: number;
+      allocated: number;
       state: StreamState;
       contents: WalContents;
       tornTail: TornTail | undefined;
@@ -127,6 +148,7 @@ export class Wal {
     this.#segments = init.segments;
     this.#fh = init.fh;
     this.#size = init.size;
+    this.#allocated = init.allocated;
     this.#encoded = { ...init.state };
     this.#durable = { ...init.state };
     this.#contents = init.contents;
@@ -162,6 +184,7 @@ export class Wal {
     const replay = new Replay();
     let tornTail: TornTail | undefined;
     let lastEnd = 0;
+    let allocated = 0;
     for (let i = 0; i < names.length; i++) {
       const file = path.join(dir, names[i]!.file);
       const buf = await readFile(file);
@@ -178,6 +201,11 @@ export class Wal {
         }
       }
       lastEnd = stop ? stop.offset : buf.length;
+      allocated = buf.length;
+      // The last segment's zero-filled tail is its headroom (or, after a crash, an append whose
+      // bytes never reached the disk: nothing of it was acknowledged). The next write goes there.
+      if (stop?.zeros && isLast) continue;
+      allocated = lastEnd;
       if (stop) {
         tornTail = { file, offset: stop.offset, bytes: buf.length - stop.offset, reason: stop.reason };
         const fh = await open(file, 'r+');
@@ -208,10 +236,15 @@ export class Wal {
       names.push(created.name);
       fh = created.fh;
       lastEnd = created.size;
+      allocated = created.size;
     } else {
       fh = await open(path.join(dir, names[names.length - 1]!.file), APPEND_FLAGS);
     }
-    return new Wal(dir, { segmentBytes }, { segments: names, fh, size: lastEnd, state, contents, tornTail });
+    return new Wal(
+      dir,
+      { segmentBytes },
+      { segments: names, fh, size: lastEnd, allocated, state, contents, tornTail },
+    );
   }
 
   /** The log as recovered at open. */
@@ -270,9 +303,20 @@ export class Wal {
 
   /** Waits for queued writes, then closes the file. Later calls reject with WalClosedError. */
   async close(): Promise<void> {
+    const clean = !this.#failed;
     if (!this.#failed) this.#failed = new WalClosedError();
     await this.#idle;
+    // A clean close leaves the segment as long as its records (a failed WAL is left as it is).
+    if (clean && !this.#writeFailed) await this.#trimHeadroom().catch(() => {});
     await this.#fh.close().catch(() => {});
+  }
+
+  /** Cuts the last segment back to its records, durably. */
+  async #trimHeadroom(): Promise<void> {
+    if (this.#allocated <= this.#size) return;
+    await this.#fh.truncate(this.#size);
+    await this.#fh.sync();
+    this.#allocated = this.#size;
   }
 
   #enqueue(buf: Buffer): Promise<void> {
@@ -297,7 +341,11 @@ export class Wal {
         const after: StreamState = { ...this.#encoded };
         try {
           if (this.#size >= this.#segmentBytes) await this.#rotate();
-          const data = bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs);
+          const records = bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs);
+          // A write past the file's end takes its next headroom with it: one write, one sync.
+          const room = Math.min(HEADROOM_BYTES, this.#segmentBytes);
+          const grows = this.#size + records.length > this.#allocated;
+          const data = grows ? Buffer.concat([records, headroomZeros(room)]) : records;
           if (ACK_BEFORE_FSYNC) {
             // The bug: acknowledge, then write and sync in the background. The write waits as a
             // slow disk would (100 ms), so the acknowledgement has surely reached the leader when
@@ -311,12 +359,14 @@ export class Wal {
           if (FAILPOINTS) failpoint('wal-before-fsync');
           await writeFully(this.#fh.fd, data, this.#size);
           if (FAILPOINTS) failpoint('wal-after-fsync');
-          this.#size += data.length;
+          this.#size += records.length;
+          if (grows) this.#allocated = this.#size + room;
           this.#durable = after;
           this.#stats.fsyncs++;
           this.#stats.appends += waiters.length;
-          this.#stats.bytes += data.length;
+          this.#stats.bytes += records.length;
         } catch (err) {
+          this.#writeFailed = true;
           this.#failed = new WalClosedError(
             `wal: write failed, refusing further writes: ${String(err)}`,
             err,
@@ -335,11 +385,14 @@ export class Wal {
   }
 
   async #rotate(): Promise<void> {
+    // Before the new segment exists: a segment that is not the last never ends in zeros.
+    await this.#trimHeadroom();
     const prev = this.#segments[this.#segments.length - 1]!;
     const created = await createSegment(this.dir, prev.seq + 1, this.#durable);
     const old = this.#fh;
     this.#fh = created.fh;
     this.#size = created.size;
+    this.#allocated = created.size;
     this.#segments.push(created.name);
     await old.close();
   }
