@@ -1,7 +1,7 @@
 /**
  * The etcd v3 API under load, Concord beside real etcd (issue 7's performance acceptance).
  *
- *   npm run bench                                  # etcd then Concord, 3 members each, 5 s a case
+ *   npm run bench                                  # etcd and Concord, 3 members each, 5 s a case
  *   npm run bench -- --members 1 --seconds 2
  *   npm run bench -- --target concord --json
  *   npm run bench -- --endpoints 127.0.0.1:2379,127.0.0.1:22379   # any running cluster
@@ -20,6 +20,12 @@
  * of a prefix (events/s, put-to-event latency); one put at a time to 10,000 watchers on one
  * stream and on 100 streams (latency: until the last watcher has it); lease grant + revoke. The load generator runs in this one Node process, on the same
  * machine as the members: on a small machine it competes with them for CPU.
+ *
+ * With both targets, both clusters run side by side and each case runs on etcd, then at once on
+ * Concord: a machine whose speed drifts over minutes (a shared VM: the same build's put rate
+ * moved 40% within an hour here) drifts under both columns of a case alike, where running all
+ * of etcd's cases and then all of Concord's put minutes between the two halves of each row.
+ * The idle cluster's heartbeats cost a few percent of a core.
  */
 import { parseArgs } from 'node:util';
 import { CASES, type CaseContext, cleanup, MAX_CONNS, warmUp } from './api-cases.js';
@@ -56,70 +62,101 @@ const cases = wanted ? CASES.filter((c) => wanted.some((w) => c.name.includes(w)
 if (cases.length === 0) throw new TypeError(`--cases ${args.cases} matches no case`);
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-async function runCases(label: string, endpoints: string[], serverCpu?: () => number): Promise<Column> {
+/** A cluster under test: its endpoints, the load context, and its members' CPU seconds. */
+interface Bench {
+  label: string;
+  endpoints: string[];
+  ctx: CaseContext;
+  serverCpu?: () => number;
+  results: Map<string, Measured | Error>;
+}
+
+async function prepare(label: string, endpoints: string[], serverCpu?: () => number): Promise<Bench> {
   const ctx: CaseContext = { endpoints, seconds, prefix: `concord-bench/${process.pid}/` };
-  const results = new Map<string, Measured | Error>();
   log(`${label}: ${endpoints.join(',')}, ${seconds} s per case`);
   if (warmupSeconds > 0) {
     const w = await warmUp(ctx, warmupSeconds);
-    log(`  warm-up, put with 64 clients for ${warmupSeconds} s: ${w.rate.toFixed(0)}/s (not reported)`);
+    log(
+      `  ${label} warm-up, put with 64 clients for ${warmupSeconds} s: ${w.rate.toFixed(0)}/s (not reported)`,
+    );
   }
-  for (const c of cases) {
-    try {
-      const t0 = performance.now();
-      const cpu0 = serverCpu?.();
-      const elections0 = await leaderChanges(endpoints);
-      const m = await c.run(ctx);
-      if (serverCpu) m.serverCpu = (serverCpu() - cpu0!) / ((performance.now() - t0) / 1000);
-      const elections1 = await leaderChanges(endpoints);
-      if (elections0 !== undefined && elections1 !== undefined) m.leaderChanges = elections1 - elections0;
-      results.set(c.name, m);
-      const errors = m.errors ? `, ${m.errors} errors (${m.firstError})` : '';
-      const cpu = [
-        m.serverCpu === undefined ? '' : `, CPU: servers ${m.serverCpu.toFixed(2)}`,
-        m.clientCpu === undefined ? '' : `, bench ${m.clientCpu.toFixed(2)} cores`,
-        m.leaderChanges ? `, ${m.leaderChanges} leader change(s)` : '',
-      ].join('');
-      log(
-        `  ${c.name}: ${m.rate.toFixed(0)}/s p50 ${m.p50.toFixed(2)} ms p99 ${m.p99.toFixed(2)} ms${cpu}${errors}${m.note ? `, ${m.note}` : ''}`,
-      );
-    } catch (err) {
-      results.set(c.name, err as Error);
-      log(`  ${c.name}: failed: ${(err as Error).message}`);
-    }
-  }
-  await cleanup(ctx).catch((err) => log(`  cleanup failed: ${(err as Error).message}`));
-  return { label, endpoints, results };
+  return { label, endpoints, ctx, serverCpu, results: new Map() };
 }
 
-async function local(target: Target): Promise<Column> {
-  let cluster: LocalCluster;
-  log(`starting ${members}-member ${target} cluster`);
+async function runCase(b: Bench, c: (typeof CASES)[number]): Promise<void> {
   try {
-    cluster = await startCluster(target, members);
+    const t0 = performance.now();
+    const cpu0 = b.serverCpu?.();
+    const elections0 = await leaderChanges(b.endpoints);
+    const m = await c.run(b.ctx);
+    if (b.serverCpu) m.serverCpu = (b.serverCpu() - cpu0!) / ((performance.now() - t0) / 1000);
+    const elections1 = await leaderChanges(b.endpoints);
+    if (elections0 !== undefined && elections1 !== undefined) m.leaderChanges = elections1 - elections0;
+    b.results.set(c.name, m);
+    const errors = m.errors ? `, ${m.errors} errors (${m.firstError})` : '';
+    const cpu = [
+      m.serverCpu === undefined ? '' : `, CPU: servers ${m.serverCpu.toFixed(2)}`,
+      m.clientCpu === undefined ? '' : `, bench ${m.clientCpu.toFixed(2)} cores`,
+      m.leaderChanges ? `, ${m.leaderChanges} leader change(s)` : '',
+    ].join('');
+    log(
+      `  ${b.label}, ${c.name}: ${m.rate.toFixed(0)}/s p50 ${m.p50.toFixed(2)} ms p99 ${m.p99.toFixed(2)} ms${cpu}${errors}${m.note ? `, ${m.note}` : ''}`,
+    );
   } catch (err) {
-    log(`${target} failed to start: ${(err as Error).message}`);
-    return { label: target, endpoints: [], results: new Map(), error: (err as Error).message };
+    b.results.set(c.name, err as Error);
+    log(`  ${b.label}, ${c.name}: failed: ${(err as Error).message}`);
   }
-  try {
-    return await runCases(target, cluster.endpoints, cluster.cpuSeconds);
-  } finally {
-    await cluster.close();
-  }
+}
+
+async function finish(b: Bench): Promise<Column> {
+  await cleanup(b.ctx).catch((err) => log(`  cleanup failed: ${(err as Error).message}`));
+  return { label: b.label, endpoints: b.endpoints, results: b.results };
+}
+
+/** Runs every case on each bench in turn, case by case (one bench: one after the other). */
+async function runAll(benches: Bench[]): Promise<Column[]> {
+  for (const c of cases) for (const b of benches) await runCase(b, c);
+  const out: Column[] = [];
+  for (const b of benches) out.push(await finish(b));
+  return out;
 }
 
 const columns: Column[] = [];
 if (args.endpoints) {
-  columns.push(await runCases('endpoints', args.endpoints.split(',')));
+  const b = await prepare('endpoints', args.endpoints.split(','));
+  columns.push(...(await runAll([b])));
 } else {
-  const targets: Target[] = args.target === 'both' ? ['etcd', 'concord'] : [args.target as Target];
-  for (const target of targets) {
-    if (target === 'etcd' && !etcdInstalled()) {
+  const targets: Target[] = (
+    args.target === 'both' ? (['etcd', 'concord'] as Target[]) : [args.target as Target]
+  ).filter((t) => {
+    if (t === 'etcd' && !etcdInstalled()) {
       log('etcd is not installed: benching concord only');
-      continue;
+      return false;
     }
-    columns.push(await local(target));
+    return true;
+  });
+  const clusters: LocalCluster[] = [];
+  const benches: Bench[] = [];
+  try {
+    for (const target of targets) {
+      log(`starting ${members}-member ${target} cluster`);
+      let cluster: LocalCluster;
+      try {
+        cluster = await startCluster(target, members);
+      } catch (err) {
+        log(`${target} failed to start: ${(err as Error).message}`);
+        columns.push({ label: target, endpoints: [], results: new Map(), error: (err as Error).message });
+        continue;
+      }
+      clusters.push(cluster);
+      benches.push(await prepare(target, cluster.endpoints, cluster.cpuSeconds));
+    }
+    columns.push(...(await runAll(benches)));
+  } finally {
+    for (const c of clusters) await c.close();
   }
+  // The report keeps etcd's column first whichever failed to start.
+  columns.sort((a, b) => targets.indexOf(a.label as Target) - targets.indexOf(b.label as Target));
 }
 
 if (args.json) {
