@@ -25,10 +25,7 @@ import {
 } from '../gen/concord/raftpb.js';
 import type { Message } from '../raft/index.js';
 import { fromPbMessage, PeerProtocolError } from './codec.js';
-import { REMOVED_MESSAGE } from './peer-transport.js';
-
-/** The gRPC path of the raft message stream. */
-export const PEER_SEND_PATH = `/${PeerDefinition.fullName}/${PeerDefinition.methods.send.name}`;
+import { PEER_SEND_PATH, REMOVED_MESSAGE } from './peer-transport.js';
 
 const { send: _send, ...coldMethods } = PeerDefinition.methods;
 /** The peer service without `Send`, for nice-grpc; `addPeerSend` serves `Send`. */

@@ -29,8 +29,8 @@ import { toPbMessage } from './codec.js';
 /** What a member answers to messages from a member removed from the cluster (etcd's wording). */
 export const REMOVED_MESSAGE = 'the member has been permanently removed from the cluster';
 
-/** The gRPC path of the raft message stream (the server side's PEER_SEND_PATH). */
-const SEND_PATH = `/${PeerDefinition.fullName}/${PeerDefinition.methods.send.name}`;
+/** The gRPC path of the raft message stream (served by peer-service.ts's `addPeerSend`). */
+export const PEER_SEND_PATH = `/${PeerDefinition.fullName}/${PeerDefinition.methods.send.name}`;
 
 /** Batches queued to one peer (not yet handed to HTTP/2) beyond which further messages are dropped. */
 export const MAX_QUEUED_BATCHES = 4096;
@@ -170,7 +170,7 @@ export class PeerTransport {
   }
 
   #open(l: Link): ClientWritableStream<Buffer> {
-    const call = l.raw.makeClientStreamRequest<Buffer, unknown>(SEND_PATH, identity, ignore, (err) => {
+    const call = l.raw.makeClientStreamRequest<Buffer, unknown>(PEER_SEND_PATH, identity, ignore, (err) => {
       if (l.stream === call) l.stream = undefined;
       if (!err || this.#closed) return;
       if (err.message.includes(REMOVED_MESSAGE)) this.#opts.onRemoved();

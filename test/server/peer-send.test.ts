@@ -11,8 +11,13 @@ import { Client, credentials, Server, ServerCredentials, status } from '@grpc/gr
 import { MessageBatch } from '../../src/gen/concord/raftpb.js';
 import type { Message } from '../../src/raft/index.js';
 import { toPbMessage } from '../../src/transport/codec.js';
-import { addPeerSend, PEER_SEND_PATH, type PeerHandler } from '../../src/transport/peer-service.js';
-import { MAX_QUEUED_BATCHES, PeerTransport, REMOVED_MESSAGE } from '../../src/transport/peer-transport.js';
+import { addPeerSend, type PeerHandler } from '../../src/transport/peer-service.js';
+import {
+  MAX_QUEUED_BATCHES,
+  PEER_SEND_PATH,
+  PeerTransport,
+  REMOVED_MESSAGE,
+} from '../../src/transport/peer-transport.js';
 import { created } from './async-resources.js';
 
 jest.setTimeout(20_000);
