@@ -21,7 +21,7 @@
  * records, so the writes after it overwrite space the file already has. An O_DSYNC write that
  * changes the file's size also has to commit that size (a journal commit on ext4): a 600-byte
  * append took 230-245 us at p50 here, an overwrite 165-188 us, and the p90 halved. Only the
- * last segment carries headroom: a rotation, and a clean close, cut it off (durably) first.
+ * last segment carries headroom: a rotation, and a close, cut it off (durably) first.
  * Recovery reads a zero-filled tail of the last segment as headroom, not as a torn write.
  *
  * A failed write or fsync poisons the WAL: every pending and later call rejects with
@@ -70,12 +70,8 @@ const ACK_BEFORE_FSYNC = mutated('ack-before-fsync');
 export const WAL_SEGMENT_BYTES = 64 * 1024 * 1024;
 /** Zeros written ahead of the records when a write would grow the last segment (see the top). */
 export const HEADROOM_BYTES = 1024 * 1024;
+/** One shared zero-filled buffer of HEADROOM_BYTES, never written to (allocated on first use). */
 let zeros: Buffer | undefined;
-/** One shared zero-filled buffer, never written to. */
-function headroomZeros(bytes: number): Buffer {
-  if (!zeros || zeros.length < bytes) zeros = Buffer.alloc(Math.max(bytes, HEADROOM_BYTES));
-  return zeros.subarray(0, bytes);
-}
 
 export interface WalOptions {
   /** Rotate to a new segment once the current one reaches this many bytes. Default WAL_SEGMENT_BYTES. */
@@ -110,6 +106,8 @@ export class Wal {
   /** What recovery found: a cut torn tail, if any. */
   readonly recovery: { tornTail: TornTail | undefined };
   readonly #segmentBytes: number;
+  /** Zeros a growing write carries: HEADROOM_BYTES, or a whole segment if segments are smaller. */
+  readonly #headroom: number;
   readonly #contents: WalContents;
   #segments: SegmentName[];
   #fh: FileHandle;
@@ -125,8 +123,6 @@ export class Wal {
   #waiters: Waiter[] = [];
   #writing = false;
   #failed: WalClosedError | undefined;
-  /** A write or sync failed: the file is left exactly as it is. */
-  #writeFailed = false;
   #idle: Promise<void> = Promise.resolve();
   #stats = { appends: 0, fsyncs: 0, bytes: 0 };
 
@@ -145,6 +141,7 @@ export class Wal {
   ) {
     this.dir = dir;
     this.#segmentBytes = opts.segmentBytes;
+    this.#headroom = Math.min(HEADROOM_BYTES, opts.segmentBytes);
     this.#segments = init.segments;
     this.#fh = init.fh;
     this.#size = init.size;
@@ -201,12 +198,11 @@ export class Wal {
         }
       }
       lastEnd = stop ? stop.offset : buf.length;
-      allocated = buf.length;
       // The last segment's zero-filled tail is its headroom (or, after a crash, an append whose
       // bytes never reached the disk: nothing of it was acknowledged). The next write goes there.
-      if (stop?.zeros && isLast) continue;
-      allocated = lastEnd;
-      if (stop) {
+      const headroom = isLast && stop?.zeros === true;
+      allocated = headroom ? buf.length : lastEnd;
+      if (stop && !headroom) {
         tornTail = { file, offset: stop.offset, bytes: buf.length - stop.offset, reason: stop.reason };
         const fh = await open(file, 'r+');
         try {
@@ -303,11 +299,11 @@ export class Wal {
 
   /** Waits for queued writes, then closes the file. Later calls reject with WalClosedError. */
   async close(): Promise<void> {
-    const clean = !this.#failed;
     if (!this.#failed) this.#failed = new WalClosedError();
     await this.#idle;
-    // A clean close leaves the segment as long as its records (a failed WAL is left as it is).
-    if (clean && !this.#writeFailed) await this.#trimHeadroom().catch(() => {});
+    // A close leaves the segment as long as its records. After a failed write too: nothing past
+    // `#size` was acknowledged, and a trim that fails as well leaves only what recovery reads.
+    await this.#trimHeadroom().catch(() => {});
     await this.#fh.close().catch(() => {});
   }
 
@@ -343,9 +339,9 @@ export class Wal {
           if (this.#size >= this.#segmentBytes) await this.#rotate();
           const records = bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs);
           // A write past the file's end takes its next headroom with it: one write, one sync.
-          const room = Math.min(HEADROOM_BYTES, this.#segmentBytes);
           const grows = this.#size + records.length > this.#allocated;
-          const data = grows ? Buffer.concat([records, headroomZeros(room)]) : records;
+          zeros ??= Buffer.alloc(HEADROOM_BYTES);
+          const data = grows ? Buffer.concat([records, zeros.subarray(0, this.#headroom)]) : records;
           if (ACK_BEFORE_FSYNC) {
             // The bug: acknowledge, then write and sync in the background. The write waits as a
             // slow disk would (100 ms), so the acknowledgement has surely reached the leader when
@@ -360,13 +356,12 @@ export class Wal {
           await writeFully(this.#fh.fd, data, this.#size);
           if (FAILPOINTS) failpoint('wal-after-fsync');
           this.#size += records.length;
-          if (grows) this.#allocated = this.#size + room;
+          if (grows) this.#allocated = this.#size + this.#headroom;
           this.#durable = after;
           this.#stats.fsyncs++;
           this.#stats.appends += waiters.length;
           this.#stats.bytes += records.length;
         } catch (err) {
-          this.#writeFailed = true;
           this.#failed = new WalClosedError(
             `wal: write failed, refusing further writes: ${String(err)}`,
             err,
