@@ -112,7 +112,9 @@ function sendHandler(h: PeerHandler) {
       }
     });
     call.on('end', () => finish());
-    // A cancelled or broken stream: what arrived was stepped; there is no one left to answer.
+    // grpc-js 1.14 ends a call the sender cancelled with a destroy without an error (what arrived
+    // was stepped, nothing more comes); a version that destroyed it with one must not turn that
+    // into an unhandled 'error' event, which would end the member.
     call.on('error', () => finish(Status.CANCELLED, 'peer stream broken'));
   };
 }

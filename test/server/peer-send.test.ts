@@ -264,6 +264,30 @@ test('a message the core throws on ends the stream with INTERNAL, not the proces
   }
 });
 
+test('a sender that cancels its stream midway leaves the receiver serving others', async () => {
+  const r = await receiver();
+  const client = new Client(`127.0.0.1:${r.port}`, credentials.createInsecure());
+  try {
+    const ended = new Promise<number>((resolve) => {
+      const call = client.makeClientStreamRequest<Buffer, unknown>(
+        PEER_SEND_PATH,
+        (b) => b,
+        () => ({}),
+        (err) => resolve(err?.code ?? status.OK),
+      );
+      call.on('error', () => {});
+      call.write(batch([heartbeat(1)]));
+      void r.delivered(1).then(() => call.cancel());
+    });
+    expect(await ended).toBe(status.CANCELLED);
+    expect(await rawSend(r.port, [batch([heartbeat(2)])])).toEqual({ code: status.OK, details: '' });
+    expect(r.got.map((m) => m.commit)).toEqual([1, 2]);
+  } finally {
+    client.close();
+    await r.close();
+  }
+});
+
 test('a removed peer gets nothing more', async () => {
   const { r, t } = await connected();
   try {
