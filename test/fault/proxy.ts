@@ -43,7 +43,10 @@ export class PeerProxies {
   async #accept(to: number, upstreamPort: number, client: net.Socket): Promise<void> {
     const from = await this.#opener(client);
     if (from < 0 && this.pids().length > 0) this.unknownSources++;
-    if (this.isDown(from, to)) {
+    // An opener that cannot be told (its socket gone from /proc before the lookup, or a member
+    // between restarts) fails closed while any link into `to` is down: letting it through could
+    // heal a partition behind the nemesis's back. A member refused this way simply redials.
+    if (this.isDown(from, to) || (from < 0 && this.#anyDownInto(to))) {
       client.destroy();
       return;
     }
@@ -93,6 +96,11 @@ export class PeerProxies {
       }
     }
     return -1;
+  }
+
+  #anyDownInto(to: number): boolean {
+    for (const link of this.#down) if (link.endsWith(`>${to}`)) return true;
+    return false;
   }
 
   isDown(from: number, to: number): boolean {
