@@ -57,9 +57,17 @@ async function caught(seed: number, timeMs: number, nemeses: readonly NemesisNam
 
 describe('the checkers catch deliberate bugs', () => {
   test('follower-local-reads: a follower cut off from the leader serves stale reads', async () => {
-    const r = await caught(7, 20_000, ['partition-halves', 'partition-leader'], 'follower-local-reads');
-    expect(r.summary.violations.map((v) => v.check)).toContain('linearizability');
-  }, 300_000);
+    // A stale read shows only when a client of the cut-off member reads a key the majority has
+    // since written; on a loaded CI machine seed 7 once passed its partitions without one. The
+    // checkers must flag it in one of these seeds (each caught it in every run alone).
+    let checks: string[] = [];
+    for (const seed of [7, 9]) {
+      const r = await caught(seed, 20_000, ['partition-halves', 'partition-leader'], 'follower-local-reads');
+      checks = r.summary.violations.map((v) => v.check);
+      if (checks.includes('linearizability')) break;
+    }
+    expect(checks).toContain('linearizability');
+  }, 600_000);
 
   test('skip-lease-extension-on-leader-change: a new leader drops leases that were kept alive', async () => {
     const r = await caught(8, 20_000, ['kill-leader'], 'skip-lease-extension-on-leader-change');
