@@ -72,7 +72,8 @@ export function ensureServerBuilt(): void {
     }
     return t;
   };
-  const src = Math.max(newest(path.join(ROOT, 'src/server')), newest(path.join(ROOT, 'src/cli')));
+  // The server imports most of src (transport, raft, mvcc, storage …): any change there counts.
+  const src = newest(path.join(ROOT, 'src'));
   if (!existsSync(MAIN) || statSync(MAIN).mtimeMs < src)
     execSync('npm run build', { cwd: ROOT, stdio: 'ignore' });
 }
