@@ -2,9 +2,9 @@
  * The links between the members of a test cluster, which `partition()` cuts for real.
  *
  * Each member is started with `grpc_proxy` pointing at its own HTTP CONNECT proxy here, so every
- * gRPC connection it opens to another member (Raft messages, snapshots, forwarded lease and
- * membership calls) is a tunnel through this process, and the proxy knows which member opened
- * it. Member i is isolated by cutting every tunnel between i and another member, both ways, and
+ * connection it opens to another member (the raft stream, which follows grpc-js's proxy rules,
+ * and gRPC for snapshots, forwarded lease and membership calls) is a tunnel through this
+ * process, and the proxy knows which member opened it. Member i is isolated by cutting every tunnel between i and another member, both ways, and
  * leaving new ones unanswered, as a partitioned network does (a refusal would also make grpc-js
  * log an error in the member for every retry); healing completes the connections left waiting.
  * Connections from clients to a member do not pass here: clients still reach an isolated member,

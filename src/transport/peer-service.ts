@@ -3,17 +3,12 @@
  * core, snapshot streams saved then stepped, and the lease calls followers forward to the
  * leader. Anything from another cluster is refused.
  *
- * `Send` (every append, acknowledgement and heartbeat) is a plain grpc-js handler that steps
- * each batch from the stream's 'data' event: nice-grpc's async iteration of a client stream
- * costs several promise hops per message on every hop of every write. The cold methods stay on
- * nice-grpc (`PEER_COLD_DEFINITION`). The wire is the same gRPC method and protobuf either way.
+ * Raft messages (every append, acknowledgement and heartbeat) arrive on the raft stream, a
+ * connection of their own (raft-stream.ts), and are stepped from its 'data' event. The peer
+ * service's gRPC `Send` is not served (it answers UNIMPLEMENTED); the cold methods are, on
+ * nice-grpc (`PEER_COLD_DEFINITION`).
  */
-import type {
-  Server as GrpcServer,
-  ServerReadableStream,
-  ServiceDefinition,
-  sendUnaryData,
-} from '@grpc/grpc-js';
+import type { Duplex } from 'node:stream';
 import { ServerError, Status } from 'nice-grpc-common';
 import {
   type LeaseTimeToLiveResponse,
@@ -21,14 +16,14 @@ import {
   type Message as PbMessage,
   PeerDefinition,
   type PeerServiceImplementation,
-  SendResponse,
 } from '../gen/concord/raftpb.js';
 import type { Message } from '../raft/index.js';
 import { fromPbMessage, PeerProtocolError } from './codec.js';
-import { PEER_SEND_PATH, REMOVED_MESSAGE } from './peer-transport.js';
+import { PEER_MAX_MESSAGE_BYTES, REMOVED_MESSAGE } from './peer-transport.js';
+import { FrameReader, refusalFrame } from './raft-stream.js';
 
 const { send: _send, ...coldMethods } = PeerDefinition.methods;
-/** The peer service without `Send`, for nice-grpc; `addPeerSend` serves `Send`. */
+/** The peer service without `Send` (raft messages travel on the raft stream), for nice-grpc. */
 export const PEER_COLD_DEFINITION = { ...PeerDefinition, methods: coldMethods } as const;
 
 export interface PeerHandler {
@@ -55,68 +50,66 @@ function checkCluster(h: PeerHandler, clusterId: bigint): void {
   if (mismatch) throw new ServerError(Status.FAILED_PRECONDITION, mismatch);
 }
 
-const identity = (b: Buffer): Buffer => b;
-const EMPTY_RESPONSE = Buffer.from(SendResponse.encode({}).finish());
-
-/** Serves `Send` on a grpc-js server (the one nice-grpc built for the cold methods). */
-export function addPeerSend(server: GrpcServer, h: PeerHandler): void {
-  const definition: ServiceDefinition = {
-    send: {
-      path: PEER_SEND_PATH,
-      requestStream: true,
-      responseStream: false,
-      requestSerialize: identity,
-      requestDeserialize: identity,
-      responseSerialize: () => EMPTY_RESPONSE,
-      responseDeserialize: () => ({}),
-    },
-  };
-  server.addService(definition, { send: sendHandler(h) });
+/** Why a batch was refused: the status that ends its stream. */
+interface Refusal {
+  code: Status;
+  details: string;
 }
 
 /**
- * Steps each batch as it arrives. The first bad batch ends the stream with its status; later
- * ones are ignored, and nothing of a refused batch is stepped.
+ * Checks a batch whole, then steps its messages; nothing of a refused batch is stepped.
  */
-function sendHandler(h: PeerHandler) {
-  return (call: ServerReadableStream<Buffer, SendResponse>, callback: sendUnaryData<SendResponse>): void => {
-    let done = false;
-    const finish = (code?: Status, details?: string): void => {
-      if (done) return;
-      done = true;
-      if (code === undefined) callback(null, {});
-      else callback({ code, details: details ?? '' });
-    };
-    call.on('data', (bytes: Buffer) => {
-      if (done) return;
-      let msgs: Message[];
-      try {
-        const b = MessageBatch.decode(bytes);
-        const mismatch = clusterMismatch(h, b.clusterId);
-        if (mismatch) return finish(Status.FAILED_PRECONDITION, mismatch);
-        if (h.isRemoved(b.from)) return finish(Status.FAILED_PRECONDITION, REMOVED_MESSAGE);
-        msgs = b.messages.map((m) => fromPbMessage(m));
-      } catch (err) {
-        const why =
-          err instanceof PeerProtocolError ? err.message : `concord: bad peer message: ${String(err)}`;
-        return finish(Status.INVALID_ARGUMENT, why);
-      }
-      try {
-        for (const m of msgs) h.step(m);
-      } catch (err) {
-        // A message the core refuses must not take the member down from an event handler.
-        finish(
-          Status.INTERNAL,
-          `concord: peer message refused: ${err instanceof Error ? err.message : String(err)}`,
-        );
-      }
-    });
-    call.on('end', () => finish());
-    // grpc-js 1.14 ends a call the sender cancelled with a destroy without an error (what arrived
-    // was stepped, nothing more comes); a version that destroyed it with one must not turn that
-    // into an unhandled 'error' event, which would end the member.
-    call.on('error', () => finish(Status.CANCELLED, 'peer stream broken'));
+function stepBatch(h: PeerHandler, bytes: Uint8Array): Refusal | undefined {
+  let msgs: Message[];
+  try {
+    const b = MessageBatch.decode(bytes);
+    const mismatch = clusterMismatch(h, b.clusterId);
+    if (mismatch) return { code: Status.FAILED_PRECONDITION, details: mismatch };
+    if (h.isRemoved(b.from)) return { code: Status.FAILED_PRECONDITION, details: REMOVED_MESSAGE };
+    msgs = b.messages.map((m) => fromPbMessage(m));
+  } catch (err) {
+    const why = err instanceof PeerProtocolError ? err.message : `concord: bad peer message: ${String(err)}`;
+    return { code: Status.INVALID_ARGUMENT, details: why };
+  }
+  try {
+    for (const m of msgs) h.step(m);
+  } catch (err) {
+    // A message the core refuses must not take the member down from an event handler.
+    const why = err instanceof Error ? err.message : String(err);
+    return { code: Status.INTERNAL, details: `concord: peer message refused: ${why}` };
+  }
+  return undefined;
+}
+
+/**
+ * Serves one raft stream (see raft-stream.ts) on a connection the peer port has handed over,
+ * its magic already read. Each frame is stepped as it arrives; the first refused one is answered
+ * with its status and the connection ended, and nothing after it is stepped.
+ */
+export function serveRaftStream(socket: Duplex, h: PeerHandler): void {
+  const reader = new FrameReader(PEER_MAX_MESSAGE_BYTES);
+  let done = false;
+  const refuse = (r: Refusal): void => {
+    done = true;
+    socket.end(refusalFrame(r.code, r.details));
+    // What the sender wrote meanwhile is read and dropped until it closes.
+    socket.resume();
   };
+  socket.on('data', (chunk: Buffer) => {
+    if (done) return;
+    let frames: Buffer[];
+    try {
+      frames = reader.push(chunk);
+    } catch (err) {
+      return refuse({ code: Status.RESOURCE_EXHAUSTED, details: (err as Error).message });
+    }
+    for (const f of frames) {
+      const refused = stepBatch(h, f);
+      if (refused) return refuse(refused);
+    }
+  });
+  // A reset from the sender ends the stream; what arrived was stepped.
+  socket.on('error', () => socket.destroy());
 }
 
 /** The cold methods of the peer service (every method but `Send`), for nice-grpc. */

@@ -1,19 +1,19 @@
 /**
- * Messages to peers over streaming gRPC: one long-lived `Send` stream per peer, fed with one
- * batch per `send` (the host sends a Ready's messages in one call), at once: a batch held for
- * the next macrotask would delay every append and acknowledgement by a wake-up; and
- * one `SendSnapshot` stream per snapshot transfer, the snapshot's bytes in chunks.
- *
- * `Send` is written through grpc-js directly (encoded here, handed to the call in the same
- * turn), not through nice-grpc's async-iterable client stream: that pipe cost a queue, an async
- * generator and several promise hops per batch, on each of the four peer hops of a write
- * forwarded by a follower. The colder calls (snapshots, lease forwarding) keep nice-grpc.
+ * Messages to peers: one long-lived raft stream per peer (raft-stream.ts: a TCP or TLS
+ * connection of its own to the peer port), fed with one batch per `send` (the host sends a
+ * Ready's messages in one call), written to the socket in the caller's turn: a batch held for
+ * the next macrotask, or for node:http2's next write pass, would delay every append and
+ * acknowledgement. Snapshots go over gRPC `SendSnapshot`, one call per transfer, in chunks; the
+ * lease calls a follower forwards to the leader over gRPC too (`client()`).
  *
  * Delivery is best effort, as Raft expects of its network: a broken stream loses what was in
  * it, the core is told the peer is unreachable and retransmits. A peer that cannot keep up has
- * its queue bounded: beyond it, messages are dropped (and reported) rather than buffered.
+ * its queue bounded: beyond it, messages are dropped (and reported) rather than buffered. A peer
+ * that keeps refusing connections is dialled again after a back-off (100 ms doubling to 1 s),
+ * not on every batch.
  */
-import { type ClientWritableStream, Client as GrpcClient } from '@grpc/grpc-js';
+import net from 'node:net';
+import tls from 'node:tls';
 import { type Channel, ChannelCredentials, type Client, createChannel, createClient } from 'nice-grpc';
 import {
   MessageBatch,
@@ -25,19 +25,23 @@ import {
 import { asLogger, type LogSink, took } from '../log.js';
 import type { Message, NodeId } from '../raft/index.js';
 import { toPbMessage } from './codec.js';
+import { connectTunnel, proxyFor } from './proxy-dial.js';
+import { FrameReader, frameHeader, parseRefusal, RAFT_STREAM_MAGIC } from './raft-stream.js';
 
 /** What a member answers to messages from a member removed from the cluster (etcd's wording). */
 export const REMOVED_MESSAGE = 'the member has been permanently removed from the cluster';
 
-/** The gRPC path of the raft message stream (served by peer-service.ts's `addPeerSend`). */
-export const PEER_SEND_PATH = `/${PeerDefinition.fullName}/${PeerDefinition.methods.send.name}`;
-
-/** Batches queued to one peer (not yet handed to HTTP/2) beyond which further messages are dropped. */
-export const MAX_QUEUED_BATCHES = 4096;
+/** Bytes queued to one peer's socket (not yet written) beyond which further messages are dropped. */
+export const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
 /** Bytes per snapshot chunk on the wire. */
 export const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
-/** The largest peer message (a batch of entries); grpc-js refuses larger ones. */
+/** The largest peer message (a batch of entries); larger ones are refused. */
 export const PEER_MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
+/** The first and the longest wait before dialling a peer whose last connection failed. */
+export const REDIAL_MIN_MS = 100;
+export const REDIAL_MAX_MS = 1_000;
+/** A connection that lived this long was no failure: the next one is dialled at once. */
+const HEALTHY_CONNECTION_MS = 1_000;
 
 export interface PeerTransportOptions {
   selfId: NodeId;
@@ -53,6 +57,11 @@ export interface PeerTransportOptions {
   log: LogSink;
   /** Credentials for a peer URL (the member's peer TLS for https://); default: see peerCredentials. */
   credentials?: (peerUrl: string) => ChannelCredentials;
+  /**
+   * TLS for the raft stream to an https:// peer URL (this member's certificate and the CA it
+   * trusts); default: the system's CAs, no client certificate. Not asked for http:// URLs.
+   */
+  tlsOptions?: (peerUrl: string) => tls.ConnectionOptions;
 }
 
 /** Plain for http:// peers, TLS verified with the system's CAs for https:// ones. */
@@ -67,9 +76,14 @@ interface Link {
   url: string;
   channel: Channel;
   client: Client<typeof PeerDefinition>;
-  /** The same channel seen as a plain grpc-js client, for `Send`. */
-  raw: GrpcClient;
-  stream: ClientWritableStream<Buffer> | undefined;
+  /** The raft stream, while open (or connecting). */
+  socket: net.Socket | undefined;
+  /** Consecutive connections that failed young; the back-off doubles with each. */
+  failures: number;
+  /** No dialling before this time (ms since the epoch). */
+  redialAt: number;
+  /** A tunnel through a proxy is being set up. */
+  dialling: boolean;
   pending: PbMessage[];
   snapshotting: boolean;
 }
@@ -105,8 +119,10 @@ export class PeerTransport {
       url: peerUrl,
       channel,
       client: createClient(PeerDefinition, channel),
-      raw: new GrpcClient(`${u.hostname}:${u.port}`, credentials, { channelOverride: channel }),
-      stream: undefined,
+      socket: undefined,
+      failures: 0,
+      redialAt: 0,
+      dialling: false,
       pending: [],
       snapshotting: false,
     });
@@ -116,7 +132,10 @@ export class PeerTransport {
     const l = this.#links.get(id);
     if (!l) return;
     this.#links.delete(id);
-    l.stream?.end();
+    // What was written is flushed, then the connection ends; its close reports nothing (the
+    // link is gone from the map).
+    l.socket?.end();
+    l.socket = undefined;
     l.channel.close();
   }
 
@@ -155,8 +174,11 @@ export class PeerTransport {
       if (l.pending.length === 0) continue;
       const messages = l.pending;
       l.pending = [];
-      const stream = l.stream ?? this.#open(l);
-      if (stream.writableLength >= MAX_QUEUED_BATCHES) {
+      const socket = l.socket ?? this.#open(l);
+      // Backing off (the failed connection's close has told the core already), or a tunnel
+      // being set up: dropped, the core retransmits.
+      if (!socket) continue;
+      if (socket.writableLength >= MAX_QUEUED_BYTES) {
         this.#opts.onUnreachable(l.id);
         continue;
       }
@@ -165,22 +187,92 @@ export class PeerTransport {
         from: this.#opts.selfId,
         messages,
       }).finish();
-      stream.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      // Header and batch in one writev, attempted now (libuv tries the write in this turn).
+      socket.cork();
+      socket.write(frameHeader(bytes.byteLength));
+      socket.write(bytes);
+      socket.uncork();
     }
   }
 
-  #open(l: Link): ClientWritableStream<Buffer> {
-    const call = l.raw.makeClientStreamRequest<Buffer, unknown>(PEER_SEND_PATH, identity, ignore, (err) => {
-      if (l.stream === call) l.stream = undefined;
-      if (!err || this.#closed) return;
-      if (err.message.includes(REMOVED_MESSAGE)) this.#opts.onRemoved();
+  /**
+   * Dials the peer's raft stream. Direct, the socket is returned at once and buffers what is
+   * written until it connects. Through a proxy (proxy-dial.ts) the tunnel is set up first, and
+   * batches meanwhile are dropped (the core retransmits); undefined then, and while backing off.
+   */
+  #open(l: Link): net.Socket | undefined {
+    const now = Date.now();
+    if (now < l.redialAt || l.dialling) return undefined;
+    const u = new URL(l.url);
+    const host = u.hostname.replace(/^\[|\]$/g, '');
+    const port = Number(u.port);
+    const secure = u.protocol === 'https:';
+    const proxy = proxyFor(host);
+    if (proxy) {
+      l.dialling = true;
+      connectTunnel(proxy, host, port).then(
+        (tunnel) => {
+          l.dialling = false;
+          if (this.#closed || this.#links.get(l.id) !== l) tunnel.destroy();
+          else this.#attach(l, secure ? this.#tls(l, host, port, tunnel) : tunnel, now);
+        },
+        () => {
+          l.dialling = false;
+          this.#failed(l);
+          if (!this.#closed && this.#links.get(l.id) === l) this.#opts.onUnreachable(l.id);
+        },
+      );
+      return undefined;
+    }
+    const socket = secure ? this.#tls(l, host, port) : net.connect({ host, port });
+    this.#attach(l, socket, now);
+    return socket;
+  }
+
+  #tls(l: Link, host: string, port: number, tunnel?: net.Socket): tls.TLSSocket {
+    return tls.connect({
+      host,
+      port,
+      ...(tunnel ? { socket: tunnel } : {}),
+      // SNI takes a name, never an address; an address is still checked against the
+      // certificate's IP SANs.
+      ...(net.isIP(host) ? {} : { servername: host }),
+      ...(this.#opts.tlsOptions?.(l.url) ?? {}),
+    });
+  }
+
+  /** Makes `socket` the link's raft stream: the magic first, then what `#flush` writes. */
+  #attach(l: Link, socket: net.Socket, opened: number): void {
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 10_000);
+    socket.write(RAFT_STREAM_MAGIC);
+    let refusal: string | undefined;
+    const reader = new FrameReader(64 * 1024);
+    socket.on('data', (chunk: Buffer) => {
+      // The peer writes only to refuse the stream, once, and then ends it.
+      try {
+        for (const f of reader.push(chunk)) refusal ??= parseRefusal(f).details;
+      } catch {
+        socket.destroy();
+      }
+    });
+    // The close that follows reports it.
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      if (l.socket === socket) l.socket = undefined;
+      if (Date.now() - opened >= HEALTHY_CONNECTION_MS) l.failures = 0;
+      else this.#failed(l);
+      if (this.#closed || this.#links.get(l.id) !== l) return;
+      if (refusal?.includes(REMOVED_MESSAGE)) this.#opts.onRemoved();
       else this.#opts.onUnreachable(l.id);
     });
-    // The call's status reaches the callback above; a write racing the stream's end must not
-    // become an unhandled 'error' event.
-    call.on('error', () => {});
-    l.stream = call;
-    return call;
+    l.socket = socket;
+  }
+
+  /** A connection that failed young: the next dial waits, longer each time. */
+  #failed(l: Link): void {
+    l.failures++;
+    l.redialAt = Date.now() + Math.min(REDIAL_MAX_MS, REDIAL_MIN_MS * 2 ** (l.failures - 1));
   }
 
   #sendSnapshot(l: Link, m: Message): void {
@@ -236,6 +328,3 @@ export class PeerTransport {
     for (const id of [...this.#links.keys()]) this.removePeer(id);
   }
 }
-
-const identity = (b: Buffer): Buffer => b;
-const ignore = (): undefined => undefined;

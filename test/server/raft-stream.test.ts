@@ -1,23 +1,30 @@
 /**
- * The raft message stream between members (`Send`): the sender writes each Ready's batch to
- * grpc-js in the same turn, the receiver steps each batch from the stream's 'data' event, and
- * every refusal (another cluster, a removed sender, bytes that are not a batch, a message type
- * the core does not know, a message the core throws on) ends that stream with a status, steps
- * nothing of the refused batch and leaves the member running.
+ * The raft stream between members (src/transport/raft-stream.ts) on a real peer port: the sender
+ * writes each Ready's batch to its socket in the same turn, the receiver steps each batch from
+ * the socket's 'data' event, and every refusal (another cluster, a removed sender, bytes that
+ * are not a batch, a message type the core does not know, a message the core throws on, a frame
+ * over the limit) ends that stream with a status, steps nothing of the refused batch and leaves
+ * the member running. The same port still serves gRPC, and closes anything else.
  */
-import http2 from 'node:http2';
-import type net from 'node:net';
-import { Client, credentials, Server, ServerCredentials, status } from '@grpc/grpc-js';
+import net from 'node:net';
+import { Client, credentials, Server, status } from '@grpc/grpc-js';
 import { MessageBatch } from '../../src/gen/concord/raftpb.js';
 import type { Message } from '../../src/raft/index.js';
+import { PeerPort } from '../../src/server/api/peer-port.js';
 import { toPbMessage } from '../../src/transport/codec.js';
-import { addPeerSend, type PeerHandler } from '../../src/transport/peer-service.js';
+import { type PeerHandler, serveRaftStream } from '../../src/transport/peer-service.js';
 import {
-  MAX_QUEUED_BATCHES,
-  PEER_SEND_PATH,
+  MAX_QUEUED_BYTES,
+  PEER_MAX_MESSAGE_BYTES,
   PeerTransport,
   REMOVED_MESSAGE,
 } from '../../src/transport/peer-transport.js';
+import {
+  FrameReader,
+  frameHeader,
+  parseRefusal,
+  RAFT_STREAM_MAGIC,
+} from '../../src/transport/raft-stream.js';
 import { created } from './async-resources.js';
 
 jest.setTimeout(20_000);
@@ -65,13 +72,9 @@ async function receiver(over: Partial<PeerHandler> = {}): Promise<Receiver> {
     isRemoved: () => false,
     ...over,
   };
-  const server = new Server();
-  addPeerSend(server, handler);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) =>
-      err ? reject(err) : resolve(p),
-    ),
-  );
+  const grpc = new Server();
+  const peerPort = new PeerPort(grpc, (socket) => serveRaftStream(socket, handler));
+  const port = await peerPort.listen('127.0.0.1', 0);
   return {
     port,
     got,
@@ -80,7 +83,10 @@ async function receiver(over: Partial<PeerHandler> = {}): Promise<Receiver> {
         wake = () => got.length >= n && resolve();
         wake();
       }),
-    close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+    close: async () => {
+      peerPort.close();
+      grpc.forceShutdown();
+    },
   };
 }
 
@@ -103,22 +109,23 @@ function transport(events: Events = { unreachable: [], removed: 0 }, clusterId =
   });
 }
 
-/** Writes raw messages on a Send stream and resolves with the status the receiver ends it with. */
-function rawSend(port: number, payloads: Buffer[]): Promise<{ code: number; details: string }> {
-  const client = new Client(`127.0.0.1:${port}`, credentials.createInsecure());
+/**
+ * Opens a raft stream by hand, writes `frames` (each framed, unless `raw`), ends it, and resolves
+ * with how the receiver ended it: its refusal, or OK when it closed without a word.
+ */
+function rawSend(port: number, frames: Buffer[], raw = false): Promise<{ code: number; details: string }> {
   return new Promise((resolve) => {
-    const call = client.makeClientStreamRequest<Buffer, unknown>(
-      PEER_SEND_PATH,
-      (b) => b,
-      () => ({}),
-      (err) => {
-        client.close();
-        resolve(err ? { code: err.code, details: err.details } : { code: status.OK, details: '' });
-      },
-    );
-    call.on('error', () => {});
-    for (const p of payloads) call.write(p);
-    call.end();
+    const socket = net.connect({ host: '127.0.0.1', port });
+    const reader = new FrameReader(1 << 20);
+    let refusal: { code: number; details: string } | undefined;
+    socket.on('data', (d: Buffer) => {
+      for (const f of reader.push(d)) refusal ??= parseRefusal(f);
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => resolve(refusal ?? { code: status.OK, details: '' }));
+    socket.write(RAFT_STREAM_MAGIC);
+    for (const f of frames) socket.write(raw ? f : Buffer.concat([frameHeader(f.length), f]));
+    socket.end();
   });
 }
 
@@ -264,24 +271,63 @@ test('a message the core throws on ends the stream with INTERNAL, not the proces
   }
 });
 
-test('a sender that cancels its stream midway leaves the receiver serving others', async () => {
+test('a sender that resets its stream midway leaves the receiver serving others', async () => {
+  const r = await receiver();
+  const socket = net.connect({ host: '127.0.0.1', port: r.port });
+  socket.on('error', () => {});
+  const one = batch([heartbeat(1)]);
+  // A whole frame, then half of the next one, then a reset.
+  socket.write(Buffer.concat([RAFT_STREAM_MAGIC, frameHeader(one.length), one, frameHeader(one.length)]));
+  socket.write(one.subarray(0, 3));
+  try {
+    await r.delivered(1);
+    socket.resetAndDestroy();
+    expect(await rawSend(r.port, [batch([heartbeat(2)])])).toEqual({ code: status.OK, details: '' });
+    expect(r.got.map((m) => m.commit)).toEqual([1, 2]);
+  } finally {
+    socket.destroy();
+    await r.close();
+  }
+});
+
+test('a frame over the limit is refused before its bytes arrive', async () => {
+  const r = await receiver();
+  try {
+    const got = await rawSend(r.port, [frameHeader(PEER_MAX_MESSAGE_BYTES + 1)], true);
+    expect(got.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(got.details).toContain(`exceeds the limit of ${PEER_MAX_MESSAGE_BYTES}`);
+    expect(r.got).toEqual([]);
+  } finally {
+    await r.close();
+  }
+});
+
+test('the peer port still serves gRPC, and closes what is neither', async () => {
   const r = await receiver();
   const client = new Client(`127.0.0.1:${r.port}`, credentials.createInsecure());
   try {
-    const ended = new Promise<number>((resolve) => {
-      const call = client.makeClientStreamRequest<Buffer, unknown>(
-        PEER_SEND_PATH,
-        (b) => b,
-        () => ({}),
+    // The grpc-js server behind the port has no services here: reaching it answers UNIMPLEMENTED.
+    const code = await new Promise<number>((resolve) =>
+      client.makeUnaryRequest(
+        '/concordpb.Peer/ClusterInfo',
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        Buffer.alloc(0),
         (err) => resolve(err?.code ?? status.OK),
-      );
-      call.on('error', () => {});
-      call.write(batch([heartbeat(1)]));
-      void r.delivered(1).then(() => call.cancel());
+      ),
+    );
+    expect(code).toBe(status.UNIMPLEMENTED);
+    const closed = await new Promise<string>((resolve) => {
+      const s = net.connect({ host: '127.0.0.1', port: r.port }, () => s.write('GET / HTTP/1.1\r\n\r\n'));
+      let got = '';
+      s.on('data', (d) => {
+        got += d;
+      });
+      s.on('error', () => {});
+      s.on('close', () => resolve(got));
     });
-    expect(await ended).toBe(status.CANCELLED);
-    expect(await rawSend(r.port, [batch([heartbeat(2)])])).toEqual({ code: status.OK, details: '' });
-    expect(r.got.map((m) => m.commit)).toEqual([1, 2]);
+    expect(closed).toBe('');
+    expect(r.got).toEqual([]);
   } finally {
     client.close();
     await r.close();
@@ -303,33 +349,75 @@ test('a removed peer gets nothing more', async () => {
   }
 });
 
-test('a peer that takes nothing: past MAX_QUEUED_BATCHES queued, batches are dropped and reported', async () => {
-  // An HTTP/2 server that accepts the stream and never reads it: flow control stops the
-  // sender's writes, and grpc-js queues them.
-  const sessions: http2.ServerHttp2Session[] = [];
-  const stuck = http2.createServer();
-  stuck.on('session', (s) => sessions.push(s));
-  stuck.on('stream', (stream) => {
-    stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
-    stream.pause();
-  });
+test('a peer that takes nothing: past MAX_QUEUED_BYTES queued, batches are dropped and reported', async () => {
+  // A server that accepts the connection and never reads it: the kernel's buffers fill, then
+  // the socket queues the sender's writes.
+  const held: net.Socket[] = [];
+  const stuck = net.createServer({ pauseOnConnect: true }, (s) => held.push(s));
   await new Promise<void>((resolve) => stuck.listen(0, '127.0.0.1', () => resolve()));
   const port = (stuck.address() as net.AddressInfo).port;
   const events: Events = { unreachable: [], removed: 0 };
   const t = transport(events);
   t.addPeer(2n, `http://127.0.0.1:${port}`);
   try {
-    const big: Message = { ...heartbeat(1), type: 'MsgApp', entries: [] };
-    const payload = { ...big, context: new Uint8Array(4096) };
-    for (let i = 0; i < MAX_QUEUED_BATCHES * 2 && events.unreachable.length === 0; i++) {
+    const payload: Message = {
+      ...heartbeat(1),
+      type: 'MsgApp',
+      entries: [],
+      context: new Uint8Array(65_536),
+    };
+    const most = (MAX_QUEUED_BYTES / 65_536) * 4;
+    for (let i = 0; i < most && events.unreachable.length === 0; i++) {
       t.send([payload]);
-      if (i % 256 === 0) await new Promise((res) => setImmediate(res));
+      if (i % 64 === 0) await new Promise((res) => setImmediate(res));
     }
     expect(events.unreachable.length).toBeGreaterThan(0);
     expect(new Set(events.unreachable)).toEqual(new Set([2n]));
   } finally {
     t.close();
-    for (const s of sessions) s.destroy();
+    for (const s of held) s.destroy();
     await new Promise<void>((resolve) => stuck.close(() => resolve()));
   }
+});
+
+test('a peer that refuses connections is dialled again after a back-off, not on every batch', async () => {
+  // A port nobody listens on.
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', () => resolve()));
+  const port = (probe.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  const events: Events = { unreachable: [], removed: 0 };
+  const t = transport(events);
+  t.addPeer(2n, `http://127.0.0.1:${port}`);
+  try {
+    // 100 batches over about 500 ms: without a back-off, 100 dials and 100 reports.
+    for (let i = 0; i < 100; i++) {
+      t.send([heartbeat(i)]);
+      await new Promise((res) => setTimeout(res, 5));
+    }
+    // Dials at about 0, 100, 300 and 700 ms.
+    expect(events.unreachable.length).toBeGreaterThanOrEqual(2);
+    expect(events.unreachable.length).toBeLessThanOrEqual(6);
+  } finally {
+    t.close();
+  }
+});
+
+describe('FrameReader', () => {
+  const frames = [Buffer.from('a'), Buffer.alloc(0), Buffer.alloc(70_000, 7), Buffer.from('last')];
+  const wire = Buffer.concat(frames.flatMap((f) => [frameHeader(f.length), f]));
+
+  test.each([1, 3, 4, 5, 1000, wire.length])('gives the frames whole, read %i bytes at a time', (n) => {
+    const reader = new FrameReader(1 << 20);
+    const got: Buffer[] = [];
+    for (let at = 0; at < wire.length; at += n) got.push(...reader.push(wire.subarray(at, at + n)));
+    expect(got.map((f) => f.toString('hex'))).toEqual(frames.map((f) => f.toString('hex')));
+  });
+
+  test('a length over the limit throws', () => {
+    const reader = new FrameReader(10);
+    expect(() => reader.push(Buffer.concat([frameHeader(11), Buffer.alloc(11)]))).toThrow(
+      'raft stream frame of 11 bytes exceeds the limit of 10',
+    );
+  });
 });

@@ -25,10 +25,11 @@ import tls from 'node:tls';
 import { type ConnectionInjector, Server as GrpcJsServer, ServerCredentials } from '@grpc/grpc-js';
 import type { Server } from 'nice-grpc';
 import type { TlsMaterial } from '../bootstrap/tls.js';
+import { routeByFirstBytes } from './first-bytes.js';
 import { grpcLimitsOf, guardSession, guardStream, setGrpcLimits } from './grpc-hygiene.js';
 import { AuthorityRewriter, screen } from './url-authority.js';
 
-const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+export const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 /** How long a connection's first bytes may take to tell HTTP/2 from HTTP/1. */
 export const ROUTE_TIMEOUT_MS = 10_000;
 
@@ -55,7 +56,10 @@ export async function grpcJsServerOf(server: Server): Promise<GrpcJsServer> {
 }
 
 /** grpc-js's connection injector, and the HTTP/2 server it creates for it (its one `http2.createServer` call). */
-function injectorOf(grpc: GrpcJsServer): { injector: ConnectionInjector; http2Server: http2.Http2Server } {
+export function injectorOf(grpc: GrpcJsServer): {
+  injector: ConnectionInjector;
+  http2Server: http2.Http2Server;
+} {
   const mod = http2 as unknown as { createServer: typeof http2.createServer };
   const createServer = mod.createServer;
   let created: http2.Http2Server | undefined;
@@ -144,25 +148,9 @@ export class ClientPort {
   }
 
   #route(socket: net.Socket): void {
-    // Until a server owns it, a reset socket must not become an uncaught error.
-    const onError = () => socket.destroy();
-    socket.on('error', onError);
-    const timer = setTimeout(() => socket.destroy(), ROUTE_TIMEOUT_MS);
-    timer.unref();
-    socket.once('close', () => clearTimeout(timer));
-    let head = Buffer.alloc(0);
-    const onReadable = () => {
-      let chunk: Buffer | null;
-      // biome-ignore lint/suspicious/noAssignInExpressions: the usual stream read loop.
-      while ((chunk = socket.read() as Buffer | null) !== null) head = Buffer.concat([head, chunk]);
-      // The whole preface decides HTTP/2; the first byte that differs from it, HTTP/1.
-      const n = Math.min(head.length, HTTP2_PREFACE.length);
-      const prefaceSoFar = head.subarray(0, n).equals(HTTP2_PREFACE.subarray(0, n));
-      if (prefaceSoFar && n < HTTP2_PREFACE.length && !socket.readableEnded) return;
-      clearTimeout(timer);
-      socket.off('readable', onReadable);
-      socket.off('error', onError);
-      if (prefaceSoFar && n === HTTP2_PREFACE.length) {
+    // The whole preface decides HTTP/2; the first byte that differs from it, HTTP/1.
+    routeByFirstBytes(socket, [HTTP2_PREFACE], ROUTE_TIMEOUT_MS, (which, head) => {
+      if (which === 0) {
         screen(socket, head, (bytes, rewrite) => {
           if (socket.destroyed) return;
           if (rewrite) this.#inject(socket, new AuthorityRewriter(socket, bytes));
@@ -175,8 +163,7 @@ export class ClientPort {
         socket.unshift(head);
         this.#http.emit('connection', socket);
       }
-    };
-    socket.on('readable', onReadable);
+    });
   }
 
   /** Hands a connection to grpc-js's HTTP/2 server; `conn` is `socket`, or a stream over it. */

@@ -6,17 +6,17 @@
 import type http from 'node:http';
 import type net from 'node:net';
 import tls from 'node:tls';
-import { ServerCredentials } from '@grpc/grpc-js';
 import { createServer, type Server } from 'nice-grpc';
 import { defaultLogger, type Logger, type LogSink } from '../../log.js';
-import { addPeerSend, PEER_COLD_DEFINITION, peerService } from '../../transport/peer-service.js';
+import { PEER_COLD_DEFINITION, peerService, serveRaftStream } from '../../transport/peer-service.js';
 import { PEER_MAX_MESSAGE_BYTES } from '../../transport/peer-transport.js';
 import { ClientPort, grpcJsServerOf } from '../api/client-port.js';
 import { createGrpcServer } from '../api/grpc-server.js';
 import { createHttpServer } from '../api/http-server.js';
+import { PeerPort } from '../api/peer-port.js';
 import type { ServeConfig } from './config.js';
 import { Node } from './node.js';
-import { ReloadableServerCredentials, watchTls } from './tls.js';
+import { watchTls } from './tls.js';
 
 /** How long a removed member keeps answering before it stops (etcd waits 1 s too). */
 export const REMOVED_STOP_DELAY_MS = 1_000;
@@ -53,25 +53,20 @@ export async function startMember(config: ServeConfig, sink: LogSink = defaultLo
     'grpc.enable_channelz': 0,
   });
   peer.add(PEER_COLD_DEFINITION, peerService(node.peerHandler));
-  // The raft stream is served by grpc-js directly (see peer-service.ts), beside nice-grpc's
-  // methods on the same grpc-js server; that server is bound here, once per peer URL.
+  // Each peer URL is one listener serving nice-grpc's peer methods and the raft stream (see
+  // peer-port.ts), which the grpc-js server underneath never binds itself.
   const peerGrpc = await grpcJsServerOf(peer);
-  addPeerSend(peerGrpc, node.peerHandler);
-  const peerCredentials = node.tls.peer && new ReloadableServerCredentials(node.tls.peer);
+  const peerPorts: PeerPort[] = [];
   /** https:// metrics listeners, renewed with the client port's certificate. */
   const secureMetrics: tls.Server[] = [];
   try {
     warnPlainWithTls(config, log);
     for (const url of config.listenPeerUrls) {
       const u = new URL(url);
-      const secure = u.protocol === 'https:' ? peerCredentials : undefined;
-      const port = await new Promise<number>((resolve, reject) =>
-        peerGrpc.bindAsync(
-          `${u.hostname}:${u.port}`,
-          secure ?? ServerCredentials.createInsecure(),
-          (err, p) => (err ? reject(err) : resolve(p)),
-        ),
-      );
+      const secure = u.protocol === 'https:' ? node.tls.peer : undefined;
+      const p = new PeerPort(peerGrpc, (socket) => serveRaftStream(socket, node.peerHandler), secure);
+      peerPorts.push(p);
+      const port = await p.listen(u.hostname, Number(u.port));
       peerAddresses.push(`${u.hostname}:${port}`);
     }
     // etcd serves clients only once it is ready: a restarted member first catches up with the
@@ -112,7 +107,7 @@ export async function startMember(config: ServeConfig, sink: LogSink = defaultLo
       metricsAddresses.push(typeof addr === 'object' && addr ? `${u.hostname}:${addr.port}` : u.host);
     }
   } catch (err) {
-    for (const p of ports) p.close();
+    for (const p of [...ports, ...peerPorts]) p.close();
     grpc.forceShutdown();
     peer.forceShutdown();
     for (const s of [...https, ...listeners]) s.close();
@@ -138,7 +133,7 @@ export async function startMember(config: ServeConfig, sink: LogSink = defaultLo
         'peer-',
         (m) => {
           node.tls.peer = m;
-          peerCredentials?.update(m);
+          for (const p of peerPorts) p.setTls(m);
           node.proposer.transport.reconnect();
         },
         log,
@@ -176,6 +171,7 @@ export async function startMember(config: ServeConfig, sink: LogSink = defaultLo
         const grace = setTimeout(() => grpc.forceShutdown(), SHUTDOWN_GRACE_MS);
         await grpc.shutdown();
         clearTimeout(grace);
+        for (const p of peerPorts) p.close();
         peer.forceShutdown();
         await node.close();
       })();

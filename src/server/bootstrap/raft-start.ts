@@ -44,5 +44,6 @@ export function startRaft(
     warningApplyDurationMs: config.warningApplyDurationMs,
     metrics: hooks.metrics,
     peerCredentials: (url) => channelCredentialsFor(url, hooks.tls.peer),
+    peerTlsOptions: () => hooks.tls.peer?.connectOptions() ?? {},
   });
 }

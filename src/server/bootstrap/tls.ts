@@ -16,7 +16,7 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import tls from 'node:tls';
-import { ChannelCredentials, ServerCredentials } from '@grpc/grpc-js';
+import { ChannelCredentials } from '@grpc/grpc-js';
 import { asLogger, type LogSink } from '../../log.js';
 import { defaultPeerCredentials } from '../../transport/peer-transport.js';
 import { ConfigError } from '../errors.js';
@@ -60,10 +60,12 @@ export class TlsMaterial {
     };
   }
 
-  /** What grpc-js's TLS server is built from (the peer port). */
-  contextOptions(): tls.SecureContextOptions {
-    const ca = this.ca ?? (this.files.clientCertAuth ? systemCas() : undefined);
-    return { ca, cert: this.cert, key: this.key };
+  /**
+   * Options for a TLS connection to another member (the raft stream): this certificate is the
+   * client's, the CA (or the system's) checks the other side, as `channelCredentials` does.
+   */
+  connectOptions(): tls.ConnectionOptions {
+    return { cert: this.cert, key: this.key, ca: this.ca };
   }
 
   /** grpc-js channel credentials for calling another member: this certificate is the client's. */
@@ -71,8 +73,6 @@ export class TlsMaterial {
     return ChannelCredentials.createSsl(this.ca ?? null, this.key, this.cert);
   }
 }
-
-const systemCas = (): Buffer => Buffer.from(tls.rootCertificates.join('\n'));
 
 function read(flag: string, file: string): Buffer {
   try {
@@ -142,21 +142,6 @@ export function loadTls(files: TlsFiles, prefix: '' | 'peer-'): TlsMaterial {
  * connections get the latest. The subclass is grpc-js's own extension point (createSsl's
  * credentials are fixed).
  */
-export class ReloadableServerCredentials extends ServerCredentials {
-  constructor(material: TlsMaterial) {
-    const auth = material.files.clientCertAuth;
-    super({ requestCert: auth, rejectUnauthorized: auth }, material.contextOptions());
-  }
-
-  update(material: TlsMaterial): void {
-    this.updateSecureContextOptions(material.contextOptions());
-  }
-
-  _equals(other: ServerCredentials): boolean {
-    return other === this;
-  }
-}
-
 /** How often a member looks at its TLS files for a renewed certificate. */
 export const TLS_RELOAD_CHECK_MS = 5_000;
 

@@ -1,6 +1,7 @@
 /**
  * What a RaftProposer starts from: the state recovery found on disk, and the member's settings.
  */
+import type { ConnectionOptions } from 'node:tls';
 import type { ChannelCredentials } from 'nice-grpc';
 import type { LogSink } from '../../log.js';
 import type { StateMachine, StateMachineOptions } from '../../mvcc/index.js';
@@ -45,4 +46,6 @@ export interface RaftProposerOptions {
   metrics?: ServerMetrics;
   /** Credentials for a peer URL (TLS for https:// peers); default: plain, or TLS with the system's CAs. */
   peerCredentials?: (peerUrl: string) => ChannelCredentials;
+  /** TLS for the raft stream to an https:// peer URL; default: the system's CAs, no client certificate. */
+  peerTlsOptions?: (peerUrl: string) => ConnectionOptions;
 }

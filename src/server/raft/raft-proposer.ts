@@ -226,6 +226,7 @@ export class RaftProposer implements Proposer {
       },
       log: this.#log.child({ caller: 'transport/peer-transport' }),
       credentials: opts.peerCredentials,
+      tlsOptions: opts.peerTlsOptions,
     });
     for (const m of this.membership.members.values())
       if (m.id !== opts.memberId && m.peerUrls[0]) this.transport.addPeer(m.id, m.peerUrls[0]);

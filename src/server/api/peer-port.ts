@@ -1,0 +1,78 @@
+/**
+ * The peer port: the peer gRPC service (snapshots, forwarded lease calls, cluster info) and the
+ * raft stream (transport/raft-stream.ts) on one TCP listener. A connection's first bytes
+ * decide: the raft stream's magic goes to `raft`, the HTTP/2 preface to grpc-js (through its
+ * connection injector, as on the client port), anything else is closed. On an https:// URL the
+ * port terminates TLS first and routes the decrypted stream the same way.
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import type { ConnectionInjector, Server as GrpcJsServer } from '@grpc/grpc-js';
+import { RAFT_STREAM_MAGIC } from '../../transport/raft-stream.js';
+import type { TlsMaterial } from '../bootstrap/tls.js';
+import { HTTP2_PREFACE, injectorOf, ROUTE_TIMEOUT_MS } from './client-port.js';
+import { routeByFirstBytes } from './first-bytes.js';
+
+/** gRPC clients ask for h2 (grpc-js insists on it); the raft stream asks for nothing. */
+const PEER_ALPN = ['h2'];
+
+export class PeerPort {
+  readonly #tcp: net.Server;
+  readonly #injector: ConnectionInjector;
+  readonly #raft: (socket: net.Socket) => void;
+  readonly #secure: tls.Server | undefined;
+  /** Open raft streams: closing the port ends them (grpc-js's shutdown ends its own sessions). */
+  readonly #streams = new Set<net.Socket>();
+
+  constructor(grpc: GrpcJsServer, raft: (socket: net.Socket) => void, tlsMaterial?: TlsMaterial) {
+    this.#injector = injectorOf(grpc).injector;
+    this.#raft = raft;
+    const secure = tlsMaterial
+      ? tls.createServer(tlsMaterial.serverOptions(PEER_ALPN), (socket) => this.#route(socket))
+      : undefined;
+    this.#secure = secure;
+    this.#tcp = net.createServer((socket) => {
+      socket.setNoDelay(true);
+      // A failed handshake ends in the TLS server, which destroys the socket.
+      if (secure) secure.emit('connection', socket);
+      else this.#route(socket);
+    });
+  }
+
+  /** A renewed certificate (see watchTls): new connections are served with it. No-op on http://. */
+  setTls(material: TlsMaterial): void {
+    this.#secure?.setSecureContext(material.serverOptions(PEER_ALPN));
+  }
+
+  /** Listens on host:port (0 = any free port); resolves with the bound port. */
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.#tcp.once('error', reject);
+      this.#tcp.listen(port, host, () => {
+        this.#tcp.off('error', reject);
+        resolve((this.#tcp.address() as net.AddressInfo).port);
+      });
+    });
+  }
+
+  #route(socket: net.Socket): void {
+    routeByFirstBytes(socket, [RAFT_STREAM_MAGIC, HTTP2_PREFACE], ROUTE_TIMEOUT_MS, (which, head) => {
+      if (which === 0) {
+        const rest = head.subarray(RAFT_STREAM_MAGIC.length);
+        if (rest.length > 0) socket.unshift(rest);
+        this.#streams.add(socket);
+        socket.once('close', () => this.#streams.delete(socket));
+        this.#raft(socket);
+      } else if (which === 1) {
+        socket.unshift(head);
+        this.#injector.injectConnection(socket);
+      } else socket.destroy();
+    });
+  }
+
+  /** Stops accepting connections and ends the raft streams. */
+  close(): void {
+    this.#tcp.close();
+    for (const s of this.#streams) s.destroy();
+  }
+}
