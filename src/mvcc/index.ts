@@ -32,6 +32,7 @@ export {
 export { DEFAULT_MIN_LEASE_TTL, Lease, Lessor, MAX_LEASE_TTL } from './lease/lessor.js';
 export * from './quota.js';
 export {
+  checkedSnapshot,
   restore,
   restoreSync,
   SNAPSHOT_CHUNK_BYTES,

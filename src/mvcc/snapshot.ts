@@ -201,17 +201,20 @@ export function restoreSync(chunks: Iterable<Uint8Array>, options: StateMachineO
   return r.finish();
 }
 
-class Restorer {
-  readonly sm: StateMachine;
+/**
+ * The framing of a snapshot stream: magic, then records (type, length, payload) under a running
+ * CRC-32C, closed by the end record that carries it. Each whole record goes to `onRecord`.
+ */
+class RecordReader {
   #pending: Buffer = Buffer.alloc(0);
   #crc = 0;
   #magic = false;
-  #meta = false;
   #ended = false;
-  #log: Rev[] = [];
 
-  constructor(options: StateMachineOptions) {
-    this.sm = new StateMachine(options);
+  constructor(private readonly onRecord: (type: number, payload: Buffer) => void) {}
+
+  get ended(): boolean {
+    return this.#ended;
   }
 
   push(chunk: Uint8Array): void {
@@ -239,13 +242,50 @@ class Restorer {
         this.#ended = true;
       } else {
         this.#crc = crc32c(b.subarray(off, off + 5 + len), this.#crc);
-        this.#record(type, b.subarray(off + 5, off + 5 + len));
+        this.onRecord(type, b.subarray(off + 5, off + 5 + len));
       }
       off += 5 + len;
     }
     b = b.subarray(off);
     // Copy the tail so the caller's chunk is not pinned.
     this.#pending = Buffer.from(b);
+  }
+
+  /** Throws unless the stream reached its end record. */
+  finish(): void {
+    if (!this.#ended) throw new SnapshotFormatError('truncated');
+  }
+}
+
+/**
+ * Passes a snapshot stream through, failing at its end unless it is whole: framed, checksummed
+ * and closed by its end record. A member saves a snapshot streamed by the leader through this,
+ * so a stream cut short (a connection closed mid-transfer that the gRPC layer ended quietly) is
+ * never stored, where installing it would fail and, stored, keep the member from starting.
+ */
+export async function* checkedSnapshot(
+  chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+): AsyncIterable<Uint8Array> {
+  const reader = new RecordReader(() => {});
+  for await (const c of chunks) {
+    reader.push(c);
+    yield c;
+  }
+  reader.finish();
+}
+
+class Restorer {
+  readonly sm: StateMachine;
+  readonly #reader = new RecordReader((type, payload) => this.#record(type, payload));
+  #meta = false;
+  #log: Rev[] = [];
+
+  constructor(options: StateMachineOptions) {
+    this.sm = new StateMachine(options);
+  }
+
+  push(chunk: Uint8Array): void {
+    this.#reader.push(chunk);
   }
 
   #record(type: number, p: Buffer): void {
@@ -316,7 +356,7 @@ class Restorer {
   }
 
   finish(): StateMachine {
-    if (!this.#ended) throw new SnapshotFormatError('truncated');
+    this.#reader.finish();
     this.#log.sort((a, b) => a.main - b.main || a.sub - b.sub);
     this.sm.kv.log = this.#log;
     return this.sm;

@@ -128,7 +128,14 @@ export function peerService(h: PeerHandler): Omit<PeerServiceImplementation, 'se
           yield r.value.data;
         }
       }
-      await h.receiveSnapshot(first.value.message, first.value.data, rest());
+      try {
+        await h.receiveSnapshot(first.value.message, first.value.data, rest());
+      } catch (err) {
+        if (err instanceof ServerError) throw err;
+        // The sender logs this and tries again; a bare error would reach it as UNKNOWN.
+        const why = err instanceof Error ? err.message : String(err);
+        throw new ServerError(Status.INTERNAL, `concord: snapshot refused: ${why}`);
+      }
       return {};
     },
 

@@ -1,5 +1,12 @@
 /** Snapshot → restore: identical state and hash, any chunking, a point-in-time view, corruption detected. */
-import { restore, restoreSync, SnapshotFormatError, StateMachine, snapshot } from '../../src/mvcc/index.js';
+import {
+  checkedSnapshot,
+  restore,
+  restoreSync,
+  SnapshotFormatError,
+  StateMachine,
+  snapshot,
+} from '../../src/mvcc/index.js';
 import { b, del, put, range, watchReq } from './helpers.js';
 
 const all = range('\0', { rangeEnd: b('\0') });
@@ -111,4 +118,20 @@ test('alignTo pads the stream to a multiple and restores the same state', () => 
   const e = Buffer.concat([...snapshot(empty, { alignTo: 512 })]);
   expect(e.length % 512).toBe(0);
   expect(restoreSync([e]).kv.currentRev).toBe(empty.kv.currentRev);
+});
+
+test('checkedSnapshot passes a whole stream through unchanged and fails one cut anywhere', async () => {
+  const whole = Buffer.concat([...snapshot(populated())].map((c) => Buffer.from(c)));
+  const through: Buffer[] = [];
+  for await (const c of checkedSnapshot([whole.subarray(0, 7), whole.subarray(7)]))
+    through.push(Buffer.from(c));
+  expect(Buffer.concat(through).equals(whole)).toBe(true);
+  // Every cut short of the end record's last byte (a sample: the stream is large).
+  for (let cut = 0; cut < whole.length; cut += cut < 64 || cut > whole.length - 64 ? 1 : 997) {
+    const drain = async () => {
+      for await (const _ of checkedSnapshot([whole.subarray(0, cut)])) {
+      }
+    };
+    await expect(drain()).rejects.toThrow(SnapshotFormatError);
+  }
 });

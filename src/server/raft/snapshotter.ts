@@ -8,7 +8,13 @@
  */
 import { FAILPOINTS, failpoint } from '../../failpoints.js';
 import { type Logger, took } from '../../log.js';
-import { restore, type StateMachine, type StateMachineOptions, snapshot } from '../../mvcc/index.js';
+import {
+  checkedSnapshot,
+  restore,
+  type StateMachine,
+  type StateMachineOptions,
+  snapshot,
+} from '../../mvcc/index.js';
 import type { MemoryStorage, Snapshot } from '../../raft/index.js';
 import type { FileSnapshotStore, SnapshotMeta, Wal } from '../../storage/index.js';
 import { Membership } from './membership.js';
@@ -131,7 +137,11 @@ export class Snapshotter {
     data: AsyncIterable<Uint8Array>,
   ) {
     const h = this.#host;
-    await h.store.save({ clusterId: h.clusterId, memberId: h.memberId, ...meta, membership }, data);
+    // Checked whole before it is stored: a stream cut short must fail here, not at install.
+    await h.store.save(
+      { clusterId: h.clusterId, memberId: h.memberId, ...meta, membership },
+      checkedSnapshot(data),
+    );
   }
 
   /** A local snapshot for a follower that needs one. */
