@@ -20,7 +20,7 @@ import {
 import type { Message } from '../raft/index.js';
 import { fromPbMessage, PeerProtocolError } from './codec.js';
 import { PEER_MAX_MESSAGE_BYTES, REMOVED_MESSAGE } from './peer-transport.js';
-import { FrameReader, refusalFrame } from './raft-stream.js';
+import { ACK_FRAME, ACK_INTERVAL_MS, FrameReader, refusalFrame } from './raft-stream.js';
 
 const { send: _send, ...coldMethods } = PeerDefinition.methods;
 /** The peer service without `Send` (raft messages travel on the raft stream), for nice-grpc. */
@@ -83,8 +83,9 @@ function stepBatch(h: PeerHandler, bytes: Uint8Array): Refusal | undefined {
 
 /**
  * Serves one raft stream (see raft-stream.ts) on a connection the peer port has handed over,
- * its magic already read. Each frame is stepped as it arrives; the first refused one is answered
- * with its status and the connection ended, and nothing after it is stepped.
+ * its magic already read. Each frame is stepped as it arrives, and reading is acknowledged (see
+ * raft-stream.ts); the first refused frame is answered with its status and the connection
+ * ended, and nothing after it is stepped.
  */
 export function serveRaftStream(socket: Duplex, h: PeerHandler): void {
   const reader = new FrameReader(PEER_MAX_MESSAGE_BYTES);
@@ -95,8 +96,20 @@ export function serveRaftStream(socket: Duplex, h: PeerHandler): void {
     // What the sender wrote meanwhile is read and dropped until it closes.
     socket.resume();
   };
+  // Every arrival is acknowledged within ACK_INTERVAL_MS: at once, or by one deferred write.
+  let acked = 0;
+  let deferred: NodeJS.Timeout | undefined;
+  const ack = (): void => {
+    deferred = undefined;
+    acked = Date.now();
+    if (!done && socket.writable) socket.write(ACK_FRAME);
+  };
+  socket.once('close', () => clearTimeout(deferred));
   socket.on('data', (chunk: Buffer) => {
     if (done) return;
+    const since = Date.now() - acked;
+    if (since >= ACK_INTERVAL_MS) ack();
+    else deferred ??= setTimeout(ack, ACK_INTERVAL_MS - since).unref();
     let frames: Buffer[];
     try {
       frames = reader.push(chunk);

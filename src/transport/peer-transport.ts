@@ -26,7 +26,13 @@ import { asLogger, type LogSink, took } from '../log.js';
 import type { Message, NodeId } from '../raft/index.js';
 import { toPbMessage } from './codec.js';
 import { connectTunnel, proxyFor } from './proxy-dial.js';
-import { FrameReader, frameHeader, parseRefusal, RAFT_STREAM_MAGIC } from './raft-stream.js';
+import {
+  FrameReader,
+  frameHeader,
+  parseRefusal,
+  RAFT_STREAM_MAGIC,
+  SILENCE_LIMIT_MS,
+} from './raft-stream.js';
 
 /** What a member answers to messages from a member removed from the cluster (etcd's wording). */
 export const REMOVED_MESSAGE = 'the member has been permanently removed from the cluster';
@@ -62,6 +68,8 @@ export interface PeerTransportOptions {
    * trusts); default: the system's CAs, no client certificate. Not asked for http:// URLs.
    */
   tlsOptions?: (peerUrl: string) => tls.ConnectionOptions;
+  /** How long written batches may go unacknowledged before the peer is taken for gone (tests shorten it). */
+  silenceLimitMs?: number;
 }
 
 /** Plain for http:// peers, TLS verified with the system's CAs for https:// ones. */
@@ -84,17 +92,21 @@ interface Link {
   redialAt: number;
   /** A tunnel through a proxy is being set up. */
   dialling: boolean;
+  /** When the first batch not yet acknowledged was written (0: everything was). */
+  unacked: number;
   pending: PbMessage[];
   snapshotting: boolean;
 }
 
 export class PeerTransport {
   readonly #opts: PeerTransportOptions;
+  readonly #silenceLimitMs: number;
   readonly #links = new Map<NodeId, Link>();
   #closed = false;
 
   constructor(opts: PeerTransportOptions) {
     this.#opts = opts;
+    this.#silenceLimitMs = opts.silenceLimitMs ?? SILENCE_LIMIT_MS;
   }
 
   /** Starts talking to a peer (or re-points it at a new URL). */
@@ -123,6 +135,7 @@ export class PeerTransport {
       failures: 0,
       redialAt: 0,
       dialling: false,
+      unacked: 0,
       pending: [],
       snapshotting: false,
     });
@@ -174,6 +187,12 @@ export class PeerTransport {
       if (l.pending.length === 0) continue;
       const messages = l.pending;
       l.pending = [];
+      if (l.socket && l.unacked !== 0 && Date.now() - l.unacked > this.#silenceLimitMs) {
+        // Written to for a while and never read: the peer is gone without a reset. Its close
+        // reports it to the core; this batch goes on a new connection.
+        l.socket.destroy();
+        l.socket = undefined;
+      }
       const socket = l.socket ?? this.#open(l);
       // Backing off (the failed connection's close has told the core already), or a tunnel
       // being set up: dropped, the core retransmits.
@@ -182,6 +201,7 @@ export class PeerTransport {
         this.#opts.onUnreachable(l.id);
         continue;
       }
+      if (l.unacked === 0) l.unacked = Date.now();
       const bytes = MessageBatch.encode({
         clusterId: this.#opts.clusterId,
         from: this.#opts.selfId,
@@ -247,11 +267,16 @@ export class PeerTransport {
     socket.setKeepAlive(true, 10_000);
     socket.write(RAFT_STREAM_MAGIC);
     let refusal: string | undefined;
+    l.unacked = 0;
     const reader = new FrameReader(64 * 1024);
     socket.on('data', (chunk: Buffer) => {
-      // The peer writes only to refuse the stream, once, and then ends it.
+      // Empty frames acknowledge reading; any other is a refusal, once, before the peer ends it.
       try {
-        for (const f of reader.push(chunk)) refusal ??= parseRefusal(f).details;
+        for (const f of reader.push(chunk)) {
+          if (f.length === 0) {
+            if (l.socket === socket) l.unacked = 0;
+          } else refusal ??= parseRefusal(f).details;
+        }
       } catch {
         socket.destroy();
       }

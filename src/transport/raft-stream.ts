@@ -10,14 +10,27 @@
  *
  * The opener writes RAFT_STREAM_MAGIC (so the peer port can tell it from the HTTP/2 preface),
  * then frames: a 4-byte big-endian length and that many bytes of a MessageBatch (the protobuf
- * the gRPC `Send` method carries). The receiver writes nothing unless it refuses the stream:
- * then one frame, a gRPC status code byte and UTF-8 details, and it ends the connection.
+ * the gRPC `Send` method carries). The receiver answers with empty frames, at most one per
+ * ACK_INTERVAL_MS while frames arrive: the sender's proof that what it writes is read (TCP alone
+ * would buffer writes to a host that vanished without a reset for many minutes; gRPC's keepalive
+ * pings did this job before). To refuse the stream the receiver writes one frame, a gRPC status
+ * code byte and UTF-8 details, and ends the connection.
  */
 
 /** The first bytes of a raft stream; they differ from the HTTP/2 preface ("PRI …") at once. */
 export const RAFT_STREAM_MAGIC = Buffer.from('CONCORD-RAFT/1\r\n', 'latin1');
 
 const HEADER_BYTES = 4;
+
+/** The receiver acknowledges reading at most this often. */
+export const ACK_INTERVAL_MS = 1_000;
+/**
+ * A sender that has written and heard no acknowledgement for this long takes the peer for gone:
+ * it closes the connection (the core hears "unreachable") and dials again.
+ */
+export const SILENCE_LIMIT_MS = 10_000;
+/** The receiver's acknowledgement: an empty frame. */
+export const ACK_FRAME: Buffer = Buffer.alloc(HEADER_BYTES);
 
 /** A frame's length prefix, for writing ahead of its bytes (one writev with them). */
 export function frameHeader(length: number): Buffer {
@@ -36,8 +49,8 @@ export function refusalFrame(code: number, details: string): Buffer {
   return f;
 }
 
+/** A non-empty frame from the receiver (an empty one is an acknowledgement). */
 export function parseRefusal(frame: Buffer): { code: number; details: string } {
-  if (frame.length === 0) return { code: 2, details: 'empty refusal' };
   return { code: frame[0]!, details: frame.subarray(1).toString('utf8') };
 }
 

@@ -95,8 +95,13 @@ interface Events {
   removed: number;
 }
 
-function transport(events: Events = { unreachable: [], removed: 0 }, clusterId = CLUSTER): PeerTransport {
+function transport(
+  events: Events = { unreachable: [], removed: 0 },
+  clusterId = CLUSTER,
+  silenceLimitMs?: number,
+): PeerTransport {
   return new PeerTransport({
+    ...(silenceLimitMs === undefined ? {} : { silenceLimitMs }),
     selfId: 1n,
     clusterId,
     openSnapshot: () => Promise.reject(new Error('no snapshots')),
@@ -119,7 +124,7 @@ function rawSend(port: number, frames: Buffer[], raw = false): Promise<{ code: n
     const reader = new FrameReader(1 << 20);
     let refusal: { code: number; details: string } | undefined;
     socket.on('data', (d: Buffer) => {
-      for (const f of reader.push(d)) refusal ??= parseRefusal(f);
+      for (const f of reader.push(d)) if (f.length > 0) refusal ??= parseRefusal(f);
     });
     socket.on('error', () => {});
     socket.on('close', () => resolve(refusal ?? { code: status.OK, details: '' }));
@@ -400,6 +405,61 @@ test('a peer that refuses connections is dialled again after a back-off, not on 
     expect(events.unreachable.length).toBeLessThanOrEqual(6);
   } finally {
     t.close();
+  }
+});
+
+test('a peer that reads but never acknowledges is taken for gone, and dialled again', async () => {
+  // What a host that vanished without a reset looks like from here: writes go out, no answer.
+  const conns: net.Socket[] = [];
+  const mute = net.createServer((s) => {
+    conns.push(s);
+    s.resume();
+  });
+  await new Promise<void>((resolve) => mute.listen(0, '127.0.0.1', () => resolve()));
+  const port = (mute.address() as net.AddressInfo).port;
+  const events: Events = { unreachable: [], removed: 0 };
+  const t = transport(events, CLUSTER, 300);
+  t.addPeer(2n, `http://127.0.0.1:${port}`);
+  try {
+    for (let i = 0; i < 30 && conns.length < 2; i++) {
+      t.send([heartbeat(i)]);
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    expect(conns.length).toBeGreaterThanOrEqual(2);
+    await until(() => events.unreachable.length > 0, 'unreachable');
+    expect(new Set(events.unreachable)).toEqual(new Set([2n]));
+  } finally {
+    t.close();
+    for (const s of conns) s.destroy();
+    await new Promise<void>((resolve) => mute.close(() => resolve()));
+  }
+});
+
+test('a live peer acknowledges even sparse batches: the stream is kept', async () => {
+  const r = await receiver();
+  const events: Events = { unreachable: [], removed: 0 };
+  // Two batches 500 ms apart, then 2 s of quiet, twice, under a limit of 1.5 s: the second of
+  // each pair comes too soon for an immediate acknowledgement and must get a deferred one, or the
+  // batch after the quiet would find it unanswered for 2 s and drop the stream.
+  const t = transport(events, CLUSTER, 1500);
+  t.addPeer(2n, `http://127.0.0.1:${r.port}`);
+  try {
+    for (const [i, pause] of [
+      [1, 500],
+      [2, 2000],
+      [3, 500],
+      [4, 2000],
+      [5, 0],
+    ] as const) {
+      t.send([heartbeat(i)]);
+      await new Promise((res) => setTimeout(res, pause));
+    }
+    await r.delivered(5);
+    expect(r.got.map((m) => m.commit)).toEqual([1, 2, 3, 4, 5]);
+    expect(events.unreachable).toEqual([]);
+  } finally {
+    t.close();
+    await r.close();
   }
 });
 
