@@ -7,12 +7,10 @@
  * the member running. The same port still serves gRPC, and closes anything else.
  */
 import net from 'node:net';
-import { Client, credentials, Server, status } from '@grpc/grpc-js';
+import { Client, credentials, status } from '@grpc/grpc-js';
 import { MessageBatch } from '../../src/gen/concord/raftpb.js';
 import type { Message } from '../../src/raft/index.js';
-import { PeerPort } from '../../src/server/api/peer-port.js';
 import { toPbMessage } from '../../src/transport/codec.js';
-import { type PeerHandler, serveRaftStream } from '../../src/transport/peer-service.js';
 import {
   MAX_QUEUED_BYTES,
   PEER_MAX_MESSAGE_BYTES,
@@ -26,69 +24,9 @@ import {
   RAFT_STREAM_MAGIC,
 } from '../../src/transport/raft-stream.js';
 import { created } from './async-resources.js';
+import { CLUSTER, heartbeat, type Receiver, receiver, until } from './raft-stream-helpers.js';
 
 jest.setTimeout(20_000);
-
-const CLUSTER = 7n;
-
-function heartbeat(commit: number, from = 1n): Message {
-  return {
-    type: 'MsgHeartbeat',
-    to: 2n,
-    from,
-    term: 1,
-    logTerm: 0,
-    index: 0,
-    entries: [],
-    commit,
-    reject: false,
-    rejectHint: 0,
-  };
-}
-
-interface Receiver {
-  port: number;
-  got: Message[];
-  /** Resolves once `n` messages have been stepped. */
-  delivered(n: number): Promise<void>;
-  close(): Promise<void>;
-}
-
-async function receiver(over: Partial<PeerHandler> = {}): Promise<Receiver> {
-  const got: Message[] = [];
-  let wake: (() => void) | undefined;
-  const handler: PeerHandler = {
-    clusterId: CLUSTER,
-    step: (m) => {
-      got.push(m);
-      wake?.();
-    },
-    receiveSnapshot: async () => {},
-    leaseRenew: async () => 0,
-    leaseTimeToLive: async () => {
-      throw new Error('not here');
-    },
-    membership: () => new Uint8Array(),
-    isRemoved: () => false,
-    ...over,
-  };
-  const grpc = new Server();
-  const peerPort = new PeerPort(grpc, (socket) => serveRaftStream(socket, handler));
-  const port = await peerPort.listen('127.0.0.1', 0);
-  return {
-    port,
-    got,
-    delivered: (n) =>
-      new Promise<void>((resolve) => {
-        wake = () => got.length >= n && resolve();
-        wake();
-      }),
-    close: async () => {
-      peerPort.close();
-      grpc.forceShutdown();
-    },
-  };
-}
 
 interface Events {
   unreachable: bigint[];
@@ -136,14 +74,6 @@ function rawSend(port: number, frames: Buffer[], raw = false): Promise<{ code: n
 
 function batch(messages: Message[], clusterId = CLUSTER, from = 1n): Buffer {
   return Buffer.from(MessageBatch.encode({ clusterId, from, messages: messages.map(toPbMessage) }).finish());
-}
-
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 /** A receiver, and a transport to it as peer 2 whose stream is open (its first message arrived). */

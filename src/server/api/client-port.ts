@@ -20,12 +20,12 @@
  */
 import type http from 'node:http';
 import http2 from 'node:http2';
-import net from 'node:net';
-import tls from 'node:tls';
+import type net from 'node:net';
+import type tls from 'node:tls';
 import { type ConnectionInjector, Server as GrpcJsServer, ServerCredentials } from '@grpc/grpc-js';
 import type { Server } from 'nice-grpc';
 import type { TlsMaterial } from '../bootstrap/tls.js';
-import { routeByFirstBytes } from './first-bytes.js';
+import { PortListener, routeByFirstBytes } from './first-bytes.js';
 import { grpcLimitsOf, guardSession, guardStream, setGrpcLimits } from './grpc-hygiene.js';
 import { AuthorityRewriter, screen } from './url-authority.js';
 
@@ -86,10 +86,9 @@ function peerOf(session: http2.ServerHttp2Session, socket: net.Socket): void {
 }
 
 export class ClientPort {
-  readonly #tcp: net.Server;
+  readonly #listener: PortListener;
   readonly #injector: ConnectionInjector;
   readonly #http: http.Server;
-  readonly #secure: tls.Server | undefined;
   /** The socket being handed to grpc-js: its session is created (and emitted) synchronously. */
   #injecting: net.Socket | undefined;
 
@@ -115,36 +114,18 @@ export class ClientPort {
       if (session.socket.remoteAddress === undefined) peerOf(session, socket);
     });
     this.#http = httpServer;
-    const secure = tlsMaterial
-      ? tls.createServer(tlsMaterial.serverOptions(), (socket) => {
-          onVerified?.(socket);
-          this.#route(socket);
-        })
-      : undefined;
-    this.#secure = secure;
-    this.#tcp = net.createServer((socket) => {
-      socket.setNoDelay(true);
-      // A failed handshake (no certificate, an untrusted one, plain text) ends in the TLS
-      // server, which destroys the socket.
-      if (secure) secure.emit('connection', socket);
-      else this.#route(socket);
-    });
+    // Default ALPN: h2 for gRPC clients, http/1.1 for the HTTP endpoints.
+    this.#listener = new PortListener((socket) => this.#route(socket), tlsMaterial, undefined, onVerified);
   }
 
   /** A renewed certificate (see watchTls): new connections are served with it. No-op on http://. */
   setTls(material: TlsMaterial): void {
-    this.#secure?.setSecureContext(material.serverOptions());
+    this.#listener.setTls(material);
   }
 
   /** Listens on host:port (0 = any free port); resolves with the bound port. */
   listen(host: string, port: number): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.#tcp.once('error', reject);
-      this.#tcp.listen(port, host, () => {
-        this.#tcp.off('error', reject);
-        resolve((this.#tcp.address() as net.AddressInfo).port);
-      });
-    });
+    return this.#listener.listen(host, port);
   }
 
   #route(socket: net.Socket): void {
@@ -178,7 +159,7 @@ export class ClientPort {
 
   /** Stops accepting connections; the gRPC server's shutdown closes its sessions. */
   close(): void {
-    this.#tcp.close();
+    this.#listener.close();
     this.#http.closeAllConnections();
   }
 }

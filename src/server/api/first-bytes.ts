@@ -2,7 +2,9 @@
  * Routing a connection by its first bytes, for ports that serve several protocols on one
  * listener (the client port: HTTP/2 or HTTP/1; the peer port: HTTP/2 or the raft stream).
  */
-import type net from 'node:net';
+import net from 'node:net';
+import tls from 'node:tls';
+import type { TlsMaterial } from '../bootstrap/tls.js';
 
 /**
  * Reads `socket` until its first bytes match one of `prefixes` whole, or differ from all of
@@ -43,4 +45,58 @@ export function routeByFirstBytes(
     route(which, head);
   };
   socket.on('readable', onReadable);
+}
+
+/**
+ * A TCP listener for such a port: on an https:// URL it terminates TLS first (a Node TLS server
+ * that never listens: it is handed each socket) and hands on the decrypted stream; a failed
+ * handshake ends in the TLS server, which destroys the socket.
+ */
+export class PortListener {
+  readonly #tcp: net.Server;
+  readonly #secure: tls.Server | undefined;
+  readonly #alpn: string[] | undefined;
+
+  /** `tlsMaterial`: this port is https://, offering `alpn`; `accept` gets each connection. */
+  constructor(
+    accept: (socket: net.Socket) => void,
+    tlsMaterial?: TlsMaterial,
+    alpn?: string[],
+    onVerified?: (socket: tls.TLSSocket) => void,
+  ) {
+    this.#alpn = alpn;
+    const secure = tlsMaterial
+      ? tls.createServer(tlsMaterial.serverOptions(alpn), (socket) => {
+          onVerified?.(socket);
+          accept(socket);
+        })
+      : undefined;
+    this.#secure = secure;
+    this.#tcp = net.createServer((socket) => {
+      socket.setNoDelay(true);
+      if (secure) secure.emit('connection', socket);
+      else accept(socket);
+    });
+  }
+
+  /** A renewed certificate (see watchTls): new connections are served with it. No-op on http://. */
+  setTls(material: TlsMaterial): void {
+    this.#secure?.setSecureContext(material.serverOptions(this.#alpn));
+  }
+
+  /** Listens on host:port (0 = any free port); resolves with the bound port. */
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.#tcp.once('error', reject);
+      this.#tcp.listen(port, host, () => {
+        this.#tcp.off('error', reject);
+        resolve((this.#tcp.address() as net.AddressInfo).port);
+      });
+    });
+  }
+
+  /** Stops accepting connections. */
+  close(): void {
+    this.#tcp.close();
+  }
 }

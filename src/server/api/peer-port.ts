@@ -5,54 +5,37 @@
  * connection injector, as on the client port), anything else is closed. On an https:// URL the
  * port terminates TLS first and routes the decrypted stream the same way.
  */
-import net from 'node:net';
-import tls from 'node:tls';
+import type net from 'node:net';
 import type { ConnectionInjector, Server as GrpcJsServer } from '@grpc/grpc-js';
 import { RAFT_STREAM_MAGIC } from '../../transport/raft-stream.js';
 import type { TlsMaterial } from '../bootstrap/tls.js';
 import { HTTP2_PREFACE, injectorOf, ROUTE_TIMEOUT_MS } from './client-port.js';
-import { routeByFirstBytes } from './first-bytes.js';
+import { PortListener, routeByFirstBytes } from './first-bytes.js';
 
 /** gRPC clients ask for h2 (grpc-js insists on it); the raft stream asks for nothing. */
 const PEER_ALPN = ['h2'];
 
 export class PeerPort {
-  readonly #tcp: net.Server;
+  readonly #listener: PortListener;
   readonly #injector: ConnectionInjector;
   readonly #raft: (socket: net.Socket) => void;
-  readonly #secure: tls.Server | undefined;
   /** Open raft streams: closing the port ends them (grpc-js's shutdown ends its own sessions). */
   readonly #streams = new Set<net.Socket>();
 
   constructor(grpc: GrpcJsServer, raft: (socket: net.Socket) => void, tlsMaterial?: TlsMaterial) {
     this.#injector = injectorOf(grpc).injector;
     this.#raft = raft;
-    const secure = tlsMaterial
-      ? tls.createServer(tlsMaterial.serverOptions(PEER_ALPN), (socket) => this.#route(socket))
-      : undefined;
-    this.#secure = secure;
-    this.#tcp = net.createServer((socket) => {
-      socket.setNoDelay(true);
-      // A failed handshake ends in the TLS server, which destroys the socket.
-      if (secure) secure.emit('connection', socket);
-      else this.#route(socket);
-    });
+    this.#listener = new PortListener((socket) => this.#route(socket), tlsMaterial, PEER_ALPN);
   }
 
   /** A renewed certificate (see watchTls): new connections are served with it. No-op on http://. */
   setTls(material: TlsMaterial): void {
-    this.#secure?.setSecureContext(material.serverOptions(PEER_ALPN));
+    this.#listener.setTls(material);
   }
 
   /** Listens on host:port (0 = any free port); resolves with the bound port. */
   listen(host: string, port: number): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.#tcp.once('error', reject);
-      this.#tcp.listen(port, host, () => {
-        this.#tcp.off('error', reject);
-        resolve((this.#tcp.address() as net.AddressInfo).port);
-      });
-    });
+    return this.#listener.listen(host, port);
   }
 
   #route(socket: net.Socket): void {
@@ -72,7 +55,7 @@ export class PeerPort {
 
   /** Stops accepting connections and ends the raft streams. */
   close(): void {
-    this.#tcp.close();
+    this.#listener.close();
     for (const s of this.#streams) s.destroy();
   }
 }
