@@ -1706,6 +1706,11 @@ export const PeerDefinition = {
   name: "Peer",
   fullName: "concord.raftpb.Peer",
   methods: {
+    /**
+     * Not served: raft messages travel on the raft stream (src/transport/raft-stream.ts), a
+     * connection of their own to the peer port carrying length-prefixed MessageBatch frames.
+     * Kept so the message types stay defined in one place.
+     */
     send: {
       name: "Send",
       requestType: MessageBatch as typeof MessageBatch,
@@ -1750,6 +1755,11 @@ export const PeerDefinition = {
 } as const;
 
 export interface PeerServiceImplementation<CallContextExt = {}> {
+  /**
+   * Not served: raft messages travel on the raft stream (src/transport/raft-stream.ts), a
+   * connection of their own to the peer port carrying length-prefixed MessageBatch frames.
+   * Kept so the message types stay defined in one place.
+   */
   send(request: AsyncIterable<MessageBatch>, context: CallContext & CallContextExt): Promise<DeepPartial<SendResponse>>;
   sendSnapshot(
     request: AsyncIterable<SnapshotChunk>,
@@ -1770,6 +1780,11 @@ export interface PeerServiceImplementation<CallContextExt = {}> {
 }
 
 export interface PeerClient<CallOptionsExt = {}> {
+  /**
+   * Not served: raft messages travel on the raft stream (src/transport/raft-stream.ts), a
+   * connection of their own to the peer port carrying length-prefixed MessageBatch frames.
+   * Kept so the message types stay defined in one place.
+   */
   send(
     request: AsyncIterable<DeepPartial<MessageBatch>>,
     options?: CallOptions & CallOptionsExt,
