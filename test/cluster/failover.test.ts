@@ -34,7 +34,7 @@ async function hashesAgree(cluster: EtcdCluster, timeoutMs: number): Promise<big
   return rev;
 }
 
-test('kill -9 the leader under write load: a new leader within 3 election timeouts, no acknowledged write lost, the old leader catches up', async () => {
+test('kill -9 the leader under write load: a new leader within 4 election timeouts, no acknowledged write lost, the old leader catches up', async () => {
   const electionMs = 1000;
   const cluster = await startEtcd({
     members: 3,
@@ -81,7 +81,11 @@ test('kill -9 the leader under write load: a new leader within 3 election timeou
   console.log(
     `leader killed: a survivor served a write after ${took} ms (election timeout ${electionMs} ms); ${ackedBeforeKill} writes acknowledged before, ${failures} failed attempts`,
   );
-  expect(took).toBeLessThan(3 * electionMs);
+  // One round takes up to two election timeouts (each member waits a random [T, 2T)) plus the
+  // votes; a split vote (both survivors campaigning in the same tick) adds another round, which
+  // randomisation makes rare but not impossible: 3105 and 3433 ms were seen, once in 11 runs
+  // here and once in CI, against 1.0-1.9 s otherwise.
+  expect(took).toBeLessThan(4 * electionMs);
   // The load goes on through the new leader.
   const ackedAtElection = acked.size;
   await waitFor(() => acked.size >= ackedAtElection + 50, {
