@@ -4,8 +4,9 @@
  * together (a member went away under all of them) then come back spread over the whole window
  * instead of in waves at each fixed step, and the mean wait still doubles per attempt.
  *
- * A top-level module importing nothing, so the SDK (client/) and the snapshot uploader
- * (storage/) share it without either reaching into the other.
+ * A top-level module importing nothing, so the SDK (client/), the snapshot uploader
+ * (storage/) and the raft stream's redial (transport/) share it without reaching into each
+ * other.
  */
 
 /** The exponential ceiling of a back-off. */

@@ -15,6 +15,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { type Channel, ChannelCredentials, type Client, createChannel, createClient } from 'nice-grpc';
+import { type BackoffOptions, backoffCeiling } from '../backoff.js';
 import {
   MessageBatch,
   type Message as PbMessage,
@@ -44,8 +45,7 @@ export const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
 /** The largest peer message (a batch of entries); larger ones are refused. */
 export const PEER_MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
 /** The first and the longest wait before dialling a peer whose last connection failed. */
-export const REDIAL_MIN_MS = 100;
-export const REDIAL_MAX_MS = 1_000;
+export const REDIAL: BackoffOptions = { baseMs: 100, capMs: 1_000 };
 /** A connection that lived this long was no failure: the next one is dialled at once. */
 const HEALTHY_CONNECTION_MS = 1_000;
 
@@ -297,7 +297,8 @@ export class PeerTransport {
   /** A connection that failed young: the next dial waits, longer each time. */
   #failed(l: Link): void {
     l.failures++;
-    l.redialAt = Date.now() + Math.min(REDIAL_MAX_MS, REDIAL_MIN_MS * 2 ** (l.failures - 1));
+    // The ceiling of the shared schedule, without jitter: a few peers, not a crowd of clients.
+    l.redialAt = Date.now() + backoffCeiling(l.failures - 1, REDIAL);
   }
 
   #sendSnapshot(l: Link, m: Message): void {

@@ -19,7 +19,7 @@ const ALLOWED: Record<string, string[]> = {
   failpoints: [],
   backoff: [],
   storage: ['failpoints', 'log', 'backoff'],
-  transport: ['gen', 'raft', 'log'],
+  transport: ['gen', 'raft', 'log', 'backoff'],
   client: ['gen', 'errors', 'backoff'],
   core: ['client', 'gen', 'errors'],
   index: ['client', 'core', 'gen', 'errors'],
