@@ -5,7 +5,7 @@
  * writer has not taken yet. `close()` ends the iteration after what is queued.
  *
  * The server side's queue (the lease service's keep-alive stream; tests feed request streams
- * with it). The peer transport writes to grpc-js directly and no longer uses it. It is not the
+ * with it). The peer transport writes to its sockets and does not use it. It is not the
  * SDK's AsyncQueue (src/client/async-queue.ts), which the server may not import anyway
  * (test/unit/layout.test.ts): that one can `fail()` and counts every unread item, so the two
  * stay apart, named for how they differ.

@@ -137,11 +137,6 @@ export function loadTls(files: TlsFiles, prefix: '' | 'peer-'): TlsMaterial {
   return material;
 }
 
-/**
- * grpc-js server credentials whose certificate can be replaced (the peer port): new
- * connections get the latest. The subclass is grpc-js's own extension point (createSsl's
- * credentials are fixed).
- */
 /** How often a member looks at its TLS files for a renewed certificate. */
 export const TLS_RELOAD_CHECK_MS = 5_000;
 
