@@ -54,7 +54,12 @@ export function proxyFor(host: string, env: NodeJS.ProcessEnv = process.env): Pr
 export const TUNNEL_TIMEOUT_MS = 10_000;
 
 /** A tunnel to host:port through `proxy`: the socket once the proxy answered 200. */
-export function connectTunnel(proxy: Proxy, host: string, port: number): Promise<net.Socket> {
+export function connectTunnel(
+  proxy: Proxy,
+  host: string,
+  port: number,
+  timeoutMs = TUNNEL_TIMEOUT_MS,
+): Promise<net.Socket> {
   const target = `${net.isIPv6(host) ? `[${host}]` : host}:${port}`;
   return new Promise((resolve, reject) => {
     const req = http.request({
@@ -71,7 +76,7 @@ export function connectTunnel(proxy: Proxy, host: string, port: number): Promise
     });
     const timer = setTimeout(
       () => req.destroy(new Error(`proxy ${proxy.host}:${proxy.port} did not answer CONNECT ${target}`)),
-      TUNNEL_TIMEOUT_MS,
+      timeoutMs,
     );
     timer.unref();
     req.once('close', () => clearTimeout(timer));

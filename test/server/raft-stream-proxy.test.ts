@@ -6,7 +6,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import { PeerTransport } from '../../src/transport/peer-transport.js';
-import { proxyFor } from '../../src/transport/proxy-dial.js';
+import { connectTunnel, proxyFor } from '../../src/transport/proxy-dial.js';
 import { heartbeat, receiver, until } from './raft-stream-helpers.js';
 
 jest.setTimeout(20_000);
@@ -104,5 +104,77 @@ test('a raft stream through a CONNECT proxy: dropped while the proxy holds it, d
     for (const s of sockets) s.destroy();
     proxy.close();
     await r.close();
+  }
+});
+
+/** A proxy that answers every CONNECT with `answer` (a status line), or not at all (undefined). */
+async function fakeProxy(
+  answer: string | undefined,
+): Promise<{ port: number; close(): void; seen: string[] }> {
+  const seen: string[] = [];
+  const sockets = new Set<net.Socket>();
+  const proxy = http.createServer();
+  proxy.on('connect', (req: http.IncomingMessage, client: net.Socket) => {
+    seen.push(req.url ?? '');
+    sockets.add(client);
+    client.on('error', () => {});
+    if (answer !== undefined) client.end(`${answer}\r\n\r\n`);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', () => resolve()));
+  return {
+    port: (proxy.address() as net.AddressInfo).port,
+    seen,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      proxy.close();
+    },
+  };
+}
+
+test('a proxy that refuses the CONNECT: the core hears unreachable, nothing is delivered, the redial backs off', async () => {
+  const r = await receiver();
+  const p = await fakeProxy('HTTP/1.1 403 Forbidden');
+  const saved = process.env.grpc_proxy;
+  process.env.grpc_proxy = `http://127.0.0.1:${p.port}`;
+  const unreachable: bigint[] = [];
+  const t = new PeerTransport({
+    selfId: 1n,
+    clusterId: 7n,
+    openSnapshot: () => Promise.reject(new Error('no snapshots')),
+    onUnreachable: (id) => unreachable.push(id),
+    onSnapshotSent: () => {},
+    onRemoved: () => {},
+    log: () => {},
+  });
+  try {
+    t.addPeer(2n, `http://127.0.0.1:${r.port}`);
+    // 60 batches over about 300 ms: one dial, then a wait before each next one.
+    for (let i = 0; i < 60; i++) {
+      t.send([heartbeat(i)]);
+      await new Promise((res) => setTimeout(res, 5));
+    }
+    await until(() => unreachable.length > 0, 'unreachable');
+    expect(new Set(unreachable)).toEqual(new Set([2n]));
+    expect(p.seen.length).toBeGreaterThanOrEqual(1);
+    expect(p.seen.length).toBeLessThanOrEqual(4);
+    expect(r.got).toEqual([]);
+  } finally {
+    t.close();
+    if (saved === undefined) delete process.env.grpc_proxy;
+    else process.env.grpc_proxy = saved;
+    p.close();
+    await r.close();
+  }
+});
+
+test('a proxy that never answers the CONNECT fails the dial after the timeout', async () => {
+  const p = await fakeProxy(undefined);
+  try {
+    await expect(connectTunnel({ host: '127.0.0.1', port: p.port }, '127.0.0.1', 9, 200)).rejects.toThrow(
+      `proxy 127.0.0.1:${p.port} did not answer CONNECT 127.0.0.1:9`,
+    );
+    expect(p.seen).toEqual(['127.0.0.1:9']);
+  } finally {
+    p.close();
   }
 });

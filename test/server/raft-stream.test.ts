@@ -393,6 +393,34 @@ test('a live peer acknowledges even sparse batches: the stream is kept', async (
   }
 });
 
+test('a peer that answers with a frame too large for a refusal is dropped and reported', async () => {
+  // No Concord receiver: something on the peer port that writes a 1 MiB frame header back.
+  const conns: net.Socket[] = [];
+  const odd = net.createServer((s) => {
+    conns.push(s);
+    s.on('error', () => {});
+    s.once('data', () => s.write(frameHeader(1 << 20)));
+  });
+  await new Promise<void>((resolve) => odd.listen(0, '127.0.0.1', () => resolve()));
+  const port = (odd.address() as net.AddressInfo).port;
+  const events: Events = { unreachable: [], removed: 0 };
+  const t = transport(events);
+  t.addPeer(2n, `http://127.0.0.1:${port}`);
+  try {
+    t.send([heartbeat(1)]);
+    await until(() => events.unreachable.length > 0, 'unreachable');
+    expect(events).toEqual({ unreachable: [2n], removed: 0 });
+    await until(
+      () => conns[0]?.destroyed === true || conns[0]?.readableEnded === true,
+      'the connection to close',
+    );
+  } finally {
+    t.close();
+    for (const s of conns) s.destroy();
+    await new Promise<void>((resolve) => odd.close(() => resolve()));
+  }
+});
+
 describe('FrameReader', () => {
   const frames = [Buffer.from('a'), Buffer.alloc(0), Buffer.alloc(70_000, 7), Buffer.from('last')];
   const wire = Buffer.concat(frames.flatMap((f) => [frameHeader(f.length), f]));
