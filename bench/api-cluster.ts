@@ -126,7 +126,17 @@ class Member {
     }
   }
 
-  async kill(): Promise<void> {
+  /**
+   * Stops the member: at once with SIGKILL, or with `graceMs` a SIGTERM first, so that a
+   * profiling Node member writes its profile on the way out.
+   */
+  async kill(graceMs = 0): Promise<void> {
+    if (this.exit === undefined && graceMs > 0) {
+      this.child.kill('SIGTERM');
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.exited, new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+      clearTimeout(timer);
+    }
     if (this.exit === undefined) this.child.kill('SIGKILL');
     await this.exited;
   }
@@ -160,7 +170,22 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * Concord, has printed its ready line). Rejects with every member's last output lines if one
  * exits or the cluster is not healthy in time; nothing is left running then.
  */
-export async function startCluster(target: Target, members: number): Promise<LocalCluster> {
+export interface ClusterOptions {
+  /**
+   * Concord only: run each member under `node --cpu-prof`, writing its .cpuprofile here when the
+   * cluster is closed (members then get a SIGTERM and a few seconds to exit before SIGKILL).
+   */
+  cpuProfDir?: string;
+}
+
+/** How long a profiling member gets to write its profile and exit after SIGTERM. */
+const PROFILE_GRACE_MS = 10_000;
+
+export async function startCluster(
+  target: Target,
+  members: number,
+  options: ClusterOptions = {},
+): Promise<LocalCluster> {
   const dir = await mkdtemp(path.join(os.tmpdir(), `concord-bench-${target}-`));
   dirs.add(dir);
   const ports = await freePorts(members * 2);
@@ -196,15 +221,19 @@ export async function startCluster(target: Target, members: number): Promise<Loc
       '--log-outputs',
       'stderr',
     ];
+    const profile = options.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir] : [];
     const [command, args] =
-      target === 'etcd' ? [ETCD_BIN, flags] : [process.execPath, [CONCORD_MAIN, 'serve', ...flags]];
+      target === 'etcd'
+        ? [ETCD_BIN, flags]
+        : [process.execPath, [...profile, CONCORD_MAIN, 'serve', ...flags]];
     const onLine = (line: string) => {
       if (line.includes('ready to serve client requests')) ready.add(m.name);
     };
     return new Member(m.name, command, args, onLine);
   });
   const close = async () => {
-    await Promise.all(started.map((m) => m.kill()));
+    const grace = target === 'concord' && options.cpuProfDir ? PROFILE_GRACE_MS : 0;
+    await Promise.all(started.map((m) => m.kill(grace)));
     await rm(dir, { recursive: true, force: true });
     dirs.delete(dir);
   };

@@ -12,7 +12,9 @@
  * up to 1 s); --json (machine-readable results on stdout, progress on stderr); --cases 'a|b' (run
  * only the cases whose name contains one of these substrings, e.g. `--cases watch` or
  * `--cases 'one key|1 stream'`; `|`, as case names hold commas); --warmup N (seconds of untimed
- * puts before the first case, default 10, 0 for none: see warmUp in api-cases.ts).
+ * puts before the first case, default 10, 0 for none: see warmUp in api-cases.ts); --cpu-prof DIR
+ * (run Concord's members under `node --cpu-prof`; each writes a .cpuprofile to DIR at the end,
+ * for Chrome DevTools or speedscope).
  *
  * Cases (see api-cases.ts): put with 1, 64 and 256 requests in flight (256-byte values, random
  * keys out of 100k); linearizable and serializable single-key range of existing keys; txn
@@ -43,6 +45,7 @@ const { values: args } = parseArgs({
     json: { type: 'boolean', default: false },
     cases: { type: 'string' },
     warmup: { type: 'string', default: '10' },
+    'cpu-prof': { type: 'string' },
   },
   strict: true,
 });
@@ -142,7 +145,7 @@ if (args.endpoints) {
       log(`starting ${members}-member ${target} cluster`);
       let cluster: LocalCluster;
       try {
-        cluster = await startCluster(target, members);
+        cluster = await startCluster(target, members, { cpuProfDir: args['cpu-prof'] });
       } catch (err) {
         log(`${target} failed to start: ${(err as Error).message}`);
         columns.push({ label: target, endpoints: [], results: new Map(), error: (err as Error).message });
