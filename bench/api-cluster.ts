@@ -165,11 +165,6 @@ function freePorts(n: number): Promise<number[]> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/**
- * Starts `members` members of `target` and resolves once every one answers /health (and, for
- * Concord, has printed its ready line). Rejects with every member's last output lines if one
- * exits or the cluster is not healthy in time; nothing is left running then.
- */
 export interface ClusterOptions {
   /**
    * Concord only: run each member under `node --cpu-prof`, writing its .cpuprofile here when the
@@ -181,6 +176,11 @@ export interface ClusterOptions {
 /** How long a profiling member gets to write its profile and exit after SIGTERM. */
 const PROFILE_GRACE_MS = 10_000;
 
+/**
+ * Starts `members` members of `target` and resolves once every one answers /health (and, for
+ * Concord, has printed its ready line). Rejects with every member's last output lines if one
+ * exits or the cluster is not healthy in time; nothing is left running then.
+ */
 export async function startCluster(
   target: Target,
   members: number,
