@@ -2,8 +2,8 @@
  * `npm run bench -- --cpu-prof DIR`: each Concord member runs under `node --cpu-prof` and, when
  * the run ends, is stopped with SIGTERM (not SIGKILL) so that it writes its profile.
  */
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -12,19 +12,9 @@ import { ROOT } from '../harness/fixtures.js';
 
 const BENCH = path.join(ROOT, 'dist/bench/api.js');
 
-/** dist/bench is built with the server; rebuilt here too when only bench/ changed. */
-function ensureBenchBuilt(): void {
-  ensureServerBuilt();
-  const newest = Math.max(
-    ...readdirSync(path.join(ROOT, 'bench')).map((f) => statSync(path.join(ROOT, 'bench', f)).mtimeMs),
-  );
-  if (!existsSync(BENCH) || statSync(BENCH).mtimeMs < newest)
-    return void execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
-}
-
 let dir: string;
 beforeAll(() => {
-  ensureBenchBuilt();
+  ensureServerBuilt();
   dir = mkdtempSync(path.join(os.tmpdir(), 'concord-bench-prof-'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -62,7 +62,7 @@ export async function startDev(
 
 const READY = /ready to serve client requests on (\S+)/;
 
-/** Builds dist/ if the server's entry point is missing or older than any src/server or src/cli file. */
+/** Builds dist/ if the server's entry point is missing or older than any .ts file under src/ or bench/. */
 export function ensureServerBuilt(): void {
   const newest = (dir: string): number => {
     let t = 0;
@@ -73,7 +73,8 @@ export function ensureServerBuilt(): void {
     return t;
   };
   // The server imports most of src (transport, raft, mvcc, storage …): any change there counts.
-  const src = newest(path.join(ROOT, 'src'));
+  // bench/ is compiled by the same build (test/bench runs dist/bench).
+  const src = Math.max(newest(path.join(ROOT, 'src')), newest(path.join(ROOT, 'bench')));
   if (!existsSync(MAIN) || statSync(MAIN).mtimeMs < src)
     execSync('npm run build', { cwd: ROOT, stdio: 'ignore' });
 }
