@@ -57,8 +57,10 @@ export async function startMember(
     '500',
     ...extraArgs,
   ]);
-  await waitFor(() => p.proc!.lines.some((l) => l.includes('ready to serve client requests')), {
+  const proc = p.proc;
+  await waitFor(() => proc.lines.some((l) => l.includes('ready to serve client requests')), {
     timeoutMs: 20_000,
-    what: `${p.name} to start (stderr: ${p.proc.stderr().slice(-800)})`,
+    what: () =>
+      `${p.name} to start (output: ${proc.lines.slice(-15).join('\n')}; stderr: ${proc.stderr().slice(-800)})`,
   });
 }

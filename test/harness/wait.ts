@@ -3,13 +3,21 @@
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Rejects with `Timed out after <ms>ms: <what>` unless `p` settles first. The timer never outlives `p`. */
-export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+export function withTimeout<T>(p: Promise<T>, ms: number, what: Description): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Timed out after ${ms}ms: ${what}`)), ms);
+    timer = setTimeout(() => reject(new Error(`Timed out after ${ms}ms: ${describe(what)}`)), ms);
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
+
+/**
+ * What a wait is for, as text or as a function read when the wait times out: a process's output
+ * quoted in a description must be read then, not when the wait began.
+ */
+export type Description = string | (() => string);
+
+const describe = (what: Description): string => (typeof what === 'function' ? what() : what);
 
 export interface WaitForOptions {
   /** Default 10 000. */
@@ -17,7 +25,7 @@ export interface WaitForOptions {
   /** Delay between attempts. Default 100. */
   intervalMs?: number;
   /** Description used in the timeout error. */
-  what?: string;
+  what?: Description;
 }
 
 /**
@@ -40,7 +48,7 @@ export async function waitFor(
     }
     if (Date.now() >= deadline) {
       const detail = lastError === undefined ? '' : ` (last error: ${errorMessage(lastError)})`;
-      throw new Error(`Timed out after ${timeoutMs}ms waiting for ${what}${detail}`);
+      throw new Error(`Timed out after ${timeoutMs}ms waiting for ${describe(what)}${detail}`);
     }
     await sleep(Math.min(intervalMs, Math.max(0, deadline - Date.now())));
   }

@@ -74,7 +74,7 @@ test('a renewed certificate is served to new connections on both ports, without 
   ]);
   await waitFor(() => proc.lines.some((l) => l.includes('ready to serve client requests')), {
     timeoutMs: 30_000,
-    what: `concord serve to be ready (stderr: ${proc.stderr()})`,
+    what: () => `concord serve to be ready (stderr: ${proc.stderr()})`,
   });
   const endpoint = `https://127.0.0.1:${clientPort}`;
   const trusting = (caFile: string) => {
