@@ -100,7 +100,11 @@ export interface Registration<M = ServiceMeta> {
   readonly lease: Lease;
   /** The layout it is stored in. */
   readonly layout: RegistryLayout;
-  /** False while a failing health check has withdrawn the instance (always true without checks). */
+  /**
+   * False while a failing health check has withdrawn the instance (always true without checks).
+   * It changes once the withdrawal or return is acknowledged, so a watcher may see the key go or
+   * come back a moment before it does.
+   */
   readonly healthy: boolean;
   /** Aborts when the registration ends: closed, or lost. */
   readonly signal: AbortSignal;

@@ -56,9 +56,14 @@ test.each(['http', 'tcp'] as const)(
       await waitFor(() => view.size === 1, { timeoutMs: 5000, what: 'the instance listed' });
       expect(reg.healthy).toBe(true);
 
+      // \`healthy\` flips when the withdrawal or return is acknowledged, and a watcher can see the
+      // change before the writer's answer arrives: wait for both.
+
       await srv.stop();
-      await waitFor(() => view.size === 0, { timeoutMs: 10_000, what: 'the instance withdrawn' });
-      expect(reg.healthy).toBe(false);
+      await waitFor(() => view.size === 0 && !reg.healthy, {
+        timeoutMs: 10_000,
+        what: 'the instance withdrawn',
+      });
       expect(await etcd.client.get(reg.key)).toBeUndefined();
       // Still held: the lease lives, and an update waits for the return.
       expect(reg.signal.aborted).toBe(false);
@@ -66,8 +71,7 @@ test.each(['http', 'tcp'] as const)(
       await reg.update({ meta: { v: 2 } });
 
       await srv.start();
-      await waitFor(() => view.size === 1, { timeoutMs: 10_000, what: 'the instance back' });
-      expect(reg.healthy).toBe(true);
+      await waitFor(() => view.size === 1 && reg.healthy, { timeoutMs: 10_000, what: 'the instance back' });
       expect(view.get('i1')?.meta).toEqual({ v: 2 });
       expect((await etcd.client.get(reg.key))?.lease).toBe(reg.lease.id);
       expect(events).toEqual(['add i1', 'remove i1', 'add i1']);
