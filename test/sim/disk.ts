@@ -3,7 +3,8 @@
  *
  * It keeps what production's WAL and snapshot store keep, with the WAL's replay rules
  * (src/storage/wal/replay.ts): entries in write order, an entry at or below the last index
- * replacing that suffix, the latest hard state and snapshot marker winning. A snapshot (taken
+ * replacing that suffix, the latest hard state and snapshot marker winning, a marker dropping
+ * entries that do not continue it. A snapshot (taken
  * locally or installed from the leader) is durable at once: production awaits its save and the
  * WAL's marker before it goes on. `recover()` then gives what src/server/bootstrap/recover.ts
  * gives production: the newest snapshot, the entries after it, the hard state raised to cover
@@ -63,11 +64,18 @@ export class SimDisk {
     this.#pending = undefined;
   }
 
-  /** A snapshot and the WAL's marker for it (entries behind it are released). */
+  /**
+   * A snapshot and the WAL's marker for it (entries behind it are released). The entries after
+   * it stay only if the log holds its own entry: a leader's snapshot that raft installed over a
+   * log of another term restarts the log, as the WAL's replay does.
+   */
   saveSnapshot(snap: Snapshot): void {
-    if (this.#snapshot && snap.metadata.index <= this.#snapshot.metadata.index) return;
+    const { index, term } = snap.metadata;
+    if (this.#snapshot && index <= this.#snapshot.metadata.index) return;
     this.#snapshot = snap;
-    this.#entries = this.#entries.filter((e) => e.index > snap.metadata.index);
+    const own = this.#entries.find((e) => e.index === index);
+    const continues = own ? own.term === term : (this.#entries[0]?.index ?? 0) > index;
+    this.#entries = continues ? this.#entries.filter((e) => e.index > index) : [];
   }
 
   /** What a restart finds. */

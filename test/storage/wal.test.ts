@@ -101,6 +101,32 @@ describe('Wal', () => {
     await again.close();
   });
 
+  test('a snapshot marker keeps the entries after it only when the log holds its own entry', async () => {
+    const dir = tempDir();
+    const wal = await Wal.open(dir);
+    await wal.save({ term: 1, vote: 0n, commit: 10 }, entries(1, 10));
+    // A local snapshot: entry 6 is of term 1, so 7-10 continue it.
+    await wal.saveSnapshot({ index: 6, term: 1 });
+    await wal.close();
+    let again = await Wal.open(dir);
+    expect(summary(again.readAll().entries)).toEqual([
+      '7/1:entry-7',
+      '8/1:entry-8',
+      '9/1:entry-9',
+      '10/1:entry-10',
+    ]);
+    // A leader's snapshot at 8 of term 2: 9 and 10 are of the older log, which raft discarded.
+    await again.saveSnapshot({ index: 8, term: 2 });
+    await again.close();
+    again = await Wal.open(dir);
+    expect(again.readAll()).toMatchObject({ snapshot: { index: 8, term: 2 }, entries: [] });
+    await again.save({ term: 2, vote: 0n, commit: 9 }, [entry(9, 2, 'new-9')]);
+    await again.close();
+    again = await Wal.open(dir);
+    expect(summary(again.readAll().entries)).toEqual(['9/2:new-9']);
+    await again.close();
+  });
+
   test('segments rotate at the size limit and are released behind a snapshot', async () => {
     const dir = tempDir();
     const wal = await Wal.open(dir, { segmentBytes: 4096 });

@@ -1,7 +1,10 @@
 /**
  * Replay: turns the records of all segments, in order, into the log etcd-io/raft expects back.
  * An entry at an index at or below the last one replaces that suffix (a new leader overwrote
- * uncommitted entries); the latest hard state and snapshot marker win.
+ * uncommitted entries); the latest hard state and snapshot marker win. A snapshot marker whose
+ * index holds an entry of another term (or no entry, the log ending before it) restarts the log:
+ * raft discards such a log when it installs a leader's snapshot, and the entries written before
+ * the marker would otherwise come back after it on replay (an older term after a newer one).
  */
 import { PayloadError, readEntry, readHardState, readSnapshot } from './codec.js';
 import { RecordType, type ScannedRecord } from './record.js';
@@ -34,6 +37,7 @@ export class Replay {
           break;
         case RecordType.snapshot:
           this.snapshot = readSnapshot(rec.payload);
+          this.#restartUnlessContinued(this.snapshot);
           break;
       }
     } catch (err) {
@@ -61,6 +65,16 @@ export class Replay {
       es.length = 0;
       es.push(e);
     } else throw new ReplayError(rec.offset, `entry index ${e.index} leaves a gap after ${last}`);
+  }
+
+  /** Drops the entries unless the log holds the snapshot's own entry or starts after it. */
+  #restartUnlessContinued(snap: SnapshotMarker): void {
+    const es = this.#entries;
+    if (es.length === 0) return;
+    const first = es[0]!.index;
+    if (first > snap.index) return;
+    const at = es[snap.index - first];
+    if (at === undefined || at.term !== snap.term) es.length = 0;
   }
 
   /** Index of the last entry seen (0 when none). */
