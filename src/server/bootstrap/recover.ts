@@ -17,6 +17,7 @@ import {
   type SnapshotSource,
   type SnapshotStore,
   Wal,
+  type WalContents,
 } from '../../storage/index.js';
 import { memberFault } from '../errors.js';
 import { Membership } from '../raft/membership.js';
@@ -94,8 +95,17 @@ export async function recover(
   const filter = { clusterId: o.clusterId, memberId: o.memberId };
   const wal = await Wal.open(path.join(dataDir, 'wal'));
   try {
-    let latest = await snapshots.latest(filter);
     const contents = wal.readAll();
+    const stored = await snapshots.list(filter);
+    let latest = stored.find((s) => walFollows(contents, s));
+    if (!latest && stored.length > 0) {
+      const newest = stored[0]!;
+      throw new RecoveryError(
+        contents.snapshot && contents.snapshot.index > newest.index
+          ? `the WAL starts after a snapshot at index ${contents.snapshot.index}, but the newest snapshot in ${snapshots.dir} is at ${newest.index}`
+          : `no snapshot in ${snapshots.dir} is one the WAL continues (the newest is at index ${newest.index}, term ${newest.term})`,
+      );
+    }
     let fresh = false;
     let bootstrapped: SnapshotMeta | undefined;
     const empty = !latest && contents.entries.length === 0 && !contents.snapshot && !contents.hardState;
@@ -160,11 +170,7 @@ export async function recover(
         `snapshot ${latest.id} says index ${latest.index} but holds applied index ${sm.appliedIndex}`,
       );
     const membership = Membership.decode(latest.membership);
-    const { hardState, snapshot: marker } = fresh || bootstrapped ? wal.readAll() : contents;
-    if (marker && marker.index > latest.index)
-      throw new RecoveryError(
-        `the WAL starts after a snapshot at index ${marker.index}, but the newest snapshot in ${snapshots.dir} is at ${latest.index}`,
-      );
+    const { hardState } = fresh || bootstrapped ? wal.readAll() : contents;
     const entries = contents.entries.filter((e) => e.index > latest.index);
     if (entries.length > 0 && entries[0]!.index !== latest.index + 1)
       throw new RecoveryError(
@@ -192,6 +198,25 @@ export async function recover(
     await wal.close();
     throw err;
   }
+}
+
+/**
+ * Whether the WAL's log continues snapshot `s`: its marker is `s`, or it holds `s`'s own entry,
+ * or it has nothing past `s`. A snapshot streamed by a leader is stored before the core accepts
+ * it and marked in the WAL only once installed; a member stopped in between has such a snapshot
+ * in its store and, past its index, entries of its own older log that do not follow it (raft
+ * would have discarded them). Starting from it would put an older term after a newer one: the
+ * member would then grant votes on a last term lower than its log's, to a candidate that lacks
+ * the snapshot's committed entries. It is passed over (etcd loads only snapshots its WAL
+ * records, for the same reason) and the leader sends it again.
+ */
+function walFollows(c: WalContents, s: SnapshotMeta): boolean {
+  if (c.snapshot && c.snapshot.index >= s.index)
+    return c.snapshot.index === s.index && c.snapshot.term === s.term;
+  const es = c.entries;
+  if (es.length === 0 || es[es.length - 1]!.index <= s.index) return true;
+  const at = es.find((e) => e.index === s.index);
+  return at !== undefined && at.term === s.term;
 }
 
 /**
