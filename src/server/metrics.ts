@@ -17,6 +17,7 @@ export const WAL_FSYNC_BUCKETS = Array.from({ length: 14 }, (_, i) => 0.001 * 2 
 /** What is read from the member at scrape time. */
 export interface MetricsSource {
   hasLeader(): boolean;
+  isLeader(): boolean;
   dbSizeBytes(): number;
   watchers(): number;
 }
@@ -105,6 +106,9 @@ export class ServerMetrics {
     const grpcLabelNames = ['grpc_type', 'grpc_service', 'grpc_method'];
     gauge('etcd_server_has_leader', 'Whether or not a leader exists. 1 is existence, 0 is not.', () =>
       source.hasLeader() ? 1 : 0,
+    );
+    gauge('etcd_server_is_leader', 'Whether or not this member is a leader. 1 if is, 0 otherwise.', () =>
+      source.isLeader() ? 1 : 0,
     );
     this.leaderChanges = counter(
       'etcd_server_leader_changes_seen_total',

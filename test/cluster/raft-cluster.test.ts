@@ -96,3 +96,15 @@ test('a kept-alive lease survives the election that follows a leader crash', asy
   expect((await other.range('survivor')).kvs).toHaveLength(0);
   await cluster.restart(leader);
 }, 40_000);
+
+test('/metrics says which member leads: etcd_server_is_leader is 1 on the leader only', async () => {
+  const leader = await cluster.leaderIndex();
+  const isLeader = await Promise.all(
+    cluster.endpoints.map(async (e) => {
+      const res = await fetch(`${e.startsWith('http') ? e : `http://${e}`}/metrics`);
+      const m = /^etcd_server_is_leader (\S+)$/m.exec(await res.text());
+      return m ? Number(m[1]) : undefined;
+    }),
+  );
+  expect(isLeader).toEqual([0, 1, 2].map((i) => (i === leader ? 1 : 0)));
+});

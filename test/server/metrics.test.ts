@@ -92,6 +92,7 @@ test('etcd metrics follow writes, watches and lease keepalives', async () => {
   const before = await scrape();
   expect(before.contentType).toMatch(/^text\/plain; version=0\.0\.4/);
   expect(before.value('etcd_server_has_leader')).toBe(1);
+  expect(before.value('etcd_server_is_leader')).toBe(1);
   expect(before.value('etcd_server_leader_changes_seen_total')).toBe(1);
   const committed0 = before.value('etcd_server_proposals_committed_total') ?? Number.NaN;
   const applied0 = before.value('etcd_server_proposals_applied_total') ?? Number.NaN;

@@ -124,6 +124,7 @@ export class Node {
     let sharing: SnapshotSharing | undefined;
     const metrics = new ServerMetrics({
       hasLeader: () => node?.hasLeader ?? false,
+      isLeader: () => node?.proposer.isLeader ?? false,
       dbSizeBytes: () => rec.sm.kv.sizeBytes,
       watchers: () => rec.sm.watches.size,
     });
