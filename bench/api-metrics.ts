@@ -1,7 +1,8 @@
 /**
  * What `npm run bench` reads from the members' HTTP side (etcd and Concord alike serve it on the
- * client port): /health to know a cluster is up, and the leader-change counter from /metrics,
- * since an election in the middle of a case explains a collapse in its figures.
+ * client port): /health to know a cluster is up, which member leads (each case starts there),
+ * and the leader-change counter from /metrics, since an election in the middle of a case
+ * explains a collapse in its figures.
  */
 import http from 'node:http';
 
@@ -47,4 +48,25 @@ export async function leaderChanges(endpoints: string[]): Promise<number | undef
   );
   const known = counts.filter((n): n is number => n !== undefined && Number.isFinite(n));
   return known.length ? Math.max(...known) : undefined;
+}
+
+const IS_LEADER = /^etcd_server_is_leader(?:\{[^}]*\})?\s+(\S+)/m;
+
+/**
+ * The endpoints with the leader's first (the rest in their order), as its /metrics says
+ * (`etcd_server_is_leader`, etcd's and Concord's alike); unchanged when no member says it leads.
+ * A case's first client talks to the first endpoint, and a put through a follower makes two
+ * more hops than one through the leader: with the leader wherever the election put it, the
+ * 1-client put measured a different path on each cluster from run to run.
+ */
+export async function leaderFirst(endpoints: string[]): Promise<string[]> {
+  const leads = await Promise.all(
+    endpoints.map(async (e) => {
+      const r = await httpGet(`http://${e.replace(/^https?:\/\//, '')}/metrics`);
+      const m = r?.status === 200 ? IS_LEADER.exec(r.body) : null;
+      return m !== null && Number(m[1]) === 1;
+    }),
+  );
+  const i = leads.indexOf(true);
+  return i <= 0 ? endpoints : [endpoints[i]!, ...endpoints.filter((_, j) => j !== i)];
 }

@@ -33,7 +33,7 @@ import { parseArgs } from 'node:util';
 import { CASES, type CaseContext, cleanup, MAX_CONNS, warmUp } from './api-cases.js';
 import { etcdInstalled, type LocalCluster, startCluster, type Target } from './api-cluster.js';
 import type { Measured } from './api-load.js';
-import { leaderChanges } from './api-metrics.js';
+import { leaderChanges, leaderFirst } from './api-metrics.js';
 import { type Column, table } from './api-report.js';
 
 const { values: args } = parseArgs({
@@ -91,6 +91,8 @@ async function runCase(b: Bench, c: (typeof CASES)[number]): Promise<void> {
     const t0 = performance.now();
     const cpu0 = b.serverCpu?.();
     const elections0 = await leaderChanges(b.endpoints);
+    // Each case starts at the leader, on both clusters alike (an election may have moved it).
+    b.ctx.endpoints = await leaderFirst(b.ctx.endpoints);
     const m = await c.run(b.ctx);
     if (b.serverCpu) m.serverCpu = (b.serverCpu() - cpu0!) / ((performance.now() - t0) / 1000);
     const elections1 = await leaderChanges(b.endpoints);
