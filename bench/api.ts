@@ -36,33 +36,65 @@ import type { Measured } from './api-load.js';
 import { leaderChanges, leaderFirst } from './api-metrics.js';
 import { type Column, table } from './api-report.js';
 
-const { values: args } = parseArgs({
-  options: {
-    endpoints: { type: 'string' },
-    target: { type: 'string', default: 'both' },
-    members: { type: 'string', default: '3' },
-    seconds: { type: 'string', default: '5' },
-    json: { type: 'boolean', default: false },
-    cases: { type: 'string' },
-    warmup: { type: 'string', default: '10' },
-    'cpu-prof': { type: 'string' },
-  },
-  strict: true,
-});
+const USAGE = `usage: npm run bench -- [options]
+
+  --target etcd|concord|both   which servers to start side by side (default both)
+  --members 1|3                members per cluster (default 3)
+  --endpoints a,b,c            bench a running cluster instead of starting any
+  --seconds N                  seconds per case (default 5)
+  --warmup N                   seconds of untimed puts before the first case (default 10)
+  --cases 'a|b'                only the cases whose name contains one of these
+  --json                       results as JSON on stdout (progress on stderr)
+  --cpu-prof DIR               run Concord's members under node --cpu-prof, profiles to DIR
+  --help                       this text
+`;
+
+/** A bad command line: the reason and the usage on stderr, exit status 2 (no stack trace). */
+function usageError(message: string): never {
+  process.stderr.write(`${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+function parse() {
+  try {
+    return parseArgs({
+      options: {
+        endpoints: { type: 'string' },
+        target: { type: 'string', default: 'both' },
+        members: { type: 'string', default: '3' },
+        seconds: { type: 'string', default: '5' },
+        json: { type: 'boolean', default: false },
+        cases: { type: 'string' },
+        warmup: { type: 'string', default: '10' },
+        'cpu-prof': { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+    }).values;
+  } catch (err) {
+    usageError((err as Error).message);
+  }
+}
+
+const args = parse();
+if (args.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
 
 const members = Number(args.members);
 const seconds = Number(args.seconds);
 const warmupSeconds = Number(args.warmup);
-if (members !== 1 && members !== 3) throw new TypeError(`--members must be 1 or 3, got ${args.members}`);
-if (!(seconds > 0)) throw new TypeError(`--seconds must be a positive number, got ${args.seconds}`);
-if (!(warmupSeconds >= 0)) throw new TypeError(`--warmup must be 0 or more seconds, got ${args.warmup}`);
+if (members !== 1 && members !== 3) usageError(`--members must be 1 or 3, got ${args.members}`);
+if (!(seconds > 0)) usageError(`--seconds must be a positive number, got ${args.seconds}`);
+if (!(warmupSeconds >= 0)) usageError(`--warmup must be 0 or more seconds, got ${args.warmup}`);
 if (!['etcd', 'concord', 'both'].includes(args.target!)) {
-  throw new TypeError(`--target must be etcd, concord or both, got ${args.target}`);
+  usageError(`--target must be etcd, concord or both, got ${args.target}`);
 }
 /** The cases whose name contains one of the --cases substrings, split at `|` (names hold commas). */
 const wanted = args.cases?.split('|').filter((s) => s.length > 0);
 const cases = wanted ? CASES.filter((c) => wanted.some((w) => c.name.includes(w))) : CASES;
-if (cases.length === 0) throw new TypeError(`--cases ${args.cases} matches no case`);
+if (cases.length === 0) usageError(`--cases ${args.cases} matches no case`);
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 /** A cluster under test: its endpoints, the load context, and its members' CPU seconds. */
