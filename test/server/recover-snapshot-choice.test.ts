@@ -112,3 +112,22 @@ test('a WAL that continues no stored snapshot is refused with the reason', async
     /no snapshot in .* is one the WAL continues \(the newest is at index 6, term 2\)/,
   );
 });
+
+test('a WAL marked past every stored snapshot is refused with the reason', async () => {
+  await memberWithLog();
+  await storeSnapshot(6, 1);
+  const rec = await recover(dir, { smOptions: {}, ...IDS, founding, initialClusterState: 'new' });
+  await rec.wal.saveSnapshot({ index: 6, term: 1 });
+  await rec.wal.close();
+  await rec.snapshots.close();
+  // The snapshot the marker names is gone; an older one is left.
+  await rm(path.join(dir, 'snap'), { recursive: true, force: true });
+  await storeSnapshot(3, 1);
+  const err = await recover(dir, { smOptions: {}, ...IDS, founding, initialClusterState: 'new' }).catch(
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(RecoveryError);
+  expect(String(err)).toMatch(
+    /the WAL starts after a snapshot at index 6, but the newest snapshot in .* is at 3/,
+  );
+});
