@@ -13,7 +13,12 @@ const RANGE = '/etcdserverpb.KV/Range';
 const PUT = '/etcdserverpb.KV/Put';
 
 function fixture(opts: { learner?: boolean; certUser?: string; tooLarge?: unknown } = {}) {
-  const metrics = new ServerMetrics({ hasLeader: () => true, isLeader: () => true, dbSizeBytes: () => 0, watchers: () => 0 });
+  const metrics = new ServerMetrics({
+    hasLeader: () => true,
+    isLeader: () => true,
+    dbSizeBytes: () => 0,
+    watchers: () => 0,
+  });
   const node = {
     metrics,
     certUsers: { userOf: () => opts.certUser },

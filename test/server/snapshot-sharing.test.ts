@@ -17,7 +17,12 @@ function sample(text: string, name: string): number | undefined {
 }
 
 test('a failed upload to the shared store raises concord_snapshot_store_upload_failures_total', async () => {
-  const metrics = new ServerMetrics({ hasLeader: () => true, isLeader: () => true, dbSizeBytes: () => 0, watchers: () => 0 });
+  const metrics = new ServerMetrics({
+    hasLeader: () => true,
+    isLeader: () => true,
+    dbSizeBytes: () => 0,
+    watchers: () => 0,
+  });
   const local = new FileSnapshotStore(tempDir('concord-sharing-'));
   const shared = new PostgresSnapshotStore({
     connectionString: `postgres://postgres@127.0.0.1:${await freePort()}/x`,
