@@ -31,42 +31,44 @@ export async function healthy(endpoint: string): Promise<boolean> {
   return r !== undefined && r.status === 200 && /"health"\s*:\s*"true"/.test(r.body);
 }
 
-const LEADER_CHANGES = /^etcd_server_leader_changes_seen_total(?:\{[^}]*\})?\s+(\S+)/m;
+/** Each endpoint's /metrics text, in the endpoints' order; undefined where none came back. */
+export function scrapeMetrics(endpoints: string[]): Promise<(string | undefined)[]> {
+  return Promise.all(
+    endpoints.map(async (e) => {
+      const r = await httpGet(`http://${e.replace(/^https?:\/\//, '')}/metrics`);
+      return r?.status === 200 ? r.body : undefined;
+    }),
+  );
+}
+
+/** An unlabelled (or singly labelled) sample's value in one /metrics text. */
+function sample(body: string | undefined, name: string): number | undefined {
+  const m = body === undefined ? null : new RegExp(`^${name}(?:\\{[^}]*\\})?\\s+(\\S+)`, 'm').exec(body);
+  const n = m ? Number(m[1]) : Number.NaN;
+  return Number.isFinite(n) ? n : undefined;
+}
 
 /**
  * Leader changes seen so far: the highest count any member reports (each member counts the
  * changes it saw itself, so summing would count one election once per member). Undefined when
  * no member exposes the counter.
  */
-export async function leaderChanges(endpoints: string[]): Promise<number | undefined> {
-  const counts = await Promise.all(
-    endpoints.map(async (e) => {
-      const r = await httpGet(`http://${e.replace(/^https?:\/\//, '')}/metrics`);
-      const m = r?.status === 200 ? LEADER_CHANGES.exec(r.body) : null;
-      return m ? Number(m[1]) : undefined;
-    }),
-  );
-  const known = counts.filter((n): n is number => n !== undefined && Number.isFinite(n));
+export function leaderChanges(metrics: (string | undefined)[]): number | undefined {
+  const known = metrics
+    .map((body) => sample(body, 'etcd_server_leader_changes_seen_total'))
+    .filter((n): n is number => n !== undefined);
   return known.length ? Math.max(...known) : undefined;
 }
 
-const IS_LEADER = /^etcd_server_is_leader(?:\{[^}]*\})?\s+(\S+)/m;
-
 /**
- * The endpoints with the leader's first (the rest in their order), as its /metrics says
- * (`etcd_server_is_leader`, etcd's and Concord's alike); unchanged when no member says it leads.
- * A case's first client talks to the first endpoint, and a put through a follower makes two
- * more hops than one through the leader: with the leader wherever the election put it, the
- * 1-client put measured a different path on each cluster from run to run.
+ * The endpoints with the leader's first (the rest in their order), as `metrics` (theirs, in
+ * the same order) say with `etcd_server_is_leader`, etcd's and Concord's alike; unchanged when
+ * no member says it leads. A case's first client talks to the first endpoint, and a put
+ * through a follower makes two more hops than one through the leader: with the leader
+ * wherever the election put it, the 1-client put measured a different path on each cluster
+ * from run to run.
  */
-export async function leaderFirst(endpoints: string[]): Promise<string[]> {
-  const leads = await Promise.all(
-    endpoints.map(async (e) => {
-      const r = await httpGet(`http://${e.replace(/^https?:\/\//, '')}/metrics`);
-      const m = r?.status === 200 ? IS_LEADER.exec(r.body) : null;
-      return m !== null && Number(m[1]) === 1;
-    }),
-  );
-  const i = leads.indexOf(true);
+export function leaderFirst(endpoints: string[], metrics: (string | undefined)[]): string[] {
+  const i = metrics.findIndex((body) => sample(body, 'etcd_server_is_leader') === 1);
   return i <= 0 ? endpoints : [endpoints[i]!, ...endpoints.filter((_, j) => j !== i)];
 }

@@ -33,7 +33,7 @@ import { parseArgs } from 'node:util';
 import { CASES, type CaseContext, cleanup, MAX_CONNS, warmUp } from './api-cases.js';
 import { etcdInstalled, type LocalCluster, startCluster, type Target } from './api-cluster.js';
 import type { Measured } from './api-load.js';
-import { leaderChanges, leaderFirst } from './api-metrics.js';
+import { leaderChanges, leaderFirst, scrapeMetrics } from './api-metrics.js';
 import { type Column, table } from './api-report.js';
 
 const USAGE = `usage: npm run bench -- [options]
@@ -122,12 +122,13 @@ async function runCase(b: Bench, c: (typeof CASES)[number]): Promise<void> {
   try {
     const t0 = performance.now();
     const cpu0 = b.serverCpu?.();
-    const elections0 = await leaderChanges(b.endpoints);
+    const before = await scrapeMetrics(b.endpoints);
+    const elections0 = leaderChanges(before);
     // Each case starts at the leader, on both clusters alike (an election may have moved it).
-    b.ctx.endpoints = await leaderFirst(b.ctx.endpoints);
+    b.ctx.endpoints = leaderFirst(b.endpoints, before);
     const m = await c.run(b.ctx);
     if (b.serverCpu) m.serverCpu = (b.serverCpu() - cpu0!) / ((performance.now() - t0) / 1000);
-    const elections1 = await leaderChanges(b.endpoints);
+    const elections1 = leaderChanges(await scrapeMetrics(b.endpoints));
     if (elections0 !== undefined && elections1 !== undefined) m.leaderChanges = elections1 - elections0;
     b.results.set(c.name, m);
     const errors = m.errors ? `, ${m.errors} errors (${m.firstError})` : '';

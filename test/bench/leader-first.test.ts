@@ -3,7 +3,7 @@
  * /metrics (`etcd_server_is_leader`), on real etcd and on Concord alike, so the 1-client put
  * measures the same path on both clusters.
  */
-import { leaderFirst } from '../../bench/api-metrics.js';
+import { leaderChanges, leaderFirst, scrapeMetrics } from '../../bench/api-metrics.js';
 import { CONCORD_BIN } from '../cluster/concord-bin.js';
 import { ensureServerBuilt } from '../harness/concord.js';
 import { type EtcdCluster, startEtcd } from '../harness/etcd.js';
@@ -22,12 +22,20 @@ describe.each([
   test('the leader comes first, the others keep their order', async () => {
     const leader = await cluster.leaderIndex();
     const endpoints = cluster.endpoints.map((e) => e.replace(/^https?:\/\//, ''));
-    const ordered = await leaderFirst(endpoints);
-    expect(ordered).toEqual([endpoints[leader], ...endpoints.filter((_, i) => i !== leader)]);
+    const metrics = await scrapeMetrics(endpoints);
+    expect(leaderFirst(endpoints, metrics)).toEqual([
+      endpoints[leader],
+      ...endpoints.filter((_, i) => i !== leader),
+    ]);
+    // The same scrape gives the leader changes: at least the election that made this leader.
+    expect(leaderChanges(metrics)).toBeGreaterThanOrEqual(1);
   });
 });
 
 test('endpoints no member answers for stay as given', async () => {
   const endpoints = ['127.0.0.1:1', '127.0.0.1:2'];
-  expect(await leaderFirst(endpoints)).toEqual(endpoints);
+  const metrics = await scrapeMetrics(endpoints);
+  expect(metrics).toEqual([undefined, undefined]);
+  expect(leaderFirst(endpoints, metrics)).toEqual(endpoints);
+  expect(leaderChanges(metrics)).toBeUndefined();
 });
