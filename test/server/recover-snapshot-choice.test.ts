@@ -26,8 +26,10 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+const start = () => recover(dir, { smOptions: {}, ...IDS, founding, initialClusterState: 'new' });
+
 async function restart() {
-  const rec = await recover(dir, { smOptions: {}, ...IDS, founding, initialClusterState: 'new' });
+  const rec = await start();
   const got = {
     snapshotIndex: rec.snapshotIndex,
     snapshotTerm: rec.snapshotTerm,
@@ -41,10 +43,19 @@ async function restart() {
 
 /** A fresh member (bootstrap snapshot at index 1) whose WAL then holds entries 2-10 of term 1. */
 async function memberWithLog(): Promise<void> {
-  const rec = await recover(dir, { smOptions: {}, ...IDS, founding, initialClusterState: 'new' });
+  const rec = await start();
   const es: WalEntry[] = [];
   for (let i = 2; i <= 10; i++) es.push({ index: i, term: 1, type: 0, data: Buffer.from(`e${i}`) });
   await rec.wal.save({ term: 2, vote: 0n, commit: 3 }, es);
+  await rec.wal.close();
+  await rec.snapshots.close();
+}
+
+/** What install() writes to the WAL after storing a snapshot: the marker, then the hard state. */
+async function markInstalled(index: number, term: number): Promise<void> {
+  const rec = await start();
+  await rec.wal.saveSnapshot({ index, term });
+  await rec.wal.save({ term: 2, vote: 0n, commit: index });
   await rec.wal.close();
   await rec.snapshots.close();
 }
@@ -90,12 +101,7 @@ test('a snapshot past the end of the WAL is used: no entry of the WAL comes afte
 test('an installed leader snapshot restarts the log: the older entries past it do not come back', async () => {
   await memberWithLog();
   await storeSnapshot(6, 2);
-  // What install() writes after storing: the marker, then the core's hard state.
-  const rec = await recover(dir, { smOptions: {}, ...IDS, founding, initialClusterState: 'new' });
-  await rec.wal.saveSnapshot({ index: 6, term: 2 });
-  await rec.wal.save({ term: 2, vote: 0n, commit: 6 });
-  await rec.wal.close();
-  await rec.snapshots.close();
+  await markInstalled(6, 2);
   expect(await restart()).toEqual({ snapshotIndex: 6, snapshotTerm: 2, entries: [], applied: 6 });
 });
 
@@ -104,11 +110,9 @@ test('a WAL that continues no stored snapshot is refused with the reason', async
   // The bootstrap snapshot goes; only one the WAL does not follow is left.
   await rm(path.join(dir, 'snap'), { recursive: true, force: true });
   await storeSnapshot(6, 2);
-  const err = await recover(dir, { smOptions: {}, ...IDS, founding, initialClusterState: 'new' }).catch(
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(RecoveryError);
-  expect(String(err)).toMatch(
+  const refused = start();
+  await expect(refused).rejects.toThrow(RecoveryError);
+  await expect(refused).rejects.toThrow(
     /no snapshot in .* is one the WAL continues \(the newest is at index 6, term 2\)/,
   );
 });
@@ -116,18 +120,13 @@ test('a WAL that continues no stored snapshot is refused with the reason', async
 test('a WAL marked past every stored snapshot is refused with the reason', async () => {
   await memberWithLog();
   await storeSnapshot(6, 1);
-  const rec = await recover(dir, { smOptions: {}, ...IDS, founding, initialClusterState: 'new' });
-  await rec.wal.saveSnapshot({ index: 6, term: 1 });
-  await rec.wal.close();
-  await rec.snapshots.close();
+  await markInstalled(6, 1);
   // The snapshot the marker names is gone; an older one is left.
   await rm(path.join(dir, 'snap'), { recursive: true, force: true });
   await storeSnapshot(3, 1);
-  const err = await recover(dir, { smOptions: {}, ...IDS, founding, initialClusterState: 'new' }).catch(
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(RecoveryError);
-  expect(String(err)).toMatch(
+  const refused = start();
+  await expect(refused).rejects.toThrow(RecoveryError);
+  await expect(refused).rejects.toThrow(
     /the WAL starts after a snapshot at index 6, but the newest snapshot in .* is at 3/,
   );
 });
