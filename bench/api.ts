@@ -6,15 +6,11 @@
  *   npm run bench -- --target concord --json
  *   npm run bench -- --endpoints 127.0.0.1:2379,127.0.0.1:22379   # any running cluster
  *
- * Options: --endpoints a,b,c (bench that cluster instead of starting any); --target
- * etcd|concord|both (default both; etcd is skipped when it is not installed, ETCD_BIN overrides
- * the binary); --members 1|3 (default 3); --seconds N per case (default 5, after a warm-up of
- * up to 1 s); --json (machine-readable results on stdout, progress on stderr); --cases 'a|b' (run
- * only the cases whose name contains one of these substrings, e.g. `--cases watch` or
- * `--cases 'one key|1 stream'`; `|`, as case names hold commas); --warmup N (seconds of untimed
- * puts before the first case, default 10, 0 for none: see warmUp in api-cases.ts); --cpu-prof DIR
- * (run Concord's members under `node --cpu-prof`; each writes a .cpuprofile to DIR at the end,
- * for Chrome DevTools or speedscope).
+ * Options: `npm run bench -- --help` (USAGE below). Beyond what it says: etcd is skipped when
+ * it is not installed, and ETCD_BIN overrides its binary; --cases splits at `|` because case
+ * names hold commas (`--cases watch`, `--cases 'one key|1 stream'`); the warm-up is explained
+ * at warmUp in api-cases.ts; --cpu-prof's profiles open in Chrome DevTools or speedscope. Each
+ * case starts at the cluster's leader (leaderFirst in api-metrics.ts).
  *
  * Cases (see api-cases.ts): put with 1, 64 and 256 requests in flight (256-byte values, random
  * keys out of 100k); linearizable and serializable single-key range of existing keys; txn
