@@ -194,6 +194,7 @@ export class Raft {
         snapshot: m.snapshot,
         reject: m.reject,
         rejectHint: m.rejectHint,
+        commitOnly: m.commitOnly,
         context: m.context,
       }),
     );

@@ -31,6 +31,9 @@ export function maybeSendAppend(r: Raft, to: NodeId, sendIfEmpty: boolean): bool
     logTerm: prevTerm,
     entries: ents,
     commit: r.raftLog.committed,
+    // Nothing in flight and nothing new: the follower's answer could only repeat its match.
+    // Appends that probe or detect loss (prevIndex past the match) are still answered.
+    commitOnly: ents.length === 0 && pr.state === 'replicate' && pr.match === prevIndex,
   });
   let bytes = 0;
   for (const e of ents) bytes += entrySize(e);

@@ -56,6 +56,9 @@ export function handleAppendEntries(r: Raft, m: Message): void {
   }
   const lastnewi = r.raftLog.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
   if (lastnewi !== undefined) {
+    // The leader already counts us at m.index; the answer would cost it a read and a step per
+    // follower per write, on the path of the next client's answer.
+    if (m.commitOnly && m.entries.length === 0) return;
     r.send({ to: m.from, type: 'MsgAppResp', index: lastnewi });
     return;
   }

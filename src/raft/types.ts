@@ -66,6 +66,12 @@ export interface Message {
   readonly snapshot?: Snapshot;
   readonly reject: boolean;
   readonly rejectHint: number;
+  /**
+   * MsgApp without entries to a follower the leader knows holds `index` (it only moves the
+   * commit index on): a follower whose log matches does not answer, since the answer would tell
+   * the leader nothing it does not know. A mismatch is still answered with a rejection.
+   */
+  readonly commitOnly: boolean;
   /** ReadIndex request context; 'CampaignTransfer' on transfer votes; heartbeat read contexts. */
   readonly context?: Uint8Array;
 }
@@ -179,6 +185,7 @@ export function message(m: Partial<Message> & Pick<Message, 'type'>): Message {
     snapshot: m.snapshot,
     reject: m.reject ?? false,
     rejectHint: m.rejectHint ?? 0,
+    commitOnly: m.commitOnly ?? false,
     context: m.context,
   };
 }

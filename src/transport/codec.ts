@@ -93,6 +93,7 @@ export function toPbMessage(m: Message): PbMessage {
       : undefined,
     reject: m.reject,
     rejectHint: BigInt(m.rejectHint),
+    commitOnly: m.commitOnly,
     hasContext: m.context !== undefined,
     context: m.context ? Buffer.from(m.context.buffer, m.context.byteOffset, m.context.byteLength) : EMPTY,
   };
@@ -120,6 +121,7 @@ export function fromPbMessage(m: PbMessage, snapshotData?: Uint8Array): Message 
     snapshot: meta ? { data: snapshotData ?? EMPTY, metadata: meta } : undefined,
     reject: m.reject,
     rejectHint: Number(m.rejectHint),
+    commitOnly: m.commitOnly,
     context: m.hasContext ? m.context : undefined,
   };
 }

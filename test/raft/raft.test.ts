@@ -234,6 +234,65 @@ describe('log replication (§5.3)', () => {
     expect(net.appliedData(1)).toEqual(Array.from({ length: 50 }, (_, i) => `fresh${i}`));
   });
 
+  test('an append that only moves the commit on is not answered; the followers still commit', () => {
+    const net = new TestNet(3);
+    net.elect(1);
+    net.propose(1, 'a');
+    net.delivered = [];
+    net.propose(1, 'b');
+    const apps = net.delivered.filter((m) => m.type === 'MsgApp');
+    const carrying = apps.filter((m) => m.entries.length > 0);
+    const commits = apps.filter((m) => m.entries.length === 0);
+    expect(carrying.map((m) => [m.to, m.commitOnly])).toEqual([
+      [2n, false],
+      [3n, false],
+    ]);
+    expect(commits.map((m) => [m.to, m.commitOnly])).toEqual([
+      [2n, true],
+      [3n, true],
+    ]);
+    // One answer per append that carried entries, none for the commit.
+    const answers = net.delivered.filter((m) => m.type === 'MsgAppResp');
+    expect(answers.map((m) => m.from).sort()).toEqual([2n, 3n]);
+    for (const id of [1, 2, 3]) expect(net.appliedData(id)).toEqual(['a', 'b']);
+  });
+
+  test('a commit-only append the follower cannot match is still answered, with a rejection', () => {
+    const net = new TestNet(3);
+    net.elect(1);
+    net.propose(1, 'a');
+    const r2 = net.raft(2);
+    const last = r2.raftLog.lastIndex();
+    net.node(2).rn.step(
+      message({
+        type: 'MsgApp',
+        from: 1n,
+        to: 2n,
+        term: r2.term,
+        index: last + 3,
+        logTerm: r2.term,
+        commit: last,
+        commitOnly: true,
+      }),
+    );
+    const answers = net.take().filter((m) => m.type === 'MsgAppResp' && m.from === 2n);
+    expect(answers.map((m) => [m.reject, m.index])).toEqual([[true, last + 3]]);
+  });
+
+  test('an empty append that probes a follower asks for an answer, which resumes replication', () => {
+    const net = new TestNet(2);
+    net.elect(1);
+    net.propose(1, 'x');
+    net.node(1).rn.reportUnreachable(2n);
+    net.delivered = [];
+    net.tickAll(1); // a heartbeat; its answer makes the leader probe
+    net.settle();
+    const probe = net.delivered.find((m) => m.type === 'MsgApp' && m.to === 2n);
+    expect(probe).toMatchObject({ entries: [], commitOnly: false });
+    expect(net.delivered.some((m) => m.type === 'MsgAppResp' && m.from === 2n)).toBe(true);
+    expect(net.raft(1).trk.progress.get(2n)!.state).toBe('replicate');
+  });
+
   test('pipelining: a replicating follower gets several MsgApp in flight, capped by maxInflightMsgs', () => {
     const net = new TestNet(2, { maxSizePerMsg: 1, maxInflightMsgs: 3 });
     net.elect(1);

@@ -18,6 +18,7 @@ export function heartbeat(commit: number, from = 1n): Message {
     commit,
     reject: false,
     rejectHint: 0,
+    commitOnly: false,
   };
 }
 

@@ -41,6 +41,7 @@ test('a truncated snapshot stream is refused and not stored; the member restarts
       commit: 0,
       reject: false,
       rejectHint: 0,
+      commitOnly: false,
       snapshot: {
         data: new Uint8Array(0),
         metadata: { index: 1_000_000, term: 1, confState: { ...emptyConfState, voters: [99n] } },

@@ -87,6 +87,11 @@ export interface Message {
   rejectHint: bigint;
   hasContext: boolean;
   context: Buffer;
+  /**
+   * MsgApp only: the follower answers only if it rejects (see the core's Message.commitOnly).
+   * A member that does not know the field answers anyway, which costs only the answer.
+   */
+  commitOnly: boolean;
 }
 
 /** Messages from one member to another, in the order the sender's core produced them. */
@@ -586,6 +591,7 @@ function createBaseMessage(): Message {
     rejectHint: 0n,
     hasContext: false,
     context: EMPTY_BYTES,
+    commitOnly: false,
   };
 }
 
@@ -650,6 +656,9 @@ export const Message: MessageFns<Message> = {
     }
     if (message.context.length !== 0) {
       writer.uint32(106).bytes(message.context);
+    }
+    if (message.commitOnly !== false) {
+      writer.uint32(112).bool(message.commitOnly);
     }
     return writer;
   },
@@ -771,6 +780,14 @@ export const Message: MessageFns<Message> = {
             message.context = copyBuffer(reader.bytes());
             continue;
           }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.commitOnly = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -806,6 +823,11 @@ export const Message: MessageFns<Message> = {
         ? globalThis.Boolean(object.has_context)
         : false,
       context: isSet(object.context) ? bytesFromBase64(object.context) : EMPTY_BYTES,
+      commitOnly: isSet(object.commitOnly)
+        ? globalThis.Boolean(object.commitOnly)
+        : isSet(object.commit_only)
+        ? globalThis.Boolean(object.commit_only)
+        : false,
     };
   },
 
@@ -850,6 +872,9 @@ export const Message: MessageFns<Message> = {
     if (message.context.length !== 0) {
       obj.context = base64FromBytes(message.context);
     }
+    if (message.commitOnly !== false) {
+      obj.commitOnly = message.commitOnly;
+    }
     return obj;
   },
 
@@ -875,6 +900,7 @@ export const Message: MessageFns<Message> = {
       : 0n;
     message.hasContext = object.hasContext ?? false;
     message.context = object.context ?? EMPTY_BYTES;
+    message.commitOnly = object.commitOnly ?? false;
     return message;
   },
 };
