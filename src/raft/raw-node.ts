@@ -22,7 +22,8 @@
  *
  * The order Concord's server uses is ReadyStep (src/server/raft/ready-step.ts), which both
  * `concord serve` (RaftProposer) and the simulator (test/sim) run:
- *   - a leader sends (b) first, before anything else of the Ready;
+ *   - a leader sends (b) first, before anything else of the Ready, except its appends without
+ *     entries (commit updates, probes), which it sends once (c) has answered the clients;
  *   - then the accepted snapshot is installed and `rd.committedEntries` applied (c), *before*
  *     this Ready's entries and hard state are written and synced (a);
  *   - then the in-memory log takes the entries, and only then a non-leader sends (b): its votes

@@ -5,11 +5,11 @@
  *   schedule that exposes it (0 of 4,000 seeds during development, with and without a
  *   leader-churn fault profile), so the scripted Figure 8 schedule on the simulated cluster is
  *   what catches it;
- * - votes granted without the up-to-date check (§5.4.1): random seeds catch it (11 of 40);
+ * - votes granted without the up-to-date check (§5.4.1): random seeds catch it (10 of 40);
  * - ReadIndex answered without a quorum round (thesis §6.4): random seeds catch it through the
- *   linearizability checker (3 of the first 225: a deposed leader serves a stale read).
- * The seeds below were found again when commit-only appends stopped being answered (other
- * messages give every seed another schedule).
+ *   linearizability checker (3 of the first 627: a deposed leader serves a stale read).
+ * The seeds below were found again when commit-only appends stopped being answered and left
+ * after the answers (other messages, in another order, give every seed another schedule).
  */
 import { type RaftConfig, RawNode } from '../../src/raft/index.js';
 import { runFigure8 } from './figure8.js';
@@ -63,14 +63,14 @@ describe('a broken commit rule', () => {
 
 describe('other broken rules found by random seeds', () => {
   test('votes without the up-to-date check violate leader completeness', () => {
-    const failures = [1, 8, 11].map((seed) => runSeed(seed, { makeNode: brokenVoteRule }));
+    const failures = [2, 3, 13].map((seed) => runSeed(seed, { makeNode: brokenVoteRule }));
     for (const r of failures) expect(r.failure).toBe('invariant');
-    expect([1, 8, 11].every((seed) => runSeed(seed).ok)).toBe(true);
+    expect([2, 3, 13].every((seed) => runSeed(seed).ok)).toBe(true);
   });
 
   test('ReadIndex without a quorum round gives a non-linearizable history', () => {
-    const r = runSeed(78, { makeNode: brokenReadIndex });
+    const r = runSeed(47, { makeNode: brokenReadIndex });
     expect(r.failure).toBe('linearizability');
-    expect(runSeed(78).ok).toBe(true);
+    expect(runSeed(47).ok).toBe(true);
   });
 });

@@ -179,6 +179,10 @@ export class SimNode {
           send: (messages) => {
             if (alive()) for (const m of messages) h.net.send(m, h.now);
           },
+          // Production's delay is one of the network's: the simulated network delays already.
+          sendAfterAnswers: (messages) => {
+            if (alive()) for (const m of messages) h.net.send(m, h.now);
+          },
         },
         applier: {
           apply: (entries) => {

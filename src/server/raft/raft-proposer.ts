@@ -180,7 +180,11 @@ export class RaftProposer implements Proposer {
     this.#step = new ReadyStep<Promise<void>>(
       {
         log: new WalLog(rec.wal, storage, this.#log, opts.metrics),
-        transport: { send: (messages) => this.transport.send(messages) },
+        transport: {
+          send: (messages) => this.transport.send(messages),
+          // node:http2 writes answers in the check phase (a native immediate), before this.
+          sendAfterAnswers: (messages) => setImmediate(() => this.transport.send(messages)),
+        },
         applier: {
           apply: (entries, now) => {
             this.#applier.apply(entries, now);

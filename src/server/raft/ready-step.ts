@@ -1,6 +1,7 @@
 /**
  * The host's handling of one Ready, in the order production uses (see the host contract in
- * src/raft/raw-node.ts for why it is safe): a leader sends first; the accepted snapshot is
+ * src/raft/raw-node.ts for why it is safe): a leader sends first (its appends without entries
+ * once the clients are answered); the accepted snapshot is
  * installed and the committed entries applied while this Ready's own entries are still to be
  * written; the entries and hard state are written and synced; the in-memory log takes them; a
  * non-leader sends only then; a snapshot is taken when due; `advance()` closes the cycle.
@@ -34,6 +35,12 @@ export interface LogPort<W> {
 
 export interface TransportPort {
   send(messages: Message[]): void;
+  /**
+   * A leader's appends without entries (commit updates, probes): no client's answer waits on
+   * them, so they may leave after the answers this Ready produced. Production sends them a
+   * macrotask later, once node:http2 has written those answers; the simulator sends them at once.
+   */
+  sendAfterAnswers(messages: Message[]): void;
 }
 
 export interface ApplyPort {
@@ -107,7 +114,13 @@ export class ReadyStep<W> {
     // A leader's messages do not depend on its own disk: its self-acknowledgement is given by
     // advance(), after the write below. The mutation lets a non-leader promise too early.
     const sendFirst = this.#leader || this.#ackBeforePersist;
-    if (sendFirst) p.transport.send(rd.messages);
+    let afterAnswers: Message[] | undefined;
+    if (this.#leader && rd.messages.some(isEmptyAppend)) {
+      // Two socket writes (the commit to each follower) stood between a quorum's
+      // acknowledgement and the client's answer.
+      afterAnswers = rd.messages.filter(isEmptyAppend);
+      p.transport.send(rd.messages.filter((m) => !isEmptyAppend(m)));
+    } else if (sendFirst) p.transport.send(rd.messages);
     if (rd.snapshot) {
       const w = p.snapshots.install(rd.snapshot);
       if (w !== undefined) yield w;
@@ -118,6 +131,8 @@ export class ReadyStep<W> {
     if (rd.committedEntries.length > 0) p.applier.apply(rd.committedEntries, p.clock.now());
     if (rd.readStates.length > 0) p.applier.onReadStates(rd.readStates);
     p.applier.serveReads();
+    // Before the wait below: a commit must not wait for the leader's own write.
+    if (afterAnswers) p.transport.sendAfterAnswers(afterAnswers);
     if (rd.hardState) this.#hardPending = rd.hardState;
     if (rd.entries.length > 0 || rd.mustSync) {
       const w = p.log.save(this.#hardPending, rd.entries);
@@ -131,4 +146,8 @@ export class ReadyStep<W> {
     // After the append: a snapshot's term is looked up in the log.
     p.snapshots.maybeSnapshot();
   }
+}
+
+function isEmptyAppend(m: Message): boolean {
+  return m.type === 'MsgApp' && m.entries.length === 0;
 }

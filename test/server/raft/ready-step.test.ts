@@ -40,7 +40,10 @@ function recorder(): { ports: ReadyPorts<string>; calls: string[] } {
       append: (es) => calls.push(`append ${es.length}`),
       setHardState: (h) => calls.push(`setHardState commit=${h.commit}`),
     },
-    transport: { send: (ms) => calls.push(`send ${ms.length}`) },
+    transport: {
+      send: (ms) => calls.push(`send ${ms.map((m) => m.type).join(',')}`),
+      sendAfterAnswers: (ms) => calls.push(`sendAfterAnswers ${ms.map((m) => m.type).join(',')}`),
+    },
     applier: {
       apply: (es, now) => calls.push(`apply ${es.map((e) => e.index).join(',')} at ${now}`),
       onReadStates: (rs) => calls.push(`readStates ${rs.length}`),
@@ -65,7 +68,7 @@ function run(step: ReadyStep<string>, rd: Ready, calls: string[]): void {
   for (let r = it.next(); !r.done; r = it.next()) calls.push(`wait ${r.value}`);
 }
 
-const msgs = [message({ type: 'MsgApp', to: 2n, from: 1n })];
+const msgs = [message({ type: 'MsgApp', to: 2n, from: 1n, entries: [entry(7)] })];
 const snap: Snapshot = {
   data: new Uint8Array(0),
   metadata: {
@@ -75,8 +78,9 @@ const snap: Snapshot = {
   },
 };
 
-test('a leader sends first, applies before its write, and snapshots after the append', () => {
+test('a leader sends first (appends without entries once it applied), writes, then snapshots', () => {
   const { ports, calls } = recorder();
+  const commit = (to: bigint) => message({ type: 'MsgApp', to, from: 1n, commit: 6 });
   run(
     new ReadyStep(ports),
     ready({
@@ -84,16 +88,18 @@ test('a leader sends first, applies before its write, and snapshots after the ap
       hardState: hs(6),
       entries: [entry(7)],
       committedEntries: [entry(6)],
-      messages: msgs,
+      messages: [commit(2n), ...msgs, message({ type: 'MsgHeartbeat', to: 3n, from: 1n }), commit(3n)],
       mustSync: true,
     }),
     calls,
   );
   expect(calls).toEqual([
     'softState leader',
-    'send 1',
+    'send MsgApp,MsgHeartbeat',
     'apply 6 at 42',
     'serveReads',
+    // A commit update must not wait for the leader's own write.
+    'sendAfterAnswers MsgApp,MsgApp',
     'save commit=6 entries=1',
     'wait fsync',
     'append 1',
@@ -117,7 +123,7 @@ test('a follower installs and applies before its write, and sends only after it'
     'wait fsync',
     'append 1',
     'setHardState commit=5',
-    'send 1',
+    'send MsgApp',
     'maybeSnapshot',
   ]);
 });
@@ -129,7 +135,7 @@ test('follower-ack-before-persist: a follower sends before its write', () => {
     ready({ entries: [entry(6)], messages: msgs, mustSync: true }),
     calls,
   );
-  expect(calls.indexOf('send 1')).toBeLessThan(calls.indexOf('save no-hard-state entries=1'));
+  expect(calls.indexOf('send MsgApp')).toBeLessThan(calls.indexOf('save no-hard-state entries=1'));
 });
 
 test('a commit-only hard state waits for the next write, and is what shutdown still owes', () => {
