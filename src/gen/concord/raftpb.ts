@@ -94,7 +94,10 @@ export interface Message {
   commitOnly: boolean;
 }
 
-/** Messages from one member to another, in the order the sender's core produced them. */
+/**
+ * Messages from one member to another, in the order the sender sends them: the core's order,
+ * except that a leader's appends without entries may follow the messages of its next Ready.
+ */
 export interface MessageBatch {
   clusterId: bigint;
   from: bigint;

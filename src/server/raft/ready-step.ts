@@ -1,10 +1,10 @@
 /**
  * The host's handling of one Ready, in the order production uses (see the host contract in
  * src/raft/raw-node.ts for why it is safe): a leader sends first (its appends without entries
- * once the clients are answered); the accepted snapshot is
- * installed and the committed entries applied while this Ready's own entries are still to be
- * written; the entries and hard state are written and synced; the in-memory log takes them; a
- * non-leader sends only then; a snapshot is taken when due; `advance()` closes the cycle.
+ * once the clients are answered); the accepted snapshot is installed and the committed entries
+ * applied while this Ready's own entries are still to be written; the entries and hard state
+ * are written and synced; the in-memory log takes them; a non-leader sends only then; a
+ * snapshot is taken when due; `advance()` closes the cycle.
  *
  * Every effect goes through an injected port, so `concord serve` (WAL, PeerTransport,
  * EntryApplier over the mvcc StateMachine, the system clock) and the simulator (a simulated
