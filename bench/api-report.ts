@@ -4,11 +4,14 @@
  * case notes are listed under the table rather than squeezed into it.
  */
 import type { Measured } from './api-load.js';
+import { median, type Outcome, roundRatios } from './api-rounds.js';
 
 export interface Column {
   label: string;
   endpoints: string[];
   results: Map<string, Measured | Error>;
+  /** With --rounds: each case's rounds, in order (`results` holds their medians). */
+  rounds?: Map<string, Outcome[]>;
   /** The target could not be started. */
   error?: string;
 }
@@ -32,8 +35,11 @@ export function table(cases: string[], columns: Column[]): string {
     const row = [name, ...columns.flatMap((c) => cells(c.results.get(name)))];
     if (withRatio) {
       const [a, b] = columns.map((c) => c.results.get(name));
+      const [ra, rb] = columns.map((c) => c.rounds?.get(name) ?? []);
+      const byRound = roundRatios(ra!, rb!);
       const ok = (r: Measured | Error | undefined): r is Measured => r !== undefined && !(r instanceof Error);
-      row.push(ok(a) && ok(b) && a.rate > 0 ? num(b.rate / a.rate, 2) : '-');
+      if (byRound.length > 1) row.push(num(median(byRound), 2));
+      else row.push(ok(a) && ok(b) && a.rate > 0 ? num(b.rate / a.rate, 2) : '-');
     }
     return row;
   });
@@ -59,6 +65,15 @@ export function table(cases: string[], columns: Column[]): string {
       }
     }
   }
-  if (withRatio) notes.unshift(`ratio: ${columns[1]!.label} ops/s / ${columns[0]!.label} ops/s`);
+  if (withRatio) {
+    const rounded = cases.flatMap((name) => {
+      const byRound = roundRatios(columns[0]!.rounds?.get(name) ?? [], columns[1]!.rounds?.get(name) ?? []);
+      return byRound.length > 1 ? [`  ${name}: ${byRound.map((r) => num(r, 2)).join(', ')}`] : [];
+    });
+    if (rounded.length > 0) notes.unshift('ratio of each round, in order:', ...rounded);
+    notes.unshift(
+      `ratio: ${columns[1]!.label} ops/s / ${columns[0]!.label} ops/s${rounded.length > 0 ? ', the median of the rounds' : ''}`,
+    );
+  }
   return [...out, '', ...notes].join('\n');
 }

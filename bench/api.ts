@@ -28,9 +28,9 @@
 import { parseArgs } from 'node:util';
 import { CASES, type CaseContext, cleanup, MAX_CONNS, warmUp } from './api-cases.js';
 import { etcdInstalled, type LocalCluster, startCluster, type Target } from './api-cluster.js';
-import type { Measured } from './api-load.js';
 import { leaderChanges, leaderFirst, scrapeMetrics } from './api-metrics.js';
 import { type Column, table } from './api-report.js';
+import { combine, type Outcome } from './api-rounds.js';
 
 const USAGE = `usage: npm run bench -- [options]
 
@@ -40,6 +40,8 @@ const USAGE = `usage: npm run bench -- [options]
   --seconds N                  seconds per case (default 5)
   --warmup N                   seconds of untimed puts before the first case (default 10)
   --cases 'a|b'                only the cases whose name contains one of these
+  --rounds N                   run each case N times per target, alternating the targets'
+                               order, and report medians (default 1)
   --json                       results as JSON on stdout (progress on stderr)
   --cpu-prof DIR               run Concord's members under node --cpu-prof, profiles to DIR
   --help                       this text
@@ -62,6 +64,7 @@ function parse() {
         json: { type: 'boolean', default: false },
         cases: { type: 'string' },
         warmup: { type: 'string', default: '10' },
+        rounds: { type: 'string', default: '1' },
         'cpu-prof': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -84,6 +87,9 @@ const warmupSeconds = Number(args.warmup);
 if (members !== 1 && members !== 3) usageError(`--members must be 1 or 3, got ${args.members}`);
 if (!(seconds > 0)) usageError(`--seconds must be a positive number, got ${args.seconds}`);
 if (!(warmupSeconds >= 0)) usageError(`--warmup must be 0 or more seconds, got ${args.warmup}`);
+const rounds = Number(args.rounds);
+if (!Number.isInteger(rounds) || rounds < 1)
+  usageError(`--rounds must be a whole number from 1, got ${args.rounds}`);
 if (!['etcd', 'concord', 'both'].includes(args.target!)) {
   usageError(`--target must be etcd, concord or both, got ${args.target}`);
 }
@@ -99,7 +105,8 @@ interface Bench {
   endpoints: string[];
   ctx: CaseContext;
   serverCpu?: () => number;
-  results: Map<string, Measured | Error>;
+  /** Each case's outcome, one per round. */
+  results: Map<string, Outcome[]>;
 }
 
 async function prepare(label: string, endpoints: string[], serverCpu?: () => number): Promise<Bench> {
@@ -114,7 +121,14 @@ async function prepare(label: string, endpoints: string[], serverCpu?: () => num
   return { label, endpoints, ctx, serverCpu, results: new Map() };
 }
 
+function record(b: Bench, name: string, r: Outcome): void {
+  const rs = b.results.get(name) ?? [];
+  rs.push(r);
+  b.results.set(name, rs);
+}
+
 async function runCase(b: Bench, c: (typeof CASES)[number]): Promise<void> {
+  const round = rounds > 1 ? ` (round ${(b.results.get(c.name)?.length ?? 0) + 1})` : '';
   try {
     const t0 = performance.now();
     const cpu0 = b.serverCpu?.();
@@ -126,7 +140,7 @@ async function runCase(b: Bench, c: (typeof CASES)[number]): Promise<void> {
     if (b.serverCpu) m.serverCpu = (b.serverCpu() - cpu0!) / ((performance.now() - t0) / 1000);
     const elections1 = leaderChanges(await scrapeMetrics(b.endpoints));
     if (elections0 !== undefined && elections1 !== undefined) m.leaderChanges = elections1 - elections0;
-    b.results.set(c.name, m);
+    record(b, c.name, m);
     const errors = m.errors ? `, ${m.errors} errors (${m.firstError})` : '';
     const cpu = [
       m.serverCpu === undefined ? '' : `, CPU: servers ${m.serverCpu.toFixed(2)}`,
@@ -134,22 +148,29 @@ async function runCase(b: Bench, c: (typeof CASES)[number]): Promise<void> {
       m.leaderChanges ? `, ${m.leaderChanges} leader change(s)` : '',
     ].join('');
     log(
-      `  ${b.label}, ${c.name}: ${m.rate.toFixed(0)}/s p50 ${m.p50.toFixed(2)} ms p99 ${m.p99.toFixed(2)} ms${cpu}${errors}${m.note ? `, ${m.note}` : ''}`,
+      `  ${b.label}, ${c.name}${round}: ${m.rate.toFixed(0)}/s p50 ${m.p50.toFixed(2)} ms p99 ${m.p99.toFixed(2)} ms${cpu}${errors}${m.note ? `, ${m.note}` : ''}`,
     );
   } catch (err) {
-    b.results.set(c.name, err as Error);
-    log(`  ${b.label}, ${c.name}: failed: ${(err as Error).message}`);
+    record(b, c.name, err as Error);
+    log(`  ${b.label}, ${c.name}${round}: failed: ${(err as Error).message}`);
   }
 }
 
 async function finish(b: Bench): Promise<Column> {
   await cleanup(b.ctx).catch((err) => log(`  cleanup failed: ${(err as Error).message}`));
-  return { label: b.label, endpoints: b.endpoints, results: b.results };
+  const results = new Map([...b.results].map(([name, rs]) => [name, combine(rs)]));
+  return { label: b.label, endpoints: b.endpoints, results, rounds: rounds > 1 ? b.results : undefined };
 }
 
-/** Runs every case on each bench in turn, case by case (one bench: one after the other). */
+/**
+ * Runs every case on each bench in turn, case by case (one bench: one after the other); with
+ * --rounds, round after round, the benches' order reversed every other round so that neither
+ * target always runs second (on a loaded cluster, or a machine that grows busier).
+ */
 async function runAll(benches: Bench[]): Promise<Column[]> {
-  for (const c of cases) for (const b of benches) await runCase(b, c);
+  for (const c of cases)
+    for (let r = 0; r < rounds; r++)
+      for (const b of r % 2 === 0 ? benches : [...benches].reverse()) await runCase(b, c);
   const out: Column[] = [];
   for (const b of benches) out.push(await finish(b));
   return out;
@@ -197,6 +218,7 @@ if (args.json) {
   const out = {
     members: args.endpoints ? undefined : members,
     seconds,
+    rounds,
     maxConns: MAX_CONNS,
     targets: Object.fromEntries(
       columns.map((c) => [
@@ -205,7 +227,10 @@ if (args.json) {
           endpoints: c.endpoints,
           error: c.error,
           cases: Object.fromEntries(
-            [...c.results].map(([name, r]) => [name, r instanceof Error ? { error: r.message } : r]),
+            [...c.results].map(([name, r]) => {
+              const each = c.rounds?.get(name)?.map((x) => (x instanceof Error ? { error: x.message } : x));
+              return [name, r instanceof Error ? { error: r.message, rounds: each } : { ...r, rounds: each }];
+            }),
           ),
         },
       ]),
@@ -217,7 +242,8 @@ if (args.json) {
   process.stdout.write(`${JSON.stringify(out, round, 2)}\n`);
 } else {
   const where = args.endpoints ? args.endpoints : `${members} member${members === 1 ? '' : 's'} each`;
-  process.stdout.write(`\n${seconds} s per case, ${where}, ops/s and latency p50/p99 in ms\n`);
+  const per = rounds > 1 ? `, medians of ${rounds} rounds` : '';
+  process.stdout.write(`\n${seconds} s per case, ${where}${per}, ops/s and latency p50/p99 in ms\n`);
   process.stdout.write(
     `${table(
       cases.map((c) => c.name),

@@ -25,6 +25,7 @@ test('--help prints every option and exits 0', () => {
     '--cases',
     '--json',
     '--cpu-prof',
+    '--rounds',
   ])
     expect(r.stdout).toContain(o);
 });
@@ -35,6 +36,8 @@ test.each([
   [['--seconds', '0'], /--seconds must be a positive number, got 0/],
   [['--target', 'consul'], /--target must be etcd, concord or both, got consul/],
   [['--cases', 'no such case'], /--cases no such case matches no case/],
+  [['--rounds', '0'], /--rounds must be a whole number from 1, got 0/],
+  [['--rounds', '1.5'], /--rounds must be a whole number from 1, got 1.5/],
 ])('%j is refused with the reason and the usage, status 2', (args, reason) => {
   const r = bench(...args);
   expect(r.status).toBe(2);
