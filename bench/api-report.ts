@@ -27,19 +27,29 @@ function cells(r: Measured | Error | undefined): string[] {
   return [num(r.rate, 0), num(r.p50, 2), num(r.p99, 2)];
 }
 
+/** One case of one target in --json: its result (the medians, with --rounds) and each round's. */
+export function caseJson(r: Outcome, rounds?: Outcome[]): object {
+  const plain = (x: Outcome) => (x instanceof Error ? { error: x.message } : x);
+  return rounds ? { ...plain(r), rounds: rounds.map(plain) } : plain(r);
+}
+
 export function table(cases: string[], columns: Column[]): string {
   const withRatio = columns.length === 2;
+  // A run without --rounds is one round: its ratio is that round's.
+  const outcomes = (c: Column, name: string): Outcome[] => {
+    const r = c.rounds?.get(name) ?? [c.results.get(name)];
+    return r.filter((x): x is Outcome => x !== undefined);
+  };
+  const ratios = new Map(
+    withRatio ? cases.map((n) => [n, roundRatios(outcomes(columns[0]!, n), outcomes(columns[1]!, n))]) : [],
+  );
   const header = ['case', ...columns.flatMap((c) => [`${c.label} ops/s`, 'p50', 'p99'])];
   if (withRatio) header.push('ratio');
   const rows = cases.map((name) => {
     const row = [name, ...columns.flatMap((c) => cells(c.results.get(name)))];
     if (withRatio) {
-      const [a, b] = columns.map((c) => c.results.get(name));
-      const [ra, rb] = columns.map((c) => c.rounds?.get(name) ?? []);
-      const byRound = roundRatios(ra!, rb!);
-      const ok = (r: Measured | Error | undefined): r is Measured => r !== undefined && !(r instanceof Error);
-      if (byRound.length > 1) row.push(num(median(byRound), 2));
-      else row.push(ok(a) && ok(b) && a.rate > 0 ? num(b.rate / a.rate, 2) : '-');
+      const byRound = ratios.get(name)!;
+      row.push(byRound.length > 0 ? num(median(byRound), 2) : '-');
     }
     return row;
   });
@@ -67,7 +77,7 @@ export function table(cases: string[], columns: Column[]): string {
   }
   if (withRatio) {
     const rounded = cases.flatMap((name) => {
-      const byRound = roundRatios(columns[0]!.rounds?.get(name) ?? [], columns[1]!.rounds?.get(name) ?? []);
+      const byRound = ratios.get(name)!;
       return byRound.length > 1 ? [`  ${name}: ${byRound.map((r) => num(r, 2)).join(', ')}`] : [];
     });
     if (rounded.length > 0) notes.unshift('ratio of each round, in order:', ...rounded);

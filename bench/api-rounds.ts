@@ -46,9 +46,11 @@ export function combine(rounds: readonly Outcome[]): Outcome {
       .join('; '),
     clientCpu: medianOf(good, (r) => r.clientCpu),
     serverCpu: medianOf(good, (r) => r.serverCpu),
-    leaderChanges: good.reduce((n, r) => n + (r.leaderChanges ?? 0), 0),
   };
   if (!m.note) delete m.note;
+  // Absent where the members expose no counter, as in a single round.
+  const changes = good.map((r) => r.leaderChanges).filter((n): n is number => n !== undefined);
+  if (changes.length > 0) m.leaderChanges = changes.reduce((a, b) => a + b, 0);
   return m;
 }
 

@@ -29,7 +29,7 @@ import { parseArgs } from 'node:util';
 import { CASES, type CaseContext, cleanup, MAX_CONNS, warmUp } from './api-cases.js';
 import { etcdInstalled, type LocalCluster, startCluster, type Target } from './api-cluster.js';
 import { leaderChanges, leaderFirst, scrapeMetrics } from './api-metrics.js';
-import { type Column, table } from './api-report.js';
+import { type Column, caseJson, table } from './api-report.js';
 import { combine, type Outcome } from './api-rounds.js';
 
 const USAGE = `usage: npm run bench -- [options]
@@ -227,10 +227,7 @@ if (args.json) {
           endpoints: c.endpoints,
           error: c.error,
           cases: Object.fromEntries(
-            [...c.results].map(([name, r]) => {
-              const each = c.rounds?.get(name)?.map((x) => (x instanceof Error ? { error: x.message } : x));
-              return [name, r instanceof Error ? { error: r.message, rounds: each } : { ...r, rounds: each }];
-            }),
+            [...c.results].map(([name, r]) => [name, caseJson(r, c.rounds?.get(name))]),
           ),
         },
       ]),

@@ -4,7 +4,7 @@
  * a shared machine; the medians of each column need not come from the same round).
  */
 import type { Measured } from '../../bench/api-load.js';
-import { type Column, table } from '../../bench/api-report.js';
+import { type Column, caseJson, table } from '../../bench/api-report.js';
 import { combine, median, type Outcome, roundRatios } from '../../bench/api-rounds.js';
 
 const m = (rate: number, over: Partial<Measured> = {}): Measured => ({
@@ -46,6 +46,19 @@ test('combine: failed rounds are left out and counted; all failed is the first f
   const failed = combine([new Error('first'), new Error('second')]);
   expect(failed).toBeInstanceOf(Error);
   expect((failed as Error).message).toBe('first');
+});
+
+test('combine: leader changes stay absent when no round could read them', () => {
+  expect(combine([m(100), m(200)])).not.toHaveProperty('leaderChanges');
+});
+
+test('caseJson: the result, and each round (a failed one as its message) with --rounds', () => {
+  expect(caseJson(new Error('down'))).toEqual({ error: 'down' });
+  expect(caseJson(m(100))).toEqual(m(100));
+  expect(caseJson(m(150), [m(100), new Error('down'), m(200)])).toEqual({
+    ...m(150),
+    rounds: [m(100), { error: 'down' }, m(200)],
+  });
 });
 
 test('combine: one round is that round, unchanged', () => {
