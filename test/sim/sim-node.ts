@@ -11,6 +11,7 @@ import {
   decodeConfChange,
   type Entry,
   type MemoryStorage,
+  type Message,
   type NodeId,
   type RaftConfig,
   RawNode,
@@ -160,6 +161,9 @@ export class SimNode {
   #makeStep(rn: RawNode): ReadyStep<SimWrite> {
     const h = this.#host;
     const alive = () => this.rn === rn;
+    const send = (messages: Message[]) => {
+      if (alive()) for (const m of messages) h.net.send(m, h.now);
+    };
     return new ReadyStep<SimWrite>(
       {
         log: {
@@ -176,13 +180,9 @@ export class SimNode {
           setHardState: (hardState) => this.storage.setHardState(hardState),
         },
         transport: {
-          send: (messages) => {
-            if (alive()) for (const m of messages) h.net.send(m, h.now);
-          },
+          send,
           // Production's delay is one of the network's: the simulated network delays already.
-          sendAfterAnswers: (messages) => {
-            if (alive()) for (const m of messages) h.net.send(m, h.now);
-          },
+          sendAfterAnswers: send,
         },
         applier: {
           apply: (entries) => {

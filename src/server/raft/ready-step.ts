@@ -114,13 +114,10 @@ export class ReadyStep<W> {
     // A leader's messages do not depend on its own disk: its self-acknowledgement is given by
     // advance(), after the write below. The mutation lets a non-leader promise too early.
     const sendFirst = this.#leader || this.#ackBeforePersist;
-    let afterAnswers: Message[] | undefined;
-    if (this.#leader && rd.messages.some(isEmptyAppend)) {
-      // Two socket writes (the commit to each follower) stood between a quorum's
-      // acknowledgement and the client's answer.
-      afterAnswers = rd.messages.filter(isEmptyAppend);
-      p.transport.send(rd.messages.filter((m) => !isEmptyAppend(m)));
-    } else if (sendFirst) p.transport.send(rd.messages);
+    // Two socket writes (the commit to each follower) stood between a quorum's acknowledgement
+    // and the client's answer: a leader's empty appends wait for the apply below.
+    const [now, afterAnswers] = this.#leader ? splitEmptyAppends(rd.messages) : [rd.messages, undefined];
+    if (sendFirst) p.transport.send(now);
     if (rd.snapshot) {
       const w = p.snapshots.install(rd.snapshot);
       if (w !== undefined) yield w;
@@ -148,6 +145,19 @@ export class ReadyStep<W> {
   }
 }
 
-function isEmptyAppend(m: Message): boolean {
-  return m.type === 'MsgApp' && m.entries.length === 0;
+/** The messages other than appends without entries, then those (undefined, and no copy, if none). */
+function splitEmptyAppends(ms: Message[]): [Message[], Message[] | undefined] {
+  let now: Message[] | undefined;
+  let later: Message[] | undefined;
+  for (let i = 0; i < ms.length; i++) {
+    const m = ms[i]!;
+    if (m.type === 'MsgApp' && m.entries.length === 0) {
+      if (!later) {
+        later = [];
+        now = ms.slice(0, i);
+      }
+      later.push(m);
+    } else now?.push(m);
+  }
+  return [now ?? ms, later];
 }
